@@ -1,0 +1,74 @@
+// What a flow does to its frames. The slow path returns a list of actions; the cache stores
+// an interned program id, and the fast path runs the program (execute.ts) with no objects.
+
+export type Action =
+  | { type: 'output'; port: number }
+  | { type: 'push_vlan'; vid: number; pcp?: number }
+  | { type: 'pop_vlan' }
+  | { type: 'drop'; reason: DropReason };
+
+/** Why a frame was not forwarded: the label of the `drops` counter it lands in. */
+export const DROP_REASONS = [
+  'malformed', 'oversize', 'noOutput', 'sourceIsMulticast', 'macTableFull', 'portDown', 'queueFull',
+  'slowPathFailed', 'txError', 'offloadUnsupported', 'vlanMismatch',
+] as const;
+export type DropReason = (typeof DROP_REASONS)[number];
+export const dropCode = (reason: DropReason): number => DROP_REASONS.indexOf(reason);
+
+export const Op = { output: 1, pushVlan: 2, popVlan: 3, drop: 4 } as const;
+
+/** Interned programs: an Int32Array of (op, argument) pairs per distinct action list. */
+export class ActionTable {
+  private readonly ids = new Map<string, number>();
+  readonly programs: Int32Array[] = [];
+  readonly lists: Action[][] = [];
+
+  intern(actions: readonly Action[]): number {
+    const name = JSON.stringify(actions);
+    const known = this.ids.get(name);
+    if (known !== undefined) return known;
+    const program = new Int32Array(actions.length * 2);
+    actions.forEach((action, i) => {
+      const [op, arg] = encode(action);
+      program[i * 2] = op;
+      program[i * 2 + 1] = arg;
+    });
+    const id = this.programs.length;
+    this.programs.push(program);
+    this.lists.push([...actions]);
+    this.ids.set(name, id);
+    return id;
+  }
+}
+
+function encode(action: Action): [number, number] {
+  switch (action.type) {
+    case 'output':
+      return [Op.output, action.port];
+    case 'push_vlan':
+      return [Op.pushVlan, ((action.pcp ?? 0) << 13) | (action.vid & 0x0fff)];
+    case 'pop_vlan':
+      return [Op.popVlan, 0];
+    case 'drop':
+      return [Op.drop, dropCode(action.reason)];
+  }
+}
+
+/** Text form for flow dumps, in the spirit of ovs-ofctl: `push_vlan:100,output:2,output:3`. */
+export function formatActions(actions: readonly Action[]): string {
+  if (actions.length === 0) return 'drop';
+  return actions
+    .map((a) => {
+      switch (a.type) {
+        case 'output':
+          return `output:${a.port}`;
+        case 'push_vlan':
+          return `push_vlan:${a.vid}`;
+        case 'pop_vlan':
+          return 'pop_vlan';
+        case 'drop':
+          return `drop(${a.reason})`;
+      }
+    })
+    .join(',');
+}

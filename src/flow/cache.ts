@@ -1,0 +1,222 @@
+// The exact-match flow cache: dense per-flow columns in typed arrays, an open-addressing index
+// (linear probing, backward-shift deletion) of flow ids, idle expiry by an incremental sweep,
+// eviction of the least recently used of a few candidates when full, and removal by tag.
+import { KEY_WORDS } from './key';
+import { TagSets } from './tags';
+
+export interface FlowCacheOptions {
+  /** Flows held at most. */
+  capacity: number;
+  /** A flow unused this long is removed by `expire`. */
+  idleTimeoutMs: number;
+}
+
+export interface FlowCacheStats {
+  hits: number;
+  misses: number;
+  inserts: number;
+  evictions: number;
+  expirations: number;
+  invalidations: number;
+}
+
+const EMPTY = -1;
+const EVICTION_CANDIDATES = 4;
+
+export class FlowCache {
+  readonly capacity: number;
+  readonly idleTimeoutMs: number;
+  /** Per flow: the action program id (ActionTable), or EMPTY for a free slot. */
+  readonly actions: Int32Array;
+  /** Per flow: the time of its last hit, in the caller's millisecond clock. */
+  readonly lastUsed: Uint32Array;
+  readonly packets: Float64Array;
+  readonly bytes: Float64Array;
+  readonly stats: FlowCacheStats = { hits: 0, misses: 0, inserts: 0, evictions: 0, expirations: 0, invalidations: 0 };
+  readonly tagSets = new TagSets();
+  private readonly keys: Uint32Array;
+  private readonly hashes: Uint32Array;
+  private readonly tagSet: Int32Array;
+  /** Per flow: neighbours in its tag set's list, or (`next` only) the free list. */
+  private readonly next: Int32Array;
+  private readonly prev: Int32Array;
+  private readonly index: Int32Array;
+  private readonly indexMask: number;
+  private freeHead = 0;
+  private count = 0;
+  private sweepHand = 0;
+  private evictHand = 0;
+
+  constructor(options: FlowCacheOptions) {
+    if (!Number.isInteger(options.capacity) || options.capacity < 1) throw new RangeError('flow cache capacity must be a positive integer');
+    const n = options.capacity;
+    this.capacity = n;
+    this.idleTimeoutMs = options.idleTimeoutMs;
+    this.keys = new Uint32Array(n * KEY_WORDS);
+    this.hashes = new Uint32Array(n);
+    this.actions = new Int32Array(n).fill(EMPTY);
+    this.tagSet = new Int32Array(n);
+    this.lastUsed = new Uint32Array(n);
+    this.packets = new Float64Array(n);
+    this.bytes = new Float64Array(n);
+    this.next = new Int32Array(n);
+    this.prev = new Int32Array(n);
+    for (let i = 0; i < n; i++) this.next[i] = i + 1 < n ? i + 1 : EMPTY;
+    // At most half full: probes stay short.
+    let slots = 2;
+    while (slots < n * 2) slots *= 2;
+    this.index = new Int32Array(slots).fill(EMPTY);
+    this.indexMask = slots - 1;
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** The flow id holding this key, or -1. Counts a hit or a miss. */
+  lookup(key: Uint32Array, at: number, hash: number): number {
+    const id = this.find(key, at, hash);
+    if (id === EMPTY) this.stats.misses++;
+    else this.stats.hits++;
+    return id;
+  }
+
+  /** Installs a flow (the key must not be cached); evicts one first when full. Returns its id. */
+  insert(key: Uint32Array, at: number, hash: number, actionId: number, tags: readonly string[], now: number): number {
+    if (this.count === this.capacity) this.evictOne();
+    const id = this.freeHead;
+    this.freeHead = this.next[id];
+    this.keys.set(key.subarray(at, at + KEY_WORDS), id * KEY_WORDS);
+    this.hashes[id] = hash;
+    this.actions[id] = actionId;
+    this.lastUsed[id] = now;
+    this.packets[id] = 0;
+    this.bytes[id] = 0;
+    const set = this.tagSets.intern(tags);
+    this.tagSet[id] = set;
+    this.tagSets.refs[set]++;
+    const head = this.tagSets.head[set];
+    this.next[id] = head;
+    this.prev[id] = EMPTY;
+    if (head !== EMPTY) this.prev[head] = id;
+    this.tagSets.head[set] = id;
+    let slot = hash & this.indexMask;
+    while (this.index[slot] !== EMPTY) slot = (slot + 1) & this.indexMask;
+    this.index[slot] = id;
+    this.count++;
+    this.stats.inserts++;
+    return id;
+  }
+
+  remove(id: number): void {
+    if (this.actions[id] === EMPTY) return;
+    const set = this.tagSet[id];
+    const [before, after] = [this.prev[id], this.next[id]];
+    if (before !== EMPTY) this.next[before] = after;
+    else this.tagSets.head[set] = after;
+    if (after !== EMPTY) this.prev[after] = before;
+    if (--this.tagSets.refs[set] === 0) this.tagSets.release(set);
+    this.unindex(id);
+    this.actions[id] = EMPTY;
+    this.next[id] = this.freeHead;
+    this.freeHead = id;
+    this.count--;
+  }
+
+  /** Removes every flow tagged `tag`; returns how many. */
+  invalidate(tag: string): number {
+    let removed = 0;
+    for (const set of this.tagSets.setsWith(tag)) {
+      for (let id = this.tagSets.head[set]; id !== EMPTY; ) {
+        const following = this.next[id];
+        this.remove(id);
+        removed++;
+        id = following;
+      }
+    }
+    this.stats.invalidations += removed;
+    return removed;
+  }
+
+  /** Removes every flow. */
+  clear(): number {
+    let removed = 0;
+    for (let id = 0; id < this.capacity; id++) {
+      if (this.actions[id] !== EMPTY) {
+        this.remove(id);
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  /** Looks at up to `budget` slots from where the last sweep stopped and removes idle flows. */
+  expire(now: number, budget: number): number {
+    let removed = 0;
+    for (let i = 0; i < budget && this.count > 0; i++) {
+      const id = this.sweepHand;
+      this.sweepHand = (this.sweepHand + 1) % this.capacity;
+      if (this.actions[id] !== EMPTY && ((now - this.lastUsed[id]) >>> 0) > this.idleTimeoutMs) {
+        this.remove(id);
+        removed++;
+      }
+    }
+    this.stats.expirations += removed;
+    return removed;
+  }
+
+  /** Calls `visit` for each cached flow with its key's words (a view, valid during the call). */
+  forEach(visit: (id: number, key: Uint32Array, tags: readonly string[]) => void): void {
+    for (let id = 0; id < this.capacity; id++) {
+      if (this.actions[id] !== EMPTY) visit(id, this.keys.subarray(id * KEY_WORDS, (id + 1) * KEY_WORDS), this.tagSets.tags(this.tagSet[id]));
+    }
+  }
+
+  /** Typed-array bytes per flow of capacity (what `capacity` flows cost, divided by it). */
+  get bytesPerFlow(): number {
+    const columns = [this.keys, this.hashes, this.actions, this.tagSet, this.lastUsed, this.packets, this.bytes, this.next, this.prev, this.index];
+    return columns.reduce((sum, c) => sum + c.byteLength, 0) / this.capacity;
+  }
+
+  private find(key: Uint32Array, at: number, hash: number): number {
+    const keys = this.keys;
+    for (let slot = hash & this.indexMask; ; slot = (slot + 1) & this.indexMask) {
+      const id = this.index[slot];
+      if (id === EMPTY) return EMPTY;
+      if (this.hashes[id] !== hash) continue;
+      const base = id * KEY_WORDS;
+      let w = 0;
+      while (w < KEY_WORDS && keys[base + w] === key[at + w]) w++;
+      if (w === KEY_WORDS) return id;
+    }
+  }
+
+  private unindex(id: number): void {
+    const mask = this.indexMask;
+    let hole = this.hashes[id] & mask;
+    while (this.index[hole] !== id) hole = (hole + 1) & mask;
+    // Backward-shift: pull later entries of the probe run into the hole when their home allows.
+    for (let j = (hole + 1) & mask; this.index[j] !== EMPTY; j = (j + 1) & mask) {
+      const home = this.hashes[this.index[j]] & mask;
+      const movable = hole <= j ? home <= hole || home > j : home <= hole && home > j;
+      if (movable) {
+        this.index[hole] = this.index[j];
+        hole = j;
+      }
+    }
+    this.index[hole] = EMPTY;
+  }
+
+  private evictOne(): void {
+    let victim = EMPTY;
+    for (let seen = 0; seen < EVICTION_CANDIDATES; ) {
+      const id = this.evictHand;
+      this.evictHand = (this.evictHand + 1) % this.capacity;
+      if (this.actions[id] === EMPTY) continue;
+      if (victim === EMPTY || this.lastUsed[id] < this.lastUsed[victim]) victim = id;
+      seen++;
+    }
+    this.remove(victim);
+    this.stats.evictions++;
+  }
+}

@@ -1,0 +1,168 @@
+// The flow key: the fields a frame is switched on, packed into KEY_WORDS 32-bit slots so that
+// it hashes and compares as plain numbers (no strings, no objects per frame).
+import {
+  ArpPacket, be16, EthernetFrame, EtherType, IpProtocol, Ipv4Packet, Ipv6Packet, VlanTag, VLAN_TAG_BYTES,
+} from '../packet';
+
+/** Word offsets inside one key. */
+export const KeyWord = {
+  /** in_port << 16 | 802.1Q TCI of the outer tag (0 when untagged). */
+  inPortVlan: 0,
+  /** ethertype << 16 | IP protocol << 8 | KeyFlag bits. */
+  typeProtoFlags: 1,
+  /** destination MAC (6 bytes) then source MAC (6 bytes), big-endian. */
+  macs: 2,
+  /** IPv4 address in the first word, IPv6 in all four; ARP's sender address. */
+  networkSource: 5,
+  /** Same for the destination; ARP's target address. */
+  networkDestination: 9,
+  /** L4 source port << 16 | destination port; ICMP type << 16 | code; ARP opcode << 16. */
+  transport: 13,
+} as const;
+export const KEY_WORDS = 14;
+
+export const KeyFlag = { vlan: 1, fragment: 2, truncated: 4 } as const;
+
+/** Fills `key[at .. at+KEY_WORDS)` from a frame, reusing its views: the hot path allocates nothing. */
+export class FlowKeyExtractor {
+  private readonly ethernet = new EthernetFrame();
+  private readonly vlan = new VlanTag();
+  private readonly ipv4 = new Ipv4Packet();
+  private readonly ipv6 = new Ipv6Packet();
+  private readonly arp = new ArpPacket();
+
+  /** Returns false for a frame too short to be Ethernet; anything deeper that is malformed is
+   *  keyed on what could be read and flagged `truncated`, so a switch still forwards it. */
+  extract(frame: Uint8Array, start: number, end: number, inPort: number, key: Uint32Array, at: number): boolean {
+    key.fill(0, at, at + KEY_WORDS);
+    if (this.ethernet.point(frame, start, end) !== null) return false;
+    const m = this.ethernet.destinationAt;
+    key[at + KeyWord.macs] = ((frame[m] << 24) | (frame[m + 1] << 16) | (frame[m + 2] << 8) | frame[m + 3]) >>> 0;
+    key[at + KeyWord.macs + 1] = ((frame[m + 4] << 24) | (frame[m + 5] << 16) | (frame[m + 6] << 8) | frame[m + 7]) >>> 0;
+    key[at + KeyWord.macs + 2] = ((frame[m + 8] << 24) | (frame[m + 9] << 16) | (frame[m + 10] << 8) | frame[m + 11]) >>> 0;
+    let ethertype = this.ethernet.ethertype;
+    let l3 = this.ethernet.payloadAt;
+    let flags = 0;
+    let tci = 0;
+    if (ethertype === EtherType.vlan || ethertype === EtherType.qinq) {
+      flags |= KeyFlag.vlan;
+      if (this.vlan.point(frame, l3, end) !== null) {
+        key[at + KeyWord.typeProtoFlags] = (ethertype << 16) | flags | KeyFlag.truncated;
+        return true;
+      }
+      tci = this.vlan.tci;
+      ethertype = this.vlan.ethertype;
+      l3 += VLAN_TAG_BYTES;
+    }
+    key[at + KeyWord.inPortVlan] = ((inPort << 16) | tci) >>> 0;
+    let proto = 0;
+    let l4 = -1;
+    if (ethertype === EtherType.ipv4) {
+      if (this.ipv4.point(frame, l3, end) !== null) flags |= KeyFlag.truncated;
+      else {
+        proto = this.ipv4.protocol;
+        key[at + KeyWord.networkSource] = readWord(frame, this.ipv4.sourceAt);
+        key[at + KeyWord.networkDestination] = readWord(frame, this.ipv4.destinationAt);
+        if (this.ipv4.moreFragments || this.ipv4.fragmentOffset !== 0) flags |= KeyFlag.fragment;
+        if (this.ipv4.fragmentOffset === 0) l4 = this.ipv4.payloadAt;
+      }
+    } else if (ethertype === EtherType.ipv6) {
+      if (this.ipv6.point(frame, l3, end) !== null) flags |= KeyFlag.truncated;
+      else {
+        proto = this.ipv6.nextHeader;
+        for (let w = 0; w < 4; w++) {
+          key[at + KeyWord.networkSource + w] = readWord(frame, this.ipv6.sourceAt + w * 4);
+          key[at + KeyWord.networkDestination + w] = readWord(frame, this.ipv6.destinationAt + w * 4);
+        }
+        l4 = this.ipv6.payloadAt;
+      }
+    } else if (ethertype === EtherType.arp) {
+      if (this.arp.point(frame, l3, end) !== null) flags |= KeyFlag.truncated;
+      else {
+        key[at + KeyWord.networkSource] = readWord(frame, this.arp.spaAt);
+        key[at + KeyWord.networkDestination] = readWord(frame, this.arp.tpaAt);
+        key[at + KeyWord.transport] = this.arp.oper << 16;
+      }
+    }
+    if (l4 >= 0) {
+      if (proto === IpProtocol.tcp || proto === IpProtocol.udp) {
+        if (l4 + 4 <= end) key[at + KeyWord.transport] = ((be16(frame, l4) << 16) | be16(frame, l4 + 2)) >>> 0;
+        else flags |= KeyFlag.truncated;
+      } else if (proto === IpProtocol.icmp || proto === IpProtocol.icmpv6) {
+        if (l4 + 2 <= end) key[at + KeyWord.transport] = ((frame[l4] << 16) | frame[l4 + 1]) >>> 0;
+        else flags |= KeyFlag.truncated;
+      }
+    }
+    key[at + KeyWord.typeProtoFlags] = ((ethertype << 16) | (proto << 8) | flags) >>> 0;
+    return true;
+  }
+}
+
+function readWord(b: Uint8Array, at: number): number {
+  return ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
+}
+
+/** 32-bit hash of one key (murmur3's mixing per word, fmix32 at the end). */
+export function hashKey(key: Uint32Array, at: number): number {
+  let h = 0x9747b28c;
+  for (let i = at; i < at + KEY_WORDS; i++) {
+    let k = Math.imul(key[i], 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    h ^= Math.imul(k, 0x1b873593);
+    h = (h << 13) | (h >>> 19);
+    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** The key's fields in words, for flow dumps, logs and the slow path. */
+export interface FlowKeyFields {
+  inPort: number;
+  vlanTci: number;
+  ethertype: number;
+  ipProtocol: number;
+  flags: number;
+  destinationMac: Uint8Array;
+  sourceMac: Uint8Array;
+  networkSource: Uint8Array;
+  networkDestination: Uint8Array;
+  transportSource: number;
+  transportDestination: number;
+}
+
+export function describeKey(key: Uint32Array, at: number): FlowKeyFields {
+  const macs = new Uint8Array(12);
+  for (let w = 0; w < 3; w++) writeWord(macs, w * 4, key[at + KeyWord.macs + w]);
+  const ipv6 = key[at + KeyWord.typeProtoFlags] >>> 16 === EtherType.ipv6;
+  const address = (first: number) => {
+    const out = new Uint8Array(ipv6 ? 16 : 4);
+    for (let w = 0; w < out.length / 4; w++) writeWord(out, w * 4, key[at + first + w]);
+    return out;
+  };
+  const typeProto = key[at + KeyWord.typeProtoFlags];
+  return {
+    inPort: key[at + KeyWord.inPortVlan] >>> 16,
+    vlanTci: key[at + KeyWord.inPortVlan] & 0xffff,
+    ethertype: typeProto >>> 16,
+    ipProtocol: (typeProto >>> 8) & 0xff,
+    flags: typeProto & 0xff,
+    destinationMac: macs.subarray(0, 6),
+    sourceMac: macs.subarray(6, 12),
+    networkSource: address(KeyWord.networkSource),
+    networkDestination: address(KeyWord.networkDestination),
+    transportSource: key[at + KeyWord.transport] >>> 16,
+    transportDestination: key[at + KeyWord.transport] & 0xffff,
+  };
+}
+
+function writeWord(b: Uint8Array, at: number, value: number): void {
+  b[at] = value >>> 24;
+  b[at + 1] = value >>> 16;
+  b[at + 2] = value >>> 8;
+  b[at + 3] = value;
+}

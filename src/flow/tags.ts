@@ -1,0 +1,61 @@
+// Invalidation tags (MidoNet's model): the slow path names what a flow depended on (a port,
+// a learned MAC, a device); a change to that thing removes exactly the flows carrying its tag.
+// Flows with the same tags share one interned tag set, so a flow costs one id, whatever
+// the number of its tags.
+
+export class TagSets {
+  private readonly idsByName = new Map<string, number>();
+  private readonly setsByTag = new Map<string, Set<number>>();
+  private readonly tagsOf: (readonly string[] | undefined)[] = [];
+  private readonly freeIds: number[] = [];
+  /** First flow of each set's list; the list itself lives in the cache's typed arrays. */
+  readonly head: number[] = [];
+  /** Flows referring to each set. */
+  readonly refs: number[] = [];
+
+  intern(tags: readonly string[]): number {
+    const unique = [...new Set(tags)].sort();
+    const name = unique.join('\n');
+    const known = this.idsByName.get(name);
+    if (known !== undefined) return known;
+    const id = this.freeIds.pop() ?? this.tagsOf.length;
+    this.idsByName.set(name, id);
+    this.tagsOf[id] = unique;
+    this.head[id] = -1;
+    this.refs[id] = 0;
+    for (const tag of unique) {
+      let sets = this.setsByTag.get(tag);
+      if (!sets) this.setsByTag.set(tag, (sets = new Set()));
+      sets.add(id);
+    }
+    return id;
+  }
+
+  tags(id: number): readonly string[] {
+    return this.tagsOf[id] ?? [];
+  }
+
+  /** Ids of the sets that hold `tag` (a copy: the caller may release sets while walking it). */
+  setsWith(tag: string): number[] {
+    const sets = this.setsByTag.get(tag);
+    return sets ? [...sets] : [];
+  }
+
+  /** Forgets a set no flow refers to any more. */
+  release(id: number): void {
+    const tags = this.tagsOf[id];
+    if (!tags || this.refs[id] !== 0) return;
+    this.idsByName.delete(tags.join('\n'));
+    for (const tag of tags) {
+      const sets = this.setsByTag.get(tag);
+      sets?.delete(id);
+      if (sets?.size === 0) this.setsByTag.delete(tag);
+    }
+    this.tagsOf[id] = undefined;
+    this.freeIds.push(id);
+  }
+
+  get size(): number {
+    return this.idsByName.size;
+  }
+}

@@ -1,0 +1,56 @@
+import test from 'ava';
+import { describeKey, FlowKeyExtractor, hashKey, KEY_WORDS, KeyFlag } from '../../src/flow';
+import { EtherType, formatIpv4, formatIpv6, formatMac, IpProtocol } from '../../src/packet';
+import { arpRequest, neighborSolicitation, tcpSyn, udpDatagram } from '../helpers/frames';
+
+const extractor = new FlowKeyExtractor();
+
+function keyOf(frame: Uint8Array, inPort = 7, end = frame.length) {
+  const key = new Uint32Array(KEY_WORDS);
+  t_ok(extractor.extract(frame, 0, end, inPort, key, 0));
+  return key;
+}
+function t_ok(ok: boolean) {
+  if (!ok) throw new Error('extract refused the frame');
+}
+
+test('a TCP SYN keys on port, MACs, addresses, protocol and L4 ports', (t) => {
+  const f = describeKey(keyOf(tcpSyn), 0);
+  t.is(f.inPort, 7);
+  t.is(f.ethertype, EtherType.ipv4);
+  t.is(f.ipProtocol, IpProtocol.tcp);
+  t.is(formatMac(f.destinationMac), '02:00:00:00:00:02');
+  t.is(formatMac(f.sourceMac), '02:00:00:00:00:01');
+  t.is(formatIpv4(f.networkSource), '10.0.0.1');
+  t.is(formatIpv4(f.networkDestination), '10.0.0.2');
+  t.is(f.transportSource, 39854);
+  t.is(f.transportDestination, 80);
+  t.is(f.flags, 0);
+});
+
+test('ARP keys on its opcode and addresses; IPv6 on all 128 bits', (t) => {
+  const arp = describeKey(keyOf(arpRequest), 0);
+  t.is(arp.ethertype, EtherType.arp);
+  t.is(arp.transportSource, 1);
+  t.is(formatIpv4(arp.networkDestination), '10.0.0.2');
+  const ns = describeKey(keyOf(neighborSolicitation), 0);
+  t.is(formatIpv6(ns.networkDestination), 'ff02::1:ff00:2');
+  t.is(ns.transportSource, 135);
+});
+
+test('equal frames give equal keys and hashes; the in-port separates them', (t) => {
+  const a = keyOf(udpDatagram, 1);
+  const b = keyOf(udpDatagram.slice(), 1);
+  const c = keyOf(udpDatagram, 2);
+  t.deepEqual(a, b);
+  t.is(hashKey(a, 0), hashKey(b, 0));
+  t.not(hashKey(a, 0), hashKey(c, 0));
+});
+
+test('a runt is refused; a cut IP header is keyed at L2 and flagged', (t) => {
+  const key = new Uint32Array(KEY_WORDS);
+  t.false(extractor.extract(tcpSyn, 0, 13, 1, key, 0));
+  const cut = describeKey(keyOf(tcpSyn, 1, 30), 0);
+  t.is(cut.flags & KeyFlag.truncated, KeyFlag.truncated);
+  t.is(cut.ipProtocol, 0);
+});
