@@ -33,7 +33,7 @@ static void OnReady(uv_poll_t* handle, int status, int events) {
   Napi::HandleScope scope(env);
   // status < 0 (POLLERR on a vanished device) still wakes the reader: its receive returns the
   // errno and the port goes down with a reason.
-  napi_value recv = env.Undefined();
+  napi_value recv = env.Global();
   napi_value result;
   napi_status st = napi_make_callback(env, nullptr, recv, watch->callback.Value(), 0, nullptr, &result);
   if (st == napi_pending_exception) {

@@ -172,13 +172,19 @@ export class FlowCache {
     }
   }
 
+  /** One word of a cached flow's key (KeyWord), for housekeeping scans that must not allocate. */
+  keyWord(id: number, word: number): number {
+    return this.keys[id * KEY_WORDS + word];
+  }
+
   /** Typed-array bytes per flow of capacity (what `capacity` flows cost, divided by it). */
   get bytesPerFlow(): number {
     const columns = [this.keys, this.hashes, this.actions, this.tagSet, this.lastUsed, this.packets, this.bytes, this.next, this.prev, this.index];
     return columns.reduce((sum, c) => sum + c.byteLength, 0) / this.capacity;
   }
 
-  private find(key: Uint32Array, at: number, hash: number): number {
+  /** Like lookup, without counting. */
+  find(key: Uint32Array, at: number, hash: number): number {
     const keys = this.keys;
     for (let slot = hash & this.indexMask; ; slot = (slot + 1) & this.indexMask) {
       const id = this.index[slot];

@@ -53,6 +53,14 @@ export class ActionExecutor {
     if (outputs === 0) sink.drop(NO_OUTPUT);
   }
 
+  /** Copies a frame held outside the arena (one that waited for the slow path) into scratch
+   *  space; returns where, or -1 when the scratch space is full (send, reset, try again). */
+  stage(frame: Uint8Array): number {
+    const at = this.reserve(frame.length);
+    if (at >= 0) this.arena.set(frame, at);
+    return at;
+  }
+
   private reserve(bytes: number): number {
     if (this.used + bytes > this.scratchBytes) return -1;
     const at = this.scratchAt + this.used;

@@ -2,6 +2,7 @@
 // tap with IFF_VNET_HDR or a packet socket with PACKET_VNET_HDR puts before each frame, to
 // say that its checksum is unfinished and that it is a GSO super-frame. Little-endian, as
 // Linux uses it for tap and packet sockets on little-endian hosts.
+import { finishChecksum, onesComplementSum } from './checksum';
 import { HeaderView } from './view';
 
 export const VNET_HEADER_BYTES = 10;
@@ -67,4 +68,19 @@ export function emitVnetHeader(b: Uint8Array, at: number, repr: VnetRepr): numbe
   setLe16(b, at + field.csumStart, repr.csumStart);
   setLe16(b, at + field.csumOffset, repr.csumOffset);
   return at + VNET_HEADER_BYTES;
+}
+
+/** Finishes a checksum the sender left partial (NEEDS_CSUM: the field holds the pseudo-header
+ *  sum), in place, and clears the flag: for outputs that cannot take a vnet header. */
+export function completeChecksum(b: Uint8Array, vnetAt: number, end: number): void {
+  if ((b[vnetAt + field.flags] & VnetFlag.needsChecksum) === 0) return;
+  const frameAt = vnetAt + VNET_HEADER_BYTES;
+  const start = frameAt + le16(b, vnetAt + field.csumStart);
+  const at = start + le16(b, vnetAt + field.csumOffset);
+  if (at + 2 > end) return;
+  const sum = onesComplementSum(b, start, end);
+  const value = finishChecksum(sum);
+  b[at] = value >>> 8;
+  b[at + 1] = value;
+  b[vnetAt + field.flags] &= ~VnetFlag.needsChecksum;
 }

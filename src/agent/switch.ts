@@ -1,0 +1,403 @@
+// The switch one host's agent runs, and the object an embedding program creates: datapath
+// workers that own the ports' fast path, a piscina pool that runs the slow path, the shared
+// MAC table, and the ports' life (add, remove, link down, vanished).
+import { EventEmitter } from 'node:events';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import pino, { Logger } from 'pino';
+import { Piscina } from 'piscina';
+import {
+  CacheCounter, DatapathCounters, DatapathOptions, DEFAULT_DATAPATH_OPTIONS, FlowDump, FromDatapath, native,
+  PortCounter, PortKind, PortSpec, sumCounters, ToDatapath, MAX_PORTS,
+} from '../datapath';
+import { DROP_REASONS } from '../flow';
+import { BridgePort, FLOOD_TAG, MacEntry, MacTable, macClock, macTag, portTag, TABLE_SPACE_TAG } from '../simulation';
+import type { SimulationAnswer, SimulationTask } from '../../workers/simulation';
+import { SwitchError } from './errors';
+
+export interface SwitchOptions {
+  /** Threads running the fast path (ports are spread over them). */
+  datapathWorkers?: number;
+  /** Threads of the slow-path pool. */
+  simulationThreads?: number;
+  macTableSize?: number;
+  macAgingSeconds?: number;
+  flowCapacity?: number;
+  flowIdleMs?: number;
+  logger?: Logger;
+}
+
+export interface PortConfig {
+  name: string;
+  kind: PortKind;
+  /** Access VLAN (untagged on the port); absent for a trunk. */
+  vlan?: number;
+  /** Carry virtio-net headers (offloads); on by default. */
+  vnetHdr?: boolean;
+}
+
+export type PortState = 'up' | 'down';
+
+export interface PortInfo {
+  number: number;
+  name: string;
+  kind: PortKind;
+  vlan?: number;
+  state: PortState;
+  reason?: string;
+  counters: { rxPackets: number; rxBytes: number; txPackets: number; txBytes: number; txDropped: number };
+}
+
+export interface SwitchStats {
+  ports: number;
+  flows: { cached: number; hits: number; misses: number; upcalls: number; inserts: number; evictions: number; expirations: number; invalidations: number };
+  drops: Record<string, number>;
+  macTable: { entries: number; capacity: number; refusals: number };
+  slowPath: { batches: number; failures: number; lastLatencyMs: number };
+}
+
+interface PortRecord {
+  spec: PortSpec;
+  vlan?: number;
+  state: PortState;
+  reason?: string;
+  owner: WorkerHandle;
+}
+
+interface WorkerHandle {
+  worker: Worker;
+  counters: DatapathCounters;
+  receiving: number;
+}
+
+const LINK_CHECK_MS = 1000;
+const MAC_AGING_CHECK_MS = 5000;
+const PORT_NAME = /^[A-Za-z0-9_.:-]{1,15}$/;
+
+export class Switch extends EventEmitter {
+  readonly log: Logger;
+  readonly macTable: MacTable;
+  private readonly workers: WorkerHandle[] = [];
+  private readonly pool: Piscina<SimulationTask, SimulationAnswer>;
+  private readonly ports = new Map<number, PortRecord>();
+  private readonly macAgingSeconds: number;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly replies = new Map<number, (message: FromDatapath) => void>();
+  private readonly removals = new Map<number, () => void>();
+  private nextRequest = 1;
+  private generation = 0;
+  private slowPath = { batches: 0, failures: 0, lastLatencyMs: 0 };
+  private closed = false;
+  /** Slow-path latency observer (the agent's metrics hook in here). */
+  onSlowPathLatency: (seconds: number) => void = () => {};
+
+  private constructor(options: SwitchOptions) {
+    super();
+    this.log = options.logger ?? pino({ level: 'silent' });
+    this.macAgingSeconds = options.macAgingSeconds ?? 300;
+    this.macTable = new MacTable(options.macTableSize ?? 8192);
+    const datapathOptions: DatapathOptions = {
+      ...DEFAULT_DATAPATH_OPTIONS,
+      ...(options.flowCapacity ? { flowCapacity: options.flowCapacity } : {}),
+      ...(options.flowIdleMs ? { flowIdleMs: options.flowIdleMs } : {}),
+    };
+    const workersDir = path.join(__dirname, '..', '..', 'workers');
+    for (let i = 0; i < (options.datapathWorkers ?? 1); i++) {
+      const counters = new DatapathCounters();
+      const worker = new Worker(path.join(workersDir, 'datapath.js'), { workerData: { options: datapathOptions, counters: counters.buffer } });
+      const handle: WorkerHandle = { worker, counters, receiving: 0 };
+      worker.on('message', (message: FromDatapath) => this.onWorkerMessage(handle, message));
+      worker.on('error', (error) => this.log.error({ err: error }, 'datapath worker failed'));
+      this.workers.push(handle);
+    }
+    const threads = options.simulationThreads ?? 1;
+    this.pool = new Piscina({
+      filename: path.join(workersDir, 'simulation.js'),
+      minThreads: threads,
+      maxThreads: threads,
+      workerData: { macTable: this.macTable.buffer },
+    });
+    this.timers.push(setInterval(() => this.checkLinks(), LINK_CHECK_MS), setInterval(() => this.ageMacs(), MAC_AGING_CHECK_MS));
+  }
+
+  static create(options: SwitchOptions = {}): Switch {
+    return new Switch(options);
+  }
+
+  /** Attaches an interface: a tap (created, or an existing persistent one) or a packet socket on an existing interface. */
+  addPort(config: PortConfig): PortInfo {
+    this.checkOpen();
+    validatePortConfig(config);
+    for (const p of this.ports.values()) {
+      if (p.spec.name === config.name) throw new SwitchError('PORT_EXISTS', `interface ${config.name} is already port ${p.spec.number} of this switch`, 409, 'name');
+    }
+    const number = this.freeNumber();
+    const vnetHdr = config.vnetHdr ?? true;
+    let fd: number;
+    try {
+      fd = config.kind === 'tap' ? native.openTap(config.name, vnetHdr) : native.openPacket(config.name, vnetHdr);
+      if (config.kind === 'tap') native.setLinkUp(config.name);
+    } catch (error) {
+      const e = error as Error & { code?: string };
+      const status = e.code === 'ENODEV' ? 404 : e.code === 'EBUSY' ? 409 : e.code === 'EPERM' || e.code === 'EACCES' ? 403 : 400;
+      throw new SwitchError(e.code === 'ENODEV' ? 'NO_SUCH_INTERFACE' : `OPEN_FAILED_${e.code ?? 'EIO'}`, e.message, status, 'name');
+    }
+    const spec: PortSpec = { number, name: config.name, kind: config.kind, fd, vnetHdr };
+    const owner = this.workers.reduce((a, b) => (b.receiving < a.receiving ? b : a));
+    owner.receiving++;
+    this.ports.set(number, { spec, vlan: config.vlan, state: 'up', owner });
+    this.attach(spec, owner);
+    this.invalidate([FLOOD_TAG]);
+    this.log.info({ port: number, name: config.name, kind: config.kind, vlan: config.vlan }, 'port added');
+    const info = this.portInfo(number)!;
+    this.emit('port-added', info);
+    return info;
+  }
+
+  /** Detaches a port by name or number; its flows and learned MACs go with it. */
+  async removePort(nameOrNumber: string | number): Promise<void> {
+    this.checkOpen();
+    const record = this.find(nameOrNumber);
+    this.ports.delete(record.spec.number);
+    record.owner.receiving--;
+    await Promise.all(this.workers.map((w) => this.detach(w, record.spec.number)));
+    // Every worker has let go of the descriptor: now it may be closed and its number reused.
+    native.close(record.spec.fd);
+    this.forgetPort(record.spec.number);
+    this.log.info({ port: record.spec.number, name: record.spec.name }, 'port removed');
+    this.emit('port-removed', { number: record.spec.number, name: record.spec.name });
+  }
+
+  listPorts(): PortInfo[] {
+    return [...this.ports.keys()].sort((a, b) => a - b).map((n) => this.portInfo(n)!);
+  }
+
+  port(nameOrNumber: string | number): PortInfo {
+    return this.portInfo(this.find(nameOrNumber).spec.number)!;
+  }
+
+  async dumpFlows(): Promise<FlowDump[]> {
+    const answers = await Promise.all(this.workers.map((w) => this.ask(w, (request) => ({ type: 'dumpFlows', request }))));
+    return answers.flatMap((a) => (a.type === 'flows' ? a.flows : []));
+  }
+
+  async flushFlows(): Promise<number> {
+    const answers = await Promise.all(this.workers.map((w) => this.ask(w, (request) => ({ type: 'flushFlows', request }))));
+    return answers.reduce((sum, a) => sum + (a.type === 'flushed' ? a.removed : 0), 0);
+  }
+
+  macs(): MacEntry[] {
+    return this.macTable.entries();
+  }
+
+  stats(): SwitchStats {
+    const all = this.workers.map((w) => w.counters);
+    const first = all[0];
+    const cache = (c: number) => sumCounters(all, first.cacheIndex(c));
+    const drops: Record<string, number> = {};
+    DROP_REASONS.forEach((reason, code) => (drops[reason] = sumCounters(all, first.dropIndex(code))));
+    return {
+      ports: this.ports.size,
+      flows: {
+        cached: cache(CacheCounter.flows), hits: cache(CacheCounter.hits), misses: cache(CacheCounter.misses),
+        upcalls: cache(CacheCounter.upcalls), inserts: cache(CacheCounter.inserts), evictions: cache(CacheCounter.evictions),
+        expirations: cache(CacheCounter.expirations), invalidations: cache(CacheCounter.invalidations),
+      },
+      drops,
+      macTable: { entries: this.macTable.size, capacity: this.macTable.capacity, refusals: this.macTable.refusals },
+      slowPath: { ...this.slowPath },
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.timers.forEach(clearInterval);
+    await Promise.all(
+      this.workers.map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            w.worker.once('exit', () => resolve());
+            w.worker.postMessage({ type: 'stop' });
+          }),
+      ),
+    );
+    for (const record of this.ports.values()) native.close(record.spec.fd);
+    this.ports.clear();
+    await this.pool.destroy();
+  }
+
+  private attach(spec: PortSpec, owner: WorkerHandle): void {
+    for (const w of this.workers) this.post(w, { type: 'addPort', port: spec, receive: w === owner });
+  }
+
+  private detach(w: WorkerHandle, number: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.removals.set(this.workers.indexOf(w) * MAX_PORTS + number, resolve);
+      this.post(w, { type: 'removePort', number });
+    });
+  }
+
+  private onWorkerMessage(handle: WorkerHandle, message: FromDatapath): void {
+    switch (message.type) {
+      case 'upcall':
+        return this.simulate(handle, message.batch, message.keys);
+      case 'portFailed':
+        return this.portFailed(message.number, message.errno);
+      case 'portRemoved': {
+        const key = this.workers.indexOf(handle) * MAX_PORTS + message.number;
+        this.removals.get(key)?.();
+        this.removals.delete(key);
+        return;
+      }
+      case 'activeSources':
+        for (const s of message.sources) {
+          const vlan = this.ports.get(s.port)?.vlan ?? s.vlanTci & 0x0fff;
+          this.macTable.refresh(vlan, s.mac, 0, s.port, macClock());
+        }
+        return;
+      case 'flows':
+      case 'flushed':
+        this.replies.get(message.request)?.(message);
+        this.replies.delete(message.request);
+    }
+  }
+
+  private simulate(handle: WorkerHandle, batch: number, keys: Uint32Array): void {
+    const generation = this.generation;
+    const started = performance.now();
+    this.pool
+      .run({ keys, ports: this.bridgePorts(), now: macClock() })
+      .then((answer) => {
+        const seconds = (performance.now() - started) / 1000;
+        this.slowPath.batches++;
+        this.slowPath.lastLatencyMs = seconds * 1000;
+        this.onSlowPathLatency(seconds);
+        // Invalidations first: every worker drops what the answer made stale before it installs.
+        if (answer.invalidate.length > 0) this.invalidate(answer.invalidate);
+        this.post(handle, { type: 'results', batch, generation, flows: answer.flows });
+      })
+      .catch((error: Error) => {
+        this.slowPath.failures++;
+        if (this.closed) return;
+        this.log.error({ err: error }, 'slow path failed a batch');
+        this.post(handle, { type: 'failed', batch });
+      });
+  }
+
+  private bridgePorts(): BridgePort[] {
+    return [...this.ports.values()].map((p) => ({ number: p.spec.number, up: p.state === 'up', vlan: p.vlan }));
+  }
+
+  private invalidate(tags: string[]): void {
+    const generation = ++this.generation;
+    for (const w of this.workers) this.post(w, { type: 'invalidate', generation, tags });
+  }
+
+  /** A port's flows, its learned MACs, and every flood's output set depend on it. */
+  private forgetPort(number: number): void {
+    const macs = this.macTable.flushPort(number).map((e) => macTag(e.vlan, e.mac));
+    this.invalidate([portTag(number), FLOOD_TAG, ...macs, ...(macs.length ? [TABLE_SPACE_TAG] : [])]);
+  }
+
+  private portFailed(number: number, errno: number): void {
+    const record = this.ports.get(number);
+    if (!record || record.state === 'down') return;
+    const link = record.spec.kind === 'packet' ? native.linkState(record.spec.name) : null;
+    this.setDown(record, link ? 'link down' : `interface vanished (errno ${errno})`);
+  }
+
+  private setDown(record: PortRecord, reason: string): void {
+    record.state = 'down';
+    record.reason = reason;
+    for (const w of this.workers) this.post(w, { type: 'removePort', number: record.spec.number });
+    this.forgetPort(record.spec.number);
+    this.log.warn({ port: record.spec.number, name: record.spec.name, reason }, 'port down');
+    this.emit('port-down', this.portInfo(record.spec.number));
+  }
+
+  /** Packet ports follow their interface: down when it is down or gone, up when it runs again.
+   *  (A tap's device may live in another namespace, as a VM's does: its descriptor tells.) */
+  private checkLinks(): void {
+    for (const record of this.ports.values()) {
+      if (record.spec.kind !== 'packet') continue;
+      const link = native.linkState(record.spec.name);
+      if (record.state === 'up' && (!link || !link.running)) this.setDown(record, link ? 'link down' : 'interface vanished');
+      else if (record.state === 'down' && record.reason === 'link down' && link?.running) {
+        record.state = 'up';
+        record.reason = undefined;
+        this.attach(record.spec, record.owner);
+        this.invalidate([FLOOD_TAG]);
+        this.log.info({ port: record.spec.number, name: record.spec.name }, 'port up');
+        this.emit('port-up', this.portInfo(record.spec.number));
+      }
+    }
+  }
+
+  private ageMacs(): void {
+    const expired = this.macTable.expire(macClock() - this.macAgingSeconds);
+    if (expired.length > 0) this.invalidate([...expired.map((e) => macTag(e.vlan, e.mac)), TABLE_SPACE_TAG]);
+  }
+
+  private ask(w: WorkerHandle, build: (request: number) => ToDatapath): Promise<FromDatapath> {
+    const request = this.nextRequest++;
+    return new Promise((resolve) => {
+      this.replies.set(request, resolve);
+      this.post(w, build(request));
+    });
+  }
+
+  private post(w: WorkerHandle, message: ToDatapath): void {
+    w.worker.postMessage(message);
+  }
+
+  private portInfo(number: number): PortInfo | undefined {
+    const record = this.ports.get(number);
+    if (!record) return undefined;
+    const all = this.workers.map((w) => w.counters);
+    const counter = (c: number) => sumCounters(all, all[0].portIndex(number, c));
+    return {
+      number,
+      name: record.spec.name,
+      kind: record.spec.kind,
+      ...(record.vlan !== undefined ? { vlan: record.vlan } : {}),
+      state: record.state,
+      ...(record.reason ? { reason: record.reason } : {}),
+      counters: {
+        rxPackets: counter(PortCounter.rxPackets), rxBytes: counter(PortCounter.rxBytes), txPackets: counter(PortCounter.txPackets),
+        txBytes: counter(PortCounter.txBytes), txDropped: counter(PortCounter.txDropped),
+      },
+    };
+  }
+
+  private find(nameOrNumber: string | number): PortRecord {
+    const asNumber = typeof nameOrNumber === 'number' ? nameOrNumber : /^\d+$/.test(nameOrNumber) ? Number(nameOrNumber) : NaN;
+    const record = this.ports.get(asNumber) ?? [...this.ports.values()].find((p) => p.spec.name === nameOrNumber);
+    if (!record) throw new SwitchError('NO_SUCH_PORT', `no port ${nameOrNumber} on this switch (vswitch port list shows the ports)`, 404, 'port');
+    return record;
+  }
+
+  private freeNumber(): number {
+    for (let n = 1; n < MAX_PORTS; n++) if (!this.ports.has(n)) return n;
+    throw new SwitchError('TOO_MANY_PORTS', `this switch holds at most ${MAX_PORTS - 1} ports`, 409);
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new SwitchError('CLOSED', 'the switch is closed', 409);
+  }
+}
+
+export function validatePortConfig(config: PortConfig): void {
+  if (typeof config.name !== 'string' || !PORT_NAME.test(config.name)) {
+    throw new SwitchError('INVALID_NAME', 'name must be an interface name of 1 to 15 letters, digits or _.:-', 400, 'name');
+  }
+  if (config.kind !== 'tap' && config.kind !== 'packet') {
+    throw new SwitchError('INVALID_KIND', "kind must be 'tap' (open a tap device) or 'packet' (attach to an existing interface)", 400, 'kind');
+  }
+  if (config.vlan !== undefined && (!Number.isInteger(config.vlan) || config.vlan < 1 || config.vlan > 4094)) {
+    throw new SwitchError('INVALID_VLAN', 'vlan must be an integer from 1 to 4094', 400, 'vlan');
+  }
+  if (config.vnetHdr !== undefined && typeof config.vnetHdr !== 'boolean') {
+    throw new SwitchError('INVALID_VNET_HDR', 'vnetHdr must be true or false', 400, 'vnetHdr');
+  }
+}

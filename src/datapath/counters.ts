@@ -1,0 +1,50 @@
+// A datapath worker's counters in shared memory: the worker writes them on the hot path with
+// plain stores, the agent reads them for `port list`, `stats` and /metrics without a message.
+import { DROP_REASONS } from '../flow';
+
+export const MAX_PORTS = 1024;
+export const PortCounter = { rxPackets: 0, rxBytes: 1, txPackets: 2, txBytes: 3, txDropped: 4 } as const;
+const PORT_COUNTERS = 5;
+export const CacheCounter = { hits: 0, misses: 1, flows: 2, inserts: 3, evictions: 4, expirations: 5, invalidations: 6, upcalls: 7 } as const;
+const CACHE_COUNTERS = 8;
+
+const portsAt = 0;
+const dropsAt = MAX_PORTS * PORT_COUNTERS;
+const cacheAt = dropsAt + DROP_REASONS.length;
+const TOTAL = cacheAt + CACHE_COUNTERS;
+
+export class DatapathCounters {
+  readonly values: Float64Array;
+
+  constructor(buffer = new SharedArrayBuffer(TOTAL * 8)) {
+    this.values = new Float64Array(buffer);
+  }
+
+  get buffer(): SharedArrayBuffer {
+    return this.values.buffer as SharedArrayBuffer;
+  }
+
+  portIndex(port: number, counter: number): number {
+    return portsAt + port * PORT_COUNTERS + counter;
+  }
+
+  dropIndex(reasonCode: number): number {
+    return dropsAt + reasonCode;
+  }
+
+  cacheIndex(counter: number): number {
+    return cacheAt + counter;
+  }
+
+  /** Zeroes a port's counters when its number is given to a new port. */
+  resetPort(port: number): void {
+    this.values.fill(0, this.portIndex(port, 0), this.portIndex(port, PORT_COUNTERS));
+  }
+}
+
+/** Sums of several workers' counters. */
+export function sumCounters(all: readonly DatapathCounters[], index: number): number {
+  let sum = 0;
+  for (const c of all) sum += c.values[index];
+  return sum;
+}

@@ -1,0 +1,316 @@
+// One datapath worker's engine: receive a batch from a ready port, key each frame, run the
+// cached flow's actions or queue the frame behind an upcall, send every output port's batch.
+import {
+  ActionExecutor, ActionTable, dropCode, FlowCache, FlowKeyExtractor, FrameSink, hashKey, KEY_WORDS, KeyWord,
+} from '../flow';
+import { completeChecksum, VNET_HEADER_BYTES, VnetGso } from '../packet';
+import { CacheCounter, DatapathCounters, MAX_PORTS, PortCounter } from './counters';
+import type { ActiveSource, FlowDump, FromDatapath, PortSpec, SlowPathFlow } from './messages';
+import { isLinkFailure, native } from './native';
+import { PendingFlows } from './pending';
+import { Port } from './port';
+
+export interface DatapathOptions {
+  flowCapacity: number;
+  flowIdleMs: number;
+  /** Frames per receive call. */
+  batch: number;
+  maxPendingPerFlow: number;
+  maxPendingFrames: number;
+  slowPathTimeoutMs: number;
+}
+
+export const DEFAULT_DATAPATH_OPTIONS: DatapathOptions = {
+  flowCapacity: 65536,
+  flowIdleMs: 10_000,
+  batch: 32,
+  maxPendingPerFlow: 64,
+  maxPendingFrames: 8192,
+  slowPathTimeoutMs: 5000,
+};
+
+/** Room for a vnet header and the largest GSO super-frame (64 KiB of IP plus L2 headers). */
+const SLOT_BYTES = 65536 + 64;
+const SCRATCH_BYTES = 4 << 20;
+/** Receive rounds per readiness callback before other ports and messages get a turn. */
+const ROUNDS_PER_WAKE = 8;
+const MAX_ACTIVE_SOURCES = 4096;
+const INVALIDATION_MEMORY = 16384;
+
+const Drop = {
+  malformed: dropCode('malformed'),
+  oversize: dropCode('oversize'),
+  portDown: dropCode('portDown'),
+  queueFull: dropCode('queueFull'),
+  slowPathFailed: dropCode('slowPathFailed'),
+  txError: dropCode('txError'),
+  offloadUnsupported: dropCode('offloadUnsupported'),
+};
+
+export class Datapath implements FrameSink {
+  private readonly cache: FlowCache;
+  private readonly actionTable = new ActionTable();
+  private readonly extractor = new FlowKeyExtractor();
+  private readonly key = new Uint32Array(KEY_WORDS);
+  private readonly lengths: Uint32Array;
+  /** One receive ring shared by all ports (a batch is sent before the next is read), then scratch. */
+  private readonly arena: Uint8Array;
+  private readonly executor: ActionExecutor;
+  private readonly ports: (Port | undefined)[] = new Array(MAX_PORTS);
+  private readonly pending: PendingFlows;
+  /** Tag -> generation of its last invalidation: a slow-path answer computed before it is stale. */
+  private readonly invalidatedAt = new Map<string, number>();
+  private dirty: Port[] = [];
+  private now = 0;
+  private lastTick = 0;
+
+  constructor(
+    private readonly options: DatapathOptions,
+    readonly counters: DatapathCounters,
+    private readonly send: (message: FromDatapath, transfer?: ArrayBuffer[]) => void,
+  ) {
+    this.cache = new FlowCache({ capacity: options.flowCapacity, idleTimeoutMs: options.flowIdleMs });
+    this.lengths = new Uint32Array(options.batch);
+    this.arena = new Uint8Array(options.batch * SLOT_BYTES + SCRATCH_BYTES);
+    this.executor = new ActionExecutor(this.arena, options.batch * SLOT_BYTES, SCRATCH_BYTES);
+    this.pending = new PendingFlows(options.maxPendingPerFlow, options.maxPendingFrames);
+    this.now = this.clock();
+  }
+
+  addPort(spec: PortSpec, receive: boolean): void {
+    const port = new Port(spec);
+    this.ports[spec.number] = port;
+    this.counters.resetPort(spec.number);
+    if (receive) port.watch = native.watch(spec.fd, () => this.drain(port));
+  }
+
+  removePort(number: number): void {
+    const port = this.ports[number];
+    if (!port) return;
+    if (port.watch) native.unwatch(port.watch);
+    port.up = false;
+    this.ports[number] = undefined;
+  }
+
+  /** Reads and forwards up to ROUNDS_PER_WAKE batches from a ready port. */
+  drain(port: Port): void {
+    const vnetAt = port.spec.vnetHdr ? 0 : VNET_HEADER_BYTES;
+    for (let round = 0; round < ROUNDS_PER_WAKE && port.up; round++) {
+      const n = native.recvBatch(port.spec.fd, port.isTap, this.arena, vnetAt, SLOT_BYTES, this.options.batch, this.lengths);
+      if (n < 0) {
+        if (isLinkFailure(-n, port.isTap)) this.fail(port, -n);
+        return;
+      }
+      if (n === 0) return;
+      this.now = this.clock();
+      for (let i = 0; i < n; i++) {
+        const at = i * SLOT_BYTES;
+        if (vnetAt !== 0) this.arena.fill(0, at, at + VNET_HEADER_BYTES);
+        this.receive(port, at, this.lengths[i] === 0 ? 0 : this.lengths[i] + vnetAt);
+      }
+      this.flush();
+      this.sendUpcalls();
+      if (n < this.options.batch) return;
+    }
+  }
+
+  private receive(port: Port, at: number, length: number): void {
+    const c = this.counters.values;
+    const n = port.number;
+    c[this.counters.portIndex(n, PortCounter.rxPackets)]++;
+    c[this.counters.portIndex(n, PortCounter.rxBytes)] += length - VNET_HEADER_BYTES;
+    if (length === 0) return this.drop(Drop.oversize);
+    if (!this.extractor.extract(this.arena, at + VNET_HEADER_BYTES, at + length, n, this.key, 0)) return this.drop(Drop.malformed);
+    const hash = hashKey(this.key, 0);
+    const id = this.cache.lookup(this.key, 0, hash);
+    if (id >= 0) {
+      this.cache.lastUsed[id] = this.now;
+      this.cache.packets[id]++;
+      this.cache.bytes[id] += length - VNET_HEADER_BYTES;
+      this.executor.run(this.actionTable.programs[this.cache.actions[id]], at, length, this);
+    } else if (!this.pending.add(this.key, 0, hash, this.arena, at, length)) {
+      this.drop(Drop.queueFull);
+    }
+  }
+
+  output(number: number, arena: Uint8Array, at: number, length: number): void {
+    const port = this.ports[number];
+    if (port === undefined || !port.up) return this.drop(Drop.portDown);
+    if (port.txCount === port.txOffsets.length) this.flushPort(port);
+    if (!port.spec.vnetHdr) {
+      // This output takes plain frames: finish what the sender offloaded, or drop.
+      if (arena[at + 1] !== VnetGso.none) return this.drop(Drop.offloadUnsupported);
+      completeChecksum(arena, at, at + length);
+      at += VNET_HEADER_BYTES;
+      length -= VNET_HEADER_BYTES;
+    }
+    port.txOffsets[port.txCount] = at;
+    port.txLengths[port.txCount] = length;
+    if (port.txCount++ === 0) this.dirty.push(port);
+  }
+
+  drop(reasonCode: number): void {
+    this.counters.values[this.counters.dropIndex(reasonCode)]++;
+  }
+
+  /** Sends every queued output batch and frees the scratch space. */
+  private flush(): void {
+    for (const port of this.dirty) this.flushPort(port);
+    this.dirty = [];
+    this.executor.reset();
+  }
+
+  private flushPort(port: Port): void {
+    const count = port.txCount;
+    port.txCount = 0;
+    if (count === 0 || !port.up) return;
+    let sent = native.sendBatch(port.spec.fd, port.isTap, this.arena, port.txOffsets, port.txLengths, 0, count);
+    if (sent >= 0 && sent < count) {
+      const more = native.sendBatch(port.spec.fd, port.isTap, this.arena, port.txOffsets, port.txLengths, sent, count - sent);
+      if (more > 0) sent += more;
+    }
+    const c = this.counters.values;
+    if (sent < 0) {
+      if (isLinkFailure(-sent, port.isTap)) this.fail(port, -sent);
+      c[this.counters.portIndex(port.number, PortCounter.txDropped)] += count;
+      c[this.counters.dropIndex(Drop.txError)] += count;
+      return;
+    }
+    let bytes = 0;
+    for (let i = 0; i < sent; i++) bytes += port.txLengths[i];
+    c[this.counters.portIndex(port.number, PortCounter.txPackets)] += sent;
+    c[this.counters.portIndex(port.number, PortCounter.txBytes)] += bytes - (port.spec.vnetHdr ? sent * VNET_HEADER_BYTES : 0);
+    if (sent < count) {
+      c[this.counters.portIndex(port.number, PortCounter.txDropped)] += count - sent;
+      c[this.counters.dropIndex(Drop.txError)] += count - sent;
+    }
+  }
+
+  private fail(port: Port, errno: number): void {
+    if (!port.up) return;
+    port.up = false;
+    if (port.watch) native.unwatch(port.watch);
+    port.watch = null;
+    this.send({ type: 'portFailed', number: port.number, errno });
+  }
+
+  private sendUpcalls(): void {
+    const batch = this.pending.takeBatch(this.now);
+    if (!batch) return;
+    this.counters.values[this.counters.cacheIndex(CacheCounter.upcalls)] += batch.keys.length / KEY_WORDS;
+    this.send({ type: 'upcall', ...batch });
+  }
+
+  /** Installs the slow path's answers and releases the frames that waited for them. */
+  install(batch: number, generation: number, flows: SlowPathFlow[]): void {
+    this.now = this.clock();
+    this.pending.complete(batch).forEach((flow, i) => {
+      const result = flows[i];
+      const actionId = this.actionTable.intern(result.actions);
+      const stale = result.tags.some((tag) => (this.invalidatedAt.get(tag) ?? -1) > generation);
+      if (!stale && this.cache.find(flow.key, 0, flow.hash) < 0) {
+        const id = this.cache.insert(flow.key, 0, flow.hash, actionId, result.tags, this.now);
+        for (const frame of flow.frames) {
+          this.cache.packets[id]++;
+          this.cache.bytes[id] += frame.length - VNET_HEADER_BYTES;
+        }
+      }
+      for (const frame of flow.frames) {
+        let at = this.executor.stage(frame);
+        if (at < 0) {
+          this.flush();
+          at = this.executor.stage(frame);
+        }
+        if (at < 0) this.drop(Drop.oversize);
+        else this.executor.run(this.actionTable.programs[actionId], at, frame.length, this);
+      }
+    });
+    this.flush();
+  }
+
+  /** The slow path failed this batch: its frames are dropped, and the next frame retries. */
+  failBatch(batch: number): void {
+    for (const flow of this.pending.complete(batch)) this.counters.values[this.counters.dropIndex(Drop.slowPathFailed)] += flow.frames.length;
+  }
+
+  invalidate(generation: number, tags: readonly string[]): number {
+    let removed = 0;
+    for (const tag of tags) {
+      this.invalidatedAt.delete(tag);
+      this.invalidatedAt.set(tag, generation);
+      removed += this.cache.invalidate(tag);
+    }
+    for (const oldest of this.invalidatedAt.keys()) {
+      if (this.invalidatedAt.size <= INVALIDATION_MEMORY) break;
+      this.invalidatedAt.delete(oldest);
+    }
+    return removed;
+  }
+
+  flushFlows(): number {
+    return this.cache.clear();
+  }
+
+  dumpFlows(): FlowDump[] {
+    const flows: FlowDump[] = [];
+    const now = this.clock();
+    this.cache.forEach((id, key, tags) => {
+      flows.push({
+        key: key.slice(), actions: this.actionTable.lists[this.cache.actions[id]], tags,
+        packets: this.cache.packets[id], bytes: this.cache.bytes[id], idleMs: (now - this.cache.lastUsed[id]) >>> 0,
+      });
+    });
+    return flows;
+  }
+
+  /** Once a second: expire idle flows, give up on unanswered upcalls, report active stations. */
+  tick(): void {
+    const now = (this.now = this.clock());
+    const sweep = Math.max(1024, Math.ceil((this.cache.capacity * 1000) / Math.max(1000, this.options.flowIdleMs)));
+    this.cache.expire(now, sweep);
+    for (const batch of this.pending.overdue(now, this.options.slowPathTimeoutMs)) this.failBatch(batch);
+    const sources = this.activeSources(this.lastTick);
+    if (sources.length > 0) this.send({ type: 'activeSources', sources });
+    this.lastTick = now;
+    this.publishCacheCounters();
+  }
+
+  publishCacheCounters(): void {
+    const c = this.counters.values;
+    const s = this.cache.stats;
+    c[this.counters.cacheIndex(CacheCounter.hits)] = s.hits;
+    c[this.counters.cacheIndex(CacheCounter.misses)] = s.misses;
+    c[this.counters.cacheIndex(CacheCounter.flows)] = this.cache.size;
+    c[this.counters.cacheIndex(CacheCounter.inserts)] = s.inserts;
+    c[this.counters.cacheIndex(CacheCounter.evictions)] = s.evictions;
+    c[this.counters.cacheIndex(CacheCounter.expirations)] = s.expirations;
+    c[this.counters.cacheIndex(CacheCounter.invalidations)] = s.invalidations;
+  }
+
+  close(): void {
+    for (const port of this.ports) if (port) this.removePort(port.number);
+  }
+
+  /** Stations whose flows were used since `since`: the slow path keeps their MACs learned. */
+  private activeSources(since: number): ActiveSource[] {
+    const seen = new Set<string>();
+    const sources: ActiveSource[] = [];
+    const cache = this.cache;
+    for (let id = 0; id < cache.capacity && sources.length < MAX_ACTIVE_SOURCES; id++) {
+      if (cache.actions[id] < 0 || ((cache.lastUsed[id] - since) | 0) < 0) continue;
+      const portVlan = cache.keyWord(id, KeyWord.inPortVlan);
+      const macHigh = cache.keyWord(id, KeyWord.macs + 1) & 0xffff;
+      const macLow = cache.keyWord(id, KeyWord.macs + 2);
+      const name = `${portVlan}/${macHigh}/${macLow}`;
+      if (seen.has(name)) continue;
+      seen.add(name);
+      const mac = Uint8Array.from([macHigh >>> 8, macHigh & 0xff, macLow >>> 24, (macLow >>> 16) & 0xff, (macLow >>> 8) & 0xff, macLow & 0xff]);
+      sources.push({ port: portVlan >>> 16, vlanTci: portVlan & 0xffff, mac });
+    }
+    return sources;
+  }
+
+  private clock(): number {
+    return Math.floor(performance.now()) >>> 0;
+  }
+}

@@ -1,0 +1,7 @@
+// The fast path: ports, the per-worker engine, its counters, and the native I/O under them.
+export * from './counters';
+export * from './datapath';
+export * from './messages';
+export * from './native';
+export * from './pending';
+export * from './port';

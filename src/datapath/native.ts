@@ -1,0 +1,36 @@
+// The typed face of the native addon (native/): tap and packet sockets, batched I/O, readiness.
+import path from 'node:path';
+
+export interface LinkState {
+  index: number;
+  up: boolean;
+  running: boolean;
+}
+
+export interface NativeAddon {
+  openTap(name: string, vnetHdr: boolean): number;
+  openPacket(name: string, vnetHdr: boolean): number;
+  close(fd: number): void;
+  linkState(name: string): LinkState | null;
+  setLinkUp(name: string): void;
+  recvBatch(fd: number, isTap: boolean, arena: Uint8Array, base: number, slotBytes: number, max: number, lengths: Uint32Array): number;
+  sendBatch(fd: number, isTap: boolean, arena: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, start: number, count: number): number;
+  watch(fd: number, onReadable: () => void): unknown;
+  unwatch(handle: unknown): void;
+  readonly maxBatch: number;
+  readonly vnetHeaderBytes: number;
+}
+
+// Compiled code runs from dist/src/datapath; the addon is built in native/build by npm install.
+export const native: NativeAddon = require(path.join(__dirname, '..', '..', '..', 'native', 'build', 'Release', 'vswitch_native.node'));
+
+/** Errno values the datapath reacts to (asm-generic/errno.h). */
+export const Errno = { EAGAIN: 11, ENOBUFS: 105, ENETDOWN: 100, ENXIO: 6, ENODEV: 19, EBADFD: 77, EIO: 5 } as const;
+
+/** Errors after which the port cannot carry frames until its interface comes back. A tap's
+ *  descriptor fails only once its device is gone (EBADFD); EIO there means "set down", which
+ *  its owner may undo, so it only costs the frames. */
+export function isLinkFailure(errno: number, isTap: boolean): boolean {
+  if (isTap) return errno === Errno.EBADFD;
+  return errno === Errno.ENETDOWN || errno === Errno.ENXIO || errno === Errno.ENODEV;
+}

@@ -1,0 +1,91 @@
+// Flows waiting for the slow path. A flow's first frame starts an upcall; its later frames
+// queue behind it (bounded per flow and in all, the excess counted as drops) and leave in
+// order once the flow is installed. Upcalls leave in one message per receive batch.
+import { KEY_WORDS } from '../flow';
+
+export interface PendingFlow {
+  key: Uint32Array;
+  hash: number;
+  frames: Uint8Array[];
+}
+
+export interface UpcallBatch {
+  batch: number;
+  keys: Uint32Array;
+  frames: Uint8Array[];
+}
+
+export class PendingFlows {
+  private readonly byHash = new Map<number, PendingFlow[]>();
+  private outgoing: PendingFlow[] = [];
+  private readonly inFlight = new Map<number, { flows: PendingFlow[]; sentAt: number }>();
+  private nextBatch = 1;
+  private queued = 0;
+
+  constructor(private readonly maxPerFlow: number, private readonly maxFrames: number) {}
+
+  get queuedFrames(): number {
+    return this.queued;
+  }
+
+  /** Queues a copy of the frame behind its flow's upcall; false when it must be dropped. */
+  add(key: Uint32Array, at: number, hash: number, arena: Uint8Array, frameAt: number, length: number): boolean {
+    let flow = this.find(key, at, hash);
+    if (flow && flow.frames.length >= this.maxPerFlow) return false;
+    if (this.queued >= this.maxFrames) return false;
+    if (!flow) {
+      flow = { key: key.slice(at, at + KEY_WORDS), hash, frames: [] };
+      const same = this.byHash.get(hash);
+      if (same) same.push(flow);
+      else this.byHash.set(hash, [flow]);
+      this.outgoing.push(flow);
+    }
+    flow.frames.push(arena.slice(frameAt, frameAt + length));
+    this.queued++;
+    return true;
+  }
+
+  /** The upcalls started since the last call, as one message body, or null. */
+  takeBatch(now: number): UpcallBatch | null {
+    if (this.outgoing.length === 0) return null;
+    const flows = this.outgoing;
+    this.outgoing = [];
+    const batch = this.nextBatch++;
+    this.inFlight.set(batch, { flows, sentAt: now });
+    const keys = new Uint32Array(flows.length * KEY_WORDS);
+    flows.forEach((f, i) => keys.set(f.key, i * KEY_WORDS));
+    return { batch, keys, frames: flows.map((f) => f.frames[0]) };
+  }
+
+  /** The flows of an answered batch, in upcall order; their frames are no longer queued. */
+  complete(batch: number): PendingFlow[] {
+    const entry = this.inFlight.get(batch);
+    if (!entry) return [];
+    this.inFlight.delete(batch);
+    for (const flow of entry.flows) {
+      const same = this.byHash.get(flow.hash)!;
+      same.splice(same.indexOf(flow), 1);
+      if (same.length === 0) this.byHash.delete(flow.hash);
+      this.queued -= flow.frames.length;
+    }
+    return entry.flows;
+  }
+
+  /** Batches unanswered for longer than `timeoutMs`. */
+  overdue(now: number, timeoutMs: number): number[] {
+    const late: number[] = [];
+    for (const [batch, entry] of this.inFlight) if (now - entry.sentAt > timeoutMs) late.push(batch);
+    return late;
+  }
+
+  private find(key: Uint32Array, at: number, hash: number): PendingFlow | undefined {
+    const same = this.byHash.get(hash);
+    if (!same) return undefined;
+    for (const flow of same) {
+      let w = 0;
+      while (w < KEY_WORDS && flow.key[w] === key[at + w]) w++;
+      if (w === KEY_WORDS) return flow;
+    }
+    return undefined;
+  }
+}

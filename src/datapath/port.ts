@@ -1,0 +1,24 @@
+// A port as one datapath worker sees it: the descriptor to read (if this worker owns it) and
+// to write, and the queue of frames to send on it at the end of the current batch.
+import type { PortSpec } from './messages';
+
+export const TX_QUEUE = 256;
+
+export class Port {
+  readonly txOffsets = new Uint32Array(TX_QUEUE);
+  readonly txLengths = new Uint32Array(TX_QUEUE);
+  txCount = 0;
+  up = true;
+  /** The readiness watch when this worker receives on the port. */
+  watch: unknown = null;
+
+  constructor(readonly spec: PortSpec) {}
+
+  get number(): number {
+    return this.spec.number;
+  }
+
+  get isTap(): boolean {
+    return this.spec.kind === 'tap';
+  }
+}

@@ -1,0 +1,3 @@
+// The slow path: what the virtual topology does with a flow's first frame.
+export * from './bridge';
+export * from './mac-table';

@@ -1,0 +1,35 @@
+// Entry point of a datapath worker thread: the engine, driven by the agent's messages and by
+// the readiness of the ports it receives on.
+import { parentPort, workerData } from 'node:worker_threads';
+import { Datapath, DatapathCounters, DatapathOptions, FromDatapath, ToDatapath } from '../src/datapath';
+
+const { options, counters } = workerData as { options: DatapathOptions; counters: SharedArrayBuffer };
+const port = parentPort!;
+const datapath = new Datapath(options, new DatapathCounters(counters), (message: FromDatapath) => port.postMessage(message));
+const housekeeping = setInterval(() => datapath.tick(), 1000);
+
+port.on('message', (message: ToDatapath | { type: 'stop' }) => {
+  switch (message.type) {
+    case 'addPort':
+      return datapath.addPort(message.port, message.receive);
+    case 'removePort':
+      datapath.removePort(message.number);
+      return port.postMessage({ type: 'portRemoved', number: message.number } satisfies FromDatapath);
+    case 'results':
+      return datapath.install(message.batch, message.generation, message.flows);
+    case 'failed':
+      return datapath.failBatch(message.batch);
+    case 'invalidate':
+      datapath.invalidate(message.generation, message.tags);
+      return;
+    case 'dumpFlows':
+      datapath.publishCacheCounters();
+      return port.postMessage({ type: 'flows', request: message.request, flows: datapath.dumpFlows() } satisfies FromDatapath);
+    case 'flushFlows':
+      return port.postMessage({ type: 'flushed', request: message.request, removed: datapath.flushFlows() } satisfies FromDatapath);
+    case 'stop':
+      clearInterval(housekeeping);
+      datapath.close();
+      port.close();
+  }
+});
