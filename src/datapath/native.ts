@@ -22,6 +22,7 @@ export interface NativeAddon {
 }
 
 // Compiled code runs from dist/src/datapath; the addon is built in native/build by npm install.
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a .node addon loads only through require
 export const native: NativeAddon = require(path.join(__dirname, '..', '..', '..', 'native', 'build', 'Release', 'vswitch_native.node'));
 
 /** Errno values the datapath reacts to (asm-generic/errno.h). */
