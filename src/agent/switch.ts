@@ -304,7 +304,8 @@ export class Switch extends EventEmitter {
     const record = this.ports.get(number);
     if (!record || record.state === 'down') return;
     const link = record.spec.kind === 'packet' ? native.linkState(record.spec.name) : null;
-    this.setDown(record, link ? 'link down' : `interface vanished (errno ${errno})`);
+    this.log.debug({ port: number, errno }, 'port failed');
+    this.setDown(record, link ? 'link down' : 'interface vanished');
   }
 
   private setDown(record: PortRecord, reason: string): void {

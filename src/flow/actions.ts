@@ -9,7 +9,7 @@ export type Action =
 
 /** Why a frame was not forwarded: the label of the `drops` counter it lands in. */
 export const DROP_REASONS = [
-  'malformed', 'oversize', 'noOutput', 'sourceIsMulticast', 'macTableFull', 'portDown', 'queueFull',
+  'malformed', 'oversize', 'noOutput', 'sourceIsMulticast', 'portDown', 'queueFull',
   'slowPathFailed', 'txError', 'offloadUnsupported', 'vlanMismatch',
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];

@@ -166,3 +166,21 @@ function writeWord(b: Uint8Array, at: number, value: number): void {
   b[at + 2] = value >>> 8;
   b[at + 3] = value;
 }
+
+/** A key as text in the style of ovs-ofctl: `in_port=1,dl_src=…,dl_dst=…,dl_type=0x0800,…`. */
+export function formatKey(fields: FlowKeyFields, formatMac: (b: Uint8Array) => string, formatAddress: (b: Uint8Array) => string): string {
+  const parts = [`in_port=${fields.inPort}`];
+  if (fields.flags & KeyFlag.vlan) parts.push(`dl_vlan=${fields.vlanTci & 0x0fff}`);
+  parts.push(`dl_src=${formatMac(fields.sourceMac)}`, `dl_dst=${formatMac(fields.destinationMac)}`);
+  parts.push(`dl_type=0x${fields.ethertype.toString(16).padStart(4, '0')}`);
+  const isIp = fields.ethertype === EtherType.ipv4 || fields.ethertype === EtherType.ipv6;
+  if (isIp || fields.ethertype === EtherType.arp) {
+    parts.push(`nw_src=${formatAddress(fields.networkSource)}`, `nw_dst=${formatAddress(fields.networkDestination)}`);
+  }
+  if (isIp) parts.push(`nw_proto=${fields.ipProtocol}`);
+  if (isIp && fields.ipProtocol !== 0) parts.push(`tp_src=${fields.transportSource}`, `tp_dst=${fields.transportDestination}`);
+  if (fields.ethertype === EtherType.arp) parts.push(`arp_op=${fields.transportSource}`);
+  if (fields.flags & KeyFlag.fragment) parts.push('nw_frag=yes');
+  if (fields.flags & KeyFlag.truncated) parts.push('truncated');
+  return parts.join(',');
+}

@@ -1,0 +1,58 @@
+// `vswitch agent`: one host's switch with its control API, metrics and JSON logs, configured
+// by a file and flags, stopped cleanly by SIGTERM or SIGINT.
+import fs from 'node:fs';
+import pino from 'pino';
+import { ControlApi } from './control-api';
+import { SwitchError } from './errors';
+import { switchMetrics } from './metrics';
+import { PortConfig, Switch, SwitchOptions } from './switch';
+
+export const DEFAULT_SOCKET = process.env.VSWITCH_SOCKET ?? '/run/vswitch/vswitch.sock';
+
+export interface AgentConfig extends Omit<SwitchOptions, 'logger'> {
+  socket?: string;
+  logLevel?: string;
+  /** Ports attached at start. */
+  ports?: PortConfig[];
+}
+
+export class Agent {
+  private constructor(readonly sw: Switch, private readonly api: ControlApi, readonly socket: string) {}
+
+  static async start(config: AgentConfig): Promise<Agent> {
+    const logger = pino({ level: config.logLevel ?? 'info' }, pino.destination(2));
+    const sw = Switch.create({ ...config, logger });
+    const api = new ControlApi(sw, switchMetrics(sw));
+    const socket = config.socket ?? DEFAULT_SOCKET;
+    try {
+      for (const port of config.ports ?? []) sw.addPort(port);
+      await api.listen(socket);
+    } catch (error) {
+      await sw.close();
+      throw error;
+    }
+    logger.info({ socket, ports: sw.listPorts().length }, 'agent started');
+    return new Agent(sw, api, socket);
+  }
+
+  async stop(): Promise<void> {
+    await this.api.close();
+    await this.sw.close();
+    fs.rmSync(this.socket, { force: true });
+  }
+}
+
+/** Reads a JSON config file: the AgentConfig fields. */
+export function readAgentConfig(file: string): AgentConfig {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new SwitchError('CONFIG_UNREADABLE', `cannot read config file ${file}: ${(error as Error).message}`);
+  }
+  try {
+    return JSON.parse(text) as AgentConfig;
+  } catch (error) {
+    throw new SwitchError('CONFIG_INVALID', `config file ${file} is not valid JSON: ${(error as Error).message}`);
+  }
+}

@@ -1,0 +1,6 @@
+// One host's agent: the switch, its control API and metrics.
+export * from './agent';
+export * from './control-api';
+export * from './errors';
+export * from './metrics';
+export * from './switch';

@@ -1,0 +1,75 @@
+// Prometheus metrics of one switch, read from its shared counters at scrape time (prom-client).
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Switch } from './switch';
+
+export function switchMetrics(sw: Switch): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const portLabels = ['port', 'name'];
+  const portCounter = (name: string, help: string, pick: (c: ReturnType<Switch['listPorts']>[number]['counters']) => number) =>
+    new Counter({
+      name, help, labelNames: portLabels, registers: [registry],
+      collect() {
+        this.reset();
+        for (const p of sw.listPorts()) this.inc({ port: p.number, name: p.name }, pick(p.counters));
+      },
+    });
+  portCounter('vswitch_port_rx_packets_total', 'Frames received on the port', (c) => c.rxPackets);
+  portCounter('vswitch_port_rx_bytes_total', 'Bytes received on the port', (c) => c.rxBytes);
+  portCounter('vswitch_port_tx_packets_total', 'Frames sent on the port', (c) => c.txPackets);
+  portCounter('vswitch_port_tx_bytes_total', 'Bytes sent on the port', (c) => c.txBytes);
+  portCounter('vswitch_port_tx_dropped_total', 'Frames the port could not send', (c) => c.txDropped);
+  new Gauge({
+    name: 'vswitch_port_up', help: '1 when the port forwards, 0 when it is down', labelNames: portLabels, registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of sw.listPorts()) this.set({ port: p.number, name: p.name }, p.state === 'up' ? 1 : 0);
+    },
+  });
+  new Counter({
+    name: 'vswitch_drops_total', help: 'Frames dropped, by reason', labelNames: ['reason'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const [reason, value] of Object.entries(sw.stats().drops)) this.inc({ reason }, value);
+    },
+  });
+  const flowCounter = (name: string, help: string, pick: (f: ReturnType<Switch['stats']>['flows']) => number) =>
+    new Counter({
+      name, help, registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(pick(sw.stats().flows));
+      },
+    });
+  flowCounter('vswitch_flow_cache_hits_total', 'Frames served from the flow cache', (f) => f.hits);
+  flowCounter('vswitch_flow_cache_misses_total', 'Frames that missed the flow cache', (f) => f.misses);
+  flowCounter('vswitch_flow_cache_evictions_total', 'Flows evicted because the cache was full', (f) => f.evictions);
+  flowCounter('vswitch_flow_cache_expirations_total', 'Flows removed after their idle timeout', (f) => f.expirations);
+  flowCounter('vswitch_flow_cache_invalidations_total', 'Flows removed by tag invalidation', (f) => f.invalidations);
+  flowCounter('vswitch_upcalls_total', 'Flows sent to the slow path', (f) => f.upcalls);
+  new Gauge({
+    name: 'vswitch_flow_cache_flows', help: 'Flows in the cache', registers: [registry],
+    collect() {
+      this.set(sw.stats().flows.cached);
+    },
+  });
+  new Gauge({
+    name: 'vswitch_mac_table_entries', help: 'Learned MAC addresses', registers: [registry],
+    collect() {
+      this.set(sw.macTable.size);
+    },
+  });
+  new Counter({
+    name: 'vswitch_mac_table_refusals_total', help: 'New MACs refused because the table was full', registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(sw.macTable.refusals);
+    },
+  });
+  const latency = new Histogram({
+    name: 'vswitch_slow_path_latency_seconds', help: 'Time from an upcall batch to its answer',
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5], registers: [registry],
+  });
+  sw.onSlowPathLatency = (seconds) => latency.observe(seconds);
+  return registry;
+}

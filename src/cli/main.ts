@@ -1,0 +1,146 @@
+// `vswitch`: the agent daemon and the commands that talk to it.
+import { Agent, AgentConfig, DEFAULT_SOCKET, PortConfig, PortInfo, readAgentConfig, SwitchStats } from '../agent';
+import { Args, flag, integerFlag, parseArgs } from './args';
+import { ControlClient, ControlError } from './client';
+import { table } from './table';
+
+const USAGE = `usage: vswitch [--socket PATH] [--json] COMMAND
+
+  agent [--config FILE] [--port NAME[:KIND[:VLAN]]]... [--log-level LEVEL]
+        [--datapath-workers N] [--simulation-threads N]   run the switch (the daemon)
+  port add NAME [--kind packet|tap] [--vlan N] [--no-vnet-hdr]
+                                  attach an interface (packet: an existing one such as
+                                  a QEMU vnet device or veth; tap: create or open a tap)
+  port del NAME|NUMBER            detach a port
+  port list                       ports with their state and counters
+  flows [flush]                   dump the flow cache, or empty it
+  stats                           flow cache, drops by reason, MAC table, slow path
+  macs                            the learned MAC table
+
+The socket defaults to $VSWITCH_SOCKET or ${DEFAULT_SOCKET}.`;
+
+const BOOLEANS = new Set(['json', 'no-vnet-hdr', 'help']);
+
+export async function main(argv: string[]): Promise<number> {
+  let args: Args;
+  try {
+    args = parseArgs(argv, BOOLEANS);
+  } catch (error) {
+    process.stderr.write(`vswitch: ${(error as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  const [command, sub, ...rest] = args.positional;
+  if (!command || args.flags.has('help') || command === 'help') {
+    process.stdout.write(USAGE + '\n');
+    return command ? 0 : 2;
+  }
+  const json = args.flags.has('json');
+  const client = new ControlClient(flag(args, 'socket') ?? DEFAULT_SOCKET);
+  const print = (value: unknown, text: () => string) => process.stdout.write((json ? JSON.stringify(value, null, 2) : text()) + '\n');
+  try {
+    switch (command) {
+      case 'agent':
+        return await runAgent(args);
+      case 'port':
+        return await portCommand(client, sub, rest, args, print);
+      case 'flows': {
+        if (sub === 'flush') {
+          const result = await client.request<{ removed: number }>('DELETE', '/flows');
+          print(result, () => `${result.removed} flows removed`);
+          return 0;
+        }
+        const flows = await client.request<{ match: string; actions: string; packets: number; bytes: number; idleMs: number }[]>('GET', '/flows');
+        print(flows, () => flows.map((f) => `packets=${f.packets}, bytes=${f.bytes}, idle=${(f.idleMs / 1000).toFixed(1)}s, ${f.match} actions=${f.actions}`).join('\n'));
+        return 0;
+      }
+      case 'stats': {
+        const stats = await client.request<SwitchStats>('GET', '/stats');
+        print(stats, () => formatStats(stats));
+        return 0;
+      }
+      case 'macs': {
+        const macs = await client.request<{ vlan: number; mac: string; port: number; lastSeen: number }[]>('GET', '/macs');
+        print(macs, () => table(['port', 'vlan', 'mac'], macs.map((m) => [m.port, m.vlan, m.mac])));
+        return 0;
+      }
+      default:
+        process.stderr.write(`vswitch: unknown command '${command}'\n${USAGE}\n`);
+        return 2;
+    }
+  } catch (error) {
+    const field = error instanceof ControlError && error.field ? ` (field: ${error.field})` : '';
+    process.stderr.write(`vswitch: ${(error as Error).message}${field}\n`);
+    return 1;
+  }
+}
+
+async function portCommand(
+  client: ControlClient, sub: string | undefined, rest: string[], args: Args, print: (value: unknown, text: () => string) => void,
+): Promise<number> {
+  if (sub === 'list' || sub === undefined) {
+    const ports = await client.request<PortInfo[]>('GET', '/ports');
+    print(ports, () =>
+      table(
+        ['port', 'name', 'kind', 'vlan', 'state', 'rx packets', 'rx bytes', 'tx packets', 'tx bytes', 'tx dropped'],
+        ports.map((p) => [
+          p.number, p.name, p.kind, p.vlan ?? 'trunk', p.state + (p.reason ? ` (${p.reason})` : ''),
+          p.counters.rxPackets, p.counters.rxBytes, p.counters.txPackets, p.counters.txBytes, p.counters.txDropped,
+        ]),
+      ),
+    );
+    return 0;
+  }
+  const name = rest[0];
+  if (!name) throw new Error(`vswitch port ${sub} needs an interface name`);
+  if (sub === 'add') {
+    const body: PortConfig = { name, kind: (flag(args, 'kind') ?? 'packet') as PortConfig['kind'] };
+    const vlan = integerFlag(args, 'vlan');
+    if (vlan !== undefined) body.vlan = vlan;
+    if (args.flags.has('no-vnet-hdr')) body.vnetHdr = false;
+    const port = await client.request<PortInfo>('POST', '/ports', body);
+    print(port, () => `port ${port.number}: ${port.name} (${port.kind}) ${port.state}`);
+    return 0;
+  }
+  if (sub === 'del') {
+    await client.request('DELETE', `/ports/${encodeURIComponent(name)}`);
+    print({ removed: name }, () => `port ${name} removed`);
+    return 0;
+  }
+  throw new Error(`unknown port command '${sub}' (add, del, list)`);
+}
+
+function formatStats(s: SwitchStats): string {
+  const drops = Object.entries(s.drops).filter(([, n]) => n > 0);
+  return [
+    `ports: ${s.ports}`,
+    `flow cache: ${s.flows.cached} flows, ${s.flows.hits} hits, ${s.flows.misses} misses, ${s.flows.upcalls} upcalls, ` +
+      `${s.flows.evictions} evicted, ${s.flows.expirations} expired, ${s.flows.invalidations} invalidated`,
+    `drops: ${drops.length ? drops.map(([r, n]) => `${r}=${n}`).join(', ') : 'none'}`,
+    `mac table: ${s.macTable.entries}/${s.macTable.capacity} entries, ${s.macTable.refusals} refused`,
+    `slow path: ${s.slowPath.batches} batches, ${s.slowPath.failures} failed, last ${s.slowPath.lastLatencyMs.toFixed(3)} ms`,
+  ].join('\n');
+}
+
+async function runAgent(args: Args): Promise<number> {
+  const configFile = flag(args, 'config');
+  const config: AgentConfig = configFile ? readAgentConfig(configFile) : {};
+  const socket = flag(args, 'socket');
+  if (socket) config.socket = socket;
+  const logLevel = flag(args, 'log-level');
+  if (logLevel) config.logLevel = logLevel;
+  const datapathWorkers = integerFlag(args, 'datapath-workers');
+  if (datapathWorkers) config.datapathWorkers = datapathWorkers;
+  const simulationThreads = integerFlag(args, 'simulation-threads');
+  if (simulationThreads) config.simulationThreads = simulationThreads;
+  for (const spec of args.flags.get('port') ?? []) {
+    const [name, kind = 'packet', vlan] = spec.split(':');
+    config.ports = [...(config.ports ?? []), { name, kind: kind as PortConfig['kind'], ...(vlan ? { vlan: Number(vlan) } : {}) }];
+  }
+  const agent = await Agent.start(config);
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  await agent.stop();
+  return 0;
+}
