@@ -6,7 +6,7 @@ import {
 import { completeChecksum, VNET_HEADER_BYTES, VnetGso } from '../packet';
 import { CacheCounter, DatapathCounters, MAX_PORTS, PortCounter } from './counters';
 import type { ActiveSource, FlowDump, FromDatapath, PortSpec, SlowPathFlow } from './messages';
-import { isLinkFailure, native } from './native';
+import { FrameIo, isLinkFailure, native } from './native';
 import { PendingFlows } from './pending';
 import { Port } from './port';
 
@@ -67,7 +67,8 @@ export class Datapath implements FrameSink {
   constructor(
     private readonly options: DatapathOptions,
     readonly counters: DatapathCounters,
-    private readonly send: (message: FromDatapath, transfer?: ArrayBuffer[]) => void,
+    private readonly send: (message: FromDatapath) => void,
+    private readonly io: FrameIo = native,
   ) {
     this.cache = new FlowCache({ capacity: options.flowCapacity, idleTimeoutMs: options.flowIdleMs });
     this.lengths = new Uint32Array(options.batch);
@@ -81,22 +82,24 @@ export class Datapath implements FrameSink {
     const port = new Port(spec);
     this.ports[spec.number] = port;
     this.counters.resetPort(spec.number);
-    if (receive) port.watch = native.watch(spec.fd, () => this.drain(port));
+    if (receive) port.watch = this.io.watch(spec.fd, () => this.drain(spec.number));
   }
 
   removePort(number: number): void {
     const port = this.ports[number];
     if (!port) return;
-    if (port.watch) native.unwatch(port.watch);
+    if (port.watch) this.io.unwatch(port.watch);
     port.up = false;
     this.ports[number] = undefined;
   }
 
   /** Reads and forwards up to ROUNDS_PER_WAKE batches from a ready port. */
-  drain(port: Port): void {
+  drain(number: number): void {
+    const port = this.ports[number];
+    if (!port) return;
     const vnetAt = port.spec.vnetHdr ? 0 : VNET_HEADER_BYTES;
     for (let round = 0; round < ROUNDS_PER_WAKE && port.up; round++) {
-      const n = native.recvBatch(port.spec.fd, port.isTap, this.arena, vnetAt, SLOT_BYTES, this.options.batch, this.lengths);
+      const n = this.io.recvBatch(port.spec.fd, port.isTap, this.arena, vnetAt, SLOT_BYTES, this.options.batch, this.lengths);
       if (n < 0) {
         if (isLinkFailure(-n, port.isTap)) this.fail(port, -n);
         return;
@@ -164,9 +167,9 @@ export class Datapath implements FrameSink {
     const count = port.txCount;
     port.txCount = 0;
     if (count === 0 || !port.up) return;
-    let sent = native.sendBatch(port.spec.fd, port.isTap, this.arena, port.txOffsets, port.txLengths, 0, count);
+    let sent = this.io.sendBatch(port.spec.fd, port.isTap, this.arena, port.txOffsets, port.txLengths, 0, count);
     if (sent >= 0 && sent < count) {
-      const more = native.sendBatch(port.spec.fd, port.isTap, this.arena, port.txOffsets, port.txLengths, sent, count - sent);
+      const more = this.io.sendBatch(port.spec.fd, port.isTap, this.arena, port.txOffsets, port.txLengths, sent, count - sent);
       if (more > 0) sent += more;
     }
     const c = this.counters.values;
@@ -189,7 +192,7 @@ export class Datapath implements FrameSink {
   private fail(port: Port, errno: number): void {
     if (!port.up) return;
     port.up = false;
-    if (port.watch) native.unwatch(port.watch);
+    if (port.watch) this.io.unwatch(port.watch);
     port.watch = null;
     this.send({ type: 'portFailed', number: port.number, errno });
   }

@@ -21,6 +21,9 @@ export interface NativeAddon {
   readonly vnetHeaderBytes: number;
 }
 
+/** The part of the addon the fast path moves frames with: a test may stand in for it. */
+export type FrameIo = Pick<NativeAddon, 'recvBatch' | 'sendBatch' | 'watch' | 'unwatch'>;
+
 // Compiled code runs from dist/src/datapath; the addon is built in native/build by npm install.
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- a .node addon loads only through require
 export const native: NativeAddon = require(path.join(__dirname, '..', '..', '..', 'native', 'build', 'Release', 'vswitch_native.node'));

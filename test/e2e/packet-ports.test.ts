@@ -1,0 +1,61 @@
+// Three namespaces attached to the agent through veth pairs (packet-socket ports), with the
+// devices' default offloads left on.
+import test from 'ava';
+import { Lab } from '../helpers/lab';
+import { RunningAgent, sleep, startAgent } from '../helpers/agent';
+import { iperfTcp, offloads, ping } from '../helpers/traffic';
+
+const lab = new Lab();
+let agent: RunningAgent;
+const hosts = { a: '', b: '', c: '' };
+
+test.before(async () => {
+  const sw = await lab.namespace('sw');
+  for (const [i, name] of (['a', 'b', 'c'] as const).entries()) {
+    hosts[name] = await lab.namespace(name);
+    await lab.veth(hosts[name], 'eth0', sw, `p${name}`);
+    await lab.ip(hosts[name], 'addr', 'add', `10.77.0.${i + 1}/24`, 'dev', 'eth0');
+    // Quiet hosts: no IPv6 autoconfiguration chatter in the counters.
+    await lab.exec(hosts[name], 'sysctl', ['-qw', 'net.ipv6.conf.all.disable_ipv6=1']);
+  }
+  agent = await startAgent(lab, sw, ['--port', 'pa', '--port', 'pb', '--port', 'pc']);
+});
+
+test.after.always(() => lab.cleanup());
+
+test.serial('ping passes through the switch', async (t) => {
+  t.true(await ping(lab, hosts.a, '10.77.0.2'));
+  t.true(await ping(lab, hosts.c, '10.77.0.1'));
+});
+
+test.serial('a 5 s iperf3 TCP stream passes with default offloads on', async (t) => {
+  t.regex(await offloads(lab, hosts.a, 'eth0'), /tcp-segmentation-offload: on/);
+  const bps = await iperfTcp(lab, hosts.b, hosts.a, '10.77.0.2', 5);
+  t.log(`TCP a -> b: ${(bps / 1e9).toFixed(2)} Gbit/s`);
+  t.true(bps > 100e6, `${bps} bit/s`);
+  const stats = await agent.stats();
+  t.true(stats.flows.hits > stats.flows.misses * 10, 'the stream was served from the flow cache');
+});
+
+test.serial('a broadcast floods to every other port', async (t) => {
+  await lab.exec(hosts.a, 'ip', ['neigh', 'flush', 'all']);
+  const before = await agent.port('pc');
+  const beforeB = await agent.port('pb');
+  t.true(await ping(lab, hosts.a, '10.77.0.2', 1));
+  const after = await agent.port('pc');
+  const afterB = await agent.port('pb');
+  t.true(after.counters.txPackets >= before.counters.txPackets + 1, 'the ARP request for b also reached c');
+  t.true(afterB.counters.txPackets >= beforeB.counters.txPackets + 2, 'b got the request and the ping');
+});
+
+test.serial('a learned MAC is unicast to its port only', async (t) => {
+  t.true(await ping(lab, hosts.a, '10.77.0.2', 1));
+  await sleep(200);
+  const [b0, c0] = [await agent.port('pb'), await agent.port('pc')];
+  await lab.exec(hosts.a, 'ping', ['-c', '50', '-i', '0.01', '-W', '2', '10.77.0.2']);
+  const [b1, c1] = [await agent.port('pb'), await agent.port('pc')];
+  t.true(b1.counters.txPackets - b0.counters.txPackets >= 50, 'b got all 50 echo requests');
+  t.true(c1.counters.txPackets - c0.counters.txPackets <= 2, `c got ${c1.counters.txPackets - c0.counters.txPackets} frames`);
+  const macs = await agent.client.request<{ port: number }[]>('GET', '/macs');
+  t.true(macs.length >= 2);
+});

@@ -1,0 +1,57 @@
+// Starts the real `vswitch agent` in a lab namespace and talks to it over its control socket.
+import os from 'node:os';
+import path from 'node:path';
+import { ControlClient } from '../../src/cli/client';
+import type { PortInfo, SwitchStats } from '../../src/agent';
+import type { Lab } from './lab';
+
+export const VSWITCH = path.join(__dirname, '..', '..', '..', 'bin', 'vswitch');
+
+export interface RunningAgent {
+  client: ControlClient;
+  socket: string;
+  log: () => string;
+  ports(): Promise<PortInfo[]>;
+  port(name: string): Promise<PortInfo>;
+  stats(): Promise<SwitchStats>;
+}
+
+export async function startAgent(lab: Lab, ns: string, args: string[] = []): Promise<RunningAgent> {
+  const socket = path.join(os.tmpdir(), `${lab.id}-${path.basename(ns)}.sock`);
+  const child = lab.spawn(ns, process.execPath, [VSWITCH, 'agent', '--socket', socket, '--log-level', 'info', ...args]);
+  let output = '';
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  const client = new ControlClient(socket);
+  for (let tries = 0; ; tries++) {
+    try {
+      await client.request('GET', '/health');
+      break;
+    } catch (error) {
+      if (child.exitCode !== null || tries > 100) throw new Error(`agent did not start: ${(error as Error).message}\n${output}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  return {
+    client,
+    socket,
+    log: () => output,
+    ports: () => client.request<PortInfo[]>('GET', '/ports'),
+    port: (name) => client.request<PortInfo>('GET', `/ports/${name}`),
+    stats: () => client.request<SwitchStats>('GET', '/stats'),
+  };
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Polls until `check` holds or the time is up; returns whether it held. */
+export async function eventually(check: () => Promise<boolean>, timeoutMs = 5000): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await check()) return true;
+    await sleep(100);
+  }
+  return check();
+}

@@ -1,0 +1,83 @@
+// A private network lab for one test: network namespaces and processes whose names are unique
+// to the run, removed in teardown even when the test fails (and at process exit as a last resort).
+import { ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const live = new Set<Lab>();
+
+process.on('exit', () => {
+  for (const lab of live) lab.cleanupNow();
+});
+
+export class Lab {
+  /** Short, so that names built on it stay within interface-name limits. */
+  readonly id = 'vt' + randomBytes(3).toString('hex');
+  private readonly namespaces: string[] = [];
+  private readonly processes: ChildProcess[] = [];
+
+  constructor() {
+    live.add(this);
+  }
+
+  async namespace(role: string): Promise<string> {
+    const name = `${this.id}-${role}`;
+    await run('ip', ['netns', 'add', name]);
+    this.namespaces.push(name);
+    await this.ip(name, 'link', 'set', 'lo', 'up');
+    return name;
+  }
+
+  /** A veth pair with one end in each namespace, both up. */
+  async veth(nsA: string, nameA: string, nsB: string, nameB: string): Promise<void> {
+    await run('ip', ['link', 'add', nameA, 'netns', nsA, 'type', 'veth', 'peer', nameB, 'netns', nsB]);
+    await this.ip(nsA, 'link', 'set', nameA, 'up');
+    await this.ip(nsB, 'link', 'set', nameB, 'up');
+  }
+
+  ip(ns: string, ...args: string[]): Promise<{ stdout: string; stderr: string }> {
+    return run('ip', ['-n', ns, ...args]);
+  }
+
+  /** Runs a command in a namespace to its end; rejects on a non-zero exit. */
+  exec(ns: string, command: string, args: string[], timeoutMs = 60_000): Promise<{ stdout: string; stderr: string }> {
+    return run('ip', ['netns', 'exec', ns, command, ...args], { timeout: timeoutMs, maxBuffer: 16 << 20 });
+  }
+
+  /** Starts a long-running process in a namespace; it is killed (by its PID) at cleanup. */
+  spawn(ns: string, command: string, args: string[]): ChildProcess {
+    const child = spawn('ip', ['netns', 'exec', ns, command, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.processes.push(child);
+    return child;
+  }
+
+  async cleanup(): Promise<void> {
+    await Promise.all(this.processes.map(stop));
+    for (const ns of this.namespaces.splice(0)) await run('ip', ['netns', 'del', ns]).catch(() => undefined);
+    live.delete(this);
+  }
+
+  cleanupNow(): void {
+    for (const child of this.processes) if (child.exitCode === null && child.pid) child.kill('SIGKILL');
+    for (const ns of this.namespaces.splice(0)) {
+      try {
+        execFileSync('ip', ['netns', 'del', ns]);
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const force = setTimeout(() => child.kill('SIGKILL'), 3000);
+    child.once('exit', () => {
+      clearTimeout(force);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
