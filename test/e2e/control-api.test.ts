@@ -1,9 +1,8 @@
 // The control API refuses malformed requests with a JSON error naming the field, a 4xx status,
 // and no change to the switch.
 import test from 'ava';
+import { Lab, RunningAgent, startAgent } from '../../examples/lab';
 import { ControlError } from '../../src/cli/client';
-import { Lab } from '../helpers/lab';
-import { RunningAgent, startAgent } from '../helpers/agent';
 import http from 'node:http';
 
 const lab = new Lab();

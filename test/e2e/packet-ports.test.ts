@@ -1,9 +1,7 @@
 // Three namespaces attached to the agent through veth pairs (packet-socket ports), with the
 // devices' default offloads left on.
 import test from 'ava';
-import { Lab } from '../helpers/lab';
-import { RunningAgent, sleep, startAgent } from '../helpers/agent';
-import { iperfTcp, offloads, ping } from '../helpers/traffic';
+import { iperfTcp, Lab, offloads, ping, RunningAgent, sleep, startAgent } from '../../examples/lab';
 
 const lab = new Lab();
 let agent: RunningAgent;

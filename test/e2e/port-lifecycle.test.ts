@@ -1,9 +1,7 @@
 // Ports come and go under traffic: removed through the API, their interface set down, or
 // deleted under the agent. Traffic stops or resumes accordingly and the agent keeps serving.
 import test from 'ava';
-import { Lab } from '../helpers/lab';
-import { eventually, RunningAgent, startAgent } from '../helpers/agent';
-import { ping } from '../helpers/traffic';
+import { eventually, Lab, ping, RunningAgent, startAgent } from '../../examples/lab';
 
 const lab = new Lab();
 let agent: RunningAgent;

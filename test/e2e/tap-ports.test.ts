@@ -1,9 +1,7 @@
 // Two namespaces attached through tap ports: the switch opens the taps (with vnet headers and
 // offloads), and each tap's device is moved into a namespace, where a VM's side would be.
 import test from 'ava';
-import { Lab } from '../helpers/lab';
-import { eventually, RunningAgent, startAgent } from '../helpers/agent';
-import { iperfTcp, offloads, ping } from '../helpers/traffic';
+import { eventually, iperfTcp, Lab, offloads, ping, RunningAgent, startAgent } from '../../examples/lab';
 
 const lab = new Lab();
 let agent: RunningAgent;

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ControlClient } from '../../src/cli/client';
 import type { PortInfo, SwitchStats } from '../../src/agent';
-import type { Lab } from './lab';
+import type { Lab } from './namespaces';
 
 export const VSWITCH = path.join(__dirname, '..', '..', '..', 'bin', 'vswitch');
 

@@ -1,6 +1,6 @@
 // Real traffic between lab namespaces: ping and iperf3, with their results read back.
-import type { Lab } from './lab';
-import { sleep } from './agent';
+import type { Lab } from './namespaces';
+import { sleep } from './agent-process';
 
 export async function ping(lab: Lab, ns: string, address: string, count = 3, extra: string[] = []): Promise<boolean> {
   try {

@@ -1,5 +1,5 @@
-// A private network lab for one test: network namespaces and processes whose names are unique
-// to the run, removed in teardown even when the test fails (and at process exit as a last resort).
+// A private network lab: network namespaces and processes whose names are unique to the run,
+// removed by cleanup() even when the run fails (and at process exit as a last resort).
 import { ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';

@@ -1,0 +1,4 @@
+// Network namespaces, a running agent and real traffic: shared by the demo, the tests and the benchmarks.
+export * from './agent-process';
+export * from './namespaces';
+export * from './traffic';
