@@ -9,6 +9,8 @@ export const VSWITCH = path.join(__dirname, '..', '..', '..', 'bin', 'vswitch');
 
 export interface RunningAgent {
   client: ControlClient;
+  /** The agent process (ip netns exec replaces itself with it). */
+  pid: number;
   socket: string;
   log: () => string;
   ports(): Promise<PortInfo[]>;
@@ -34,6 +36,7 @@ export async function startAgent(lab: Lab, ns: string, args: string[] = []): Pro
   }
   return {
     client,
+    pid: child.pid!,
     socket,
     log: () => output,
     ports: () => client.request<PortInfo[]>('GET', '/ports'),

@@ -1,6 +1,8 @@
-// The exact-match flow cache: dense per-flow columns in typed arrays, an open-addressing index
-// (linear probing, backward-shift deletion) of flow ids, idle expiry by an incremental sweep,
-// eviction of the least recently used of a few candidates when full, and removal by tag.
+// The exact-match flow cache: an open-addressing table (linear probing, backward-shift
+// deletion) whose 64-byte slots hold a flow's key, hash and id together, so that a hit reads
+// one slot (OVS's exact-match cache is laid out the same way); dense per-flow columns by id
+// for actions, counters and tags; idle expiry by an incremental sweep; eviction of the least
+// recently used of a few candidates when full; removal by tag.
 import { KEY_WORDS } from './key';
 import { TagSets } from './tags';
 
@@ -22,6 +24,10 @@ export interface FlowCacheStats {
 
 const EMPTY = -1;
 const EVICTION_CANDIDATES = 4;
+/** Per slot: the key's words, then its hash, then the flow id + 1 (0: a free slot). */
+const SLOT_WORDS = 16;
+const SLOT_HASH = KEY_WORDS;
+const SLOT_ID = KEY_WORDS + 1;
 
 export class FlowCache {
   readonly capacity: number;
@@ -34,14 +40,14 @@ export class FlowCache {
   readonly bytes: Float64Array;
   readonly stats: FlowCacheStats = { hits: 0, misses: 0, inserts: 0, evictions: 0, expirations: 0, invalidations: 0 };
   readonly tagSets = new TagSets();
-  private readonly keys: Uint32Array;
-  private readonly hashes: Uint32Array;
+  private readonly slots: Uint32Array;
+  /** Per flow: the slot holding its key. */
+  private readonly slotOf: Int32Array;
   private readonly tagSet: Int32Array;
   /** Per flow: neighbours in its tag set's list, or (`next` only) the free list. */
   private readonly next: Int32Array;
   private readonly prev: Int32Array;
-  private readonly index: Int32Array;
-  private readonly indexMask: number;
+  private readonly slotMask: number;
   private freeHead = 0;
   private count = 0;
   private sweepHand = 0;
@@ -52,8 +58,7 @@ export class FlowCache {
     const n = options.capacity;
     this.capacity = n;
     this.idleTimeoutMs = options.idleTimeoutMs;
-    this.keys = new Uint32Array(n * KEY_WORDS);
-    this.hashes = new Uint32Array(n);
+    this.slotOf = new Int32Array(n);
     this.actions = new Int32Array(n).fill(EMPTY);
     this.tagSet = new Int32Array(n);
     this.lastUsed = new Uint32Array(n);
@@ -62,11 +67,11 @@ export class FlowCache {
     this.next = new Int32Array(n);
     this.prev = new Int32Array(n);
     for (let i = 0; i < n; i++) this.next[i] = i + 1 < n ? i + 1 : EMPTY;
-    // At most half full: probes stay short.
+    // At most three quarters full, usually about half: probes stay short.
     let slots = 2;
-    while (slots < n * 2) slots *= 2;
-    this.index = new Int32Array(slots).fill(EMPTY);
-    this.indexMask = slots - 1;
+    while (slots * 3 < n * 4) slots *= 2;
+    this.slots = new Uint32Array(slots * SLOT_WORDS);
+    this.slotMask = slots - 1;
   }
 
   get size(): number {
@@ -86,8 +91,6 @@ export class FlowCache {
     if (this.count === this.capacity) this.evictOne();
     const id = this.freeHead;
     this.freeHead = this.next[id];
-    this.keys.set(key.subarray(at, at + KEY_WORDS), id * KEY_WORDS);
-    this.hashes[id] = hash;
     this.actions[id] = actionId;
     this.lastUsed[id] = now;
     this.packets[id] = 0;
@@ -100,9 +103,13 @@ export class FlowCache {
     this.prev[id] = EMPTY;
     if (head !== EMPTY) this.prev[head] = id;
     this.tagSets.head[set] = id;
-    let slot = hash & this.indexMask;
-    while (this.index[slot] !== EMPTY) slot = (slot + 1) & this.indexMask;
-    this.index[slot] = id;
+    let slot = hash & this.slotMask;
+    while (this.slots[slot * SLOT_WORDS + SLOT_ID] !== 0) slot = (slot + 1) & this.slotMask;
+    const base = slot * SLOT_WORDS;
+    this.slots.set(key.subarray(at, at + KEY_WORDS), base);
+    this.slots[base + SLOT_HASH] = hash;
+    this.slots[base + SLOT_ID] = id + 1;
+    this.slotOf[id] = slot;
     this.count++;
     this.stats.inserts++;
     return id;
@@ -168,49 +175,52 @@ export class FlowCache {
   /** Calls `visit` for each cached flow with its key's words (a view, valid during the call). */
   forEach(visit: (id: number, key: Uint32Array, tags: readonly string[]) => void): void {
     for (let id = 0; id < this.capacity; id++) {
-      if (this.actions[id] !== EMPTY) visit(id, this.keys.subarray(id * KEY_WORDS, (id + 1) * KEY_WORDS), this.tagSets.tags(this.tagSet[id]));
+      if (this.actions[id] === EMPTY) continue;
+      const base = this.slotOf[id] * SLOT_WORDS;
+      visit(id, this.slots.subarray(base, base + KEY_WORDS), this.tagSets.tags(this.tagSet[id]));
     }
   }
 
   /** One word of a cached flow's key (KeyWord), for housekeeping scans that must not allocate. */
   keyWord(id: number, word: number): number {
-    return this.keys[id * KEY_WORDS + word];
+    return this.slots[this.slotOf[id] * SLOT_WORDS + word];
   }
 
   /** Typed-array bytes per flow of capacity (what `capacity` flows cost, divided by it). */
   get bytesPerFlow(): number {
-    const columns = [this.keys, this.hashes, this.actions, this.tagSet, this.lastUsed, this.packets, this.bytes, this.next, this.prev, this.index];
+    const columns = [this.slots, this.slotOf, this.actions, this.tagSet, this.lastUsed, this.packets, this.bytes, this.next, this.prev];
     return columns.reduce((sum, c) => sum + c.byteLength, 0) / this.capacity;
   }
 
   /** Like lookup, without counting. */
   find(key: Uint32Array, at: number, hash: number): number {
-    const keys = this.keys;
-    for (let slot = hash & this.indexMask; ; slot = (slot + 1) & this.indexMask) {
-      const id = this.index[slot];
-      if (id === EMPTY) return EMPTY;
-      if (this.hashes[id] !== hash) continue;
-      const base = id * KEY_WORDS;
+    const slots = this.slots;
+    for (let slot = hash & this.slotMask; ; slot = (slot + 1) & this.slotMask) {
+      const base = slot * SLOT_WORDS;
+      const idPlusOne = slots[base + SLOT_ID];
+      if (idPlusOne === 0) return EMPTY;
+      if (slots[base + SLOT_HASH] !== hash) continue;
       let w = 0;
-      while (w < KEY_WORDS && keys[base + w] === key[at + w]) w++;
-      if (w === KEY_WORDS) return id;
+      while (w < KEY_WORDS && slots[base + w] === key[at + w]) w++;
+      if (w === KEY_WORDS) return idPlusOne - 1;
     }
   }
 
   private unindex(id: number): void {
-    const mask = this.indexMask;
-    let hole = this.hashes[id] & mask;
-    while (this.index[hole] !== id) hole = (hole + 1) & mask;
+    const mask = this.slotMask;
+    const slots = this.slots;
+    let hole = this.slotOf[id];
     // Backward-shift: pull later entries of the probe run into the hole when their home allows.
-    for (let j = (hole + 1) & mask; this.index[j] !== EMPTY; j = (j + 1) & mask) {
-      const home = this.hashes[this.index[j]] & mask;
+    for (let j = (hole + 1) & mask; slots[j * SLOT_WORDS + SLOT_ID] !== 0; j = (j + 1) & mask) {
+      const home = slots[j * SLOT_WORDS + SLOT_HASH] & mask;
       const movable = hole <= j ? home <= hole || home > j : home <= hole && home > j;
       if (movable) {
-        this.index[hole] = this.index[j];
+        slots.copyWithin(hole * SLOT_WORDS, j * SLOT_WORDS, (j + 1) * SLOT_WORDS);
+        this.slotOf[slots[hole * SLOT_WORDS + SLOT_ID] - 1] = hole;
         hole = j;
       }
     }
-    this.index[hole] = EMPTY;
+    slots.fill(0, hole * SLOT_WORDS, (hole + 1) * SLOT_WORDS);
   }
 
   private evictOne(): void {

@@ -1,0 +1,28 @@
+// `npm run bench -- idle`: the CPU an agent with ten attached ports uses when no frame flows.
+import { Lab, sleep, startAgent } from '../examples/lab';
+import { cpuSeconds } from './measure';
+
+export async function idle(options: { ports: number; seconds: number; log: (line: string) => void }): Promise<object> {
+  const lab = new Lab();
+  try {
+    const sw = await lab.namespace('sw');
+    const host = await lab.namespace('h');
+    const args: string[] = [];
+    for (let i = 0; i < options.ports; i++) {
+      await lab.veth(host, `eth${i}`, sw, `p${i}`);
+      args.push('--port', `p${i}`);
+    }
+    // Silence the host side: no IPv6 autoconfiguration traffic on the idle ports.
+    await lab.exec(host, 'sysctl', ['-qw', 'net.ipv6.conf.all.disable_ipv6=1']);
+    const agent = await startAgent(lab, sw, [...args, '--log-level', 'warn']);
+    await sleep(2000);
+    const before = cpuSeconds(agent.pid);
+    await sleep(options.seconds * 1000);
+    const used = cpuSeconds(agent.pid) - before;
+    const ports = (await agent.ports()).filter((p) => p.state === 'up').length;
+    options.log(`${ports} ports up; ${used.toFixed(3)} CPU s in ${options.seconds} s`);
+    return { bench: 'idle', ports, seconds: options.seconds, cpu_s: Number(used.toFixed(3)), cpu_percent: Number(((100 * used) / options.seconds).toFixed(3)), target_cpu_percent: 1 };
+  } finally {
+    await lab.cleanup();
+  }
+}

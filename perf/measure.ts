@@ -1,0 +1,42 @@
+// Measurements between two lab namespaces: iperf3 TCP and 64-byte UDP (client and server
+// pinned to different cores), ping RTT percentiles, and a process's CPU time from /proc.
+import fs from 'node:fs';
+import { Lab, sleep } from '../examples/lab';
+
+const CLIENT_CPU = '0';
+const SERVER_CPU = '1';
+
+async function iperf(lab: Lab, server: string, client: string, address: string, args: string[], seconds: number) {
+  const port = String(5201 + Math.floor(Math.random() * 1000));
+  lab.spawn(server, 'taskset', ['-c', SERVER_CPU, 'iperf3', '-s', '-1', '-p', port]);
+  await sleep(300);
+  const { stdout } = await lab.exec(client, 'taskset', ['-c', CLIENT_CPU, 'iperf3', '-c', address, '-p', port, '-t', String(seconds), '-J', ...args], (seconds + 30) * 1000);
+  return JSON.parse(stdout);
+}
+
+export async function tcpGbps(lab: Lab, server: string, client: string, address: string, seconds: number): Promise<number> {
+  const result = await iperf(lab, server, client, address, [], seconds);
+  return result.end.sum_received.bits_per_second / 1e9;
+}
+
+/** 18-byte payloads: 60-byte frames, 64 on a wire with its FCS. */
+export async function udp64(lab: Lab, server: string, client: string, address: string, seconds: number): Promise<{ pps: number; loss: number }> {
+  const result = await iperf(lab, server, client, address, ['-u', '-b', '0', '-l', '18'], seconds);
+  const sum = result.end.sum;
+  const received = sum.packets - sum.lost_packets;
+  return { pps: received / sum.seconds, loss: sum.packets > 0 ? sum.lost_packets / sum.packets : 1 };
+}
+
+export async function pingRtt(lab: Lab, ns: string, address: string, count: number): Promise<{ avgUs: number; p99Us: number }> {
+  const { stdout } = await lab.exec(ns, 'ping', ['-c', String(count), '-i', '0.002', '-W', '1', address]);
+  const rtts = [...stdout.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]) * 1000).sort((a, b) => a - b);
+  if (rtts.length === 0) throw new Error(`no ping replies from ${address}`);
+  return { avgUs: rtts.reduce((s, x) => s + x, 0) / rtts.length, p99Us: rtts[Math.min(rtts.length - 1, Math.floor(rtts.length * 0.99))] };
+}
+
+/** User + system CPU seconds a process (and its threads) has used so far. */
+export function cpuSeconds(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (proc(5), counted from the state field)
+  return ticks / 100; // USER_HZ
+}

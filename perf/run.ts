@@ -1,0 +1,38 @@
+// `npm run bench -- NAME [--json] [--seconds N]`: runs one benchmark. With --json the last
+// line printed is the result as one JSON object; progress goes to stderr.
+import { flowcache } from './flowcache';
+import { idle } from './idle';
+import { l2 } from './l2';
+
+async function main(argv: string[]): Promise<number> {
+  const name = argv.find((a) => !a.startsWith('--'));
+  const json = argv.includes('--json');
+  const secondsAt = argv.indexOf('--seconds');
+  const seconds = secondsAt >= 0 ? Number(argv[secondsAt + 1]) : undefined;
+  const log = (line: string) => process.stderr.write(`[${name}] ${line}\n`);
+  let result: object;
+  switch (name) {
+    case 'l2':
+      result = await l2({ seconds: seconds ?? 5, log });
+      break;
+    case 'flowcache':
+      result = flowcache({ flows: 1_000_000, lookups: 10_000_000, log });
+      break;
+    case 'idle':
+      result = await idle({ ports: 10, seconds: seconds ?? 10, log });
+      break;
+    default:
+      process.stderr.write('usage: npm run bench -- l2|flowcache|idle [--json] [--seconds N]\n');
+      return 2;
+  }
+  process.stdout.write(json ? JSON.stringify(result) + '\n' : JSON.stringify(result, null, 2) + '\n');
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => (process.exitCode = code),
+  (error) => {
+    process.stderr.write(`bench failed: ${(error as Error).stack}\n`);
+    process.exitCode = 1;
+  },
+);
