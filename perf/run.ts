@@ -19,7 +19,7 @@ async function main(argv: string[]): Promise<number> {
       result = flowcache({ flows: 1_000_000, lookups: 10_000_000, log });
       break;
     case 'idle':
-      result = await idle({ ports: 10, seconds: seconds ?? 10, log });
+      result = await idle({ ports: 10, warmUpSeconds: 15, seconds: seconds ?? 20, log });
       break;
     default:
       process.stderr.write('usage: npm run bench -- l2|flowcache|idle [--json] [--seconds N]\n');

@@ -4,7 +4,8 @@ import type { Switch } from './switch';
 
 export function switchMetrics(sw: Switch): Registry {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  // Event-loop lag sampled once a second, not every 10 ms: an idle agent must stay idle.
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 1000 });
   const portLabels = ['port', 'name'];
   const portCounter = (name: string, help: string, pick: (c: ReturnType<Switch['listPorts']>[number]['counters']) => number) =>
     new Counter({
