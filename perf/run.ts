@@ -16,7 +16,7 @@ async function main(argv: string[]): Promise<number> {
       result = await l2({ seconds: seconds ?? 5, log });
       break;
     case 'flowcache':
-      result = flowcache({ flows: 1_000_000, lookups: 10_000_000, log });
+      result = flowcache({ flows: 1_000_000, lookups: 20_000_000, log });
       break;
     case 'idle':
       result = await idle({ ports: 10, warmUpSeconds: 15, seconds: seconds ?? 20, log });

@@ -51,8 +51,13 @@ export class Datapath implements FrameSink {
   private readonly cache: FlowCache;
   private readonly actionTable = new ActionTable();
   private readonly extractor = new FlowKeyExtractor();
-  private readonly key = new Uint32Array(KEY_WORDS);
   private readonly lengths: Uint32Array;
+  /** Per receive batch: the keys, hashes, flow ids, and places of the frames that parsed. */
+  private readonly keys: Uint32Array;
+  private readonly hashes: Uint32Array;
+  private readonly ids: Int32Array;
+  private readonly frameAt: Uint32Array;
+  private readonly frameLength: Uint32Array;
   /** One receive ring shared by all ports (a batch is sent before the next is read), then scratch. */
   private readonly arena: Uint8Array;
   private readonly executor: ActionExecutor;
@@ -72,6 +77,11 @@ export class Datapath implements FrameSink {
   ) {
     this.cache = new FlowCache({ capacity: options.flowCapacity, idleTimeoutMs: options.flowIdleMs });
     this.lengths = new Uint32Array(options.batch);
+    this.keys = new Uint32Array(options.batch * KEY_WORDS);
+    this.hashes = new Uint32Array(options.batch);
+    this.ids = new Int32Array(options.batch);
+    this.frameAt = new Uint32Array(options.batch);
+    this.frameLength = new Uint32Array(options.batch);
     this.arena = new Uint8Array(options.batch * SLOT_BYTES + SCRATCH_BYTES);
     this.executor = new ActionExecutor(this.arena, options.batch * SLOT_BYTES, SCRATCH_BYTES);
     this.pending = new PendingFlows(options.maxPendingPerFlow, options.maxPendingFrames);
@@ -106,33 +116,45 @@ export class Datapath implements FrameSink {
       }
       if (n === 0) return;
       this.now = this.clock();
-      for (let i = 0; i < n; i++) {
-        const at = i * SLOT_BYTES;
-        if (vnetAt !== 0) this.arena.fill(0, at, at + VNET_HEADER_BYTES);
-        this.receive(port, at, this.lengths[i] === 0 ? 0 : this.lengths[i] + vnetAt);
-      }
+      this.forward(port, n, vnetAt);
       this.flush();
       this.sendUpcalls();
       if (n < this.options.batch) return;
     }
   }
 
-  private receive(port: Port, at: number, length: number): void {
+  /** Keys and hashes every frame of the batch, looks them all up at once, then acts on each in order. */
+  private forward(port: Port, n: number, vnetAt: number): void {
     const c = this.counters.values;
-    const n = port.number;
-    c[this.counters.portIndex(n, PortCounter.rxPackets)]++;
-    c[this.counters.portIndex(n, PortCounter.rxBytes)] += length - VNET_HEADER_BYTES;
-    if (length === 0) return this.drop(Drop.oversize);
-    if (!this.extractor.extract(this.arena, at + VNET_HEADER_BYTES, at + length, n, this.key, 0)) return this.drop(Drop.malformed);
-    const hash = hashKey(this.key, 0);
-    const id = this.cache.lookup(this.key, 0, hash);
-    if (id >= 0) {
-      this.cache.lastUsed[id] = this.now;
-      this.cache.packets[id]++;
-      this.cache.bytes[id] += length - VNET_HEADER_BYTES;
-      this.executor.run(this.actionTable.programs[this.cache.actions[id]], at, length, this);
-    } else if (!this.pending.add(this.key, 0, hash, this.arena, at, length)) {
-      this.drop(Drop.queueFull);
+    const number = port.number;
+    let parsed = 0;
+    for (let i = 0; i < n; i++) {
+      const at = i * SLOT_BYTES;
+      if (vnetAt !== 0) this.arena.fill(0, at, at + VNET_HEADER_BYTES);
+      const length = this.lengths[i] === 0 ? 0 : this.lengths[i] + vnetAt;
+      c[this.counters.portIndex(number, PortCounter.rxPackets)]++;
+      c[this.counters.portIndex(number, PortCounter.rxBytes)] += length - VNET_HEADER_BYTES;
+      if (length === 0) this.drop(Drop.oversize);
+      else if (!this.extractor.extract(this.arena, at + VNET_HEADER_BYTES, at + length, number, this.keys, parsed * KEY_WORDS)) this.drop(Drop.malformed);
+      else {
+        this.hashes[parsed] = hashKey(this.keys, parsed * KEY_WORDS);
+        this.frameAt[parsed] = at;
+        this.frameLength[parsed++] = length;
+      }
+    }
+    this.cache.lookupBatch(this.keys, parsed, this.hashes, this.ids);
+    for (let j = 0; j < parsed; j++) {
+      const id = this.ids[j];
+      const at = this.frameAt[j];
+      const length = this.frameLength[j];
+      if (id >= 0) {
+        this.cache.lastUsed[id] = this.now;
+        this.cache.packets[id]++;
+        this.cache.bytes[id] += length - VNET_HEADER_BYTES;
+        this.executor.run(this.actionTable.programs[this.cache.actions[id]], at, length, this);
+      } else if (!this.pending.add(this.keys, j * KEY_WORDS, this.hashes[j], this.arena, at, length)) {
+        this.drop(Drop.queueFull);
+      }
     }
   }
 

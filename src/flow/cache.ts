@@ -86,6 +86,21 @@ export class FlowCache {
     return id;
   }
 
+  /** Looks up `count` keys laid out one after another in `keys`, with their `hashes`; writes
+   *  each flow id or -1 to `ids`. Every home slot is read before any is compared, so that the
+   *  cache misses of a batch overlap instead of following one another. */
+  lookupBatch(keys: Uint32Array, count: number, hashes: Uint32Array, ids: Int32Array): void {
+    const slots = this.slots;
+    for (let i = 0; i < count; i++) ids[i] = slots[(hashes[i] & this.slotMask) * SLOT_WORDS + SLOT_ID];
+    for (let i = 0; i < count; i++) {
+      // An empty home slot is a miss without probing.
+      const id = ids[i] === 0 ? EMPTY : this.find(keys, i * KEY_WORDS, hashes[i]);
+      ids[i] = id;
+      if (id === EMPTY) this.stats.misses++;
+      else this.stats.hits++;
+    }
+  }
+
   /** Installs a flow (the key must not be cached); evicts one first when full. Returns its id. */
   insert(key: Uint32Array, at: number, hash: number, actionId: number, tags: readonly string[], now: number): number {
     if (this.count === this.capacity) this.evictOne();

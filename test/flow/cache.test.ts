@@ -93,3 +93,20 @@ test('a flow costs at most 200 bytes of typed arrays', (t) => {
   const cache = new FlowCache({ capacity: 1 << 16, idleTimeoutMs: 1000 });
   t.true(cache.bytesPerFlow <= 200, `${cache.bytesPerFlow} B/flow`);
 });
+
+test('lookupBatch agrees with lookup, hits and misses alike', (t) => {
+  const cache = new FlowCache({ capacity: 64, idleTimeoutMs: 1000 });
+  const keys = new Uint32Array(8 * KEY_WORDS);
+  const hashes = new Uint32Array(8);
+  for (let i = 0; i < 8; i++) {
+    keys.set(key(i), i * KEY_WORDS);
+    hashes[i] = i < 4 ? 7 : hashKey(keys, i * KEY_WORDS); // four share one home slot
+    if (i % 2 === 0) cache.insert(keys, i * KEY_WORDS, hashes[i], i, [], 0);
+  }
+  const ids = new Int32Array(8);
+  cache.lookupBatch(keys, 8, hashes, ids);
+  for (let i = 0; i < 8; i++) t.is(ids[i], cache.find(keys, i * KEY_WORDS, hashes[i]), `key ${i}`);
+  t.deepEqual([...ids].map((id) => id >= 0), [true, false, true, false, true, false, true, false]);
+  t.is(cache.stats.hits, 4);
+  t.is(cache.stats.misses, 4);
+});
