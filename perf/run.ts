@@ -1,5 +1,6 @@
 // `npm run bench -- NAME [--json] [--seconds N]`: runs one benchmark. With --json the last
 // line printed is the result as one JSON object; progress goes to stderr.
+import { flamegraph } from './flamegraph';
 import { flowcache } from './flowcache';
 import { idle } from './idle';
 import { l2 } from './l2';
@@ -21,8 +22,11 @@ async function main(argv: string[]): Promise<number> {
     case 'idle':
       result = await idle({ ports: 10, warmUpSeconds: 15, seconds: seconds ?? 20, log });
       break;
+    case 'flamegraph':
+      result = await flamegraph({ seconds: seconds ?? 5, log });
+      break;
     default:
-      process.stderr.write('usage: npm run bench -- l2|flowcache|idle [--json] [--seconds N]\n');
+      process.stderr.write('usage: npm run bench -- l2|flowcache|idle|flamegraph [--json] [--seconds N]\n');
       return 2;
   }
   process.stdout.write(json ? JSON.stringify(result) + '\n' : JSON.stringify(result, null, 2) + '\n');
