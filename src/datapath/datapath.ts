@@ -3,7 +3,7 @@
 import {
   ActionExecutor, ActionTable, dropCode, FlowCache, FlowKeyExtractor, FrameSink, hashKey, KEY_WORDS, KeyWord,
 } from '../flow';
-import { completeChecksum, VNET_HEADER_BYTES, VnetGso } from '../packet';
+import { completeChecksum, Segmenter, VNET_HEADER_BYTES, VnetGso } from '../packet';
 import { CacheCounter, DatapathCounters, MAX_PORTS, PortCounter } from './counters';
 import type { ActiveSource, FlowDump, FromDatapath, PortSpec, SlowPathFlow } from './messages';
 import { FrameIo, isLinkFailure, native } from './native';
@@ -45,6 +45,7 @@ const Drop = {
   slowPathFailed: dropCode('slowPathFailed'),
   txError: dropCode('txError'),
   offloadUnsupported: dropCode('offloadUnsupported'),
+  noBuffer: dropCode('noBuffer'),
 };
 
 export class Datapath implements FrameSink {
@@ -63,6 +64,7 @@ export class Datapath implements FrameSink {
   private readonly executor: ActionExecutor;
   private readonly ports: (Port | undefined)[] = new Array(MAX_PORTS);
   private readonly pending: PendingFlows;
+  private readonly segmenter = new Segmenter();
   /** Tag -> generation of its last invalidation: a slow-path answer computed before it is stale. */
   private readonly invalidatedAt = new Map<string, number>();
   private dirty: Port[] = [];
@@ -161,14 +163,21 @@ export class Datapath implements FrameSink {
   output(number: number, arena: Uint8Array, at: number, length: number): void {
     const port = this.ports[number];
     if (port === undefined || !port.up) return this.drop(Drop.portDown);
-    if (port.txCount === port.txOffsets.length) this.flushPort(port);
-    if (!port.spec.vnetHdr) {
-      // This output takes plain frames: finish what the sender offloaded, or drop.
-      if (arena[at + 1] !== VnetGso.none) return this.drop(Drop.offloadUnsupported);
+    if (port.spec.vnetHdr) return this.queue(port, at, length);
+    // This output takes plain frames: finish in software what the sender offloaded.
+    if (arena[at + 1] === VnetGso.none) {
       completeChecksum(arena, at, at + length);
-      at += VNET_HEADER_BYTES;
-      length -= VNET_HEADER_BYTES;
+      return this.queue(port, at + VNET_HEADER_BYTES, length - VNET_HEADER_BYTES);
     }
+    const bytes = this.segmenter.bytesNeeded(arena, at, at + length);
+    if (bytes < 0) return this.drop(Drop.offloadUnsupported);
+    const out = this.executor.reserve(bytes);
+    if (out < 0) return this.drop(Drop.noBuffer);
+    this.segmenter.segment(arena, at, at + length, arena, out, (segmentAt, segmentLength) => this.queue(port, segmentAt, segmentLength));
+  }
+
+  private queue(port: Port, at: number, length: number): void {
+    if (port.txCount === port.txOffsets.length) this.flushPort(port);
     port.txOffsets[port.txCount] = at;
     port.txLengths[port.txCount] = length;
     if (port.txCount++ === 0) this.dirty.push(port);

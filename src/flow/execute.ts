@@ -61,7 +61,8 @@ export class ActionExecutor {
     return at;
   }
 
-  private reserve(bytes: number): number {
+  /** Scratch space for `bytes` (valid until reset); its offset, or -1 when full. */
+  reserve(bytes: number): number {
     if (this.used + bytes > this.scratchBytes) return -1;
     const at = this.scratchAt + this.used;
     this.used += bytes;

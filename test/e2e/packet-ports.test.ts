@@ -5,7 +5,7 @@ import { iperfTcp, Lab, offloads, ping, RunningAgent, sleep, startAgent } from '
 
 const lab = new Lab();
 let agent: RunningAgent;
-const hosts = { a: '', b: '', c: '' };
+const hosts = { a: '', b: '', c: '', d: '' };
 
 test.before(async () => {
   const sw = await lab.namespace('sw');
@@ -17,6 +17,14 @@ test.before(async () => {
     await lab.exec(hosts[name], 'sysctl', ['-qw', 'net.ipv6.conf.all.disable_ipv6=1']);
   }
   agent = await startAgent(lab, sw, ['--port', 'pa', '--port', 'pb', '--port', 'pc']);
+  // A fourth host on a port without vnet headers: what reaches it must be finished in software.
+  // Such a port cannot learn of its peer's offloads, so the peer has them off (a legacy guest).
+  hosts.d = await lab.namespace('d');
+  await lab.veth(hosts.d, 'eth0', sw, 'pd');
+  await lab.exec(hosts.d, 'ethtool', ['-K', 'eth0', 'tx', 'off', 'tso', 'off', 'gso', 'off']);
+  await lab.ip(hosts.d, 'addr', 'add', '10.77.0.4/24', 'dev', 'eth0');
+  await lab.exec(hosts.d, 'sysctl', ['-qw', 'net.ipv6.conf.all.disable_ipv6=1']);
+  await agent.client.request('POST', '/ports', { name: 'pd', kind: 'packet', vnetHdr: false });
 });
 
 test.after.always(() => lab.cleanup());
@@ -56,4 +64,14 @@ test.serial('a learned MAC is unicast to its port only', async (t) => {
   t.true(c1.counters.txPackets - c0.counters.txPackets <= 2, `c got ${c1.counters.txPackets - c0.counters.txPackets} frames`);
   const macs = await agent.client.request<{ port: number }[]>('GET', '/macs');
   t.true(macs.length >= 2);
+});
+
+test.serial('TCP super-frames bound for a port without vnet headers are segmented in software', async (t) => {
+  const bps = await iperfTcp(lab, hosts.d, hosts.a, '10.77.0.4', 3);
+  t.log(`TCP a -> d (plain port): ${(bps / 1e9).toFixed(2)} Gbit/s`);
+  t.true(bps > 50e6, `${bps} bit/s`);
+  const stats = await agent.stats();
+  t.is(stats.drops.offloadUnsupported, 0);
+  const d = await agent.port('pd');
+  t.true(d.counters.txPackets > (await agent.port('pa')).counters.rxPackets / 100, 'more frames left on d than super-frames arrived');
 });
