@@ -129,6 +129,16 @@ static Napi::Value OpenPacket(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, fd);
 }
 
+// receiveDrops(fd) -> frames the kernel dropped for this packet socket (its receive queue was
+// full) since the last call: PACKET_STATISTICS resets as it is read. 0 for a tap.
+static Napi::Value ReceiveDrops(const Napi::CallbackInfo& info) {
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  struct tpacket_stats stats;
+  socklen_t length = sizeof stats;
+  if (getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, &stats, &length) < 0) return Napi::Number::New(info.Env(), 0);
+  return Napi::Number::New(info.Env(), stats.tp_drops);
+}
+
 static Napi::Value CloseFd(const Napi::CallbackInfo& info) {
   close(info[0].As<Napi::Number>().Int32Value());
   return info.Env().Undefined();
@@ -138,6 +148,7 @@ void InitSockets(Napi::Env env, Napi::Object exports) {
   exports.Set("openTap", Napi::Function::New(env, OpenTap));
   exports.Set("openPacket", Napi::Function::New(env, OpenPacket));
   exports.Set("close", Napi::Function::New(env, CloseFd));
+  exports.Set("receiveDrops", Napi::Function::New(env, ReceiveDrops));
   exports.Set("vnetHeaderBytes", Napi::Number::New(env, kVnetHeaderBytes));
 }
 

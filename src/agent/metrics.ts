@@ -17,6 +17,7 @@ export function switchMetrics(sw: Switch): Registry {
     });
   portCounter('vswitch_port_rx_packets_total', 'Frames received on the port', (c) => c.rxPackets);
   portCounter('vswitch_port_rx_bytes_total', 'Bytes received on the port', (c) => c.rxBytes);
+  portCounter('vswitch_port_rx_dropped_total', 'Frames the kernel dropped before the switch read them', (c) => c.rxDropped);
   portCounter('vswitch_port_tx_packets_total', 'Frames sent on the port', (c) => c.txPackets);
   portCounter('vswitch_port_tx_bytes_total', 'Bytes sent on the port', (c) => c.txBytes);
   portCounter('vswitch_port_tx_dropped_total', 'Frames the port could not send', (c) => c.txDropped);

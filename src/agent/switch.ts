@@ -45,7 +45,7 @@ export interface PortInfo {
   vlan?: number;
   state: PortState;
   reason?: string;
-  counters: { rxPackets: number; rxBytes: number; txPackets: number; txBytes: number; txDropped: number };
+  counters: { rxPackets: number; rxBytes: number; rxDropped: number; txPackets: number; txBytes: number; txDropped: number };
 }
 
 export interface SwitchStats {
@@ -365,7 +365,8 @@ export class Switch extends EventEmitter {
       state: record.state,
       ...(record.reason ? { reason: record.reason } : {}),
       counters: {
-        rxPackets: counter(PortCounter.rxPackets), rxBytes: counter(PortCounter.rxBytes), txPackets: counter(PortCounter.txPackets),
+        rxPackets: counter(PortCounter.rxPackets), rxBytes: counter(PortCounter.rxBytes), rxDropped: counter(PortCounter.rxDropped),
+        txPackets: counter(PortCounter.txPackets),
         txBytes: counter(PortCounter.txBytes), txDropped: counter(PortCounter.txDropped),
       },
     };

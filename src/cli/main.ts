@@ -81,10 +81,10 @@ async function portCommand(
     const ports = await client.request<PortInfo[]>('GET', '/ports');
     print(ports, () =>
       table(
-        ['port', 'name', 'kind', 'vlan', 'state', 'rx packets', 'rx bytes', 'tx packets', 'tx bytes', 'tx dropped'],
+        ['port', 'name', 'kind', 'vlan', 'state', 'rx packets', 'rx bytes', 'rx dropped', 'tx packets', 'tx bytes', 'tx dropped'],
         ports.map((p) => [
           p.number, p.name, p.kind, p.vlan ?? 'trunk', p.state + (p.reason ? ` (${p.reason})` : ''),
-          p.counters.rxPackets, p.counters.rxBytes, p.counters.txPackets, p.counters.txBytes, p.counters.txDropped,
+          p.counters.rxPackets, p.counters.rxBytes, p.counters.rxDropped, p.counters.txPackets, p.counters.txBytes, p.counters.txDropped,
         ]),
       ),
     );

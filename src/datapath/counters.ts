@@ -3,8 +3,8 @@
 import { DROP_REASONS } from '../flow';
 
 export const MAX_PORTS = 1024;
-export const PortCounter = { rxPackets: 0, rxBytes: 1, txPackets: 2, txBytes: 3, txDropped: 4 } as const;
-const PORT_COUNTERS = 5;
+export const PortCounter = { rxPackets: 0, rxBytes: 1, rxDropped: 2, txPackets: 3, txBytes: 4, txDropped: 5 } as const;
+const PORT_COUNTERS = 6;
 export const CacheCounter = { hits: 0, misses: 1, flows: 2, inserts: 3, evictions: 4, expirations: 5, invalidations: 6, upcalls: 7 } as const;
 const CACHE_COUNTERS = 8;
 

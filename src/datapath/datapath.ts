@@ -46,6 +46,7 @@ const Drop = {
   txError: dropCode('txError'),
   offloadUnsupported: dropCode('offloadUnsupported'),
   noBuffer: dropCode('noBuffer'),
+  rxQueueFull: dropCode('rxQueueFull'),
 };
 
 export class Datapath implements FrameSink {
@@ -303,10 +304,23 @@ export class Datapath implements FrameSink {
     const sweep = Math.max(1024, Math.ceil((this.cache.capacity * 1000) / Math.max(1000, this.options.flowIdleMs)));
     this.cache.expire(now, sweep);
     for (const batch of this.pending.overdue(now, this.options.slowPathTimeoutMs)) this.failBatch(batch);
+    this.countKernelDrops();
     const sources = this.activeSources(this.lastTick);
     if (sources.length > 0) this.send({ type: 'activeSources', sources });
     this.lastTick = now;
     this.publishCacheCounters();
+  }
+
+  /** Frames the kernel dropped before we could read them (a receive queue overflowed). */
+  private countKernelDrops(): void {
+    const c = this.counters.values;
+    for (const port of this.ports) {
+      if (!port || !port.watch || port.isTap) continue;
+      const dropped = this.io.receiveDrops(port.spec.fd);
+      if (dropped === 0) continue;
+      c[this.counters.portIndex(port.number, PortCounter.rxDropped)] += dropped;
+      c[this.counters.dropIndex(Drop.rxQueueFull)] += dropped;
+    }
   }
 
   publishCacheCounters(): void {

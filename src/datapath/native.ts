@@ -15,6 +15,7 @@ export interface NativeAddon {
   setLinkUp(name: string): void;
   recvBatch(fd: number, isTap: boolean, arena: Uint8Array, base: number, slotBytes: number, max: number, lengths: Uint32Array): number;
   sendBatch(fd: number, isTap: boolean, arena: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, start: number, count: number): number;
+  receiveDrops(fd: number): number;
   watch(fd: number, onReadable: () => void): unknown;
   unwatch(handle: unknown): void;
   readonly maxBatch: number;
@@ -22,7 +23,7 @@ export interface NativeAddon {
 }
 
 /** The part of the addon the fast path moves frames with: a test may stand in for it. */
-export type FrameIo = Pick<NativeAddon, 'recvBatch' | 'sendBatch' | 'watch' | 'unwatch'>;
+export type FrameIo = Pick<NativeAddon, 'recvBatch' | 'sendBatch' | 'receiveDrops' | 'watch' | 'unwatch'>;
 
 // Compiled code runs from dist/src/datapath; the addon is built in native/build by npm install.
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- a .node addon loads only through require

@@ -10,7 +10,7 @@ export type Action =
 /** Why a frame was not forwarded: the label of the `drops` counter it lands in. */
 export const DROP_REASONS = [
   'malformed', 'oversize', 'noOutput', 'sourceIsMulticast', 'portDown', 'queueFull',
-  'slowPathFailed', 'txError', 'offloadUnsupported', 'noBuffer', 'vlanMismatch',
+  'slowPathFailed', 'txError', 'offloadUnsupported', 'noBuffer', 'vlanMismatch', 'rxQueueFull',
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 export const dropCode = (reason: DropReason): number => DROP_REASONS.indexOf(reason);

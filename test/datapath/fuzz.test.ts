@@ -41,6 +41,10 @@ class FuzzIo implements FrameIo {
     return count;
   }
 
+  receiveDrops(): number {
+    return 0;
+  }
+
   watch(): unknown {
     return {};
   }
