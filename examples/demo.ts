@@ -1,20 +1,14 @@
 // `npm run demo`: the switch between two hosts. Makes a switch namespace running `vswitch
 // agent` and two host namespaces joined to it by veth pairs, attaches them through the
 // agent's API, pings and streams TCP across, prints what the switch saw, and cleans up.
-import { iperfTcp, Lab, startAgent } from './lab';
+import { iperfTcp, Lab, startAgent, twoHostsAndSwitch } from './lab';
 
 async function main(): Promise<void> {
   const lab = new Lab();
   const step = (text: string) => process.stdout.write(`\n== ${text}\n`);
   try {
     step(`namespaces ${lab.id}-sw (the switch), ${lab.id}-a and ${lab.id}-b (two hosts)`);
-    const sw = await lab.namespace('sw');
-    const a = await lab.namespace('a');
-    const b = await lab.namespace('b');
-    await lab.veth(a, 'eth0', sw, 'host-a');
-    await lab.veth(b, 'eth0', sw, 'host-b');
-    await lab.ip(a, 'addr', 'add', '10.66.0.1/24', 'dev', 'eth0');
-    await lab.ip(b, 'addr', 'add', '10.66.0.2/24', 'dev', 'eth0');
+    const { sw, a, b } = await twoHostsAndSwitch(lab, '10.66.0', ['host-a', 'host-b']);
 
     step('vswitch agent, then `vswitch port add host-a` and `port add host-b` (packet-socket ports)');
     const agent = await startAgent(lab, sw, ['--log-level', 'warn']);

@@ -3,21 +3,16 @@
 import path from 'node:path';
 import { ChildProcess } from 'node:child_process';
 import { ControlClient } from '../src/cli/client';
-import { Lab, sleep, VSWITCH } from '../examples/lab';
+import { Lab, sleep, twoHostsAndSwitch, VSWITCH } from '../examples/lab';
 import { tcpGbps } from './measure';
+import { SUBNET } from './systems';
 
 export async function flamegraph(options: { seconds: number; log: (line: string) => void }): Promise<object> {
   const lab = new Lab();
   const output = path.join(__dirname, '..', '..', 'perf', 'flamegraphs', 'l2-tcp');
   let profiler: ChildProcess | undefined;
   try {
-    const sw = await lab.namespace('sw');
-    const a = await lab.namespace('a');
-    const b = await lab.namespace('b');
-    await lab.veth(a, 'eth0', sw, 'pa');
-    await lab.veth(b, 'eth0', sw, 'pb');
-    await lab.ip(a, 'addr', 'add', '10.88.0.1/24', 'dev', 'eth0');
-    await lab.ip(b, 'addr', 'add', '10.88.0.2/24', 'dev', 'eth0');
+    const { sw, a, b } = await twoHostsAndSwitch(lab, SUBNET);
     const socket = `/tmp/${lab.id}-profile.sock`;
     const zeroX = require.resolve('0x/cmd.js');
     profiler = lab.spawn(sw, process.execPath, [zeroX, '--kernel-tracing', '-D', output, '--', process.execPath, VSWITCH, 'agent',
@@ -27,8 +22,8 @@ export async function flamegraph(options: { seconds: number; log: (line: string)
       if (tries > 200) throw new Error('the profiled agent did not start');
       await sleep(100);
     }
-    await lab.exec(a, 'ping', ['-c', '3', '-i', '0.1', '10.88.0.2']);
-    const gbps = await tcpGbps(lab, b, a, '10.88.0.2', options.seconds);
+    await lab.exec(a, 'ping', ['-c', '3', '-i', '0.1', `${SUBNET}.2`]);
+    const gbps = await tcpGbps(lab, b, a, `${SUBNET}.2`, options.seconds);
     options.log(`TCP under the profiler: ${gbps.toFixed(2)} Gbit/s; writing the flame graph`);
     const done = new Promise((resolve) => profiler!.once('exit', resolve));
     profiler.kill('SIGINT');

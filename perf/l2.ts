@@ -1,7 +1,9 @@
 // `npm run bench -- l2`: the same traffic through a direct veth pair (the ceiling), a Linux
 // bridge, Open vSwitch's userspace datapath and this switch, one after the other in one run.
 import { cpuSeconds, pingRtt, tcpGbps, udp64 } from './measure';
-import { linuxBridge, ovsNetdev, SystemUnderTest, vethPair, vswitch } from './systems';
+import { linuxBridge, ovsNetdev, SUBNET, SystemUnderTest, vethPair, vswitch } from './systems';
+
+const B = `${SUBNET}.2`;
 
 export interface L2Result {
   tcp_gbps: number;
@@ -28,11 +30,11 @@ export async function l2(options: { seconds: number; log: (line: string) => void
     const sut = await build();
     try {
       // One warm-up exchange: ARP and the switches' first flows are not what is measured.
-      await pingRtt(sut.lab, sut.a, '10.88.0.2', 20);
+      await pingRtt(sut.lab, sut.a, B, 20);
       const cpuBefore = sut.pid ? cpuSeconds(sut.pid) : 0;
-      const tcp = await tcpGbps(sut.lab, sut.b, sut.a, '10.88.0.2', options.seconds);
-      const udp = await udp64(sut.lab, sut.b, sut.a, '10.88.0.2', options.seconds);
-      const rtt = await pingRtt(sut.lab, sut.a, '10.88.0.2', 1000);
+      const tcp = await tcpGbps(sut.lab, sut.b, sut.a, B, options.seconds);
+      const udp = await udp64(sut.lab, sut.b, sut.a, B, options.seconds);
+      const rtt = await pingRtt(sut.lab, sut.a, B, 1000);
       const cpu = sut.pid ? cpuSeconds(sut.pid) - cpuBefore : null;
       systems[name] = {
         tcp_gbps: round(tcp), udp64_pps: Math.round(udp.pps), udp64_loss: round(udp.loss, 4),

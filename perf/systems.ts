@@ -5,9 +5,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { Lab, startAgent } from '../examples/lab';
+import { Lab, startAgent, twoHostsAndSwitch } from '../examples/lab';
 
 const run = promisify(execFile);
+/** Hosts a and b are SUBNET.1 and SUBNET.2. */
+export const SUBNET = '10.88.0';
 
 export interface SystemUnderTest {
   lab: Lab;
@@ -19,33 +21,17 @@ export interface SystemUnderTest {
   stop(): Promise<void>;
 }
 
-async function hosts(lab: Lab): Promise<{ a: string; b: string }> {
-  const a = await lab.namespace('a');
-  const b = await lab.namespace('b');
-  return { a, b };
-}
-
-async function address(lab: Lab, a: string, b: string): Promise<void> {
-  await lab.ip(a, 'addr', 'add', '10.88.0.1/24', 'dev', 'eth0');
-  await lab.ip(b, 'addr', 'add', '10.88.0.2/24', 'dev', 'eth0');
-}
-
 export async function vethPair(): Promise<SystemUnderTest> {
   const lab = new Lab();
-  const { a, b } = await hosts(lab);
+  const a = await lab.namespace('a');
+  const b = await lab.namespace('b');
   await lab.veth(a, 'eth0', b, 'eth0');
-  await address(lab, a, b);
+  await lab.ip(a, 'addr', 'add', `${SUBNET}.1/24`, 'dev', 'eth0');
+  await lab.ip(b, 'addr', 'add', `${SUBNET}.2/24`, 'dev', 'eth0');
   return { lab, a, b, config: 'veth pair, default offloads', stop: () => lab.cleanup() };
 }
 
-async function switched(lab: Lab): Promise<{ a: string; b: string; sw: string }> {
-  const sw = await lab.namespace('sw');
-  const { a, b } = await hosts(lab);
-  await lab.veth(a, 'eth0', sw, 'pa');
-  await lab.veth(b, 'eth0', sw, 'pb');
-  await address(lab, a, b);
-  return { a, b, sw };
-}
+const switched = (lab: Lab) => twoHostsAndSwitch(lab, SUBNET);
 
 export async function linuxBridge(): Promise<SystemUnderTest> {
   const lab = new Lab();

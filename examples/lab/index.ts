@@ -2,3 +2,4 @@
 export * from './agent-process';
 export * from './namespaces';
 export * from './traffic';
+export * from './topologies';
