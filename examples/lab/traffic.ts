@@ -13,11 +13,28 @@ export async function ping(lab: Lab, ns: string, address: string, count = 3, ext
 
 /** A TCP stream of `seconds` from `client` to `server`; returns bits/s received. */
 export async function iperfTcp(lab: Lab, server: string, client: string, address: string, seconds: number): Promise<number> {
+  const result = await iperf(lab, server, client, address, ['-t', String(seconds)], seconds);
+  return result.end.sum_received.bits_per_second as number;
+}
+
+/** One iperf3 run with -J; `wrap` prefixes both ends' commands (e.g. taskset). The client
+ *  retries while the server is not yet listening: on a loaded machine it can take a while. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- iperf3's JSON report
+export async function iperf(lab: Lab, server: string, client: string, address: string, args: string[], seconds: number, wrap: { server: string[]; client: string[] } = { server: [], client: [] }): Promise<any> {
   const port = String(5201 + Math.floor(Math.random() * 1000));
-  lab.spawn(server, 'iperf3', ['-s', '-1', '-p', port]);
-  await sleep(300);
-  const { stdout } = await lab.exec(client, 'iperf3', ['-c', address, '-p', port, '-t', String(seconds), '-J'], (seconds + 20) * 1000);
-  return JSON.parse(stdout).end.sum_received.bits_per_second as number;
+  const serverCommand = [...wrap.server, 'iperf3', '-s', '-1', '-p', port];
+  lab.spawn(server, serverCommand[0], serverCommand.slice(1));
+  const clientCommand = [...wrap.client, 'iperf3', '-c', address, '-p', port, '-J', ...args];
+  for (let attempt = 1; ; attempt++) {
+    await sleep(200 * attempt);
+    try {
+      const { stdout } = await lab.exec(client, clientCommand[0], clientCommand.slice(1), (seconds + 30) * 1000);
+      return JSON.parse(stdout);
+    } catch (error) {
+      const report = (error as { stdout?: string }).stdout ?? '';
+      if (attempt >= 5 || !/refused|unable to connect/i.test(report)) throw new Error(`iperf3 failed: ${report.slice(-400) || (error as Error).message}`);
+    }
+  }
 }
 
 /** Whether a namespace's interface has the offloads that veth and tap turn on by default. */

@@ -61,29 +61,39 @@ interface PortRecord {
   vlan?: number;
   state: PortState;
   reason?: string;
-  owner: WorkerHandle;
+  owner: DatapathThread;
 }
 
-interface WorkerHandle {
-  worker: Worker;
-  counters: DatapathCounters;
-  receiving: number;
+/** A datapath worker thread as the agent's thread keeps it; `worker` is set when it starts. */
+class DatapathThread {
+  worker!: Worker;
+  readonly counters = new DatapathCounters();
+  /** Ports it receives on. */
+  receiving = 0;
+  /** Requests awaiting its answer, with what to answer if it dies first. */
+  readonly replies = new Map<number, { resolve: (message: FromDatapath) => void; fallback: FromDatapath }>();
+  /** Port removals awaiting its acknowledgement. */
+  readonly removals = new Map<number, () => void>();
+  /** When it was restarted, over the last minute. */
+  restarts: number[] = [];
 }
 
 const LINK_CHECK_MS = 1000;
+/** A worker that dies more often than this in a minute is not restarted again. */
+const MAX_RESTARTS_PER_MINUTE = 5;
 const MAC_AGING_CHECK_MS = 5000;
 const PORT_NAME = /^[A-Za-z0-9_.:-]{1,15}$/;
+const WORKERS_DIR = path.join(__dirname, '..', '..', 'workers');
 
 export class Switch extends EventEmitter {
   readonly log: Logger;
   readonly macTable: MacTable;
-  private readonly workers: WorkerHandle[] = [];
+  private readonly workers: DatapathThread[] = [];
   private readonly pool: Piscina<SimulationTask, SimulationAnswer>;
   private readonly ports = new Map<number, PortRecord>();
   private readonly macAgingSeconds: number;
   private readonly timers: NodeJS.Timeout[] = [];
-  private readonly replies = new Map<number, (message: FromDatapath) => void>();
-  private readonly removals = new Map<number, () => void>();
+  private readonly datapathOptions: DatapathOptions;
   private nextRequest = 1;
   private generation = 0;
   private slowPath = { batches: 0, failures: 0, lastLatencyMs: 0 };
@@ -96,23 +106,19 @@ export class Switch extends EventEmitter {
     this.log = options.logger ?? pino({ level: 'silent' });
     this.macAgingSeconds = options.macAgingSeconds ?? 300;
     this.macTable = new MacTable(options.macTableSize ?? 8192);
-    const datapathOptions: DatapathOptions = {
+    this.datapathOptions = {
       ...DEFAULT_DATAPATH_OPTIONS,
       ...(options.flowCapacity ? { flowCapacity: options.flowCapacity } : {}),
       ...(options.flowIdleMs ? { flowIdleMs: options.flowIdleMs } : {}),
     };
-    const workersDir = path.join(__dirname, '..', '..', 'workers');
     for (let i = 0; i < (options.datapathWorkers ?? 1); i++) {
-      const counters = new DatapathCounters();
-      const worker = new Worker(path.join(workersDir, 'datapath.js'), { workerData: { options: datapathOptions, counters: counters.buffer } });
-      const handle: WorkerHandle = { worker, counters, receiving: 0 };
-      worker.on('message', (message: FromDatapath) => this.onWorkerMessage(handle, message));
-      worker.on('error', (error) => this.log.error({ err: error }, 'datapath worker failed'));
+      const handle = new DatapathThread();
+      this.startWorker(handle);
       this.workers.push(handle);
     }
     const threads = options.simulationThreads ?? 1;
     this.pool = new Piscina({
-      filename: path.join(workersDir, 'simulation.js'),
+      filename: path.join(WORKERS_DIR, 'simulation.js'),
       minThreads: threads,
       maxThreads: threads,
       workerData: { macTable: this.macTable.buffer },
@@ -177,12 +183,12 @@ export class Switch extends EventEmitter {
   }
 
   async dumpFlows(): Promise<FlowDump[]> {
-    const answers = await Promise.all(this.workers.map((w) => this.ask(w, (request) => ({ type: 'dumpFlows', request }))));
+    const answers = await Promise.all(this.workers.map((w) => this.ask(w, (request) => ({ type: 'dumpFlows', request }), { type: 'flows', request: 0, flows: [] })));
     return answers.flatMap((a) => (a.type === 'flows' ? a.flows : []));
   }
 
   async flushFlows(): Promise<number> {
-    const answers = await Promise.all(this.workers.map((w) => this.ask(w, (request) => ({ type: 'flushFlows', request }))));
+    const answers = await Promise.all(this.workers.map((w) => this.ask(w, (request) => ({ type: 'flushFlows', request }), { type: 'flushed', request: 0, removed: 0 })));
     return answers.reduce((sum, a) => sum + (a.type === 'flushed' ? a.removed : 0), 0);
   }
 
@@ -227,29 +233,60 @@ export class Switch extends EventEmitter {
     await this.pool.destroy();
   }
 
-  private attach(spec: PortSpec, owner: WorkerHandle): void {
+  private attach(spec: PortSpec, owner: DatapathThread): void {
     for (const w of this.workers) this.post(w, { type: 'addPort', port: spec, receive: w === owner });
   }
 
-  private detach(w: WorkerHandle, number: number): Promise<void> {
+  private detach(w: DatapathThread, number: number): Promise<void> {
     return new Promise((resolve) => {
-      this.removals.set(this.workers.indexOf(w) * MAX_PORTS + number, resolve);
+      w.removals.set(number, resolve);
       this.post(w, { type: 'removePort', number });
     });
   }
 
-  private onWorkerMessage(handle: WorkerHandle, message: FromDatapath): void {
+  private startWorker(handle: DatapathThread): void {
+    const worker = new Worker(path.join(WORKERS_DIR, 'datapath.js'), { workerData: { options: this.datapathOptions, counters: handle.counters.buffer } });
+    handle.worker = worker;
+    worker.on('message', (message: FromDatapath) => this.onWorkerMessage(handle, message));
+    worker.on('error', (error) => this.log.error({ err: error }, 'datapath worker failed'));
+    worker.on('exit', (code) => {
+      if (!this.closed) this.workerDied(handle, code);
+    });
+  }
+
+  /** A datapath worker ended by itself (a bug): settle what it owed, start another on the same
+   *  counters and give it back its ports, unless it keeps dying. */
+  private workerDied(handle: DatapathThread, code: number): void {
+    for (const { resolve, fallback } of handle.replies.values()) resolve(fallback);
+    handle.replies.clear();
+    for (const resolve of handle.removals.values()) resolve();
+    handle.removals.clear();
+    const now = Date.now();
+    handle.restarts = [...handle.restarts.filter((t) => now - t < 60_000), now];
+    const owned = [...this.ports.values()].filter((p) => p.owner === handle);
+    if (handle.restarts.length > MAX_RESTARTS_PER_MINUTE) {
+      this.log.error({ code }, 'datapath worker keeps failing: not restarted');
+      for (const record of owned) if (record.state === 'up') this.setDown(record, 'datapath worker failed');
+      return;
+    }
+    this.log.error({ code, ports: owned.map((p) => p.spec.name) }, 'datapath worker exited: restarting it');
+    this.startWorker(handle);
+    for (const record of this.ports.values()) {
+      if (record.state === 'up') this.post(handle, { type: 'addPort', port: record.spec, receive: record.owner === handle });
+    }
+    this.emit('worker-restarted', { ports: owned.map((p) => p.spec.name) });
+  }
+
+  private onWorkerMessage(handle: DatapathThread, message: FromDatapath): void {
     switch (message.type) {
       case 'upcall':
         return this.simulate(handle, message.batch, message.keys);
       case 'portFailed':
         return this.portFailed(message.number, message.errno);
-      case 'portRemoved': {
-        const key = this.workers.indexOf(handle) * MAX_PORTS + message.number;
-        this.removals.get(key)?.();
-        this.removals.delete(key);
+      case 'portRemoved':
+        handle.removals.get(message.number)?.();
+        handle.removals.delete(message.number);
         return;
-      }
       case 'activeSources':
         for (const s of message.sources) {
           const vlan = this.ports.get(s.port)?.vlan ?? s.vlanTci & 0x0fff;
@@ -258,12 +295,12 @@ export class Switch extends EventEmitter {
         return;
       case 'flows':
       case 'flushed':
-        this.replies.get(message.request)?.(message);
-        this.replies.delete(message.request);
+        handle.replies.get(message.request)?.resolve(message);
+        handle.replies.delete(message.request);
     }
   }
 
-  private simulate(handle: WorkerHandle, batch: number, keys: Uint32Array): void {
+  private simulate(handle: DatapathThread, batch: number, keys: Uint32Array): void {
     const generation = this.generation;
     const started = performance.now();
     this.pool
@@ -340,15 +377,15 @@ export class Switch extends EventEmitter {
     if (expired.length > 0) this.invalidate([...expired.map((e) => macTag(e.vlan, e.mac)), TABLE_SPACE_TAG]);
   }
 
-  private ask(w: WorkerHandle, build: (request: number) => ToDatapath): Promise<FromDatapath> {
+  private ask(w: DatapathThread, build: (request: number) => ToDatapath, fallback: FromDatapath): Promise<FromDatapath> {
     const request = this.nextRequest++;
     return new Promise((resolve) => {
-      this.replies.set(request, resolve);
+      w.replies.set(request, { resolve, fallback });
       this.post(w, build(request));
     });
   }
 
-  private post(w: WorkerHandle, message: ToDatapath): void {
+  private post(w: DatapathThread, message: ToDatapath): void {
     w.worker.postMessage(message);
   }
 
