@@ -30,7 +30,7 @@ export type FrameIo = Pick<NativeAddon, 'recvBatch' | 'sendBatch' | 'receiveDrop
 export const native: NativeAddon = require(path.join(__dirname, '..', '..', '..', 'native', 'build', 'Release', 'vswitch_native.node'));
 
 /** Errno values the datapath reacts to (asm-generic/errno.h). */
-export const Errno = { EAGAIN: 11, ENOBUFS: 105, ENETDOWN: 100, ENXIO: 6, ENODEV: 19, EBADFD: 77, EIO: 5 } as const;
+export const Errno = { ENETDOWN: 100, ENXIO: 6, ENODEV: 19, EBADFD: 77 } as const;
 
 /** Errors after which the port cannot carry frames until its interface comes back. A tap's
  *  descriptor fails only once its device is gone (EBADFD); EIO there means "set down", which

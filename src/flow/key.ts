@@ -23,6 +23,10 @@ export const KEY_WORDS = 14;
 
 export const KeyFlag = { vlan: 1, fragment: 2, truncated: 4 } as const;
 
+/** IPv6 extension headers walked to find the upper-layer protocol (RFC 8200 §4). */
+const Ipv6Extension = { hopByHop: 0, routing: 43, fragment: 44, destinationOptions: 60 } as const;
+const MAX_IPV6_EXTENSIONS = 8;
+
 /** Fills `key[at .. at+KEY_WORDS)` from a frame, reusing its views: the hot path allocates nothing. */
 export class FlowKeyExtractor {
   private readonly ethernet = new EthernetFrame();
@@ -69,12 +73,33 @@ export class FlowKeyExtractor {
     } else if (ethertype === EtherType.ipv6) {
       if (this.ipv6.point(frame, l3, end) !== null) flags |= KeyFlag.truncated;
       else {
-        proto = this.ipv6.nextHeader;
         for (let w = 0; w < 4; w++) {
           key[at + KeyWord.networkSource + w] = readWord(frame, this.ipv6.sourceAt + w * 4);
           key[at + KeyWord.networkDestination + w] = readWord(frame, this.ipv6.destinationAt + w * 4);
         }
+        proto = this.ipv6.nextHeader;
         l4 = this.ipv6.payloadAt;
+        for (let hops = 0; hops < MAX_IPV6_EXTENSIONS && l4 >= 0; hops++) {
+          if (proto === Ipv6Extension.fragment) {
+            if (l4 + 8 > end) l4 = -1;
+            else {
+              flags |= KeyFlag.fragment;
+              const later = (be16(frame, l4 + 2) & 0xfff8) !== 0;
+              proto = frame[l4];
+              l4 = later ? -1 : l4 + 8; // only the first fragment carries the L4 header
+            }
+          } else if (proto === Ipv6Extension.hopByHop || proto === Ipv6Extension.routing || proto === Ipv6Extension.destinationOptions) {
+            if (l4 + 2 > end) l4 = -1;
+            else {
+              proto = frame[l4];
+              l4 += (frame[l4 + 1] + 1) * 8;
+            }
+          } else break;
+        }
+        if (l4 > end) {
+          flags |= KeyFlag.truncated;
+          l4 = -1;
+        }
       }
     } else if (ethertype === EtherType.arp) {
       if (this.arp.point(frame, l3, end) !== null) flags |= KeyFlag.truncated;

@@ -1,6 +1,7 @@
 import test from 'ava';
 import { describeKey, FlowKeyExtractor, hashKey, KEY_WORDS, KeyFlag } from '../../src/flow';
 import { EtherType, formatIpv4, formatIpv6, formatMac, IpProtocol } from '../../src/packet';
+import { hex } from '../helpers/bytes';
 import { arpRequest, neighborSolicitation, tcpSyn, udpDatagram } from '../helpers/frames';
 
 const extractor = new FlowKeyExtractor();
@@ -53,4 +54,32 @@ test('a runt is refused; a cut IP header is keyed at L2 and flagged', (t) => {
   const cut = describeKey(keyOf(tcpSyn, 1, 30), 0);
   t.is(cut.flags & KeyFlag.truncated, KeyFlag.truncated);
   t.is(cut.ipProtocol, 0);
+});
+
+// An MLDv2 report laid out per RFC 3810 §5.2 (checksum left zero, the key does not read it):
+// hop-by-hop options with a router alert (RFC 2711) before ICMPv6 type 143.
+const mldReport = hex(`3333 0000 0016 0200 0000 0001 86dd 6000
+  0000 0024 0001 fe80 0000 0000 0000 0000 0000 0000 0001 ff02 0000 0000 0000 0000
+  0000 0000 0016 3a00 0502 0000 0100 8f00 0000 0000 0001 0400 0000 ff02 0000 0000
+  0000 0000 0001 ff00 0001`);
+
+test('IPv6 extension headers are walked to the upper-layer protocol', (t) => {
+  const f = describeKey(keyOf(mldReport), 0);
+  t.is(f.ipProtocol, IpProtocol.icmpv6);
+  t.is(f.transportSource, 143);
+  t.is(f.flags, 0);
+});
+
+test('an IPv6 fragment is flagged; a later fragment has no L4 ports', (t) => {
+  const first = mldReport.slice();
+  first[20] = 44; // next header: fragment
+  first.set([58, 0, 0, 1, 0, 0, 0, 7], 54); // fragment header: offset 0, M=1, then ICMPv6
+  const f = describeKey(keyOf(first), 0);
+  t.is(f.flags & KeyFlag.fragment, KeyFlag.fragment);
+  t.is(f.ipProtocol, IpProtocol.icmpv6);
+  const later = first.slice();
+  later.set([58, 0, 0, 0x10, 0, 0, 0, 7], 54); // offset 2 (x 8 bytes)
+  const g = describeKey(keyOf(later), 0);
+  t.is(g.flags & KeyFlag.fragment, KeyFlag.fragment);
+  t.is(g.transportSource, 0);
 });
