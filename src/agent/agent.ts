@@ -5,7 +5,8 @@ import pino from 'pino';
 import { ControlApi } from './control-api';
 import { SwitchError } from './errors';
 import { switchMetrics } from './metrics';
-import { PortConfig, Switch, SwitchOptions } from './switch';
+import type { PortConfig } from './port-config';
+import { Switch, SwitchOptions } from './switch';
 
 export const DEFAULT_SOCKET = process.env.VSWITCH_SOCKET ?? '/run/vswitch/vswitch.sock';
 

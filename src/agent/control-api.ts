@@ -8,7 +8,8 @@ import type { Registry } from 'prom-client';
 import { describeKey, formatActions, formatKey } from '../flow';
 import { EtherType, formatIpv4, formatIpv6, formatMac } from '../packet';
 import { SwitchError } from './errors';
-import type { PortConfig, Switch } from './switch';
+import type { PortConfig } from './port-config';
+import type { Switch } from './switch';
 
 const MAX_BODY_BYTES = 64 * 1024;
 const PORT_FIELDS = new Set(['name', 'kind', 'vlan', 'vnetHdr']);

@@ -3,4 +3,5 @@ export * from './agent';
 export * from './control-api';
 export * from './errors';
 export * from './metrics';
+export * from './port-config';
 export * from './switch';

@@ -8,12 +8,13 @@ import pino, { Logger } from 'pino';
 import { Piscina } from 'piscina';
 import {
   CacheCounter, DatapathCounters, DatapathOptions, DEFAULT_DATAPATH_OPTIONS, FlowDump, FromDatapath, native,
-  PortCounter, PortKind, PortSpec, sumCounters, ToDatapath, MAX_PORTS,
+  PortCounter, PortSpec, sumCounters, ToDatapath, MAX_PORTS,
 } from '../datapath';
 import { DROP_REASONS } from '../flow';
 import { BridgePort, FLOOD_TAG, MacEntry, MacTable, macClock, macTag, portTag, TABLE_SPACE_TAG } from '../simulation';
 import type { SimulationAnswer, SimulationTask } from '../../workers/simulation';
 import { SwitchError } from './errors';
+import { PortConfig, PortInfo, PortState, validatePortConfig } from './port-config';
 
 export interface SwitchOptions {
   /** Threads running the fast path (ports are spread over them). */
@@ -25,27 +26,6 @@ export interface SwitchOptions {
   flowCapacity?: number;
   flowIdleMs?: number;
   logger?: Logger;
-}
-
-export interface PortConfig {
-  name: string;
-  kind: PortKind;
-  /** Access VLAN (untagged on the port); absent for a trunk. */
-  vlan?: number;
-  /** Carry virtio-net headers (offloads); on by default. */
-  vnetHdr?: boolean;
-}
-
-export type PortState = 'up' | 'down';
-
-export interface PortInfo {
-  number: number;
-  name: string;
-  kind: PortKind;
-  vlan?: number;
-  state: PortState;
-  reason?: string;
-  counters: { rxPackets: number; rxBytes: number; rxDropped: number; txPackets: number; txBytes: number; txDropped: number };
 }
 
 export interface SwitchStats {
@@ -82,7 +62,6 @@ const LINK_CHECK_MS = 1000;
 /** A worker that dies more often than this in a minute is not restarted again. */
 const MAX_RESTARTS_PER_MINUTE = 5;
 const MAC_AGING_CHECK_MS = 5000;
-const PORT_NAME = /^[A-Za-z0-9_.:-]{1,15}$/;
 const WORKERS_DIR = path.join(__dirname, '..', '..', 'workers');
 
 export class Switch extends EventEmitter {
@@ -423,20 +402,5 @@ export class Switch extends EventEmitter {
 
   private checkOpen(): void {
     if (this.closed) throw new SwitchError('CLOSED', 'the switch is closed', 409);
-  }
-}
-
-export function validatePortConfig(config: PortConfig): void {
-  if (typeof config.name !== 'string' || !PORT_NAME.test(config.name)) {
-    throw new SwitchError('INVALID_NAME', 'name must be an interface name of 1 to 15 letters, digits or _.:-', 400, 'name');
-  }
-  if (config.kind !== 'tap' && config.kind !== 'packet') {
-    throw new SwitchError('INVALID_KIND', "kind must be 'tap' (open a tap device) or 'packet' (attach to an existing interface)", 400, 'kind');
-  }
-  if (config.vlan !== undefined && (!Number.isInteger(config.vlan) || config.vlan < 1 || config.vlan > 4094)) {
-    throw new SwitchError('INVALID_VLAN', 'vlan must be an integer from 1 to 4094', 400, 'vlan');
-  }
-  if (config.vnetHdr !== undefined && typeof config.vnetHdr !== 'boolean') {
-    throw new SwitchError('INVALID_VNET_HDR', 'vnetHdr must be true or false', 400, 'vnetHdr');
   }
 }
