@@ -58,6 +58,14 @@ class DatapathThread {
   restarts: number[] = [];
 }
 
+/** Answers what a thread that is gone still owed: nobody waits forever on it. */
+function settle(thread: DatapathThread): void {
+  for (const { resolve, fallback } of thread.replies.values()) resolve(fallback);
+  thread.replies.clear();
+  for (const resolve of thread.removals.values()) resolve();
+  thread.removals.clear();
+}
+
 const LINK_CHECK_MS = 1000;
 /** A worker that dies more often than this in a minute is not restarted again. */
 const MAX_RESTARTS_PER_MINUTE = 5;
@@ -118,11 +126,12 @@ export class Switch extends EventEmitter {
     }
     const number = this.freeNumber();
     const vnetHdr = config.vnetHdr ?? true;
-    let fd: number;
+    let fd = -1;
     try {
       fd = config.kind === 'tap' ? native.openTap(config.name, vnetHdr) : native.openPacket(config.name, vnetHdr);
       if (config.kind === 'tap') native.setLinkUp(config.name);
     } catch (error) {
+      if (fd >= 0) native.close(fd);
       const e = error as Error & { code?: string };
       const status = e.code === 'ENODEV' ? 404 : e.code === 'EBUSY' ? 409 : e.code === 'EPERM' || e.code === 'EACCES' ? 403 : 400;
       throw new SwitchError(e.code === 'ENODEV' ? 'NO_SUCH_INTERFACE' : `OPEN_FAILED_${e.code ?? 'EIO'}`, e.message, status, 'name');
@@ -207,6 +216,7 @@ export class Switch extends EventEmitter {
           }),
       ),
     );
+    this.workers.forEach(settle);
     for (const record of this.ports.values()) native.close(record.spec.fd);
     this.ports.clear();
     await this.pool.destroy();
@@ -236,10 +246,7 @@ export class Switch extends EventEmitter {
   /** A datapath worker ended by itself (a bug): settle what it owed, start another on the same
    *  counters and give it back its ports, unless it keeps dying. */
   private workerDied(handle: DatapathThread, code: number): void {
-    for (const { resolve, fallback } of handle.replies.values()) resolve(fallback);
-    handle.replies.clear();
-    for (const resolve of handle.removals.values()) resolve();
-    handle.removals.clear();
+    settle(handle);
     const now = Date.now();
     handle.restarts = [...handle.restarts.filter((t) => now - t < 60_000), now];
     const owned = [...this.ports.values()].filter((p) => p.owner === handle);
@@ -333,14 +340,16 @@ export class Switch extends EventEmitter {
     this.emit('port-down', this.portInfo(record.spec.number));
   }
 
-  /** Packet ports follow their interface: down when it is down or gone, up when it runs again.
-   *  (A tap's device may live in another namespace, as a VM's does: its descriptor tells.) */
+  /** Packet ports follow their interface: down when it is down or gone, up when it runs again,
+   *  and reopened when an interface of that name comes back (libvirt recreates vnetN when a VM
+   *  restarts). A tap's device may live in another namespace, as a VM's does: its descriptor tells. */
   private checkLinks(): void {
     for (const record of this.ports.values()) {
       if (record.spec.kind !== 'packet') continue;
       const link = native.linkState(record.spec.name);
       if (record.state === 'up' && (!link || !link.running)) this.setDown(record, link ? 'link down' : 'interface vanished');
-      else if (record.state === 'down' && record.reason === 'link down' && link?.running) {
+      else if (record.state === 'down' && record.reason === 'interface vanished' && link) this.reopen(record);
+      if (record.state === 'down' && record.reason === 'link down' && link?.running) {
         record.state = 'up';
         record.reason = undefined;
         this.attach(record.spec, record.owner);
@@ -349,6 +358,21 @@ export class Switch extends EventEmitter {
         this.emit('port-up', this.portInfo(record.spec.number));
       }
     }
+  }
+
+  /** The interface is back: a new socket on it (the old one was bound to the device that went). */
+  private reopen(record: PortRecord): void {
+    let fd: number;
+    try {
+      fd = native.openPacket(record.spec.name, record.spec.vnetHdr);
+    } catch (error) {
+      this.log.debug({ port: record.spec.number, err: error }, 'interface is back but cannot be opened yet');
+      return;
+    }
+    native.close(record.spec.fd);
+    record.spec = { ...record.spec, fd };
+    record.reason = 'link down';
+    this.log.info({ port: record.spec.number, name: record.spec.name }, 'interface is back: reopened');
   }
 
   private ageMacs(): void {

@@ -13,6 +13,7 @@ test.before(async () => {
   for (const [i, name] of (['a', 'b', 'c'] as const).entries()) {
     hosts[name] = await lab.namespace(name);
     await lab.veth(hosts[name], 'eth0', sw, `p${name}`);
+    await lab.ip(hosts[name], 'link', 'set', 'eth0', 'address', `02:00:00:00:79:0${i + 1}`);
     await lab.ip(hosts[name], 'addr', 'add', `10.79.0.${i + 1}/24`, 'dev', 'eth0');
   }
   agent = await startAgent(lab, sw, ['--port', 'pa', '--port', 'pb', '--port', 'pc']);
@@ -44,6 +45,16 @@ test.serial('an interface deleted under the agent marks its port down; nothing c
   t.true(await eventually(async () => (await agent.port('pc')).state === 'down'));
   t.is((await agent.port('pc')).reason, 'interface vanished');
   t.true(await ping(lab, hosts.a, '10.79.0.2'), 'the remaining ports still forward');
+});
+
+test.serial('an interface of that name coming back is reopened, as when libvirt restarts a VM', async (t) => {
+  await lab.veth(hosts.c, 'eth0', sw, 'pc');
+  await lab.ip(hosts.c, 'link', 'set', 'eth0', 'address', '02:00:00:00:79:03'); // a VM keeps its MAC
+  await lab.ip(hosts.c, 'addr', 'add', '10.79.0.3/24', 'dev', 'eth0');
+  t.true(await eventually(async () => (await agent.port('pc')).state === 'up'));
+  t.true(await ping(lab, hosts.a, '10.79.0.3'));
+  await lab.ip(sw, 'link', 'del', 'pc');
+  t.true(await eventually(async () => (await agent.port('pc')).state === 'down'));
   await agent.client.request('DELETE', '/ports/pc');
   t.deepEqual((await agent.ports()).map((p) => p.name), ['pa', 'pb']);
   t.notRegex(agent.log(), /"level":(50|60)/, 'no error was logged');
