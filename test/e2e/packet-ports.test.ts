@@ -75,3 +75,17 @@ test.serial('TCP super-frames bound for a port without vnet headers are segmente
   const d = await agent.port('pd');
   t.true(d.counters.txPackets > (await agent.port('pa')).counters.rxPackets / 100, 'more frames left on d than super-frames arrived');
 });
+
+test.serial('/metrics has per-port rx/tx, drops by reason, cache hits/misses/size/evictions and slow-path latency', async (t) => {
+  const text = await agent.client.request<string>('GET', '/metrics');
+  const value = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? NaN);
+  t.true(value(/^vswitch_port_rx_packets_total\{port="1",name="pa"\} (\d+)/m) > 1000);
+  t.true(value(/^vswitch_port_tx_bytes_total\{port="2",name="pb"\} (\d+)/m) > 1e6);
+  t.is(value(/^vswitch_drops_total\{reason="malformed"\} (\d+)/m), 0);
+  t.true(value(/^vswitch_flow_cache_hits_total (\d+)/m) > 1000);
+  t.true(value(/^vswitch_flow_cache_misses_total (\d+)/m) > 0);
+  t.true(value(/^vswitch_flow_cache_flows (\d+)/m) > 0);
+  t.false(Number.isNaN(value(/^vswitch_flow_cache_evictions_total (\d+)/m)));
+  t.true(value(/^vswitch_slow_path_latency_seconds_count (\d+)/m) > 0);
+  t.regex(text, /^process_cpu_seconds_total /m);
+});
