@@ -1,15 +1,51 @@
 // Batched frame I/O into caller-provided memory: one call moves a whole batch, so the
 // JavaScript side pays one crossing per batch, not per frame. Packet sockets use
 // recvmmsg/sendmmsg; a tap is a character device, so it is read() and write() in a loop.
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 #include <cerrno>
+#include <cstring>
 #include "vswitch.h"
 
 namespace vswitch {
 
 static const uint32_t kMaxBatch = 256;
+static const uint32_t kVlanTagBytes = 4;
+static const uint32_t kVnetHeaderBytes = 10;
+static const uint32_t kMacBytes = 12;
+
+static void AddLe16(uint8_t* at, int delta) {
+  unsigned value = (at[0] | (at[1] << 8)) + delta;
+  at[0] = value & 0xff;
+  at[1] = (value >> 8) & 0xff;
+}
+
+// The kernel takes the 802.1Q tag out of a received frame (skb_vlan_untag) and gives it to a
+// packet socket as auxiliary data: put it back after the MACs, as the frame was on the wire.
+// `slot` holds the vnet header and the frame, `length` bytes, with room for 4 more. The vnet
+// header's csum_start and hdr_len count from the frame's start: they move too.
+static uint32_t RestoreVlanTag(struct msghdr* msg, uint8_t* slot, uint32_t length) {
+  for (struct cmsghdr* c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
+    if (c->cmsg_level != SOL_PACKET || c->cmsg_type != PACKET_AUXDATA) continue;
+    struct tpacket_auxdata aux;
+    memcpy(&aux, CMSG_DATA(c), sizeof aux);
+    if (!(aux.tp_status & TP_STATUS_VLAN_VALID) || length < kVnetHeaderBytes + kMacBytes) return length;
+    uint16_t tpid = (aux.tp_status & TP_STATUS_VLAN_TPID_VALID) ? aux.tp_vlan_tpid : ETH_P_8021Q;
+    uint8_t* tag = slot + kVnetHeaderBytes + kMacBytes;
+    memmove(tag + kVlanTagBytes, tag, length - kVnetHeaderBytes - kMacBytes);
+    tag[0] = tpid >> 8;
+    tag[1] = tpid & 0xff;
+    tag[2] = aux.tp_vlan_tci >> 8;
+    tag[3] = aux.tp_vlan_tci & 0xff;
+    if (slot[0] & 1) AddLe16(slot + 6, kVlanTagBytes);  // NEEDS_CSUM: csum_start
+    if (slot[1] != 0) AddLe16(slot + 2, kVlanTagBytes);  // GSO: hdr_len
+    return length + kVlanTagBytes;
+  }
+  return length;
+}
 
 static bool ArenaOf(const Napi::CallbackInfo& info, int arg, uint8_t** data, size_t* size) {
   Napi::Uint8Array arena = info[arg].As<Napi::Uint8Array>();
@@ -18,9 +54,11 @@ static bool ArenaOf(const Napi::CallbackInfo& info, int arg, uint8_t** data, siz
   return true;
 }
 
-// recvBatch(fd, isTap, arena, base, slotBytes, max, lens) -> frames received, or -errno when
-// the first receive fails (EAGAIN reads as 0). Frame i lands at arena[base + i*slotBytes];
-// lens[i] is its length, or 0 when it did not fit in the slot (the caller counts the drop).
+// recvBatch(fd, isTap, arena, base, slotBytes, max, lens, vnetHdr) -> frames received, or -errno
+// when the first receive fails (EAGAIN reads as 0). Slot i at arena[base + i*slotBytes] gets a
+// vnet header and the frame: the socket's own header when it has them (vnetHdr), else a zeroed
+// one written here, so that every slot has one layout. lens[i] counts the header too, or is 0
+// when the frame did not fit in the slot (the caller counts the drop).
 static Napi::Value RecvBatch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = info[0].As<Napi::Number>().Int32Value();
@@ -33,36 +71,48 @@ static Napi::Value RecvBatch(const Napi::CallbackInfo& info) {
   uint32_t max = info[5].As<Napi::Number>().Uint32Value();
   Napi::Uint32Array lensArray = info[6].As<Napi::Uint32Array>();
   uint32_t* lens = lensArray.Data();
+  // Where the socket writes: after a header we write ourselves, when it writes none.
+  uint32_t headerRoom = info[7].ToBoolean() ? 0 : kVnetHeaderBytes;
   if (max > kMaxBatch) max = kMaxBatch;
   if (max > lensArray.ElementLength()) max = lensArray.ElementLength();
-  if (slot == 0 || base + static_cast<size_t>(max) * slot > arenaBytes) {
+  if (slot <= kVnetHeaderBytes + kVlanTagBytes || base + static_cast<size_t>(max) * slot > arenaBytes) {
     Napi::RangeError::New(env, "recvBatch: slots run past the end of the arena").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   if (isTap) {
     uint32_t n = 0;
     for (; n < max; n++) {
-      ssize_t got = read(fd, arena + base + static_cast<size_t>(n) * slot, slot);
+      uint8_t* at = arena + base + static_cast<size_t>(n) * slot;
+      ssize_t got = read(fd, at + headerRoom, slot - headerRoom);
       if (got < 0) {
         if (n == 0) return Napi::Number::New(env, errno == EAGAIN ? 0 : -errno);
         break;
       }
-      lens[n] = static_cast<uint32_t>(got);
+      memset(at, 0, headerRoom);
+      lens[n] = static_cast<uint32_t>(got) + headerRoom;
     }
     return Napi::Number::New(env, n);
   }
   struct mmsghdr msgs[kMaxBatch];
   struct iovec iovs[kMaxBatch];
+  static thread_local char control[kMaxBatch][CMSG_SPACE(sizeof(struct tpacket_auxdata))];
   for (uint32_t i = 0; i < max; i++) {
-    iovs[i].iov_base = arena + base + static_cast<size_t>(i) * slot;
-    iovs[i].iov_len = slot;
+    iovs[i].iov_base = arena + base + static_cast<size_t>(i) * slot + headerRoom;
+    iovs[i].iov_len = slot - headerRoom - kVlanTagBytes;  // room to put a VLAN tag back
     msgs[i].msg_hdr = {};
     msgs[i].msg_hdr.msg_iov = &iovs[i];
     msgs[i].msg_hdr.msg_iovlen = 1;
+    msgs[i].msg_hdr.msg_control = control[i];
+    msgs[i].msg_hdr.msg_controllen = sizeof control[i];
   }
   int n = recvmmsg(fd, msgs, max, MSG_DONTWAIT, nullptr);
   if (n < 0) return Napi::Number::New(env, errno == EAGAIN ? 0 : -errno);
-  for (int i = 0; i < n; i++) lens[i] = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ? 0 : msgs[i].msg_len;
+  for (int i = 0; i < n; i++) {
+    struct msghdr* msg = &msgs[i].msg_hdr;
+    uint8_t* at = arena + base + static_cast<size_t>(i) * slot;
+    memset(at, 0, headerRoom);
+    lens[i] = (msg->msg_flags & MSG_TRUNC) ? 0 : RestoreVlanTag(msg, at, msgs[i].msg_len + headerRoom);
+  }
   return Napi::Number::New(env, n);
 }
 

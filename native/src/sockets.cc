@@ -114,6 +114,7 @@ static Napi::Value OpenPacket(const Napi::CallbackInfo& info) {
   addr.sll_ifindex = index;
   const char* step = nullptr;
   if (vnetHdr && setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof one) < 0) step = "enable vnet headers";
+  else if (setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, &one, sizeof one) < 0) step = "receive VLAN tags";
   else if (setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one) < 0) step = "ignore outgoing frames";
   else if (setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof one) < 0) step = "bypass the qdisc";
   else if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes) < 0) step = "size the receive buffer";

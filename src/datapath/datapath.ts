@@ -110,16 +110,15 @@ export class Datapath implements FrameSink {
   drain(number: number): void {
     const port = this.ports[number];
     if (!port) return;
-    const vnetAt = port.spec.vnetHdr ? 0 : VNET_HEADER_BYTES;
     for (let round = 0; round < ROUNDS_PER_WAKE && port.up; round++) {
-      const n = this.io.recvBatch(port.spec.fd, port.isTap, this.arena, vnetAt, SLOT_BYTES, this.options.batch, this.lengths);
+      const n = this.io.recvBatch(port.spec.fd, port.isTap, this.arena, 0, SLOT_BYTES, this.options.batch, this.lengths, port.spec.vnetHdr);
       if (n < 0) {
         if (isLinkFailure(-n, port.isTap)) this.fail(port, -n);
         return;
       }
       if (n === 0) return;
       this.now = this.clock();
-      this.forward(port, n, vnetAt);
+      this.forward(port, n);
       this.flush();
       this.sendUpcalls();
       if (n < this.options.batch) return;
@@ -127,14 +126,13 @@ export class Datapath implements FrameSink {
   }
 
   /** Keys and hashes every frame of the batch, looks them all up at once, then acts on each in order. */
-  private forward(port: Port, n: number, vnetAt: number): void {
+  private forward(port: Port, n: number): void {
     const c = this.counters.values;
     const number = port.number;
     let parsed = 0;
     for (let i = 0; i < n; i++) {
       const at = i * SLOT_BYTES;
-      if (vnetAt !== 0) this.arena.fill(0, at, at + VNET_HEADER_BYTES);
-      const length = this.lengths[i] === 0 ? 0 : this.lengths[i] + vnetAt;
+      const length = this.lengths[i];
       c[this.counters.portIndex(number, PortCounter.rxPackets)]++;
       c[this.counters.portIndex(number, PortCounter.rxBytes)] += length - VNET_HEADER_BYTES;
       if (length === 0) this.drop(Drop.oversize);

@@ -13,7 +13,9 @@ export interface NativeAddon {
   close(fd: number): void;
   linkState(name: string): LinkState | null;
   setLinkUp(name: string): void;
-  recvBatch(fd: number, isTap: boolean, arena: Uint8Array, base: number, slotBytes: number, max: number, lengths: Uint32Array): number;
+  /** Each slot gets a vnet header and a frame; lengths count both. vnetHdr: the socket writes the
+   *  header itself; otherwise a zeroed one is written for it. */
+  recvBatch(fd: number, isTap: boolean, arena: Uint8Array, base: number, slotBytes: number, max: number, lengths: Uint32Array, vnetHdr: boolean): number;
   sendBatch(fd: number, isTap: boolean, arena: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, start: number, count: number): number;
   receiveDrops(fd: number): number;
   watch(fd: number, onReadable: () => void): unknown;

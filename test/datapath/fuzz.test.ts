@@ -26,10 +26,10 @@ class FuzzIo implements FrameIo {
   private readonly next = random(0x5eed);
   private readonly frame = new Uint8Array(256);
 
-  recvBatch(_fd: number, _isTap: boolean, arena: Uint8Array, base: number, slot: number, max: number, lengths: Uint32Array): number {
+  recvBatch(_fd: number, _isTap: boolean, arena: Uint8Array, base: number, slot: number, max: number, lengths: Uint32Array, vnetHdr: boolean): number {
     const n = Math.min(max, FRAMES - this.delivered);
     for (let i = 0; i < n; i++) {
-      const length = this.build(base === 0);
+      const length = this.build(vnetHdr);
       arena.set(this.frame.subarray(0, length), base + i * slot);
       lengths[i] = length;
     }
@@ -51,17 +51,17 @@ class FuzzIo implements FrameIo {
 
   unwatch(): void {}
 
-  /** One frame into this.frame (after a vnet header when the port takes them); returns its length. */
+  /** A vnet header and a frame into this.frame, as the addon lays out a slot (a zeroed header
+   *  for a port without them); returns the length. */
   private build(withVnet: boolean): number {
     const r = this.next;
     const f = this.frame;
-    let at = 0;
+    const at = VNET_HEADER_BYTES;
+    f.fill(0, 0, VNET_HEADER_BYTES);
     if (withVnet) {
       const choice = r() % 10;
-      f.fill(0, 0, VNET_HEADER_BYTES);
       if (choice === 0) for (let i = 0; i < VNET_HEADER_BYTES; i++) f[i] = r();
       else if (choice === 1) f.set([1, 0, 0, 0, 0, 0, 34 + (r() % 40), 0, r() % 20, 0]);
-      at = VNET_HEADER_BYTES;
     }
     if (r() % 4 === 0) {
       const length = r() % 120;
