@@ -34,7 +34,7 @@ export async function l2(options: { seconds: number; log: (line: string) => void
       const cpuBefore = sut.pid ? cpuSeconds(sut.pid) : 0;
       const tcp = await tcpGbps(sut.lab, sut.b, sut.a, B, options.seconds);
       const udp = await udp64(sut.lab, sut.b, sut.a, B, options.seconds);
-      const rtt = await pingRtt(sut.lab, sut.a, B, 1000);
+      const rtt = await pingRtt(sut.lab, sut.a, B, 3000); // 6 s: a p99 of 30 samples, not 10
       const cpu = sut.pid ? cpuSeconds(sut.pid) - cpuBefore : null;
       systems[name] = {
         tcp_gbps: round(tcp), udp64_pps: Math.round(udp.pps), udp64_loss: round(udp.loss, 4),
