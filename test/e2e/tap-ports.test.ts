@@ -42,3 +42,22 @@ test.serial('a tap deleted in its namespace marks its port down; the agent keeps
   await agent.client.request('DELETE', '/ports/tapb');
   t.deepEqual((await agent.ports()).map((p) => p.name), ['tapa']);
 });
+
+test.serial('an existing persistent tap (as libvirt makes them) is attached, not recreated', async (t) => {
+  const sw = `${lab.id}-sw`;
+  await lab.ip(sw, 'tuntap', 'add', 'dev', 'vnet7', 'mode', 'tap', 'vnet_hdr');
+  const port = await agent.client.request<{ name: string; state: string }>('POST', '/ports', { name: 'vnet7', kind: 'tap' });
+  t.is(port.state, 'up');
+  const { stdout } = await lab.ip(sw, '-d', 'link', 'show', 'vnet7');
+  t.regex(stdout, /tun type tap/);
+  await agent.client.request('DELETE', '/ports/vnet7');
+  t.regex((await lab.ip(sw, 'link', 'show', 'vnet7')).stdout, /vnet7/, 'a persistent tap outlives the port');
+});
+
+test.serial('a name that is not a tap is refused with a sentence that says so', async (t) => {
+  const sw = `${lab.id}-sw`;
+  await lab.ip(sw, 'link', 'add', 'notatap', 'type', 'veth', 'peer', 'notatap-peer');
+  const error = await t.throwsAsync(agent.client.request('POST', '/ports', { name: 'notatap', kind: 'tap' }));
+  t.regex(error?.message ?? '', /interface notatap exists and is not a tap device \(attach to it as a packet port\)/);
+  t.false((await agent.ports()).some((p) => p.name === 'notatap'));
+});
