@@ -137,6 +137,8 @@ export class Switch extends EventEmitter {
       throw new SwitchError(e.code === 'ENODEV' ? 'NO_SUCH_INTERFACE' : `OPEN_FAILED_${e.code ?? 'EIO'}`, e.message, status, 'name');
     }
     const spec: PortSpec = { number, name: config.name, kind: config.kind, fd, vnetHdr };
+    // A number given out anew starts from zero; a port re-attached later (link back, worker restarted) keeps its counts.
+    for (const w of this.workers) w.counters.resetPort(number);
     const owner = this.workers.reduce((a, b) => (b.receiving < a.receiving ? b : a));
     owner.receiving++;
     this.ports.set(number, { spec, vlan: config.vlan, state: 'up', owner });

@@ -68,7 +68,7 @@ export class Datapath implements FrameSink {
   private readonly segmenter = new Segmenter();
   /** Tag -> generation of its last invalidation: a slow-path answer computed before it is stale. */
   private readonly invalidatedAt = new Map<string, number>();
-  private dirty: Port[] = [];
+  private readonly dirty: Port[] = [];
   private now = 0;
   private lastTick = 0;
 
@@ -94,7 +94,6 @@ export class Datapath implements FrameSink {
   addPort(spec: PortSpec, receive: boolean): void {
     const port = new Port(spec);
     this.ports[spec.number] = port;
-    this.counters.resetPort(spec.number);
     if (receive) port.watch = this.io.watch(spec.fd, () => this.drain(spec.number));
   }
 
@@ -188,8 +187,8 @@ export class Datapath implements FrameSink {
 
   /** Sends every queued output batch and frees the scratch space. */
   private flush(): void {
-    for (const port of this.dirty) this.flushPort(port);
-    this.dirty = [];
+    for (let i = 0; i < this.dirty.length; i++) this.flushPort(this.dirty[i]);
+    this.dirty.length = 0;
     this.executor.reset();
   }
 

@@ -32,12 +32,15 @@ test.serial('a port removed at run time stops its traffic; added again, traffic 
 });
 
 test.serial('a link set down marks its port down; set up, the port forwards again', async (t) => {
+  t.true(await ping(lab, hosts.a, '10.79.0.3'));
+  const counted = (await agent.port('pc')).counters.txPackets;
   await lab.ip(sw, 'link', 'set', 'pc', 'down');
   t.true(await eventually(async () => (await agent.port('pc')).state === 'down'));
   t.is((await agent.port('pc')).reason, 'link down');
   await lab.ip(sw, 'link', 'set', 'pc', 'up');
   t.true(await eventually(async () => (await agent.port('pc')).state === 'up'));
   t.true(await ping(lab, hosts.a, '10.79.0.3'));
+  t.true((await agent.port('pc')).counters.txPackets >= counted + 3, 'the counters went on from where they were');
 });
 
 test.serial('an interface deleted under the agent marks its port down; nothing crashes', async (t) => {
