@@ -195,13 +195,19 @@ export class Datapath implements FrameSink {
   private flushPort(port: Port): void {
     const count = port.txCount;
     port.txCount = 0;
-    if (count === 0 || !port.up) return;
+    if (count === 0) return;
+    const c = this.counters.values;
+    if (!port.up) {
+      // It failed while this batch was being forwarded: what was queued for it is lost, and counted.
+      c[this.counters.portIndex(port.number, PortCounter.txDropped)] += count;
+      c[this.counters.dropIndex(Drop.portDown)] += count;
+      return;
+    }
     let sent = this.io.sendBatch(port.spec.fd, port.isTap, this.arena, port.txOffsets, port.txLengths, 0, count);
     if (sent >= 0 && sent < count) {
       const more = this.io.sendBatch(port.spec.fd, port.isTap, this.arena, port.txOffsets, port.txLengths, sent, count - sent);
       if (more > 0) sent += more;
     }
-    const c = this.counters.values;
     if (sent < 0) {
       if (isLinkFailure(-sent, port.isTap)) this.fail(port, -sent);
       c[this.counters.portIndex(port.number, PortCounter.txDropped)] += count;
