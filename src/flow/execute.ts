@@ -13,7 +13,7 @@ export interface FrameSink {
 
 const MAC_BYTES = 12;
 const NO_OUTPUT = dropCode('noOutput');
-const OVERSIZE = dropCode('oversize');
+const NO_BUFFER = dropCode('noBuffer');
 const VLAN_MISMATCH = dropCode('vlanMismatch');
 
 export class ActionExecutor {
@@ -40,7 +40,7 @@ export class ActionExecutor {
       } else if (op === Op.pushVlan || op === Op.popVlan) {
         const copyAt = op === Op.pushVlan ? this.pushVlan(frameAt, frameLength, arg) : this.popVlan(frameAt, frameLength);
         if (copyAt < 0) {
-          sink.drop(copyAt === -2 ? VLAN_MISMATCH : OVERSIZE);
+          sink.drop(copyAt === -2 ? VLAN_MISMATCH : NO_BUFFER);
           return;
         }
         frameLength += op === Op.pushVlan ? VLAN_TAG_BYTES : -VLAN_TAG_BYTES;
