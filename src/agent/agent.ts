@@ -6,7 +6,7 @@ import { ControlApi } from './control-api';
 import { SwitchError } from './errors';
 import { switchMetrics } from './metrics';
 import type { PortConfig } from './port-config';
-import { Switch, SwitchOptions } from './switch';
+import { Switch, SwitchOptions, validateSwitchOptions } from './switch';
 
 export const DEFAULT_SOCKET = process.env.VSWITCH_SOCKET ?? '/run/vswitch/vswitch.sock';
 
@@ -21,6 +21,7 @@ export class Agent {
   private constructor(readonly sw: Switch, private readonly api: ControlApi, readonly socket: string) {}
 
   static async start(config: AgentConfig): Promise<Agent> {
+    validateAgentConfig(config);
     const logger = pino({ level: config.logLevel ?? 'info' }, pino.destination(2));
     const sw = Switch.create({ ...config, logger });
     const api = new ControlApi(sw, switchMetrics(sw));
@@ -51,9 +52,35 @@ export function readAgentConfig(file: string): AgentConfig {
   } catch (error) {
     throw new SwitchError('CONFIG_UNREADABLE', `cannot read config file ${file}: ${(error as Error).message}`);
   }
+  let config: unknown;
   try {
-    return JSON.parse(text) as AgentConfig;
+    config = JSON.parse(text);
   } catch (error) {
     throw new SwitchError('CONFIG_INVALID', `config file ${file} is not valid JSON: ${(error as Error).message}`);
   }
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) {
+    throw new SwitchError('CONFIG_INVALID', `config file ${file} must hold a JSON object such as {"ports": [{"name": "vnet0", "kind": "packet"}]}`);
+  }
+  return config as AgentConfig;
+}
+
+const CONFIG_KEYS = new Set(['socket', 'logLevel', 'ports', 'datapathWorkers', 'simulationThreads', 'macTableSize', 'macAgingSeconds', 'flowCapacity', 'flowIdleMs']);
+const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+/** Checks an agent's settings (from a file and flags) before anything starts. Ports are checked
+ *  as they are added. */
+export function validateAgentConfig(config: AgentConfig): void {
+  for (const key of Object.keys(config)) {
+    if (!CONFIG_KEYS.has(key)) throw new SwitchError('CONFIG_INVALID', `unknown setting '${key}' (known: ${[...CONFIG_KEYS].join(', ')})`, 400, key);
+  }
+  if (config.socket !== undefined && (typeof config.socket !== 'string' || config.socket === '')) {
+    throw new SwitchError('CONFIG_INVALID', 'socket must be the path of the control socket', 400, 'socket');
+  }
+  if (config.logLevel !== undefined && !LOG_LEVELS.has(config.logLevel)) {
+    throw new SwitchError('CONFIG_INVALID', `logLevel must be one of ${[...LOG_LEVELS].join(', ')}`, 400, 'logLevel');
+  }
+  if (config.ports !== undefined && !Array.isArray(config.ports)) {
+    throw new SwitchError('CONFIG_INVALID', 'ports must be a list such as [{"name": "vnet0", "kind": "packet"}]', 400, 'ports');
+  }
+  validateSwitchOptions(config);
 }

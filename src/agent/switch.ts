@@ -90,6 +90,7 @@ export class Switch extends EventEmitter {
 
   private constructor(options: SwitchOptions) {
     super();
+    validateSwitchOptions(options);
     this.log = options.logger ?? pino({ level: 'silent' });
     this.macAgingSeconds = options.macAgingSeconds ?? 300;
     this.macTable = new MacTable(options.macTableSize ?? 8192);
@@ -428,5 +429,24 @@ export class Switch extends EventEmitter {
 
   private checkOpen(): void {
     if (this.closed) throw new SwitchError('CLOSED', 'the switch is closed', 409);
+  }
+}
+
+/** Limits of the numeric options: [field, smallest, largest]. */
+const OPTION_RANGES: [keyof SwitchOptions, number, number][] = [
+  ['datapathWorkers', 1, 64],
+  ['simulationThreads', 1, 64],
+  ['macTableSize', 1, 1 << 24],
+  ['macAgingSeconds', 1, 1 << 20],
+  ['flowCapacity', 1, 1 << 24],
+  ['flowIdleMs', 1, 1 << 30],
+];
+
+export function validateSwitchOptions(options: SwitchOptions): void {
+  for (const [field, least, most] of OPTION_RANGES) {
+    const value = options[field];
+    if (value !== undefined && (!Number.isInteger(value) || (value as number) < least || (value as number) > most)) {
+      throw new SwitchError('INVALID_OPTION', `${field} must be a whole number from ${least} to ${most}, not ${JSON.stringify(value)}`, 400, field);
+    }
   }
 }

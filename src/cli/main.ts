@@ -20,6 +20,12 @@ const USAGE = `usage: vswitch [--socket PATH] [--json] COMMAND
 The socket defaults to $VSWITCH_SOCKET or ${DEFAULT_SOCKET}.`;
 
 const BOOLEANS = new Set(['json', 'no-vnet-hdr', 'help']);
+const GLOBAL_OPTIONS = ['socket', 'json', 'help'];
+/** The options each command takes, besides the global ones. */
+const COMMAND_OPTIONS: Record<string, string[]> = {
+  agent: ['config', 'port', 'log-level', 'datapath-workers', 'simulation-threads'],
+  'port add': ['kind', 'vlan', 'no-vnet-hdr'],
+};
 
 export async function main(argv: string[]): Promise<number> {
   let args: Args;
@@ -33,6 +39,14 @@ export async function main(argv: string[]): Promise<number> {
   if (!command || args.flags.has('help') || command === 'help') {
     process.stdout.write(USAGE + '\n');
     return command ? 0 : 2;
+  }
+  const known = new Set([...GLOBAL_OPTIONS, ...(COMMAND_OPTIONS[command] ?? COMMAND_OPTIONS[`${command} ${sub}`] ?? [])]);
+  for (const name of args.flags.keys()) {
+    if (!known.has(name)) {
+      const words = command === 'port' ? `port ${sub ?? ''}`.trim() : command;
+      process.stderr.write(`vswitch: unknown option --${name} for '${words}' (it takes ${[...known].map((o) => `--${o}`).join(', ')})\n`);
+      return 2;
+    }
   }
   const json = args.flags.has('json');
   const client = new ControlClient(flag(args, 'socket') ?? DEFAULT_SOCKET);
@@ -129,9 +143,9 @@ async function runAgent(args: Args): Promise<number> {
   const logLevel = flag(args, 'log-level');
   if (logLevel) config.logLevel = logLevel;
   const datapathWorkers = integerFlag(args, 'datapath-workers');
-  if (datapathWorkers) config.datapathWorkers = datapathWorkers;
+  if (datapathWorkers !== undefined) config.datapathWorkers = datapathWorkers;
   const simulationThreads = integerFlag(args, 'simulation-threads');
-  if (simulationThreads) config.simulationThreads = simulationThreads;
+  if (simulationThreads !== undefined) config.simulationThreads = simulationThreads;
   for (const spec of args.flags.get('port') ?? []) {
     const [name, kind = 'packet', vlan] = spec.split(':');
     config.ports = [...(config.ports ?? []), { name, kind: kind as PortConfig['kind'], ...(vlan ? { vlan: Number(vlan) } : {}) }];

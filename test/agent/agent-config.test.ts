@@ -1,0 +1,33 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import test from 'ava';
+import { readAgentConfig, SwitchError, validateAgentConfig } from '../../src/agent';
+
+test('a good config passes', (t) => {
+  t.notThrows(() => validateAgentConfig({ socket: '/tmp/s.sock', logLevel: 'warn', ports: [{ name: 'vnet0', kind: 'packet' }], datapathWorkers: 2, flowCapacity: 1024 }));
+});
+
+for (const [title, config, field] of [
+  ['an unknown setting', { colour: 'blue' }, 'colour'],
+  ['a number that is not whole', { flowIdleMs: 1.5 }, 'flowIdleMs'],
+  ['no datapath worker', { datapathWorkers: 0 }, 'datapathWorkers'],
+  ['a number given as text', { simulationThreads: 'two' }, 'simulationThreads'],
+  ['an unknown log level', { logLevel: 'loud' }, 'logLevel'],
+  ['ports that are not a list', { ports: { name: 'vnet0' } }, 'ports'],
+] as [string, object, string][]) {
+  test(`refused: ${title}, naming the setting`, (t) => {
+    const error = t.throws(() => validateAgentConfig(config as never), { instanceOf: SwitchError });
+    t.is(error?.field, field);
+  });
+}
+
+test('a config file that is not a JSON object says so', (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vswitch-config-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true }));
+  fs.writeFileSync(path.join(dir, 'a.json'), '[1]');
+  fs.writeFileSync(path.join(dir, 'b.json'), '{"ports": [');
+  t.throws(() => readAgentConfig(path.join(dir, 'a.json')), { message: /must hold a JSON object/ });
+  t.throws(() => readAgentConfig(path.join(dir, 'b.json')), { message: /is not valid JSON/ });
+  t.throws(() => readAgentConfig(path.join(dir, 'missing.json')), { message: /cannot read config file/ });
+});

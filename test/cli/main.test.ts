@@ -1,0 +1,34 @@
+// The `vswitch` command as a user runs it: exit codes and what it says.
+import { execFile } from 'node:child_process';
+import test from 'ava';
+import { VSWITCH } from '../../examples/lab';
+
+function vswitch(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [VSWITCH, ...args], (error, stdout, stderr) => resolve({ code: error ? (error.code as number) : 0, stdout, stderr }));
+  });
+}
+
+test('an unknown option is refused, with the options the command takes', async (t) => {
+  const { code, stderr } = await vswitch('port', 'add', 'vnet0', '--kin', 'tap');
+  t.is(code, 2);
+  t.regex(stderr, /unknown option --kin for 'port add' \(it takes .*--kind/);
+});
+
+test('no agent on the socket: a sentence that says how to start one', async (t) => {
+  const { code, stderr } = await vswitch('--socket', '/tmp/no-such-vswitch.sock', 'port', 'list');
+  t.is(code, 1);
+  t.regex(stderr, /no agent answers on \/tmp\/no-such-vswitch\.sock \(start one with: vswitch agent/);
+});
+
+test('an agent with a bad setting does not start', async (t) => {
+  const { code, stderr } = await vswitch('agent', '--datapath-workers', '0', '--socket', '/tmp/no-such-vswitch.sock');
+  t.is(code, 1);
+  t.regex(stderr, /datapathWorkers must be a whole number from 1 to 64/);
+});
+
+test('no command prints the usage', async (t) => {
+  const { code, stdout } = await vswitch();
+  t.is(code, 2);
+  t.regex(stdout, /usage: vswitch/);
+});
