@@ -2,6 +2,7 @@
 // JavaScript side pays one crossing per batch, not per frame. Packet sockets use
 // recvmmsg/sendmmsg; a tap is a character device, so it is read() and write() in a loop.
 #include <linux/if_ether.h>
+#include <netinet/in.h>
 #include <linux/if_packet.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -23,29 +24,75 @@ static void AddLe16(uint8_t* at, int delta) {
   at[1] = (value >> 8) & 0xff;
 }
 
+static void SetLe16(uint8_t* at, unsigned value) {
+  at[0] = value & 0xff;
+  at[1] = (value >> 8) & 0xff;
+}
+
 // The kernel takes the 802.1Q tag out of a received frame (skb_vlan_untag) and gives it to a
 // packet socket as auxiliary data: put it back after the MACs, as the frame was on the wire.
 // `slot` holds the vnet header and the frame, `length` bytes, with room for 4 more. The vnet
 // header's csum_start and hdr_len count from the frame's start: they move too.
-static uint32_t RestoreVlanTag(struct msghdr* msg, uint8_t* slot, uint32_t length) {
+static uint32_t RestoreVlanTag(uint8_t* slot, uint32_t length, const struct tpacket_auxdata& aux) {
+  uint16_t tpid = (aux.tp_status & TP_STATUS_VLAN_TPID_VALID) ? aux.tp_vlan_tpid : ETH_P_8021Q;
+  uint8_t* tag = slot + kVnetHeaderBytes + kMacBytes;
+  memmove(tag + kVlanTagBytes, tag, length - kVnetHeaderBytes - kMacBytes);
+  tag[0] = tpid >> 8;
+  tag[1] = tpid & 0xff;
+  tag[2] = aux.tp_vlan_tci >> 8;
+  tag[3] = aux.tp_vlan_tci & 0xff;
+  if (slot[0] & 1) AddLe16(slot + 6, kVlanTagBytes);  // NEEDS_CSUM: csum_start
+  if (slot[1] != 0) AddLe16(slot + 2, kVlanTagBytes);  // GSO: hdr_len
+  return length + kVlanTagBytes;
+}
+
+// A socket without vnet headers gets a sender's partial checksum as it is, with only a flag in
+// the auxiliary data: describe it in the header we wrote (NEEDS_CSUM, csum_start, csum_offset),
+// as a vnet header would have, so that it is finished where it leaves.
+static void DescribePartialChecksum(uint8_t* slot, uint32_t length) {
+  const uint8_t* f = slot + kVnetHeaderBytes;
+  uint32_t n = length - kVnetHeaderBytes;
+  if (n < ETH_HLEN) return;
+  uint32_t l3 = ETH_HLEN;
+  unsigned type = (f[12] << 8) | f[13];
+  if (type == ETH_P_8021Q || type == ETH_P_8021AD) {
+    if (n < ETH_HLEN + kVlanTagBytes) return;
+    type = (f[16] << 8) | f[17];
+    l3 += kVlanTagBytes;
+  }
+  uint32_t l4;
+  unsigned protocol;
+  if (type == ETH_P_IP && n >= l3 + 20) {
+    l4 = l3 + (f[l3] & 0x0f) * 4;
+    protocol = f[l3 + 9];
+  } else if (type == ETH_P_IPV6 && n >= l3 + 40) {
+    l4 = l3 + 40;
+    protocol = f[l3 + 6];
+  } else {
+    return;
+  }
+  unsigned checksumAt = protocol == IPPROTO_TCP ? 16 : protocol == IPPROTO_UDP ? 6 : 0;
+  if (checksumAt == 0 || l4 + checksumAt + 2 > n) return;
+  slot[0] |= 1;  // VIRTIO_NET_HDR_F_NEEDS_CSUM
+  SetLe16(slot + 6, l4);
+  SetLe16(slot + 8, checksumAt);
+}
+
+// What the auxiliary data of a received frame says: a VLAN tag to restore and, for a socket
+// without vnet headers (`ownHeader`: the header was written here), an unfinished checksum.
+static uint32_t ApplyAuxData(struct msghdr* msg, uint8_t* slot, uint32_t length, bool ownHeader) {
   for (struct cmsghdr* c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
     if (c->cmsg_level != SOL_PACKET || c->cmsg_type != PACKET_AUXDATA) continue;
     struct tpacket_auxdata aux;
     memcpy(&aux, CMSG_DATA(c), sizeof aux);
-    if (!(aux.tp_status & TP_STATUS_VLAN_VALID) || length < kVnetHeaderBytes + kMacBytes) return length;
-    uint16_t tpid = (aux.tp_status & TP_STATUS_VLAN_TPID_VALID) ? aux.tp_vlan_tpid : ETH_P_8021Q;
-    uint8_t* tag = slot + kVnetHeaderBytes + kMacBytes;
-    memmove(tag + kVlanTagBytes, tag, length - kVnetHeaderBytes - kMacBytes);
-    tag[0] = tpid >> 8;
-    tag[1] = tpid & 0xff;
-    tag[2] = aux.tp_vlan_tci >> 8;
-    tag[3] = aux.tp_vlan_tci & 0xff;
-    if (slot[0] & 1) AddLe16(slot + 6, kVlanTagBytes);  // NEEDS_CSUM: csum_start
-    if (slot[1] != 0) AddLe16(slot + 2, kVlanTagBytes);  // GSO: hdr_len
-    return length + kVlanTagBytes;
+    if (length < kVnetHeaderBytes + kMacBytes) return length;
+    if (aux.tp_status & TP_STATUS_VLAN_VALID) length = RestoreVlanTag(slot, length, aux);
+    if (ownHeader && (aux.tp_status & TP_STATUS_CSUMNOTREADY)) DescribePartialChecksum(slot, length);
+    return length;
   }
   return length;
 }
+
 
 static bool ArenaOf(const Napi::CallbackInfo& info, int arg, uint8_t** data, size_t* size) {
   Napi::Uint8Array arena = info[arg].As<Napi::Uint8Array>();
@@ -111,7 +158,7 @@ static Napi::Value RecvBatch(const Napi::CallbackInfo& info) {
     struct msghdr* msg = &msgs[i].msg_hdr;
     uint8_t* at = arena + base + static_cast<size_t>(i) * slot;
     memset(at, 0, headerRoom);
-    lens[i] = (msg->msg_flags & MSG_TRUNC) ? 0 : RestoreVlanTag(msg, at, msgs[i].msg_len + headerRoom);
+    lens[i] = (msg->msg_flags & MSG_TRUNC) ? 0 : ApplyAuxData(msg, at, msgs[i].msg_len + headerRoom, headerRoom > 0);
   }
   return Napi::Number::New(env, n);
 }
