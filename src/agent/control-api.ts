@@ -3,6 +3,7 @@
 // {error: {code, message, field?}} with a 4xx status, and a refused request changes nothing.
 import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import type { Registry } from 'prom-client';
 import { describeKey, formatActions, formatKey } from '../flow';
@@ -50,8 +51,11 @@ export class ControlApi {
     this.server = http.createServer((req, res) => void this.serve(req, res));
   }
 
-  listen(socketPath: string): Promise<void> {
-    fs.rmSync(socketPath, { force: true });
+  async listen(socketPath: string): Promise<void> {
+    if (await answers(socketPath)) {
+      throw new SwitchError('AGENT_RUNNING', `another agent answers on ${socketPath} (stop it first, or give this one --socket)`, 409);
+    }
+    fs.rmSync(socketPath, { force: true }); // a stale socket file left by an agent that died
     fs.mkdirSync(path.dirname(socketPath), { recursive: true });
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
@@ -102,6 +106,18 @@ export class ControlApi {
       };
     });
   }
+}
+
+/** Whether something accepts connections on the socket path. */
+function answers(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = net.connect(socketPath);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
 }
 
 function reply(res: http.ServerResponse, status: number, body: unknown): void {

@@ -32,3 +32,22 @@ test('no command prints the usage', async (t) => {
   t.is(code, 2);
   t.regex(stdout, /usage: vswitch/);
 });
+
+test('a second agent on the same socket is refused; the first keeps its socket', async (t) => {
+  const socket = `/tmp/vswitch-twice-${process.pid}.sock`;
+  const { spawn } = await import('node:child_process');
+  const first = spawn(process.execPath, [VSWITCH, 'agent', '--socket', socket, '--log-level', 'warn'], { stdio: 'ignore' });
+  t.teardown(() => {
+    first.kill('SIGTERM');
+  });
+  let up = false;
+  for (let i = 0; i < 100 && !up; i++) {
+    up = (await vswitch('--socket', socket, 'stats')).code === 0;
+    if (!up) await new Promise((r) => setTimeout(r, 50));
+  }
+  t.true(up, 'the first agent answers');
+  const second = await vswitch('agent', '--socket', socket);
+  t.is(second.code, 1);
+  t.regex(second.stderr, /another agent answers on .* \(stop it first, or give this one --socket\)/);
+  t.is((await vswitch('--socket', socket, 'stats')).code, 0, 'the first still answers');
+});
