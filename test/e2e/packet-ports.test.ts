@@ -97,3 +97,19 @@ test.serial('/metrics has per-port rx/tx, drops by reason, cache hits/misses/siz
   t.true(value(/^vswitch_slow_path_latency_seconds_count (\d+)/m) > 0);
   t.regex(text, /^process_cpu_seconds_total /m);
 });
+
+test.serial("a MAC that shows up on another port takes its flows with it (as a migrated VM's does)", async (t) => {
+  t.true(await ping(lab, hosts.a, '10.77.0.2', 2));
+  const macB = /link\/ether ([0-9a-f:]+)/.exec((await lab.ip(hosts.b, 'link', 'show', 'eth0')).stdout)![1];
+  // c takes b's MAC and address, and speaks: the switch learns the MAC on c's port.
+  await lab.ip(hosts.c, 'link', 'set', 'eth0', 'address', macB);
+  await lab.ip(hosts.c, 'addr', 'add', '10.77.0.2/24', 'dev', 'eth0');
+  await lab.exec(hosts.c, 'ping', ['-c', '1', '-W', '1', '-I', '10.77.0.2', '10.77.0.1']).catch(() => undefined);
+  const [b0, c0] = [await agent.port('pb'), await agent.port('pc')];
+  await lab.exec(hosts.a, 'ping', ['-c', '20', '-i', '0.01', '-W', '1', '10.77.0.2']);
+  const [b1, c1] = [await agent.port('pb'), await agent.port('pc')];
+  t.true(c1.counters.txPackets - c0.counters.txPackets >= 20, 'the echo requests now go to c');
+  t.true(b1.counters.txPackets - b0.counters.txPackets <= 1, 'and no longer to b');
+  const macs = await agent.client.request<{ mac: string; port: number }[]>('GET', '/macs');
+  t.is(macs.find((m) => m.mac === macB)?.port, c1.number);
+});
