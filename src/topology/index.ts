@@ -1,0 +1,4 @@
+// The virtual topology: its model (topology.proto), the store interface and the embedded store.
+export * from './model';
+export * from './store';
+export * from './embedded-store';

@@ -1,0 +1,64 @@
+// The topology's objects as the code sees them: the messages of topology.proto, field names
+// in camelCase (protobufjs's convention), one `kind` per message.
+import { randomUUID } from 'node:crypto';
+
+export interface Tenant { id: string; tenant: string; name: string; tokenSha256: string }
+export interface Bridge { id: string; tenant: string; name: string; vlanAware: boolean }
+export interface Router { id: string; tenant: string; name: string }
+export interface Port {
+  id: string;
+  tenant: string;
+  name: string;
+  device: string;
+  mac: string;
+  addresses: string[];
+  vlan: number;
+  trunk: boolean;
+  peer: string;
+  adminUp: boolean;
+}
+export interface Route { id: string; tenant: string; router: string; destination: string; nextHop: string; port: string; weight: number }
+export interface Host { id: string; tenant: string; name: string; underlayAddress: string }
+export interface PortBinding { id: string; tenant: string; host: string; interface: string }
+
+export interface KindMap {
+  tenant: Tenant;
+  bridge: Bridge;
+  router: Router;
+  port: Port;
+  route: Route;
+  host: Host;
+  binding: PortBinding;
+}
+export type Kind = keyof KindMap;
+export const KINDS: readonly Kind[] = ['tenant', 'bridge', 'router', 'port', 'route', 'host', 'binding'];
+
+/** Objects no tenant owns (hosts) belong to this tenant id: only an admin sees them. */
+export const ADMIN_TENANT = 'admin';
+
+/** Every field of a kind, with its empty value: what an object is completed with. */
+export const EMPTY: { [K in Kind]: Omit<KindMap[K], 'id' | 'tenant'> } = {
+  tenant: { name: '', tokenSha256: '' },
+  bridge: { name: '', vlanAware: false },
+  router: { name: '' },
+  port: { name: '', device: '', mac: '', addresses: [], vlan: 0, trunk: false, peer: '', adminUp: true },
+  route: { router: '', destination: '', nextHop: '', port: '', weight: 100 },
+  host: { name: '', underlayAddress: '' },
+  binding: { host: '', interface: '' },
+};
+
+/** A stored object: its kind, its fields, and the store revision that last wrote it. */
+export interface Stored<K extends Kind = Kind> {
+  kind: K;
+  version: number;
+  value: KindMap[K];
+}
+
+export const newId = (): string => randomUUID();
+
+/** A locally administered unicast MAC for a router port, from its id (stable across restarts). */
+export function macFromId(id: string): string {
+  const hex = id.replace(/-/g, '');
+  const bytes = [0x02, ...[0, 2, 4, 6, 8].map((i) => parseInt(hex.slice(i, i + 2), 16) || 0)];
+  return bytes.map((b) => b.toString(16).padStart(2, '0')).join(':');
+}
