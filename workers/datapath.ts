@@ -19,6 +19,8 @@ port.on('message', (message: ToDatapath | { type: 'stop' }) => {
       return datapath.install(message.batch, message.generation, message.flows);
     case 'failed':
       return datapath.failBatch(message.batch);
+    case 'transmit':
+      return datapath.transmit(message.frames);
     case 'invalidate':
       datapath.invalidate(message.generation, message.tags);
       return;

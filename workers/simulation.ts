@@ -1,30 +1,40 @@
 // Entry point of a simulation thread (a piscina task): walks the virtual topology for each
-// flow of an upcall batch. Learned state lives in shared memory, so any thread may take a batch.
-import { workerData } from 'piscina';
-import type { SlowPathFlow } from '../src/datapath';
+// flow of an upcall batch. The topology arrives as a versioned state in shared memory, decoded
+// when it changed; learned MACs go straight into the shared tables, so any thread may take a batch.
+import type { SlowPathFlow, Transmission } from '../src/datapath';
 import { KEY_WORDS } from '../src/flow';
-import { BridgePort, LearningBridge, MacTable } from '../src/simulation';
+import { decodeState, EncodedState, Hold, Neighbor, TopologySimulation } from '../src/simulation';
 
 export interface SimulationTask {
   keys: Uint32Array;
-  ports: BridgePort[];
+  /** Each flow's first frame (vnet header first). */
+  frames: Uint8Array[];
   now: number;
+  state: EncodedState;
 }
 
 export interface SimulationAnswer {
   flows: SlowPathFlow[];
   invalidate: string[];
+  emit: Transmission[];
+  learned: Neighbor[];
+  holds: Hold[];
 }
 
-const bridge = new LearningBridge(new MacTable((workerData as { macTable: SharedArrayBuffer }).macTable));
+let simulation: TopologySimulation | null = null;
 
 export default function simulate(task: SimulationTask): SimulationAnswer {
-  const flows: SlowPathFlow[] = [];
+  if (simulation?.topology.version !== task.state.version) simulation = new TopologySimulation(decodeState(task.state));
+  const answer: SimulationAnswer = { flows: [], invalidate: [], emit: [], learned: [], holds: [] };
   const invalidate = new Set<string>();
-  for (let at = 0; at < task.keys.length; at += KEY_WORDS) {
-    const result = bridge.simulate(task.keys, at, task.ports, task.now);
-    flows.push({ actions: result.actions, tags: result.tags });
+  for (let i = 0; i * KEY_WORDS < task.keys.length; i++) {
+    const result = simulation.simulate(task.keys, i * KEY_WORDS, task.frames[i] ?? null, task.now);
+    answer.flows.push({ actions: result.actions, tags: result.tags, cache: result.cache });
     for (const tag of result.invalidate) invalidate.add(tag);
+    answer.emit.push(...result.emit);
+    answer.learned.push(...result.learned);
+    answer.holds.push(...result.holds);
   }
-  return { flows, invalidate: [...invalidate] };
+  answer.invalidate = [...invalidate];
+  return answer;
 }

@@ -45,7 +45,7 @@ export class ControlApi {
       { method: 'GET', pattern: /^\/stats$/, handler: () => [200, this.sw.stats()] },
       {
         method: 'GET', pattern: /^\/macs$/,
-        handler: () => [200, this.sw.macs().map((m) => ({ vlan: m.vlan, mac: formatMac(m.mac), port: m.port, lastSeen: m.lastSeen }))],
+        handler: () => [200, this.sw.macs()],
       },
     ];
     this.server = http.createServer((req, res) => void this.serve(req, res));

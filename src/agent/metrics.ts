@@ -58,14 +58,14 @@ export function switchMetrics(sw: Switch): Registry {
   new Gauge({
     name: 'vswitch_mac_table_entries', help: 'Learned MAC addresses', registers: [registry],
     collect() {
-      this.set(sw.macTable.size);
+      this.set(sw.stats().macTable.entries);
     },
   });
   new Counter({
     name: 'vswitch_mac_table_refusals_total', help: 'New MACs refused because the table was full', registers: [registry],
     collect() {
       this.reset();
-      this.inc(sw.macTable.refusals);
+      this.inc(sw.stats().macTable.refusals);
     },
   });
   const latency = new Histogram({

@@ -21,6 +21,8 @@ export interface PortInfo {
   name: string;
   kind: PortKind;
   vlan?: number;
+  /** The virtual port it is bound to. */
+  binding?: string;
   state: PortState;
   reason?: string;
   counters: { rxPackets: number; rxBytes: number; rxDropped: number; txPackets: number; txBytes: number; txDropped: number };

@@ -1,20 +1,28 @@
 // The switch one host's agent runs, and the object an embedding program creates: datapath
-// workers that own the ports' fast path, a piscina pool that runs the slow path, the shared
-// MAC table, and the ports' life (add, remove, link down, vanished).
+// workers that own the ports' fast path, a piscina pool that runs the slow path over the
+// host's view of the virtual topology, and the ports' life (add, remove, link down, vanished,
+// bound and unbound as the topology says).
 import { EventEmitter } from 'node:events';
+import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import pino, { Logger } from 'pino';
 import { Piscina } from 'piscina';
 import {
   CacheCounter, DatapathCounters, DatapathOptions, DEFAULT_DATAPATH_OPTIONS, FlowDump, FromDatapath, native,
-  PortCounter, PortSpec, sumCounters, ToDatapath, MAX_PORTS,
+  PortCounter, PortSpec, sumCounters, ToDatapath, Transmission, MAX_PORTS,
 } from '../datapath';
-import { DROP_REASONS } from '../flow';
-import { BridgePort, FLOOD_TAG, MacEntry, MacTable, macClock, macTag, portTag, TABLE_SPACE_TAG } from '../simulation';
+import { DROP_REASONS, FlowKeyExtractor, KEY_WORDS } from '../flow';
+import { formatMac, VNET_HEADER_BYTES } from '../packet';
+import {
+  decodeState, deviceTag, macClock, macTag, portTag, SimulationResult, TABLE_SPACE_TAG, TopologySimulation, vportTag,
+} from '../simulation';
+import type { Stored } from '../topology';
 import type { SimulationAnswer, SimulationTask } from '../../workers/simulation';
 import { SwitchError } from './errors';
+import { DatapathPortView, HostTopology } from './host-topology';
 import { PortConfig, PortInfo, PortState, validatePortConfig } from './port-config';
+import { SlowPath, SlowPathStats } from './slow-path';
 
 export interface SwitchOptions {
   /** Threads running the fast path (ports are spread over them). */
@@ -25,7 +33,20 @@ export interface SwitchOptions {
   macAgingSeconds?: number;
   flowCapacity?: number;
   flowIdleMs?: number;
+  /** This host's id in the topology (its port bindings name it); the hostname by default. */
+  hostId?: string;
   logger?: Logger;
+}
+
+/** A learned station: the bridge and port where it lives. */
+export interface LearnedMac {
+  bridge: string;
+  vlan: number;
+  mac: string;
+  /** The datapath port on this host, or 0 when the port is not bound here. */
+  port: number;
+  portName: string;
+  lastSeen: number;
 }
 
 export interface SwitchStats {
@@ -33,12 +54,14 @@ export interface SwitchStats {
   flows: { cached: number; hits: number; misses: number; upcalls: number; inserts: number; evictions: number; expirations: number; invalidations: number };
   drops: Record<string, number>;
   macTable: { entries: number; capacity: number; refusals: number };
-  slowPath: { batches: number; failures: number; lastLatencyMs: number };
+  slowPath: SlowPathStats;
 }
 
 interface PortRecord {
   spec: PortSpec;
   vlan?: number;
+  /** The virtual port it is bound to (a PortBinding for this host), if any. */
+  binding?: string;
   state: PortState;
   reason?: string;
   owner: DatapathThread;
@@ -74,26 +97,27 @@ const WORKERS_DIR = path.join(__dirname, '..', '..', 'workers');
 
 export class Switch extends EventEmitter {
   readonly log: Logger;
-  readonly macTable: MacTable;
+  readonly topology: HostTopology;
   private readonly workers: DatapathThread[] = [];
   private readonly pool: Piscina<SimulationTask, SimulationAnswer>;
+  private readonly slowPath: SlowPath;
   private readonly ports = new Map<number, PortRecord>();
+  /** Interfaces a binding names that are not there yet: attached when they appear. */
+  private readonly awaitedBindings = new Map<string, string>();
+  private traced: TopologySimulation | null = null;
   private readonly macAgingSeconds: number;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly datapathOptions: DatapathOptions;
   private nextRequest = 1;
   private generation = 0;
-  private slowPath = { batches: 0, failures: 0, lastLatencyMs: 0 };
   private closed = false;
-  /** Slow-path latency observer (the agent's metrics hook in here). */
-  onSlowPathLatency: (seconds: number) => void = () => {};
 
   private constructor(options: SwitchOptions) {
     super();
     validateSwitchOptions(options);
     this.log = options.logger ?? pino({ level: 'silent' });
     this.macAgingSeconds = options.macAgingSeconds ?? 300;
-    this.macTable = new MacTable(options.macTableSize ?? 8192);
+    this.topology = new HostTopology(options.hostId ?? os.hostname(), options.macTableSize ?? 8192);
     this.datapathOptions = {
       ...DEFAULT_DATAPATH_OPTIONS,
       ...(options.flowCapacity ? { flowCapacity: options.flowCapacity } : {}),
@@ -109,17 +133,31 @@ export class Switch extends EventEmitter {
       filename: path.join(WORKERS_DIR, 'simulation.js'),
       minThreads: threads,
       maxThreads: threads,
-      workerData: { macTable: this.macTable.buffer },
     });
-    this.timers.push(setInterval(() => this.checkLinks(), LINK_CHECK_MS), setInterval(() => this.ageMacs(), MAC_AGING_CHECK_MS));
+    this.slowPath = new SlowPath(this.pool, this.topology, {
+      ports: () => this.portViews(),
+      invalidate: (tags) => this.invalidate(tags),
+      transmit: (frames) => this.transmit(frames),
+    });
+    this.timers.push(
+      setInterval(() => this.checkLinks(), LINK_CHECK_MS),
+      setInterval(() => this.ageMacs(), MAC_AGING_CHECK_MS),
+      setInterval(() => this.slowPath.tick(), LINK_CHECK_MS),
+    );
   }
 
   static create(options: SwitchOptions = {}): Switch {
     return new Switch(options);
   }
 
-  /** Attaches an interface: a tap (created, or an existing persistent one) or a packet socket on an existing interface. */
-  addPort(config: PortConfig): PortInfo {
+  /** Slow-path latency observer (the agent's metrics hook in here). */
+  set onSlowPathLatency(observer: (seconds: number) => void) {
+    this.slowPath.onLatency = observer;
+  }
+
+  /** Attaches an interface: a tap (created, or an existing persistent one) or a packet socket on
+   *  an existing interface. Without a binding it is a port of the host's own `local` bridge. */
+  addPort(config: PortConfig, binding?: string): PortInfo {
     this.checkOpen();
     validatePortConfig(config);
     for (const p of this.ports.values()) {
@@ -142,9 +180,11 @@ export class Switch extends EventEmitter {
     for (const w of this.workers) w.counters.resetPort(number);
     const owner = this.workers.reduce((a, b) => (b.receiving < a.receiving ? b : a));
     owner.receiving++;
-    this.ports.set(number, { spec, vlan: config.vlan, state: 'up', owner });
+    const record: PortRecord = { spec, vlan: config.vlan, binding, state: 'up', owner };
+    this.ports.set(number, record);
     this.attach(spec, owner);
-    this.invalidate([FLOOD_TAG]);
+    this.topology.changed();
+    this.invalidate(this.tagsOf(record));
     this.log.info({ port: number, name: config.name, kind: config.kind, vlan: config.vlan }, 'port added');
     const info = this.portInfo(number)!;
     this.emit('port-added', info);
@@ -155,12 +195,13 @@ export class Switch extends EventEmitter {
   async removePort(nameOrNumber: string | number): Promise<void> {
     this.checkOpen();
     const record = this.find(nameOrNumber);
+    this.forgetPort(record);
     this.ports.delete(record.spec.number);
+    this.topology.changed();
     record.owner.receiving--;
     await Promise.all(this.workers.map((w) => this.detach(w, record.spec.number)));
     // Every worker has let go of the descriptor: now it may be closed and its number reused.
     native.close(record.spec.fd);
-    this.forgetPort(record.spec.number);
     this.log.info({ port: record.spec.number, name: record.spec.name }, 'port removed');
     this.emit('port-removed', { number: record.spec.number, name: record.spec.name });
   }
@@ -183,8 +224,49 @@ export class Switch extends EventEmitter {
     return answers.reduce((sum, a) => sum + (a.type === 'flushed' ? a.removed : 0), 0);
   }
 
-  macs(): MacEntry[] {
-    return this.macTable.entries();
+  macs(): LearnedMac[] {
+    const state = this.topology.state(this.portViews());
+    const byIndex = new Map(state.ports.map((p) => [p.index, p]));
+    return this.topology.allMacTables().flatMap(({ bridge, table }) =>
+      table.entries().map((e) => ({
+        bridge, vlan: e.vlan, mac: formatMac(e.mac), port: byIndex.get(e.port)?.datapathPort ?? 0,
+        portName: byIndex.get(e.port)?.name ?? '', lastSeen: e.lastSeen,
+      })));
+  }
+
+  /** Takes the topology as the store has it now: binds and unbinds this host's interfaces,
+   *  and drops exactly the flows that depended on what changed. */
+  setTopology(objects: readonly Stored[]): void {
+    this.checkOpen();
+    const stale = this.topology.setObjects(objects);
+    const wanted = this.topology.bindingsHere();
+    for (const record of [...this.ports.values()]) {
+      if (record.binding && wanted.get(record.spec.name) !== record.binding) {
+        this.removePort(record.spec.number).catch((error: Error) => this.log.error({ err: error }, 'unbinding failed'));
+      }
+    }
+    this.awaitedBindings.clear();
+    for (const [name, port] of wanted) {
+      const record = [...this.ports.values()].find((r) => r.spec.name === name);
+      if (record && !record.binding) {
+        record.binding = port;
+        this.topology.changed();
+        stale.push(...this.tagsOf(record), deviceTag('local'));
+      } else if (!record) this.bind(name, port);
+    }
+    if (stale.length > 0) this.invalidate(stale);
+  }
+
+  /** What the slow path would do with a frame arriving on a port, without doing it. */
+  trace(portNameOrNumber: string | number, frame: Uint8Array): SimulationResult & { flow: Uint32Array } {
+    const record = this.find(portNameOrNumber);
+    const withHeader = new Uint8Array(VNET_HEADER_BYTES + frame.length);
+    withHeader.set(frame, VNET_HEADER_BYTES);
+    const key = new Uint32Array(KEY_WORDS);
+    new FlowKeyExtractor().extract(withHeader, VNET_HEADER_BYTES, withHeader.length, record.spec.number, key, 0);
+    const encoded = this.topology.encode(this.portViews());
+    if (this.traced?.topology.version !== encoded.version) this.traced = new TopologySimulation(decodeState(encoded));
+    return { ...this.traced.simulate(key, 0, withHeader, macClock(), true), flow: key };
   }
 
   stats(): SwitchStats {
@@ -193,6 +275,8 @@ export class Switch extends EventEmitter {
     const cache = (c: number) => sumCounters(all, first.cacheIndex(c));
     const drops: Record<string, number> = {};
     DROP_REASONS.forEach((reason, code) => (drops[reason] = sumCounters(all, first.dropIndex(code))));
+    drops.neighborUnresolved += this.slowPath.stats.unresolved;
+    const tables = this.topology.allMacTables().map((t) => t.table);
     return {
       ports: this.ports.size,
       flows: {
@@ -201,8 +285,12 @@ export class Switch extends EventEmitter {
         expirations: cache(CacheCounter.expirations), invalidations: cache(CacheCounter.invalidations),
       },
       drops,
-      macTable: { entries: this.macTable.size, capacity: this.macTable.capacity, refusals: this.macTable.refusals },
-      slowPath: { ...this.slowPath },
+      macTable: {
+        entries: tables.reduce((sum, t) => sum + t.size, 0),
+        capacity: tables.reduce((sum, t) => sum + t.capacity, 0),
+        refusals: tables.reduce((sum, t) => sum + t.refusals, 0),
+      },
+      slowPath: { ...this.slowPath.stats },
     };
   }
 
@@ -269,7 +357,7 @@ export class Switch extends EventEmitter {
   private onWorkerMessage(handle: DatapathThread, message: FromDatapath): void {
     switch (message.type) {
       case 'upcall':
-        return this.simulate(handle, message.batch, message.keys);
+        return this.simulate(handle, message.batch, message.keys, message.frames);
       case 'portFailed':
         return this.portFailed(message.number, message.errno);
       case 'portRemoved':
@@ -278,8 +366,12 @@ export class Switch extends EventEmitter {
         return;
       case 'activeSources':
         for (const s of message.sources) {
-          const vlan = this.ports.get(s.port)?.vlan ?? s.vlanTci & 0x0fff;
-          this.macTable.refresh(vlan, s.mac, 0, s.port, macClock());
+          const record = this.ports.get(s.port);
+          if (!record) continue;
+          const port = this.topology.virtualPortOf(this.viewOf(record));
+          const table = port.bridge ? this.topology.macTable(port.bridge) : undefined;
+          const vlan = port.bridge === 'local' ? (record.vlan ?? s.vlanTci & 0x0fff) : this.bridgeVlan(port.id, s.vlanTci);
+          table?.refresh(vlan, s.mac, 0, port.index, macClock());
         }
         return;
       case 'flows':
@@ -289,30 +381,59 @@ export class Switch extends EventEmitter {
     }
   }
 
-  private simulate(handle: DatapathThread, batch: number, keys: Uint32Array): void {
+  private simulate(handle: DatapathThread, batch: number, keys: Uint32Array, frames: Uint8Array[]): void {
     const generation = this.generation;
-    const started = performance.now();
-    this.pool
-      .run({ keys, ports: this.bridgePorts(), now: macClock() })
+    this.slowPath
+      .simulate(keys, frames)
       .then((answer) => {
-        const seconds = (performance.now() - started) / 1000;
-        this.slowPath.batches++;
-        this.slowPath.lastLatencyMs = seconds * 1000;
-        this.onSlowPathLatency(seconds);
         // Invalidations first: every worker drops what the answer made stale before it installs.
         if (answer.invalidate.length > 0) this.invalidate(answer.invalidate);
         this.post(handle, { type: 'results', batch, generation, flows: answer.flows });
       })
       .catch((error: Error) => {
-        this.slowPath.failures++;
         if (this.closed) return;
         this.log.error({ err: error }, 'slow path failed a batch');
         this.post(handle, { type: 'failed', batch });
       });
   }
 
-  private bridgePorts(): BridgePort[] {
-    return [...this.ports.values()].map((p) => ({ number: p.spec.number, up: p.state === 'up', vlan: p.vlan }));
+  /** Frames the slow path sends: any worker may send on any port. */
+  private transmit(frames: Transmission[]): void {
+    if (!this.closed) this.post(this.workers[0], { type: 'transmit', frames });
+  }
+
+  /** The VLAN a bound port's frames are learned on in its bridge. */
+  private bridgeVlan(portId: string, vlanTci: number): number {
+    const port = this.topology.state(this.portViews()).ports.find((p) => p.id === portId);
+    if (!port) return 0;
+    const bridge = this.topology.state(this.portViews()).bridges.find((b) => b.id === port.device);
+    if (!bridge?.vlanAware) return 0;
+    return port.trunk ? vlanTci & 0x0fff : port.vlan;
+  }
+
+  /** Attaches the interface a binding names, or waits for it to appear. */
+  private bind(name: string, port: string): void {
+    try {
+      this.addPort({ name, kind: 'packet' }, port);
+    } catch (error) {
+      const e = error as SwitchError;
+      if (e.code !== 'NO_SUCH_INTERFACE') this.log.error({ err: e, name }, 'cannot attach a bound interface');
+      this.awaitedBindings.set(name, port);
+    }
+  }
+
+  private portViews(): DatapathPortView[] {
+    return [...this.ports.values()].map((r) => this.viewOf(r));
+  }
+
+  private viewOf(r: PortRecord): DatapathPortView {
+    return { number: r.spec.number, name: r.spec.name, up: r.state === 'up', vlan: r.vlan, binding: r.binding };
+  }
+
+  /** The flows that depend on a datapath port: its own, its virtual port's, its bridge's floods. */
+  private tagsOf(record: PortRecord): string[] {
+    const port = this.topology.virtualPortOf(this.viewOf(record));
+    return [portTag(record.spec.number), vportTag(port.id), ...(port.bridge ? [deviceTag(port.bridge)] : [])];
   }
 
   private invalidate(tags: string[]): void {
@@ -321,9 +442,11 @@ export class Switch extends EventEmitter {
   }
 
   /** A port's flows, its learned MACs, and every flood's output set depend on it. */
-  private forgetPort(number: number): void {
-    const macs = this.macTable.flushPort(number).map((e) => macTag(e.vlan, e.mac));
-    this.invalidate([portTag(number), FLOOD_TAG, ...macs, ...(macs.length ? [TABLE_SPACE_TAG] : [])]);
+  private forgetPort(record: PortRecord): void {
+    const port = this.topology.virtualPortOf(this.viewOf(record));
+    const table = port.bridge ? this.topology.macTable(port.bridge) : undefined;
+    const macs = (table?.flushPort(port.index) ?? []).map((e) => macTag(port.bridge!, e.vlan, e.mac));
+    this.invalidate([...this.tagsOf(record), ...macs, ...(macs.length ? [TABLE_SPACE_TAG] : [])]);
   }
 
   private portFailed(number: number, errno: number): void {
@@ -338,7 +461,8 @@ export class Switch extends EventEmitter {
     record.state = 'down';
     record.reason = reason;
     for (const w of this.workers) this.post(w, { type: 'removePort', number: record.spec.number });
-    this.forgetPort(record.spec.number);
+    this.topology.changed();
+    this.forgetPort(record);
     this.log.warn({ port: record.spec.number, name: record.spec.name, reason }, 'port down');
     this.emit('port-down', this.portInfo(record.spec.number));
   }
@@ -347,6 +471,11 @@ export class Switch extends EventEmitter {
    *  and reopened when an interface of that name comes back (libvirt recreates vnetN when a VM
    *  restarts). A tap's device may live in another namespace, as a VM's does: its descriptor tells. */
   private checkLinks(): void {
+    for (const [name, port] of [...this.awaitedBindings]) {
+      if (!native.linkState(name)) continue;
+      this.awaitedBindings.delete(name);
+      this.bind(name, port);
+    }
     for (const record of this.ports.values()) {
       if (record.spec.kind !== 'packet') continue;
       const link = native.linkState(record.spec.name);
@@ -356,7 +485,8 @@ export class Switch extends EventEmitter {
         record.state = 'up';
         record.reason = undefined;
         this.attach(record.spec, record.owner);
-        this.invalidate([FLOOD_TAG]);
+        this.topology.changed();
+        this.invalidate(this.tagsOf(record));
         this.log.info({ port: record.spec.number, name: record.spec.name }, 'port up');
         this.emit('port-up', this.portInfo(record.spec.number));
       }
@@ -379,8 +509,10 @@ export class Switch extends EventEmitter {
   }
 
   private ageMacs(): void {
-    const expired = this.macTable.expire(macClock() - this.macAgingSeconds);
-    if (expired.length > 0) this.invalidate([...expired.map((e) => macTag(e.vlan, e.mac)), TABLE_SPACE_TAG]);
+    for (const { bridge, table } of this.topology.allMacTables()) {
+      const expired = table.expire(macClock() - this.macAgingSeconds);
+      if (expired.length > 0) this.invalidate([...expired.map((e) => macTag(bridge, e.vlan, e.mac)), TABLE_SPACE_TAG]);
+    }
   }
 
   private ask(w: DatapathThread, build: (request: number) => ToDatapath, fallback: FromDatapath): Promise<FromDatapath> {
@@ -405,6 +537,7 @@ export class Switch extends EventEmitter {
       name: record.spec.name,
       kind: record.spec.kind,
       ...(record.vlan !== undefined ? { vlan: record.vlan } : {}),
+      ...(record.binding ? { binding: record.binding } : {}),
       state: record.state,
       ...(record.reason ? { reason: record.reason } : {}),
       counters: {

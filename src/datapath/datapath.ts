@@ -5,7 +5,7 @@ import {
 } from '../flow';
 import { completeChecksum, Segmenter, VNET_HEADER_BYTES, VnetGso } from '../packet';
 import { CacheCounter, DatapathCounters, MAX_PORTS, PortCounter } from './counters';
-import type { ActiveSource, FlowDump, FromDatapath, PortSpec, SlowPathFlow } from './messages';
+import type { ActiveSource, FlowDump, FromDatapath, PortSpec, SlowPathFlow, Transmission } from './messages';
 import { FrameIo, isLinkFailure, native } from './native';
 import { PendingFlows } from './pending';
 import { Port } from './port';
@@ -239,12 +239,20 @@ export class Datapath implements FrameSink {
     this.send({ type: 'upcall', ...batch });
   }
 
-  /** Installs the slow path's answers and releases the frames that waited for them. */
+  /** Installs the slow path's answers and releases the frames that waited for them. A flow
+   *  the slow path answers itself is not installed: it saw the first frame, the others go up again. */
   install(batch: number, generation: number, flows: SlowPathFlow[]): void {
     this.now = this.clock();
     this.pending.complete(batch).forEach((flow, i) => {
       const result = flows[i];
       const actionId = this.actionTable.intern(result.actions);
+      if (!result.cache) {
+        if (result.actions.length > 0) this.execute(flow.frames[0], actionId);
+        for (const frame of flow.frames.slice(1)) {
+          if (!this.pending.add(flow.key, 0, flow.hash, frame, 0, frame.length)) this.drop(Drop.queueFull);
+        }
+        return;
+      }
       const stale = result.tags.some((tag) => (this.invalidatedAt.get(tag) ?? -1) > generation);
       if (!stale && this.cache.find(flow.key, 0, flow.hash) < 0) {
         const id = this.cache.insert(flow.key, 0, flow.hash, actionId, result.tags, this.now);
@@ -253,17 +261,27 @@ export class Datapath implements FrameSink {
           this.cache.bytes[id] += frame.length - VNET_HEADER_BYTES;
         }
       }
-      for (const frame of flow.frames) {
-        let at = this.executor.stage(frame);
-        if (at < 0) {
-          this.flush();
-          at = this.executor.stage(frame);
-        }
-        if (at < 0) this.drop(Drop.oversize);
-        else this.executor.run(this.actionTable.programs[actionId], at, frame.length, this);
-      }
+      for (const frame of flow.frames) this.execute(frame, actionId);
     });
     this.flush();
+    this.sendUpcalls();
+  }
+
+  /** Sends frames the slow path made or held, each with its own actions. */
+  transmit(frames: readonly Transmission[]): void {
+    for (const { frame, actions } of frames) this.execute(frame, this.actionTable.intern(actions));
+    this.flush();
+  }
+
+  /** Runs a program on a frame held outside the arena. */
+  private execute(frame: Uint8Array, actionId: number): void {
+    let at = this.executor.stage(frame);
+    if (at < 0) {
+      this.flush();
+      at = this.executor.stage(frame);
+    }
+    if (at < 0) this.drop(Drop.oversize);
+    else this.executor.run(this.actionTable.programs[actionId], at, frame.length, this);
   }
 
   /** The slow path failed this batch: its frames are dropped, and the next frame retries. */

@@ -15,6 +15,16 @@ export interface PortSpec {
 export interface SlowPathFlow {
   actions: Action[];
   tags: string[];
+  /** False when the slow path answered the frame itself (a ping to a router): not installed,
+   *  and every later frame of the flow comes up too. */
+  cache: boolean;
+}
+
+/** A frame the slow path sends (a device's reply, a frame that waited for a neighbor). */
+export interface Transmission {
+  /** The frame behind its virtio-net header. */
+  frame: Uint8Array;
+  actions: Action[];
 }
 
 export interface FlowDump {
@@ -37,6 +47,7 @@ export type ToDatapath =
   | { type: 'removePort'; number: number }
   | { type: 'results'; batch: number; generation: number; flows: SlowPathFlow[] }
   | { type: 'failed'; batch: number }
+  | { type: 'transmit'; frames: Transmission[] }
   | { type: 'invalidate'; generation: number; tags: string[] }
   | { type: 'dumpFlows'; request: number }
   | { type: 'flushFlows'; request: number };

@@ -1,23 +1,30 @@
 // What a flow does to its frames. The slow path returns a list of actions; the cache stores
 // an interned program id, and the fast path runs the program (execute.ts) with no objects.
+import { parseMac } from '../packet';
 
 export type Action =
   | { type: 'output'; port: number }
   | { type: 'push_vlan'; vid: number; pcp?: number }
   | { type: 'pop_vlan' }
+  /** Rewrites both MACs, as a router does toward its next hop. */
+  | { type: 'set_eth'; source: string; destination: string }
+  /** Decrements the IPv4 TTL (checksum updated) or the IPv6 hop limit; drops at 1. */
+  | { type: 'dec_ttl' }
   | { type: 'drop'; reason: DropReason };
 
 /** Why a frame was not forwarded: the label of the `drops` counter it lands in. */
 export const DROP_REASONS = [
   'malformed', 'oversize', 'noOutput', 'sourceIsMulticast', 'portDown', 'queueFull',
   'slowPathFailed', 'txError', 'offloadUnsupported', 'noBuffer', 'vlanMismatch', 'rxQueueFull',
+  'unbound', 'noRoute', 'ttlExpired', 'notForRouter', 'neighborUnresolved', 'loop',
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 export const dropCode = (reason: DropReason): number => DROP_REASONS.indexOf(reason);
 
-export const Op = { output: 1, pushVlan: 2, popVlan: 3, drop: 4 } as const;
+export const Op = { output: 1, pushVlan: 2, popVlan: 3, drop: 4, setEth: 5, decTtl: 6, data: 7 } as const;
 
-/** Interned programs: an Int32Array of (op, argument) pairs per distinct action list. */
+/** Interned programs: an Int32Array of (op, argument) pairs per distinct action list; an
+ *  action that needs more than one argument is followed by `data` pairs carrying the rest. */
 export class ActionTable {
   private readonly ids = new Map<string, number>();
   readonly programs: Int32Array[] = [];
@@ -27,12 +34,7 @@ export class ActionTable {
     const name = JSON.stringify(actions);
     const known = this.ids.get(name);
     if (known !== undefined) return known;
-    const program = new Int32Array(actions.length * 2);
-    actions.forEach((action, i) => {
-      const [op, arg] = encode(action);
-      program[i * 2] = op;
-      program[i * 2 + 1] = arg;
-    });
+    const program = Int32Array.from(actions.flatMap(encode));
     const id = this.programs.length;
     this.programs.push(program);
     this.lists.push([...actions]);
@@ -41,7 +43,7 @@ export class ActionTable {
   }
 }
 
-function encode(action: Action): [number, number] {
+function encode(action: Action): number[] {
   switch (action.type) {
     case 'output':
       return [Op.output, action.port];
@@ -49,6 +51,14 @@ function encode(action: Action): [number, number] {
       return [Op.pushVlan, ((action.pcp ?? 0) << 13) | (action.vid & 0x0fff)];
     case 'pop_vlan':
       return [Op.popVlan, 0];
+    case 'set_eth': {
+      // Twelve bytes, destination first as on the wire, in three words.
+      const b = [...parseMac(action.destination), ...parseMac(action.source)];
+      const word = (i: number) => (b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3];
+      return [Op.setEth, word(0), Op.data, word(4), Op.data, word(8)];
+    }
+    case 'dec_ttl':
+      return [Op.decTtl, 0];
     case 'drop':
       return [Op.drop, dropCode(action.reason)];
   }
@@ -66,6 +76,10 @@ export function formatActions(actions: readonly Action[]): string {
           return `push_vlan:${a.vid}`;
         case 'pop_vlan':
           return 'pop_vlan';
+        case 'set_eth':
+          return `set_eth(${a.source}->${a.destination})`;
+        case 'dec_ttl':
+          return 'dec_ttl';
         case 'drop':
           return `drop(${a.reason})`;
       }

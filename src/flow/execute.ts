@@ -1,7 +1,8 @@
 // Runs a flow's program on one frame. Frames sit in the datapath's arena as a 10-byte vnet
 // header followed by the Ethernet frame; unmodified frames are handed to their outputs in
-// place (zero copy), a VLAN push or pop writes a copy into the executor's scratch space.
-import { EtherType, VNET_HEADER_BYTES, VLAN_TAG_BYTES, VnetFlag, VnetGso } from '../packet';
+// place (zero copy), a VLAN push or pop writes a copy into the executor's scratch space, and
+// a field is rewritten in place unless an earlier output still holds the frame as it was.
+import { EtherType, updateChecksum, VNET_HEADER_BYTES, VLAN_TAG_BYTES, VnetFlag, VnetGso } from '../packet';
 import { dropCode, Op } from './actions';
 
 export interface FrameSink {
@@ -15,6 +16,11 @@ const MAC_BYTES = 12;
 const NO_OUTPUT = dropCode('noOutput');
 const NO_BUFFER = dropCode('noBuffer');
 const VLAN_MISMATCH = dropCode('vlanMismatch');
+const TTL_EXPIRED = dropCode('ttlExpired');
+const MALFORMED = dropCode('malformed');
+const IPV4_TTL = 8;
+const IPV4_CHECKSUM = 10;
+const IPV6_HOP_LIMIT = 7;
 
 export class ActionExecutor {
   private used = 0;
@@ -31,12 +37,15 @@ export class ActionExecutor {
     let frameAt = at;
     let frameLength = length;
     let outputs = 0;
+    /** Whether an output holds the frame at frameAt: it must not be rewritten in place then. */
+    let handedOut = false;
     for (let i = 0; i < program.length; i += 2) {
       const op = program[i];
       const arg = program[i + 1];
       if (op === Op.output) {
         sink.output(arg, this.arena, frameAt, frameLength);
         outputs++;
+        handedOut = true;
       } else if (op === Op.pushVlan || op === Op.popVlan) {
         const copyAt = op === Op.pushVlan ? this.pushVlan(frameAt, frameLength, arg) : this.popVlan(frameAt, frameLength);
         if (copyAt < 0) {
@@ -45,6 +54,30 @@ export class ActionExecutor {
         }
         frameLength += op === Op.pushVlan ? VLAN_TAG_BYTES : -VLAN_TAG_BYTES;
         frameAt = copyAt;
+        handedOut = false;
+      } else if (op === Op.setEth || op === Op.decTtl) {
+        if (handedOut) {
+          const copyAt = this.reserve(frameLength);
+          if (copyAt < 0) {
+            sink.drop(NO_BUFFER);
+            return;
+          }
+          this.arena.copyWithin(copyAt, frameAt, frameAt + frameLength);
+          frameAt = copyAt;
+          handedOut = false;
+        }
+        if (op === Op.setEth) {
+          writeWord(this.arena, frameAt + VNET_HEADER_BYTES, arg);
+          writeWord(this.arena, frameAt + VNET_HEADER_BYTES + 4, program[i + 3]);
+          writeWord(this.arena, frameAt + VNET_HEADER_BYTES + 8, program[i + 5]);
+          i += 4;
+        } else {
+          const problem = this.decrementTtl(frameAt, frameLength);
+          if (problem >= 0) {
+            sink.drop(problem);
+            return;
+          }
+        }
       } else if (op === Op.drop) {
         sink.drop(arg);
         return;
@@ -67,6 +100,34 @@ export class ActionExecutor {
     const at = this.scratchAt + this.used;
     this.used += bytes;
     return at;
+  }
+
+  /** -1 when done, else the code of the drop reason. */
+  private decrementTtl(at: number, length: number): number {
+    const a = this.arena;
+    let l3 = at + VNET_HEADER_BYTES + MAC_BYTES;
+    let type = (a[l3] << 8) | a[l3 + 1];
+    if (type === EtherType.vlan) {
+      l3 += VLAN_TAG_BYTES;
+      type = (a[l3] << 8) | a[l3 + 1];
+    }
+    l3 += 2;
+    if (type === EtherType.ipv4 && l3 + IPV4_CHECKSUM + 2 <= at + length) {
+      const ttl = a[l3 + IPV4_TTL];
+      if (ttl <= 1) return TTL_EXPIRED;
+      const before = (ttl << 8) | a[l3 + IPV4_TTL + 1];
+      const checksum = updateChecksum((a[l3 + IPV4_CHECKSUM] << 8) | a[l3 + IPV4_CHECKSUM + 1], before, before - 0x100);
+      a[l3 + IPV4_TTL] = ttl - 1;
+      a[l3 + IPV4_CHECKSUM] = checksum >>> 8;
+      a[l3 + IPV4_CHECKSUM + 1] = checksum & 0xff;
+      return -1;
+    }
+    if (type === EtherType.ipv6 && l3 + IPV6_HOP_LIMIT < at + length) {
+      if (a[l3 + IPV6_HOP_LIMIT] <= 1) return TTL_EXPIRED;
+      a[l3 + IPV6_HOP_LIMIT]--;
+      return -1;
+    }
+    return MALFORMED;
   }
 
   private pushVlan(at: number, length: number, tci: number): number {
@@ -103,6 +164,13 @@ export class ActionExecutor {
 function shiftOffloadOffsets(a: Uint8Array, vnetAt: number, delta: number): void {
   if (a[vnetAt] & VnetFlag.needsChecksum) addLe16(a, vnetAt + 6, delta);
   if (a[vnetAt + 1] !== VnetGso.none) addLe16(a, vnetAt + 2, delta);
+}
+
+function writeWord(a: Uint8Array, at: number, word: number): void {
+  a[at] = word >>> 24;
+  a[at + 1] = word >>> 16;
+  a[at + 2] = word >>> 8;
+  a[at + 3] = word;
 }
 
 function addLe16(a: Uint8Array, at: number, delta: number): void {

@@ -21,7 +21,9 @@ export const KeyWord = {
 } as const;
 export const KEY_WORDS = 14;
 
-export const KeyFlag = { vlan: 1, fragment: 2, truncated: 4 } as const;
+/** `lastHop`: an IPv4 TTL or IPv6 hop limit of 1 or less, which a router answers with an
+ *  ICMP error instead of forwarding: such frames must not share a flow with the others. */
+export const KeyFlag = { vlan: 1, fragment: 2, truncated: 4, lastHop: 8 } as const;
 
 /** IPv6 extension headers walked to find the upper-layer protocol (RFC 8200 §4). */
 const Ipv6Extension = { hopByHop: 0, routing: 43, fragment: 44, destinationOptions: 60 } as const;
@@ -68,6 +70,7 @@ export class FlowKeyExtractor {
         key[at + KeyWord.networkSource] = readWord(frame, this.ipv4.sourceAt);
         key[at + KeyWord.networkDestination] = readWord(frame, this.ipv4.destinationAt);
         if (this.ipv4.moreFragments || this.ipv4.fragmentOffset !== 0) flags |= KeyFlag.fragment;
+        if (this.ipv4.ttl <= 1) flags |= KeyFlag.lastHop;
         if (this.ipv4.fragmentOffset === 0) l4 = this.ipv4.payloadAt;
       }
     } else if (ethertype === EtherType.ipv6) {
@@ -79,6 +82,7 @@ export class FlowKeyExtractor {
         }
         proto = this.ipv6.nextHeader;
         l4 = this.ipv6.payloadAt;
+        if (this.ipv6.hopLimit <= 1) flags |= KeyFlag.lastHop;
         for (let hops = 0; hops < MAX_IPV6_EXTENSIONS && l4 >= 0; hops++) {
           if (proto === Ipv6Extension.fragment) {
             if (l4 + 8 > end) l4 = -1;
@@ -206,6 +210,7 @@ export function formatKey(fields: FlowKeyFields, formatMac: (b: Uint8Array) => s
   if (isIp && fields.ipProtocol !== 0) parts.push(`tp_src=${fields.transportSource}`, `tp_dst=${fields.transportDestination}`);
   if (fields.ethertype === EtherType.arp) parts.push(`arp_op=${fields.transportSource}`);
   if (fields.flags & KeyFlag.fragment) parts.push('nw_frag=yes');
+  if (fields.flags & KeyFlag.lastHop) parts.push('nw_ttl<=1');
   if (fields.flags & KeyFlag.truncated) parts.push('truncated');
   return parts.join(',');
 }

@@ -1,83 +1,82 @@
-// The MAC-learning bridge, walked by the slow path for a flow's first frame: learn where the
-// source lives, then forward to the port that knows the destination, or flood. VLAN-aware:
-// an access port carries one VLAN untagged, a trunk port carries every VLAN tagged (VLAN 0 is
-// untagged). The result names what it depended on, so a change removes exactly its flows.
-import { Action, describeKey, KeyFlag } from '../flow';
-import { MacTable, macTag } from './mac-table';
+// A virtual bridge in the walk: learn where the source lives, then forward to the port that
+// knows the destination, or flood within the bridge. A VLAN-aware bridge has access ports
+// (one VLAN, untagged) and trunks (every VLAN tagged, VLAN 0 untagged); a bridge that is not
+// VLAN-aware carries tags as data. Router ports' MACs are known without learning.
+import type { TopologyWalker } from './topology-simulation';
+import { deviceTag, macTag, TABLE_SPACE_TAG } from './tags';
+import { VirtualBridge, VirtualPort } from './virtual-topology';
+import { Walk } from './walk';
+import { formatMac } from '../packet';
 
-export interface BridgePort {
-  number: number;
-  up: boolean;
-  /** Access VLAN; absent for a trunk port. */
-  vlan?: number;
-}
+export class BridgeStep {
+  constructor(private readonly walker: TopologyWalker) {}
 
-export interface SimulationResult {
-  actions: Action[];
-  tags: string[];
-  /** Tags whose flows are stale after what this simulation learned. */
-  invalidate: string[];
-}
-
-/** Flows whose output set is the bridge's ports (floods): any port change invalidates them. */
-export const FLOOD_TAG = 'bridge:flood';
-/** Flows of stations the full table could not learn: retried when space frees. */
-export const TABLE_SPACE_TAG = 'mac-table:space';
-export const portTag = (port: number): string => `port:${port}`;
-
-export class LearningBridge {
-  constructor(private readonly macs: MacTable) {}
-
-  simulate(key: Uint32Array, at: number, ports: readonly BridgePort[], now: number): SimulationResult {
-    const fields = describeKey(key, at);
-    const inPort = ports.find((p) => p.number === fields.inPort);
-    const tags = [portTag(fields.inPort)];
-    const invalidate: string[] = [];
-    const drop = (reason: 'sourceIsMulticast' | 'vlanMismatch' | 'portDown'): SimulationResult => ({
-      actions: [{ type: 'drop', reason }], tags, invalidate,
-    });
-    if (!inPort || !inPort.up) return drop('portDown');
-    const tagged = (fields.flags & KeyFlag.vlan) !== 0;
-    if (inPort.vlan !== undefined && tagged) return drop('vlanMismatch');
-    const vlan = inPort.vlan ?? (tagged ? fields.vlanTci & 0x0fff : 0);
-    if (fields.sourceMac[0] & 1) return drop('sourceIsMulticast');
-
-    const learned = this.macs.learn(vlan, fields.sourceMac, 0, inPort.number, now);
-    if (learned === 'new' || learned === 'moved') invalidate.push(macTag(vlan, fields.sourceMac));
-    if (learned === 'refused') tags.push(TABLE_SPACE_TAG);
-
-    let outputs: BridgePort[];
-    if (fields.destinationMac[0] & 1) {
-      outputs = ports.filter((p) => p.number !== inPort.number && p.up && carries(p, vlan));
-      tags.push(FLOOD_TAG);
-    } else {
-      tags.push(macTag(vlan, fields.destinationMac));
-      const known = this.macs.lookup(vlan, fields.destinationMac);
-      const port = ports.find((p) => p.number === known);
-      if (port) outputs = port.number === inPort.number || !port.up || !carries(port, vlan) ? [] : [port];
-      else {
-        outputs = ports.filter((p) => p.number !== inPort.number && p.up && carries(p, vlan));
-        tags.push(FLOOD_TAG);
-      }
+  enter(port: VirtualPort, w: Walk): void {
+    const bridge = this.walker.topology.bridges.get(port.device)!;
+    w.tags.add(deviceTag(bridge.id));
+    let vlan = 0;
+    if (bridge.vlanAware) {
+      if (port.trunk) vlan = w.tagged ? w.fields.vlanTci & 0x0fff : 0;
+      else if (w.tagged) return w.drop('vlanMismatch', `tagged frame on access port ${port.name}`);
+      else vlan = port.vlan;
     }
-    for (const p of outputs) tags.push(portTag(p.number));
-    return { actions: vlanActions(outputs, tagged, vlan), tags, invalidate };
-  }
-}
+    w.note(`bridge ${bridge.name}: in on ${port.name}${vlan ? ` vlan ${vlan}` : ''}, ${w.describe()}`);
+    if (w.source[0] & 1) return w.drop('sourceIsMulticast', 'the source MAC is multicast');
 
-function carries(port: BridgePort, vlan: number): boolean {
-  return port.vlan === undefined || port.vlan === vlan;
-}
+    // A trace looks without learning.
+    const learned = w.dryRun ? 'refreshed' : bridge.macs.learn(vlan, w.source, 0, port.index, this.walker.now);
+    if (learned === 'new' || learned === 'moved') w.invalidate.add(macTag(bridge.id, vlan, w.source));
+    if (learned === 'refused') w.tags.add(TABLE_SPACE_TAG);
 
-/** Outputs that take the frame as it came first, then one tag change, then the rest. */
-function vlanActions(outputs: readonly BridgePort[], tagged: boolean, vlan: number): Action[] {
-  const wantsTag = (p: BridgePort) => p.vlan === undefined && vlan !== 0;
-  const asIs = outputs.filter((p) => wantsTag(p) === tagged);
-  const changed = outputs.filter((p) => wantsTag(p) !== tagged);
-  const actions: Action[] = asIs.map((p) => ({ type: 'output', port: p.number }));
-  if (changed.length > 0) {
-    actions.push(tagged ? { type: 'pop_vlan' } : { type: 'push_vlan', vid: vlan });
-    for (const p of changed) actions.push({ type: 'output', port: p.number });
+    if (w.destination[0] & 1) {
+      w.note('  destination is multicast: flood');
+      return this.exit(bridge, this.floodPorts(bridge, port, vlan), vlan, w);
+    }
+    w.tags.add(macTag(bridge.id, vlan, w.destination));
+    const target = this.routerPortWith(bridge, w.destination) ?? this.walker.topology.byIndex[bridge.macs.lookup(vlan, w.destination)];
+    if (!target || target.device !== bridge.id) {
+      w.note(`  ${formatMac(w.destination)} unknown: flood`);
+      return this.exit(bridge, this.floodPorts(bridge, port, vlan), vlan, w);
+    }
+    if (target === port) return w.drop('noOutput', `${formatMac(w.destination)} is on the ingress port`);
+    w.note(`  ${formatMac(w.destination)} is on ${target.name}`);
+    this.exit(bridge, [target], vlan, w);
   }
-  return actions;
+
+  private floodPorts(bridge: VirtualBridge, from: VirtualPort, vlan: number): VirtualPort[] {
+    return bridge.ports.filter((p) => p !== from && p.up && (!bridge.vlanAware || p.trunk || p.vlan === vlan));
+  }
+
+  /** The bridge's port linked to the router port that owns `mac`. */
+  private routerPortWith(bridge: VirtualBridge, mac: Uint8Array): VirtualPort | undefined {
+    return bridge.ports.find((p) => {
+      const peer = p.peer ? this.walker.topology.ports.get(p.peer) : undefined;
+      return peer?.kind === 'router' && peer.macBytes.every((b, i) => b === mac[i]);
+    });
+  }
+
+  /** Ports that take the frame as it is first, then one tag change and the rest; links to
+   *  routers last, each from the frame as the bridge has it, untagged. */
+  private exit(bridge: VirtualBridge, ports: VirtualPort[], vlan: number, w: Walk): void {
+    if (ports.length === 0) return w.drop('noOutput', 'no port to flood to');
+    const wantsTag = (p: VirtualPort) => bridge.vlanAware && p.trunk && vlan !== 0;
+    const exterior = ports.filter((p) => !p.peer);
+    const asIs = exterior.filter((p) => wantsTag(p) === w.tagged);
+    const changed = exterior.filter((p) => wantsTag(p) !== w.tagged);
+    for (const p of asIs) this.walker.leave(p, w);
+    if (changed.length > 0) {
+      w.actions.push(w.tagged ? { type: 'pop_vlan' } : { type: 'push_vlan', vid: vlan });
+      w.tagged = !w.tagged;
+      for (const p of changed) this.walker.leave(p, w);
+    }
+    for (const p of ports.filter((p) => p.peer)) {
+      const restore = w.save();
+      if (w.tagged && bridge.vlanAware) {
+        w.actions.push({ type: 'pop_vlan' });
+        w.tagged = false;
+      }
+      this.walker.leave(p, w);
+      restore();
+    }
+  }
 }

@@ -1,3 +1,7 @@
 // The slow path: what the virtual topology does with a flow's first frame.
-export * from './bridge';
 export * from './mac-table';
+export * from './prefix';
+export * from './tags';
+export * from './topology-simulation';
+export * from './virtual-topology';
+export * from './walk';

@@ -190,13 +190,6 @@ function keyLow(mac: Uint8Array, at: number): number {
   return (mac[at + 2] << 24) | (mac[at + 3] << 16) | (mac[at + 4] << 8) | mac[at + 5];
 }
 
-/** The tag of the flows that depend on where (vlan, mac) lives. */
-export function macTag(vlan: number, mac: Uint8Array, at = 0): string {
-  let hex = '';
-  for (let i = 0; i < 6; i++) hex += mac[at + i].toString(16).padStart(2, '0');
-  return `mac:${vlan}:${hex}`;
-}
-
 /** The table's clock: whole seconds, the same in every thread. */
 export function macClock(): number {
   return Math.floor(Date.now() / 1000) - 1_735_689_600; // from 2025-01-01, to stay in 31 bits

@@ -4,7 +4,8 @@ import test from 'ava';
 import { Datapath, DatapathCounters, DEFAULT_DATAPATH_OPTIONS, FrameIo, FromDatapath, PortCounter, PortSpec } from '../../src/datapath';
 import { DROP_REASONS, KEY_WORDS } from '../../src/flow';
 import { VNET_HEADER_BYTES } from '../../src/packet';
-import { BridgePort, LearningBridge, MacTable } from '../../src/simulation';
+import { HostTopology } from '../../src/agent/host-topology';
+import { decodeState, TopologySimulation } from '../../src/simulation';
 import { arpRequest, icmpEchoRequest, neighborSolicitation, tcpSyn, udpDatagram } from '../helpers/frames';
 
 const FRAMES = 1_000_000;
@@ -91,8 +92,8 @@ test('a million fuzzed frames: no exception, each one sent or counted as a drop'
     { number: 2, name: 'fuzz-plain', kind: 'packet', fd: -1, vnetHdr: false },
   ];
   for (const spec of specs) datapath.addPort(spec, true);
-  const ports: BridgePort[] = specs.map((s) => ({ number: s.number, up: true }));
-  const bridge = new LearningBridge(new MacTable(256));
+  const host = new HostTopology('fuzz', 256);
+  const simulation = new TopologySimulation(decodeState(host.encode(specs.map((s) => ({ number: s.number, name: s.name, up: true })))));
   let generation = 0;
 
   for (let turn = 0; io.delivered < FRAMES; turn++) {
@@ -102,8 +103,8 @@ test('a million fuzzed frames: no exception, each one sent or counted as a drop'
       const flows = [];
       const stale = new Set<string>();
       for (let at = 0; at < upcall.keys.length; at += KEY_WORDS) {
-        const result = bridge.simulate(upcall.keys, at, ports, 0);
-        flows.push({ actions: result.actions, tags: result.tags });
+        const result = simulation.simulate(upcall.keys, at, upcall.frames[at / KEY_WORDS], 0);
+        flows.push({ actions: result.actions, tags: result.tags, cache: result.cache });
         result.invalidate.forEach((tag) => stale.add(tag));
       }
       if (stale.size > 0) datapath.invalidate(++generation, [...stale]);

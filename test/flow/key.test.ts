@@ -67,7 +67,7 @@ test('IPv6 extension headers are walked to the upper-layer protocol', (t) => {
   const f = describeKey(keyOf(mldReport), 0);
   t.is(f.ipProtocol, IpProtocol.icmpv6);
   t.is(f.transportSource, 143);
-  t.is(f.flags, 0);
+  t.is(f.flags, KeyFlag.lastHop, 'MLD is sent with a hop limit of 1');
 });
 
 test('an IPv6 fragment is flagged; a later fragment has no L4 ports', (t) => {

@@ -47,5 +47,5 @@ test('another thread sees the same table through its buffer', (t) => {
   const table = new MacTable(8);
   table.learn(0, mac(7), 0, 2, 0);
   t.is(new MacTable(table.buffer).lookup(0, mac(7)), 2);
-  t.is(macTag(0, mac(7)), 'mac:0:525400000007');
+  t.is(macTag('b1', 0, mac(7)), 'mac:b1:0:525400000007');
 });

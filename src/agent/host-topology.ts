@@ -1,0 +1,193 @@
+// The topology as this host's switch needs it: the store's objects, which virtual ports are
+// bound to which local interfaces, the ports attached without a binding (they form the host's
+// own `local` bridge, as a plain learning switch), each bridge's MAC table, and the neighbors
+// the routers resolved. It says which flows a change makes stale, and gives the simulation
+// threads a versioned state to walk.
+import { Kind, Stored } from '../topology';
+import { deviceTag, EncodedState, encodeState, MacTable, Neighbor, neighborTag, StatePort, TopologyState, vportTag } from '../simulation';
+
+/** The bridge of ports attached without a binding. */
+export const LOCAL_BRIDGE = 'local';
+
+/** A datapath port as the topology needs to see it. */
+export interface DatapathPortView {
+  number: number;
+  name: string;
+  up: boolean;
+  vlan?: number;
+  /** The virtual port it is bound to, if any. */
+  binding?: string;
+}
+
+export class HostTopology {
+  private objects = new Map<string, Stored>();
+  private readonly indexes = new Map<string, number>();
+  private readonly macTables = new Map<string, { slot: number; table: MacTable }>();
+  private readonly tableBuffers: SharedArrayBuffer[] = [];
+  private readonly neighbors = new Map<string, Neighbor>();
+  private version = 0;
+  private encoded: EncodedState | null = null;
+  private current: TopologyState | null = null;
+
+  constructor(readonly hostId: string, private readonly macTableSize: number) {
+    this.tableFor(LOCAL_BRIDGE);
+  }
+
+  /** Takes the store's objects as they are now; returns the tags of the flows this makes stale. */
+  setObjects(objects: readonly Stored[]): string[] {
+    const next = new Map(objects.map((o) => [`${o.kind}/${o.value.id}`, o]));
+    const tags = new Set<string>();
+    for (const [key, object] of next) {
+      const before = this.objects.get(key);
+      if (before?.version === object.version) continue;
+      this.tagsOf(before, tags);
+      this.tagsOf(object, tags);
+    }
+    for (const [key, object] of this.objects) if (!next.has(key)) this.tagsOf(object, tags);
+    this.objects = next;
+    for (const bridge of this.list('bridge')) this.tableFor(bridge.id);
+    for (const id of [...this.macTables.keys()]) if (id !== LOCAL_BRIDGE && !next.has(`bridge/${id}`)) this.macTables.delete(id);
+    for (const [key, n] of this.neighbors) if (!next.has(`router/${n.router}`)) this.neighbors.delete(key);
+    this.changed();
+    return [...tags];
+  }
+
+  /** Interfaces bound to a virtual port on this host: interface name -> port id. */
+  bindingsHere(): Map<string, string> {
+    const here = new Map<string, string>();
+    for (const b of this.list('binding')) if (b.host === this.hostId && this.objects.has(`port/${b.id}`)) here.set(b.interface, b.id);
+    return here;
+  }
+
+  /** Neighbors the routers resolved; returns the tags of the flows that waited on them. */
+  learnNeighbors(learned: readonly Neighbor[]): string[] {
+    const tags: string[] = [];
+    for (const n of learned) {
+      if (!this.objects.has(`router/${n.router}`)) continue;
+      const key = `${n.router}/${n.address}`;
+      if (this.neighbors.get(key)?.mac === n.mac) continue;
+      this.neighbors.set(key, n);
+      tags.push(neighborTag(n.router, n.address));
+    }
+    if (tags.length > 0) this.changed();
+    return tags;
+  }
+
+  neighborList(): Neighbor[] {
+    return [...this.neighbors.values()];
+  }
+
+  /** The MAC table of a bridge (the local one included) and the tables' shared buffers. */
+  macTable(bridge: string): MacTable | undefined {
+    return this.macTables.get(bridge)?.table;
+  }
+
+  allMacTables(): { bridge: string; table: MacTable }[] {
+    return [...this.macTables].map(([bridge, { table }]) => ({ bridge, table }));
+  }
+
+  /** The virtual port a datapath port stands for: bound, or on the local bridge. */
+  virtualPortOf(port: DatapathPortView): { id: string; index: number; bridge?: string } {
+    const id = port.binding ?? localPortId(port.name);
+    const device = port.binding ? (this.objects.get(`port/${port.binding}`)?.value as { device?: string } | undefined)?.device : LOCAL_BRIDGE;
+    return { id, index: this.indexOf(id), bridge: device && this.macTables.has(device) ? device : undefined };
+  }
+
+  /** Something the state depends on changed (ports attached, links up or down). */
+  changed(): void {
+    this.version++;
+    this.encoded = null;
+    this.current = null;
+  }
+
+  state(ports: readonly DatapathPortView[]): TopologyState {
+    if (this.current) return this.current;
+    const boundHere = new Map(ports.filter((p) => p.binding).map((p) => [p.binding!, p]));
+    const statePorts: StatePort[] = this.list('port').map((p) => {
+      const local = boundHere.get(p.id);
+      return {
+        id: p.id, name: p.name || p.id.slice(0, 8), device: p.device, mac: p.mac, addresses: p.addresses, vlan: p.vlan, trunk: p.trunk,
+        peer: p.peer, up: p.adminUp && (local ? local.up : true), datapathPort: local?.number ?? 0, index: this.indexOf(p.id),
+      };
+    });
+    for (const p of ports.filter((p) => !p.binding)) {
+      const id = localPortId(p.name);
+      statePorts.push({
+        id, name: p.name, device: LOCAL_BRIDGE, mac: '', addresses: [], vlan: p.vlan ?? 0, trunk: p.vlan === undefined,
+        peer: '', up: p.up, datapathPort: p.number, index: this.indexOf(id),
+      });
+    }
+    const live = new Set(statePorts.map((p) => p.id));
+    for (const [id, index] of this.indexes) {
+      if (live.has(id)) continue;
+      this.indexes.delete(id);
+      for (const { table } of this.macTables.values()) table.flushPort(index);
+    }
+    this.current = {
+      version: this.version,
+      bridges: [
+        { id: LOCAL_BRIDGE, name: LOCAL_BRIDGE, vlanAware: true, macTable: this.macTables.get(LOCAL_BRIDGE)!.slot },
+        ...this.list('bridge').map((b) => ({ id: b.id, name: b.name || b.id.slice(0, 8), vlanAware: b.vlanAware, macTable: this.macTables.get(b.id)!.slot })),
+      ],
+      routers: this.list('router').map((r) => ({ id: r.id, name: r.name || r.id.slice(0, 8) })),
+      ports: statePorts,
+      routes: this.list('route'),
+      neighbors: this.neighborList(),
+    };
+    return this.current;
+  }
+
+  /** The state for the simulation threads, encoded once per version. */
+  encode(ports: readonly DatapathPortView[]): EncodedState {
+    this.encoded ??= encodeState(this.state(ports), this.tableBuffers);
+    return this.encoded;
+  }
+
+  private list<K extends Kind>(kind: K): Stored<K>['value'][] {
+    const out: Stored<K>['value'][] = [];
+    for (const o of this.objects.values()) if (o.kind === kind) out.push(o.value as Stored<K>['value']);
+    return out;
+  }
+
+  /** What flows a version of an object touched: its device, its port, its link's other end. */
+  private tagsOf(object: Stored | undefined, tags: Set<string>): void {
+    if (!object) return;
+    const v = object.value as { id: string; device?: string; router?: string; peer?: string };
+    switch (object.kind) {
+      case 'bridge':
+      case 'router':
+        tags.add(deviceTag(v.id));
+        return;
+      case 'port':
+      case 'binding': {
+        const port = object.kind === 'port' ? v : (this.objects.get(`port/${v.id}`)?.value as typeof v | undefined);
+        tags.add(vportTag(v.id));
+        if (port?.device) tags.add(deviceTag(port.device));
+        if (port?.peer) tags.add(vportTag(port.peer));
+        return;
+      }
+      case 'route':
+        tags.add(deviceTag(v.router!));
+    }
+  }
+
+  private tableFor(bridge: string): void {
+    if (this.macTables.has(bridge)) return;
+    const table = new MacTable(this.macTableSize);
+    this.tableBuffers.push(table.buffer);
+    this.macTables.set(bridge, { slot: this.tableBuffers.length - 1, table });
+  }
+
+  private indexOf(id: string): number {
+    let index = this.indexes.get(id);
+    if (index === undefined) {
+      const used = new Set(this.indexes.values());
+      index = 1;
+      while (used.has(index)) index++;
+      this.indexes.set(id, index);
+    }
+    return index;
+  }
+}
+
+const localPortId = (name: string): string => `${LOCAL_BRIDGE}:${name}`;

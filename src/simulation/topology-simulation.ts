@@ -1,0 +1,88 @@
+// The slow path's walk for a flow's first frame, at the ingress host: from the datapath port
+// to its virtual port, through bridges and routers, to the datapath ports the frame leaves
+// by. The result is the flow (actions and tags) plus what devices did on the side: frames they
+// sent, neighbors they learned, frames they hold until a neighbor answers.
+import { FlowKeyExtractor, KEY_WORDS } from '../flow';
+import { VNET_HEADER_BYTES } from '../packet';
+import { BridgeStep } from './bridge';
+import { RouterStep } from './router';
+import { portTag, vportTag } from './tags';
+import { VirtualPort, VirtualTopology } from './virtual-topology';
+import { Emission, SimulationResult, Walk } from './walk';
+
+/** What the devices' steps call back into. */
+export interface TopologyWalker {
+  readonly topology: VirtualTopology;
+  /** The MAC tables' clock (macClock) for this walk. */
+  readonly now: number;
+  /** The frame leaves a device by this port: into its peer, or out of the host. */
+  leave(port: VirtualPort, w: Walk): void;
+  /** Where a frame a device sends from `from` goes, walked now. */
+  emission(from: VirtualPort, frame: Uint8Array, w: Walk): Emission;
+  /** The same, sent along with the walk's result. */
+  emit(from: VirtualPort, frame: Uint8Array, w: Walk): void;
+}
+
+export class TopologySimulation implements TopologyWalker {
+  now = 0;
+  private readonly bridge = new BridgeStep(this);
+  private readonly router = new RouterStep(this);
+  private readonly extractor = new FlowKeyExtractor();
+
+  constructor(readonly topology: VirtualTopology) {}
+
+  /** Walks the flow of key[at..]; `frame` (vnet header first) is its first frame, when there is
+   *  one. A trace (`dryRun`) learns nothing and its side effects are only described. */
+  simulate(key: Uint32Array, at: number, frame: Uint8Array | null, now: number, dryRun = false): SimulationResult {
+    this.now = now;
+    const w = new Walk(key, at, frame, dryRun);
+    const inPort = w.fields.inPort;
+    w.tags.add(portTag(inPort));
+    const port = this.topology.byDatapathPort.get(inPort);
+    if (!port) {
+      w.drop('unbound', `datapath port ${inPort} is bound to no virtual port`);
+      return w.result();
+    }
+    this.enter(port, w);
+    return w.result();
+  }
+
+  leave(port: VirtualPort, w: Walk): void {
+    w.tags.add(vportTag(port.id));
+    if (port.peer) {
+      const peer = this.topology.ports.get(port.peer);
+      if (!peer) return w.drop('noOutput', `${port.name}'s peer ${port.peer} does not exist`);
+      return this.enter(peer, w);
+    }
+    if (port.datapathPort > 0 && port.up) {
+      w.tags.add(portTag(port.datapathPort));
+      w.note(`out ${port.name} (datapath port ${port.datapathPort})`);
+      return w.output(port.datapathPort);
+    }
+    w.drop('unbound', `${port.name} is ${port.up ? 'not bound on this host' : 'down'}`);
+  }
+
+  emission(from: VirtualPort, frame: Uint8Array, w: Walk): Emission {
+    const key = new Uint32Array(KEY_WORDS);
+    this.extractor.extract(frame, VNET_HEADER_BYTES, frame.length, 0, key, 0);
+    const sent = new Walk(key, 0, frame, w.dryRun);
+    sent.hops = w.hops;
+    this.leave(from, sent);
+    for (const tag of sent.invalidate) w.invalidate.add(tag);
+    for (const line of sent.trace) w.note(`  sends: ${line.trim()}`);
+    return { frame, actions: sent.result().actions };
+  }
+
+  emit(from: VirtualPort, frame: Uint8Array, w: Walk): void {
+    w.emit.push(this.emission(from, frame, w));
+  }
+
+  private enter(port: VirtualPort, w: Walk): void {
+    w.tags.add(vportTag(port.id));
+    if (!port.up) return w.drop('portDown', `${port.name} is down`);
+    if (!w.enterDevice()) return;
+    if (port.kind === 'bridge') this.bridge.enter(port, w);
+    else this.router.enter(port, w);
+    w.hops--;
+  }
+}

@@ -1,0 +1,157 @@
+// The topology as one simulation thread walks it: the agent's state for this host (devices,
+// ports and where they are bound here, routes, resolved neighbors), indexed for lookups.
+// The state is plain data so that it can cross to the simulation threads; the bridges' MAC
+// tables are shared memory beside it.
+import { parseMac } from '../packet';
+import { MacTable } from './mac-table';
+import { contains, formatAddress, parsePrefix, Prefix } from './prefix';
+
+export interface TopologyState {
+  /** Grows with every change the agent applies: threads rebuild when it moves. */
+  version: number;
+  bridges: { id: string; name: string; vlanAware: boolean; macTable: number }[];
+  routers: { id: string; name: string }[];
+  ports: StatePort[];
+  routes: { id: string; router: string; destination: string; nextHop: string; port: string; weight: number }[];
+  /** Resolved neighbors (ARP, NDP) of each router. */
+  neighbors: { router: string; address: string; mac: string }[];
+}
+
+/** A TopologyState as JSON bytes in shared memory, with the MAC tables it points into: it
+ *  crosses to the simulation threads by reference, and each decodes it once per version. */
+export interface EncodedState {
+  version: number;
+  buffer: SharedArrayBuffer;
+  length: number;
+  macTables: SharedArrayBuffer[];
+}
+
+export function encodeState(state: TopologyState, macTables: SharedArrayBuffer[]): EncodedState {
+  const bytes = new TextEncoder().encode(JSON.stringify(state));
+  const buffer = new SharedArrayBuffer(bytes.length);
+  new Uint8Array(buffer).set(bytes);
+  return { version: state.version, buffer, length: bytes.length, macTables };
+}
+
+export function decodeState(encoded: EncodedState): VirtualTopology {
+  const bytes = new Uint8Array(encoded.length);
+  bytes.set(new Uint8Array(encoded.buffer, 0, encoded.length));
+  return new VirtualTopology(JSON.parse(new TextDecoder().decode(bytes)) as TopologyState, encoded.macTables);
+}
+
+export interface StatePort {
+  id: string;
+  name: string;
+  device: string;
+  mac: string;
+  addresses: string[];
+  vlan: number;
+  trunk: boolean;
+  peer: string;
+  up: boolean;
+  /** The datapath port it is bound to on this host, or 0. */
+  datapathPort: number;
+  /** A small number that stays the port's while it exists: what the MAC tables hold. */
+  index: number;
+}
+
+export interface VirtualPort extends StatePort {
+  macBytes: Uint8Array;
+  prefixes: (Prefix & { text: string })[];
+  kind: 'bridge' | 'router';
+}
+
+export interface VirtualBridge {
+  id: string;
+  name: string;
+  vlanAware: boolean;
+  macs: MacTable;
+  ports: VirtualPort[];
+}
+
+export interface RouteEntry {
+  id: string;
+  prefix: Prefix;
+  nextHop: Uint8Array | null;
+  port: VirtualPort | null;
+  weight: number;
+  text: string;
+}
+
+export interface VirtualRouter {
+  id: string;
+  name: string;
+  ports: VirtualPort[];
+  /** Longest prefix first, then lowest weight: the first match is the route. */
+  routes: RouteEntry[];
+}
+
+export class VirtualTopology {
+  readonly version: number;
+  readonly ports = new Map<string, VirtualPort>();
+  readonly byIndex: VirtualPort[] = [];
+  readonly byDatapathPort = new Map<number, VirtualPort>();
+  readonly bridges = new Map<string, VirtualBridge>();
+  readonly routers = new Map<string, VirtualRouter>();
+  private readonly neighbors = new Map<string, Uint8Array>();
+
+  constructor(state: TopologyState, macTables: readonly SharedArrayBuffer[]) {
+    this.version = state.version;
+    for (const b of state.bridges) this.bridges.set(b.id, { id: b.id, name: b.name, vlanAware: b.vlanAware, macs: new MacTable(macTables[b.macTable]), ports: [] });
+    for (const r of state.routers) this.routers.set(r.id, { id: r.id, name: r.name, ports: [], routes: [] });
+    for (const p of state.ports) {
+      const bridge = this.bridges.get(p.device);
+      const router = this.routers.get(p.device);
+      if (!bridge && !router) continue;
+      const port: VirtualPort = {
+        ...p, kind: bridge ? 'bridge' : 'router', macBytes: p.mac ? parseMac(p.mac) : new Uint8Array(6),
+        prefixes: p.addresses.map((text) => ({ ...parsePrefix(text), text })),
+      };
+      this.ports.set(p.id, port);
+      this.byIndex[port.index] = port;
+      if (p.datapathPort > 0) this.byDatapathPort.set(p.datapathPort, port);
+      (bridge ?? router)!.ports.push(port);
+    }
+    for (const router of this.routers.values()) {
+      for (const port of router.ports) {
+        for (const p of port.prefixes) router.routes.push({ id: `connected:${port.id}`, prefix: p, nextHop: null, port, weight: 0, text: `${maskedText(p)} dev ${port.name}` });
+      }
+    }
+    for (const r of state.routes) {
+      const router = this.routers.get(r.router);
+      if (!router) continue;
+      const prefix = parsePrefix(r.destination);
+      const nextHop = r.nextHop ? parsePrefix(r.nextHop).address : null;
+      const port = (r.port ? this.ports.get(r.port) : undefined) ?? (nextHop ? connectedPort(router, nextHop) : undefined);
+      router.routes.push({
+        id: r.id, prefix, nextHop, port: port ?? null, weight: r.weight,
+        text: `${r.destination}${r.nextHop ? ` via ${r.nextHop}` : ''}${port ? ` dev ${port.name}` : ''}`,
+      });
+    }
+    for (const router of this.routers.values()) router.routes.sort((a, b) => b.prefix.length - a.prefix.length || a.weight - b.weight);
+    for (const n of state.neighbors) this.neighbors.set(neighborKey(n.router, n.address), parseMac(n.mac));
+  }
+
+  neighbor(router: string, address: Uint8Array): Uint8Array | undefined {
+    return this.neighbors.get(neighborKey(router, formatAddress(address)));
+  }
+
+  /** The router's route for `address`, or undefined. */
+  route(router: VirtualRouter, address: Uint8Array): RouteEntry | undefined {
+    return router.routes.find((r) => contains(r.prefix, address));
+  }
+}
+
+function connectedPort(router: VirtualRouter, address: Uint8Array): VirtualPort | undefined {
+  return router.ports.find((p) => p.prefixes.some((prefix) => contains(prefix, address)));
+}
+
+function maskedText(p: Prefix): string {
+  const masked = p.address.map((byte, i) => {
+    const bits = Math.min(8, Math.max(0, p.length - i * 8));
+    return byte & ((0xff << (8 - bits)) & 0xff);
+  });
+  return `${formatAddress(masked)}/${p.length}`;
+}
+
+const neighborKey = (router: string, address: string): string => `${router}/${address}`;

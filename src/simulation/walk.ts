@@ -1,0 +1,129 @@
+// One walk of a frame through the virtual topology: where it is, what was decided, and what
+// the flow will do. Devices (bridge.ts's VirtualBridge step, router.ts) read and change it.
+import { Action, describeKey, DropReason, FlowKeyFields, KeyFlag } from '../flow';
+import { EtherType, formatMac, VLAN_TAG_BYTES, VNET_HEADER_BYTES, ETHERNET_HEADER_BYTES } from '../packet';
+
+/** A frame a device sent by itself (a reply, a solicitation) and the outputs it takes. */
+export interface Emission {
+  frame: Uint8Array;
+  actions: Action[];
+}
+
+export interface Neighbor {
+  router: string;
+  address: string;
+  mac: string;
+}
+
+/** A frame that waits until its router resolves `address`; `request` asks for it. */
+export interface Hold {
+  router: string;
+  address: string;
+  frame: Uint8Array;
+  inPort: number;
+  request: Emission;
+}
+
+export interface SimulationResult {
+  actions: Action[];
+  tags: string[];
+  /** Tags whose flows are stale after what this walk learned. */
+  invalidate: string[];
+  /** False when a device answered the frame itself: every such frame must come to the slow path. */
+  cache: boolean;
+  emit: Emission[];
+  learned: Neighbor[];
+  holds: Hold[];
+  trace: string[];
+}
+
+/** Devices a frame may cross before the walk gives up (a loop in the topology). */
+const MAX_HOPS = 16;
+
+export class Walk {
+  readonly actions: Action[] = [];
+  readonly tags = new Set<string>();
+  readonly invalidate = new Set<string>();
+  readonly emit: Emission[] = [];
+  readonly learned: Neighbor[] = [];
+  readonly holds: Hold[] = [];
+  readonly trace: string[] = [];
+  cache = true;
+  outputs = 0;
+  dropReason: DropReason | null = null;
+  hops = 0;
+
+  readonly fields: FlowKeyFields;
+  /** The frame as it is now along the walk (MACs rewritten by routers). */
+  source: Uint8Array;
+  destination: Uint8Array;
+  tagged: boolean;
+  ttl: number;
+  /** Where the frame's L3 header starts in `frame` (behind the vnet header), or -1. */
+  readonly l3At: number;
+
+  constructor(key: Uint32Array, at: number, readonly frame: Uint8Array | null, readonly dryRun: boolean) {
+    this.fields = describeKey(key, at);
+    this.source = this.fields.sourceMac.slice();
+    this.destination = this.fields.destinationMac.slice();
+    this.tagged = (this.fields.flags & KeyFlag.vlan) !== 0;
+    this.l3At = frame ? VNET_HEADER_BYTES + ETHERNET_HEADER_BYTES + (this.tagged ? VLAN_TAG_BYTES : 0) : -1;
+    this.ttl = this.readTtl();
+  }
+
+  get ipv4(): boolean {
+    return this.fields.ethertype === EtherType.ipv4;
+  }
+
+  get ipv6(): boolean {
+    return this.fields.ethertype === EtherType.ipv6;
+  }
+
+  note(text: string): void {
+    if (this.dryRun) this.trace.push(`${'  '.repeat(Math.max(0, this.hops - 1))}${text}`);
+  }
+
+  /** Counts a device crossed; false (and a drop) past the limit. */
+  enterDevice(): boolean {
+    if (++this.hops <= MAX_HOPS) return true;
+    this.drop('loop', `more than ${MAX_HOPS} devices: a loop in the topology`);
+    return false;
+  }
+
+  drop(reason: DropReason, why: string): void {
+    this.dropReason ??= reason;
+    this.note(`drop (${reason}): ${why}`);
+  }
+
+  output(port: number): void {
+    this.actions.push({ type: 'output', port });
+    this.outputs++;
+  }
+
+  /** The walk's state, to restore after a branch of a flood that may change it. */
+  save(): () => void {
+    const { source, destination, tagged, ttl } = this;
+    return () => Object.assign(this, { source, destination, tagged, ttl });
+  }
+
+  result(): SimulationResult {
+    // A frame a device took in (a ping to a router, an ARP for it) is neither sent nor dropped.
+    const consumed = !this.cache && this.dropReason === null;
+    const actions: Action[] = this.outputs > 0 || consumed ? this.actions : [{ type: 'drop', reason: this.dropReason ?? 'noOutput' }];
+    return {
+      actions, tags: [...this.tags], invalidate: [...this.invalidate], cache: this.cache,
+      emit: this.emit, learned: this.learned, holds: this.holds, trace: this.trace,
+    };
+  }
+
+  describe(): string {
+    return `${formatMac(this.source)} > ${formatMac(this.destination)}`;
+  }
+
+  private readTtl(): number {
+    const f = this.frame;
+    if (f && this.ipv4 && this.l3At + 9 <= f.length) return f[this.l3At + 8];
+    if (f && this.ipv6 && this.l3At + 8 <= f.length) return f[this.l3At + 7];
+    return this.fields.flags & KeyFlag.lastHop ? 1 : 64;
+  }
+}
