@@ -16,7 +16,7 @@ export async function flamegraph(options: { seconds: number; log: (line: string)
     const socket = `/tmp/${lab.id}-profile.sock`;
     const zeroX = require.resolve('0x/cmd.js');
     profiler = lab.spawn(sw, process.execPath, [zeroX, '--kernel-tracing', '-D', output, '--', process.execPath, VSWITCH, 'agent',
-      '--socket', socket, '--port', 'pa', '--port', 'pb', '--log-level', 'warn']);
+      '--socket', socket, '--port', 'pa', '--port', 'pb', '--log-level', 'warn', '--state-dir', lab.directory('profile-state'), '--api', 'off']);
     const client = new ControlClient(socket);
     for (let tries = 0; !(await client.request('GET', '/health').then(() => true, () => false)); tries++) {
       if (tries > 200) throw new Error('the profiled agent did not start');

@@ -1,4 +1,5 @@
 // Starts the real `vswitch agent` in a lab namespace and talks to it over its control socket.
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ControlClient } from '../../src/cli/client';
@@ -9,6 +10,9 @@ export const VSWITCH = path.join(__dirname, '..', '..', '..', 'bin', 'vswitch');
 
 export interface RunningAgent {
   client: ControlClient;
+  /** The tenant API with the admin token (on a unix socket in the agent's state directory). */
+  api: ControlClient;
+  stateDir: string;
   /** The agent process (ip netns exec replaces itself with it). */
   pid: number;
   socket: string;
@@ -20,7 +24,9 @@ export interface RunningAgent {
 
 export async function startAgent(lab: Lab, ns: string, args: string[] = []): Promise<RunningAgent> {
   const socket = path.join(os.tmpdir(), `${lab.id}-${path.basename(ns)}.sock`);
-  const child = lab.spawn(ns, process.execPath, [VSWITCH, 'agent', '--socket', socket, '--log-level', 'info', ...args]);
+  const stateDir = lab.directory(`${path.basename(ns)}-state`);
+  const apiSocket = path.join(stateDir, 'api.sock');
+  const child = lab.spawn(ns, process.execPath, [VSWITCH, 'agent', '--socket', socket, '--log-level', 'info', '--state-dir', stateDir, '--api', apiSocket, ...args]);
   let output = '';
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
@@ -34,8 +40,11 @@ export async function startAgent(lab: Lab, ns: string, args: string[] = []): Pro
       await new Promise((r) => setTimeout(r, 50));
     }
   }
+  const api = new ControlClient(apiSocket, fs.readFileSync(path.join(stateDir, 'admin-token'), 'utf8').trim());
   return {
     client,
+    api,
+    stateDir,
     pid: child.pid!,
     socket,
     log: () => output,

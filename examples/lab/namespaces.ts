@@ -2,6 +2,9 @@
 // removed by cleanup() even when the run fails (and at process exit as a last resort).
 import { ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -16,6 +19,7 @@ export class Lab {
   readonly id = 'vt' + randomBytes(3).toString('hex');
   private readonly namespaces: string[] = [];
   private readonly processes: ChildProcess[] = [];
+  private readonly directories: string[] = [];
 
   constructor() {
     live.add(this);
@@ -27,6 +31,14 @@ export class Lab {
     this.namespaces.push(name);
     await this.ip(name, 'link', 'set', 'lo', 'up');
     return name;
+  }
+
+  /** A fresh directory for the run (an agent's state), removed at cleanup. */
+  directory(role: string): string {
+    const dir = path.join(os.tmpdir(), `${this.id}-${role}`);
+    fs.mkdirSync(dir, { recursive: true });
+    this.directories.push(dir);
+    return dir;
   }
 
   /** A veth pair with one end in each namespace, both up. */
@@ -55,6 +67,7 @@ export class Lab {
   async cleanup(): Promise<void> {
     await Promise.all(this.processes.map(stop));
     for (const ns of this.namespaces.splice(0)) await run('ip', ['netns', 'del', ns]).catch(() => undefined);
+    for (const dir of this.directories.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
     live.delete(this);
   }
 
@@ -67,6 +80,7 @@ export class Lab {
         // already gone
       }
     }
+    for (const dir of this.directories.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -1,47 +1,125 @@
 // `vswitch agent`: one host's switch with its control API, metrics and JSON logs, configured
-// by a file and flags, stopped cleanly by SIGTERM or SIGINT.
+// by a file and flags, stopped cleanly by SIGTERM or SIGINT. On the embedded default it also
+// keeps the topology store (a file in the state directory) and serves the tenant API.
+import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import pino from 'pino';
-import { ControlApi } from './control-api';
+import os from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import pino, { Logger } from 'pino';
+import { tenantApi } from '../api';
+import { ADMIN_TENANT, EmbeddedStore, TopologyStore } from '../topology';
+import { ControlApi, refuseIfTaken } from './control-api';
 import { SwitchError } from './errors';
 import { switchMetrics } from './metrics';
 import type { PortConfig } from './port-config';
 import { Switch, SwitchOptions, validateSwitchOptions } from './switch';
 
 export const DEFAULT_SOCKET = process.env.VSWITCH_SOCKET ?? '/run/vswitch/vswitch.sock';
+export const DEFAULT_STATE_DIR = process.env.VSWITCH_STATE_DIR ?? '/var/lib/vswitch';
+export const DEFAULT_API = '127.0.0.1:8780';
 
-export interface AgentConfig extends Omit<SwitchOptions, 'logger'> {
+export interface AgentConfig extends Omit<SwitchOptions, 'logger' | 'hostId'> {
   socket?: string;
   logLevel?: string;
   /** Ports attached at start. */
   ports?: PortConfig[];
+  /** Where the topology store, this host's id and the admin token are kept. */
+  stateDir?: string;
+  /** Where the tenant API listens: HOST:PORT, a unix socket path, or 'off'. */
+  api?: string;
 }
 
 export class Agent {
-  private constructor(readonly sw: Switch, private readonly api: ControlApi, readonly socket: string) {}
+  private constructor(
+    readonly sw: Switch,
+    private readonly control: ControlApi,
+    private readonly store: TopologyStore,
+    private readonly api: FastifyInstance | null,
+    readonly socket: string,
+    private readonly stopWatching: () => void,
+  ) {}
 
   static async start(config: AgentConfig): Promise<Agent> {
     validateAgentConfig(config);
     const logger = pino({ level: config.logLevel ?? 'info' }, pino.destination(2));
-    const sw = Switch.create({ ...config, logger });
-    const api = new ControlApi(sw, switchMetrics(sw));
     const socket = config.socket ?? DEFAULT_SOCKET;
+    await refuseIfTaken(socket);
+    const stateDir = config.stateDir ?? DEFAULT_STATE_DIR;
+    fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    const hostId = kept(path.join(stateDir, 'host-id'), () => randomUUID());
+    const store = EmbeddedStore.open(path.join(stateDir, 'topology'));
+    const sw = Switch.create({ ...config, hostId, logger });
+    const control = new ControlApi(sw, switchMetrics(sw));
+    let api: FastifyInstance | null = null;
+    let stopWatching = () => {};
     try {
       for (const port of config.ports ?? []) sw.addPort(port);
-      await api.listen(socket);
+      if (!(await store.get('host', hostId))) await store.put('host', { id: hostId, tenant: ADMIN_TENANT, name: os.hostname(), underlayAddress: '' });
+      stopWatching = await followStore(store, sw, logger);
+      if ((config.api ?? DEFAULT_API) !== 'off') {
+        const adminToken = kept(path.join(stateDir, 'admin-token'), () => randomBytes(24).toString('base64url'));
+        api = tenantApi({ store, adminToken, hostId });
+        await api.listen(listenOptions(config.api ?? DEFAULT_API));
+      }
+      // Last: an agent that answers on its socket is ready in every part.
+      await control.listen(socket);
     } catch (error) {
+      stopWatching();
+      await api?.close();
+      await control.close();
       await sw.close();
+      await store.close();
       throw error;
     }
-    logger.info({ socket, ports: sw.listPorts().length }, 'agent started');
-    return new Agent(sw, api, socket);
+    logger.info({ socket, api: config.api ?? DEFAULT_API, stateDir, hostId, ports: sw.listPorts().length }, 'agent started');
+    return new Agent(sw, control, store, api, socket, stopWatching);
   }
 
   async stop(): Promise<void> {
-    await this.api.close();
+    this.stopWatching();
+    await this.api?.close();
+    await this.control.close();
     await this.sw.close();
+    await this.store.close();
     fs.rmSync(this.socket, { force: true });
   }
+}
+
+/** A value kept in a file of the state directory, made once (the host's id, the admin token). */
+function kept(file: string, make: () => string): string {
+  if (fs.existsSync(file)) return fs.readFileSync(file, 'utf8').trim();
+  const value = make();
+  fs.writeFileSync(file, value + '\n', { mode: 0o600 });
+  return value;
+}
+
+function listenOptions(api: string): { path: string } | { host: string; port: number } {
+  if (api.includes('/')) {
+    fs.rmSync(api, { force: true });
+    return { path: api };
+  }
+  const at = api.lastIndexOf(':');
+  return { host: api.slice(0, at), port: Number(api.slice(at + 1)) };
+}
+
+/** The switch follows the store: every committed change reaches it, a burst as one update. */
+async function followStore(store: TopologyStore, sw: Switch, logger: Logger): Promise<() => void> {
+  const snapshot = await store.snapshot();
+  sw.setTopology(snapshot.objects);
+  let scheduled = false;
+  const update = () => {
+    scheduled = false;
+    store
+      .snapshot()
+      .then((s) => sw.setTopology(s.objects))
+      .catch((error: Error) => logger.error({ err: error }, 'applying a topology change failed'));
+  };
+  return store.watch(snapshot.revision, () => {
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(update);
+  });
 }
 
 /** Reads a JSON config file: the AgentConfig fields. */
@@ -64,7 +142,9 @@ export function readAgentConfig(file: string): AgentConfig {
   return config as AgentConfig;
 }
 
-const CONFIG_KEYS = new Set(['socket', 'logLevel', 'ports', 'datapathWorkers', 'simulationThreads', 'macTableSize', 'macAgingSeconds', 'flowCapacity', 'flowIdleMs']);
+const CONFIG_KEYS = new Set([
+  'socket', 'logLevel', 'ports', 'stateDir', 'api', 'datapathWorkers', 'simulationThreads', 'macTableSize', 'macAgingSeconds', 'flowCapacity', 'flowIdleMs',
+]);
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
 /** Checks an agent's settings (from a file and flags) before anything starts. Ports are checked
@@ -78,6 +158,12 @@ export function validateAgentConfig(config: AgentConfig): void {
   }
   if (config.logLevel !== undefined && !LOG_LEVELS.has(config.logLevel)) {
     throw new SwitchError('CONFIG_INVALID', `logLevel must be one of ${[...LOG_LEVELS].join(', ')}`, 400, 'logLevel');
+  }
+  if (config.stateDir !== undefined && (typeof config.stateDir !== 'string' || config.stateDir === '')) {
+    throw new SwitchError('CONFIG_INVALID', 'stateDir must be a directory path', 400, 'stateDir');
+  }
+  if (config.api !== undefined && (typeof config.api !== 'string' || !(config.api === 'off' || config.api.includes('/') || /^[^:]+:\d{1,5}$/.test(config.api)))) {
+    throw new SwitchError('CONFIG_INVALID', "api must be HOST:PORT (e.g. 127.0.0.1:8780), a unix socket path, or 'off'", 400, 'api');
   }
   if (config.ports !== undefined && !Array.isArray(config.ports)) {
     throw new SwitchError('CONFIG_INVALID', 'ports must be a list such as [{"name": "vnet0", "kind": "packet"}]', 400, 'ports');

@@ -52,9 +52,7 @@ export class ControlApi {
   }
 
   async listen(socketPath: string): Promise<void> {
-    if (await answers(socketPath)) {
-      throw new SwitchError('AGENT_RUNNING', `another agent answers on ${socketPath} (stop it first, or give this one --socket)`, 409);
-    }
+    await refuseIfTaken(socketPath);
     fs.rmSync(socketPath, { force: true }); // a stale socket file left by an agent that died
     fs.mkdirSync(path.dirname(socketPath), { recursive: true });
     return new Promise((resolve, reject) => {
@@ -109,6 +107,13 @@ export class ControlApi {
 }
 
 /** Whether something accepts connections on the socket path. */
+/** Throws when another agent answers on the socket: checked before anything else starts. */
+export async function refuseIfTaken(socketPath: string): Promise<void> {
+  if (await answers(socketPath)) {
+    throw new SwitchError('AGENT_RUNNING', `another agent answers on ${socketPath} (stop it first, or give this one --socket)`, 409);
+  }
+}
+
 function answers(socketPath: string): Promise<boolean> {
   return new Promise((resolve) => {
     const probe = net.connect(socketPath);

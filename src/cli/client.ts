@@ -1,4 +1,5 @@
-// The control API's client: HTTP + JSON over the agent's unix socket.
+// The client of the agent's APIs: HTTP + JSON over a unix socket, with a bearer token for the
+// tenant API.
 import http from 'node:http';
 
 export class ControlError extends Error {
@@ -8,13 +9,16 @@ export class ControlError extends Error {
 }
 
 export class ControlClient {
-  constructor(readonly socket: string) {}
+  constructor(readonly socket: string, private readonly token?: string) {}
 
   request<T>(method: string, path: string, body?: unknown): Promise<T> {
     return new Promise((resolve, reject) => {
       const payload = body === undefined ? undefined : JSON.stringify(body);
       const req = http.request(
-        { socketPath: this.socket, method, path, headers: payload ? { 'content-type': 'application/json' } : {} },
+        {
+          socketPath: this.socket, method, path,
+          headers: { ...(payload ? { 'content-type': 'application/json' } : {}), ...(this.token ? { authorization: `Bearer ${this.token}` } : {}) },
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));

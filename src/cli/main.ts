@@ -1,5 +1,5 @@
 // `vswitch`: the agent daemon and the commands that talk to it.
-import { Agent, AgentConfig, DEFAULT_SOCKET, PortConfig, PortInfo, readAgentConfig, SwitchStats } from '../agent';
+import { Agent, AgentConfig, DEFAULT_SOCKET, LearnedMac, PortConfig, PortInfo, readAgentConfig, SwitchStats } from '../agent';
 import { Args, flag, integerFlag, parseArgs } from './args';
 import { ControlClient, ControlError } from './client';
 import { table } from './table';
@@ -8,6 +8,7 @@ const USAGE = `usage: vswitch [--socket PATH] [--json] COMMAND
 
   agent [--config FILE] [--port NAME[:KIND[:VLAN]]]... [--log-level LEVEL]
         [--datapath-workers N] [--simulation-threads N]   run the switch (the daemon)
+        [--state-dir DIR] [--api HOST:PORT|PATH|off]      topology store, tenant API
   port add NAME [--kind packet|tap] [--vlan N] [--no-vnet-hdr]
                                   attach an interface (packet: an existing one such as
                                   a QEMU vnet device or veth; tap: create or open a tap)
@@ -23,7 +24,7 @@ const BOOLEANS = new Set(['json', 'no-vnet-hdr', 'help']);
 const GLOBAL_OPTIONS = ['socket', 'json', 'help'];
 /** The options each command takes, besides the global ones. */
 const COMMAND_OPTIONS: Record<string, string[]> = {
-  agent: ['config', 'port', 'log-level', 'datapath-workers', 'simulation-threads'],
+  agent: ['config', 'port', 'log-level', 'datapath-workers', 'simulation-threads', 'state-dir', 'api'],
   'port add': ['kind', 'vlan', 'no-vnet-hdr'],
 };
 
@@ -73,8 +74,8 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       }
       case 'macs': {
-        const macs = await client.request<{ vlan: number; mac: string; port: number; lastSeen: number }[]>('GET', '/macs');
-        print(macs, () => table(['port', 'vlan', 'mac'], macs.map((m) => [m.port, m.vlan, m.mac])));
+        const macs = await client.request<LearnedMac[]>('GET', '/macs');
+        print(macs, () => table(['bridge', 'port', 'vlan', 'mac'], macs.map((m) => [m.bridge.slice(0, 8), m.portName, m.vlan, m.mac])));
         return 0;
       }
       default:
@@ -142,6 +143,10 @@ async function runAgent(args: Args): Promise<number> {
   if (socket) config.socket = socket;
   const logLevel = flag(args, 'log-level');
   if (logLevel) config.logLevel = logLevel;
+  const stateDir = flag(args, 'state-dir');
+  if (stateDir) config.stateDir = stateDir;
+  const api = flag(args, 'api');
+  if (api) config.api = api;
   const datapathWorkers = integerFlag(args, 'datapath-workers');
   if (datapathWorkers !== undefined) config.datapathWorkers = datapathWorkers;
   const simulationThreads = integerFlag(args, 'simulation-threads');

@@ -9,6 +9,7 @@ export * from './icmpv6';
 export * from './ipv4';
 export * from './ipv6';
 export * from './tcp';
+export * from './prefix';
 export * from './segmentation';
 export * from './udp';
 export * from './view';

@@ -1,6 +1,5 @@
 // The slow path: what the virtual topology does with a flow's first frame.
 export * from './mac-table';
-export * from './prefix';
 export * from './tags';
 export * from './topology-simulation';
 export * from './virtual-topology';

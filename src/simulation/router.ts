@@ -7,7 +7,7 @@ import {
   ArpOperation, ArpPacket, EtherType, formatMac, Icmpv4Type, Icmpv6Message, Icmpv6Type, IpProtocol,
   IPV6_HEADER_BYTES, NdpOption,
 } from '../packet';
-import { contains, formatAddress, sameAddress } from './prefix';
+import { contains, formatAddress, sameAddress } from '../packet';
 import {
   arpReply, arpRequest, icmpv4, icmpv6, neighborAdvertisement, neighborSolicitation, quoteOf,
 } from './router-frames';

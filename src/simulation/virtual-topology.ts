@@ -4,7 +4,7 @@
 // tables are shared memory beside it.
 import { parseMac } from '../packet';
 import { MacTable } from './mac-table';
-import { contains, formatAddress, parsePrefix, Prefix } from './prefix';
+import { contains, formatAddress, parsePrefix, Prefix } from '../packet';
 
 export interface TopologyState {
   /** Grows with every change the agent applies: threads rebuild when it moves. */

@@ -1,5 +1,8 @@
 // The `vswitch` command as a user runs it: exit codes and what it says.
 import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import test from 'ava';
 import { VSWITCH } from '../../examples/lab';
 
@@ -36,9 +39,11 @@ test('no command prints the usage', async (t) => {
 test('a second agent on the same socket is refused; the first keeps its socket', async (t) => {
   const socket = `/tmp/vswitch-twice-${process.pid}.sock`;
   const { spawn } = await import('node:child_process');
-  const first = spawn(process.execPath, [VSWITCH, 'agent', '--socket', socket, '--log-level', 'warn'], { stdio: 'ignore' });
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vswitch-twice-'));
+  const first = spawn(process.execPath, [VSWITCH, 'agent', '--socket', socket, '--log-level', 'warn', '--state-dir', stateDir, '--api', 'off'], { stdio: 'ignore' });
   t.teardown(() => {
     first.kill('SIGTERM');
+    fs.rmSync(stateDir, { recursive: true, force: true });
   });
   let up = false;
   for (let i = 0; i < 100 && !up; i++) {
@@ -46,7 +51,7 @@ test('a second agent on the same socket is refused; the first keeps its socket',
     if (!up) await new Promise((r) => setTimeout(r, 50));
   }
   t.true(up, 'the first agent answers');
-  const second = await vswitch('agent', '--socket', socket);
+  const second = await vswitch('agent', '--socket', socket, '--state-dir', stateDir, '--api', 'off');
   t.is(second.code, 1);
   t.regex(second.stderr, /another agent answers on .* \(stop it first, or give this one --socket\)/);
   t.is((await vswitch('--socket', socket, 'stats')).code, 0, 'the first still answers');

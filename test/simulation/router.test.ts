@@ -3,7 +3,8 @@ import {
   ArpOperation, ArpPacket, EtherType, formatMac, Icmpv4Message, Icmpv4Type, Icmpv6Type, Ipv4Packet,
   onesComplementSum, parseMac, VNET_HEADER_BYTES,
 } from '../../src/packet';
-import { neighborTag, parseAddress } from '../../src/simulation';
+import { neighborTag } from '../../src/simulation';
+import { parseAddress } from '../../src/packet';
 import { arpReply, arpRequest, icmpv4, icmpv6, neighborAdvertisement, neighborSolicitation } from '../../src/simulation/router-frames';
 import { outputs, TestHost } from '../helpers/topology';
 

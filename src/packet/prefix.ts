@@ -1,5 +1,5 @@
 // IPv4 and IPv6 prefixes (10.0.0.0/24, 2001:db8::/64) for routes and router port addresses.
-import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from '../packet';
+import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from './address';
 
 export interface Prefix {
   address: Uint8Array;

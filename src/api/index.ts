@@ -1,0 +1,3 @@
+// The tenant API server.
+export * from './server';
+export { ApiError } from './rules';

@@ -1,0 +1,36 @@
+// The OpenAPI 3.1 document of the tenant API, made from the resource table.
+import { bodySchema, RESOURCES } from './resources';
+
+const ERROR = {
+  type: 'object',
+  properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' } }, required: ['code', 'message'] } },
+};
+
+export function openApiDocument(): object {
+  const paths: Record<string, object> = {};
+  const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [String(c), { description: 'error', content: { 'application/json': { schema: ERROR } } }]));
+  const json = (schema: object) => ({ content: { 'application/json': { schema } } });
+  for (const r of RESOURCES) {
+    const object = { type: 'object', properties: { id: { type: 'string' }, tenant: { type: 'string' }, version: { type: 'integer' }, ...r.properties } };
+    paths[`/v1/${r.path}`] = {
+      get: { summary: `list ${r.path}`, responses: { 200: { description: 'the caller\'s objects', ...json({ type: 'array', items: object }) }, ...errors(401) } },
+      post: { summary: `create a ${r.kind}`, requestBody: json(bodySchema(r, true)), responses: { 201: { description: 'created', ...json(object) }, ...errors(400, 401, 403, 409) } },
+    };
+    paths[`/v1/${r.path}/{id}`] = {
+      parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+      get: { summary: `read a ${r.kind}`, responses: { 200: { description: 'the object', ...json(object) }, ...errors(401, 404) } },
+      patch: {
+        summary: `change a ${r.kind} (If-Match: version for compare-and-set)`, requestBody: json(bodySchema(r, false)),
+        responses: { 200: { description: 'changed', ...json(object) }, ...errors(400, 401, 403, 404, 409) },
+      },
+      delete: { summary: `delete a ${r.kind}`, responses: { 204: { description: 'deleted' }, ...errors(401, 403, 404, 409) } },
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: { title: 'vswitch tenant API', version: '1' },
+    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    security: [{ bearer: [] }],
+    paths,
+  };
+}

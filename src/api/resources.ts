@@ -1,0 +1,67 @@
+// The tenant API's resources: for each, the kind it stores, the JSON schema of what a client
+// may write, and whether only an admin may write it. Routes and the OpenAPI document are
+// both made from this table.
+import type { Kind } from '../topology';
+
+const name = { type: 'string', maxLength: 64 };
+const id = { type: 'string', pattern: '^[0-9a-fA-F-]{36}$' };
+const optionalId = { type: 'string', pattern: '^([0-9a-fA-F-]{36})?$' };
+
+export interface Resource {
+  path: string;
+  kind: Kind;
+  /** Only an admin token may create, change or delete these. */
+  adminOnly: boolean;
+  properties: Record<string, object>;
+  required: string[];
+  /** Fields fixed at creation. */
+  immutable: string[];
+}
+
+export const RESOURCES: Resource[] = [
+  {
+    path: 'tenants', kind: 'tenant', adminOnly: true, properties: { name }, required: ['name'], immutable: [],
+  },
+  {
+    path: 'bridges', kind: 'bridge', adminOnly: false, properties: { name, vlanAware: { type: 'boolean' } }, required: [], immutable: [],
+  },
+  {
+    path: 'routers', kind: 'router', adminOnly: false, properties: { name }, required: [], immutable: [],
+  },
+  {
+    path: 'ports', kind: 'port', adminOnly: false,
+    properties: {
+      name, device: id,
+      mac: { type: 'string', pattern: '^([0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5})?$' },
+      addresses: { type: 'array', maxItems: 16, items: { type: 'string', maxLength: 50 } },
+      vlan: { type: 'integer', minimum: 0, maximum: 4094 },
+      trunk: { type: 'boolean' },
+      peer: optionalId,
+      adminUp: { type: 'boolean' },
+    },
+    required: ['device'], immutable: ['device'],
+  },
+  {
+    path: 'routes', kind: 'route', adminOnly: false,
+    properties: {
+      router: id, destination: { type: 'string', maxLength: 50 }, nextHop: { type: 'string', maxLength: 50 }, port: optionalId,
+      weight: { type: 'integer', minimum: 0, maximum: 65535 },
+    },
+    required: ['router', 'destination'], immutable: ['router'],
+  },
+  {
+    path: 'bindings', kind: 'binding', adminOnly: false,
+    properties: { port: id, host: { type: 'string', maxLength: 64 }, interface: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,15}$' } },
+    required: ['port', 'interface'], immutable: ['port'],
+  },
+  {
+    path: 'hosts', kind: 'host', adminOnly: true, properties: { name, underlayAddress: { type: 'string', maxLength: 50 } }, required: ['name'], immutable: [],
+  },
+];
+
+export function bodySchema(resource: Resource, creating: boolean): object {
+  return {
+    type: 'object', additionalProperties: false, properties: resource.properties,
+    required: creating ? resource.required : [],
+  };
+}

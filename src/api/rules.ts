@@ -1,0 +1,116 @@
+// What makes a topology object valid beyond its JSON shape: references to objects that exist
+// and belong to the same tenant, addresses that parse, links that join the right devices, and
+// what a deletion must take with it or is refused for.
+import { parseMac } from '../packet';
+import { parseAddress, parsePrefix } from '../packet';
+import { ADMIN_TENANT, Kind, KindMap, macFromId, Port, Stored, TopologyStore } from '../topology';
+
+export class ApiError extends Error {
+  constructor(readonly status: number, readonly code: string, message: string, readonly field?: string) {
+    super(message);
+  }
+}
+
+/** Another tenant's object is as good as absent: 404, never 403, so ids leak nothing. */
+export async function owned<K extends Kind>(store: TopologyStore, kind: K, id: string, tenant: string, field?: string): Promise<Stored<K>> {
+  const found = id ? await store.get(kind, id) : undefined;
+  if (!found || (tenant !== ADMIN_TENANT && found.value.tenant !== tenant)) {
+    throw new ApiError(field ? 400 : 404, field ? 'UNKNOWN_REFERENCE' : 'NOT_FOUND', `no ${kind} ${id}`, field);
+  }
+  return found;
+}
+
+function parses(parse: (text: string) => unknown, text: string, field: string, what: string): void {
+  try {
+    parse(text);
+  } catch {
+    throw new ApiError(400, 'INVALID_VALUE', `'${text}' is not ${what}`, field);
+  }
+}
+
+/** Checks a new version of an object; fills in what is derived (a router port's MAC). */
+export async function checkObject<K extends Kind>(store: TopologyStore, kind: K, value: KindMap[K], hostId: string): Promise<void> {
+  const tenant = value.tenant;
+  switch (kind) {
+    case 'port': {
+      const port = value as Port;
+      const device = (await store.get('bridge', port.device)) ?? (await store.get('router', port.device));
+      if (!device || (tenant !== ADMIN_TENANT && device.value.tenant !== tenant)) throw new ApiError(400, 'UNKNOWN_REFERENCE', `no bridge or router ${port.device}`, 'device');
+      if (device.kind === 'router') {
+        port.mac ||= macFromId(port.id);
+        if (port.vlan || port.trunk) throw new ApiError(400, 'INVALID_VALUE', 'a router port has no VLAN: give it to the bridge port it links to', 'vlan');
+      }
+      if (port.mac) parses(parseMac, port.mac, 'mac', 'a MAC address');
+      port.addresses.forEach((a, i) => parses(parsePrefix, a, `addresses/${i}`, 'an address with a prefix length, such as 10.0.0.1/24'));
+      if (device.kind === 'bridge' && port.addresses.length > 0) throw new ApiError(400, 'INVALID_VALUE', 'a bridge port has no addresses: give them to a router port', 'addresses');
+      if (port.peer) {
+        if (port.peer === port.id) throw new ApiError(400, 'INVALID_VALUE', 'a port cannot be linked to itself', 'peer');
+        const peer = await owned(store, 'port', port.peer, tenant, 'peer');
+        if (peer.value.peer && peer.value.peer !== port.id) throw new ApiError(409, 'PEER_LINKED', `port ${port.peer} is already linked to ${peer.value.peer}`, 'peer');
+        if (device.kind === 'bridge' && (await store.get('bridge', peer.value.device))) throw new ApiError(400, 'INVALID_VALUE', 'a link joins a bridge to a router, or two routers', 'peer');
+        if (await store.get('binding', port.id)) throw new ApiError(409, 'PORT_BOUND', 'a bound port cannot also be linked (unbind it first)', 'peer');
+      }
+      return;
+    }
+    case 'route': {
+      const route = value as KindMap['route'];
+      await owned(store, 'router', route.router, tenant, 'router');
+      parses(parsePrefix, route.destination, 'destination', 'a prefix such as 10.1.0.0/16');
+      if (route.nextHop) parses(parseAddress, route.nextHop, 'nextHop', 'an IP address');
+      if (route.nextHop && parsePrefix(route.nextHop).address.length !== parsePrefix(route.destination).address.length) {
+        throw new ApiError(400, 'INVALID_VALUE', 'the next hop is not of the destination\'s address family', 'nextHop');
+      }
+      if (route.port && (await owned(store, 'port', route.port, tenant, 'port')).value.device !== route.router) {
+        throw new ApiError(400, 'INVALID_VALUE', `port ${route.port} is not a port of router ${route.router}`, 'port');
+      }
+      if (!route.port && !route.nextHop) throw new ApiError(400, 'INVALID_VALUE', 'a route needs a next hop or an output port', 'nextHop');
+      return;
+    }
+    case 'binding': {
+      const binding = value as KindMap['binding'];
+      const port = await owned(store, 'port', binding.id, tenant, 'port');
+      if (!(await store.get('bridge', port.value.device))) throw new ApiError(400, 'INVALID_VALUE', 'only a bridge port is bound to an interface (a router port lives in the switch)', 'port');
+      if (port.value.peer) throw new ApiError(409, 'PORT_LINKED', `port ${binding.id} is linked to ${port.value.peer}: a linked port is not bound`, 'port');
+      binding.host ||= hostId;
+      if (!(await store.get('host', binding.host))) throw new ApiError(400, 'UNKNOWN_REFERENCE', `no host ${binding.host}`, 'host');
+      const taken = (await store.list('binding')).find((b) => b.value.host === binding.host && b.value.interface === binding.interface && b.value.id !== binding.id);
+      if (taken) throw new ApiError(409, 'INTERFACE_BOUND', `interface ${binding.interface} on host ${binding.host} is bound to port ${taken.value.id}`, 'interface');
+      return;
+    }
+  }
+}
+
+/** Links are kept on both ends: a port's peer points back at it. */
+export async function relink(store: TopologyStore, before: Port | undefined, after: Port | undefined): Promise<void> {
+  if (before?.peer && before.peer !== after?.peer) {
+    const old = await store.get('port', before.peer);
+    if (old?.value.peer === before.id) await store.put('port', { ...old.value, peer: '' });
+  }
+  if (after?.peer && after.peer !== before?.peer) {
+    const peer = await store.get('port', after.peer);
+    if (peer) await store.put('port', { ...peer.value, peer: after.id });
+  }
+}
+
+/** Refuses a deletion that would leave dangling references; deletes what belongs to the object. */
+export async function deleteDependents(store: TopologyStore, kind: Kind, id: string): Promise<void> {
+  if (kind === 'bridge' || kind === 'router') {
+    if ((await store.list('port')).some((p) => p.value.device === id)) throw new ApiError(409, 'HAS_PORTS', `${kind} ${id} still has ports: delete them first`);
+    for (const r of await store.list('route')) if (r.value.router === id) await store.delete('route', r.value.id);
+  }
+  if (kind === 'port') {
+    const route = (await store.list('route')).find((r) => r.value.port === id);
+    if (route) throw new ApiError(409, 'IN_USE', `route ${route.value.id} goes out of port ${id}: delete it first`);
+    const port = await store.get('port', id);
+    await relink(store, port?.value, undefined);
+    await store.delete('binding', id);
+  }
+  if (kind === 'tenant') {
+    for (const k of ['bridge', 'router'] as const) {
+      if ((await store.list(k)).some((o) => o.value.tenant === id)) throw new ApiError(409, 'HAS_OBJECTS', `tenant ${id} still owns ${k}s: delete them first`);
+    }
+  }
+  if (kind === 'host' && (await store.list('binding')).some((b) => b.value.host === id)) {
+    throw new ApiError(409, 'HAS_BINDINGS', `host ${id} still has port bindings: unbind them first`);
+  }
+}
