@@ -3,3 +3,4 @@ export * from './agent-process';
 export * from './namespaces';
 export * from './traffic';
 export * from './topologies';
+export * from './tenant-network';

@@ -1,0 +1,75 @@
+// A tenant's two subnets joined by a virtual router, built through the tenant API, with real
+// hosts (namespaces) on each: ping, TCP, traceroute, TTL expiry, unreachable, IPv6; and two
+// tenants with the same addresses side by side.
+import test from 'ava';
+import { eventually, iperfTcp, Lab, ping, routedHost, startAgent, tenantNetwork } from '../../examples/lab';
+
+async function routedLab(t: { teardown: (f: () => Promise<void>) => void }) {
+  const lab = new Lab();
+  t.teardown(() => lab.cleanup());
+  const sw = await lab.namespace('sw');
+  const h1 = await routedHost(lab, sw, 'h1', 't1', '10.0.1.5', '2001:db8:1::5');
+  const h2 = await routedHost(lab, sw, 'h2', 't2', '10.0.2.5', '2001:db8:2::5');
+  const agent = await startAgent(lab, sw);
+  const net = await tenantNetwork(agent.api, 'acme', [
+    { gateway: ['10.0.1.1/24', '2001:db8:1::1/64'], interfaces: ['t1'] },
+    { gateway: ['10.0.2.1/24', '2001:db8:2::1/64'], interfaces: ['t2'] },
+  ]);
+  return { lab, sw, h1, h2, agent, net };
+}
+
+test('two subnets joined by a virtual router: ping, TCP, traceroute, TTL expiry, unreachable, IPv6', async (t) => {
+  const { lab, h1, h2, agent } = await routedLab(t);
+  t.true(await eventually(() => ping(lab, h1, '10.0.2.5', 1), 5000), 'ping across the router');
+  t.true(await ping(lab, h1, '10.0.1.1', 2), 'the router answers pings to its own address');
+  t.true(await ping(lab, h2, '10.0.1.5', 3), 'and the other way');
+
+  const bps = await iperfTcp(lab, h2, h1, '10.0.2.5', 3);
+  t.log(`routed TCP: ${(bps / 1e9).toFixed(2)} Gbit/s`);
+  t.true(bps > 100e6, 'TCP across the router');
+
+  const trace = await lab.exec(h1, 'traceroute', ['-n', '-q', '1', '-w', '2', '10.0.2.5']);
+  t.regex(trace.stdout, /^\s*1\s+10\.0\.1\.1\b/m, 'the first hop is the router');
+  t.regex(trace.stdout, /^\s*2\s+10\.0\.2\.5\b/m, 'then the host');
+
+  const expired = await lab.exec(h1, 'ping', ['-c', '1', '-t', '1', '-W', '2', '10.0.2.5']).catch((e: { stdout: string }) => e);
+  t.regex(expired.stdout, /Time to live exceeded/);
+  const nowhere = await lab.exec(h1, 'ping', ['-c', '1', '-W', '2', '192.168.77.1']).catch((e: { stdout: string }) => e);
+  t.regex(nowhere.stdout, /Destination Net Unreachable/);
+
+  t.true(await eventually(() => ping(lab, h1, '2001:db8:2::5', 1), 5000), 'IPv6 ping across the router');
+  t.true(await ping(lab, h2, '2001:db8:1::1', 2), 'the router answers IPv6 pings');
+
+  const stats = await agent.stats();
+  t.true(stats.flows.hits > 0, 'routed traffic runs from the flow cache');
+  t.true(stats.drops.ttlExpired >= 1 && stats.drops.noRoute >= 1, 'expired and unrouted frames are counted');
+});
+
+test('two tenants with the same 10.0.0.0/24 run side by side and never see each other', async (t) => {
+  const lab = new Lab();
+  t.teardown(() => lab.cleanup());
+  const sw = await lab.namespace('sw');
+  const a1 = await routedHost(lab, sw, 'a1', 'ta1', '10.0.0.5');
+  const a2 = await routedHost(lab, sw, 'a2', 'ta2', '10.0.1.5');
+  const b1 = await routedHost(lab, sw, 'b1', 'tb1', '10.0.0.5');
+  const b2 = await routedHost(lab, sw, 'b2', 'tb2', '10.0.1.5');
+  const agent = await startAgent(lab, sw);
+  await tenantNetwork(agent.api, 'red', [{ gateway: ['10.0.0.1/24'], interfaces: ['ta1'] }, { gateway: ['10.0.1.1/24'], interfaces: ['ta2'] }]);
+  await tenantNetwork(agent.api, 'blue', [{ gateway: ['10.0.0.1/24'], interfaces: ['tb1'] }, { gateway: ['10.0.1.1/24'], interfaces: ['tb2'] }]);
+  t.true(await eventually(() => ping(lab, a1, '10.0.1.5', 1), 5000), 'red reaches red');
+  t.true(await eventually(() => ping(lab, b1, '10.0.1.5', 1), 5000), 'blue reaches blue');
+
+  // Red's hosts flood (an ARP for an address nobody has) and ping across their router while
+  // blue is idle: blue's hosts must not see one frame from or to red's hosts.
+  const macOf = async (ns: string) => /link\/ether (\S+)/.exec((await lab.ip(ns, 'link', 'show', 'eth0')).stdout)![1];
+  const filter = `ether host ${await macOf(a1)} or ether host ${await macOf(a2)}`;
+  const captures = [b1, b2, a2].map((ns) => lab.exec(ns, 'timeout', ['4', 'tcpdump', '-n', '-e', '-i', 'eth0', filter], 10_000).catch((e: { stdout: string }) => e));
+  await new Promise((r) => setTimeout(r, 1000));
+  t.true(await ping(lab, a1, '10.0.1.5', 5));
+  t.false(await ping(lab, a1, '10.0.0.99', 1), 'nobody has 10.0.0.99 in red');
+  const seen = await Promise.all(captures);
+  t.is(seen[0].stdout.trim(), '', 'blue host 1 saw nothing of red');
+  t.is(seen[1].stdout.trim(), '', 'blue host 2 saw nothing of red');
+  t.regex(seen[2].stdout, /ICMP echo request/, 'the same capture on red\'s own host does see the pings');
+  t.true(await ping(lab, b2, '10.0.0.5', 2), 'blue still works');
+});
