@@ -68,7 +68,8 @@ function send(reply: FastifyReply, status: number, code: string, message: string
 
 /** An object as the API shows it: its fields and version; a binding names its port. */
 function present(stored: Stored): Record<string, unknown> {
-  const { tokenSha256: _hidden, ...fields } = stored.value as unknown as Record<string, unknown>;
+  const fields = { ...(stored.value as unknown as Record<string, unknown>) };
+  delete fields.tokenSha256;
   return { ...fields, ...(stored.kind === 'binding' ? { port: stored.value.id } : {}), version: stored.version };
 }
 
@@ -114,7 +115,8 @@ function routes(app: FastifyInstance, resource: Resource, options: TenantApiOpti
         throw new ApiError(400, 'IMMUTABLE', `${field} is fixed when the ${kind} is created`, field);
       }
     }
-    const { port: _port, ...fields } = request.body;
+    const fields = { ...request.body };
+    delete fields.port;
     const value = { ...current.value, ...fields } as KindMap[typeof kind];
     await checkObject(store, kind, value, options.hostId);
     const stored = await store.put(kind, value, expected);

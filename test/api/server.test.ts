@@ -1,0 +1,128 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import test from 'ava';
+import { tenantApi } from '../../src/api';
+import { ADMIN_TENANT, EmbeddedStore } from '../../src/topology';
+
+const ADMIN = 'admin-secret';
+const HOST = '11111111-2222-3333-4444-555555555555';
+
+async function setUp(t: { teardown: (f: () => Promise<void>) => void }) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vswitch-api-'));
+  const store = EmbeddedStore.open(dir);
+  await store.put('host', { id: HOST, tenant: ADMIN_TENANT, name: 'h1', underlayAddress: '' });
+  const app = tenantApi({ store, adminToken: ADMIN, hostId: HOST });
+  t.teardown(async () => {
+    await app.close();
+    await store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const call = async (token: string | null, method: string, url: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const response = await app.inject({
+      method: method as 'GET', url, ...(body !== undefined ? { payload: body as object } : {}),
+      headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    });
+    return { status: response.statusCode, body: response.body ? JSON.parse(response.body) : undefined };
+  };
+  const tenant = async (name: string) => (await call(ADMIN, 'POST', '/v1/tenants', { name })).body.token as string;
+  return { call, tenant, store };
+}
+
+/** One object of every kind a tenant owns: path -> id. */
+async function everyKind(call: Awaited<ReturnType<typeof setUp>>['call'], token: string): Promise<Record<string, string>> {
+  const made = async (p: string, body: object) => {
+    const r = await call(token, 'POST', `/v1/${p}`, body);
+    if (r.status !== 201) throw new Error(`${p}: ${JSON.stringify(r.body)}`);
+    return r.body.id as string;
+  };
+  const bridge = await made('bridges', { name: 'b' });
+  const router = await made('routers', { name: 'r' });
+  const routerPort = await made('ports', { device: router, addresses: ['10.0.0.1/24'] });
+  const port = await made('ports', { device: bridge, name: 'vm' });
+  const route = await made('routes', { router, destination: '10.9.0.0/16', nextHop: '10.0.0.9' });
+  await made('bindings', { port, interface: 'tap0' });
+  return { bridges: bridge, routers: router, ports: routerPort, routes: route, bindings: port };
+}
+
+test("for every kind, another tenant's object is 404 to read, change or delete, and stays as it was", async (t) => {
+  const { call, tenant } = await setUp(t);
+  const [a, b] = [await tenant('a'), await tenant('b')];
+  const objects = await everyKind(call, a);
+  for (const [p, id] of Object.entries(objects)) {
+    const before = (await call(a, 'GET', `/v1/${p}/${id}`)).body;
+    t.is((await call(b, 'GET', `/v1/${p}/${id}`)).status, 404, `GET ${p}`);
+    const patch = await call(b, 'PATCH', `/v1/${p}/${id}`, {});
+    t.is(patch.status, 404, `PATCH ${p}`);
+    t.is(patch.body.error.code, 'NOT_FOUND');
+    t.is((await call(b, 'DELETE', `/v1/${p}/${id}`)).status, 404, `DELETE ${p}`);
+    t.deepEqual((await call(a, 'GET', `/v1/${p}/${id}`)).body, before, `${p} unchanged`);
+    t.false((await call(b, 'GET', `/v1/${p}`)).body.some((o: { id: string }) => o.id === id), `${p} not listed to b`);
+    t.true((await call(ADMIN, 'GET', `/v1/${p}`)).body.some((o: { id: string }) => o.id === id), `${p} listed to the admin`);
+  }
+  const bOwn = await call(b, 'POST', '/v1/ports', { device: objects.bridges });
+  t.is(bOwn.status, 400, "b cannot put a port on a's bridge");
+  t.is(bOwn.body.error.field, 'device');
+});
+
+test('a missing or invalid token is 401; tenants and hosts are the admin\'s', async (t) => {
+  const { call, tenant } = await setUp(t);
+  const a = await tenant('a');
+  for (const token of [null, 'not-a-token']) {
+    const r = await call(token, 'GET', '/v1/bridges');
+    t.is(r.status, 401);
+    t.is(r.body.error.code, 'UNAUTHENTICATED');
+  }
+  t.is((await call(a, 'POST', '/v1/tenants', { name: 'x' })).status, 403);
+  t.is((await call(a, 'POST', '/v1/hosts', { name: 'x' })).status, 403);
+  t.is((await call(null, 'GET', '/openapi.json')).status, 200, 'the OpenAPI document is public');
+});
+
+test('malformed bodies are 400 with the field named, and change nothing', async (t) => {
+  const { call, tenant } = await setUp(t);
+  const a = await tenant('a');
+  const { bridges: bridge, routers: router } = await everyKind(call, a);
+  const cases: [string, object, string][] = [
+    ['bridges', { name: 7 }, 'name'],
+    ['bridges', { colour: 'red' }, 'colour'],
+    ['ports', {}, 'device'],
+    ['ports', { device: 'nope' }, 'device'],
+    ['ports', { device: router, addresses: ['10.0.0.300/24'] }, 'addresses/0'],
+    ['ports', { device: router, mac: 'zz:zz' }, 'mac'],
+    ['ports', { device: bridge, vlan: 5000 }, 'vlan'],
+    ['routes', { router, destination: 'ten/8', nextHop: '10.0.0.1' }, 'destination'],
+    ['routes', { router, destination: '10.0.0.0/8', nextHop: 'fe80::1' }, 'nextHop'],
+    ['bindings', { interface: 'tap9' }, 'port'],
+    ['bindings', { port: bridge, interface: 'tap9' }, 'port'],
+  ];
+  const count = async () => (await call(a, 'GET', '/v1/ports')).body.length + (await call(a, 'GET', '/v1/routes')).body.length;
+  const before = await count();
+  for (const [p, body, field] of cases) {
+    const r = await call(a, 'POST', `/v1/${p}`, body);
+    t.is(r.status, 400, `${p} ${JSON.stringify(body)}`);
+    t.is(r.body.error.field, field, `${p} ${JSON.stringify(body)}: ${r.body.error.message}`);
+  }
+  const notJson = await call(a, 'POST', '/v1/bridges', '{oops', { 'content-type': 'application/json' });
+  t.is(notJson.status, 400);
+  t.is(await count(), before);
+});
+
+test('updates take If-Match versions; links are kept on both ends; a device with ports is not deleted', async (t) => {
+  const { call, tenant } = await setUp(t);
+  const a = await tenant('a');
+  const bridge = (await call(a, 'POST', '/v1/bridges', { name: 'b' })).body;
+  const renamed = await call(a, 'PATCH', `/v1/bridges/${bridge.id}`, { name: 'c' }, { 'if-match': String(bridge.version) });
+  t.is(renamed.status, 200);
+  const stale = await call(a, 'PATCH', `/v1/bridges/${bridge.id}`, { name: 'd' }, { 'if-match': String(bridge.version) });
+  t.is(stale.status, 409, 'a write from an old version is refused');
+  t.is(stale.body.error.code, 'VERSION_CONFLICT');
+  t.is((await call(a, 'GET', `/v1/bridges/${bridge.id}`)).body.name, 'c');
+  const router = (await call(a, 'POST', '/v1/routers', {})).body;
+  const rp = (await call(a, 'POST', '/v1/ports', { device: router.id, addresses: ['10.0.0.1/24'] })).body;
+  t.regex(rp.mac, /^02:/, 'a router port gets a locally administered MAC');
+  const bp = (await call(a, 'POST', '/v1/ports', { device: bridge.id, peer: rp.id })).body;
+  t.is((await call(a, 'GET', `/v1/ports/${rp.id}`)).body.peer, bp.id, 'the router port points back');
+  t.is((await call(a, 'DELETE', `/v1/bridges/${bridge.id}`)).status, 409);
+  t.is((await call(a, 'DELETE', `/v1/ports/${bp.id}`)).status, 204);
+  t.is((await call(a, 'GET', `/v1/ports/${rp.id}`)).body.peer, '', 'deleting one end unlinks the other');
+});
