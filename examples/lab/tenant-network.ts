@@ -23,7 +23,7 @@ type Created = { id: string; token?: string };
 /** Creates a tenant (with the admin client) and its routed network. */
 export async function tenantNetwork(admin: ControlClient, name: string, subnets: Subnet[]): Promise<TenantNetwork> {
   const tenant = await admin.request<Created>('POST', '/v1/tenants', { name });
-  const api = new ControlClient(admin.socket, tenant.token);
+  const api = new ControlClient(admin.address, tenant.token);
   const router = await api.request<Created>('POST', '/v1/routers', { name: `${name}-router` });
   const network: TenantNetwork = { tenant: tenant.id, api, router: router.id, bridges: [], ports: new Map() };
   for (const [i, subnet] of subnets.entries()) {

@@ -12,6 +12,7 @@ import { ADMIN_TENANT, EmbeddedStore, TopologyStore } from '../topology';
 import { ControlApi, refuseIfTaken } from './control-api';
 import { SwitchError } from './errors';
 import { switchMetrics } from './metrics';
+import { trace } from './trace';
 import type { PortConfig } from './port-config';
 import { Switch, SwitchOptions, validateSwitchOptions } from './switch';
 
@@ -59,7 +60,7 @@ export class Agent {
       stopWatching = await followStore(store, sw, logger);
       if ((config.api ?? DEFAULT_API) !== 'off') {
         const adminToken = kept(path.join(stateDir, 'admin-token'), () => randomBytes(24).toString('base64url'));
-        api = tenantApi({ store, adminToken, hostId });
+        api = tenantApi({ store, adminToken, hostId, trace: (port, flow) => trace(sw, port, flow) });
         await api.listen(listenOptions(config.api ?? DEFAULT_API));
       }
       // Last: an agent that answers on its socket is ready in every part.

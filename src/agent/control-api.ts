@@ -9,6 +9,7 @@ import type { Registry } from 'prom-client';
 import { describeKey, formatActions, formatKey } from '../flow';
 import { EtherType, formatIpv4, formatIpv6, formatMac } from '../packet';
 import { SwitchError } from './errors';
+import { traceRequest } from './trace';
 import type { PortConfig } from './port-config';
 import type { Switch } from './switch';
 
@@ -43,6 +44,7 @@ export class ControlApi {
       { method: 'GET', pattern: /^\/flows$/, handler: async () => [200, await this.flows()] },
       { method: 'DELETE', pattern: /^\/flows$/, handler: async () => [200, { removed: await this.sw.flushFlows() }] },
       { method: 'GET', pattern: /^\/stats$/, handler: () => [200, this.sw.stats()] },
+      { method: 'POST', pattern: /^\/trace$/, handler: ({ body }) => [200, traceRequest(this.sw, body)] },
       {
         method: 'GET', pattern: /^\/macs$/,
         handler: () => [200, this.sw.macs()],
@@ -106,7 +108,6 @@ export class ControlApi {
   }
 }
 
-/** Whether something accepts connections on the socket path. */
 /** Throws when another agent answers on the socket: checked before anything else starts. */
 export async function refuseIfTaken(socketPath: string): Promise<void> {
   if (await answers(socketPath)) {
@@ -114,6 +115,7 @@ export async function refuseIfTaken(socketPath: string): Promise<void> {
   }
 }
 
+/** Whether something accepts connections on the socket path. */
 function answers(socketPath: string): Promise<boolean> {
   return new Promise((resolve) => {
     const probe = net.connect(socketPath);

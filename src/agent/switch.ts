@@ -257,9 +257,10 @@ export class Switch extends EventEmitter {
     if (stale.length > 0) this.invalidate(stale);
   }
 
-  /** What the slow path would do with a frame arriving on a port, without doing it. */
-  trace(portNameOrNumber: string | number, frame: Uint8Array): SimulationResult & { flow: Uint32Array } {
-    const record = this.find(portNameOrNumber);
+  /** What the slow path would do with a frame arriving on a port (an interface, a port number, or
+   *  the virtual port bound to it), without doing it. */
+  trace(port: string | number, frame: Uint8Array): SimulationResult & { flow: Uint32Array } {
+    const record = [...this.ports.values()].find((r) => r.binding === port) ?? this.find(port);
     const withHeader = new Uint8Array(VNET_HEADER_BYTES + frame.length);
     withHeader.set(frame, VNET_HEADER_BYTES);
     const key = new Uint32Array(KEY_WORDS);

@@ -13,6 +13,8 @@ export interface TenantApiOptions {
   adminToken: string;
   /** The host a binding names when it names none (the embedded default's one host). */
   hostId: string;
+  /** Traces a frame description arriving on a virtual port bound on this host. */
+  trace?: (port: string, flow: string) => unknown;
 }
 
 declare module 'fastify' {
@@ -20,6 +22,11 @@ declare module 'fastify' {
     tenant: string;
   }
 }
+
+const TRACE_BODY = {
+  type: 'object', additionalProperties: false, required: ['port', 'flow'],
+  properties: { port: { type: 'string' }, flow: { type: 'string', maxLength: 500 } },
+};
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
@@ -31,6 +38,8 @@ export function tenantApi(options: TenantApiOptions): FastifyInstance {
 
   app.setErrorHandler((error: Error & { validation?: { instancePath: string; params: Record<string, unknown>; message?: string }[]; statusCode?: number; code?: string }, _request, reply) => {
     if (error instanceof ApiError) return send(reply, error.status, error.code, error.message, error.field);
+    const fromSwitch = error as Error & { status?: number; code?: string; field?: string };
+    if (typeof fromSwitch.status === 'number' && fromSwitch.code) return send(reply, fromSwitch.status, fromSwitch.code, error.message, fromSwitch.field);
     if (error instanceof StoreConflict) return send(reply, 409, 'VERSION_CONFLICT', error.message);
     if (error.validation) {
       const v = error.validation[0];
@@ -58,6 +67,11 @@ export function tenantApi(options: TenantApiOptions): FastifyInstance {
   });
 
   app.get('/openapi.json', async () => openApiDocument());
+  app.post<{ Body: { port: string; flow: string } }>('/v1/trace', { schema: { body: TRACE_BODY } }, async (request) => {
+    await owned(store, 'port', request.body.port, request.tenant, 'port');
+    if (!options.trace) throw new ApiError(501, 'NO_TRACE', 'this API runs without a switch to trace on');
+    return options.trace(request.body.port, request.body.flow);
+  });
   for (const resource of RESOURCES) routes(app, resource, options);
   return app;
 }

@@ -9,14 +9,15 @@ export class ControlError extends Error {
 }
 
 export class ControlClient {
-  constructor(readonly socket: string, private readonly token?: string) {}
+  /** `address`: a unix socket path, or HOST:PORT. */
+  constructor(readonly address: string, private readonly token?: string) {}
 
   request<T>(method: string, path: string, body?: unknown): Promise<T> {
     return new Promise((resolve, reject) => {
       const payload = body === undefined ? undefined : JSON.stringify(body);
       const req = http.request(
         {
-          socketPath: this.socket, method, path,
+          ...where(this.address), method, path,
           headers: { ...(payload ? { 'content-type': 'application/json' } : {}), ...(this.token ? { authorization: `Bearer ${this.token}` } : {}) },
         },
         (res) => {
@@ -36,11 +37,17 @@ export class ControlClient {
       );
       req.on('error', (error: NodeJS.ErrnoException) => {
         if (error.code === 'ENOENT' || error.code === 'ECONNREFUSED') {
-          reject(new ControlError(0, 'AGENT_UNREACHABLE', `no agent answers on ${this.socket} (start one with: vswitch agent, or pass --socket)`));
+          reject(new ControlError(0, 'AGENT_UNREACHABLE', `no agent answers on ${this.address} (start one with: vswitch agent, or pass --socket / --api)`));
         } else reject(error);
       });
       if (payload) req.write(payload);
       req.end();
     });
   }
+}
+
+function where(address: string): { socketPath: string } | { host: string; port: number } {
+  if (address.includes('/')) return { socketPath: address };
+  const at = address.lastIndexOf(':');
+  return { host: address.slice(0, at), port: Number(address.slice(at + 1)) };
 }

@@ -3,6 +3,7 @@ import { Agent, AgentConfig, DEFAULT_SOCKET, LearnedMac, PortConfig, PortInfo, r
 import { Args, flag, integerFlag, parseArgs } from './args';
 import { ControlClient, ControlError } from './client';
 import { table } from './table';
+import { tenantClient, topologyCommand, TOPOLOGY_COMMANDS, TOPOLOGY_OPTIONS, TOPOLOGY_USAGE, VIRTUAL_PORT_COMMANDS } from './topology-commands';
 
 const USAGE = `usage: vswitch [--socket PATH] [--json] COMMAND
 
@@ -17,15 +18,17 @@ const USAGE = `usage: vswitch [--socket PATH] [--json] COMMAND
   flows [flush]                   dump the flow cache, or empty it
   stats                           flow cache, drops by reason, MAC table, slow path
   macs                            the learned MAC table
+${TOPOLOGY_USAGE}
 
-The socket defaults to $VSWITCH_SOCKET or ${DEFAULT_SOCKET}.`;
+The agent's local socket defaults to $VSWITCH_SOCKET or ${DEFAULT_SOCKET}.`;
 
-const BOOLEANS = new Set(['json', 'no-vnet-hdr', 'help']);
-const GLOBAL_OPTIONS = ['socket', 'json', 'help'];
+const BOOLEANS = new Set(['json', 'no-vnet-hdr', 'help', 'vlan-aware', 'trunk']);
+const GLOBAL_OPTIONS = ['socket', 'json', 'help', 'api', 'token'];
 /** The options each command takes, besides the global ones. */
 const COMMAND_OPTIONS: Record<string, string[]> = {
   agent: ['config', 'port', 'log-level', 'datapath-workers', 'simulation-threads', 'state-dir', 'api'],
   'port add': ['kind', 'vlan', 'no-vnet-hdr'],
+  ...TOPOLOGY_OPTIONS,
 };
 
 export async function main(argv: string[]): Promise<number> {
@@ -41,7 +44,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE + '\n');
     return command ? 0 : 2;
   }
-  const known = new Set([...GLOBAL_OPTIONS, ...(COMMAND_OPTIONS[command] ?? COMMAND_OPTIONS[`${command} ${sub}`] ?? [])]);
+  const known = new Set([...GLOBAL_OPTIONS, ...(COMMAND_OPTIONS[`${command} ${sub}`] ?? COMMAND_OPTIONS[command] ?? [])]);
   for (const name of args.flags.keys()) {
     if (!known.has(name)) {
       const words = command === 'port' ? `port ${sub ?? ''}`.trim() : command;
@@ -57,6 +60,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'agent':
         return await runAgent(args);
       case 'port':
+        if (VIRTUAL_PORT_COMMANDS.has(sub)) return await topologyCommand(tenantClient(args), client, args.positional, args, print);
         return await portCommand(client, sub, rest, args, print);
       case 'flows': {
         if (sub === 'flush') {
@@ -79,6 +83,7 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       }
       default:
+        if (TOPOLOGY_COMMANDS.has(command)) return await topologyCommand(tenantClient(args), client, args.positional, args, print);
         process.stderr.write(`vswitch: unknown command '${command}'\n${USAGE}\n`);
         return 2;
     }

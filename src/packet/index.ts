@@ -15,3 +15,4 @@ export * from './udp';
 export * from './view';
 export * from './vnet-header';
 export * from './vxlan';
+export * from './frame-text';

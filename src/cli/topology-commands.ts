@@ -1,0 +1,179 @@
+// The `vswitch` commands on the virtual topology, through the tenant API, in the manner of
+// ovs-vsctl and the openstack client: create, list, delete, bind, link, route, show, trace.
+import fs from 'node:fs';
+import path from 'node:path';
+import { Args, flag, integerFlag } from './args';
+import { ControlClient } from './client';
+import { table } from './table';
+
+export const DEFAULT_API = process.env.VSWITCH_API ?? '127.0.0.1:8780';
+const STATE_DIR = process.env.VSWITCH_STATE_DIR ?? '/var/lib/vswitch';
+
+export const TOPOLOGY_USAGE = `
+  tenant create NAME              a tenant; prints its token (once)
+  bridge create NAME [--vlan-aware]           router create NAME
+  bridge|router|tenant|route list             bridge|router|tenant delete NAME|ID
+  port create DEVICE [--name N] [--address CIDR]... [--mac MAC] [--vlan N] [--trunk] [--peer PORT]
+                                  a port of a bridge or router (DEVICE: name or id);
+                                  --peer links it to another device's port
+  port bind PORT INTERFACE [--host ID]        port unbind PORT        port delete PORT
+  route add ROUTER PREFIX [--via ADDRESS] [--port PORT] [--weight N]
+  route delete ID
+  show                            the whole topology as a tree
+  trace --port PORT FLOW          what a frame would do, step by step, without sending it;
+                                  FLOW as ovs-appctl ofproto/trace takes it, e.g.
+                                  icmp,dl_src=…,dl_dst=…,nw_src=10.0.1.5,nw_dst=10.0.2.5,nw_ttl=64
+
+The tenant API is --api HOST:PORT|SOCKET ($VSWITCH_API, default ${DEFAULT_API}); the token is
+--token ($VSWITCH_TOKEN), or the admin token in ${STATE_DIR}/admin-token.`;
+
+export const TOPOLOGY_OPTIONS: Record<string, string[]> = {
+  'bridge create': ['vlan-aware'],
+  'port create': ['name', 'address', 'mac', 'vlan', 'trunk', 'peer'],
+  'port bind': ['host'],
+  'route add': ['via', 'port', 'weight'],
+  trace: ['port'],
+};
+export const TOPOLOGY_COMMANDS = new Set(['tenant', 'bridge', 'router', 'route', 'show', 'trace']);
+export const VIRTUAL_PORT_COMMANDS = new Set(['create', 'bind', 'unbind', 'delete']);
+
+type Print = (value: unknown, text: () => string) => void;
+interface ApiObject { id: string; name?: string; tenant: string; version: number; [field: string]: unknown }
+
+export function tenantClient(args: Args): ControlClient {
+  let token = flag(args, 'token') ?? process.env.VSWITCH_TOKEN;
+  if (!token) {
+    try {
+      token = fs.readFileSync(path.join(STATE_DIR, 'admin-token'), 'utf8').trim();
+    } catch {
+      token = undefined;
+    }
+  }
+  return new ControlClient(flag(args, 'api') ?? DEFAULT_API, token);
+}
+
+const PATHS: Record<string, string> = { tenant: 'tenants', bridge: 'bridges', router: 'routers', route: 'routes', port: 'ports' };
+
+export async function topologyCommand(api: ControlClient, local: ControlClient, words: string[], args: Args, print: Print): Promise<number> {
+  const [command, sub, ...rest] = words;
+  const need = (i: number, what: string) => {
+    if (!rest[i]) throw new Error(`vswitch ${command} ${sub} needs ${what}`);
+    return rest[i];
+  };
+  const created = (o: ApiObject, extra = '') => print(o, () => `${command} ${o.name || ''} ${o.id}${extra}`.replace(/ +/g, ' '));
+  if (command === 'show') {
+    const tree = await show(api);
+    print(tree.json, () => tree.text);
+    return 0;
+  }
+  if (command === 'trace') {
+    const port = flag(args, 'port');
+    if (!port) throw new Error('vswitch trace needs --port PORT (an interface, a port number or a virtual port id)');
+    const report = await local.request<{ flow: string; steps: string[]; actions: string; cached: boolean; sends: string[] }>('POST', '/trace', { port, flow: words.slice(1).join(',') });
+    print(report, () => [
+      `Flow: ${report.flow}`, '', ...report.steps, '',
+      `Datapath actions: ${report.actions}${report.cached ? '' : ' (not cached: answered by the slow path)'}`,
+      ...report.sends.map((s) => `Sends: ${s}`),
+    ].join('\n'));
+    return 0;
+  }
+  const base = `/v1/${PATHS[command]}`;
+  if (sub === 'list') {
+    const objects = await api.request<ApiObject[]>('GET', base);
+    print(objects, () => table(['id', 'name', 'tenant'], objects.map((o) => [o.id, o.name ?? (o.destination as string) ?? '', o.tenant])));
+    return 0;
+  }
+  if (sub === 'delete' || (command === 'route' && sub === 'del')) {
+    const id = await resolve(api, command, need(0, `a ${command} name or id`));
+    await api.request('DELETE', `${base}/${id}`);
+    print({ deleted: id }, () => `${command} ${id} deleted`);
+    return 0;
+  }
+  if (sub === 'create' && command !== 'port') {
+    const body: Record<string, unknown> = { name: need(0, 'a name') };
+    if (args.flags.has('vlan-aware')) body.vlanAware = true;
+    const o = await api.request<ApiObject & { token?: string }>('POST', base, body);
+    created(o, o.token ? `\ntoken: ${o.token}` : '');
+    return 0;
+  }
+  if (command === 'port' && sub === 'create') {
+    const device = await resolveDevice(api, need(0, 'a bridge or router (name or id)'));
+    const body: Record<string, unknown> = { device, addresses: args.flags.get('address') ?? [] };
+    for (const [option, field] of [['name', 'name'], ['mac', 'mac']]) if (flag(args, option)) body[field] = flag(args, option);
+    if (integerFlag(args, 'vlan') !== undefined) body.vlan = integerFlag(args, 'vlan');
+    if (args.flags.has('trunk')) body.trunk = true;
+    if (flag(args, 'peer')) body.peer = await resolve(api, 'port', flag(args, 'peer')!);
+    created(await api.request<ApiObject>('POST', base, body));
+    return 0;
+  }
+  if (command === 'port' && sub === 'bind') {
+    const port = await resolve(api, 'port', need(0, 'a port (name or id)'));
+    const binding = await api.request<ApiObject>('POST', '/v1/bindings', { port, interface: need(1, 'an interface name'), ...(flag(args, 'host') ? { host: flag(args, 'host') } : {}) });
+    print(binding, () => `port ${port} bound to ${binding.interface as string} on host ${binding.host as string}`);
+    return 0;
+  }
+  if (command === 'port' && sub === 'unbind') {
+    const port = await resolve(api, 'port', need(0, 'a port (name or id)'));
+    await api.request('DELETE', `/v1/bindings/${port}`);
+    print({ unbound: port }, () => `port ${port} unbound`);
+    return 0;
+  }
+  if (command === 'route' && sub === 'add') {
+    const router = await resolve(api, 'router', need(0, 'a router (name or id)'));
+    const body: Record<string, unknown> = { router, destination: need(1, 'a destination prefix') };
+    if (flag(args, 'via')) body.nextHop = flag(args, 'via');
+    if (flag(args, 'port')) body.port = await resolve(api, 'port', flag(args, 'port')!);
+    if (integerFlag(args, 'weight') !== undefined) body.weight = integerFlag(args, 'weight');
+    const route = await api.request<ApiObject>('POST', base, body);
+    print(route, () => `route ${route.id}: ${route.destination as string}${route.nextHop ? ` via ${route.nextHop as string}` : ''}`);
+    return 0;
+  }
+  throw new Error(`unknown command 'vswitch ${words.slice(0, 2).join(' ')}' (see vswitch --help)`);
+}
+
+/** An object's id from its id or its name (which must be unique among the caller's). */
+async function resolve(api: ControlClient, kind: string, nameOrId: string): Promise<string> {
+  const objects = await api.request<ApiObject[]>('GET', `/v1/${PATHS[kind]}`);
+  const matches = objects.filter((o) => o.id === nameOrId || o.name === nameOrId);
+  if (matches.length === 1) return matches[0].id;
+  throw new Error(matches.length === 0 ? `no ${kind} named ${nameOrId}` : `${matches.length} ${kind}s are named ${nameOrId}: give the id`);
+}
+
+async function resolveDevice(api: ControlClient, nameOrId: string): Promise<string> {
+  for (const kind of ['bridge', 'router']) {
+    const id = await resolve(api, kind, nameOrId).catch(() => undefined);
+    if (id) return id;
+  }
+  throw new Error(`no bridge or router named ${nameOrId}`);
+}
+
+/** The topology as a tree: tenant > bridges and routers > ports (bindings, links) and routes. */
+async function show(api: ControlClient): Promise<{ json: unknown; text: string }> {
+  const get = (p: string) => api.request<ApiObject[]>('GET', `/v1/${p}`);
+  const [tenants, bridges, routers, ports, routes, bindings] = await Promise.all(['tenants', 'bridges', 'routers', 'ports', 'routes', 'bindings'].map(get));
+  const label = (o: ApiObject | undefined) => (o ? `${o.name || o.id.slice(0, 8)}` : '?');
+  const byId = new Map([...bridges, ...routers, ...ports].map((o) => [o.id, o]));
+  const lines: string[] = [];
+  const owners = [...new Set([...bridges, ...routers].map((d) => d.tenant))];
+  for (const owner of owners) {
+    lines.push(`tenant ${label(tenants.find((t) => t.id === owner)) === '?' ? owner : label(tenants.find((t) => t.id === owner))} (${owner})`);
+    for (const device of [...bridges, ...routers].filter((d) => d.tenant === owner)) {
+      const kind = bridges.includes(device) ? 'bridge' : 'router';
+      lines.push(`  ${kind} ${label(device)} (${device.id})`);
+      for (const port of ports.filter((p) => p.device === device.id)) {
+        const binding = bindings.find((b) => b.id === port.id);
+        const details = [
+          port.mac as string, (port.addresses as string[]).join(', '), port.vlan ? `vlan ${port.vlan as number}` : '', port.trunk ? 'trunk' : '',
+          port.peer ? `<-> ${label(byId.get(port.peer as string))} of ${label(byId.get(byId.get(port.peer as string)?.device as string))}` : '',
+          binding ? `bound to ${binding.interface as string} on host ${(binding.host as string).slice(0, 8)}` : '',
+          port.adminUp === false ? 'admin down' : '',
+        ].filter(Boolean);
+        lines.push(`    port ${label(port)} (${port.id.slice(0, 8)})${details.length ? ': ' + details.join(', ') : ''}`);
+      }
+      for (const route of routes.filter((r) => r.router === device.id)) {
+        lines.push(`    route ${route.destination as string}${route.nextHop ? ` via ${route.nextHop as string}` : ''}${route.port ? ` dev ${label(byId.get(route.port as string))}` : ''}`);
+      }
+    }
+  }
+  return { json: { tenants, bridges, routers, ports, routes, bindings }, text: lines.join('\n') || '(no bridges or routers)' };
+}
