@@ -22,9 +22,9 @@ export interface RunningAgent {
   stats(): Promise<SwitchStats>;
 }
 
-export async function startAgent(lab: Lab, ns: string, args: string[] = []): Promise<RunningAgent> {
+/** Starts an agent; `stateDir` reuses another agent's state (a restart), else it gets its own. */
+export async function startAgent(lab: Lab, ns: string, args: string[] = [], stateDir = lab.directory(`${path.basename(ns)}-state`)): Promise<RunningAgent> {
   const socket = path.join(os.tmpdir(), `${lab.id}-${path.basename(ns)}.sock`);
-  const stateDir = lab.directory(`${path.basename(ns)}-state`);
   const apiSocket = path.join(stateDir, 'api.sock');
   const child = lab.spawn(ns, process.execPath, [VSWITCH, 'agent', '--socket', socket, '--log-level', 'info', '--state-dir', stateDir, '--api', apiSocket, ...args]);
   let output = '';
