@@ -4,6 +4,8 @@ import { flamegraph } from './flamegraph';
 import { flowcache } from './flowcache';
 import { idle } from './idle';
 import { l2 } from './l2';
+import { l3 } from './l3';
+import { setup } from './setup';
 
 async function main(argv: string[]): Promise<number> {
   const name = argv.find((a) => !a.startsWith('--'));
@@ -22,11 +24,17 @@ async function main(argv: string[]): Promise<number> {
     case 'idle':
       result = await idle({ ports: 10, warmUpSeconds: 15, seconds: seconds ?? 20, log });
       break;
+    case 'l3':
+      result = await l3({ seconds: seconds ?? 5, log });
+      break;
+    case 'setup':
+      result = await setup({ tries: 20, log });
+      break;
     case 'flamegraph':
       result = await flamegraph({ seconds: seconds ?? 5, log });
       break;
     default:
-      process.stderr.write('usage: npm run bench -- l2|flowcache|idle|flamegraph [--json] [--seconds N]\n');
+      process.stderr.write('usage: npm run bench -- l2|l3|setup|flowcache|idle|flamegraph [--json] [--seconds N]\n');
       return 2;
   }
   process.stdout.write(json ? JSON.stringify(result) + '\n' : JSON.stringify(result, null, 2) + '\n');
