@@ -17,11 +17,11 @@ export class BridgeStep {
     let vlan = 0;
     if (bridge.vlanAware) {
       if (port.trunk) vlan = w.tagged ? w.fields.vlanTci & 0x0fff : 0;
-      else if (w.tagged) return w.drop('vlanMismatch', `tagged frame on access port ${port.name}`);
+      else if (w.tagged) return w.drop('vlanMismatch', () => `tagged frame on access port ${port.name}`);
       else vlan = port.vlan;
     }
-    w.note(`bridge ${bridge.name}: in on ${port.name}${vlan ? ` vlan ${vlan}` : ''}, ${w.describe()}`);
-    if (w.source[0] & 1) return w.drop('sourceIsMulticast', 'the source MAC is multicast');
+    w.note(() => `bridge ${bridge.name}: in on ${port.name}${vlan ? ` vlan ${vlan}` : ''}, ${w.describe()}`);
+    if (w.source[0] & 1) return w.drop('sourceIsMulticast', () => 'the source MAC is multicast');
 
     // A trace looks without learning.
     const learned = w.dryRun ? 'refreshed' : bridge.macs.learn(vlan, w.source, 0, port.index, this.walker.now);
@@ -29,17 +29,17 @@ export class BridgeStep {
     if (learned === 'refused') w.tags.add(TABLE_SPACE_TAG);
 
     if (w.destination[0] & 1) {
-      w.note('  destination is multicast: flood');
+      w.note(() => '  destination is multicast: flood');
       return this.exit(bridge, this.floodPorts(bridge, port, vlan), vlan, w);
     }
     w.tags.add(macTag(bridge.id, vlan, w.destination));
     const target = this.routerPortWith(bridge, w.destination) ?? this.walker.topology.byIndex[bridge.macs.lookup(vlan, w.destination)];
     if (!target || target.device !== bridge.id) {
-      w.note(`  ${formatMac(w.destination)} unknown: flood`);
+      w.note(() => `  ${formatMac(w.destination)} unknown: flood`);
       return this.exit(bridge, this.floodPorts(bridge, port, vlan), vlan, w);
     }
-    if (target === port) return w.drop('noOutput', `${formatMac(w.destination)} is on the ingress port`);
-    w.note(`  ${formatMac(w.destination)} is on ${target.name}`);
+    if (target === port) return w.drop('noOutput', () => `${formatMac(w.destination)} is on the ingress port`);
+    w.note(() => `  ${formatMac(w.destination)} is on ${target.name}`);
     this.exit(bridge, [target], vlan, w);
   }
 
@@ -58,7 +58,7 @@ export class BridgeStep {
   /** Ports that take the frame as it is first, then one tag change and the rest; links to
    *  routers last, each from the frame as the bridge has it, untagged. */
   private exit(bridge: VirtualBridge, ports: VirtualPort[], vlan: number, w: Walk): void {
-    if (ports.length === 0) return w.drop('noOutput', 'no port to flood to');
+    if (ports.length === 0) return w.drop('noOutput', () => 'no port to flood to');
     const wantsTag = (p: VirtualPort) => bridge.vlanAware && p.trunk && vlan !== 0;
     const exterior = ports.filter((p) => !p.peer);
     const asIs = exterior.filter((p) => wantsTag(p) === w.tagged);

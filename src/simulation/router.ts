@@ -13,7 +13,7 @@ import {
 } from './router-frames';
 import { deviceTag, neighborTag } from './tags';
 import type { TopologyWalker } from './topology-simulation';
-import { VirtualPort, VirtualRouter } from './virtual-topology';
+import { LinkAddress, VirtualPort, VirtualRouter } from './virtual-topology';
 import { Walk } from './walk';
 
 const UNSPECIFIED_V6 = new Uint8Array(16);
@@ -28,17 +28,17 @@ export class RouterStep {
   enter(port: VirtualPort, w: Walk): void {
     const router = this.walker.topology.routers.get(port.device)!;
     w.tags.add(deviceTag(router.id));
-    w.note(`router ${router.name}: in on ${port.name}, ${w.describe()}`);
+    w.note(() => `router ${router.name}: in on ${port.name}, ${w.describe()}`);
     const toUs = w.destination.every((b, i) => b === port.macBytes[i]);
-    if (!toUs && !(w.destination[0] & 1)) return w.drop('notForRouter', `${formatMac(w.destination)} is not the router port's MAC`);
+    if (!toUs && !(w.destination[0] & 1)) return w.drop('notForRouter', () => `${formatMac(w.destination)} is not the router port's MAC`);
     if (w.fields.ethertype === EtherType.arp) return this.arp(router, port, w);
     const type = w.fields.transportSource;
     if (w.ipv6 && w.fields.ipProtocol === IpProtocol.icmpv6 && (type === Icmpv6Type.neighborSolicitation || type === Icmpv6Type.neighborAdvertisement)) {
       return this.neighborDiscovery(router, port, w);
     }
-    if (!toUs) return w.drop('notForRouter', 'multicast and broadcast are not routed');
+    if (!toUs) return w.drop('notForRouter', () => 'multicast and broadcast are not routed');
     if (w.ipv4 || w.ipv6) return this.ip(router, port, w);
-    w.drop('notForRouter', `ethertype 0x${w.fields.ethertype.toString(16)} is not routed`);
+    w.drop('notForRouter', () => `ethertype 0x${w.fields.ethertype.toString(16)} is not routed`);
   }
 
   private arp(router: VirtualRouter, port: VirtualPort, w: Walk): void {
@@ -53,18 +53,18 @@ export class RouterStep {
     }
     const onLink = port.prefixes.some((p) => contains(p, sender));
     // RFC 826: merge the sender when the frame is for us, or when we already know it.
-    if (onLink && (own || op === ArpOperation.reply || this.walker.topology.neighbor(router.id, sender))) this.learn(router, sender, senderMac, w);
-    if (!own) return w.drop('notForRouter', `ARP for ${formatAddress(target)}, not an address of ${port.name}`);
+    if (onLink && (own || op === ArpOperation.reply || this.walker.topology.neighbor(router.id, formatAddress(sender)))) this.learn(router, sender, senderMac, w);
+    if (!own) return w.drop('notForRouter', () => `ARP for ${formatAddress(target)}, not an address of ${port.name}`);
     w.cache = false;
-    if (op !== ArpOperation.request) return w.note(`  ARP reply: ${formatAddress(sender)} is at ${formatMac(senderMac)}`);
-    w.note(`  ARP request for ${formatAddress(target)}: reply ${port.mac}`);
+    if (op !== ArpOperation.request) return w.note(() => `  ARP reply: ${formatAddress(sender)} is at ${formatMac(senderMac)}`);
+    w.note(() => `  ARP request for ${formatAddress(target)}: reply ${port.mac}`);
     this.walker.emit(port, arpReply(port.macBytes, target, senderMac, sender), w);
   }
 
   private neighborDiscovery(router: VirtualRouter, port: VirtualPort, w: Walk): void {
-    if (!w.frame) return w.drop('notForRouter', 'neighbor discovery needs the frame');
+    if (!w.frame) return w.drop('notForRouter', () => 'neighbor discovery needs the frame');
     const message = new Icmpv6Message();
-    if (message.point(w.frame, w.l3At + IPV6_HEADER_BYTES, w.frame.length) !== null) return w.drop('malformed', 'short neighbor discovery message');
+    if (message.point(w.frame, w.l3At + IPV6_HEADER_BYTES, w.frame.length) !== null) return w.drop('malformed', () => 'short neighbor discovery message');
     const target = w.frame.slice(message.targetAt, message.targetAt + 16);
     const solicitation = w.fields.transportSource === Icmpv6Type.neighborSolicitation;
     const option = message.linkLayerOptionAt(solicitation ? NdpOption.sourceLinkLayerAddress : NdpOption.targetLinkLayerAddress);
@@ -72,14 +72,14 @@ export class RouterStep {
     if (!solicitation) {
       if (port.prefixes.some((p) => contains(p, target))) this.learn(router, target, mac, w);
       w.cache = false;
-      return w.note(`  neighbor advertisement: ${formatAddress(target)} is at ${formatMac(mac)}`);
+      return w.note(() => `  neighbor advertisement: ${formatAddress(target)} is at ${formatMac(mac)}`);
     }
-    if (!port.prefixes.some((p) => sameAddress(p.address, target))) return w.drop('notForRouter', `solicitation for ${formatAddress(target)}, not an address of ${port.name}`);
+    if (!port.prefixes.some((p) => sameAddress(p.address, target))) return w.drop('notForRouter', () => `solicitation for ${formatAddress(target)}, not an address of ${port.name}`);
     w.cache = false;
     const asker = w.fields.networkSource;
     const fromUnspecified = sameAddress(asker, UNSPECIFIED_V6);
     if (!fromUnspecified) this.learn(router, asker, mac, w);
-    w.note(`  neighbor solicitation for ${formatAddress(target)}: advertise ${port.mac}`);
+    w.note(() => `  neighbor solicitation for ${formatAddress(target)}: advertise ${port.mac}`);
     this.walker.emit(port, neighborAdvertisement(port.macBytes, target, w.source, fromUnspecified ? ALL_NODES_V6 : asker), w);
   }
 
@@ -88,29 +88,30 @@ export class RouterStep {
     if (router.ports.some((p) => p.prefixes.some((prefix) => sameAddress(prefix.address, destination)))) return this.local(port, w);
     if (w.ttl <= 1) {
       this.icmpError(port, w, w.ipv4 ? Icmpv4Type.timeExceeded : Icmpv6Type.timeExceeded, 0);
-      return w.drop('ttlExpired', `TTL ${w.ttl}: time exceeded`);
+      return w.drop('ttlExpired', () => `TTL ${w.ttl}: time exceeded`);
     }
     const route = this.walker.topology.route(router, destination);
     if (!route || !route.port) {
       this.icmpError(port, w, w.ipv4 ? Icmpv4Type.destinationUnreachable : Icmpv6Type.destinationUnreachable, w.ipv4 ? Unreachable.v4Network : Unreachable.v6NoRoute);
-      return w.drop('noRoute', `no route to ${formatAddress(destination)}: unreachable`);
+      return w.drop('noRoute', () => `no route to ${formatAddress(destination)}: unreachable`);
     }
     const out = route.port;
     const nextHop = route.nextHop ?? destination;
-    w.note(`  route ${route.text}: next hop ${formatAddress(nextHop)}`);
-    if (!out.up) return w.drop('portDown', `${out.name} is down`);
+    w.note(() => `  route ${route.text}: next hop ${formatAddress(nextHop)}`);
+    if (!out.up) return w.drop('portDown', () => `${out.name} is down`);
     const peer = out.peer ? this.walker.topology.ports.get(out.peer) : undefined;
-    let mac: Uint8Array | undefined;
-    if (peer?.kind === 'router') mac = peer.macBytes;
+    let mac: LinkAddress | undefined;
+    if (peer?.kind === 'router') mac = { bytes: peer.macBytes, text: peer.mac };
     else {
-      w.tags.add(neighborTag(router.id, formatAddress(nextHop)));
-      mac = this.walker.topology.neighbor(router.id, nextHop);
+      const hop = formatAddress(nextHop);
+      w.tags.add(neighborTag(router.id, hop));
+      mac = this.walker.topology.neighbor(router.id, hop);
     }
     if (!mac) return this.resolve(router, out, nextHop, w);
-    w.actions.push({ type: 'set_eth', source: out.mac, destination: formatMac(mac) }, { type: 'dec_ttl' });
-    w.note(`  ${formatAddress(nextHop)} is at ${formatMac(mac)}: out ${out.name}, TTL ${w.ttl} -> ${w.ttl - 1}`);
+    w.actions.push({ type: 'set_eth', source: out.mac, destination: mac.text }, { type: 'dec_ttl' });
+    w.note(() => `  ${formatAddress(nextHop)} is at ${mac.text}: out ${out.name}, TTL ${w.ttl} -> ${w.ttl - 1}`);
     w.source = out.macBytes;
-    w.destination = mac;
+    w.destination = mac.bytes;
     w.ttl--;
     this.walker.leave(out, w);
   }
@@ -120,12 +121,12 @@ export class RouterStep {
     w.cache = false;
     const sameFamily = out.prefixes.filter((p) => p.address.length === nextHop.length);
     const source = sameFamily.find((p) => contains(p, nextHop)) ?? sameFamily[0];
-    if (!source) return w.drop('noRoute', `${out.name} has no address to ask for ${formatAddress(nextHop)} from`);
+    if (!source) return w.drop('noRoute', () => `${out.name} has no address to ask for ${formatAddress(nextHop)} from`);
     const frame = nextHop.length === 4 ? arpRequest(out.macBytes, source.address, nextHop) : neighborSolicitation(out.macBytes, source.address, nextHop);
     const request = this.walker.emission(out, frame, w);
-    if (!w.frame) return w.drop('neighborUnresolved', `${formatAddress(nextHop)} is not resolved: it would be asked for`);
+    if (!w.frame) return w.drop('neighborUnresolved', () => `${formatAddress(nextHop)} is not resolved: it would be asked for`);
     w.holds.push({ router: router.id, address: formatAddress(nextHop), frame: w.frame, inPort: w.fields.inPort, request });
-    w.note(`  ${formatAddress(nextHop)} is not resolved yet: asked, the frame waits`);
+    w.note(() => `  ${formatAddress(nextHop)} is not resolved yet: asked, the frame waits`);
   }
 
   /** For one of the router's own addresses: pings are answered, UDP gets port unreachable. */
@@ -134,11 +135,11 @@ export class RouterStep {
     const icmp = w.ipv4 ? IpProtocol.icmp : IpProtocol.icmpv6;
     if (w.fields.ipProtocol === icmp && w.fields.transportSource === echo) {
       w.cache = false;
-      w.note(`  echo request to ${formatAddress(w.fields.networkDestination)}: reply`);
+      w.note(() => `  echo request to ${formatAddress(w.fields.networkDestination)}: reply`);
       if (!w.frame) return;
       const at = this.transportAt(w);
       const end = this.ipEnd(w);
-      if (at < 0 || at + 8 > end) return w.drop('malformed', 'short echo request');
+      if (at < 0 || at + 8 > end) return w.drop('malformed', () => 'short echo request');
       const rest = ((w.frame[at + 4] << 24) | (w.frame[at + 5] << 16) | (w.frame[at + 6] << 8) | w.frame[at + 7]) >>> 0;
       const payload = w.frame.slice(at + 8, end);
       const link = { source: port.macBytes, destination: w.source };
@@ -151,7 +152,7 @@ export class RouterStep {
     if (w.fields.ipProtocol === IpProtocol.udp) {
       this.icmpError(port, w, w.ipv4 ? Icmpv4Type.destinationUnreachable : Icmpv6Type.destinationUnreachable, w.ipv4 ? Unreachable.v4Port : Unreachable.v6Port);
     }
-    w.drop('notForRouter', `nothing listens on ${formatAddress(w.fields.networkDestination)}`);
+    w.drop('notForRouter', () => `nothing listens on ${formatAddress(w.fields.networkDestination)}`);
   }
 
   /** An ICMP error back to the sender, from the ingress port's address; never about an error. */
@@ -162,7 +163,7 @@ export class RouterStep {
       : w.fields.ipProtocol === IpProtocol.icmpv6 && w.fields.transportSource < 128;
     const source = port.prefixes.find((p) => p.address.length === w.fields.networkSource.length);
     if (isError || !source || !w.frame || w.fields.networkDestination[0] >= (w.ipv4 ? 224 : 0xff)) return;
-    w.note(`  ICMP ${type}/${code} to ${formatAddress(w.fields.networkSource)}`);
+    w.note(() => `  ICMP ${type}/${code} to ${formatAddress(w.fields.networkSource)}`);
     const link = { source: port.macBytes, destination: w.source };
     const quote = quoteOf(w.frame, w.l3At, w.ipv6);
     const frame = w.ipv4
@@ -172,9 +173,9 @@ export class RouterStep {
   }
 
   private learn(router: VirtualRouter, address: Uint8Array, mac: Uint8Array, w: Walk): void {
-    const known = this.walker.topology.neighbor(router.id, address);
-    if (known && known.every((b, i) => b === mac[i])) return;
     const text = formatAddress(address);
+    const known = this.walker.topology.neighbor(router.id, text);
+    if (known && known.bytes.every((b, i) => b === mac[i])) return;
     w.learned.push({ router: router.id, address: text, mac: formatMac(mac) });
     w.invalidate.add(neighborTag(router.id, text));
   }

@@ -40,7 +40,7 @@ export class TopologySimulation implements TopologyWalker {
     w.tags.add(portTag(inPort));
     const port = this.topology.byDatapathPort.get(inPort);
     if (!port) {
-      w.drop('unbound', `datapath port ${inPort} is bound to no virtual port`);
+      w.drop('unbound', () => `datapath port ${inPort} is bound to no virtual port`);
       return w.result();
     }
     this.enter(port, w);
@@ -51,15 +51,15 @@ export class TopologySimulation implements TopologyWalker {
     w.tags.add(vportTag(port.id));
     if (port.peer) {
       const peer = this.topology.ports.get(port.peer);
-      if (!peer) return w.drop('noOutput', `${port.name}'s peer ${port.peer} does not exist`);
+      if (!peer) return w.drop('noOutput', () => `${port.name}'s peer ${port.peer} does not exist`);
       return this.enter(peer, w);
     }
     if (port.datapathPort > 0 && port.up) {
       w.tags.add(portTag(port.datapathPort));
-      w.note(`out ${port.name} (datapath port ${port.datapathPort})`);
+      w.note(() => `out ${port.name} (datapath port ${port.datapathPort})`);
       return w.output(port.datapathPort);
     }
-    w.drop('unbound', `${port.name} is ${port.up ? 'not bound on this host' : 'down'}`);
+    w.drop('unbound', () => `${port.name} is ${port.up ? 'not bound on this host' : 'down'}`);
   }
 
   emission(from: VirtualPort, frame: Uint8Array, w: Walk): Emission {
@@ -69,7 +69,7 @@ export class TopologySimulation implements TopologyWalker {
     sent.hops = w.hops;
     this.leave(from, sent);
     for (const tag of sent.invalidate) w.invalidate.add(tag);
-    for (const line of sent.trace) w.note(`  sends: ${line.trim()}`);
+    for (const line of sent.trace) w.note(() => `  sends: ${line.trim()}`);
     return { frame, actions: sent.result().actions };
   }
 
@@ -79,7 +79,7 @@ export class TopologySimulation implements TopologyWalker {
 
   private enter(port: VirtualPort, w: Walk): void {
     w.tags.add(vportTag(port.id));
-    if (!port.up) return w.drop('portDown', `${port.name} is down`);
+    if (!port.up) return w.drop('portDown', () => `${port.name} is down`);
     if (!w.enterDevice()) return;
     if (port.kind === 'bridge') this.bridge.enter(port, w);
     else this.router.enter(port, w);

@@ -61,6 +61,12 @@ export interface VirtualPort extends StatePort {
   kind: 'bridge' | 'router';
 }
 
+/** A MAC in both forms: the walk compares bytes and writes actions with text. */
+export interface LinkAddress {
+  bytes: Uint8Array;
+  text: string;
+}
+
 export interface VirtualBridge {
   id: string;
   name: string;
@@ -93,7 +99,7 @@ export class VirtualTopology {
   readonly byDatapathPort = new Map<number, VirtualPort>();
   readonly bridges = new Map<string, VirtualBridge>();
   readonly routers = new Map<string, VirtualRouter>();
-  private readonly neighbors = new Map<string, Uint8Array>();
+  private readonly neighbors = new Map<string, LinkAddress>();
 
   constructor(state: TopologyState, macTables: readonly SharedArrayBuffer[]) {
     this.version = state.version;
@@ -129,11 +135,12 @@ export class VirtualTopology {
       });
     }
     for (const router of this.routers.values()) router.routes.sort((a, b) => b.prefix.length - a.prefix.length || a.weight - b.weight);
-    for (const n of state.neighbors) this.neighbors.set(neighborKey(n.router, n.address), parseMac(n.mac));
+    for (const n of state.neighbors) this.neighbors.set(neighborKey(n.router, n.address), { bytes: parseMac(n.mac), text: n.mac });
   }
 
-  neighbor(router: string, address: Uint8Array): Uint8Array | undefined {
-    return this.neighbors.get(neighborKey(router, formatAddress(address)));
+  /** The MAC a router resolved for an address (as text, formatAddress's form). */
+  neighbor(router: string, address: string): LinkAddress | undefined {
+    return this.neighbors.get(neighborKey(router, address));
   }
 
   /** The router's route for `address`, or undefined. */

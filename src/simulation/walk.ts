@@ -79,20 +79,21 @@ export class Walk {
     return this.fields.ethertype === EtherType.ipv6;
   }
 
-  note(text: string): void {
-    if (this.dryRun) this.trace.push(`${'  '.repeat(Math.max(0, this.hops - 1))}${text}`);
+  /** Records a step of a trace; the text is made only when tracing. */
+  note(text: () => string): void {
+    if (this.dryRun) this.trace.push(`${'  '.repeat(Math.max(0, this.hops - 1))}${text()}`);
   }
 
   /** Counts a device crossed; false (and a drop) past the limit. */
   enterDevice(): boolean {
     if (++this.hops <= MAX_HOPS) return true;
-    this.drop('loop', `more than ${MAX_HOPS} devices: a loop in the topology`);
+    this.drop('loop', () => `more than ${MAX_HOPS} devices: a loop in the topology`);
     return false;
   }
 
-  drop(reason: DropReason, why: string): void {
+  drop(reason: DropReason, why: () => string): void {
     this.dropReason ??= reason;
-    this.note(`drop (${reason}): ${why}`);
+    this.note(() => `drop (${reason}): ${why()}`);
   }
 
   output(port: number): void {
