@@ -2,7 +2,7 @@
 // hosts (namespaces) on each: ping, TCP, traceroute, TTL expiry, unreachable, IPv6; and two
 // tenants with the same addresses side by side.
 import test from 'ava';
-import { eventually, iperfTcp, Lab, ping, routedHost, startAgent, tenantNetwork } from '../../examples/lab';
+import { eventually, iperfTcp, Lab, ping, routedHost, startAgent, tenantNetwork, VSWITCH } from '../../examples/lab';
 
 async function routedLab(t: { teardown: (f: () => Promise<void>) => void }) {
   const lab = new Lab();
@@ -72,4 +72,45 @@ test('two tenants with the same 10.0.0.0/24 run side by side and never see each 
   t.is(seen[1].stdout.trim(), '', 'blue host 2 saw nothing of red');
   t.regex(seen[2].stdout, /ICMP echo request/, 'the same capture on red\'s own host does see the pings');
   t.true(await ping(lab, b2, '10.0.0.5', 2), 'blue still works');
+});
+
+test('the vswitch CLI builds a routed network, shows it, and traces a frame through it', async (t) => {
+  const lab = new Lab();
+  t.teardown(() => lab.cleanup());
+  const sw = await lab.namespace('sw');
+  const h1 = await routedHost(lab, sw, 'h1', 't1', '10.0.1.5');
+  await routedHost(lab, sw, 'h2', 't2', '10.0.2.5');
+  const agent = await startAgent(lab, sw);
+  const admin = (await import('node:fs')).readFileSync(`${agent.stateDir}/admin-token`, 'utf8').trim();
+  const cli = async (token: string, ...args: string[]) =>
+    (await lab.exec(sw, process.execPath, [VSWITCH, '--socket', agent.socket, '--api', agent.api.address, '--token', token, ...args])).stdout;
+  const token = /token: (\S+)/.exec(await cli(admin, 'tenant', 'create', 'acme'))![1];
+  await cli(token, 'router', 'create', 'r');
+  for (const n of [1, 2]) {
+    await cli(token, 'bridge', 'create', `net${n}`);
+    await cli(token, 'port', 'create', 'r', '--name', `r-net${n}`, '--address', `10.0.${n}.1/24`);
+    await cli(token, 'port', 'create', `net${n}`, '--name', `net${n}-up`, '--peer', `r-net${n}`);
+    await cli(token, 'port', 'create', `net${n}`, '--name', `vm${n}`);
+    await cli(token, 'port', 'bind', `vm${n}`, `t${n}`);
+  }
+  await cli(token, 'route', 'add', 'r', '172.16.0.0/12', '--via', '10.0.2.5');
+  t.true(await eventually(() => ping(lab, h1, '10.0.2.5', 1), 5000), 'ping across the router built by the CLI');
+
+  const show = await cli(token, 'show');
+  t.regex(show, /router r \(/);
+  t.regex(show, /port vm1 \(\w+\): bound to t1/);
+  t.regex(show, /port r-net2 \(\w+\): 02(:[0-9a-f]{2}){5}, 10\.0\.2\.1\/24, <-> net2-up of net2/);
+  t.regex(show, /route 172\.16\.0\.0\/12 via 10\.0\.2\.5/);
+  const shownJson = JSON.parse(await cli(token, '--json', 'show'));
+  t.is(shownJson.routers.length, 1);
+  t.is((await cli(admin, 'bridge', 'list')).split('\n').filter((l) => /net\d/.test(l)).length, 2, 'the admin lists them too');
+
+  const routerMac = /port r-net1 \(\w+\): (\S+),/.exec(show)![1];
+  const mac = /link\/ether (\S+)/.exec((await lab.ip(h1, 'link', 'show', 'eth0')).stdout)![1];
+  const trace = await cli(token, 'trace', '--port', 't1', `udp,dl_src=${mac},dl_dst=${routerMac},nw_src=10.0.1.5,nw_dst=172.20.0.9,tp_dst=53`);
+  t.regex(trace, /router r: in on r-net1/);
+  t.regex(trace, /route 172\.16\.0\.0\/12 via 10\.0\.2\.5/);
+  t.regex(trace, /Datapath actions: set_eth\(02(:[0-9a-f]{2}){5}->[0-9a-f:]{17}\),dec_ttl,output:2/);
+  const viaApi = await agent.api.request<{ actions: string }>('POST', '/v1/trace', { port: (JSON.parse(await cli(token, '--json', 'show')).ports as { id: string; name: string }[]).find((p) => p.name === 'vm1')!.id, flow: `icmp,dl_src=${mac},dl_dst=${routerMac},nw_src=10.0.1.5,nw_dst=10.0.2.5,nw_ttl=1` });
+  t.is(viaApi.actions, 'drop(ttlExpired)', 'the same trace through the tenant API');
 });
