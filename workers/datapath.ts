@@ -16,7 +16,7 @@ port.on('message', (message: ToDatapath | { type: 'stop' }) => {
       datapath.removePort(message.number);
       return port.postMessage({ type: 'portRemoved', number: message.number } satisfies FromDatapath);
     case 'results':
-      return datapath.install(message.batch, message.generation, message.flows);
+      return datapath.install(message.batch, message.generation, message.answers);
     case 'failed':
       return datapath.failBatch(message.batch);
     case 'transmit':

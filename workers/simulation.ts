@@ -1,20 +1,20 @@
 // Entry point of a simulation thread (a piscina task): walks the virtual topology for each
 // flow of an upcall batch. The topology arrives as a versioned state in shared memory, decoded
 // when it changed; learned MACs go straight into the shared tables, so any thread may take a batch.
-import type { SlowPathFlow, Transmission } from '../src/datapath';
+import { FrameBatch, frameOf, packAnswers, SlowPathAnswers, SlowPathFlow, Transmission } from '../src/datapath';
 import { KEY_WORDS } from '../src/flow';
 import { decodeState, EncodedState, Hold, Neighbor, TopologySimulation } from '../src/simulation';
 
 export interface SimulationTask {
   keys: Uint32Array;
   /** Each flow's first frame (vnet header first). */
-  frames: Uint8Array[];
+  frames: FrameBatch;
   now: number;
   state: EncodedState;
 }
 
 export interface SimulationAnswer {
-  flows: SlowPathFlow[];
+  answers: SlowPathAnswers;
   invalidate: string[];
   emit: Transmission[];
   learned: Neighbor[];
@@ -25,16 +25,18 @@ let simulation: TopologySimulation | null = null;
 
 export default function simulate(task: SimulationTask): SimulationAnswer {
   if (simulation?.topology.version !== task.state.version) simulation = new TopologySimulation(decodeState(task.state));
-  const answer: SimulationAnswer = { flows: [], invalidate: [], emit: [], learned: [], holds: [] };
+  const answer: SimulationAnswer = { answers: packAnswers([]), invalidate: [], emit: [], learned: [], holds: [] };
+  const flows: SlowPathFlow[] = [];
   const invalidate = new Set<string>();
   for (let i = 0; i * KEY_WORDS < task.keys.length; i++) {
-    const result = simulation.simulate(task.keys, i * KEY_WORDS, task.frames[i] ?? null, task.now);
-    answer.flows.push({ actions: result.actions, tags: result.tags, cache: result.cache });
+    const result = simulation.simulate(task.keys, i * KEY_WORDS, frameOf(task.frames, i), task.now);
+    flows.push({ actions: result.actions, tags: result.tags, cache: result.cache });
     for (const tag of result.invalidate) invalidate.add(tag);
     answer.emit.push(...result.emit);
     answer.learned.push(...result.learned);
     answer.holds.push(...result.holds);
   }
   answer.invalidate = [...invalidate];
+  answer.answers = packAnswers(flows);
   return answer;
 }

@@ -3,7 +3,7 @@
 // frames they sent, neighbors they resolved, frames that wait for a neighbor (held here, a
 // few per address for a few seconds, then dropped and counted, as a kernel's neighbor queue does).
 import { Piscina } from 'piscina';
-import { Transmission } from '../datapath';
+import { FrameBatch, packFrames, Transmission } from '../datapath';
 import { FlowKeyExtractor, KEY_WORDS } from '../flow';
 import { VNET_HEADER_BYTES } from '../packet';
 import { Hold, macClock } from '../simulation';
@@ -52,7 +52,7 @@ export class SlowPath {
   ) {}
 
   /** Simulates a batch of flows; what the devices did on the side is done before it resolves. */
-  async simulate(keys: Uint32Array, frames: Uint8Array[]): Promise<SimulationAnswer> {
+  async simulate(keys: Uint32Array, frames: FrameBatch): Promise<SimulationAnswer> {
     const started = performance.now();
     try {
       const answer = await this.pool.run({ keys, frames, now: macClock(), state: this.topology.encode(this.sink.ports()) });
@@ -107,10 +107,11 @@ export class SlowPath {
     const keys = new Uint32Array(w.frames.length * KEY_WORDS);
     w.frames.forEach((h, i) => this.extractor.extract(h.frame, VNET_HEADER_BYTES, h.frame.length, h.inPort, keys, i * KEY_WORDS));
     const frames = w.frames.map((h) => h.frame);
-    this.simulate(keys, frames)
+    this.simulate(keys, packFrames(frames))
       .then((answer) => {
         this.stats.released += frames.length;
-        this.sink.transmit(answer.flows.map((flow, i) => ({ frame: frames[i], actions: flow.actions })));
+        const { actionLists, flows } = answer.answers;
+        this.sink.transmit(frames.map((frame, i) => ({ frame, actions: actionLists[flows[i * 3]] })));
       })
       .catch(() => (this.stats.unresolved += frames.length));
   }

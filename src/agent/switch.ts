@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads';
 import pino, { Logger } from 'pino';
 import { Piscina } from 'piscina';
 import {
-  CacheCounter, DatapathCounters, DatapathOptions, DEFAULT_DATAPATH_OPTIONS, FlowDump, FromDatapath, native,
+  CacheCounter, DatapathCounters, DatapathOptions, DEFAULT_DATAPATH_OPTIONS, FlowDump, FrameBatch, FromDatapath, native,
   PortCounter, PortSpec, sumCounters, ToDatapath, Transmission, MAX_PORTS,
 } from '../datapath';
 import { DROP_REASONS, FlowKeyExtractor, KEY_WORDS } from '../flow';
@@ -382,14 +382,14 @@ export class Switch extends EventEmitter {
     }
   }
 
-  private simulate(handle: DatapathThread, batch: number, keys: Uint32Array, frames: Uint8Array[]): void {
+  private simulate(handle: DatapathThread, batch: number, keys: Uint32Array, frames: FrameBatch): void {
     const generation = this.generation;
     this.slowPath
       .simulate(keys, frames)
       .then((answer) => {
         // Invalidations first: every worker drops what the answer made stale before it installs.
         if (answer.invalidate.length > 0) this.invalidate(answer.invalidate);
-        this.post(handle, { type: 'results', batch, generation, flows: answer.flows });
+        this.post(handle, { type: 'results', batch, generation, answers: answer.answers });
       })
       .catch((error: Error) => {
         if (this.closed) return;

@@ -5,7 +5,7 @@ import {
 } from '../flow';
 import { completeChecksum, Segmenter, VNET_HEADER_BYTES, VnetGso } from '../packet';
 import { CacheCounter, DatapathCounters, MAX_PORTS, PortCounter } from './counters';
-import type { ActiveSource, FlowDump, FromDatapath, PortSpec, SlowPathFlow, Transmission } from './messages';
+import type { ActiveSource, FlowDump, FromDatapath, PortSpec, SlowPathAnswers, Transmission } from './messages';
 import { FrameIo, isLinkFailure, native } from './native';
 import { PendingFlows } from './pending';
 import { Port } from './port';
@@ -29,6 +29,9 @@ export const DEFAULT_DATAPATH_OPTIONS: DatapathOptions = {
   slowPathTimeoutMs: 5000,
 };
 
+/** Upcall batches out at once before new ones wait to grow to UPCALL_BATCH_GROWN flows. */
+const UPCALLS_IN_FLIGHT = 2;
+const UPCALL_BATCH_GROWN = 256;
 /** Room for a vnet header and the largest GSO super-frame (64 KiB of IP plus L2 headers). */
 const SLOT_BYTES = 65536 + 64;
 const SCRATCH_BYTES = 4 << 20;
@@ -232,7 +235,10 @@ export class Datapath implements FrameSink {
     this.send({ type: 'portFailed', number: port.number, errno });
   }
 
+  /** Sends the flows waiting for the slow path. While enough batches are out, new ones wait to
+   *  grow: under a flood of new flows, fewer and larger messages; when quiet, no delay. */
   private sendUpcalls(): void {
+    if (this.pending.inFlight >= UPCALLS_IN_FLIGHT && this.pending.waiting < UPCALL_BATCH_GROWN) return;
     const batch = this.pending.takeBatch(this.now);
     if (!batch) return;
     this.counters.values[this.counters.cacheIndex(CacheCounter.upcalls)] += batch.keys.length / KEY_WORDS;
@@ -241,21 +247,22 @@ export class Datapath implements FrameSink {
 
   /** Installs the slow path's answers and releases the frames that waited for them. A flow
    *  the slow path answers itself is not installed: it saw the first frame, the others go up again. */
-  install(batch: number, generation: number, flows: SlowPathFlow[]): void {
+  install(batch: number, generation: number, answers: SlowPathAnswers): void {
     this.now = this.clock();
+    const actionIds = answers.actionLists.map((actions) => this.actionTable.intern(actions));
+    const staleSets = answers.tagSets.map((tags) => tags.some((tag) => (this.invalidatedAt.get(tag) ?? -1) > generation));
     this.pending.complete(batch).forEach((flow, i) => {
-      const result = flows[i];
-      const actionId = this.actionTable.intern(result.actions);
-      if (!result.cache) {
-        if (result.actions.length > 0) this.execute(flow.frames[0], actionId);
+      const actionId = actionIds[answers.flows[i * 3]];
+      const tagSet = answers.flows[i * 3 + 1];
+      if (answers.flows[i * 3 + 2] === 0) {
+        if (answers.actionLists[answers.flows[i * 3]].length > 0) this.execute(flow.frames[0], actionId);
         for (const frame of flow.frames.slice(1)) {
           if (!this.pending.add(flow.key, 0, flow.hash, frame, 0, frame.length)) this.drop(Drop.queueFull);
         }
         return;
       }
-      const stale = result.tags.some((tag) => (this.invalidatedAt.get(tag) ?? -1) > generation);
-      if (!stale && this.cache.find(flow.key, 0, flow.hash) < 0) {
-        const id = this.cache.insert(flow.key, 0, flow.hash, actionId, result.tags, this.now);
+      if (!staleSets[tagSet] && this.cache.find(flow.key, 0, flow.hash) < 0) {
+        const id = this.cache.insert(flow.key, 0, flow.hash, actionId, answers.tagSets[tagSet], this.now);
         for (const frame of flow.frames) {
           this.cache.packets[id]++;
           this.cache.bytes[id] += frame.length - VNET_HEADER_BYTES;
@@ -287,6 +294,7 @@ export class Datapath implements FrameSink {
   /** The slow path failed this batch: its frames are dropped, and the next frame retries. */
   failBatch(batch: number): void {
     for (const flow of this.pending.complete(batch)) this.counters.values[this.counters.dropIndex(Drop.slowPathFailed)] += flow.frames.length;
+    this.sendUpcalls();
   }
 
   invalidate(generation: number, tags: readonly string[]): number {

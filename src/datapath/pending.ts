@@ -2,6 +2,7 @@
 // queue behind it (bounded per flow and in all, the excess counted as drops) and leave in
 // order once the flow is installed. Upcalls leave in one message per receive batch.
 import { KEY_WORDS } from '../flow';
+import { FrameBatch, packFrames } from './messages';
 
 export interface PendingFlow {
   key: Uint32Array;
@@ -12,13 +13,14 @@ export interface PendingFlow {
 export interface UpcallBatch {
   batch: number;
   keys: Uint32Array;
-  frames: Uint8Array[];
+  /** Each flow's first frame. */
+  frames: FrameBatch;
 }
 
 export class PendingFlows {
   private readonly byHash = new Map<number, PendingFlow[]>();
   private outgoing: PendingFlow[] = [];
-  private readonly inFlight = new Map<number, { flows: PendingFlow[]; sentAt: number }>();
+  private readonly sent = new Map<number, { flows: PendingFlow[]; sentAt: number }>();
   private nextBatch = 1;
   private queued = 0;
 
@@ -26,6 +28,16 @@ export class PendingFlows {
 
   get queuedFrames(): number {
     return this.queued;
+  }
+
+  /** Upcall batches sent and not answered yet. */
+  get inFlight(): number {
+    return this.sent.size;
+  }
+
+  /** Flows waiting to be sent up. */
+  get waiting(): number {
+    return this.outgoing.length;
   }
 
   /** Queues a copy of the frame behind its flow's upcall; false when it must be dropped. */
@@ -51,17 +63,17 @@ export class PendingFlows {
     const flows = this.outgoing;
     this.outgoing = [];
     const batch = this.nextBatch++;
-    this.inFlight.set(batch, { flows, sentAt: now });
+    this.sent.set(batch, { flows, sentAt: now });
     const keys = new Uint32Array(flows.length * KEY_WORDS);
     flows.forEach((f, i) => keys.set(f.key, i * KEY_WORDS));
-    return { batch, keys, frames: flows.map((f) => f.frames[0]) };
+    return { batch, keys, frames: packFrames(flows.map((f) => f.frames[0])) };
   }
 
   /** The flows of an answered batch, in upcall order; their frames are no longer queued. */
   complete(batch: number): PendingFlow[] {
-    const entry = this.inFlight.get(batch);
+    const entry = this.sent.get(batch);
     if (!entry) return [];
-    this.inFlight.delete(batch);
+    this.sent.delete(batch);
     for (const flow of entry.flows) {
       const same = this.byHash.get(flow.hash)!;
       same.splice(same.indexOf(flow), 1);
@@ -74,7 +86,7 @@ export class PendingFlows {
   /** Batches unanswered for longer than `timeoutMs`. */
   overdue(now: number, timeoutMs: number): number[] {
     const late: number[] = [];
-    for (const [batch, entry] of this.inFlight) if (now - entry.sentAt > timeoutMs) late.push(batch);
+    for (const [batch, entry] of this.sent) if (now - entry.sentAt > timeoutMs) late.push(batch);
     return late;
   }
 

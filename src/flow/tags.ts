@@ -5,6 +5,7 @@
 
 export class TagSets {
   private readonly idsByName = new Map<string, number>();
+  private readonly names = new WeakMap<readonly string[], string>();
   private readonly setsByTag = new Map<string, Set<number>>();
   private readonly tagsOf: (readonly string[] | undefined)[] = [];
   private readonly freeIds: number[] = [];
@@ -14,10 +15,17 @@ export class TagSets {
   readonly refs: number[] = [];
 
   intern(tags: readonly string[]): number {
-    const unique = [...new Set(tags)].sort();
-    const name = unique.join('\n');
+    // Flows answered together share their list: its name is made once, not per flow.
+    let name = this.names.get(tags);
+    let unique: string[] | undefined;
+    if (name === undefined) {
+      unique = [...new Set(tags)].sort();
+      name = unique.join('\n');
+      this.names.set(tags, name);
+    }
     const known = this.idsByName.get(name);
     if (known !== undefined) return known;
+    unique ??= name.split('\n');
     const id = this.freeIds.pop() ?? this.tagsOf.length;
     this.idsByName.set(name, id);
     this.tagsOf[id] = unique;

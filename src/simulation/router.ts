@@ -125,7 +125,8 @@ export class RouterStep {
     const frame = nextHop.length === 4 ? arpRequest(out.macBytes, source.address, nextHop) : neighborSolicitation(out.macBytes, source.address, nextHop);
     const request = this.walker.emission(out, frame, w);
     if (!w.frame) return w.drop('neighborUnresolved', () => `${formatAddress(nextHop)} is not resolved: it would be asked for`);
-    w.holds.push({ router: router.id, address: formatAddress(nextHop), frame: w.frame, inPort: w.fields.inPort, request });
+    // A copy: the frame may be a view into a whole batch, which must not travel with it.
+    w.holds.push({ router: router.id, address: formatAddress(nextHop), frame: w.frame.slice(), inPort: w.fields.inPort, request });
     w.note(() => `  ${formatAddress(nextHop)} is not resolved yet: asked, the frame waits`);
   }
 
