@@ -60,6 +60,12 @@ test("for every kind, another tenant's object is 404 to read, change or delete, 
     t.false((await call(b, 'GET', `/v1/${p}`)).body.some((o: { id: string }) => o.id === id), `${p} not listed to b`);
     t.true((await call(ADMIN, 'GET', `/v1/${p}`)).body.some((o: { id: string }) => o.id === id), `${p} listed to the admin`);
   }
+  const aTenant = (await call(a, 'GET', '/v1/tenants')).body;
+  t.is(aTenant.length, 1, 'a tenant sees only itself');
+  t.is(aTenant[0].tokenSha256, undefined, 'never its token digest');
+  t.is((await call(b, 'GET', `/v1/tenants/${aTenant[0].id}`)).status, 404, "another tenant's tenant object is 404");
+  t.is((await call(b, 'GET', `/v1/hosts/${HOST}`)).status, 404, "hosts are the admin's");
+  t.is((await call(ADMIN, 'GET', `/v1/hosts/${HOST}`)).status, 200);
   const bOwn = await call(b, 'POST', '/v1/ports', { device: objects.bridges });
   t.is(bOwn.status, 400, "b cannot put a port on a's bridge");
   t.is(bOwn.body.error.field, 'device');
