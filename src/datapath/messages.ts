@@ -32,20 +32,33 @@ export interface SlowPathAnswers {
 }
 
 export function packAnswers(flows: readonly SlowPathFlow[]): SlowPathAnswers {
-  const actionIndex = new Map<string, number>();
-  const tagIndex = new Map<string, number>();
   const answers: SlowPathAnswers = { actionLists: [], tagSets: [], flows: new Int32Array(flows.length * 3) };
-  const indexOf = <T>(index: Map<string, number>, list: T[], value: T, name: string) => {
-    let at = index.get(name);
-    if (at === undefined) index.set(name, (at = list.push(value) - 1));
-    return at;
-  };
   flows.forEach((flow, i) => {
-    answers.flows[i * 3] = indexOf(actionIndex, answers.actionLists, flow.actions, JSON.stringify(flow.actions));
-    answers.flows[i * 3 + 1] = indexOf(tagIndex, answers.tagSets, flow.tags, flow.tags.join('\n'));
+    answers.flows[i * 3] = indexIn(answers.actionLists, flow.actions, sameAction);
+    answers.flows[i * 3 + 1] = indexIn(answers.tagSets, flow.tags, (a, b) => a === b);
     answers.flows[i * 3 + 2] = flow.cache ? 1 : 0;
   });
   return answers;
+}
+
+/** Lists looked at for an equal one: flows of one path come together, and a batch of all
+ *  different flows must not cost a comparison with every other. */
+const RECENT_LISTS = 8;
+
+/** Where an equal list already is, or where it is added. The walk gives the same tag string
+ *  objects again, so comparing is cheaper than naming a list by a joined key. */
+function indexIn<T>(lists: T[][], list: T[], same: (a: T, b: T) => boolean): number {
+  for (let at = lists.length - 1; at >= 0 && at >= lists.length - RECENT_LISTS; at--) {
+    const known = lists[at];
+    if (known.length === list.length && known.every((x, i) => same(x, list[i]))) return at;
+  }
+  return lists.push(list) - 1;
+}
+
+function sameAction(a: Action, b: Action): boolean {
+  const fields = a as unknown as Record<string, unknown>;
+  const other = b as unknown as Record<string, unknown>;
+  return a.type === b.type && Object.keys(fields).every((k) => fields[k] === other[k]);
 }
 
 /** Frames packed end to end, frame i at bytes[ends[i-1], ends[i]): one buffer crosses the

@@ -3,7 +3,7 @@
 // (one VLAN, untagged) and trunks (every VLAN tagged, VLAN 0 untagged); a bridge that is not
 // VLAN-aware carries tags as data. Router ports' MACs are known without learning.
 import type { TopologyWalker } from './topology-simulation';
-import { deviceTag, macTag, TABLE_SPACE_TAG } from './tags';
+import { TABLE_SPACE_TAG } from './tags';
 import { VirtualBridge, VirtualPort } from './virtual-topology';
 import { Walk } from './walk';
 import { formatMac } from '../packet';
@@ -13,7 +13,7 @@ export class BridgeStep {
 
   enter(port: VirtualPort, w: Walk): void {
     const bridge = this.walker.topology.bridges.get(port.device)!;
-    w.tags.add(deviceTag(bridge.id));
+    w.tags.add(bridge.tag);
     let vlan = 0;
     if (bridge.vlanAware) {
       if (port.trunk) vlan = w.tagged ? w.fields.vlanTci & 0x0fff : 0;
@@ -25,14 +25,14 @@ export class BridgeStep {
 
     // A trace looks without learning.
     const learned = w.dryRun ? 'refreshed' : bridge.macs.learn(vlan, w.source, 0, port.index, this.walker.now);
-    if (learned === 'new' || learned === 'moved') w.invalidate.add(macTag(bridge.id, vlan, w.source));
+    if (learned === 'new' || learned === 'moved') w.invalidate.add(bridge.macTags.get(vlan, w.source));
     if (learned === 'refused') w.tags.add(TABLE_SPACE_TAG);
 
     if (w.destination[0] & 1) {
       w.note(() => '  destination is multicast: flood');
       return this.exit(bridge, this.floodPorts(bridge, port, vlan), vlan, w);
     }
-    w.tags.add(macTag(bridge.id, vlan, w.destination));
+    w.tags.add(bridge.macTags.get(vlan, w.destination));
     const target = this.routerPortWith(bridge, w.destination) ?? this.walker.topology.byIndex[bridge.macs.lookup(vlan, w.destination)];
     if (!target || target.device !== bridge.id) {
       w.note(() => `  ${formatMac(w.destination)} unknown: flood`);

@@ -11,7 +11,7 @@ import { contains, formatAddress, sameAddress } from '../packet';
 import {
   arpReply, arpRequest, icmpv4, icmpv6, neighborAdvertisement, neighborSolicitation, quoteOf,
 } from './router-frames';
-import { deviceTag, neighborTag } from './tags';
+import { neighborTag } from './tags';
 import type { TopologyWalker } from './topology-simulation';
 import { LinkAddress, VirtualPort, VirtualRouter } from './virtual-topology';
 import { Walk } from './walk';
@@ -27,7 +27,7 @@ export class RouterStep {
 
   enter(port: VirtualPort, w: Walk): void {
     const router = this.walker.topology.routers.get(port.device)!;
-    w.tags.add(deviceTag(router.id));
+    w.tags.add(router.tag);
     w.note(() => `router ${router.name}: in on ${port.name}, ${w.describe()}`);
     const toUs = w.destination.every((b, i) => b === port.macBytes[i]);
     if (!toUs && !(w.destination[0] & 1)) return w.drop('notForRouter', () => `${formatMac(w.destination)} is not the router port's MAC`);
@@ -104,8 +104,9 @@ export class RouterStep {
     if (peer?.kind === 'router') mac = { bytes: peer.macBytes, text: peer.mac };
     else {
       const hop = formatAddress(nextHop);
-      w.tags.add(neighborTag(router.id, hop));
-      mac = this.walker.topology.neighbor(router.id, hop);
+      const entry = this.walker.topology.neighbor(router.id, hop);
+      w.tags.add(entry?.tag ?? neighborTag(router.id, hop));
+      mac = entry;
     }
     if (!mac) return this.resolve(router, out, nextHop, w);
     w.actions.push({ type: 'set_eth', source: out.mac, destination: mac.text }, { type: 'dec_ttl' });

@@ -13,6 +13,27 @@ export function macTag(bridge: string, vlan: number, mac: Uint8Array, at = 0): s
   for (let i = 0; i < 6; i++) hex += mac[at + i].toString(16).padStart(2, '0');
   return `mac:${bridge}:${vlan}:${hex}`;
 }
+/** One bridge's station tags, each made once: a walk that adds the same string again costs
+ *  no formatting and no hashing (V8 keeps a string's hash). Starts over past a bound, so a
+ *  MAC flood cannot grow it without end. */
+export class MacTags {
+  private readonly byMac = new Map<number, Map<number, string>>();
+
+  constructor(private readonly bridge: string, private readonly most = 65536) {}
+
+  get(vlan: number, mac: Uint8Array): string {
+    const key = mac[0] * 2 ** 40 + mac[1] * 2 ** 32 + (((mac[2] << 24) | (mac[3] << 16) | (mac[4] << 8) | mac[5]) >>> 0);
+    let byVlan = this.byMac.get(key);
+    if (!byVlan) {
+      if (this.byMac.size >= this.most) this.byMac.clear();
+      this.byMac.set(key, (byVlan = new Map()));
+    }
+    let tag = byVlan.get(vlan);
+    if (tag === undefined) byVlan.set(vlan, (tag = macTag(this.bridge, vlan, mac)));
+    return tag;
+  }
+}
+
 /** A router's neighbor entry (ARP or NDP) for an address. */
 export const neighborTag = (router: string, address: string): string => `neighbor:${router}:${address}`;
 /** Flows of stations a full MAC table could not learn: retried when space frees. */

@@ -6,7 +6,7 @@ import { FlowKeyExtractor, KEY_WORDS } from '../flow';
 import { VNET_HEADER_BYTES } from '../packet';
 import { BridgeStep } from './bridge';
 import { RouterStep } from './router';
-import { portTag, vportTag } from './tags';
+import { portTag } from './tags';
 import { VirtualPort, VirtualTopology } from './virtual-topology';
 import { Emission, SimulationResult, Walk } from './walk';
 
@@ -28,6 +28,7 @@ export class TopologySimulation implements TopologyWalker {
   private readonly bridge = new BridgeStep(this);
   private readonly router = new RouterStep(this);
   private readonly extractor = new FlowKeyExtractor();
+  private readonly portTags: string[] = [];
 
   constructor(readonly topology: VirtualTopology) {}
 
@@ -37,7 +38,7 @@ export class TopologySimulation implements TopologyWalker {
     this.now = now;
     const w = new Walk(key, at, frame, dryRun);
     const inPort = w.fields.inPort;
-    w.tags.add(portTag(inPort));
+    w.tags.add((this.portTags[inPort] ??= portTag(inPort)));
     const port = this.topology.byDatapathPort.get(inPort);
     if (!port) {
       w.drop('unbound', () => `datapath port ${inPort} is bound to no virtual port`);
@@ -48,14 +49,14 @@ export class TopologySimulation implements TopologyWalker {
   }
 
   leave(port: VirtualPort, w: Walk): void {
-    w.tags.add(vportTag(port.id));
+    w.tags.add(port.tag);
     if (port.peer) {
       const peer = this.topology.ports.get(port.peer);
       if (!peer) return w.drop('noOutput', () => `${port.name}'s peer ${port.peer} does not exist`);
       return this.enter(peer, w);
     }
     if (port.datapathPort > 0 && port.up) {
-      w.tags.add(portTag(port.datapathPort));
+      w.tags.add(port.datapathTag);
       w.note(() => `out ${port.name} (datapath port ${port.datapathPort})`);
       return w.output(port.datapathPort);
     }
@@ -78,7 +79,7 @@ export class TopologySimulation implements TopologyWalker {
   }
 
   private enter(port: VirtualPort, w: Walk): void {
-    w.tags.add(vportTag(port.id));
+    w.tags.add(port.tag);
     if (!port.up) return w.drop('portDown', () => `${port.name} is down`);
     if (!w.enterDevice()) return;
     if (port.kind === 'bridge') this.bridge.enter(port, w);

@@ -4,6 +4,7 @@
 // tables are shared memory beside it.
 import { parseMac } from '../packet';
 import { MacTable } from './mac-table';
+import { deviceTag, MacTags, neighborTag, portTag, vportTag } from './tags';
 import { contains, formatAddress, parsePrefix, Prefix } from '../packet';
 
 export interface TopologyState {
@@ -56,6 +57,9 @@ export interface StatePort {
 }
 
 export interface VirtualPort extends StatePort {
+  /** Its tag (vport:ID) and its datapath port's (port:N, or ''), made once. */
+  tag: string;
+  datapathTag: string;
   macBytes: Uint8Array;
   prefixes: (Prefix & { text: string })[];
   kind: 'bridge' | 'router';
@@ -67,9 +71,16 @@ export interface LinkAddress {
   text: string;
 }
 
+/** A resolved neighbor: its MAC and the tag of the flows that used it. */
+export interface NeighborEntry extends LinkAddress {
+  tag: string;
+}
+
 export interface VirtualBridge {
   id: string;
   name: string;
+  tag: string;
+  macTags: MacTags;
   vlanAware: boolean;
   macs: MacTable;
   ports: VirtualPort[];
@@ -87,6 +98,7 @@ export interface RouteEntry {
 export interface VirtualRouter {
   id: string;
   name: string;
+  tag: string;
   ports: VirtualPort[];
   /** Longest prefix first, then lowest weight: the first match is the route. */
   routes: RouteEntry[];
@@ -99,18 +111,22 @@ export class VirtualTopology {
   readonly byDatapathPort = new Map<number, VirtualPort>();
   readonly bridges = new Map<string, VirtualBridge>();
   readonly routers = new Map<string, VirtualRouter>();
-  private readonly neighbors = new Map<string, LinkAddress>();
+  private readonly neighbors = new Map<string, NeighborEntry>();
 
   constructor(state: TopologyState, macTables: readonly SharedArrayBuffer[]) {
     this.version = state.version;
-    for (const b of state.bridges) this.bridges.set(b.id, { id: b.id, name: b.name, vlanAware: b.vlanAware, macs: new MacTable(macTables[b.macTable]), ports: [] });
-    for (const r of state.routers) this.routers.set(r.id, { id: r.id, name: r.name, ports: [], routes: [] });
+    for (const b of state.bridges) {
+      this.bridges.set(b.id, {
+        id: b.id, name: b.name, tag: deviceTag(b.id), macTags: new MacTags(b.id), vlanAware: b.vlanAware, macs: new MacTable(macTables[b.macTable]), ports: [],
+      });
+    }
+    for (const r of state.routers) this.routers.set(r.id, { id: r.id, name: r.name, tag: deviceTag(r.id), ports: [], routes: [] });
     for (const p of state.ports) {
       const bridge = this.bridges.get(p.device);
       const router = this.routers.get(p.device);
       if (!bridge && !router) continue;
       const port: VirtualPort = {
-        ...p, kind: bridge ? 'bridge' : 'router', macBytes: p.mac ? parseMac(p.mac) : new Uint8Array(6),
+        ...p, kind: bridge ? 'bridge' : 'router', tag: vportTag(p.id), datapathTag: p.datapathPort > 0 ? portTag(p.datapathPort) : '', macBytes: p.mac ? parseMac(p.mac) : new Uint8Array(6),
         prefixes: p.addresses.map((text) => ({ ...parsePrefix(text), text })),
       };
       this.ports.set(p.id, port);
@@ -135,11 +151,13 @@ export class VirtualTopology {
       });
     }
     for (const router of this.routers.values()) router.routes.sort((a, b) => b.prefix.length - a.prefix.length || a.weight - b.weight);
-    for (const n of state.neighbors) this.neighbors.set(neighborKey(n.router, n.address), { bytes: parseMac(n.mac), text: n.mac });
+    for (const n of state.neighbors) {
+      this.neighbors.set(neighborKey(n.router, n.address), { bytes: parseMac(n.mac), text: n.mac, tag: neighborTag(n.router, n.address) });
+    }
   }
 
   /** The MAC a router resolved for an address (as text, formatAddress's form). */
-  neighbor(router: string, address: string): LinkAddress | undefined {
+  neighbor(router: string, address: string): NeighborEntry | undefined {
     return this.neighbors.get(neighborKey(router, address));
   }
 
