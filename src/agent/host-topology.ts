@@ -24,6 +24,8 @@ export class HostTopology {
   private readonly indexes = new Map<string, number>();
   private readonly macTables = new Map<string, { slot: number; table: MacTable }>();
   private readonly tableBuffers: SharedArrayBuffer[] = [];
+  /** Slots of deleted bridges' tables, given to the next bridges. */
+  private readonly freeSlots: number[] = [];
   private readonly neighbors = new Map<string, Neighbor>();
   private version = 0;
   private encoded: EncodedState | null = null;
@@ -45,8 +47,12 @@ export class HostTopology {
     }
     for (const [key, object] of this.objects) if (!next.has(key)) this.tagsOf(object, tags);
     this.objects = next;
+    for (const [id, { slot }] of [...this.macTables]) {
+      if (id === LOCAL_BRIDGE || next.has(`bridge/${id}`)) continue;
+      this.macTables.delete(id);
+      this.freeSlots.push(slot);
+    }
     for (const bridge of this.list('bridge')) this.tableFor(bridge.id);
-    for (const id of [...this.macTables.keys()]) if (id !== LOCAL_BRIDGE && !next.has(`bridge/${id}`)) this.macTables.delete(id);
     for (const [key, n] of this.neighbors) if (!next.has(`router/${n.router}`)) this.neighbors.delete(key);
     this.changed();
     return [...tags];
@@ -174,8 +180,9 @@ export class HostTopology {
   private tableFor(bridge: string): void {
     if (this.macTables.has(bridge)) return;
     const table = new MacTable(this.macTableSize);
-    this.tableBuffers.push(table.buffer);
-    this.macTables.set(bridge, { slot: this.tableBuffers.length - 1, table });
+    const slot = this.freeSlots.pop() ?? this.tableBuffers.length;
+    this.tableBuffers[slot] = table.buffer;
+    this.macTables.set(bridge, { slot, table });
   }
 
   private indexOf(id: string): number {

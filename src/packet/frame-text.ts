@@ -1,6 +1,7 @@
 // A frame written as text in Open vSwitch's flow syntax, for traces: a protocol word (arp, ip,
 // ipv6, icmp, icmp6, tcp, tcp6, udp, udp6) and fields such as dl_src=, dl_dst=, dl_vlan=,
-// nw_src=, nw_dst=, nw_ttl=, tp_src=, tp_dst=, icmp_type=, icmp_code=, arp_op=.
+// nw_src=, nw_dst=, nw_ttl=, tp_src=, tp_dst=, icmp_type=, icmp_code=, arp_op=. Checksums are
+// left as they fall (an ICMPv6 one is not right): a trace reads headers, not checksums.
 import { parseMac } from './address';
 import { ArpOperation, emitArp } from './arp';
 import { emitEthernet, emitVlanTag, EtherType } from './ethernet';

@@ -1,0 +1,66 @@
+import test from 'ava';
+import { HostTopology, LOCAL_BRIDGE } from '../../src/agent/host-topology';
+import { deviceTag, vportTag } from '../../src/simulation';
+import { EMPTY, Kind, KindMap, Stored } from '../../src/topology';
+
+let version = 0;
+const stored = <K extends Kind>(kind: K, fields: Partial<KindMap[K]> & { id: string }): Stored<K> => ({
+  kind, version: ++version, value: { tenant: 't1', ...EMPTY[kind], ...fields } as KindMap[K],
+});
+
+const bridge = stored('bridge', { id: 'b1', name: 'b1' });
+const port = stored('port', { id: 'p1', device: 'b1', name: 'vm1' });
+const here = stored('binding', { id: 'p1', host: 'h1', interface: 'vnet0' });
+
+test('bindings of this host are the interfaces to attach; another host\'s are not', (t) => {
+  const host = new HostTopology('h1', 16);
+  host.setObjects([bridge, port, here, stored('port', { id: 'p2', device: 'b1' }), stored('binding', { id: 'p2', host: 'h2', interface: 'vnet0' })]);
+  t.deepEqual([...host.bindingsHere()], [['vnet0', 'p1']]);
+});
+
+test('a change invalidates the tags of what it touched, and only those', (t) => {
+  const host = new HostTopology('h1', 16);
+  host.setObjects([bridge, port, here]);
+  t.deepEqual(host.setObjects([bridge, port, here]), [], 'nothing changed: nothing stale');
+  const renamed = { ...port, version: ++version, value: { ...port.value, name: 'vm-one' } };
+  t.deepEqual(host.setObjects([bridge, renamed, here]).sort(), [deviceTag('b1'), vportTag('p1')].sort());
+  t.deepEqual(host.setObjects([bridge, renamed]).sort(), [deviceTag('b1'), vportTag('p1')].sort(), 'an unbinding');
+});
+
+test('the state numbers ports stably, binds them to datapath ports, and keeps unbound ones on the local bridge', (t) => {
+  const host = new HostTopology('h1', 16);
+  host.setObjects([bridge, port, here]);
+  const state = host.state([{ number: 3, name: 'vnet0', up: true, binding: 'p1' }, { number: 4, name: 'eth9', up: true, vlan: 10 }]);
+  const vm = state.ports.find((p) => p.id === 'p1')!;
+  const local = state.ports.find((p) => p.device === LOCAL_BRIDGE)!;
+  t.is(vm.datapathPort, 3);
+  t.is(local.datapathPort, 4);
+  t.is(local.vlan, 10);
+  t.false(local.trunk);
+  host.changed();
+  const again = host.state([{ number: 3, name: 'vnet0', up: true, binding: 'p1' }]);
+  t.is(again.ports.find((p) => p.id === 'p1')!.index, vm.index, 'a port keeps its index while it exists');
+});
+
+test("a deleted bridge's MAC table is given to the next bridge, emptied", (t) => {
+  const host = new HostTopology('h1', 16);
+  host.setObjects([bridge]);
+  host.macTable('b1')!.learn(0, Uint8Array.of(2, 0, 0, 0, 0, 1), 0, 1, 0);
+  host.setObjects([]);
+  t.is(host.macTable('b1'), undefined);
+  host.setObjects([stored('bridge', { id: 'b2' })]);
+  t.is(host.macTable('b2')!.size, 0);
+  t.is(host.allMacTables().length, 2, 'the local bridge and b2');
+  t.is(host.encode([]).macTables.length, 2, 'no table is left behind for the deleted bridge');
+});
+
+test('neighbors learned once invalidate once; those of a deleted router go', (t) => {
+  const host = new HostTopology('h1', 16);
+  const router = stored('router', { id: 'r1' });
+  host.setObjects([router]);
+  const n = { router: 'r1', address: '10.0.0.5', mac: '52:54:00:00:00:05' };
+  t.is(host.learnNeighbors([n]).length, 1);
+  t.is(host.learnNeighbors([n]).length, 0);
+  host.setObjects([]);
+  t.deepEqual(host.neighborList(), []);
+});
