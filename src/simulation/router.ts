@@ -12,6 +12,7 @@ import {
   arpReply, arpRequest, icmpv4, icmpv6, neighborAdvertisement, neighborSolicitation, quoteOf,
 } from './router-frames';
 import { neighborTag } from './tags';
+import { TokenBucket } from './token-bucket';
 import type { TopologyWalker } from './topology-simulation';
 import { LinkAddress, VirtualPort, VirtualRouter } from './virtual-topology';
 import { Walk } from './walk';
@@ -22,8 +23,20 @@ const ALL_NODES_V6 = Uint8Array.from([0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 
 const ICMPV4_ERRORS = new Set([3, 4, 5, 11, 12]);
 const Unreachable = { v4Network: 0, v4Port: 3, v6NoRoute: 0, v6Port: 4 } as const;
 
+/** Linux's defaults for ICMP errors: 1000 a second, 50 at once (per router here). */
+const ICMP_ERRORS_PER_SECOND = 1000;
+const ICMP_ERROR_BURST = 50;
+
 export class RouterStep {
+  private readonly icmpBudgets = new Map<string, TokenBucket>();
+
   constructor(private readonly walker: TopologyWalker) {}
+
+  private icmpBudget(router: string): TokenBucket {
+    let budget = this.icmpBudgets.get(router);
+    if (!budget) this.icmpBudgets.set(router, (budget = new TokenBucket(ICMP_ERRORS_PER_SECOND, ICMP_ERROR_BURST)));
+    return budget;
+  }
 
   enter(port: VirtualPort, w: Walk): void {
     const router = this.walker.topology.routers.get(port.device)!;
@@ -165,6 +178,7 @@ export class RouterStep {
       : w.fields.ipProtocol === IpProtocol.icmpv6 && w.fields.transportSource < 128;
     const source = port.prefixes.find((p) => p.address.length === w.fields.networkSource.length);
     if (isError || !source || !w.frame || w.fields.networkDestination[0] >= (w.ipv4 ? 224 : 0xff)) return;
+    if (!w.dryRun && !this.icmpBudget(port.device).take()) return w.note(() => '  ICMP error not sent: over the rate limit');
     w.note(() => `  ICMP ${type}/${code} to ${formatAddress(w.fields.networkSource)}`);
     const link = { source: port.macBytes, destination: w.source };
     const quote = quoteOf(w.frame, w.l3At, w.ipv6);

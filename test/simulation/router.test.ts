@@ -148,3 +148,10 @@ test('a hundred thousand mutated frames through the router: no exception', (t) =
   }
   t.pass();
 });
+
+test('ICMP errors are rate-limited per router (Linux defaults: 50 at once, 1000 a second)', (t) => {
+  const { host } = routed();
+  let sent = 0;
+  for (let i = 0; i < 200; i++) sent += host.simulate(1, ping(1, '10.0.2.7')).emit.length;
+  t.true(sent >= 50 && sent < 200, `${sent} of 200 time-exceeded messages sent`);
+});
