@@ -14,7 +14,8 @@ import { SwitchError } from './errors';
 import { switchMetrics } from './metrics';
 import { trace } from './trace';
 import type { PortConfig } from './port-config';
-import { Switch, SwitchOptions, validateSwitchOptions } from './switch';
+import { Switch } from './switch';
+import { SwitchOptions, validateSwitchOptions } from './switch-options';
 
 export const DEFAULT_SOCKET = process.env.VSWITCH_SOCKET ?? '/run/vswitch/vswitch.sock';
 export const DEFAULT_STATE_DIR = process.env.VSWITCH_STATE_DIR ?? '/var/lib/vswitch';

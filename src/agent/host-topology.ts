@@ -4,7 +4,9 @@
 // the routers resolved. It says which flows a change makes stale, and gives the simulation
 // threads a versioned state to walk.
 import { Kind, Stored } from '../topology';
-import { deviceTag, EncodedState, encodeState, MacTable, Neighbor, neighborTag, StatePort, TopologyState, vportTag } from '../simulation';
+import {
+  deviceTag, EncodedState, encodeState, macClock, MacTable, Neighbor, neighborTag, StatePort, TopologyState, vportTag,
+} from '../simulation';
 
 /** The bridge of ports attached without a binding. */
 export const LOCAL_BRIDGE = 'local';
@@ -97,6 +99,19 @@ export class HostTopology {
     const id = port.binding ?? localPortId(port.name);
     const device = port.binding ? (this.objects.get(`port/${port.binding}`)?.value as { device?: string } | undefined)?.device : LOCAL_BRIDGE;
     return { id, index: this.indexOf(id), bridge: device && this.macTables.has(device) ? device : undefined };
+  }
+
+  /** A station whose flows the datapath used keeps its place in its bridge's MAC table (the
+   *  VLAN it was learned on: an access port's, a trunk's tag, or 0 on a bridge that is not
+   *  VLAN-aware). */
+  refreshStation(port: DatapathPortView, vlanTci: number, mac: Uint8Array, ports: readonly DatapathPortView[]): void {
+    const { id, index, bridge } = this.virtualPortOf(port);
+    if (!bridge) return;
+    const state = this.state(ports);
+    const p = state.ports.find((x) => x.id === id);
+    const vlanAware = state.bridges.find((b) => b.id === bridge)?.vlanAware ?? false;
+    const vlan = !p || !vlanAware ? 0 : p.trunk ? vlanTci & 0x0fff : p.vlan;
+    this.macTables.get(bridge)!.table.refresh(vlan, mac, 0, index, macClock());
   }
 
   /** Something the state depends on changed (ports attached, links up or down). */

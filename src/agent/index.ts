@@ -5,3 +5,4 @@ export * from './errors';
 export * from './metrics';
 export * from './port-config';
 export * from './switch';
+export * from './switch-options';

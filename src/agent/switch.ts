@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads';
 import pino, { Logger } from 'pino';
 import { Piscina } from 'piscina';
 import {
-  CacheCounter, DatapathCounters, DatapathOptions, DEFAULT_DATAPATH_OPTIONS, FlowDump, FrameBatch, FromDatapath, native,
+  CacheCounter, DatapathOptions, DEFAULT_DATAPATH_OPTIONS, FlowDump, FrameBatch, FromDatapath, native,
   PortCounter, PortSpec, sumCounters, ToDatapath, Transmission, MAX_PORTS,
 } from '../datapath';
 import { DROP_REASONS, FlowKeyExtractor, KEY_WORDS } from '../flow';
@@ -20,23 +20,11 @@ import {
 import type { Stored } from '../topology';
 import type { SimulationAnswer, SimulationTask } from '../../workers/simulation';
 import { SwitchError } from './errors';
-import { DatapathPortView, HostTopology } from './host-topology';
+import { DatapathThread, settle } from './datapath-thread';
+import { DatapathPortView, HostTopology, LOCAL_BRIDGE } from './host-topology';
 import { PortConfig, PortInfo, PortState, validatePortConfig } from './port-config';
 import { SlowPath, SlowPathStats } from './slow-path';
-
-export interface SwitchOptions {
-  /** Threads running the fast path (ports are spread over them). */
-  datapathWorkers?: number;
-  /** Threads of the slow-path pool. */
-  simulationThreads?: number;
-  macTableSize?: number;
-  macAgingSeconds?: number;
-  flowCapacity?: number;
-  flowIdleMs?: number;
-  /** This host's id in the topology (its port bindings name it); the hostname by default. */
-  hostId?: string;
-  logger?: Logger;
-}
+import { SwitchOptions, validateSwitchOptions } from './switch-options';
 
 /** A learned station: the bridge and port where it lives. */
 export interface LearnedMac {
@@ -65,28 +53,6 @@ interface PortRecord {
   state: PortState;
   reason?: string;
   owner: DatapathThread;
-}
-
-/** A datapath worker thread as the agent's thread keeps it; `worker` is set when it starts. */
-class DatapathThread {
-  worker!: Worker;
-  readonly counters = new DatapathCounters();
-  /** Ports it receives on. */
-  receiving = 0;
-  /** Requests awaiting its answer, with what to answer if it dies first. */
-  readonly replies = new Map<number, { resolve: (message: FromDatapath) => void; fallback: FromDatapath }>();
-  /** Port removals awaiting its acknowledgement. */
-  readonly removals = new Map<number, () => void>();
-  /** When it was restarted, over the last minute. */
-  restarts: number[] = [];
-}
-
-/** Answers what a thread that is gone still owed: nobody waits forever on it. */
-function settle(thread: DatapathThread): void {
-  for (const { resolve, fallback } of thread.replies.values()) resolve(fallback);
-  thread.replies.clear();
-  for (const resolve of thread.removals.values()) resolve();
-  thread.removals.clear();
 }
 
 const LINK_CHECK_MS = 1000;
@@ -251,7 +217,7 @@ export class Switch extends EventEmitter {
       if (record && !record.binding) {
         record.binding = port;
         this.topology.changed();
-        stale.push(...this.tagsOf(record), deviceTag('local'));
+        stale.push(...this.tagsOf(record), deviceTag(LOCAL_BRIDGE));
       } else if (!record) this.bind(name, port);
     }
     if (stale.length > 0) this.invalidate(stale);
@@ -368,11 +334,7 @@ export class Switch extends EventEmitter {
       case 'activeSources':
         for (const s of message.sources) {
           const record = this.ports.get(s.port);
-          if (!record) continue;
-          const port = this.topology.virtualPortOf(this.viewOf(record));
-          const table = port.bridge ? this.topology.macTable(port.bridge) : undefined;
-          const vlan = port.bridge === 'local' ? (record.vlan ?? s.vlanTci & 0x0fff) : this.bridgeVlan(port.id, s.vlanTci);
-          table?.refresh(vlan, s.mac, 0, port.index, macClock());
+          if (record) this.topology.refreshStation(this.viewOf(record), s.vlanTci, s.mac, this.portViews());
         }
         return;
       case 'flows':
@@ -401,15 +363,6 @@ export class Switch extends EventEmitter {
   /** Frames the slow path sends: any worker may send on any port. */
   private transmit(frames: Transmission[]): void {
     if (!this.closed) this.post(this.workers[0], { type: 'transmit', frames });
-  }
-
-  /** The VLAN a bound port's frames are learned on in its bridge. */
-  private bridgeVlan(portId: string, vlanTci: number): number {
-    const port = this.topology.state(this.portViews()).ports.find((p) => p.id === portId);
-    if (!port) return 0;
-    const bridge = this.topology.state(this.portViews()).bridges.find((b) => b.id === port.device);
-    if (!bridge?.vlanAware) return 0;
-    return port.trunk ? vlanTci & 0x0fff : port.vlan;
   }
 
   /** Attaches the interface a binding names, or waits for it to appear. */
@@ -563,24 +516,5 @@ export class Switch extends EventEmitter {
 
   private checkOpen(): void {
     if (this.closed) throw new SwitchError('CLOSED', 'the switch is closed', 409);
-  }
-}
-
-/** Limits of the numeric options: [field, smallest, largest]. */
-const OPTION_RANGES: [keyof SwitchOptions, number, number][] = [
-  ['datapathWorkers', 1, 64],
-  ['simulationThreads', 1, 64],
-  ['macTableSize', 1, 1 << 24],
-  ['macAgingSeconds', 1, 1 << 20],
-  ['flowCapacity', 1, 1 << 24],
-  ['flowIdleMs', 1, 1 << 30],
-];
-
-export function validateSwitchOptions(options: SwitchOptions): void {
-  for (const [field, least, most] of OPTION_RANGES) {
-    const value = options[field];
-    if (value !== undefined && (!Number.isInteger(value) || (value as number) < least || (value as number) > most)) {
-      throw new SwitchError('INVALID_OPTION', `${field} must be a whole number from ${least} to ${most}, not ${JSON.stringify(value)}`, 400, field);
-    }
   }
 }

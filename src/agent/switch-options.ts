@@ -1,0 +1,36 @@
+// What a Switch is created with, and the checks its settings pass before anything starts.
+import type { Logger } from 'pino';
+import { SwitchError } from './errors';
+
+export interface SwitchOptions {
+  /** Threads running the fast path (ports are spread over them). */
+  datapathWorkers?: number;
+  /** Threads of the slow-path pool. */
+  simulationThreads?: number;
+  macTableSize?: number;
+  macAgingSeconds?: number;
+  flowCapacity?: number;
+  flowIdleMs?: number;
+  /** This host's id in the topology (its port bindings name it); the hostname by default. */
+  hostId?: string;
+  logger?: Logger;
+}
+
+/** Limits of the numeric options: [field, smallest, largest]. */
+const OPTION_RANGES: [keyof SwitchOptions, number, number][] = [
+  ['datapathWorkers', 1, 64],
+  ['simulationThreads', 1, 64],
+  ['macTableSize', 1, 1 << 24],
+  ['macAgingSeconds', 1, 1 << 20],
+  ['flowCapacity', 1, 1 << 24],
+  ['flowIdleMs', 1, 1 << 30],
+];
+
+export function validateSwitchOptions(options: SwitchOptions): void {
+  for (const [field, least, most] of OPTION_RANGES) {
+    const value = options[field];
+    if (value !== undefined && (!Number.isInteger(value) || (value as number) < least || (value as number) > most)) {
+      throw new SwitchError('INVALID_OPTION', `${field} must be a whole number from ${least} to ${most}, not ${JSON.stringify(value)}`, 400, field);
+    }
+  }
+}
