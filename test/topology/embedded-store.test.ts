@@ -4,11 +4,16 @@ import path from 'node:path';
 import test from 'ava';
 import { EMPTY, EmbeddedStore, newId, Port, StoreCompacted, StoreConflict, StoreEvent } from '../../src/topology';
 
-const directory = () => fs.mkdtempSync(path.join(os.tmpdir(), 'vswitch-store-'));
+/** A directory for one test's store, removed when the test ends. */
+function directory(t: { teardown: (f: () => void) => void }): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vswitch-store-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
 const port = (fields: Partial<Port> = {}): Port => ({ id: newId(), tenant: 't1', ...EMPTY.port, ...fields });
 
 test('what was committed is there after a reopen, deletions included', async (t) => {
-  const dir = directory();
+  const dir = directory(t);
   const store = EmbeddedStore.open(dir);
   const a = port({ name: 'a', addresses: ['10.0.0.1/24'], vlan: 7 });
   const b = port({ name: 'b' });
@@ -26,7 +31,7 @@ test('what was committed is there after a reopen, deletions included', async (t)
 });
 
 test('compare-and-set: a stale version is refused and changes nothing', async (t) => {
-  const store = EmbeddedStore.open(directory());
+  const store = EmbeddedStore.open(directory(t));
   const a = port({ name: 'a' });
   const first = await store.put('port', a, 0);
   await t.throwsAsync(store.put('port', a, 0), { instanceOf: StoreConflict });
@@ -39,7 +44,7 @@ test('compare-and-set: a stale version is refused and changes nothing', async (t
 });
 
 test('a torn last record (a crash mid-write) leaves the last committed state, and writing goes on', async (t) => {
-  const dir = directory();
+  const dir = directory(t);
   const store = EmbeddedStore.open(dir);
   const a = port({ name: 'a' });
   await store.put('port', a);
@@ -58,7 +63,7 @@ test('a torn last record (a crash mid-write) leaves the last committed state, an
 });
 
 test('a corrupted record is not replayed', async (t) => {
-  const dir = directory();
+  const dir = directory(t);
   const store = EmbeddedStore.open(dir);
   const a = port({ name: 'a' });
   await store.put('port', a);
@@ -74,7 +79,7 @@ test('a corrupted record is not replayed', async (t) => {
 });
 
 test('the log folds into a snapshot and nothing is lost', async (t) => {
-  const dir = directory();
+  const dir = directory(t);
   const store = EmbeddedStore.open(dir);
   const a = port({ name: 'a' });
   for (let i = 0; i < 5000; i++) await store.put('port', { ...a, name: `n${i}` });
@@ -88,7 +93,7 @@ test('the log folds into a snapshot and nothing is lost', async (t) => {
 });
 
 test('a watch replays from a revision, then follows', async (t) => {
-  const store = EmbeddedStore.open(directory());
+  const store = EmbeddedStore.open(directory(t));
   const a = port();
   await store.put('port', a);
   await store.put('port', { ...a, name: 'x' });
@@ -102,7 +107,7 @@ test('a watch replays from a revision, then follows', async (t) => {
 });
 
 test('a watch from before what is kept in memory is told to start from a snapshot', async (t) => {
-  const dir = directory();
+  const dir = directory(t);
   const store = EmbeddedStore.open(dir);
   await store.put('port', port());
   await store.put('port', port());
