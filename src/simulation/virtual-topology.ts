@@ -3,6 +3,7 @@
 // The state is plain data so that it can cross to the simulation threads; the bridges' MAC
 // tables are shared memory beside it.
 import { parseMac } from '../packet';
+import type { Port, Route } from '../topology';
 import { MacTable } from './mac-table';
 import { deviceTag, MacTags, neighborTag, portTag, vportTag } from './tags';
 import { contains, formatAddress, parsePrefix, Prefix } from '../packet';
@@ -13,7 +14,7 @@ export interface TopologyState {
   bridges: { id: string; name: string; vlanAware: boolean; macTable: number }[];
   routers: { id: string; name: string }[];
   ports: StatePort[];
-  routes: { id: string; router: string; destination: string; nextHop: string; port: string; weight: number }[];
+  routes: Omit<Route, 'tenant'>[];
   /** Resolved neighbors (ARP, NDP) of each router. */
   neighbors: { router: string; address: string; mac: string }[];
 }
@@ -40,15 +41,9 @@ export function decodeState(encoded: EncodedState): VirtualTopology {
   return new VirtualTopology(JSON.parse(new TextDecoder().decode(bytes)) as TopologyState, encoded.macTables);
 }
 
-export interface StatePort {
-  id: string;
-  name: string;
-  device: string;
-  mac: string;
-  addresses: string[];
-  vlan: number;
-  trunk: boolean;
-  peer: string;
+/** A port as the walk needs it: the model's fields, and where it stands on this host. */
+export interface StatePort extends Pick<Port, 'id' | 'name' | 'device' | 'mac' | 'addresses' | 'vlan' | 'trunk' | 'peer'> {
+  /** Administratively up, and its interface up when it is bound here. */
   up: boolean;
   /** The datapath port it is bound to on this host, or 0. */
   datapathPort: number;
