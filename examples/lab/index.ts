@@ -4,3 +4,4 @@ export * from './namespaces';
 export * from './traffic';
 export * from './topologies';
 export * from './tenant-network';
+export * from './etcd';

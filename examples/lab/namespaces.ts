@@ -57,9 +57,12 @@ export class Lab {
     return run('ip', ['netns', 'exec', ns, command, ...args], { timeout: timeoutMs, maxBuffer: 16 << 20 });
   }
 
-  /** Starts a long-running process in a namespace; it is killed (by its PID) at cleanup. */
-  spawn(ns: string, command: string, args: string[]): ChildProcess {
-    const child = spawn('ip', ['netns', 'exec', ns, command, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  /** Starts a long-running process in a namespace (or, with `null`, in this one, for services
+   *  on loopback); it is killed (by its PID) at cleanup. */
+  spawn(ns: string | null, command: string, args: string[]): ChildProcess {
+    const child = ns === null
+      ? spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn('ip', ['netns', 'exec', ns, command, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.processes.push(child);
     return child;
   }

@@ -6,6 +6,7 @@ import { Kind, KINDS, Stored } from './model';
 // The schema ships as source: from dist/src/topology back to src/topology.
 const SCHEMA = path.resolve(__dirname, '..', '..', '..', 'src', 'topology', 'topology.proto');
 const root = protobuf.loadSync(SCHEMA);
+const TopologyObject = root.lookupType('vswitch.topology.TopologyObject');
 const LogRecordType = root.lookupType('vswitch.topology.LogRecord');
 const SnapshotType = root.lookupType('vswitch.topology.Snapshot');
 
@@ -25,6 +26,16 @@ function fromMessage(message: Record<string, unknown>): Stored {
   const kind = KINDS.find((k) => message[k] !== undefined && message[k] !== null);
   if (!kind) throw new Error('a stored object of no known kind');
   return { kind, version: Number(message.version), value: message[kind] as Stored['value'] };
+}
+
+/** One object's bytes, without its version (a store that keeps revisions itself, as etcd does). */
+export function encodeObject(stored: Pick<Stored, 'kind' | 'value'>): Uint8Array {
+  return TopologyObject.encode(TopologyObject.fromObject({ [stored.kind]: stored.value })).finish();
+}
+
+export function decodeObject(bytes: Uint8Array, version: number): Stored {
+  const message = TopologyObject.toObject(TopologyObject.decode(bytes), { longs: Number }) as Record<string, unknown>;
+  return complete({ ...fromMessage(message), version });
 }
 
 export function encodeLogRecord(record: LogRecord): Uint8Array {

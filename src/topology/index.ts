@@ -2,3 +2,4 @@
 export * from './model';
 export * from './store';
 export * from './embedded-store';
+export * from './etcd-store';

@@ -23,8 +23,9 @@ export interface TopologyStore {
   /** Deletes an object (false when there was none), under the same version check. */
   delete(kind: Kind, id: string, expectedVersion?: number): Promise<boolean>;
   /** Calls `listener` with every change after `fromRevision`, in order, then as they happen.
-   *  Throws StoreCompacted when the changes since then are no longer kept: take a snapshot. */
-  watch(fromRevision: number, listener: (event: StoreEvent) => void): () => void;
+   *  When the changes since then are no longer kept it throws StoreCompacted, or, for a store
+   *  that learns it later (etcd), calls `onLost`: take a snapshot and watch again. */
+  watch(fromRevision: number, listener: (event: StoreEvent) => void, onLost?: (error: Error) => void): () => void;
   close(): Promise<void>;
 }
 

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
-import { EMPTY, EmbeddedStore, newId, Port, StoreCompacted, StoreConflict, StoreEvent } from '../../src/topology';
+import { EmbeddedStore, StoreCompacted } from '../../src/topology';
+import { port, storeContract } from '../helpers/store-contract';
 
 /** A directory for one test's store, removed when the test ends. */
 function directory(t: { teardown: (f: () => void) => void }): string {
@@ -10,7 +11,11 @@ function directory(t: { teardown: (f: () => void) => void }): string {
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
-const port = (fields: Partial<Port> = {}): Port => ({ id: newId(), tenant: 't1', ...EMPTY.port, ...fields });
+storeContract('embedded', async (t) => {
+  const store = EmbeddedStore.open(directory(t));
+  t.teardown(() => store.close());
+  return store;
+});
 
 test('what was committed is there after a reopen, deletions included', async (t) => {
   const dir = directory(t);
@@ -28,19 +33,6 @@ test('what was committed is there after a reopen, deletions included', async (t)
   t.is(await again.get('port', b.id), undefined);
   t.is((await again.snapshot()).revision, 3);
   await again.close();
-});
-
-test('compare-and-set: a stale version is refused and changes nothing', async (t) => {
-  const store = EmbeddedStore.open(directory(t));
-  const a = port({ name: 'a' });
-  const first = await store.put('port', a, 0);
-  await t.throwsAsync(store.put('port', a, 0), { instanceOf: StoreConflict });
-  const second = await store.put('port', { ...a, name: 'b' }, first.version);
-  await t.throwsAsync(store.put('port', { ...a, name: 'c' }, first.version), { instanceOf: StoreConflict });
-  await t.throwsAsync(store.delete('port', a.id, first.version), { instanceOf: StoreConflict });
-  t.is((await store.get('port', a.id))?.value.name, 'b');
-  t.true(await store.delete('port', a.id, second.version));
-  await store.close();
 });
 
 test('a torn last record (a crash mid-write) leaves the last committed state, and writing goes on', async (t) => {
@@ -90,20 +82,6 @@ test('the log folds into a snapshot and nothing is lost', async (t) => {
   t.is((await again.get('port', a.id))?.value.name, 'n4999');
   t.is((await again.snapshot()).revision, 5000);
   await again.close();
-});
-
-test('a watch replays from a revision, then follows', async (t) => {
-  const store = EmbeddedStore.open(directory(t));
-  const a = port();
-  await store.put('port', a);
-  await store.put('port', { ...a, name: 'x' });
-  const seen: StoreEvent[] = [];
-  const stop = store.watch(1, (e) => seen.push(e));
-  await store.delete('port', a.id);
-  stop();
-  await store.put('port', a);
-  t.deepEqual(seen.map((e) => [e.type, e.revision]), [['put', 2], ['delete', 3]]);
-  await store.close();
 });
 
 test('a watch from before what is kept in memory is told to start from a snapshot', async (t) => {

@@ -1,0 +1,101 @@
+// The store on etcd (v3 API, Debian's etcd-server), for many hosts: one key per object under
+// a prefix (PREFIX/KIND/ID), its value the object's protobuf bytes. An object's version is the
+// key's mod revision; compare-and-set is an etcd transaction on it (create revision 0 for "must
+// not exist yet"); a watch is etcd's own, from a revision, with the previous value for deletes.
+import { Etcd3, IKeyValue } from 'etcd3';
+import { decodeObject, encodeObject } from './codec';
+import { Kind, KINDS, KindMap, Stored } from './model';
+import { StoreConflict, StoreEvent, StoreSnapshot, TopologyStore } from './store';
+
+const DEFAULT_PREFIX = '/vswitch/topology/';
+
+export class EtcdStore implements TopologyStore {
+  private readonly client: Etcd3;
+
+  /** `endpoints`: etcd's client URLs, e.g. http://127.0.0.1:2379 (comma-separated for several). */
+  constructor(endpoints: string, private readonly prefix = DEFAULT_PREFIX) {
+    this.client = new Etcd3({ hosts: endpoints.split(','), dialTimeout: 3000 });
+  }
+
+  async get<K extends Kind>(kind: K, id: string): Promise<Stored<K> | undefined> {
+    const response = await this.client.get(this.key(kind, id)).exec();
+    const kv = response.kvs[0];
+    return kv ? (this.decode(kv) as Stored<K>) : undefined;
+  }
+
+  async list<K extends Kind>(kind: K): Promise<Stored<K>[]> {
+    const response = await this.client.getAll().prefix(`${this.prefix}${kind}/`).exec();
+    return response.kvs.map((kv) => this.decode(kv) as Stored<K>);
+  }
+
+  async snapshot(): Promise<StoreSnapshot> {
+    const response = await this.client.getAll().prefix(this.prefix).exec();
+    return { revision: Number(response.header.revision), objects: response.kvs.map((kv) => this.decode(kv)) };
+  }
+
+  async put<K extends Kind>(kind: K, value: KindMap[K], expectedVersion?: number): Promise<Stored<K>> {
+    const key = this.key(kind, value.id);
+    const bytes = Buffer.from(encodeObject({ kind, value }));
+    const put = this.client.put(key).value(bytes);
+    if (expectedVersion === undefined) {
+      const response = await put.exec();
+      return { kind, version: Number(response.header.revision), value };
+    }
+    const column = expectedVersion === 0 ? 'Create' : 'Mod';
+    const response = await this.client.if(key, column, '==', expectedVersion).then(put).commit();
+    if (!response.succeeded) throw new StoreConflict(kind, value.id, expectedVersion, (await this.get(kind, value.id))?.version ?? 0);
+    return { kind, version: Number(response.header.revision), value };
+  }
+
+  async delete(kind: Kind, id: string, expectedVersion?: number): Promise<boolean> {
+    const key = this.key(kind, id);
+    if (expectedVersion === undefined) return Number((await this.client.delete().key(key).exec()).deleted) > 0;
+    const response = await this.client.if(key, 'Mod', '==', expectedVersion).then(this.client.delete().key(key)).commit();
+    if (!response.succeeded) throw new StoreConflict(kind, id, expectedVersion, (await this.get(kind, id))?.version ?? 0);
+    return Number(response.responses[0]?.response_delete_range?.deleted ?? 0) > 0;
+  }
+
+  watch(fromRevision: number, listener: (event: StoreEvent) => void, onLost?: (error: Error) => void): () => void {
+    let stopped = false;
+    let cancel = () => {};
+    this.client
+      .watch()
+      .prefix(this.prefix)
+      .startRevision(String(fromRevision + 1))
+      .withPreviousKV()
+      .create()
+      .then((watcher) => {
+        cancel = () => void watcher.cancel();
+        if (stopped) return cancel();
+        watcher.on('put', (kv) => listener({ type: 'put', revision: Number(kv.mod_revision), object: this.decode(kv) }));
+        watcher.on('delete', (kv, previous) => {
+          const [kind, id] = this.parse(kv.key.toString());
+          listener({ type: 'delete', revision: Number(kv.mod_revision), kind, id, previous: previous ? this.decode(previous) : { kind, version: 0, value: { id } as Stored['value'] } });
+        });
+        watcher.on('error', (error) => onLost?.(error));
+      })
+      .catch((error: Error) => onLost?.(error));
+    return () => {
+      stopped = true;
+      cancel();
+    };
+  }
+
+  async close(): Promise<void> {
+    this.client.close();
+  }
+
+  private key(kind: Kind, id: string): string {
+    return `${this.prefix}${kind}/${id}`;
+  }
+
+  private parse(key: string): [Kind, string] {
+    const [kind, id] = key.slice(this.prefix.length).split('/');
+    if (!KINDS.includes(kind as Kind)) throw new Error(`etcd key ${key} is not a topology object`);
+    return [kind as Kind, id];
+  }
+
+  private decode(kv: IKeyValue): Stored {
+    return decodeObject(kv.value, Number(kv.mod_revision));
+  }
+}

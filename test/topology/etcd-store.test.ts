@@ -1,0 +1,46 @@
+// The etcd store against a real etcd (Debian's etcd-server) started for this file on loopback.
+import test from 'ava';
+import { Lab, RunningEtcd, startEtcd } from '../../examples/lab';
+import { EtcdStore } from '../../src/topology';
+import { port, storeContract } from '../helpers/store-contract';
+
+const lab = new Lab();
+let etcd: RunningEtcd;
+let runs = 0;
+
+test.before(async () => {
+  etcd = await startEtcd(lab);
+});
+test.after.always(() => lab.cleanup());
+
+// Each test has a prefix of its own: they run at once against the one etcd.
+storeContract('etcd', async (t) => {
+  const store = new EtcdStore(etcd.endpoint, `/test/${process.pid}/${++runs}/`);
+  t.teardown(() => store.close());
+  return store;
+});
+
+test('etcd: what one client writes, another reads and is told of', async (t) => {
+  const prefix = `/test/${process.pid}/shared/`;
+  const [a, b] = [new EtcdStore(etcd.endpoint, prefix), new EtcdStore(etcd.endpoint, prefix)];
+  t.teardown(async () => {
+    await a.close();
+    await b.close();
+  });
+  const from = (await b.snapshot()).revision;
+  const seen: string[] = [];
+  const stop = b.watch(from, (e) => seen.push(e.type));
+  const p = port({ name: 'shared' });
+  await a.put('port', p);
+  t.is((await b.get('port', p.id))?.value.name, 'shared');
+  const end = Date.now() + 3000;
+  while (seen.length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+  stop();
+  t.deepEqual(seen, ['put']);
+});
+
+test('etcd: an unreachable etcd is an error, not a hang', async (t) => {
+  const store = new EtcdStore('http://127.0.0.1:1');
+  t.teardown(() => store.close());
+  await t.throwsAsync(store.get('port', 'x'));
+});
