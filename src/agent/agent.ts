@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino, { Logger } from 'pino';
 import { tenantApi } from '../api';
-import { ADMIN_TENANT, EmbeddedStore, TopologyStore } from '../topology';
+import { ADMIN_TENANT, EmbeddedStore, EtcdStore, TopologyStore } from '../topology';
 import { ControlApi, refuseIfTaken } from './control-api';
 import { SwitchError } from './errors';
 import { switchMetrics } from './metrics';
@@ -30,6 +30,8 @@ export interface AgentConfig extends Omit<SwitchOptions, 'logger' | 'hostId'> {
   stateDir?: string;
   /** Where the tenant API listens: HOST:PORT, a unix socket path, or 'off'. */
   api?: string;
+  /** The topology store: 'embedded' (a file in stateDir, the default) or etcd://HOST:PORT[,HOST:PORT…]. */
+  store?: string;
 }
 
 export class Agent {
@@ -50,7 +52,7 @@ export class Agent {
     const stateDir = config.stateDir ?? DEFAULT_STATE_DIR;
     fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
     const hostId = kept(path.join(stateDir, 'host-id'), () => randomUUID());
-    const store = EmbeddedStore.open(path.join(stateDir, 'topology'));
+    const store = openStore(config.store ?? 'embedded', stateDir);
     const sw = Switch.create({ ...config, hostId, logger });
     const control = new ControlApi(sw, switchMetrics(sw));
     let api: FastifyInstance | null = null;
@@ -88,6 +90,11 @@ export class Agent {
   }
 }
 
+function openStore(store: string, stateDir: string): TopologyStore {
+  if (store === 'embedded') return EmbeddedStore.open(path.join(stateDir, 'topology'));
+  return new EtcdStore(store.slice('etcd://'.length).split(',').map((hostPort) => `http://${hostPort}`).join(','));
+}
+
 /** A value kept in a file of the state directory, made once (the host's id, the admin token). */
 function kept(file: string, make: () => string): string {
   if (fs.existsSync(file)) return fs.readFileSync(file, 'utf8').trim();
@@ -105,10 +112,12 @@ function listenOptions(api: string): { path: string } | { host: string; port: nu
   return { host: api.slice(0, at), port: Number(api.slice(at + 1)) };
 }
 
-/** The switch follows the store: every committed change reaches it, a burst as one update. */
+/** The switch follows the store: every committed change reaches it, a burst as one update. A
+ *  watch that is lost (etcd compacted past it, or gone) is started again from a new snapshot,
+ *  retried every second; meanwhile the switch keeps forwarding on what it has. */
 async function followStore(store: TopologyStore, sw: Switch, logger: Logger): Promise<() => void> {
-  const snapshot = await store.snapshot();
-  sw.setTopology(snapshot.objects);
+  let stopWatch = () => {};
+  let stopped = false;
   let scheduled = false;
   const update = () => {
     scheduled = false;
@@ -117,11 +126,30 @@ async function followStore(store: TopologyStore, sw: Switch, logger: Logger): Pr
       .then((s) => sw.setTopology(s.objects))
       .catch((error: Error) => logger.error({ err: error }, 'applying a topology change failed'));
   };
-  return store.watch(snapshot.revision, () => {
-    if (scheduled) return;
-    scheduled = true;
-    setImmediate(update);
-  });
+  const follow = async (): Promise<void> => {
+    const snapshot = await store.snapshot();
+    if (stopped) return;
+    sw.setTopology(snapshot.objects);
+    stopWatch = store.watch(
+      snapshot.revision,
+      () => {
+        if (scheduled) return;
+        scheduled = true;
+        setImmediate(update);
+      },
+      (error) => {
+        logger.warn({ err: error }, 'topology watch lost: resyncing');
+        stopWatch();
+        const retry = () => follow().catch(() => !stopped && setTimeout(retry, 1000));
+        if (!stopped) setTimeout(retry, 1000);
+      },
+    );
+  };
+  await follow();
+  return () => {
+    stopped = true;
+    stopWatch();
+  };
 }
 
 /** Reads a JSON config file: the AgentConfig fields. */
@@ -145,7 +173,7 @@ export function readAgentConfig(file: string): AgentConfig {
 }
 
 const CONFIG_KEYS = new Set([
-  'socket', 'logLevel', 'ports', 'stateDir', 'api', 'datapathWorkers', 'simulationThreads', 'macTableSize', 'macAgingSeconds', 'flowCapacity', 'flowIdleMs',
+  'socket', 'logLevel', 'ports', 'stateDir', 'api', 'store', 'datapathWorkers', 'simulationThreads', 'macTableSize', 'macAgingSeconds', 'flowCapacity', 'flowIdleMs',
 ]);
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
@@ -166,6 +194,9 @@ export function validateAgentConfig(config: AgentConfig): void {
   }
   if (config.api !== undefined && (typeof config.api !== 'string' || !(config.api === 'off' || config.api.includes('/') || /^[^:]+:\d{1,5}$/.test(config.api)))) {
     throw new SwitchError('CONFIG_INVALID', "api must be HOST:PORT (e.g. 127.0.0.1:8780), a unix socket path, or 'off'", 400, 'api');
+  }
+  if (config.store !== undefined && (typeof config.store !== 'string' || !/^(embedded|etcd:\/\/[^,/\s]+:\d+(,[^,/\s]+:\d+)*)$/.test(config.store))) {
+    throw new SwitchError('CONFIG_INVALID', "store must be 'embedded' or etcd://HOST:PORT[,HOST:PORT...]", 400, 'store');
   }
   if (config.ports !== undefined && !Array.isArray(config.ports)) {
     throw new SwitchError('CONFIG_INVALID', 'ports must be a list such as [{"name": "vnet0", "kind": "packet"}]', 400, 'ports');

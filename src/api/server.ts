@@ -3,7 +3,7 @@
 // compare-and-set on updates (If-Match: version), and errors as {error: {code, message, field}}.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import Fastify, { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ADMIN_TENANT, EMPTY, KindMap, newId, Port, Stored, StoreConflict, TopologyStore } from '../topology';
+import { ADMIN_TENANT, EMPTY, KindMap, newId, Port, Stored, StoreConflict, StoreUnavailable, TopologyStore } from '../topology';
 import { openApiDocument } from './openapi';
 import { bodySchema, Resource, RESOURCES } from './resources';
 import { ApiError, checkObject, deleteDependents, owned, relink } from './rules';
@@ -41,6 +41,7 @@ export function tenantApi(options: TenantApiOptions): FastifyInstance {
     const fromSwitch = error as Error & { status?: number; code?: string; field?: string };
     if (typeof fromSwitch.status === 'number' && fromSwitch.code) return send(reply, fromSwitch.status, fromSwitch.code, error.message, fromSwitch.field);
     if (error instanceof StoreConflict) return send(reply, 409, 'VERSION_CONFLICT', error.message);
+    if (error instanceof StoreUnavailable) return send(reply, 503, 'STORE_UNAVAILABLE', error.message);
     if (error.validation) {
       const v = error.validation[0];
       const field = (v.params.missingProperty ?? v.params.additionalProperty ?? v.instancePath.replace(/^\//, '')) as string;

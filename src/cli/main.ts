@@ -10,6 +10,7 @@ const USAGE = `usage: vswitch [--socket PATH] [--json] COMMAND
   agent [--config FILE] [--port NAME[:KIND[:VLAN]]]... [--log-level LEVEL]
         [--datapath-workers N] [--simulation-threads N]   run the switch (the daemon)
         [--state-dir DIR] [--api HOST:PORT|PATH|off]      topology store, tenant API
+        [--store embedded|etcd://HOST:PORT[,…]]            where the topology lives
   port add NAME [--kind packet|tap] [--vlan N] [--no-vnet-hdr]
                                   attach an interface (packet: an existing one such as
                                   a QEMU vnet device or veth; tap: create or open a tap)
@@ -26,7 +27,7 @@ const BOOLEANS = new Set(['json', 'no-vnet-hdr', 'help', 'vlan-aware', 'trunk'])
 const GLOBAL_OPTIONS = ['socket', 'json', 'help', 'api', 'token'];
 /** The options each command takes, besides the global ones. */
 const COMMAND_OPTIONS: Record<string, string[]> = {
-  agent: ['config', 'port', 'log-level', 'datapath-workers', 'simulation-threads', 'state-dir', 'api'],
+  agent: ['config', 'port', 'log-level', 'datapath-workers', 'simulation-threads', 'state-dir', 'api', 'store'],
   'port add': ['kind', 'vlan', 'no-vnet-hdr'],
   ...TOPOLOGY_OPTIONS,
 };
@@ -152,6 +153,8 @@ async function runAgent(args: Args): Promise<number> {
   if (stateDir) config.stateDir = stateDir;
   const api = flag(args, 'api');
   if (api) config.api = api;
+  const store = flag(args, 'store');
+  if (store) config.store = store;
   const datapathWorkers = integerFlag(args, 'datapath-workers');
   if (datapathWorkers !== undefined) config.datapathWorkers = datapathWorkers;
   const simulationThreads = integerFlag(args, 'simulation-threads');

@@ -5,7 +5,7 @@
 import { Etcd3, IKeyValue } from 'etcd3';
 import { decodeObject, encodeObject } from './codec';
 import { Kind, KINDS, KindMap, Stored } from './model';
-import { StoreConflict, StoreEvent, StoreSnapshot, TopologyStore } from './store';
+import { StoreConflict, StoreEvent, StoreSnapshot, StoreUnavailable, TopologyStore } from './store';
 
 const DEFAULT_PREFIX = '/vswitch/topology/';
 
@@ -13,23 +13,23 @@ export class EtcdStore implements TopologyStore {
   private readonly client: Etcd3;
 
   /** `endpoints`: etcd's client URLs, e.g. http://127.0.0.1:2379 (comma-separated for several). */
-  constructor(endpoints: string, private readonly prefix = DEFAULT_PREFIX) {
+  constructor(private readonly endpoints: string, private readonly prefix = DEFAULT_PREFIX) {
     this.client = new Etcd3({ hosts: endpoints.split(','), dialTimeout: 3000 });
   }
 
   async get<K extends Kind>(kind: K, id: string): Promise<Stored<K> | undefined> {
-    const response = await this.client.get(this.key(kind, id)).exec();
+    const response = await this.reach(() => this.client.get(this.key(kind, id)).exec());
     const kv = response.kvs[0];
     return kv ? (this.decode(kv) as Stored<K>) : undefined;
   }
 
   async list<K extends Kind>(kind: K): Promise<Stored<K>[]> {
-    const response = await this.client.getAll().prefix(`${this.prefix}${kind}/`).exec();
+    const response = await this.reach(() => this.client.getAll().prefix(`${this.prefix}${kind}/`).exec());
     return response.kvs.map((kv) => this.decode(kv) as Stored<K>);
   }
 
   async snapshot(): Promise<StoreSnapshot> {
-    const response = await this.client.getAll().prefix(this.prefix).exec();
+    const response = await this.reach(() => this.client.getAll().prefix(this.prefix).exec());
     return { revision: Number(response.header.revision), objects: response.kvs.map((kv) => this.decode(kv)) };
   }
 
@@ -38,19 +38,19 @@ export class EtcdStore implements TopologyStore {
     const bytes = Buffer.from(encodeObject({ kind, value }));
     const put = this.client.put(key).value(bytes);
     if (expectedVersion === undefined) {
-      const response = await put.exec();
+      const response = await this.reach(() => put.exec());
       return { kind, version: Number(response.header.revision), value };
     }
     const column = expectedVersion === 0 ? 'Create' : 'Mod';
-    const response = await this.client.if(key, column, '==', expectedVersion).then(put).commit();
+    const response = await this.reach(() => this.client.if(key, column, '==', expectedVersion).then(put).commit());
     if (!response.succeeded) throw new StoreConflict(kind, value.id, expectedVersion, (await this.get(kind, value.id))?.version ?? 0);
     return { kind, version: Number(response.header.revision), value };
   }
 
   async delete(kind: Kind, id: string, expectedVersion?: number): Promise<boolean> {
     const key = this.key(kind, id);
-    if (expectedVersion === undefined) return Number((await this.client.delete().key(key).exec()).deleted) > 0;
-    const response = await this.client.if(key, 'Mod', '==', expectedVersion).then(this.client.delete().key(key)).commit();
+    if (expectedVersion === undefined) return Number((await this.reach(() => this.client.delete().key(key).exec())).deleted) > 0;
+    const response = await this.reach(() => this.client.if(key, 'Mod', '==', expectedVersion).then(this.client.delete().key(key)).commit());
     if (!response.succeeded) throw new StoreConflict(kind, id, expectedVersion, (await this.get(kind, id))?.version ?? 0);
     return Number(response.responses[0]?.response_delete_range?.deleted ?? 0) > 0;
   }
@@ -83,6 +83,15 @@ export class EtcdStore implements TopologyStore {
 
   async close(): Promise<void> {
     this.client.close();
+  }
+
+  /** One call to etcd; failing to reach it is StoreUnavailable, which callers can tell apart. */
+  private async reach<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      throw new StoreUnavailable(`etcd at ${this.endpoints}`, (error as Error).message);
+    }
   }
 
   private key(kind: Kind, id: string): string {

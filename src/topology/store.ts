@@ -35,6 +35,13 @@ export class StoreConflict extends Error {
   }
 }
 
+/** The store cannot be reached (etcd down or partitioned away): nothing was written. */
+export class StoreUnavailable extends Error {
+  constructor(readonly where: string, why: string) {
+    super(`the topology store (${where}) does not answer: ${why}; nothing was changed (try again when it is back)`);
+  }
+}
+
 export class StoreCompacted extends Error {
   constructor(readonly fromRevision: number, readonly oldest: number) {
     super(`changes after revision ${fromRevision} are no longer kept (oldest kept: ${oldest}): start from a snapshot`);
