@@ -11,14 +11,25 @@ export interface RunningEtcd {
   dataDir: string;
 }
 
-export async function startEtcd(lab: Lab, ns: string | null = null, dataDir = lab.directory(`etcd-${ns ?? 'host'}`)): Promise<RunningEtcd> {
+export interface EtcdPlace {
+  /** The lab namespace to run in; this one (loopback) when absent. */
+  ns?: string;
+  /** The address to serve on: loopback by default, an underlay address for many hosts. */
+  address?: string;
+  /** Another etcd's data, to bring it back after a stop. */
+  dataDir?: string;
+}
+
+export async function startEtcd(lab: Lab, place: EtcdPlace = {}): Promise<RunningEtcd> {
+  const { ns = null, address = '127.0.0.1' } = place;
+  const dataDir = place.dataDir ?? lab.directory(`etcd-${ns ?? 'host'}`);
   const [client, peer] = ns === null ? [await freePort(), await freePort()] : [2379, 2380];
-  const endpoint = `http://127.0.0.1:${client}`;
+  const endpoint = `http://${address}:${client}`;
   const child = lab.spawn(ns, 'etcd', [
     '--name', lab.id, '--data-dir', dataDir,
     '--listen-client-urls', endpoint, '--advertise-client-urls', endpoint,
-    '--listen-peer-urls', `http://127.0.0.1:${peer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`,
-    '--initial-cluster', `${lab.id}=http://127.0.0.1:${peer}`,
+    '--listen-peer-urls', `http://${address}:${peer}`, '--initial-advertise-peer-urls', `http://${address}:${peer}`,
+    '--initial-cluster', `${lab.id}=http://${address}:${peer}`,
   ]);
   let output = '';
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));

@@ -32,3 +32,25 @@ export async function routedHost(lab: Lab, sw: string, role: string, port: strin
   }
   return ns;
 }
+
+/** The physical network of many hosts: a `core` namespace with a Linux bridge (the simple
+ *  core), and a namespace per host joined to it by a veth (`ul0`) with an address in
+ *  UNDERLAY.0/24; the core itself is UNDERLAY.1. */
+export async function underlay(lab: Lab, roles: string[]): Promise<{ core: string; hosts: { ns: string; address: string }[] }> {
+  const core = await lab.namespace('core');
+  await lab.ip(core, 'link', 'add', 'br0', 'type', 'bridge');
+  await lab.ip(core, 'link', 'set', 'br0', 'up');
+  await lab.ip(core, 'addr', 'add', `${UNDERLAY}.1/24`, 'dev', 'br0');
+  const hosts: { ns: string; address: string }[] = [];
+  for (const [i, role] of roles.entries()) {
+    const ns = await lab.namespace(role);
+    await lab.veth(ns, 'ul0', core, `ul${i}`);
+    await lab.ip(core, 'link', 'set', `ul${i}`, 'master', 'br0');
+    const address = `${UNDERLAY}.${i + 2}`;
+    await lab.ip(ns, 'addr', 'add', `${address}/24`, 'dev', 'ul0');
+    hosts.push({ ns, address });
+  }
+  return { core, hosts };
+}
+
+export const UNDERLAY = '192.168.100';

@@ -20,6 +20,7 @@ import { SwitchOptions, validateSwitchOptions } from './switch-options';
 export const DEFAULT_SOCKET = process.env.VSWITCH_SOCKET ?? '/run/vswitch/vswitch.sock';
 export const DEFAULT_STATE_DIR = process.env.VSWITCH_STATE_DIR ?? '/var/lib/vswitch';
 export const DEFAULT_API = '127.0.0.1:8780';
+const DEFAULT_HOST_LEASE_SECONDS = 5;
 
 export interface AgentConfig extends Omit<SwitchOptions, 'logger' | 'hostId'> {
   socket?: string;
@@ -32,6 +33,10 @@ export interface AgentConfig extends Omit<SwitchOptions, 'logger' | 'hostId'> {
   api?: string;
   /** The topology store: 'embedded' (a file in stateDir, the default) or etcd://HOST:PORT[,HOST:PORT…]. */
   store?: string;
+  /** This host's address on the underlay (where other hosts' tunnels reach it). */
+  underlay?: string;
+  /** How long this host stays alive in the store after its agent stops renewing (it died). */
+  hostLeaseSeconds?: number;
 }
 
 export class Agent {
@@ -42,6 +47,7 @@ export class Agent {
     private readonly api: FastifyInstance | null,
     readonly socket: string,
     private readonly stopWatching: () => void,
+    private readonly leave: () => Promise<void>,
   ) {}
 
   static async start(config: AgentConfig): Promise<Agent> {
@@ -57,9 +63,13 @@ export class Agent {
     const control = new ControlApi(sw, switchMetrics(sw));
     let api: FastifyInstance | null = null;
     let stopWatching = () => {};
+    let leave = async () => {};
     try {
       for (const port of config.ports ?? []) sw.addPort(port);
-      if (!(await store.get('host', hostId))) await store.put('host', { id: hostId, tenant: ADMIN_TENANT, name: os.hostname(), underlayAddress: '' });
+      const host = { id: hostId, tenant: ADMIN_TENANT, name: os.hostname(), underlayAddress: config.underlay ?? '' };
+      const known = await store.get('host', hostId);
+      if (!known || known.value.underlayAddress !== host.underlayAddress) await store.put('host', { ...host, name: known?.value.name ?? host.name });
+      leave = await store.announce(hostId, config.hostLeaseSeconds ?? DEFAULT_HOST_LEASE_SECONDS);
       stopWatching = await followStore(store, sw, logger);
       if ((config.api ?? DEFAULT_API) !== 'off') {
         const adminToken = kept(path.join(stateDir, 'admin-token'), () => randomBytes(24).toString('base64url'));
@@ -70,6 +80,7 @@ export class Agent {
       await control.listen(socket);
     } catch (error) {
       stopWatching();
+      await leave().catch(() => undefined);
       await api?.close();
       await control.close();
       await sw.close();
@@ -77,11 +88,12 @@ export class Agent {
       throw error;
     }
     logger.info({ socket, api: config.api ?? DEFAULT_API, stateDir, hostId, ports: sw.listPorts().length }, 'agent started');
-    return new Agent(sw, control, store, api, socket, stopWatching);
+    return new Agent(sw, control, store, api, socket, stopWatching, leave);
   }
 
   async stop(): Promise<void> {
     this.stopWatching();
+    await this.leave().catch(() => undefined);
     await this.api?.close();
     await this.control.close();
     await this.sw.close();
@@ -126,10 +138,12 @@ async function followStore(store: TopologyStore, sw: Switch, logger: Logger): Pr
       .then((s) => sw.setTopology(s.objects))
       .catch((error: Error) => logger.error({ err: error }, 'applying a topology change failed'));
   };
+  let generation = 0;
   const follow = async (): Promise<void> => {
     const snapshot = await store.snapshot();
     if (stopped) return;
     sw.setTopology(snapshot.objects);
+    const mine = ++generation;
     stopWatch = store.watch(
       snapshot.revision,
       () => {
@@ -138,10 +152,12 @@ async function followStore(store: TopologyStore, sw: Switch, logger: Logger): Pr
         setImmediate(update);
       },
       (error) => {
+        if (mine !== generation || stopped) return; // a watch already given up, or told twice
+        generation++;
         logger.warn({ err: error }, 'topology watch lost: resyncing');
         stopWatch();
         const retry = () => follow().catch(() => !stopped && setTimeout(retry, 1000));
-        if (!stopped) setTimeout(retry, 1000);
+        setTimeout(retry, 1000);
       },
     );
   };
@@ -173,7 +189,7 @@ export function readAgentConfig(file: string): AgentConfig {
 }
 
 const CONFIG_KEYS = new Set([
-  'socket', 'logLevel', 'ports', 'stateDir', 'api', 'store', 'datapathWorkers', 'simulationThreads', 'macTableSize', 'macAgingSeconds', 'flowCapacity', 'flowIdleMs',
+  'socket', 'logLevel', 'ports', 'stateDir', 'api', 'store', 'underlay', 'hostLeaseSeconds', 'datapathWorkers', 'simulationThreads', 'macTableSize', 'macAgingSeconds', 'flowCapacity', 'flowIdleMs',
 ]);
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
@@ -197,6 +213,12 @@ export function validateAgentConfig(config: AgentConfig): void {
   }
   if (config.store !== undefined && (typeof config.store !== 'string' || !/^(embedded|etcd:\/\/[^,/\s]+:\d+(,[^,/\s]+:\d+)*)$/.test(config.store))) {
     throw new SwitchError('CONFIG_INVALID', "store must be 'embedded' or etcd://HOST:PORT[,HOST:PORT...]", 400, 'store');
+  }
+  if (config.underlay !== undefined && !/^[\d.]+$|^[0-9a-fA-F:]+$/.test(String(config.underlay))) {
+    throw new SwitchError('CONFIG_INVALID', 'underlay must be this host\'s IP address on the underlay network', 400, 'underlay');
+  }
+  if (config.hostLeaseSeconds !== undefined && (!Number.isInteger(config.hostLeaseSeconds) || config.hostLeaseSeconds < 1 || config.hostLeaseSeconds > 3600)) {
+    throw new SwitchError('CONFIG_INVALID', 'hostLeaseSeconds must be a whole number from 1 to 3600', 400, 'hostLeaseSeconds');
   }
   if (config.ports !== undefined && !Array.isArray(config.ports)) {
     throw new SwitchError('CONFIG_INVALID', 'ports must be a list such as [{"name": "vnet0", "kind": "packet"}]', 400, 'ports');

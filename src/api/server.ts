@@ -3,7 +3,7 @@
 // compare-and-set on updates (If-Match: version), and errors as {error: {code, message, field}}.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import Fastify, { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ADMIN_TENANT, EMPTY, KindMap, newId, Port, Stored, StoreConflict, StoreUnavailable, TopologyStore } from '../topology';
+import { ADMIN_TENANT, EMPTY, KindMap, newId, Port, PortBinding, Stored, StoreConflict, StoreUnavailable, TopologyStore } from '../topology';
 import { openApiDocument } from './openapi';
 import { bodySchema, Resource, RESOURCES } from './resources';
 import { ApiError, checkObject, deleteDependents, owned, relink } from './rules';
@@ -97,9 +97,20 @@ function routes(app: FastifyInstance, resource: Resource, options: TenantApiOpti
     if (resource.adminOnly && request.tenant !== ADMIN_TENANT) throw new ApiError(403, 'ADMIN_ONLY', `only the admin token may change ${resource.path}`);
   };
 
-  app.get(base, async (request) => (await store.list(kind)).filter((o) => visible(request, o)).map(present));
+  // Hosts say whether their agent is alive; bindings, whether their host is.
+  const withState = async (objects: Stored[]) => {
+    const alive = kind === 'host' || kind === 'binding' ? await store.liveHosts() : new Set<string>();
+    return objects.map((o) => {
+      const shown = present(o);
+      if (o.kind === 'host') shown.alive = alive.has(o.value.id);
+      if (o.kind === 'binding') shown.state = alive.has((o.value as PortBinding).host) ? 'up' : 'host-down';
+      return shown;
+    });
+  };
 
-  app.get<{ Params: { id: string } }>(`${base}/:id`, async (request) => present(await owned(store, kind, request.params.id, request.tenant)));
+  app.get(base, async (request) => withState((await store.list(kind)).filter((o) => visible(request, o))));
+
+  app.get<{ Params: { id: string } }>(`${base}/:id`, async (request) => (await withState([await owned(store, kind, request.params.id, request.tenant)]))[0]);
 
   app.post<{ Body: Record<string, unknown> }>(base, { schema: { body: bodySchema(resource, true) } }, async (request, reply) => {
     mayWrite(request);

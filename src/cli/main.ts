@@ -11,6 +11,7 @@ const USAGE = `usage: vswitch [--socket PATH] [--json] COMMAND
         [--datapath-workers N] [--simulation-threads N]   run the switch (the daemon)
         [--state-dir DIR] [--api HOST:PORT|PATH|off]      topology store, tenant API
         [--store embedded|etcd://HOST:PORT[,…]]            where the topology lives
+        [--underlay ADDRESS] [--host-lease SECONDS]        this host on the underlay
   port add NAME [--kind packet|tap] [--vlan N] [--no-vnet-hdr]
                                   attach an interface (packet: an existing one such as
                                   a QEMU vnet device or veth; tap: create or open a tap)
@@ -27,7 +28,7 @@ const BOOLEANS = new Set(['json', 'no-vnet-hdr', 'help', 'vlan-aware', 'trunk'])
 const GLOBAL_OPTIONS = ['socket', 'json', 'help', 'api', 'token'];
 /** The options each command takes, besides the global ones. */
 const COMMAND_OPTIONS: Record<string, string[]> = {
-  agent: ['config', 'port', 'log-level', 'datapath-workers', 'simulation-threads', 'state-dir', 'api', 'store'],
+  agent: ['config', 'port', 'log-level', 'datapath-workers', 'simulation-threads', 'state-dir', 'api', 'store', 'underlay', 'host-lease'],
   'port add': ['kind', 'vlan', 'no-vnet-hdr'],
   ...TOPOLOGY_OPTIONS,
 };
@@ -155,6 +156,10 @@ async function runAgent(args: Args): Promise<number> {
   if (api) config.api = api;
   const store = flag(args, 'store');
   if (store) config.store = store;
+  const underlay = flag(args, 'underlay');
+  if (underlay) config.underlay = underlay;
+  const lease = integerFlag(args, 'host-lease');
+  if (lease !== undefined) config.hostLeaseSeconds = lease;
   const datapathWorkers = integerFlag(args, 'datapath-workers');
   if (datapathWorkers !== undefined) config.datapathWorkers = datapathWorkers;
   const simulationThreads = integerFlag(args, 'simulation-threads');

@@ -22,6 +22,7 @@ export class EmbeddedStore implements TopologyStore {
   private readonly objects = new Map<string, Stored>();
   private readonly history: StoreEvent[] = [];
   private readonly watchers = new Set<(event: StoreEvent) => void>();
+  private readonly announced = new Set<string>();
   private revision = 0;
   private logFd = -1;
   private logRecords = 0;
@@ -73,6 +74,16 @@ export class EmbeddedStore implements TopologyStore {
     for (const event of this.history) if (event.revision > fromRevision) listener(event);
     this.watchers.add(listener);
     return () => this.watchers.delete(listener);
+  }
+
+  /** One machine, one agent: a host is alive while its agent has it announced. */
+  async announce(host: string): Promise<() => Promise<void>> {
+    this.announced.add(host);
+    return async () => void this.announced.delete(host);
+  }
+
+  async liveHosts(): Promise<Set<string>> {
+    return new Set(this.announced);
   }
 
   async close(): Promise<void> {

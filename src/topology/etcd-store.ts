@@ -1,20 +1,27 @@
-// The store on etcd (v3 API, Debian's etcd-server), for many hosts: one key per object under
-// a prefix (PREFIX/KIND/ID), its value the object's protobuf bytes. An object's version is the
+// The store on etcd (v3 API, Debian's etcd-server), for many hosts: one key per object
+// (ROOT/topology/KIND/ID), its value the object's protobuf bytes; hosts' liveness as keys
+// under ROOT/liveness/ held by leases. An object's version is the
 // key's mod revision; compare-and-set is an etcd transaction on it (create revision 0 for "must
 // not exist yet"); a watch is etcd's own, from a revision, with the previous value for deletes.
-import { Etcd3, IKeyValue } from 'etcd3';
+import { Etcd3, IKeyValue, Lease } from 'etcd3';
 import { decodeObject, encodeObject } from './codec';
 import { Kind, KINDS, KindMap, Stored } from './model';
 import { StoreConflict, StoreEvent, StoreSnapshot, StoreUnavailable, TopologyStore } from './store';
 
-const DEFAULT_PREFIX = '/vswitch/topology/';
+const DEFAULT_ROOT = '/vswitch/';
 
 export class EtcdStore implements TopologyStore {
   private readonly client: Etcd3;
+  private readonly prefix: string;
+  private readonly liveness: string;
+  private readonly leases = new Set<Lease>();
 
-  /** `endpoints`: etcd's client URLs, e.g. http://127.0.0.1:2379 (comma-separated for several). */
-  constructor(private readonly endpoints: string, private readonly prefix = DEFAULT_PREFIX) {
+  /** `endpoints`: etcd's client URLs, e.g. http://127.0.0.1:2379 (comma-separated for several);
+   *  `root`: the key prefix of everything this store keeps. */
+  constructor(private readonly endpoints: string, root = DEFAULT_ROOT) {
     this.client = new Etcd3({ hosts: endpoints.split(','), dialTimeout: 3000 });
+    this.prefix = `${root}topology/`;
+    this.liveness = `${root}liveness/`;
   }
 
   async get<K extends Kind>(kind: K, id: string): Promise<Stored<K> | undefined> {
@@ -72,6 +79,9 @@ export class EtcdStore implements TopologyStore {
           const [kind, id] = this.parse(kv.key.toString());
           listener({ type: 'delete', revision: Number(kv.mod_revision), kind, id, previous: previous ? this.decode(previous) : { kind, version: 0, value: { id } as Stored['value'] } });
         });
+        // etcd gone: the caller starts again from a snapshot once it answers, rather than wait
+        // for this watch's own reconnection backoff.
+        watcher.on('disconnected', (error) => onLost?.(error));
         watcher.on('error', (error) => onLost?.(error));
       })
       .catch((error: Error) => onLost?.(error));
@@ -81,7 +91,37 @@ export class EtcdStore implements TopologyStore {
     };
   }
 
+  /** A key held by a lease that the client renews; when the lease is lost (etcd away longer
+   *  than its TTL), a new one is taken. */
+  async announce(host: string, ttlSeconds: number): Promise<() => Promise<void>> {
+    let leaving = false;
+    let lease: Lease;
+    const take = async (): Promise<void> => {
+      lease = this.client.lease(ttlSeconds);
+      this.leases.add(lease);
+      lease.on('lost', () => {
+        this.leases.delete(lease);
+        if (!leaving) setTimeout(() => void take().catch(() => undefined), 1000);
+      });
+      await lease.put(`${this.liveness}${host}`).value(String(Date.now()));
+    };
+    await this.reach(take);
+    return async () => {
+      leaving = true;
+      this.leases.delete(lease);
+      await lease.revoke().catch(() => undefined);
+    };
+  }
+
+  async liveHosts(): Promise<Set<string>> {
+    const response = await this.reach(() => this.client.getAll().prefix(this.liveness).exec());
+    return new Set(response.kvs.map((kv) => kv.key.toString().slice(this.liveness.length)));
+  }
+
+  /** Closing without leaving lets this client's announcements expire with their leases. */
   async close(): Promise<void> {
+    for (const lease of this.leases) lease.release();
+    this.leases.clear();
     this.client.close();
   }
 

@@ -26,6 +26,11 @@ export interface TopologyStore {
    *  When the changes since then are no longer kept it throws StoreCompacted, or, for a store
    *  that learns it later (etcd), calls `onLost`: take a snapshot and watch again. */
   watch(fromRevision: number, listener: (event: StoreEvent) => void, onLost?: (error: Error) => void): () => void;
+  /** Says a host is alive for as long as its agent renews it (a lease of `ttlSeconds`); the
+   *  returned function says it is leaving. An agent that dies expires with its lease. */
+  announce(host: string, ttlSeconds: number): Promise<() => Promise<void>>;
+  /** The hosts whose announcement has not expired. */
+  liveHosts(): Promise<Set<string>>;
   close(): Promise<void>;
 }
 

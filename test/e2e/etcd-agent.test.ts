@@ -12,7 +12,7 @@ test('an agent on etcd: forwards through an etcd outage, and applies changes onc
   const h1 = await routedHost(lab, sw, 'h1', 't1', '10.0.1.5');
   await routedHost(lab, sw, 'h2', 't2', '10.0.2.5');
   await routedHost(lab, sw, 'h3', 't3', '10.0.3.5');
-  const etcd = await startEtcd(lab, sw);
+  const etcd = await startEtcd(lab, { ns: sw });
   const agent = await startAgent(lab, sw, ['--store', 'etcd://127.0.0.1:2379']);
   const net = await tenantNetwork(agent.api, 'acme', [{ gateway: ['10.0.1.1/24'], interfaces: ['t1'] }, { gateway: ['10.0.2.1/24'], interfaces: ['t2'] }]);
   t.true(await eventually(() => ping(lab, h1, '10.0.2.5', 1), 5000), 'routed through a topology kept in etcd');
@@ -25,7 +25,7 @@ test('an agent on etcd: forwards through an etcd outage, and applies changes onc
   t.is(refused?.code, 'STORE_UNAVAILABLE');
   t.truthy(await agent.stats(), 'the agent still answers');
 
-  await startEtcd(lab, sw, etcd.dataDir);
+  await startEtcd(lab, { ns: sw, dataDir: etcd.dataDir });
   let bridge: { id: string } | undefined;
   // The client waits out its circuit breaker (5 s) before it tries etcd again.
   t.true(await eventually(async () => (bridge = await net.api.request<{ id: string }>('POST', '/v1/bridges', { name: 'net3' }).catch(() => undefined)) !== undefined, 15_000));

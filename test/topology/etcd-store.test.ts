@@ -44,3 +44,22 @@ test('etcd: an unreachable etcd is an error, not a hang', async (t) => {
   t.teardown(() => store.close());
   await t.throwsAsync(store.get('port', 'x'));
 });
+
+test('etcd: a host is alive while its client renews its lease, and expires when the client is gone', async (t) => {
+  const root = `/test/${process.pid}/liveness/`;
+  const watcher = new EtcdStore(etcd.endpoint, root);
+  t.teardown(() => watcher.close());
+  const [leaving, dying] = [new EtcdStore(etcd.endpoint, root), new EtcdStore(etcd.endpoint, root)];
+  const leave = await leaving.announce('h1', 2);
+  await dying.announce('h2', 2);
+  t.deepEqual([...(await watcher.liveHosts())].sort(), ['h1', 'h2']);
+  await new Promise((r) => setTimeout(r, 2500));
+  t.deepEqual([...(await watcher.liveHosts())].sort(), ['h1', 'h2'], 'renewed past the TTL');
+  await leave();
+  await leaving.close();
+  t.deepEqual([...(await watcher.liveHosts())], ['h2'], 'a host that leaves is gone at once');
+  await dying.close(); // as a killed agent: no more renewals
+  const end = Date.now() + 6000;
+  while ((await watcher.liveHosts()).size > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 200));
+  t.is((await watcher.liveHosts()).size, 0, 'a host whose agent died expires with its lease');
+});
