@@ -1,4 +1,5 @@
-// Entry point of the addon: tap and AF_PACKET sockets, batched frame I/O, fd readiness.
+// Entry point of the addon: tap and AF_PACKET sockets, batched frame I/O, fd readiness, and
+// the tunnel's UDP socket.
 #include <cerrno>
 #include <cstring>
 #include "vswitch.h"
@@ -20,6 +21,8 @@ static const char* ErrnoName(int err) {
     case EBADF: return "EBADF";
     case EMFILE: return "EMFILE";
     case ENOMEM: return "ENOMEM";
+    case EADDRINUSE: return "EADDRINUSE";
+    case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
     default: return "EIO";
   }
 }
@@ -36,6 +39,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitSockets(env, exports);
   InitBatchIo(env, exports);
   InitReadiness(env, exports);
+  InitUdp(env, exports);
   return exports;
 }
 

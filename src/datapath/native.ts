@@ -18,6 +18,13 @@ export interface NativeAddon {
   recvBatch(fd: number, isTap: boolean, arena: Uint8Array, base: number, slotBytes: number, max: number, lengths: Uint32Array, vnetHdr: boolean): number;
   sendBatch(fd: number, isTap: boolean, arena: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, start: number, count: number): number;
   receiveDrops(fd: number): number;
+  /** A UDP socket bound to address:port, for the VXLAN tunnel. */
+  openUdp(address: string, port: number): number;
+  /** Like recvBatch, each datagram behind a zeroed vnet header; sources get the senders' IPv4
+   *  addresses as numbers. */
+  recvFromBatch(fd: number, arena: Uint8Array, base: number, slotBytes: number, max: number, lengths: Uint32Array, sources: Uint32Array): number;
+  /** Datagram i of the batch goes to destinations[i] (an IPv4 address as a number) at `port`. */
+  sendToBatch(fd: number, arena: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, destinations: Uint32Array, start: number, count: number, port: number): number;
   watch(fd: number, onReadable: () => void): unknown;
   unwatch(handle: unknown): void;
   readonly maxBatch: number;

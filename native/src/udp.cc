@@ -1,0 +1,149 @@
+// The tunnel's socket: UDP on the host's underlay address (VXLAN, RFC 7348: port 4789), moved
+// in batches with recvmmsg/sendmmsg like the ports, each datagram with its peer's address.
+// Received datagrams land in the same slot layout as frames (a zeroed 10-byte vnet header,
+// then the datagram: the VXLAN header and the inner frame).
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include <cerrno>
+#include <cstring>
+#include "vswitch.h"
+
+namespace vswitch {
+
+static const uint32_t kMaxUdpBatch = 256;
+static const uint32_t kSlotHeaderBytes = 10;
+static const int kUdpBufferBytes = 8 << 20;
+
+// openUdp(address, port) -> fd of a non-blocking UDP socket bound to address:port (IPv4).
+static Napi::Value OpenUdp(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string address = info[0].As<Napi::String>().Utf8Value();
+  uint32_t port = info[1].As<Napi::Number>().Uint32Value();
+  struct sockaddr_in where = {};
+  where.sin_family = AF_INET;
+  where.sin_port = htons(port);
+  if (port == 0 || port > 65535 || inet_pton(AF_INET, address.c_str(), &where.sin_addr) != 1) {
+    ThrowErrno(env, EINVAL, "'" + address + ":" + std::to_string(port) + "' is not an IPv4 address and port to bind the tunnel to");
+    return env.Undefined();
+  }
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    ThrowErrno(env, errno, "cannot open a UDP socket for the tunnel");
+    return env.Undefined();
+  }
+  int size = kUdpBufferBytes;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size);
+  setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size);
+  if (bind(fd, reinterpret_cast<struct sockaddr*>(&where), sizeof where) < 0) {
+    int err = errno;
+    close(fd);
+    ThrowErrno(env, err, err == EADDRINUSE ? "UDP " + address + ":" + std::to_string(port) + " is already taken (a kernel VXLAN device or another agent?)"
+                                           : "cannot bind the tunnel to " + address + ":" + std::to_string(port) + " (is it an address of this host?)");
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, fd);
+}
+
+// recvFromBatch(fd, arena, base, slotBytes, max, lens, sources) -> datagrams received, or -errno
+// when the first receive fails (EAGAIN reads as 0). sources[i] is the sender's IPv4 address as
+// a number (a.b.c.d = a<<24 | b<<16 | c<<8 | d); lens[i] counts the slot header, or is 0 when
+// the datagram did not fit.
+static Napi::Value RecvFromBatch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  Napi::Uint8Array arenaArray = info[1].As<Napi::Uint8Array>();
+  uint8_t* arena = arenaArray.Data();
+  uint32_t base = info[2].As<Napi::Number>().Uint32Value();
+  uint32_t slot = info[3].As<Napi::Number>().Uint32Value();
+  uint32_t max = info[4].As<Napi::Number>().Uint32Value();
+  Napi::Uint32Array lensArray = info[5].As<Napi::Uint32Array>();
+  Napi::Uint32Array sourcesArray = info[6].As<Napi::Uint32Array>();
+  if (max > kMaxUdpBatch) max = kMaxUdpBatch;
+  if (max > lensArray.ElementLength()) max = lensArray.ElementLength();
+  if (max > sourcesArray.ElementLength()) max = sourcesArray.ElementLength();
+  if (slot <= kSlotHeaderBytes || base + static_cast<size_t>(max) * slot > arenaArray.ByteLength()) {
+    Napi::RangeError::New(env, "recvFromBatch: slots run past the end of the arena").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  struct mmsghdr msgs[kMaxUdpBatch];
+  struct iovec iovs[kMaxUdpBatch];
+  struct sockaddr_in peers[kMaxUdpBatch];
+  for (uint32_t i = 0; i < max; i++) {
+    iovs[i].iov_base = arena + base + static_cast<size_t>(i) * slot + kSlotHeaderBytes;
+    iovs[i].iov_len = slot - kSlotHeaderBytes;
+    msgs[i].msg_hdr = {};
+    msgs[i].msg_hdr.msg_iov = &iovs[i];
+    msgs[i].msg_hdr.msg_iovlen = 1;
+    msgs[i].msg_hdr.msg_name = &peers[i];
+    msgs[i].msg_hdr.msg_namelen = sizeof peers[i];
+  }
+  int n = recvmmsg(fd, msgs, max, MSG_DONTWAIT, nullptr);
+  if (n < 0) return Napi::Number::New(env, errno == EAGAIN ? 0 : -errno);
+  uint32_t* lens = lensArray.Data();
+  uint32_t* sources = sourcesArray.Data();
+  for (int i = 0; i < n; i++) {
+    memset(arena + base + static_cast<size_t>(i) * slot, 0, kSlotHeaderBytes);
+    lens[i] = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ? 0 : msgs[i].msg_len + kSlotHeaderBytes;
+    sources[i] = ntohl(peers[i].sin_addr.s_addr);
+  }
+  return Napi::Number::New(env, n);
+}
+
+// sendToBatch(fd, arena, offsets, lens, destinations, start, count, port) -> datagrams sent, or
+// -errno when the first send fails. Datagram i is arena[offsets[i] .. +lens[i]], sent to
+// destinations[i] (an IPv4 address as a number) at `port`.
+static Napi::Value SendToBatch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  Napi::Uint8Array arenaArray = info[1].As<Napi::Uint8Array>();
+  uint8_t* arena = arenaArray.Data();
+  Napi::Uint32Array offsetsArray = info[2].As<Napi::Uint32Array>();
+  Napi::Uint32Array lensArray = info[3].As<Napi::Uint32Array>();
+  Napi::Uint32Array destinationsArray = info[4].As<Napi::Uint32Array>();
+  uint32_t start = info[5].As<Napi::Number>().Uint32Value();
+  uint32_t count = info[6].As<Napi::Number>().Uint32Value();
+  uint32_t port = info[7].As<Napi::Number>().Uint32Value();
+  if (count > kMaxUdpBatch) count = kMaxUdpBatch;
+  size_t end = static_cast<size_t>(start) + count;
+  if (end > offsetsArray.ElementLength() || end > lensArray.ElementLength() || end > destinationsArray.ElementLength()) {
+    Napi::RangeError::New(env, "sendToBatch: batch runs past its offsets, lengths or destinations").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const uint32_t* offsets = offsetsArray.Data() + start;
+  const uint32_t* lens = lensArray.Data() + start;
+  const uint32_t* destinations = destinationsArray.Data() + start;
+  struct mmsghdr msgs[kMaxUdpBatch];
+  struct iovec iovs[kMaxUdpBatch];
+  struct sockaddr_in peers[kMaxUdpBatch];
+  for (uint32_t i = 0; i < count; i++) {
+    if (static_cast<size_t>(offsets[i]) + lens[i] > arenaArray.ByteLength()) {
+      Napi::RangeError::New(env, "sendToBatch: a datagram runs past the end of the arena").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    peers[i] = {};
+    peers[i].sin_family = AF_INET;
+    peers[i].sin_port = htons(port);
+    peers[i].sin_addr.s_addr = htonl(destinations[i]);
+    iovs[i].iov_base = arena + offsets[i];
+    iovs[i].iov_len = lens[i];
+    msgs[i].msg_hdr = {};
+    msgs[i].msg_hdr.msg_iov = &iovs[i];
+    msgs[i].msg_hdr.msg_iovlen = 1;
+    msgs[i].msg_hdr.msg_name = &peers[i];
+    msgs[i].msg_hdr.msg_namelen = sizeof peers[i];
+  }
+  int n = sendmmsg(fd, msgs, count, MSG_DONTWAIT);
+  return Napi::Number::New(env, n < 0 ? -errno : n);
+}
+
+void InitUdp(Napi::Env env, Napi::Object exports) {
+  exports.Set("openUdp", Napi::Function::New(env, OpenUdp));
+  exports.Set("recvFromBatch", Napi::Function::New(env, RecvFromBatch));
+  exports.Set("sendToBatch", Napi::Function::New(env, SendToBatch));
+}
+
+}  // namespace vswitch

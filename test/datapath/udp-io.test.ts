@@ -1,0 +1,64 @@
+// The tunnel socket's batched I/O, on loopback.
+import test from 'ava';
+import { native } from '../../src/datapath';
+
+const LOOPBACK = 0x7f000001;
+
+function openSomewhere(): { fd: number; port: number } {
+  for (;;) {
+    const port = 20000 + Math.floor(Math.random() * 40000);
+    try {
+      return { fd: native.openUdp('127.0.0.1', port), port };
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'EADDRINUSE') throw error;
+    }
+  }
+}
+
+test('a batch of datagrams goes out to each its destination and comes in with its sender', async (t) => {
+  const a = openSomewhere();
+  const b = openSomewhere();
+  t.teardown(() => {
+    native.close(a.fd);
+    native.close(b.fd);
+  });
+  const out = new Uint8Array(3 * 64);
+  const offsets = Uint32Array.of(0, 64, 128);
+  const lengths = Uint32Array.of(8, 20, 60);
+  out.fill(1, 0, 8);
+  out.fill(2, 64, 84);
+  out.fill(3, 128, 188);
+  t.is(native.sendToBatch(a.fd, out, offsets, lengths, new Uint32Array(3).fill(LOOPBACK), 0, 3, b.port), 3);
+  await new Promise((r) => setTimeout(r, 50));
+  const arena = new Uint8Array(4 * 128).fill(0xee);
+  const got = new Uint32Array(4);
+  const sources = new Uint32Array(4);
+  t.is(native.recvFromBatch(b.fd, arena, 0, 128, 4, got, sources), 3);
+  t.deepEqual([...got.subarray(0, 3)], [18, 30, 70], 'each behind a 10-byte header');
+  t.deepEqual([...sources.subarray(0, 3)], [LOOPBACK, LOOPBACK, LOOPBACK]);
+  t.deepEqual([...arena.subarray(0, 10)], new Array(10).fill(0), 'the header is zeroed');
+  t.true(arena.subarray(128 + 10, 128 + 30).every((x) => x === 2));
+  t.is(native.recvFromBatch(b.fd, arena, 0, 128, 4, got, sources), 0, 'nothing more: 0, not an error');
+});
+
+test('a datagram larger than its slot is reported with length 0', async (t) => {
+  const a = openSomewhere();
+  const b = openSomewhere();
+  t.teardown(() => {
+    native.close(a.fd);
+    native.close(b.fd);
+  });
+  native.sendToBatch(a.fd, new Uint8Array(200), Uint32Array.of(0), Uint32Array.of(200), Uint32Array.of(LOOPBACK), 0, 1, b.port);
+  await new Promise((r) => setTimeout(r, 50));
+  const got = new Uint32Array(1);
+  t.is(native.recvFromBatch(b.fd, new Uint8Array(64), 0, 64, 1, got, new Uint32Array(1)), 1);
+  t.is(got[0], 0);
+});
+
+test('bad addresses and taken ports are refused with a sentence', (t) => {
+  t.throws(() => native.openUdp('not-an-address', 4789), { code: 'EINVAL', message: /not an IPv4 address and port/ });
+  const a = openSomewhere();
+  t.teardown(() => native.close(a.fd));
+  t.throws(() => native.openUdp('127.0.0.1', a.port), { code: 'EADDRINUSE', message: /already taken/ });
+  t.throws(() => native.recvFromBatch(a.fd, new Uint8Array(10), 0, 64, 4, new Uint32Array(4), new Uint32Array(4)), { instanceOf: RangeError });
+});
