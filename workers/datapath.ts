@@ -21,6 +21,8 @@ port.on('message', (message: ToDatapath | { type: 'stop' }) => {
       return datapath.failBatch(message.batch);
     case 'transmit':
       return datapath.transmit(message.frames);
+    case 'tunnelMap':
+      return datapath.setTunnelMap(message.delivery, message.peers);
     case 'invalidate':
       datapath.invalidate(message.generation, message.tags);
       return;

@@ -3,9 +3,9 @@
 // own `local` bridge, as a plain learning switch), each bridge's MAC table, and the neighbors
 // the routers resolved. It says which flows a change makes stale, and gives the simulation
 // threads a versioned state to walk.
-import { Kind, Stored } from '../topology';
+import { Host, Kind, PortBinding, Stored } from '../topology';
 import {
-  deviceTag, EncodedState, encodeState, macClock, MacTable, Neighbor, neighborTag, StatePort, TopologyState, vportTag,
+  deviceTag, EncodedState, encodeState, hostTag, macClock, MacTable, Neighbor, neighborTag, StatePort, TopologyState, vportTag,
 } from '../simulation';
 
 /** The bridge of ports attached without a binding. */
@@ -67,6 +67,14 @@ export class HostTopology {
     return here;
   }
 
+  /** What the tunnel needs: which local datapath port each tunnel key delivers to, and the
+   *  underlay addresses of the other hosts (datagrams from anywhere else are dropped). */
+  tunnelMap(ports: readonly DatapathPortView[]): { delivery: [number, number][]; peers: string[] } {
+    const delivery: [number, number][] = this.state(ports).ports.filter((p) => p.datapathPort > 0 && p.tunnelKey > 0).map((p) => [p.tunnelKey, p.datapathPort]);
+    const peers = this.list('host').filter((h) => h.id !== this.hostId && h.underlayAddress).map((h) => h.underlayAddress);
+    return { delivery, peers };
+  }
+
   /** Neighbors the routers resolved; returns the tags of the flows that waited on them. */
   learnNeighbors(learned: readonly Neighbor[]): string[] {
     const tags: string[] = [];
@@ -126,16 +134,19 @@ export class HostTopology {
     const boundHere = new Map(ports.filter((p) => p.binding).map((p) => [p.binding!, p]));
     const statePorts: StatePort[] = this.list('port').map((p) => {
       const local = boundHere.get(p.id);
+      const binding = this.objects.get(`binding/${p.id}`)?.value as PortBinding | undefined;
+      const elsewhere = binding && binding.host !== this.hostId ? (this.objects.get(`host/${binding.host}`)?.value as Host | undefined) : undefined;
       return {
         id: p.id, name: p.name || p.id.slice(0, 8), device: p.device, mac: p.mac, addresses: p.addresses, vlan: p.vlan, trunk: p.trunk,
         peer: p.peer, up: p.adminUp && (local ? local.up : true), datapathPort: local?.number ?? 0, index: this.indexOf(p.id),
+        tunnelKey: p.tunnelKey, remote: elsewhere?.underlayAddress ?? '', remoteHost: elsewhere?.id ?? '',
       };
     });
     for (const p of ports.filter((p) => !p.binding)) {
       const id = localPortId(p.name);
       statePorts.push({
         id, name: p.name, device: LOCAL_BRIDGE, mac: '', addresses: [], vlan: p.vlan ?? 0, trunk: p.vlan === undefined,
-        peer: '', up: p.up, datapathPort: p.number, index: this.indexOf(id),
+        peer: '', up: p.up, datapathPort: p.number, index: this.indexOf(id), tunnelKey: 0, remote: '', remoteHost: '',
       });
     }
     const live = new Set(statePorts.map((p) => p.id));
@@ -189,6 +200,9 @@ export class HostTopology {
       }
       case 'route':
         tags.add(deviceTag(v.router!));
+        return;
+      case 'host':
+        tags.add(hostTag(v.id));
     }
   }
 

@@ -122,6 +122,7 @@ function routes(app: FastifyInstance, resource: Resource, options: TenantApiOpti
       token = randomBytes(24).toString('base64url');
       Object.assign(value, { tenant: id, tokenSha256: sha256(token) });
     }
+    if (kind === 'port') (value as Port).tunnelKey = await freeTunnelKey(store);
     await checkObject(store, kind, value, options.hostId);
     const stored = await store.put(kind, value, 0).catch((error: unknown) => {
       if (error instanceof StoreConflict) throw new ApiError(409, 'EXISTS', `port ${id} is already bound (unbind it first)`, 'port');
@@ -157,6 +158,15 @@ function routes(app: FastifyInstance, resource: Resource, options: TenantApiOpti
     await store.delete(kind, current.value.id, ifMatch(request) ?? current.version);
     reply.code(204);
   });
+}
+
+/** A VNI no port has yet (24 bits, not 0). */
+async function freeTunnelKey(store: TopologyStore): Promise<number> {
+  const taken = new Set((await store.list('port')).map((p) => p.value.tunnelKey));
+  for (;;) {
+    const key = 1 + Math.floor(Math.random() * 0xfffffe);
+    if (!taken.has(key)) return key;
+  }
 }
 
 function ifMatch(request: FastifyRequest): number | undefined {

@@ -3,12 +3,12 @@
 import {
   ActionExecutor, ActionTable, dropCode, FlowCache, FlowKeyExtractor, FrameSink, hashKey, KEY_WORDS, KeyWord,
 } from '../flow';
-import { completeChecksum, Segmenter, VNET_HEADER_BYTES, VnetGso } from '../packet';
+import { completeChecksum, emitVxlan, Segmenter, VNET_HEADER_BYTES, VnetGso, VXLAN_HEADER_BYTES, VXLAN_UDP_PORT, VxlanHeader } from '../packet';
 import { CacheCounter, DatapathCounters, MAX_PORTS, PortCounter } from './counters';
 import type { ActiveSource, FlowDump, FromDatapath, PortSpec, SlowPathAnswers, Transmission } from './messages';
 import { FrameIo, isLinkFailure, native } from './native';
 import { PendingFlows } from './pending';
-import { Port } from './port';
+import { Port, TUNNEL_PORT, TunnelPort } from './port';
 
 export interface DatapathOptions {
   flowCapacity: number;
@@ -50,6 +50,9 @@ const Drop = {
   offloadUnsupported: dropCode('offloadUnsupported'),
   noBuffer: dropCode('noBuffer'),
   rxQueueFull: dropCode('rxQueueFull'),
+  noTunnel: dropCode('noTunnel'),
+  unknownTunnelPeer: dropCode('unknownTunnelPeer'),
+  unknownTunnelKey: dropCode('unknownTunnelKey'),
 };
 
 export class Datapath implements FrameSink {
@@ -67,6 +70,9 @@ export class Datapath implements FrameSink {
   private readonly arena: Uint8Array;
   private readonly executor: ActionExecutor;
   private readonly ports: (Port | undefined)[] = new Array(MAX_PORTS);
+  private tunnelPort: TunnelPort | null = null;
+  private readonly vxlan = new VxlanHeader();
+  private readonly sources = new Uint32Array(256);
   private readonly pending: PendingFlows;
   private readonly segmenter = new Segmenter();
   /** Tag -> generation of its last invalidation: a slow-path answer computed before it is stale. */
@@ -95,9 +101,63 @@ export class Datapath implements FrameSink {
   }
 
   addPort(spec: PortSpec, receive: boolean): void {
+    if (spec.kind === 'tunnel') {
+      const tunnel = new TunnelPort({ ...spec, number: TUNNEL_PORT, vnetHdr: false });
+      if (this.tunnelPort) [tunnel.delivery, tunnel.peers] = [this.tunnelPort.delivery, this.tunnelPort.peers];
+      this.tunnelPort = tunnel;
+      this.ports[TUNNEL_PORT] = tunnel;
+      if (receive) tunnel.watch = this.io.watch(spec.fd, () => this.drainTunnel(tunnel));
+      return;
+    }
     const port = new Port(spec);
     this.ports[spec.number] = port;
     if (receive) port.watch = this.io.watch(spec.fd, () => this.drain(spec.number));
+  }
+
+  setTunnelMap(delivery: [number, number][], peers: number[]): void {
+    const tunnel = this.tunnelPort ?? new TunnelPort({ number: TUNNEL_PORT, name: 'tunnel', kind: 'tunnel', fd: -1, vnetHdr: false });
+    tunnel.delivery = new Map(delivery);
+    tunnel.peers = new Set(peers);
+    if (!this.tunnelPort) {
+      tunnel.up = false; // a map before the socket: kept for when it comes
+      this.tunnelPort = tunnel;
+    }
+  }
+
+  /** Datagrams from other hosts: each carries a frame for the local port its key names, which
+   *  the ingress host's simulation chose; it goes there with no second walk (MidoNet's model). */
+  private drainTunnel(tunnel: TunnelPort): void {
+    const c = this.counters.values;
+    for (let round = 0; round < ROUNDS_PER_WAKE && tunnel.up; round++) {
+      const n = this.io.recvFromBatch(tunnel.spec.fd, this.arena, 0, SLOT_BYTES, this.options.batch, this.lengths, this.sources);
+      if (n <= 0) return;
+      this.now = this.clock();
+      for (let i = 0; i < n; i++) {
+        const slot = i * SLOT_BYTES;
+        const length = this.lengths[i];
+        c[this.counters.portIndex(TUNNEL_PORT, PortCounter.rxPackets)]++;
+        c[this.counters.portIndex(TUNNEL_PORT, PortCounter.rxBytes)] += length;
+        if (!tunnel.peers.has(this.sources[i])) {
+          this.drop(Drop.unknownTunnelPeer);
+          continue;
+        }
+        if (this.vxlan.point(this.arena, slot + VNET_HEADER_BYTES, slot + length) !== null || length < VNET_HEADER_BYTES + VXLAN_HEADER_BYTES + 14) {
+          this.drop(Drop.malformed);
+          continue;
+        }
+        const output = tunnel.delivery.get(this.vxlan.vni);
+        if (output === undefined) {
+          this.drop(Drop.unknownTunnelKey);
+          continue;
+        }
+        // The VXLAN header's room becomes the frame's vnet header: no copy.
+        const at = slot + VXLAN_HEADER_BYTES;
+        this.arena.fill(0, at, at + VNET_HEADER_BYTES);
+        this.output(output, this.arena, at, length - VXLAN_HEADER_BYTES);
+      }
+      this.flush();
+      if (n < this.options.batch) return;
+    }
   }
 
   removePort(number: number): void {
@@ -161,6 +221,31 @@ export class Datapath implements FrameSink {
     }
   }
 
+  /** A frame into the tunnel: finished (checksum, segments) as for a port without vnet headers,
+   *  each piece copied behind a VXLAN header, queued with its destination. */
+  tunnel(key: number, remote: number, arena: Uint8Array, at: number, length: number): void {
+    const tunnel = this.tunnelPort;
+    if (!tunnel || !tunnel.up) return this.drop(Drop.noTunnel);
+    const encapsulate = (frameAt: number, frameLength: number) => {
+      const out = this.executor.reserve(VXLAN_HEADER_BYTES + frameLength);
+      if (out < 0) return this.drop(Drop.noBuffer);
+      emitVxlan(arena, out, key);
+      arena.copyWithin(out + VXLAN_HEADER_BYTES, frameAt, frameAt + frameLength);
+      if (tunnel.txCount === tunnel.txOffsets.length) this.flushPort(tunnel);
+      tunnel.txDestinations[tunnel.txCount] = remote;
+      this.queue(tunnel, out, VXLAN_HEADER_BYTES + frameLength);
+    };
+    if (arena[at + 1] === VnetGso.none) {
+      completeChecksum(arena, at, at + length);
+      return encapsulate(at + VNET_HEADER_BYTES, length - VNET_HEADER_BYTES);
+    }
+    const bytes = this.segmenter.bytesNeeded(arena, at, at + length);
+    if (bytes < 0) return this.drop(Drop.offloadUnsupported);
+    const out = this.executor.reserve(bytes);
+    if (out < 0) return this.drop(Drop.noBuffer);
+    this.segmenter.segment(arena, at, at + length, arena, out, encapsulate);
+  }
+
   output(number: number, arena: Uint8Array, at: number, length: number): void {
     const port = this.ports[number];
     if (port === undefined || !port.up) return this.drop(Drop.portDown);
@@ -206,9 +291,12 @@ export class Datapath implements FrameSink {
       c[this.counters.dropIndex(Drop.portDown)] += count;
       return;
     }
-    let sent = this.io.sendBatch(port.spec.fd, port.isTap, this.arena, port.txOffsets, port.txLengths, 0, count);
+    const send = (start: number, n: number) => port instanceof TunnelPort
+      ? this.io.sendToBatch(port.spec.fd, this.arena, port.txOffsets, port.txLengths, port.txDestinations, start, n, VXLAN_UDP_PORT)
+      : this.io.sendBatch(port.spec.fd, port.isTap, this.arena, port.txOffsets, port.txLengths, start, n);
+    let sent = send(0, count);
     if (sent >= 0 && sent < count) {
-      const more = this.io.sendBatch(port.spec.fd, port.isTap, this.arena, port.txOffsets, port.txLengths, sent, count - sent);
+      const more = send(sent, count - sent);
       if (more > 0) sent += more;
     }
     if (sent < 0) {

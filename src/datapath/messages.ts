@@ -2,7 +2,7 @@
 // messages on the fast path: only a flow's first frames, on a miss, and control.
 import type { Action } from '../flow';
 
-export type PortKind = 'tap' | 'packet';
+export type PortKind = 'tap' | 'packet' | 'tunnel';
 
 export interface PortSpec {
   number: number;
@@ -109,6 +109,9 @@ export type ToDatapath =
   | { type: 'results'; batch: number; generation: number; answers: SlowPathAnswers }
   | { type: 'failed'; batch: number }
   | { type: 'transmit'; frames: Transmission[] }
+  /** Where tunnelled frames go: the local datapath port of each key, and the hosts whose
+   *  datagrams are taken (IPv4 addresses as numbers). */
+  | { type: 'tunnelMap'; delivery: [number, number][]; peers: number[] }
   | { type: 'invalidate'; generation: number; tags: string[] }
   | { type: 'dumpFlows'; request: number }
   | { type: 'flushFlows'; request: number };

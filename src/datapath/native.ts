@@ -32,7 +32,7 @@ export interface NativeAddon {
 }
 
 /** The part of the addon the fast path moves frames with: a test may stand in for it. */
-export type FrameIo = Pick<NativeAddon, 'recvBatch' | 'sendBatch' | 'receiveDrops' | 'watch' | 'unwatch'>;
+export type FrameIo = Pick<NativeAddon, 'recvBatch' | 'sendBatch' | 'recvFromBatch' | 'sendToBatch' | 'receiveDrops' | 'watch' | 'unwatch'>;
 
 // Compiled code runs from dist/src/datapath; the addon is built in native/build by npm install.
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- a .node addon loads only through require

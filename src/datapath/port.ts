@@ -22,3 +22,14 @@ export class Port {
     return this.spec.kind === 'tap';
   }
 }
+
+/** The VXLAN tunnel, port 0 of every worker: its queue says where each datagram goes. */
+export class TunnelPort extends Port {
+  readonly txDestinations = new Uint32Array(TX_QUEUE);
+  /** Tunnel key -> local datapath port. */
+  delivery = new Map<number, number>();
+  /** Underlay addresses whose datagrams are taken. */
+  peers = new Set<number>();
+}
+
+export const TUNNEL_PORT = 0;

@@ -1,6 +1,6 @@
 // What a flow does to its frames. The slow path returns a list of actions; the cache stores
 // an interned program id, and the fast path runs the program (execute.ts) with no objects.
-import { parseMac } from '../packet';
+import { parseIpv4, parseMac } from '../packet';
 
 export type Action =
   | { type: 'output'; port: number }
@@ -10,6 +10,8 @@ export type Action =
   | { type: 'set_eth'; source: string; destination: string }
   /** Decrements the IPv4 TTL (checksum updated) or the IPv6 hop limit; drops at 1. */
   | { type: 'dec_ttl' }
+  /** Into the VXLAN tunnel to another host: `key` (the VNI) names the port there. */
+  | { type: 'tunnel'; key: number; remote: string }
   | { type: 'drop'; reason: DropReason };
 
 /** Why a frame was not forwarded: the label of the `drops` counter it lands in. */
@@ -17,11 +19,12 @@ export const DROP_REASONS = [
   'malformed', 'oversize', 'noOutput', 'sourceIsMulticast', 'portDown', 'queueFull',
   'slowPathFailed', 'txError', 'offloadUnsupported', 'noBuffer', 'vlanMismatch', 'rxQueueFull',
   'unbound', 'noRoute', 'ttlExpired', 'notForRouter', 'neighborUnresolved', 'loop',
+  'noTunnel', 'unknownTunnelPeer', 'unknownTunnelKey',
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 export const dropCode = (reason: DropReason): number => DROP_REASONS.indexOf(reason);
 
-export const Op = { output: 1, pushVlan: 2, popVlan: 3, drop: 4, setEth: 5, decTtl: 6, data: 7 } as const;
+export const Op = { output: 1, pushVlan: 2, popVlan: 3, drop: 4, setEth: 5, decTtl: 6, data: 7, tunnel: 8 } as const;
 
 /** Interned programs: an Int32Array of (op, argument) pairs per distinct action list; an
  *  action that needs more than one argument is followed by `data` pairs carrying the rest. */
@@ -59,6 +62,10 @@ function encode(action: Action): number[] {
     }
     case 'dec_ttl':
       return [Op.decTtl, 0];
+    case 'tunnel': {
+      const remote = parseIpv4(action.remote);
+      return [Op.tunnel, action.key, Op.data, ((remote[0] << 24) | (remote[1] << 16) | (remote[2] << 8) | remote[3]) | 0];
+    }
     case 'drop':
       return [Op.drop, dropCode(action.reason)];
   }
@@ -80,6 +87,8 @@ export function formatActions(actions: readonly Action[]): string {
           return `set_eth(${a.source}->${a.destination})`;
         case 'dec_ttl':
           return 'dec_ttl';
+        case 'tunnel':
+          return `tunnel(key=${a.key},dst=${a.remote})`;
         case 'drop':
           return `drop(${a.reason})`;
       }

@@ -10,6 +10,8 @@ export interface FrameSink {
   output(port: number, arena: Uint8Array, at: number, length: number): void;
   /** Count one dropped frame under the reason with this code (DROP_REASONS). */
   drop(reasonCode: number): void;
+  /** Queue arena[at, at+length) for the tunnel: VNI `key`, to the host at `remote` (IPv4 as a number). */
+  tunnel(key: number, remote: number, arena: Uint8Array, at: number, length: number): void;
 }
 
 const MAC_BYTES = 12;
@@ -46,6 +48,11 @@ export class ActionExecutor {
         sink.output(arg, this.arena, frameAt, frameLength);
         outputs++;
         handedOut = true;
+      } else if (op === Op.tunnel) {
+        sink.tunnel(arg, program[i + 3] >>> 0, this.arena, frameAt, frameLength);
+        outputs++;
+        handedOut = true;
+        i += 2;
       } else if (op === Op.pushVlan || op === Op.popVlan) {
         const copyAt = op === Op.pushVlan ? this.pushVlan(frameAt, frameLength, arg) : this.popVlan(frameAt, frameLength);
         if (copyAt < 0) {

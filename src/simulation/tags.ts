@@ -5,6 +5,8 @@
 export const portTag = (port: number): string => `port:${port}`;
 /** A virtual port: its settings, its binding, its peer. */
 export const vportTag = (id: string): string => `vport:${id}`;
+/** A host: where its ports' tunnels go (its underlay address). */
+export const hostTag = (id: string): string => `host:${id}`;
 /** A bridge or router: its ports, its routes. */
 export const deviceTag = (id: string): string => `device:${id}`;
 /** Where (vlan, mac) lives in one bridge's MAC table. */

@@ -60,6 +60,12 @@ export class TopologySimulation implements TopologyWalker {
       w.note(() => `out ${port.name} (datapath port ${port.datapathPort})`);
       return w.output(port.datapathPort);
     }
+    if (port.remote && port.up) {
+      // Simulated here, delivered there: the key tells the other host which port (MidoNet's model).
+      w.tags.add(port.remoteTag);
+      w.note(() => `out ${port.name}: tunnel to ${port.remote}, key ${port.tunnelKey}`);
+      return w.tunnel(port.tunnelKey, port.remote);
+    }
     w.drop('unbound', () => `${port.name} is ${port.up ? 'not bound on this host' : 'down'}`);
   }
 

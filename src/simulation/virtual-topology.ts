@@ -5,7 +5,7 @@
 import { parseMac } from '../packet';
 import type { Port, Route } from '../topology';
 import { MacTable } from './mac-table';
-import { deviceTag, MacTags, neighborTag, portTag, vportTag } from './tags';
+import { deviceTag, hostTag, MacTags, neighborTag, portTag, vportTag } from './tags';
 import { contains, formatAddress, parsePrefix, Prefix } from '../packet';
 
 export interface TopologyState {
@@ -42,7 +42,11 @@ export function decodeState(encoded: EncodedState): VirtualTopology {
 }
 
 /** A port as the walk needs it: the model's fields, and where it stands on this host. */
-export interface StatePort extends Pick<Port, 'id' | 'name' | 'device' | 'mac' | 'addresses' | 'vlan' | 'trunk' | 'peer'> {
+export interface StatePort extends Pick<Port, 'id' | 'name' | 'device' | 'mac' | 'addresses' | 'vlan' | 'trunk' | 'peer' | 'tunnelKey'> {
+  /** The underlay address of the host it is bound on, when that is another host; else ''. */
+  remote: string;
+  /** That host's id. */
+  remoteHost: string;
   /** Administratively up, and its interface up when it is bound here. */
   up: boolean;
   /** The datapath port it is bound to on this host, or 0. */
@@ -52,9 +56,10 @@ export interface StatePort extends Pick<Port, 'id' | 'name' | 'device' | 'mac' |
 }
 
 export interface VirtualPort extends StatePort {
-  /** Its tag (vport:ID) and its datapath port's (port:N, or ''), made once. */
+  /** Its tag (vport:ID), its datapath port's (port:N, or '') and its remote host's, made once. */
   tag: string;
   datapathTag: string;
+  remoteTag: string;
   macBytes: Uint8Array;
   prefixes: (Prefix & { text: string })[];
   kind: 'bridge' | 'router';
@@ -121,7 +126,8 @@ export class VirtualTopology {
       const router = this.routers.get(p.device);
       if (!bridge && !router) continue;
       const port: VirtualPort = {
-        ...p, kind: bridge ? 'bridge' : 'router', tag: vportTag(p.id), datapathTag: p.datapathPort > 0 ? portTag(p.datapathPort) : '', macBytes: p.mac ? parseMac(p.mac) : new Uint8Array(6),
+        ...p, kind: bridge ? 'bridge' : 'router', tag: vportTag(p.id), datapathTag: p.datapathPort > 0 ? portTag(p.datapathPort) : '',
+        remoteTag: p.remoteHost ? hostTag(p.remoteHost) : '', macBytes: p.mac ? parseMac(p.mac) : new Uint8Array(6),
         prefixes: p.addresses.map((text) => ({ ...parsePrefix(text), text })),
       };
       this.ports.set(p.id, port);

@@ -101,6 +101,11 @@ export class Walk {
     this.outputs++;
   }
 
+  tunnel(key: number, remote: string): void {
+    this.actions.push({ type: 'tunnel', key, remote });
+    this.outputs++;
+  }
+
   /** The walk's state, to restore after a branch of a flood that may change it. */
   save(): () => void {
     const { source, destination, tagged, ttl } = this;

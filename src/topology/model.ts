@@ -16,6 +16,8 @@ export interface Port {
   trunk: boolean;
   peer: string;
   adminUp: boolean;
+  /** The VNI other hosts' tunnels carry its frames with: given by the API, unique. */
+  tunnelKey: number;
 }
 export interface Route { id: string; tenant: string; router: string; destination: string; nextHop: string; port: string; weight: number }
 export interface Host { id: string; tenant: string; name: string; underlayAddress: string }
@@ -41,7 +43,7 @@ export const EMPTY: { [K in Kind]: Omit<KindMap[K], 'id' | 'tenant'> } = {
   tenant: { name: '', tokenSha256: '' },
   bridge: { name: '', vlanAware: false },
   router: { name: '' },
-  port: { name: '', device: '', mac: '', addresses: [], vlan: 0, trunk: false, peer: '', adminUp: true },
+  port: { name: '', device: '', mac: '', addresses: [], vlan: 0, trunk: false, peer: '', adminUp: true, tunnelKey: 0 },
   route: { router: '', destination: '', nextHop: '', port: '', weight: 100 },
   host: { name: '', underlayAddress: '' },
   binding: { host: '', interface: '' },

@@ -42,6 +42,14 @@ class FuzzIo implements FrameIo {
     return count;
   }
 
+  recvFromBatch(): number {
+    return 0;
+  }
+
+  sendToBatch(_fd: number, _arena: Uint8Array, _offsets: Uint32Array, _lengths: Uint32Array, _destinations: Uint32Array, _start: number, count: number): number {
+    return count;
+  }
+
   receiveDrops(): number {
     return 0;
   }

@@ -12,6 +12,9 @@ class RecordingSink implements FrameSink {
   drop(code: number) {
     this.drops.push(DROP_REASONS[code]);
   }
+  tunnel(key: number, remote: number, arena: Uint8Array, at: number, length: number) {
+    this.sent.push({ port: -key, bytes: `${remote.toString(16)}:${toHex(arena.subarray(at, at + length))}` });
+  }
 }
 
 // vnet header: NEEDS_CSUM with csum_start 34 (the ICMP header), csum_offset 2.
