@@ -35,7 +35,8 @@ export async function routedHost(lab: Lab, sw: string, role: string, port: strin
 
 /** The physical network of many hosts: a `core` namespace with a Linux bridge (the simple
  *  core), and a namespace per host joined to it by a veth (`ul0`) with an address in
- *  UNDERLAY.0/24; the core itself is UNDERLAY.1. */
+ *  UNDERLAY.0/24; the core itself is UNDERLAY.1. Its MTU leaves room for VXLAN's 50 bytes
+ *  around a 1500-byte frame (RFC 7348 §4.3: the underlay carries them whole). */
 export async function underlay(lab: Lab, roles: string[]): Promise<{ core: string; hosts: { ns: string; address: string }[] }> {
   const core = await lab.namespace('core');
   await lab.ip(core, 'link', 'add', 'br0', 'type', 'bridge');
@@ -46,6 +47,8 @@ export async function underlay(lab: Lab, roles: string[]): Promise<{ core: strin
     const ns = await lab.namespace(role);
     await lab.veth(ns, 'ul0', core, `ul${i}`);
     await lab.ip(core, 'link', 'set', `ul${i}`, 'master', 'br0');
+    await lab.ip(core, 'link', 'set', `ul${i}`, 'mtu', String(UNDERLAY_MTU));
+    await lab.ip(ns, 'link', 'set', 'ul0', 'mtu', String(UNDERLAY_MTU));
     const address = `${UNDERLAY}.${i + 2}`;
     await lab.ip(ns, 'addr', 'add', `${address}/24`, 'dev', 'ul0');
     hosts.push({ ns, address });
@@ -54,3 +57,12 @@ export async function underlay(lab: Lab, roles: string[]): Promise<{ core: strin
 }
 
 export const UNDERLAY = '192.168.100';
+const UNDERLAY_MTU = 1600;
+
+/** A VM stand-in: a namespace whose eth0 is joined to `host` by a veth (the host end named `tap`). */
+export async function vmOn(lab: Lab, host: string, role: string, tap: string, address: string): Promise<string> {
+  const vm = await lab.namespace(role);
+  await lab.veth(vm, 'eth0', host, tap);
+  await lab.ip(vm, 'addr', 'add', address, 'dev', 'eth0');
+  return vm;
+}

@@ -13,6 +13,8 @@ export interface SwitchOptions {
   flowIdleMs?: number;
   /** This host's id in the topology (its port bindings name it); the hostname by default. */
   hostId?: string;
+  /** This host's underlay address: the VXLAN tunnel to other hosts listens there (UDP 4789). */
+  underlay?: string;
   logger?: Logger;
 }
 

@@ -10,10 +10,10 @@ import pino, { Logger } from 'pino';
 import { Piscina } from 'piscina';
 import {
   CacheCounter, DatapathOptions, DEFAULT_DATAPATH_OPTIONS, FlowDump, FrameBatch, FromDatapath, native,
-  PortCounter, PortSpec, sumCounters, ToDatapath, Transmission, MAX_PORTS,
+  PortCounter, PortSpec, sumCounters, ToDatapath, Transmission, MAX_PORTS, TUNNEL_PORT,
 } from '../datapath';
 import { DROP_REASONS, FlowKeyExtractor, KEY_WORDS } from '../flow';
-import { formatMac, VNET_HEADER_BYTES } from '../packet';
+import { formatMac, parseIpv4, VNET_HEADER_BYTES, VXLAN_UDP_PORT } from '../packet';
 import {
   decodeState, deviceTag, macClock, macTag, portTag, SimulationResult, TABLE_SPACE_TAG, TopologySimulation, vportTag,
 } from '../simulation';
@@ -43,6 +43,8 @@ export interface SwitchStats {
   drops: Record<string, number>;
   macTable: { entries: number; capacity: number; refusals: number };
   slowPath: SlowPathStats;
+  /** The VXLAN tunnel's datagrams, when this host has an underlay address. */
+  tunnel: { rxPackets: number; rxBytes: number; txPackets: number; txBytes: number } | null;
 }
 
 interface PortRecord {
@@ -71,6 +73,8 @@ export class Switch extends EventEmitter {
   /** Interfaces a binding names that are not there yet: attached when they appear. */
   private readonly awaitedBindings = new Map<string, string>();
   private traced: TopologySimulation | null = null;
+  /** The VXLAN tunnel's socket, when this host has an underlay address. */
+  private tunnel: PortSpec | null = null;
   private readonly macAgingSeconds: number;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly datapathOptions: DatapathOptions;
@@ -89,6 +93,8 @@ export class Switch extends EventEmitter {
       ...(options.flowCapacity ? { flowCapacity: options.flowCapacity } : {}),
       ...(options.flowIdleMs ? { flowIdleMs: options.flowIdleMs } : {}),
     };
+    // Before any thread starts: a bad underlay address is refused with nothing to clean up.
+    if (options.underlay) this.tunnel = openTunnel(options.underlay);
     for (let i = 0; i < (options.datapathWorkers ?? 1); i++) {
       const handle = new DatapathThread();
       this.startWorker(handle);
@@ -105,6 +111,7 @@ export class Switch extends EventEmitter {
       invalidate: (tags) => this.invalidate(tags),
       transmit: (frames) => this.transmit(frames),
     });
+    if (this.tunnel) for (const w of this.workers) this.post(w, { type: 'addPort', port: this.tunnel, receive: w === this.workers[0] });
     this.timers.push(
       setInterval(() => this.checkLinks(), LINK_CHECK_MS),
       setInterval(() => this.ageMacs(), MAC_AGING_CHECK_MS),
@@ -151,6 +158,7 @@ export class Switch extends EventEmitter {
     this.attach(spec, owner);
     this.topology.changed();
     this.invalidate(this.tagsOf(record));
+    this.refreshTunnel();
     this.log.info({ port: number, name: config.name, kind: config.kind, vlan: config.vlan }, 'port added');
     const info = this.portInfo(number)!;
     this.emit('port-added', info);
@@ -164,6 +172,7 @@ export class Switch extends EventEmitter {
     this.forgetPort(record);
     this.ports.delete(record.spec.number);
     this.topology.changed();
+    this.refreshTunnel();
     record.owner.receiving--;
     await Promise.all(this.workers.map((w) => this.detach(w, record.spec.number)));
     // Every worker has let go of the descriptor: now it may be closed and its number reused.
@@ -221,6 +230,7 @@ export class Switch extends EventEmitter {
       } else if (!record) this.bind(name, port);
     }
     if (stale.length > 0) this.invalidate(stale);
+    this.refreshTunnel();
   }
 
   /** What the slow path would do with a frame arriving on a port (an interface, a port number, or
@@ -258,6 +268,10 @@ export class Switch extends EventEmitter {
         refusals: tables.reduce((sum, t) => sum + t.refusals, 0),
       },
       slowPath: { ...this.slowPath.stats },
+      tunnel: this.tunnel ? {
+        rxPackets: sumCounters(all, first.portIndex(TUNNEL_PORT, PortCounter.rxPackets)), rxBytes: sumCounters(all, first.portIndex(TUNNEL_PORT, PortCounter.rxBytes)),
+        txPackets: sumCounters(all, first.portIndex(TUNNEL_PORT, PortCounter.txPackets)), txBytes: sumCounters(all, first.portIndex(TUNNEL_PORT, PortCounter.txBytes)),
+      } : null,
     };
   }
 
@@ -277,6 +291,7 @@ export class Switch extends EventEmitter {
     this.workers.forEach(settle);
     for (const record of this.ports.values()) native.close(record.spec.fd);
     this.ports.clear();
+    if (this.tunnel) native.close(this.tunnel.fd);
     await this.pool.destroy();
   }
 
@@ -318,6 +333,10 @@ export class Switch extends EventEmitter {
     for (const record of this.ports.values()) {
       if (record.state === 'up') this.post(handle, { type: 'addPort', port: record.spec, receive: record.owner === handle });
     }
+    if (this.tunnel) {
+      this.post(handle, { type: 'addPort', port: this.tunnel, receive: handle === this.workers[0] });
+      this.post(handle, { type: 'tunnelMap', ...this.tunnelMap() });
+    }
     this.emit('worker-restarted', { ports: owned.map((p) => p.spec.name) });
   }
 
@@ -358,6 +377,18 @@ export class Switch extends EventEmitter {
         this.log.error({ err: error }, 'slow path failed a batch');
         this.post(handle, { type: 'failed', batch });
       });
+  }
+
+  /** Which local port each tunnel key delivers to, and the hosts whose datagrams are taken. */
+  private tunnelMap(): { delivery: [number, number][]; peers: number[] } {
+    const { delivery, peers } = this.topology.tunnelMap(this.portViews());
+    return { delivery, peers: peers.flatMap((a) => (/^\d+\.\d+\.\d+\.\d+$/.test(a) ? [parseIpv4(a).reduce((n, b) => n * 256 + b, 0)] : [])) };
+  }
+
+  private refreshTunnel(): void {
+    if (!this.tunnel || this.closed) return;
+    const map = this.tunnelMap();
+    for (const w of this.workers) this.post(w, { type: 'tunnelMap', ...map });
   }
 
   /** Frames the slow path sends: any worker may send on any port. */
@@ -516,5 +547,15 @@ export class Switch extends EventEmitter {
 
   private checkOpen(): void {
     if (this.closed) throw new SwitchError('CLOSED', 'the switch is closed', 409);
+  }
+}
+
+/** The tunnel to other hosts: a UDP socket on the underlay address (the first worker receives). */
+function openTunnel(underlay: string): PortSpec {
+  try {
+    return { number: TUNNEL_PORT, name: 'vxlan', kind: 'tunnel', fd: native.openUdp(underlay, VXLAN_UDP_PORT), vnetHdr: false };
+  } catch (error) {
+    const e = error as Error & { code?: string };
+    throw new SwitchError(`TUNNEL_${e.code ?? 'EIO'}`, e.message, 400, 'underlay');
   }
 }

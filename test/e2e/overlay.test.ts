@@ -1,0 +1,38 @@
+// Two hosts, each an agent in its own namespace on a shared underlay and etcd, and a virtual
+// bridge with a VM on each: frames cross in VXLAN, simulated once at the ingress host; the
+// egress host delivers them by key without simulating.
+import fs from 'node:fs';
+import test from 'ava';
+import { eventually, iperf, iperfTcp, Lab, ping, RunningAgent, startAgent, startEtcd, underlay, UNDERLAY, vmOn } from '../../examples/lab';
+
+test('a bridge across two hosts: ping and TCP over VXLAN, the egress host does not simulate', async (t) => {
+  const lab = new Lab();
+  t.teardown(() => lab.cleanup());
+  const { core, hosts } = await underlay(lab, ['host1', 'host2']);
+  await startEtcd(lab, { ns: core, address: `${UNDERLAY}.1` });
+  const agents: RunningAgent[] = [];
+  for (const h of hosts) agents.push(await startAgent(lab, h.ns, ['--store', `etcd://${UNDERLAY}.1:2379`, '--underlay', h.address]));
+  const ids = agents.map((a) => fs.readFileSync(`${a.stateDir}/host-id`, 'utf8').trim());
+  const vm1 = await vmOn(lab, hosts[0].ns, 'vm1', 'tap1', '10.0.0.1/24');
+  const vm2 = await vmOn(lab, hosts[1].ns, 'vm2', 'tap2', '10.0.0.2/24');
+
+  const api = agents[0].api;
+  const bridge = await api.request<{ id: string }>('POST', '/v1/bridges', { name: 'net' });
+  for (const [i, tap] of ['tap1', 'tap2'].entries()) {
+    const port = await api.request<{ id: string }>('POST', '/v1/ports', { device: bridge.id, name: `vm${i + 1}` });
+    await api.request('POST', '/v1/bindings', { port: port.id, interface: tap, host: ids[i] });
+  }
+  t.true(await eventually(() => ping(lab, vm1, '10.0.0.2', 1), 10_000), 'ping across hosts');
+  const bps = await iperfTcp(lab, vm2, vm1, '10.0.0.2', 3);
+  t.log(`TCP across hosts: ${(bps / 1e9).toFixed(2)} Gbit/s`);
+  t.true(bps > 100e6);
+
+  const before = await agents[1].stats();
+  await iperf(lab, vm2, vm1, '10.0.0.2', ['-u', '-b', '20M', '-l', '200', '-t', '2'], 2);
+  const after = await agents[1].stats();
+  const delivered = after.tunnel!.rxPackets - before.tunnel!.rxPackets;
+  const upcalls = after.flows.upcalls - before.flows.upcalls;
+  t.log(`host 2: ${delivered} datagrams from the tunnel, ${upcalls} upcalls`);
+  t.true(delivered > 10_000, 'host 2 received the stream from the tunnel');
+  t.true(upcalls < 50, 'and simulated none of it (its few upcalls are its own replies)');
+});
