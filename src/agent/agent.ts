@@ -8,7 +8,8 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino, { Logger } from 'pino';
 import { tenantApi } from '../api';
-import { ADMIN_TENANT, EmbeddedStore, EtcdStore, TopologyStore } from '../topology';
+import type { Neighbor } from '../simulation';
+import { ADMIN_TENANT, EmbeddedStore, EtcdStore, neighborId, TopologyStore } from '../topology';
 import { ControlApi, refuseIfTaken } from './control-api';
 import { SwitchError } from './errors';
 import { switchMetrics } from './metrics';
@@ -71,6 +72,7 @@ export class Agent {
       if (!known || known.value.underlayAddress !== host.underlayAddress) await store.put('host', { ...host, name: known?.value.name ?? host.name });
       leave = await store.announce(hostId, config.hostLeaseSeconds ?? DEFAULT_HOST_LEASE_SECONDS);
       stopWatching = await followStore(store, sw, logger);
+      sw.on('neighbors-learned', (neighbors: Neighbor[]) => void shareNeighbors(store, neighbors, logger));
       if ((config.api ?? DEFAULT_API) !== 'off') {
         const adminToken = kept(path.join(stateDir, 'admin-token'), () => randomBytes(24).toString('base64url'));
         api = tenantApi({ store, adminToken, hostId, trace: (port, flow) => trace(sw, port, flow) });
@@ -105,6 +107,19 @@ export class Agent {
 function openStore(store: string, stateDir: string): TopologyStore {
   if (store === 'embedded') return EmbeddedStore.open(path.join(stateDir, 'topology'));
   return new EtcdStore(store.slice('etcd://'.length).split(',').map((hostPort) => `http://${hostPort}`).join(','));
+}
+
+/** What this host's routers resolved goes to the store, for every host (and a restart). */
+async function shareNeighbors(store: TopologyStore, neighbors: readonly Neighbor[], logger: Logger): Promise<void> {
+  for (const n of neighbors) {
+    const id = neighborId(n.router, n.address);
+    try {
+      if ((await store.get('neighbor', id))?.value.mac === n.mac) continue;
+      await store.put('neighbor', { id, tenant: ADMIN_TENANT, router: n.router, address: n.address, mac: n.mac });
+    } catch (error) {
+      logger.warn({ err: error, neighbor: n }, 'could not share a resolved neighbor (kept locally)');
+    }
+  }
 }
 
 /** A value kept in a file of the state directory, made once (the host's id, the admin token). */

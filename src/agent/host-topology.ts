@@ -56,6 +56,7 @@ export class HostTopology {
     }
     for (const bridge of this.list('bridge')) this.tableFor(bridge.id);
     for (const [key, n] of this.neighbors) if (!next.has(`router/${n.router}`)) this.neighbors.delete(key);
+    for (const tag of this.learnNeighbors(this.list('neighbor'))) tags.add(tag);
     this.changed();
     return [...tags];
   }

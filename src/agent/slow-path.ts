@@ -6,7 +6,7 @@ import { Piscina } from 'piscina';
 import { FrameBatch, packFrames, Transmission } from '../datapath';
 import { FlowKeyExtractor, KEY_WORDS } from '../flow';
 import { VNET_HEADER_BYTES } from '../packet';
-import { Hold, macClock } from '../simulation';
+import { Hold, macClock, Neighbor } from '../simulation';
 import type { SimulationAnswer, SimulationTask } from '../../workers/simulation';
 import { DatapathPortView, HostTopology } from './host-topology';
 
@@ -30,6 +30,8 @@ export interface SlowPathSink {
   ports(): DatapathPortView[];
   invalidate(tags: string[]): void;
   transmit(frames: Transmission[]): void;
+  /** Neighbors this host's routers resolved, to be shared with the other hosts. */
+  learned(neighbors: Neighbor[]): void;
 }
 
 interface Waiting {
@@ -83,7 +85,14 @@ export class SlowPath {
     if (answer.learned.length === 0) return;
     const stale = this.topology.learnNeighbors(answer.learned);
     if (stale.length > 0) this.sink.invalidate(stale);
-    for (const n of answer.learned) this.release(`${n.router}/${n.address}`);
+    this.sink.learned(answer.learned);
+    this.releaseResolved();
+  }
+
+  /** Sends the frames whose neighbor is now known, here or by another host. */
+  releaseResolved(): void {
+    const known = new Set(this.topology.neighborList().map((n) => `${n.router}/${n.address}`));
+    for (const key of [...this.waiting.keys()]) if (known.has(key)) this.release(key);
   }
 
   private hold(hold: Hold): void {

@@ -110,6 +110,7 @@ export class Switch extends EventEmitter {
       ports: () => this.portViews(),
       invalidate: (tags) => this.invalidate(tags),
       transmit: (frames) => this.transmit(frames),
+      learned: (neighbors) => this.emit('neighbors-learned', neighbors),
     });
     if (this.tunnel) for (const w of this.workers) this.post(w, { type: 'addPort', port: this.tunnel, receive: w === this.workers[0] });
     this.timers.push(
@@ -231,6 +232,7 @@ export class Switch extends EventEmitter {
     }
     if (stale.length > 0) this.invalidate(stale);
     this.refreshTunnel();
+    this.slowPath.releaseResolved();
   }
 
   /** What the slow path would do with a frame arriving on a port (an interface, a port number, or

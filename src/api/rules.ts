@@ -97,6 +97,7 @@ export async function deleteDependents(store: TopologyStore, kind: Kind, id: str
   if (kind === 'bridge' || kind === 'router') {
     if ((await store.list('port')).some((p) => p.value.device === id)) throw new ApiError(409, 'HAS_PORTS', `${kind} ${id} still has ports: delete them first`);
     for (const r of await store.list('route')) if (r.value.router === id) await store.delete('route', r.value.id);
+    for (const n of await store.list('neighbor')) if (n.value.router === id) await store.delete('neighbor', n.value.id);
   }
   if (kind === 'port') {
     const route = (await store.list('route')).find((r) => r.value.port === id);

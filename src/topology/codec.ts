@@ -74,4 +74,5 @@ function complete(stored: Stored): Stored {
   return { ...stored, value: value as Stored['value'] };
 }
 
-const typeName = (kind: Kind): string => (kind === 'binding' ? 'PortBinding' : kind[0].toUpperCase() + kind.slice(1));
+const TYPE_NAMES: Partial<Record<Kind, string>> = { binding: 'PortBinding', neighbor: 'RouterNeighbor' };
+const typeName = (kind: Kind): string => TYPE_NAMES[kind] ?? kind[0].toUpperCase() + kind.slice(1);

@@ -22,6 +22,7 @@ export interface Port {
 export interface Route { id: string; tenant: string; router: string; destination: string; nextHop: string; port: string; weight: number }
 export interface Host { id: string; tenant: string; name: string; underlayAddress: string }
 export interface PortBinding { id: string; tenant: string; host: string; interface: string }
+export interface RouterNeighbor { id: string; tenant: string; router: string; address: string; mac: string }
 
 export interface KindMap {
   tenant: Tenant;
@@ -31,9 +32,10 @@ export interface KindMap {
   route: Route;
   host: Host;
   binding: PortBinding;
+  neighbor: RouterNeighbor;
 }
 export type Kind = keyof KindMap;
-export const KINDS: readonly Kind[] = ['tenant', 'bridge', 'router', 'port', 'route', 'host', 'binding'];
+export const KINDS: readonly Kind[] = ['tenant', 'bridge', 'router', 'port', 'route', 'host', 'binding', 'neighbor'];
 
 /** Objects no tenant owns (hosts) belong to this tenant id: only an admin sees them. */
 export const ADMIN_TENANT = 'admin';
@@ -47,7 +49,11 @@ export const EMPTY: { [K in Kind]: Omit<KindMap[K], 'id' | 'tenant'> } = {
   route: { router: '', destination: '', nextHop: '', port: '', weight: 100 },
   host: { name: '', underlayAddress: '' },
   binding: { host: '', interface: '' },
+  neighbor: { router: '', address: '', mac: '' },
 };
+
+/** The id of a router's neighbor entry: one per router and address. */
+export const neighborId = (router: string, address: string): string => `${router}_${address}`;
 
 /** A stored object: its kind, its fields, and the store revision that last wrote it. */
 export interface Stored<K extends Kind = Kind> {

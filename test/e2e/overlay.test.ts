@@ -35,4 +35,40 @@ test('a bridge across two hosts: ping and TCP over VXLAN, the egress host does n
   t.log(`host 2: ${delivered} datagrams from the tunnel, ${upcalls} upcalls`);
   t.true(delivered > 10_000, 'host 2 received the stream from the tunnel');
   t.true(upcalls < 50, 'and simulated none of it (its few upcalls are its own replies)');
+
+  // A VXLAN datagram from the core, which is no registered host, carrying a frame for vm2's key.
+  const key = (await api.request<{ name: string; tunnelKey: number }[]>('GET', '/v1/ports')).find((p) => p.name === 'vm2')!.tunnelKey;
+  const forged = `import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.sendto(bytes([8, 0, 0, 0]) + (${key} << 8).to_bytes(4, 'big') + bytes(60), ('${hosts[1].address}', 4789))`;
+  const dropsBefore = (await agents[1].stats()).drops.unknownTunnelPeer;
+  await lab.exec(core, 'python3', ['-c', forged]);
+  t.true(await eventually(async () => (await agents[1].stats()).drops.unknownTunnelPeer === dropsBefore + 1, 3000), 'dropped and counted');
+});
+
+test('a router whose subnets are on two hosts: the neighbors one host resolves, the other knows', async (t) => {
+  const lab = new Lab();
+  t.teardown(() => lab.cleanup());
+  const { core, hosts } = await underlay(lab, ['host1', 'host2']);
+  await startEtcd(lab, { ns: core, address: `${UNDERLAY}.1` });
+  const agents: RunningAgent[] = [];
+  for (const h of hosts) agents.push(await startAgent(lab, h.ns, ['--store', `etcd://${UNDERLAY}.1:2379`, '--underlay', h.address]));
+  const ids = agents.map((a) => fs.readFileSync(`${a.stateDir}/host-id`, 'utf8').trim());
+  const vm1 = await vmOn(lab, hosts[0].ns, 'vm1', 'tap1', '10.0.1.5/24');
+  const vm2 = await vmOn(lab, hosts[1].ns, 'vm2', 'tap2', '10.0.2.5/24');
+  await lab.ip(vm1, 'route', 'add', 'default', 'via', '10.0.1.1');
+  await lab.ip(vm2, 'route', 'add', 'default', 'via', '10.0.2.1');
+
+  const api = agents[0].api;
+  const router = await api.request<{ id: string }>('POST', '/v1/routers', { name: 'r' });
+  for (const [i, tap] of ['tap1', 'tap2'].entries()) {
+    const bridge = await api.request<{ id: string }>('POST', '/v1/bridges', { name: `net${i + 1}` });
+    const gateway = await api.request<{ id: string }>('POST', '/v1/ports', { device: router.id, addresses: [`10.0.${i + 1}.1/24`] });
+    await api.request('POST', '/v1/ports', { device: bridge.id, peer: gateway.id });
+    const port = await api.request<{ id: string }>('POST', '/v1/ports', { device: bridge.id, name: `vm${i + 1}` });
+    await api.request('POST', '/v1/bindings', { port: port.id, interface: tap, host: ids[i] });
+  }
+  t.true(await eventually(() => ping(lab, vm1, '10.0.2.5', 1), 10_000), 'routed ping across hosts');
+  t.true(await ping(lab, vm2, '10.0.1.5', 3), 'and back');
+  const bps = await iperfTcp(lab, vm2, vm1, '10.0.2.5', 3);
+  t.log(`routed TCP across hosts: ${(bps / 1e9).toFixed(2)} Gbit/s`);
+  t.true(bps > 100e6);
 });
