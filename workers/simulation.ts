@@ -3,7 +3,7 @@
 // when it changed; learned MACs go straight into the shared tables, so any thread may take a batch.
 import { FrameBatch, frameOf, packAnswers, SlowPathAnswers, SlowPathFlow, Transmission } from '../src/datapath';
 import { KEY_WORDS } from '../src/flow';
-import { decodeState, EncodedState, Hold, Neighbor, TopologySimulation } from '../src/simulation';
+import { decodeState, EncodedState, Hold, LearnedStation, Neighbor, TopologySimulation } from '../src/simulation';
 
 export interface SimulationTask {
   keys: Uint32Array;
@@ -18,6 +18,7 @@ export interface SimulationAnswer {
   invalidate: string[];
   emit: Transmission[];
   learned: Neighbor[];
+  stations: LearnedStation[];
   holds: Hold[];
 }
 
@@ -25,7 +26,7 @@ let simulation: TopologySimulation | null = null;
 
 export default function simulate(task: SimulationTask): SimulationAnswer {
   if (simulation?.topology.version !== task.state.version) simulation = new TopologySimulation(decodeState(task.state));
-  const answer: SimulationAnswer = { answers: packAnswers([]), invalidate: [], emit: [], learned: [], holds: [] };
+  const answer: SimulationAnswer = { answers: packAnswers([]), invalidate: [], emit: [], learned: [], stations: [], holds: [] };
   const flows: SlowPathFlow[] = [];
   const invalidate = new Set<string>();
   for (let i = 0; i * KEY_WORDS < task.keys.length; i++) {
@@ -34,6 +35,7 @@ export default function simulate(task: SimulationTask): SimulationAnswer {
     for (const tag of result.invalidate) invalidate.add(tag);
     answer.emit.push(...result.emit);
     answer.learned.push(...result.learned);
+    answer.stations.push(...result.stations);
     answer.holds.push(...result.holds);
   }
   answer.invalidate = [...invalidate];

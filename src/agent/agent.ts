@@ -8,8 +8,8 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino, { Logger } from 'pino';
 import { tenantApi } from '../api';
-import type { Neighbor } from '../simulation';
-import { ADMIN_TENANT, EmbeddedStore, EtcdStore, neighborId, TopologyStore } from '../topology';
+import type { LearnedStation, Neighbor } from '../simulation';
+import { ADMIN_TENANT, EmbeddedStore, EtcdStore, neighborId, stationId, TopologyStore } from '../topology';
 import { ControlApi, refuseIfTaken } from './control-api';
 import { SwitchError } from './errors';
 import { switchMetrics } from './metrics';
@@ -73,6 +73,7 @@ export class Agent {
       leave = await store.announce(hostId, config.hostLeaseSeconds ?? DEFAULT_HOST_LEASE_SECONDS);
       stopWatching = await followStore(store, sw, logger);
       sw.on('neighbors-learned', (neighbors: Neighbor[]) => void shareNeighbors(store, neighbors, logger));
+      sw.on('stations-learned', (stations: LearnedStation[]) => void shareStations(store, stations, logger));
       if ((config.api ?? DEFAULT_API) !== 'off') {
         const adminToken = kept(path.join(stateDir, 'admin-token'), () => randomBytes(24).toString('base64url'));
         api = tenantApi({ store, adminToken, hostId, trace: (port, flow) => trace(sw, port, flow) });
@@ -118,6 +119,20 @@ async function shareNeighbors(store: TopologyStore, neighbors: readonly Neighbor
       await store.put('neighbor', { id, tenant: ADMIN_TENANT, router: n.router, address: n.address, mac: n.mac });
     } catch (error) {
       logger.warn({ err: error, neighbor: n }, 'could not share a resolved neighbor (kept locally)');
+    }
+  }
+}
+
+/** Where this host's bridges learned their stations goes to the store: the other hosts send
+ *  to them through the tunnel instead of flooding every host. */
+async function shareStations(store: TopologyStore, stations: readonly LearnedStation[], logger: Logger): Promise<void> {
+  for (const s of stations) {
+    const id = stationId(s.bridge, s.vlan, s.mac);
+    try {
+      if ((await store.get('station', id))?.value.port === s.port) continue;
+      await store.put('station', { id, tenant: ADMIN_TENANT, ...s });
+    } catch (error) {
+      logger.warn({ err: error, station: s }, 'could not share a learned station (kept locally)');
     }
   }
 }

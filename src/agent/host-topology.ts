@@ -3,9 +3,10 @@
 // own `local` bridge, as a plain learning switch), each bridge's MAC table, and the neighbors
 // the routers resolved. It says which flows a change makes stale, and gives the simulation
 // threads a versioned state to walk.
-import { Host, Kind, PortBinding, Stored } from '../topology';
+import { parseMac } from '../packet';
+import { Host, Kind, PortBinding, Station, Stored } from '../topology';
 import {
-  deviceTag, EncodedState, encodeState, hostTag, macClock, MacTable, Neighbor, neighborTag, StatePort, TopologyState, vportTag,
+  deviceTag, EncodedState, encodeState, hostTag, macClock, macTag, MacTable, Neighbor, neighborTag, StatePort, TopologyState, vportTag,
 } from '../simulation';
 
 /** The bridge of ports attached without a binding. */
@@ -41,11 +42,13 @@ export class HostTopology {
   setObjects(objects: readonly Stored[]): string[] {
     const next = new Map(objects.map((o) => [`${o.kind}/${o.value.id}`, o]));
     const tags = new Set<string>();
+    const stations: Station[] = [];
     for (const [key, object] of next) {
       const before = this.objects.get(key);
       if (before?.version === object.version) continue;
       this.tagsOf(before, tags);
       this.tagsOf(object, tags);
+      if (object.kind === 'station') stations.push(object.value as Station);
     }
     for (const [key, object] of this.objects) if (!next.has(key)) this.tagsOf(object, tags);
     this.objects = next;
@@ -57,6 +60,7 @@ export class HostTopology {
     for (const bridge of this.list('bridge')) this.tableFor(bridge.id);
     for (const [key, n] of this.neighbors) if (!next.has(`router/${n.router}`)) this.neighbors.delete(key);
     for (const tag of this.learnNeighbors(this.list('neighbor'))) tags.add(tag);
+    for (const tag of this.learnStations(stations)) tags.add(tag);
     this.changed();
     return [...tags];
   }
@@ -87,6 +91,19 @@ export class HostTopology {
       tags.push(neighborTag(n.router, n.address));
     }
     if (tags.length > 0) this.changed();
+    return tags;
+  }
+
+  /** Stations other hosts' bridges learned: put in this host's tables, as if learned here. */
+  private learnStations(stations: readonly Station[]): string[] {
+    const tags: string[] = [];
+    for (const s of stations) {
+      const table = this.macTables.get(s.bridge)?.table;
+      if (!table || !this.objects.has(`port/${s.port}`)) continue;
+      const mac = parseMac(s.mac);
+      const learned = table.learn(s.vlan, mac, 0, this.indexOf(s.port), macClock());
+      if (learned === 'new' || learned === 'moved') tags.push(macTag(s.bridge, s.vlan, mac));
+    }
     return tags;
   }
 

@@ -6,7 +6,7 @@ import { Piscina } from 'piscina';
 import { FrameBatch, packFrames, Transmission } from '../datapath';
 import { FlowKeyExtractor, KEY_WORDS } from '../flow';
 import { VNET_HEADER_BYTES } from '../packet';
-import { Hold, macClock, Neighbor } from '../simulation';
+import { Hold, LearnedStation, macClock, Neighbor } from '../simulation';
 import type { SimulationAnswer, SimulationTask } from '../../workers/simulation';
 import { DatapathPortView, HostTopology } from './host-topology';
 
@@ -32,6 +32,8 @@ export interface SlowPathSink {
   transmit(frames: Transmission[]): void;
   /** Neighbors this host's routers resolved, to be shared with the other hosts. */
   learned(neighbors: Neighbor[]): void;
+  /** Stations this host's bridges learned on their ports, to be shared too. */
+  stations(stations: LearnedStation[]): void;
 }
 
 interface Waiting {
@@ -81,6 +83,7 @@ export class SlowPath {
 
   private carryOut(answer: SimulationAnswer): void {
     if (answer.emit.length > 0) this.sink.transmit(answer.emit);
+    if (answer.stations.length > 0) this.sink.stations(answer.stations);
     for (const hold of answer.holds) this.hold(hold);
     if (answer.learned.length === 0) return;
     const stale = this.topology.learnNeighbors(answer.learned);

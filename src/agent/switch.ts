@@ -111,6 +111,7 @@ export class Switch extends EventEmitter {
       invalidate: (tags) => this.invalidate(tags),
       transmit: (frames) => this.transmit(frames),
       learned: (neighbors) => this.emit('neighbors-learned', neighbors),
+      stations: (stations) => this.emit('stations-learned', stations),
     });
     if (this.tunnel) for (const w of this.workers) this.post(w, { type: 'addPort', port: this.tunnel, receive: w === this.workers[0] });
     this.timers.push(

@@ -25,7 +25,10 @@ export class BridgeStep {
 
     // A trace looks without learning.
     const learned = w.dryRun ? 'refreshed' : bridge.macs.learn(vlan, w.source, 0, port.index, this.walker.now);
-    if (learned === 'new' || learned === 'moved') w.invalidate.add(bridge.macTags.get(vlan, w.source));
+    if (learned === 'new' || learned === 'moved') {
+      w.invalidate.add(bridge.macTags.get(vlan, w.source));
+      if (!port.peer) w.stations.push({ bridge: bridge.id, vlan, mac: formatMac(w.source), port: port.id });
+    }
     if (learned === 'refused') w.tags.add(TABLE_SPACE_TAG);
 
     if (w.destination[0] & 1) {

@@ -15,6 +15,14 @@ export interface Neighbor {
   mac: string;
 }
 
+/** A MAC a bridge learned on one of its ports (a VM's, not a router's). */
+export interface LearnedStation {
+  bridge: string;
+  vlan: number;
+  mac: string;
+  port: string;
+}
+
 /** A frame that waits until its router resolves `address`; `request` asks for it. */
 export interface Hold {
   router: string;
@@ -33,6 +41,7 @@ export interface SimulationResult {
   cache: boolean;
   emit: Emission[];
   learned: Neighbor[];
+  stations: LearnedStation[];
   holds: Hold[];
   trace: string[];
 }
@@ -46,6 +55,7 @@ export class Walk {
   readonly invalidate = new Set<string>();
   readonly emit: Emission[] = [];
   readonly learned: Neighbor[] = [];
+  readonly stations: LearnedStation[] = [];
   readonly holds: Hold[] = [];
   readonly trace: string[] = [];
   cache = true;
@@ -118,7 +128,7 @@ export class Walk {
     const actions: Action[] = this.outputs > 0 || consumed ? this.actions : [{ type: 'drop', reason: this.dropReason ?? 'noOutput' }];
     return {
       actions, tags: [...this.tags], invalidate: [...this.invalidate], cache: this.cache,
-      emit: this.emit, learned: this.learned, holds: this.holds, trace: this.trace,
+      emit: this.emit, learned: this.learned, stations: this.stations, holds: this.holds, trace: this.trace,
     };
   }
 

@@ -23,6 +23,7 @@ export interface Route { id: string; tenant: string; router: string; destination
 export interface Host { id: string; tenant: string; name: string; underlayAddress: string }
 export interface PortBinding { id: string; tenant: string; host: string; interface: string }
 export interface RouterNeighbor { id: string; tenant: string; router: string; address: string; mac: string }
+export interface Station { id: string; tenant: string; bridge: string; vlan: number; mac: string; port: string }
 
 export interface KindMap {
   tenant: Tenant;
@@ -33,9 +34,10 @@ export interface KindMap {
   host: Host;
   binding: PortBinding;
   neighbor: RouterNeighbor;
+  station: Station;
 }
 export type Kind = keyof KindMap;
-export const KINDS: readonly Kind[] = ['tenant', 'bridge', 'router', 'port', 'route', 'host', 'binding', 'neighbor'];
+export const KINDS: readonly Kind[] = ['tenant', 'bridge', 'router', 'port', 'route', 'host', 'binding', 'neighbor', 'station'];
 
 /** Objects no tenant owns (hosts) belong to this tenant id: only an admin sees them. */
 export const ADMIN_TENANT = 'admin';
@@ -50,10 +52,13 @@ export const EMPTY: { [K in Kind]: Omit<KindMap[K], 'id' | 'tenant'> } = {
   host: { name: '', underlayAddress: '' },
   binding: { host: '', interface: '' },
   neighbor: { router: '', address: '', mac: '' },
+  station: { bridge: '', vlan: 0, mac: '', port: '' },
 };
 
 /** The id of a router's neighbor entry: one per router and address. */
 export const neighborId = (router: string, address: string): string => `${router}_${address}`;
+/** The id of a station: one per bridge, VLAN and MAC. */
+export const stationId = (bridge: string, vlan: number, mac: string): string => `${bridge}_${vlan}_${mac}`;
 
 /** A stored object: its kind, its fields, and the store revision that last wrote it. */
 export interface Stored<K extends Kind = Kind> {

@@ -72,3 +72,32 @@ test('a router whose subnets are on two hosts: the neighbors one host resolves, 
   t.log(`routed TCP across hosts: ${(bps / 1e9).toFixed(2)} Gbit/s`);
   t.true(bps > 100e6);
 });
+
+test('stations learned on one host are known on the others: unicast crosses the overlay without flooding', async (t) => {
+  const lab = new Lab();
+  t.teardown(() => lab.cleanup());
+  const { core, hosts } = await underlay(lab, ['host1', 'host2', 'host3']);
+  await startEtcd(lab, { ns: core, address: `${UNDERLAY}.1` });
+  const agents: RunningAgent[] = [];
+  for (const h of hosts) agents.push(await startAgent(lab, h.ns, ['--store', `etcd://${UNDERLAY}.1:2379`, '--underlay', h.address]));
+  const ids = agents.map((a) => fs.readFileSync(`${a.stateDir}/host-id`, 'utf8').trim());
+  const vms: string[] = [];
+  for (const i of [0, 1, 2]) vms.push(await vmOn(lab, hosts[i].ns, `vm${i + 1}`, `tap${i + 1}`, `10.0.0.${i + 1}/24`));
+  const api = agents[0].api;
+  const bridge = await api.request<{ id: string }>('POST', '/v1/bridges', { name: 'net' });
+  for (const i of [0, 1, 2]) {
+    const port = await api.request<{ id: string }>('POST', '/v1/ports', { device: bridge.id, name: `vm${i + 1}` });
+    await api.request('POST', '/v1/bindings', { port: port.id, interface: `tap${i + 1}`, host: ids[i] });
+  }
+  t.true(await eventually(() => ping(lab, vms[0], '10.0.0.2', 1), 10_000));
+  t.true(await ping(lab, vms[2], '10.0.0.1', 1));
+  t.true(await ping(lab, vms[2], '10.0.0.2', 1));
+  await new Promise((r) => setTimeout(r, 500)); // the stations reach every host through etcd
+
+  const before = (await agents[2].stats()).tunnel!.rxPackets;
+  await iperf(lab, vms[1], vms[0], '10.0.0.2', ['-u', '-b', '10M', '-l', '200', '-t', '2'], 2);
+  t.true(await ping(lab, vms[0], '10.0.0.2', 5), 'unicast between host 1 and host 2 goes on');
+  const reached = (await agents[2].stats()).tunnel!.rxPackets - before;
+  t.log(`host 3 got ${reached} datagrams while hosts 1 and 2 exchanged ~12,000`);
+  t.true(reached < 20, 'nothing of it was flooded to host 3');
+});
