@@ -68,16 +68,19 @@ export class HostTopology {
   /** Interfaces bound to a virtual port on this host: interface name -> port id. */
   bindingsHere(): Map<string, string> {
     const here = new Map<string, string>();
-    for (const b of this.list('binding')) if (b.host === this.hostId && this.objects.has(`port/${b.id}`)) here.set(b.interface, b.id);
+    for (const b of this.list('binding')) if (b.host === this.hostId && b.interface && this.objects.has(`port/${b.id}`)) here.set(b.interface, b.id);
     return here;
   }
 
   /** What the tunnel needs: which local datapath port each tunnel key delivers to, and the
    *  underlay addresses of the other hosts (datagrams from anywhere else are dropped). */
-  tunnelMap(ports: readonly DatapathPortView[]): { delivery: [number, number][]; peers: string[] } {
-    const delivery: [number, number][] = this.state(ports).ports.filter((p) => p.datapathPort > 0 && p.tunnelKey > 0).map((p) => [p.tunnelKey, p.datapathPort]);
-    const peers = this.list('host').filter((h) => h.id !== this.hostId && h.underlayAddress).map((h) => h.underlayAddress);
-    return { delivery, peers };
+  tunnelMap(ports: readonly DatapathPortView[]): { delivery: [number, number][]; ingress: [number, number][]; peers: string[] } {
+    const state = this.state(ports).ports;
+    const delivery: [number, number][] = state.filter((p) => p.datapathPort > 0 && p.tunnelKey > 0 && !p.remote).map((p) => [p.tunnelKey, p.datapathPort]);
+    const ingress: [number, number][] = state.filter((p) => p.datapathPort > 0 && p.remote).map((p) => [p.tunnelKey, p.datapathPort]);
+    const hosts = this.list('host').filter((h) => h.id !== this.hostId && h.underlayAddress).map((h) => h.underlayAddress);
+    const vteps = this.list('binding').filter((b) => b.vtepAddress).map((b) => b.vtepAddress);
+    return { delivery, ingress, peers: [...hosts, ...vteps] };
   }
 
   /** Neighbors the routers resolved; returns the tags of the flows that waited on them. */
@@ -153,10 +156,21 @@ export class HostTopology {
     const statePorts: StatePort[] = this.list('port').map((p) => {
       const local = boundHere.get(p.id);
       const binding = this.objects.get(`binding/${p.id}`)?.value as PortBinding | undefined;
+      const index = this.indexOf(p.id);
+      if (binding?.vtepAddress) {
+        // A VTEP's port: frames to it go to the VTEP in its VNI; its frames enter the topology
+        // on the host it sends to, through a datapath port number that has no interface.
+        const terminated = binding.host === this.hostId;
+        return {
+          id: p.id, name: p.name || p.id.slice(0, 8), device: p.device, mac: p.mac, addresses: p.addresses, vlan: p.vlan, trunk: p.trunk,
+          peer: p.peer, up: p.adminUp, datapathPort: terminated ? vtepPortNumber(index) : 0, index,
+          tunnelKey: binding.vni, remote: binding.vtepAddress, remoteHost: '',
+        };
+      }
       const elsewhere = binding && binding.host !== this.hostId ? (this.objects.get(`host/${binding.host}`)?.value as Host | undefined) : undefined;
       return {
         id: p.id, name: p.name || p.id.slice(0, 8), device: p.device, mac: p.mac, addresses: p.addresses, vlan: p.vlan, trunk: p.trunk,
-        peer: p.peer, up: p.adminUp && (local ? local.up : true), datapathPort: local?.number ?? 0, index: this.indexOf(p.id),
+        peer: p.peer, up: p.adminUp && (local ? local.up : true), datapathPort: local?.number ?? 0, index,
         tunnelKey: p.tunnelKey, remote: elsewhere?.underlayAddress ?? '', remoteHost: elsewhere?.id ?? '',
       };
     });
@@ -245,3 +259,7 @@ export class HostTopology {
 }
 
 const localPortId = (name: string): string => `${LOCAL_BRIDGE}:${name}`;
+
+/** Datapath port numbers of VTEPs' ports (no interface behind them) sit above the ports'. */
+export const VTEP_PORT_BASE = 512;
+const vtepPortNumber = (index: number): number => VTEP_PORT_BASE + (index % VTEP_PORT_BASE);

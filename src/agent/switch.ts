@@ -10,7 +10,7 @@ import pino, { Logger } from 'pino';
 import { Piscina } from 'piscina';
 import {
   CacheCounter, DatapathOptions, DEFAULT_DATAPATH_OPTIONS, FlowDump, FrameBatch, FromDatapath, native,
-  PortCounter, PortSpec, sumCounters, ToDatapath, Transmission, MAX_PORTS, TUNNEL_PORT,
+  PortCounter, PortSpec, sumCounters, ToDatapath, Transmission, TUNNEL_PORT,
 } from '../datapath';
 import { DROP_REASONS, FlowKeyExtractor, KEY_WORDS } from '../flow';
 import { formatMac, parseIpv4, VNET_HEADER_BYTES, VXLAN_UDP_PORT } from '../packet';
@@ -21,7 +21,7 @@ import type { Stored } from '../topology';
 import type { SimulationAnswer, SimulationTask } from '../../workers/simulation';
 import { SwitchError } from './errors';
 import { DatapathThread, settle } from './datapath-thread';
-import { DatapathPortView, HostTopology, LOCAL_BRIDGE } from './host-topology';
+import { DatapathPortView, HostTopology, LOCAL_BRIDGE, VTEP_PORT_BASE } from './host-topology';
 import { PortConfig, PortInfo, PortState, validatePortConfig } from './port-config';
 import { SlowPath, SlowPathStats } from './slow-path';
 import { SwitchOptions, validateSwitchOptions } from './switch-options';
@@ -383,9 +383,9 @@ export class Switch extends EventEmitter {
   }
 
   /** Which local port each tunnel key delivers to, and the hosts whose datagrams are taken. */
-  private tunnelMap(): { delivery: [number, number][]; peers: number[] } {
-    const { delivery, peers } = this.topology.tunnelMap(this.portViews());
-    return { delivery, peers: peers.flatMap((a) => (/^\d+\.\d+\.\d+\.\d+$/.test(a) ? [parseIpv4(a).reduce((n, b) => n * 256 + b, 0)] : [])) };
+  private tunnelMap(): { delivery: [number, number][]; ingress: [number, number][]; peers: number[] } {
+    const { delivery, ingress, peers } = this.topology.tunnelMap(this.portViews());
+    return { delivery, ingress, peers: peers.flatMap((a) => (/^\d+\.\d+\.\d+\.\d+$/.test(a) ? [parseIpv4(a).reduce((n, b) => n * 256 + b, 0)] : [])) };
   }
 
   private refreshTunnel(): void {
@@ -544,8 +544,8 @@ export class Switch extends EventEmitter {
   }
 
   private freeNumber(): number {
-    for (let n = 1; n < MAX_PORTS; n++) if (!this.ports.has(n)) return n;
-    throw new SwitchError('TOO_MANY_PORTS', `this switch holds at most ${MAX_PORTS - 1} ports`, 409);
+    for (let n = 1; n < VTEP_PORT_BASE; n++) if (!this.ports.has(n)) return n;
+    throw new SwitchError('TOO_MANY_PORTS', `this switch holds at most ${VTEP_PORT_BASE - 1} ports`, 409);
   }
 
   private checkOpen(): void {

@@ -51,8 +51,11 @@ export const RESOURCES: Resource[] = [
   },
   {
     path: 'bindings', kind: 'binding', adminOnly: false,
-    properties: { port: id, host: { type: 'string', maxLength: 64 }, interface: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,15}$' } },
-    required: ['port', 'interface'], immutable: ['port'],
+    properties: {
+      port: id, host: { type: 'string', maxLength: 64 }, interface: { type: 'string', pattern: '^([A-Za-z0-9_.:-]{1,15})?$' },
+      vtepAddress: { type: 'string', maxLength: 15 }, vni: { type: 'integer', minimum: 1, maximum: 16777215 },
+    },
+    required: ['port'], immutable: ['port'],
   },
   {
     path: 'hosts', kind: 'host', adminOnly: true, properties: { name, underlayAddress: { type: 'string', maxLength: 50 } }, required: ['name'], immutable: [],

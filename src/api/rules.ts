@@ -1,7 +1,7 @@
 // What makes a topology object valid beyond its JSON shape: references to objects that exist
 // and belong to the same tenant, addresses that parse, links that join the right devices, and
 // what a deletion must take with it or is refused for.
-import { parseMac } from '../packet';
+import { parseIpv4, parseMac } from '../packet';
 import { parseAddress, parsePrefix } from '../packet';
 import { ADMIN_TENANT, Kind, KindMap, macFromId, Port, Stored, TopologyStore } from '../topology';
 
@@ -73,6 +73,13 @@ export async function checkObject<K extends Kind>(store: TopologyStore, kind: K,
       if (port.value.peer) throw new ApiError(409, 'PORT_LINKED', `port ${binding.id} is linked to ${port.value.peer}: a linked port is not bound`, 'port');
       binding.host ||= hostId;
       if (!(await store.get('host', binding.host))) throw new ApiError(400, 'UNKNOWN_REFERENCE', `no host ${binding.host}`, 'host');
+      if (binding.vtepAddress) {
+        parses(parseIpv4, binding.vtepAddress, 'vtepAddress', 'an IPv4 address');
+        if (!binding.vni) throw new ApiError(400, 'INVALID_VALUE', 'a VTEP binding needs the VNI its device uses', 'vni');
+        if (binding.interface) throw new ApiError(400, 'INVALID_VALUE', 'a binding is to an interface or to a VTEP, not both', 'interface');
+        return;
+      }
+      if (!binding.interface) throw new ApiError(400, 'INVALID_VALUE', 'interface is required: the interface on the host, or give vtepAddress and vni', 'interface');
       const taken = (await store.list('binding')).find((b) => b.value.host === binding.host && b.value.interface === binding.interface && b.value.id !== binding.id);
       if (taken) throw new ApiError(409, 'INTERFACE_BOUND', `interface ${binding.interface} on host ${binding.host} is bound to port ${taken.value.id}`, 'interface');
       return;

@@ -71,6 +71,8 @@ export class Datapath implements FrameSink {
   private readonly executor: ActionExecutor;
   private readonly ports: (Port | undefined)[] = new Array(MAX_PORTS);
   private tunnelPort: TunnelPort | null = null;
+  /** Frames of the current batch keyed and waiting for the lookup. */
+  private admitted = 0;
   private readonly vxlan = new VxlanHeader();
   private readonly sources = new Uint32Array(256);
   private readonly pending: PendingFlows;
@@ -103,7 +105,7 @@ export class Datapath implements FrameSink {
   addPort(spec: PortSpec, receive: boolean): void {
     if (spec.kind === 'tunnel') {
       const tunnel = new TunnelPort({ ...spec, number: TUNNEL_PORT, vnetHdr: false });
-      if (this.tunnelPort) [tunnel.delivery, tunnel.peers] = [this.tunnelPort.delivery, this.tunnelPort.peers];
+      if (this.tunnelPort) [tunnel.delivery, tunnel.ingress, tunnel.peers] = [this.tunnelPort.delivery, this.tunnelPort.ingress, this.tunnelPort.peers];
       this.tunnelPort = tunnel;
       this.ports[TUNNEL_PORT] = tunnel;
       if (receive) tunnel.watch = this.io.watch(spec.fd, () => this.drainTunnel(tunnel));
@@ -114,9 +116,10 @@ export class Datapath implements FrameSink {
     if (receive) port.watch = this.io.watch(spec.fd, () => this.drain(spec.number));
   }
 
-  setTunnelMap(delivery: [number, number][], peers: number[]): void {
+  setTunnelMap(delivery: [number, number][], ingress: [number, number][], peers: number[]): void {
     const tunnel = this.tunnelPort ?? new TunnelPort({ number: TUNNEL_PORT, name: 'tunnel', kind: 'tunnel', fd: -1, vnetHdr: false });
     tunnel.delivery = new Map(delivery);
+    tunnel.ingress = new Map(ingress);
     tunnel.peers = new Set(peers);
     if (!this.tunnelPort) {
       tunnel.up = false; // a map before the socket: kept for when it comes
@@ -146,16 +149,22 @@ export class Datapath implements FrameSink {
           continue;
         }
         const output = tunnel.delivery.get(this.vxlan.vni);
-        if (output === undefined) {
+        const ingress = output === undefined ? tunnel.ingress.get(this.vxlan.vni) : undefined;
+        if (output === undefined && ingress === undefined) {
           this.drop(Drop.unknownTunnelKey);
           continue;
         }
         // The VXLAN header's room becomes the frame's vnet header: no copy.
         const at = slot + VXLAN_HEADER_BYTES;
         this.arena.fill(0, at, at + VNET_HEADER_BYTES);
-        this.output(output, this.arena, at, length - VXLAN_HEADER_BYTES);
+        // From a host: delivered as its simulation decided. From a VTEP (a kernel VXLAN device,
+        // which simulates nothing): it enters the topology here, on the port the VNI stands for.
+        if (output !== undefined) this.output(output, this.arena, at, length - VXLAN_HEADER_BYTES);
+        else this.admit(ingress!, at, length - VXLAN_HEADER_BYTES);
       }
+      this.forwardAdmitted();
       this.flush();
+      this.sendUpcalls();
       if (n < this.options.batch) return;
     }
   }
@@ -189,22 +198,30 @@ export class Datapath implements FrameSink {
 
   /** Keys and hashes every frame of the batch, looks them all up at once, then acts on each in order. */
   private forward(port: Port, n: number): void {
+    for (let i = 0; i < n; i++) this.admit(port.number, i * SLOT_BYTES, this.lengths[i]);
+    this.forwardAdmitted();
+  }
+
+  /** Counts a received frame (vnet header at `at`) on its in-port and keys it for the batch. */
+  private admit(number: number, at: number, length: number): void {
     const c = this.counters.values;
-    const number = port.number;
-    let parsed = 0;
-    for (let i = 0; i < n; i++) {
-      const at = i * SLOT_BYTES;
-      const length = this.lengths[i];
-      c[this.counters.portIndex(number, PortCounter.rxPackets)]++;
-      c[this.counters.portIndex(number, PortCounter.rxBytes)] += length - VNET_HEADER_BYTES;
-      if (length === 0) this.drop(Drop.oversize);
-      else if (!this.extractor.extract(this.arena, at + VNET_HEADER_BYTES, at + length, number, this.keys, parsed * KEY_WORDS)) this.drop(Drop.malformed);
-      else {
-        this.hashes[parsed] = hashKey(this.keys, parsed * KEY_WORDS);
-        this.frameAt[parsed] = at;
-        this.frameLength[parsed++] = length;
-      }
+    c[this.counters.portIndex(number, PortCounter.rxPackets)]++;
+    c[this.counters.portIndex(number, PortCounter.rxBytes)] += length - VNET_HEADER_BYTES;
+    const parsed = this.admitted;
+    if (length === 0) this.drop(Drop.oversize);
+    else if (!this.extractor.extract(this.arena, at + VNET_HEADER_BYTES, at + length, number, this.keys, parsed * KEY_WORDS)) this.drop(Drop.malformed);
+    else {
+      this.hashes[parsed] = hashKey(this.keys, parsed * KEY_WORDS);
+      this.frameAt[parsed] = at;
+      this.frameLength[parsed] = length;
+      this.admitted++;
     }
+  }
+
+  /** Looks the admitted frames up at once, then runs each one's flow or queues it for the slow path. */
+  private forwardAdmitted(): void {
+    const parsed = this.admitted;
+    this.admitted = 0;
     this.cache.lookupBatch(this.keys, parsed, this.hashes, this.ids);
     for (let j = 0; j < parsed; j++) {
       const id = this.ids[j];

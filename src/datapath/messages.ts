@@ -111,7 +111,7 @@ export type ToDatapath =
   | { type: 'transmit'; frames: Transmission[] }
   /** Where tunnelled frames go: the local datapath port of each key, and the hosts whose
    *  datagrams are taken (IPv4 addresses as numbers). */
-  | { type: 'tunnelMap'; delivery: [number, number][]; peers: number[] }
+  | { type: 'tunnelMap'; delivery: [number, number][]; ingress: [number, number][]; peers: number[] }
   | { type: 'invalidate'; generation: number; tags: string[] }
   | { type: 'dumpFlows'; request: number }
   | { type: 'flushFlows'; request: number };

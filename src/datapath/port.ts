@@ -28,6 +28,8 @@ export class TunnelPort extends Port {
   readonly txDestinations = new Uint32Array(TX_QUEUE);
   /** Tunnel key -> local datapath port. */
   delivery = new Map<number, number>();
+  /** VNI of a VTEP -> the datapath port number its frames enter the topology on. */
+  ingress = new Map<number, number>();
   /** Underlay addresses whose datagrams are taken. */
   peers = new Set<number>();
 }

@@ -55,16 +55,16 @@ export class TopologySimulation implements TopologyWalker {
       if (!peer) return w.drop('noOutput', () => `${port.name}'s peer ${port.peer} does not exist`);
       return this.enter(peer, w);
     }
+    if (port.remote && port.up) {
+      // Simulated here, delivered there: the key tells the other host (or a VTEP) which port.
+      if (port.remoteTag) w.tags.add(port.remoteTag);
+      w.note(() => `out ${port.name}: tunnel to ${port.remote}, key ${port.tunnelKey}`);
+      return w.tunnel(port.tunnelKey, port.remote);
+    }
     if (port.datapathPort > 0 && port.up) {
       w.tags.add(port.datapathTag);
       w.note(() => `out ${port.name} (datapath port ${port.datapathPort})`);
       return w.output(port.datapathPort);
-    }
-    if (port.remote && port.up) {
-      // Simulated here, delivered there: the key tells the other host which port (MidoNet's model).
-      w.tags.add(port.remoteTag);
-      w.note(() => `out ${port.name}: tunnel to ${port.remote}, key ${port.tunnelKey}`);
-      return w.tunnel(port.tunnelKey, port.remote);
     }
     w.drop('unbound', () => `${port.name} is ${port.up ? 'not bound on this host' : 'down'}`);
   }

@@ -21,7 +21,7 @@ export interface Port {
 }
 export interface Route { id: string; tenant: string; router: string; destination: string; nextHop: string; port: string; weight: number }
 export interface Host { id: string; tenant: string; name: string; underlayAddress: string }
-export interface PortBinding { id: string; tenant: string; host: string; interface: string }
+export interface PortBinding { id: string; tenant: string; host: string; interface: string; vtepAddress: string; vni: number }
 export interface RouterNeighbor { id: string; tenant: string; router: string; address: string; mac: string }
 export interface Station { id: string; tenant: string; bridge: string; vlan: number; mac: string; port: string }
 
@@ -50,7 +50,7 @@ export const EMPTY: { [K in Kind]: Omit<KindMap[K], 'id' | 'tenant'> } = {
   port: { name: '', device: '', mac: '', addresses: [], vlan: 0, trunk: false, peer: '', adminUp: true, tunnelKey: 0 },
   route: { router: '', destination: '', nextHop: '', port: '', weight: 100 },
   host: { name: '', underlayAddress: '' },
-  binding: { host: '', interface: '' },
+  binding: { host: '', interface: '', vtepAddress: '', vni: 0 },
   neighbor: { router: '', address: '', mac: '' },
   station: { bridge: '', vlan: 0, mac: '', port: '' },
 };

@@ -51,7 +51,7 @@ function setUp() {
   const datapath = new Datapath(DEFAULT_DATAPATH_OPTIONS, counters, () => {}, io);
   datapath.addPort({ number: 3, name: 'vm', kind: 'packet', fd: 33, vnetHdr: true }, false);
   datapath.addPort({ number: 0, name: 'vxlan', kind: 'tunnel', fd: 44, vnetHdr: false }, true);
-  datapath.setTunnelMap([[5000, 3]], [PEER]);
+  datapath.setTunnelMap([[5000, 3]], [], [PEER]);
   const drops = (reason: string) => counters.values[counters.dropIndex(DROP_REASONS.indexOf(reason as never))];
   return { io, counters, datapath, drops };
 }

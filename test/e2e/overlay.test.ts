@@ -101,3 +101,26 @@ test('stations learned on one host are known on the others: unicast crosses the 
   t.log(`host 3 got ${reached} datagrams while hosts 1 and 2 exchanged ~12,000`);
   t.true(reached < 20, 'nothing of it was flooded to host 3');
 });
+
+test('a Linux kernel VXLAN device as a VTEP of a virtual bridge: a legacy server reaches a VM', async (t) => {
+  const lab = new Lab();
+  t.teardown(() => lab.cleanup());
+  const { hosts } = await underlay(lab, ['host1', 'legacy']);
+  const [host, legacy] = hosts;
+  const agent = await startAgent(lab, host.ns, ['--underlay', host.address]);
+  const vm = await vmOn(lab, host.ns, 'vm1', 'tap1', '10.0.0.1/24');
+  await lab.ip(legacy.ns, 'link', 'add', 'vx0', 'type', 'vxlan', 'id', '4242', 'remote', host.address, 'local', legacy.address, 'dstport', '4789', 'dev', 'ul0');
+  await lab.ip(legacy.ns, 'addr', 'add', '10.0.0.9/24', 'dev', 'vx0');
+  await lab.ip(legacy.ns, 'link', 'set', 'vx0', 'up');
+
+  const bridge = await agent.api.request<{ id: string }>('POST', '/v1/bridges', { name: 'net' });
+  const vmPort = await agent.api.request<{ id: string }>('POST', '/v1/ports', { device: bridge.id, name: 'vm1' });
+  await agent.api.request('POST', '/v1/bindings', { port: vmPort.id, interface: 'tap1' });
+  const gateway = await agent.api.request<{ id: string }>('POST', '/v1/ports', { device: bridge.id, name: 'legacy' });
+  await agent.api.request('POST', '/v1/bindings', { port: gateway.id, vtepAddress: legacy.address, vni: 4242 });
+
+  t.true(await eventually(() => ping(lab, vm, '10.0.0.9', 1), 10_000), 'the VM pings the server behind the kernel VXLAN device');
+  t.true(await ping(lab, legacy.ns, '10.0.0.1', 3), 'and the server pings the VM');
+  const bad = await agent.api.request('POST', '/v1/bindings', { port: vmPort.id, vtepAddress: 'x', vni: 1 }).catch((e: { status: number }) => e.status);
+  t.is(bad, 400);
+});
