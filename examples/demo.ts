@@ -2,7 +2,9 @@
 // tenant gets two subnets joined by a virtual router, with the very same addresses as the
 // other tenant; hosts (network namespaces) ping and stream TCP across their router, and never
 // reach the other tenant. Prints the topology, a trace and the counters, then cleans up.
+// `npm run demo -- multihost` runs examples/multihost.ts instead: three hosts over VXLAN.
 import { iperfTcp, Lab, ping, routedHost, startAgent, tenantNetwork } from './lab';
+import { multihostDemo } from './multihost';
 
 async function main(): Promise<void> {
   const lab = new Lab();
@@ -61,7 +63,7 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error) => {
+(process.argv[2] === 'multihost' ? multihostDemo() : main()).catch((error) => {
   console.error(`demo failed: ${(error as Error).message}`);
   process.exitCode = 1;
 });
