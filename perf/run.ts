@@ -6,6 +6,7 @@ import { idle } from './idle';
 import { l2 } from './l2';
 import { l3 } from './l3';
 import { overlay } from './overlay';
+import { scale } from './scale';
 import { setup } from './setup';
 
 async function main(argv: string[]): Promise<number> {
@@ -31,6 +32,9 @@ async function main(argv: string[]): Promise<number> {
     case 'overlay':
       result = await overlay({ seconds: seconds ?? 5, log });
       break;
+    case 'scale':
+      result = await scale({ log });
+      break;
     case 'setup':
       result = await setup({ tries: 20, log });
       break;
@@ -38,7 +42,7 @@ async function main(argv: string[]): Promise<number> {
       result = await flamegraph({ seconds: seconds ?? 5, log });
       break;
     default:
-      process.stderr.write('usage: npm run bench -- l2|l3|overlay|setup|flowcache|idle|flamegraph [--json] [--seconds N]\n');
+      process.stderr.write('usage: npm run bench -- l2|l3|overlay|scale|setup|flowcache|idle|flamegraph [--json] [--seconds N]\n');
       return 2;
   }
   process.stdout.write(json ? JSON.stringify(result) + '\n' : JSON.stringify(result, null, 2) + '\n');
