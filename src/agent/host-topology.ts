@@ -4,7 +4,7 @@
 // the routers resolved. It says which flows a change makes stale, and gives the simulation
 // threads a versioned state to walk.
 import { parseMac } from '../packet';
-import { Host, Kind, PortBinding, Station, Stored } from '../topology';
+import { Host, Kind, PortBinding, Station, Stored, TunnelZone } from '../topology';
 import {
   deviceTag, EncodedState, encodeState, hostTag, macClock, macTag, MacTable, Neighbor, neighborTag, StatePort, TopologyState, vportTag,
 } from '../simulation';
@@ -78,9 +78,15 @@ export class HostTopology {
     const state = this.state(ports).ports;
     const delivery: [number, number][] = state.filter((p) => p.datapathPort > 0 && p.tunnelKey > 0 && !p.remote).map((p) => [p.tunnelKey, p.datapathPort]);
     const ingress: [number, number][] = state.filter((p) => p.datapathPort > 0 && p.remote).map((p) => [p.tunnelKey, p.datapathPort]);
-    const hosts = this.list('host').filter((h) => h.id !== this.hostId && h.underlayAddress).map((h) => h.underlayAddress);
+    const hosts = this.list('host').filter((h) => h.id !== this.hostId && h.underlayAddress && this.tunnelsTo(h.id)).map((h) => h.underlayAddress);
     const vteps = this.list('binding').filter((b) => b.vtepAddress).map((b) => b.vtepAddress);
     return { delivery, ingress, peers: [...hosts, ...vteps] };
+  }
+
+  /** Whether this host tunnels to `host`: they share a tunnel zone, or there is no zone at all. */
+  private tunnelsTo(host: string): boolean {
+    const zones = this.list('tunnelZone');
+    return zones.length === 0 || zones.some((z) => z.hosts.includes(this.hostId) && z.hosts.includes(host));
   }
 
   /** Neighbors the routers resolved; returns the tags of the flows that waited on them. */
@@ -167,7 +173,7 @@ export class HostTopology {
           tunnelKey: binding.vni, remote: binding.vtepAddress, remoteHost: '',
         };
       }
-      const elsewhere = binding && binding.host !== this.hostId ? (this.objects.get(`host/${binding.host}`)?.value as Host | undefined) : undefined;
+      const elsewhere = binding && binding.host !== this.hostId && this.tunnelsTo(binding.host) ? (this.objects.get(`host/${binding.host}`)?.value as Host | undefined) : undefined;
       return {
         id: p.id, name: p.name || p.id.slice(0, 8), device: p.device, mac: p.mac, addresses: p.addresses, vlan: p.vlan, trunk: p.trunk,
         peer: p.peer, up: p.adminUp && (local ? local.up : true), datapathPort: local?.number ?? 0, index,
@@ -235,6 +241,9 @@ export class HostTopology {
         return;
       case 'host':
         tags.add(hostTag(v.id));
+        return;
+      case 'tunnelZone':
+        for (const host of (object.value as TunnelZone).hosts) tags.add(hostTag(host));
     }
   }
 

@@ -58,6 +58,10 @@ export const RESOURCES: Resource[] = [
     required: ['port'], immutable: ['port'],
   },
   {
+    path: 'tunnel-zones', kind: 'tunnelZone', adminOnly: true,
+    properties: { name, hosts: { type: 'array', maxItems: 10000, items: { type: 'string', maxLength: 64 } } }, required: ['name'], immutable: [],
+  },
+  {
     path: 'hosts', kind: 'host', adminOnly: true, properties: { name, underlayAddress: { type: 'string', maxLength: 50 } }, required: ['name'], immutable: [],
   },
 ];

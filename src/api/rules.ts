@@ -66,6 +66,13 @@ export async function checkObject<K extends Kind>(store: TopologyStore, kind: K,
       if (!route.port && !route.nextHop) throw new ApiError(400, 'INVALID_VALUE', 'a route needs a next hop or an output port', 'nextHop');
       return;
     }
+    case 'tunnelZone': {
+      const zone = value as KindMap['tunnelZone'];
+      for (const [i, host] of zone.hosts.entries()) {
+        if (!(await store.get('host', host))) throw new ApiError(400, 'UNKNOWN_REFERENCE', `no host ${host}`, `hosts/${i}`);
+      }
+      return;
+    }
     case 'binding': {
       const binding = value as KindMap['binding'];
       const port = await owned(store, 'port', binding.id, tenant, 'port');

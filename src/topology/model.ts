@@ -23,6 +23,7 @@ export interface Route { id: string; tenant: string; router: string; destination
 export interface Host { id: string; tenant: string; name: string; underlayAddress: string }
 export interface PortBinding { id: string; tenant: string; host: string; interface: string; vtepAddress: string; vni: number }
 export interface RouterNeighbor { id: string; tenant: string; router: string; address: string; mac: string }
+export interface TunnelZone { id: string; tenant: string; name: string; hosts: string[] }
 export interface Station { id: string; tenant: string; bridge: string; vlan: number; mac: string; port: string }
 
 export interface KindMap {
@@ -35,9 +36,10 @@ export interface KindMap {
   binding: PortBinding;
   neighbor: RouterNeighbor;
   station: Station;
+  tunnelZone: TunnelZone;
 }
 export type Kind = keyof KindMap;
-export const KINDS: readonly Kind[] = ['tenant', 'bridge', 'router', 'port', 'route', 'host', 'binding', 'neighbor', 'station'];
+export const KINDS: readonly Kind[] = ['tenant', 'bridge', 'router', 'port', 'route', 'host', 'binding', 'neighbor', 'station', 'tunnelZone'];
 
 /** Objects no tenant owns (hosts) belong to this tenant id: only an admin sees them. */
 export const ADMIN_TENANT = 'admin';
@@ -53,6 +55,7 @@ export const EMPTY: { [K in Kind]: Omit<KindMap[K], 'id' | 'tenant'> } = {
   binding: { host: '', interface: '', vtepAddress: '', vni: 0 },
   neighbor: { router: '', address: '', mac: '' },
   station: { bridge: '', vlan: 0, mac: '', port: '' },
+  tunnelZone: { name: '', hosts: [] },
 };
 
 /** The id of a router's neighbor entry: one per router and address. */

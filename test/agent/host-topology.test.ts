@@ -64,3 +64,18 @@ test('neighbors learned once invalidate once; those of a deleted router go', (t)
   host.setObjects([]);
   t.deepEqual(host.neighborList(), []);
 });
+
+test('tunnel zones: a host tunnels only to the hosts it shares a zone with (to all when there is none)', (t) => {
+  const host = new HostTopology('h1', 16);
+  const hosts = ['h1', 'h2', 'h3'].map((id, i) => stored('host', { id, underlayAddress: `192.168.100.${i + 2}` }));
+  const ports = ['p2', 'p3'].map((id) => stored('port', { id, device: 'b1', tunnelKey: id === 'p2' ? 2 : 3 }));
+  const bindings = [stored('binding', { id: 'p2', host: 'h2', interface: 'vnet0' }), stored('binding', { id: 'p3', host: 'h3', interface: 'vnet0' })];
+  host.setObjects([bridge, ...hosts, ...ports, ...bindings]);
+  t.deepEqual(host.tunnelMap([]).peers.sort(), ['192.168.100.3', '192.168.100.4'], 'no zone: every host');
+  const zone = stored('tunnelZone', { id: 'z1', name: 'rack1', hosts: ['h1', 'h2'] });
+  t.true(host.setObjects([bridge, ...hosts, ...ports, ...bindings, zone]).includes('host:h2'), 'a zone change reaches the flows toward its hosts');
+  t.deepEqual(host.tunnelMap([]).peers, ['192.168.100.3']);
+  const state = host.state([]);
+  t.is(state.ports.find((p) => p.id === 'p2')!.remote, '192.168.100.3');
+  t.is(state.ports.find((p) => p.id === 'p3')!.remote, '', 'h3 is not in a zone with h1: not reached');
+});

@@ -81,6 +81,11 @@ test('a missing or invalid token is 401; tenants and hosts are the admin\'s', as
   }
   t.is((await call(a, 'POST', '/v1/tenants', { name: 'x' })).status, 403);
   t.is((await call(a, 'POST', '/v1/hosts', { name: 'x' })).status, 403);
+  t.is((await call(a, 'POST', '/v1/tunnel-zones', { name: 'x' })).status, 403);
+  const zone = await call(ADMIN, 'POST', '/v1/tunnel-zones', { name: 'rack1', hosts: [HOST] });
+  t.is(zone.status, 201);
+  const unknown = await call(ADMIN, 'POST', '/v1/tunnel-zones', { name: 'rack2', hosts: [HOST, 'nope'] });
+  t.is(unknown.body.error.field, 'hosts/1');
   t.is((await call(null, 'GET', '/openapi.json')).status, 200, 'the OpenAPI document is public');
 });
 
