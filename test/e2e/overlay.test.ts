@@ -44,33 +44,42 @@ test('a bridge across two hosts: ping and TCP over VXLAN, the egress host does n
   t.true(await eventually(async () => (await agents[1].stats()).drops.unknownTunnelPeer === dropsBefore + 1, 3000), 'dropped and counted');
 });
 
-test('a router whose subnets are on two hosts: the neighbors one host resolves, the other knows', async (t) => {
+test('three hosts: one bridge across two of them, and a router to the third; neighbors resolved on one host are known on the others', async (t) => {
   const lab = new Lab();
   t.teardown(() => lab.cleanup());
-  const { core, hosts } = await underlay(lab, ['host1', 'host2']);
+  const { core, hosts } = await underlay(lab, ['host1', 'host2', 'host3']);
   await startEtcd(lab, { ns: core, address: `${UNDERLAY}.1` });
   const agents: RunningAgent[] = [];
   for (const h of hosts) agents.push(await startAgent(lab, h.ns, ['--store', `etcd://${UNDERLAY}.1:2379`, '--underlay', h.address]));
   const ids = agents.map((a) => fs.readFileSync(`${a.stateDir}/host-id`, 'utf8').trim());
-  const vm1 = await vmOn(lab, hosts[0].ns, 'vm1', 'tap1', '10.0.1.5/24');
-  const vm2 = await vmOn(lab, hosts[1].ns, 'vm2', 'tap2', '10.0.2.5/24');
-  await lab.ip(vm1, 'route', 'add', 'default', 'via', '10.0.1.1');
-  await lab.ip(vm2, 'route', 'add', 'default', 'via', '10.0.2.1');
+  const vms = [
+    await vmOn(lab, hosts[0].ns, 'vm1', 'tap1', '10.0.1.5/24'),
+    await vmOn(lab, hosts[1].ns, 'vm2', 'tap2', '10.0.1.6/24'),
+    await vmOn(lab, hosts[2].ns, 'vm3', 'tap3', '10.0.2.7/24'),
+  ];
+  for (const [i, vm] of vms.entries()) await lab.ip(vm, 'route', 'add', 'default', 'via', i < 2 ? '10.0.1.1' : '10.0.2.1');
 
   const api = agents[0].api;
   const router = await api.request<{ id: string }>('POST', '/v1/routers', { name: 'r' });
-  for (const [i, tap] of ['tap1', 'tap2'].entries()) {
-    const bridge = await api.request<{ id: string }>('POST', '/v1/bridges', { name: `net${i + 1}` });
-    const gateway = await api.request<{ id: string }>('POST', '/v1/ports', { device: router.id, addresses: [`10.0.${i + 1}.1/24`] });
+  const nets: string[] = [];
+  for (const i of [1, 2]) {
+    const bridge = await api.request<{ id: string }>('POST', '/v1/bridges', { name: `net${i}` });
+    const gateway = await api.request<{ id: string }>('POST', '/v1/ports', { device: router.id, addresses: [`10.0.${i}.1/24`] });
     await api.request('POST', '/v1/ports', { device: bridge.id, peer: gateway.id });
-    const port = await api.request<{ id: string }>('POST', '/v1/ports', { device: bridge.id, name: `vm${i + 1}` });
-    await api.request('POST', '/v1/bindings', { port: port.id, interface: tap, host: ids[i] });
+    nets.push(bridge.id);
   }
-  t.true(await eventually(() => ping(lab, vm1, '10.0.2.5', 1), 10_000), 'routed ping across hosts');
-  t.true(await ping(lab, vm2, '10.0.1.5', 3), 'and back');
-  const bps = await iperfTcp(lab, vm2, vm1, '10.0.2.5', 3);
-  t.log(`routed TCP across hosts: ${(bps / 1e9).toFixed(2)} Gbit/s`);
-  t.true(bps > 100e6);
+  for (const [i, net] of [nets[0], nets[0], nets[1]].entries()) {
+    const port = await api.request<{ id: string }>('POST', '/v1/ports', { device: net, name: `vm${i + 1}` });
+    await api.request('POST', '/v1/bindings', { port: port.id, interface: `tap${i + 1}`, host: ids[i] });
+  }
+  t.true(await eventually(() => ping(lab, vms[0], '10.0.1.6', 1), 10_000), 'one bridge across host 1 and host 2');
+  t.true(await eventually(() => ping(lab, vms[0], '10.0.2.7', 1), 10_000), 'across the router to host 3');
+  t.true(await ping(lab, vms[2], '10.0.1.6', 3), 'and from host 3 back to host 2');
+  for (const [server, address, what] of [[vms[1], '10.0.1.6', 'bridged'], [vms[2], '10.0.2.7', 'routed']] as const) {
+    const bps = await iperfTcp(lab, server, vms[0], address, 3);
+    t.log(`${what} TCP across hosts: ${(bps / 1e9).toFixed(2)} Gbit/s`);
+    t.true(bps > 100e6);
+  }
 });
 
 test('stations learned on one host are known on the others: unicast crosses the overlay without flooding', async (t) => {
