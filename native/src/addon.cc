@@ -1,5 +1,5 @@
-// Entry point of the addon: tap and AF_PACKET sockets, batched frame I/O, fd readiness, and
-// the tunnel's UDP socket.
+// Entry point of the addon: tap and AF_PACKET sockets, batched frame I/O, fd readiness, the
+// tunnel's UDP socket, and the Internet checksum's sum.
 #include <cerrno>
 #include <cstring>
 #include "vswitch.h"
@@ -40,6 +40,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitBatchIo(env, exports);
   InitReadiness(env, exports);
   InitUdp(env, exports);
+  InitChecksum(env, exports);
   return exports;
 }
 

@@ -2,9 +2,14 @@
 // in batches with recvmmsg/sendmmsg like the ports, each datagram with its peer's address.
 // Received datagrams land in the same slot layout as frames (a zeroed 10-byte vnet header,
 // then the datagram: the VXLAN header and the inner frame).
+// UDP GSO and GRO (Linux 4.18 and 5.0): one send carries a run of equal-sized datagrams that
+// the kernel cuts apart as late as it can, and one receive returns a run of datagrams from one
+// sender that the kernel kept together, with their size; the per-datagram cost of a socket is
+// what otherwise bounds a tunnel in userspace.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -17,6 +22,12 @@ namespace vswitch {
 static const uint32_t kMaxUdpBatch = 256;
 static const uint32_t kSlotHeaderBytes = 10;
 static const int kUdpBufferBytes = 8 << 20;
+
+// Room for one control message of a segment size (UDP_SEGMENT's uint16, UDP_GRO's int).
+union SegmentControl {
+  char bytes[CMSG_SPACE(sizeof(int))];
+  struct cmsghdr align;
+};
 
 // openUdp(address, port) -> fd of a non-blocking UDP socket bound to address:port (IPv4).
 static Napi::Value OpenUdp(const Napi::CallbackInfo& info) {
@@ -38,6 +49,8 @@ static Napi::Value OpenUdp(const Napi::CallbackInfo& info) {
   int size = kUdpBufferBytes;
   setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size);
   setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size);
+  int on = 1;
+  setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof on);  // an older kernel just sends them apart
   if (bind(fd, reinterpret_cast<struct sockaddr*>(&where), sizeof where) < 0) {
     int err = errno;
     close(fd);
@@ -48,10 +61,11 @@ static Napi::Value OpenUdp(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, fd);
 }
 
-// recvFromBatch(fd, arena, base, slotBytes, max, lens, sources) -> datagrams received, or -errno
-// when the first receive fails (EAGAIN reads as 0). sources[i] is the sender's IPv4 address as
+// recvFromBatch(fd, arena, base, slotBytes, max, lens, sources, segmentSizes) -> receives, or
+// -errno when the first fails (EAGAIN reads as 0). sources[i] is the sender's IPv4 address as
 // a number (a.b.c.d = a<<24 | b<<16 | c<<8 | d); lens[i] counts the slot header, or is 0 when
-// the datagram did not fit.
+// the datagram did not fit. segmentSizes[i] is 0 for one datagram, or the size of each datagram
+// of a run the kernel coalesced (the last may be shorter).
 static Napi::Value RecvFromBatch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = info[0].As<Napi::Number>().Int32Value();
@@ -62,9 +76,11 @@ static Napi::Value RecvFromBatch(const Napi::CallbackInfo& info) {
   uint32_t max = info[4].As<Napi::Number>().Uint32Value();
   Napi::Uint32Array lensArray = info[5].As<Napi::Uint32Array>();
   Napi::Uint32Array sourcesArray = info[6].As<Napi::Uint32Array>();
+  Napi::Uint32Array segmentSizesArray = info[7].As<Napi::Uint32Array>();
   if (max > kMaxUdpBatch) max = kMaxUdpBatch;
   if (max > lensArray.ElementLength()) max = lensArray.ElementLength();
   if (max > sourcesArray.ElementLength()) max = sourcesArray.ElementLength();
+  if (max > segmentSizesArray.ElementLength()) max = segmentSizesArray.ElementLength();
   if (slot <= kSlotHeaderBytes || base + static_cast<size_t>(max) * slot > arenaArray.ByteLength()) {
     Napi::RangeError::New(env, "recvFromBatch: slots run past the end of the arena").ThrowAsJavaScriptException();
     return env.Undefined();
@@ -72,6 +88,7 @@ static Napi::Value RecvFromBatch(const Napi::CallbackInfo& info) {
   struct mmsghdr msgs[kMaxUdpBatch];
   struct iovec iovs[kMaxUdpBatch];
   struct sockaddr_in peers[kMaxUdpBatch];
+  static thread_local SegmentControl controls[kMaxUdpBatch];
   for (uint32_t i = 0; i < max; i++) {
     iovs[i].iov_base = arena + base + static_cast<size_t>(i) * slot + kSlotHeaderBytes;
     iovs[i].iov_len = slot - kSlotHeaderBytes;
@@ -80,22 +97,55 @@ static Napi::Value RecvFromBatch(const Napi::CallbackInfo& info) {
     msgs[i].msg_hdr.msg_iovlen = 1;
     msgs[i].msg_hdr.msg_name = &peers[i];
     msgs[i].msg_hdr.msg_namelen = sizeof peers[i];
+    msgs[i].msg_hdr.msg_control = controls[i].bytes;
+    msgs[i].msg_hdr.msg_controllen = sizeof controls[i].bytes;
   }
   int n = recvmmsg(fd, msgs, max, MSG_DONTWAIT, nullptr);
   if (n < 0) return Napi::Number::New(env, errno == EAGAIN ? 0 : -errno);
   uint32_t* lens = lensArray.Data();
   uint32_t* sources = sourcesArray.Data();
+  uint32_t* segmentSizes = segmentSizesArray.Data();
   for (int i = 0; i < n; i++) {
     memset(arena + base + static_cast<size_t>(i) * slot, 0, kSlotHeaderBytes);
     lens[i] = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ? 0 : msgs[i].msg_len + kSlotHeaderBytes;
     sources[i] = ntohl(peers[i].sin_addr.s_addr);
+    segmentSizes[i] = 0;
+    for (struct cmsghdr* c = CMSG_FIRSTHDR(&msgs[i].msg_hdr); c != nullptr; c = CMSG_NXTHDR(&msgs[i].msg_hdr, c)) {
+      if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+        int size;
+        memcpy(&size, CMSG_DATA(c), sizeof size);
+        segmentSizes[i] = size;
+      }
+    }
   }
   return Napi::Number::New(env, n);
 }
 
-// sendToBatch(fd, arena, offsets, lens, destinations, start, count, port) -> datagrams sent, or
-// -errno when the first send fails. Datagram i is arena[offsets[i] .. +lens[i]], sent to
-// destinations[i] (an IPv4 address as a number) at `port`.
+// A run the kernel would not cut (a route whose device cannot, a datagram over its MTU), sent
+// as the datagrams it stands for: slower, never lost. -> datagrams sent, or -errno.
+static int SendRunApart(int fd, struct msghdr* run, uint32_t segmentSize) {
+  uint8_t* at = static_cast<uint8_t*>(run->msg_iov[0].iov_base);
+  size_t length = run->msg_iov[0].iov_len;
+  struct mmsghdr msgs[kMaxUdpBatch];
+  struct iovec iovs[kMaxUdpBatch];
+  uint32_t count = 0;
+  for (size_t offset = 0; offset < length && count < kMaxUdpBatch; offset += segmentSize, count++) {
+    iovs[count].iov_base = at + offset;
+    iovs[count].iov_len = length - offset < segmentSize ? length - offset : segmentSize;
+    msgs[count].msg_hdr = {};
+    msgs[count].msg_hdr.msg_iov = &iovs[count];
+    msgs[count].msg_hdr.msg_iovlen = 1;
+    msgs[count].msg_hdr.msg_name = run->msg_name;
+    msgs[count].msg_hdr.msg_namelen = run->msg_namelen;
+  }
+  int n = sendmmsg(fd, msgs, count, MSG_DONTWAIT);
+  return n < 0 ? -errno : n;
+}
+
+// sendToBatch(fd, arena, offsets, lens, destinations, segmentSizes, start, count, port) -> sends
+// done, or -errno when the first fails. Send i is arena[offsets[i] .. +lens[i]] to destinations[i]
+// (an IPv4 address as a number) at `port`: one datagram when segmentSizes[i] is 0, else a run of
+// datagrams of that size (the last may be shorter), cut by the kernel (UDP_SEGMENT).
 static Napi::Value SendToBatch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = info[0].As<Napi::Number>().Int32Value();
@@ -104,21 +154,25 @@ static Napi::Value SendToBatch(const Napi::CallbackInfo& info) {
   Napi::Uint32Array offsetsArray = info[2].As<Napi::Uint32Array>();
   Napi::Uint32Array lensArray = info[3].As<Napi::Uint32Array>();
   Napi::Uint32Array destinationsArray = info[4].As<Napi::Uint32Array>();
-  uint32_t start = info[5].As<Napi::Number>().Uint32Value();
-  uint32_t count = info[6].As<Napi::Number>().Uint32Value();
-  uint32_t port = info[7].As<Napi::Number>().Uint32Value();
+  Napi::Uint32Array segmentSizesArray = info[5].As<Napi::Uint32Array>();
+  uint32_t start = info[6].As<Napi::Number>().Uint32Value();
+  uint32_t count = info[7].As<Napi::Number>().Uint32Value();
+  uint32_t port = info[8].As<Napi::Number>().Uint32Value();
   if (count > kMaxUdpBatch) count = kMaxUdpBatch;
   size_t end = static_cast<size_t>(start) + count;
-  if (end > offsetsArray.ElementLength() || end > lensArray.ElementLength() || end > destinationsArray.ElementLength()) {
-    Napi::RangeError::New(env, "sendToBatch: batch runs past its offsets, lengths or destinations").ThrowAsJavaScriptException();
+  if (end > offsetsArray.ElementLength() || end > lensArray.ElementLength() || end > destinationsArray.ElementLength() ||
+      end > segmentSizesArray.ElementLength()) {
+    Napi::RangeError::New(env, "sendToBatch: batch runs past its offsets, lengths, destinations or segment sizes").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   const uint32_t* offsets = offsetsArray.Data() + start;
   const uint32_t* lens = lensArray.Data() + start;
   const uint32_t* destinations = destinationsArray.Data() + start;
+  const uint32_t* segmentSizes = segmentSizesArray.Data() + start;
   struct mmsghdr msgs[kMaxUdpBatch];
   struct iovec iovs[kMaxUdpBatch];
   struct sockaddr_in peers[kMaxUdpBatch];
+  static thread_local SegmentControl controls[kMaxUdpBatch];
   for (uint32_t i = 0; i < count; i++) {
     if (static_cast<size_t>(offsets[i]) + lens[i] > arenaArray.ByteLength()) {
       Napi::RangeError::New(env, "sendToBatch: a datagram runs past the end of the arena").ThrowAsJavaScriptException();
@@ -135,9 +189,37 @@ static Napi::Value SendToBatch(const Napi::CallbackInfo& info) {
     msgs[i].msg_hdr.msg_iovlen = 1;
     msgs[i].msg_hdr.msg_name = &peers[i];
     msgs[i].msg_hdr.msg_namelen = sizeof peers[i];
+    if (segmentSizes[i] != 0 && segmentSizes[i] < lens[i]) {
+      msgs[i].msg_hdr.msg_control = controls[i].bytes;
+      msgs[i].msg_hdr.msg_controllen = CMSG_SPACE(sizeof(uint16_t));
+      struct cmsghdr* c = CMSG_FIRSTHDR(&msgs[i].msg_hdr);
+      c->cmsg_level = SOL_UDP;
+      c->cmsg_type = UDP_SEGMENT;
+      c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+      uint16_t size = segmentSizes[i];
+      memcpy(CMSG_DATA(c), &size, sizeof size);
+    }
   }
-  int n = sendmmsg(fd, msgs, count, MSG_DONTWAIT);
-  return Napi::Number::New(env, n < 0 ? -errno : n);
+  uint32_t done = 0;
+  while (done < count) {
+    int n = sendmmsg(fd, msgs + done, count - done, MSG_DONTWAIT);
+    if (n > 0) {
+      done += n;
+      continue;
+    }
+    if (n == 0) break;
+    int err = errno;
+    bool isRun = msgs[done].msg_hdr.msg_control != nullptr;
+    if (!isRun || (err != EINVAL && err != EIO && err != EMSGSIZE)) {
+      if (done > 0) break;
+      return Napi::Number::New(env, -err);
+    }
+    int apart = SendRunApart(fd, &msgs[done].msg_hdr, segmentSizes[done]);
+    if (apart < 0 && done == 0) return Napi::Number::New(env, apart);
+    if (apart < 0) break;
+    done++;
+  }
+  return Napi::Number::New(env, done);
 }
 
 void InitUdp(Napi::Env env, Napi::Object exports) {

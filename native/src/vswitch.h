@@ -14,5 +14,6 @@ void InitSockets(Napi::Env env, Napi::Object exports);
 void InitBatchIo(Napi::Env env, Napi::Object exports);
 void InitReadiness(Napi::Env env, Napi::Object exports);
 void InitUdp(Napi::Env env, Napi::Object exports);
+void InitChecksum(Napi::Env env, Napi::Object exports);
 
 }  // namespace vswitch

@@ -3,7 +3,9 @@
 import {
   ActionExecutor, ActionTable, dropCode, FlowCache, FlowKeyExtractor, FrameSink, hashKey, KEY_WORDS, KeyWord,
 } from '../flow';
-import { completeChecksum, emitVxlan, Segmenter, VNET_HEADER_BYTES, VnetGso, VXLAN_HEADER_BYTES, VXLAN_UDP_PORT, VxlanHeader } from '../packet';
+import {
+  completeChecksum, emitVxlan, Segmenter, TcpCoalescer, VNET_HEADER_BYTES, VnetGso, VXLAN_HEADER_BYTES, VXLAN_UDP_PORT, VxlanHeader,
+} from '../packet';
 import { CacheCounter, DatapathCounters, MAX_PORTS, PortCounter } from './counters';
 import type { ActiveSource, FlowDump, FromDatapath, PortSpec, SlowPathAnswers, Transmission } from './messages';
 import { FrameIo, isLinkFailure, native } from './native';
@@ -38,6 +40,9 @@ const SCRATCH_BYTES = 4 << 20;
 /** Receive rounds per readiness callback before other ports and messages get a turn. */
 const ROUNDS_PER_WAKE = 8;
 const MAX_ACTIVE_SOURCES = 4096;
+/** A UDP GSO send: at most 64 datagrams (UDP_MAX_SEGMENTS) and 64 KiB of UDP payload. */
+const MAX_RUN_DATAGRAMS = 64;
+const MAX_RUN_BYTES = 65507;
 const INVALIDATION_MEMORY = 16384;
 
 const Drop = {
@@ -75,8 +80,11 @@ export class Datapath implements FrameSink {
   private admitted = 0;
   private readonly vxlan = new VxlanHeader();
   private readonly sources = new Uint32Array(256);
+  /** Per received slot: 0, or the size of each datagram of a run the kernel kept together. */
+  private readonly segmentSizes = new Uint32Array(256);
+  private readonly coalescer: TcpCoalescer;
   private readonly pending: PendingFlows;
-  private readonly segmenter = new Segmenter();
+  private readonly segmenter = new Segmenter(native.internetSum);
   /** Tag -> generation of its last invalidation: a slow-path answer computed before it is stale. */
   private readonly invalidatedAt = new Map<string, number>();
   private readonly dirty: Port[] = [];
@@ -99,6 +107,12 @@ export class Datapath implements FrameSink {
     this.arena = new Uint8Array(options.batch * SLOT_BYTES + SCRATCH_BYTES);
     this.executor = new ActionExecutor(this.arena, options.batch * SLOT_BYTES, SCRATCH_BYTES);
     this.pending = new PendingFlows(options.maxPendingPerFlow, options.maxPendingFrames);
+    this.coalescer = new TcpCoalescer(
+      this.arena,
+      (bytes) => this.reserveOrFlush(bytes),
+      (end) => this.executor.release(end),
+      (number, at, length) => this.output(number, this.arena, at, length),
+    );
     this.now = this.clock();
   }
 
@@ -128,45 +142,62 @@ export class Datapath implements FrameSink {
   }
 
   /** Datagrams from other hosts: each carries a frame for the local port its key names, which
-   *  the ingress host's simulation chose; it goes there with no second walk (MidoNet's model). */
+   *  the ingress host's simulation chose; it goes there with no second walk (MidoNet's model).
+   *  Segments of one TCP send, as the kernel hands them over together (UDP GRO), are merged
+   *  back into one super-frame on the way. */
   private drainTunnel(tunnel: TunnelPort): void {
     const c = this.counters.values;
     for (let round = 0; round < ROUNDS_PER_WAKE && tunnel.up; round++) {
-      const n = this.io.recvFromBatch(tunnel.spec.fd, this.arena, 0, SLOT_BYTES, this.options.batch, this.lengths, this.sources);
+      const n = this.io.recvFromBatch(tunnel.spec.fd, this.arena, 0, SLOT_BYTES, this.options.batch, this.lengths, this.sources, this.segmentSizes);
       if (n <= 0) return;
       this.now = this.clock();
       for (let i = 0; i < n; i++) {
         const slot = i * SLOT_BYTES;
-        const length = this.lengths[i];
-        c[this.counters.portIndex(TUNNEL_PORT, PortCounter.rxPackets)]++;
-        c[this.counters.portIndex(TUNNEL_PORT, PortCounter.rxBytes)] += length;
-        if (!tunnel.peers.has(this.sources[i])) {
-          this.drop(Drop.unknownTunnelPeer);
-          continue;
-        }
-        if (this.vxlan.point(this.arena, slot + VNET_HEADER_BYTES, slot + length) !== null || length < VNET_HEADER_BYTES + VXLAN_HEADER_BYTES + 14) {
-          this.drop(Drop.malformed);
-          continue;
-        }
-        const output = tunnel.delivery.get(this.vxlan.vni);
-        const ingress = output === undefined ? tunnel.ingress.get(this.vxlan.vni) : undefined;
-        if (output === undefined && ingress === undefined) {
-          this.drop(Drop.unknownTunnelKey);
-          continue;
-        }
-        // The VXLAN header's room becomes the frame's vnet header: no copy.
-        const at = slot + VXLAN_HEADER_BYTES;
-        this.arena.fill(0, at, at + VNET_HEADER_BYTES);
-        // From a host: delivered as its simulation decided. From a VTEP (a kernel VXLAN device,
-        // which simulates nothing): it enters the topology here, on the port the VNI stands for.
-        if (output !== undefined) this.output(output, this.arena, at, length - VXLAN_HEADER_BYTES);
-        else this.admit(ingress!, at, length - VXLAN_HEADER_BYTES);
+        const end = slot + this.lengths[i];
+        const first = slot + VNET_HEADER_BYTES;
+        const step = this.segmentSizes[i] || end - first;
+        const datagrams = this.lengths[i] === 0 ? 1 : Math.ceil((end - first) / step);
+        c[this.counters.portIndex(TUNNEL_PORT, PortCounter.rxPackets)] += datagrams;
+        c[this.counters.portIndex(TUNNEL_PORT, PortCounter.rxBytes)] += end - first;
+        if (this.lengths[i] === 0) this.drop(Drop.oversize);
+        else if (!tunnel.peers.has(this.sources[i])) c[this.counters.dropIndex(Drop.unknownTunnelPeer)] += datagrams;
+        else for (let at = first; at < end; at += step) this.receiveDatagram(tunnel, at, Math.min(at + step, end), end, at === first);
+        this.coalescer.finish();
       }
       this.forwardAdmitted();
       this.flush();
       this.sendUpcalls();
       if (n < this.options.batch) return;
     }
+  }
+
+  /** One datagram [at, end) of a slot that is received up to `slotEnd`; `leads` when it is the
+   *  slot's first, whose VXLAN header's room can become the frame's vnet header (no copy). */
+  private receiveDatagram(tunnel: TunnelPort, at: number, end: number, slotEnd: number, leads: boolean): void {
+    if (end - at < VXLAN_HEADER_BYTES + 14 || this.vxlan.point(this.arena, at, end) !== null) return this.drop(Drop.malformed);
+    const output = tunnel.delivery.get(this.vxlan.vni);
+    const ingress = output === undefined ? tunnel.ingress.get(this.vxlan.vni) : undefined;
+    if (output === undefined && ingress === undefined) return this.drop(Drop.unknownTunnelKey);
+    const frameAt = at + VXLAN_HEADER_BYTES;
+    if (output !== undefined && this.ports[output]?.spec.vnetHdr && this.coalescer.add(output, frameAt, end, slotEnd - frameAt)) return;
+    this.coalescer.finish();
+    const vnetAt = leads ? frameAt - VNET_HEADER_BYTES : this.reserveOrFlush(VNET_HEADER_BYTES + end - frameAt);
+    if (vnetAt < 0) return this.drop(Drop.noBuffer);
+    if (!leads) this.arena.copyWithin(vnetAt + VNET_HEADER_BYTES, frameAt, end);
+    this.arena.fill(0, vnetAt, vnetAt + VNET_HEADER_BYTES);
+    // From a host: delivered as its simulation decided. From a VTEP (a kernel VXLAN device,
+    // which simulates nothing): it enters the topology here, on the port the VNI stands for.
+    if (output !== undefined) this.output(output, this.arena, vnetAt, VNET_HEADER_BYTES + end - frameAt);
+    else this.admit(ingress!, vnetAt, VNET_HEADER_BYTES + end - frameAt);
+  }
+
+  /** Scratch space, sending what is queued to make room when it is full; -1 if still none. */
+  private reserveOrFlush(bytes: number): number {
+    const at = this.executor.reserve(bytes);
+    if (at >= 0) return at;
+    this.forwardAdmitted();
+    this.flush();
+    return this.executor.reserve(bytes);
   }
 
   removePort(number: number): void {
@@ -239,28 +270,42 @@ export class Datapath implements FrameSink {
   }
 
   /** A frame into the tunnel: finished (checksum, segments) as for a port without vnet headers,
-   *  each piece copied behind a VXLAN header, queued with its destination. */
+   *  each piece behind a VXLAN header, queued with its destination. The segments of a super-frame
+   *  go as runs of equal-sized datagrams that the kernel cuts apart (UDP GSO). */
   tunnel(key: number, remote: number, arena: Uint8Array, at: number, length: number): void {
     const tunnel = this.tunnelPort;
     if (!tunnel || !tunnel.up) return this.drop(Drop.noTunnel);
-    const encapsulate = (frameAt: number, frameLength: number) => {
+    if (arena[at + 1] === VnetGso.none) {
+      completeChecksum(arena, at, at + length);
+      const frameLength = length - VNET_HEADER_BYTES;
       const out = this.executor.reserve(VXLAN_HEADER_BYTES + frameLength);
       if (out < 0) return this.drop(Drop.noBuffer);
       emitVxlan(arena, out, key);
-      arena.copyWithin(out + VXLAN_HEADER_BYTES, frameAt, frameAt + frameLength);
-      if (tunnel.txCount === tunnel.txOffsets.length) this.flushPort(tunnel);
-      tunnel.txDestinations[tunnel.txCount] = remote;
-      this.queue(tunnel, out, VXLAN_HEADER_BYTES + frameLength);
-    };
-    if (arena[at + 1] === VnetGso.none) {
-      completeChecksum(arena, at, at + length);
-      return encapsulate(at + VNET_HEADER_BYTES, length - VNET_HEADER_BYTES);
+      arena.copyWithin(out + VXLAN_HEADER_BYTES, at + VNET_HEADER_BYTES, at + length);
+      return this.queueTunnelled(tunnel, remote, out, VXLAN_HEADER_BYTES + frameLength, 0);
     }
-    const bytes = this.segmenter.bytesNeeded(arena, at, at + length);
+    const bytes = this.segmenter.bytesNeeded(arena, at, at + length, VXLAN_HEADER_BYTES);
     if (bytes < 0) return this.drop(Drop.offloadUnsupported);
     const out = this.executor.reserve(bytes);
     if (out < 0) return this.drop(Drop.noBuffer);
-    this.segmenter.segment(arena, at, at + length, arena, out, encapsulate);
+    let datagram = 0;
+    const count = this.segmenter.segment(arena, at, at + length, arena, out, (segmentAt, segmentLength) => {
+      emitVxlan(arena, segmentAt - VXLAN_HEADER_BYTES, key);
+      if (datagram === 0) datagram = VXLAN_HEADER_BYTES + segmentLength;
+    }, VXLAN_HEADER_BYTES);
+    // All datagrams but the last are `datagram` bytes, one after another from `out`.
+    const perRun = Math.min(MAX_RUN_DATAGRAMS, Math.floor(MAX_RUN_BYTES / datagram));
+    for (let sent = 0; sent < count; sent += perRun) {
+      const runAt = out + sent * datagram;
+      this.queueTunnelled(tunnel, remote, runAt, Math.min(perRun * datagram, out + bytes - runAt), datagram);
+    }
+  }
+
+  private queueTunnelled(tunnel: TunnelPort, remote: number, at: number, length: number, segmentSize: number): void {
+    if (tunnel.txCount === tunnel.txOffsets.length) this.flushPort(tunnel);
+    tunnel.txDestinations[tunnel.txCount] = remote;
+    tunnel.txSegmentSizes[tunnel.txCount] = length > segmentSize ? segmentSize : 0;
+    this.queue(tunnel, at, length);
   }
 
   output(number: number, arena: Uint8Array, at: number, length: number): void {
@@ -309,7 +354,7 @@ export class Datapath implements FrameSink {
       return;
     }
     const send = (start: number, n: number) => port instanceof TunnelPort
-      ? this.io.sendToBatch(port.spec.fd, this.arena, port.txOffsets, port.txLengths, port.txDestinations, start, n, VXLAN_UDP_PORT)
+      ? this.io.sendToBatch(port.spec.fd, this.arena, port.txOffsets, port.txLengths, port.txDestinations, port.txSegmentSizes, start, n, VXLAN_UDP_PORT)
       : this.io.sendBatch(port.spec.fd, port.isTap, this.arena, port.txOffsets, port.txLengths, start, n);
     let sent = send(0, count);
     if (sent >= 0 && sent < count) {
@@ -324,11 +369,12 @@ export class Datapath implements FrameSink {
     }
     let bytes = 0;
     for (let i = 0; i < sent; i++) bytes += port.txLengths[i];
-    c[this.counters.portIndex(port.number, PortCounter.txPackets)] += sent;
+    c[this.counters.portIndex(port.number, PortCounter.txPackets)] += port.packetsQueued(0, sent);
     c[this.counters.portIndex(port.number, PortCounter.txBytes)] += bytes - (port.spec.vnetHdr ? sent * VNET_HEADER_BYTES : 0);
     if (sent < count) {
-      c[this.counters.portIndex(port.number, PortCounter.txDropped)] += count - sent;
-      c[this.counters.dropIndex(Drop.txError)] += count - sent;
+      const lost = port.packetsQueued(sent, count);
+      c[this.counters.portIndex(port.number, PortCounter.txDropped)] += lost;
+      c[this.counters.dropIndex(Drop.txError)] += lost;
     }
   }
 

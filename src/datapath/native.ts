@@ -21,10 +21,14 @@ export interface NativeAddon {
   /** A UDP socket bound to address:port, for the VXLAN tunnel. */
   openUdp(address: string, port: number): number;
   /** Like recvBatch, each datagram behind a zeroed vnet header; sources get the senders' IPv4
-   *  addresses as numbers. */
-  recvFromBatch(fd: number, arena: Uint8Array, base: number, slotBytes: number, max: number, lengths: Uint32Array, sources: Uint32Array): number;
-  /** Datagram i of the batch goes to destinations[i] (an IPv4 address as a number) at `port`. */
-  sendToBatch(fd: number, arena: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, destinations: Uint32Array, start: number, count: number, port: number): number;
+   *  addresses as numbers. A slot may hold a run of datagrams from one sender that the kernel
+   *  kept together (UDP GRO): segmentSizes gets their size, or 0 for a single datagram. */
+  recvFromBatch(fd: number, arena: Uint8Array, base: number, slotBytes: number, max: number, lengths: Uint32Array, sources: Uint32Array, segmentSizes: Uint32Array): number;
+  /** Send i of the batch goes to destinations[i] (an IPv4 address as a number) at `port`: one
+   *  datagram, or when segmentSizes[i] is not 0 a run of datagrams of that size (UDP GSO). */
+  sendToBatch(fd: number, arena: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, destinations: Uint32Array, segmentSizes: Uint32Array, start: number, count: number, port: number): number;
+  /** onesComplementSum (src/packet/checksum.ts), eight bytes at a time. */
+  internetSum(b: Uint8Array, start: number, end: number, initial: number): number;
   watch(fd: number, onReadable: () => void): unknown;
   unwatch(handle: unknown): void;
   readonly maxBatch: number;

@@ -21,17 +21,30 @@ export class Port {
   get isTap(): boolean {
     return this.spec.kind === 'tap';
   }
+
+  /** Packets that queue entries [from, to) stand for. */
+  packetsQueued(from: number, to: number): number {
+    return to - from;
+  }
 }
 
 /** The VXLAN tunnel, port 0 of every worker: its queue says where each datagram goes. */
 export class TunnelPort extends Port {
   readonly txDestinations = new Uint32Array(TX_QUEUE);
+  /** 0 for one datagram, or the size of each datagram of a run (UDP GSO). */
+  readonly txSegmentSizes = new Uint32Array(TX_QUEUE);
   /** Tunnel key -> local datapath port. */
   delivery = new Map<number, number>();
   /** VNI of a VTEP -> the datapath port number its frames enter the topology on. */
   ingress = new Map<number, number>();
   /** Underlay addresses whose datagrams are taken. */
   peers = new Set<number>();
+
+  packetsQueued(from: number, to: number): number {
+    let datagrams = 0;
+    for (let i = from; i < to; i++) datagrams += this.txSegmentSizes[i] === 0 ? 1 : Math.ceil(this.txLengths[i] / this.txSegmentSizes[i]);
+    return datagrams;
+  }
 }
 
 export const TUNNEL_PORT = 0;

@@ -1,6 +1,9 @@
 // The Internet checksum (RFC 1071), its pseudo-headers (RFC 768, RFC 793, RFC 8200 §8.1) and
 // its incremental update (RFC 1624, eqn. 3).
 
+/** What onesComplementSum computes; the native addon has a faster one for whole payloads. */
+export type InternetSum = (b: Uint8Array, start: number, end: number, initial: number) => number;
+
 /** One's-complement sum of bytes [start, end), folded to 16 bits, added to `initial`. */
 export function onesComplementSum(b: Uint8Array, start: number, end: number, initial = 0): number {
   let sum = initial;

@@ -11,6 +11,7 @@ export * from './ipv6';
 export * from './tcp';
 export * from './prefix';
 export * from './segmentation';
+export * from './coalescing';
 export * from './udp';
 export * from './view';
 export * from './vnet-header';

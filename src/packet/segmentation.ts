@@ -4,10 +4,10 @@
 // sequence numbers and flags; IPv4 identification advances per segment as Linux's GSO does.
 import { EtherType, ETHERNET_HEADER_BYTES, VLAN_TAG_BYTES } from './ethernet';
 import { be16, setBe16 } from './bytes';
-import { ipv4PseudoSum, ipv6PseudoSum } from './checksum';
+import { finishChecksum, InternetSum, ipv4PseudoSum, ipv6PseudoSum, onesComplementSum } from './checksum';
 import { IpProtocol, Ipv4Packet } from './ipv4';
 import { IPV6_HEADER_BYTES, Ipv6Packet } from './ipv6';
-import { TcpFlag, TcpSegment } from './tcp';
+import { TCP_CHECKSUM_OFFSET, TcpFlag, TcpSegment } from './tcp';
 import { VNET_HEADER_BYTES, VnetGso, VnetHeader } from './vnet-header';
 
 export class Segmenter {
@@ -18,24 +18,29 @@ export class Segmenter {
   private readonly segmentIpv4 = new Ipv4Packet();
   private readonly segmentTcp = new TcpSegment();
 
-  /** Bytes `segment` needs in `out` for this super-frame, or -1 when it cannot segment it
-   *  (not TCP over IPv4/IPv6 without extension headers, or no segment size). */
-  bytesNeeded(b: Uint8Array, vnetAt: number, end: number): number {
+  /** @param sum sums each segment for its TCP checksum: the per-byte work of segmentation */
+  constructor(private readonly sum: InternetSum = onesComplementSum) {}
+
+  /** Bytes `segment` needs in `out` for this super-frame, with `gap` free bytes before each
+   *  segment, or -1 when it cannot segment it (not TCP over IPv4/IPv6 without extension
+   *  headers, or no segment size). */
+  bytesNeeded(b: Uint8Array, vnetAt: number, end: number, gap = 0): number {
     const layout = this.layout(b, vnetAt, end);
     if (layout === null) return -1;
     const segments = Math.ceil(layout.payload / layout.mss);
-    return segments * layout.headers + layout.payload;
+    return segments * (gap + layout.headers) + layout.payload;
   }
 
-  /** Writes the segments one after another into `out` from `outAt`, and reports each with its
-   *  place and length; returns how many. Call bytesNeeded first to size `out`. */
-  segment(b: Uint8Array, vnetAt: number, end: number, out: Uint8Array, outAt: number, emit: (at: number, length: number) => void): number {
+  /** Writes the segments one after another into `out` from `outAt`, each after `gap` bytes
+   *  left for the caller (an encapsulation header), and reports each with its place and length;
+   *  returns how many. Call bytesNeeded first to size `out`. */
+  segment(b: Uint8Array, vnetAt: number, end: number, out: Uint8Array, outAt: number, emit: (at: number, length: number) => void, gap = 0): number {
     const layout = this.layout(b, vnetAt, end)!;
     const frameAt = vnetAt + VNET_HEADER_BYTES;
     const firstSequence = this.tcp.sequence;
     const flags = this.tcp.flags;
     const identification = layout.isIpv6 ? 0 : this.ipv4.identification;
-    let at = outAt;
+    let at = outAt + gap;
     let count = 0;
     for (let sent = 0; sent < layout.payload; sent += layout.mss, count++) {
       const chunk = Math.min(layout.mss, layout.payload - sent);
@@ -64,9 +69,10 @@ export class Segmenter {
       if (!last) segmentFlags &= ~(TcpFlag.fin | TcpFlag.psh);
       if (count > 0) segmentFlags &= ~TcpFlag.cwr;
       tcp.flags = segmentFlags;
-      tcp.fillChecksum(pseudo);
+      setBe16(out, tcpAt + TCP_CHECKSUM_OFFSET, 0);
+      setBe16(out, tcpAt + TCP_CHECKSUM_OFFSET, finishChecksum(this.sum(out, tcpAt, tcpAt + tcpLength, pseudo)));
       emit(at, layout.headers + chunk);
-      at += layout.headers + chunk;
+      at += layout.headers + chunk + gap;
     }
     return count;
   }

@@ -46,7 +46,7 @@ class FuzzIo implements FrameIo {
     return 0;
   }
 
-  sendToBatch(_fd: number, _arena: Uint8Array, _offsets: Uint32Array, _lengths: Uint32Array, _destinations: Uint32Array, _start: number, count: number): number {
+  sendToBatch(_fd: number, _arena: Uint8Array, _offsets: Uint32Array, _lengths: Uint32Array, _destinations: Uint32Array, _segmentSizes: Uint32Array, _start: number, count: number): number {
     return count;
   }
 

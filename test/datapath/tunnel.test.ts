@@ -3,14 +3,16 @@
 import test from 'ava';
 import { Datapath, DatapathCounters, DEFAULT_DATAPATH_OPTIONS, FrameIo, PortCounter } from '../../src/datapath';
 import { DROP_REASONS } from '../../src/flow';
-import { emitVxlan, VNET_HEADER_BYTES } from '../../src/packet';
+import { emitVxlan, IpProtocol, ipv4PseudoSum, TcpFlag, TcpSegment, VNET_HEADER_BYTES, VnetHeader, VxlanHeader } from '../../src/packet';
 import { icmpEchoRequest } from '../helpers/frames';
+import { superFrame } from '../helpers/super-frame';
 
 const PEER = 0xc0a86402; // 192.168.100.2
 const STRANGER = 0xc0a864fe;
 
 class RecordingIo implements FrameIo {
-  inbox: { source: number; datagram: Uint8Array }[] = [];
+  inbox: { source: number; datagram: Uint8Array; segmentSize?: number }[] = [];
+  sends: { datagrams: number; segmentSize: number }[] = [];
   sent: { fd: number; bytes: Uint8Array }[] = [];
   tunnelled: { destination: number; port: number; bytes: Uint8Array }[] = [];
   readable: (() => void)[] = [];
@@ -21,18 +23,27 @@ class RecordingIo implements FrameIo {
     for (let i = start; i < start + count; i++) this.sent.push({ fd, bytes: arena.slice(offsets[i], offsets[i] + lengths[i]) });
     return count;
   }
-  recvFromBatch(_fd: number, arena: Uint8Array, base: number, slot: number, max: number, lengths: Uint32Array, sources: Uint32Array): number {
+  /** Each inbox entry is one receive: a datagram, or a run the kernel kept together (UDP GRO). */
+  recvFromBatch(_fd: number, arena: Uint8Array, base: number, slot: number, max: number, lengths: Uint32Array, sources: Uint32Array, segmentSizes: Uint32Array): number {
     const batch = this.inbox.splice(0, max);
-    batch.forEach(({ source, datagram }, i) => {
+    batch.forEach(({ source, datagram, segmentSize = 0 }, i) => {
       arena.fill(0, base + i * slot, base + i * slot + VNET_HEADER_BYTES);
       arena.set(datagram, base + i * slot + VNET_HEADER_BYTES);
       lengths[i] = VNET_HEADER_BYTES + datagram.length;
       sources[i] = source;
+      segmentSizes[i] = segmentSize;
     });
     return batch.length;
   }
-  sendToBatch(_fd: number, arena: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, destinations: Uint32Array, start: number, count: number, port: number): number {
-    for (let i = start; i < start + count; i++) this.tunnelled.push({ destination: destinations[i], port, bytes: arena.slice(offsets[i], offsets[i] + lengths[i]) });
+  /** Records each datagram, cutting runs apart as the kernel would (UDP GSO). */
+  sendToBatch(_fd: number, arena: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, destinations: Uint32Array, segmentSizes: Uint32Array, start: number, count: number, port: number): number {
+    for (let i = start; i < start + count; i++) {
+      const step = segmentSizes[i] || lengths[i];
+      this.sends.push({ datagrams: Math.ceil(lengths[i] / step), segmentSize: segmentSizes[i] });
+      for (let at = offsets[i]; at < offsets[i] + lengths[i]; at += step) {
+        this.tunnelled.push({ destination: destinations[i], port, bytes: arena.slice(at, Math.min(at + step, offsets[i] + lengths[i])) });
+      }
+    }
     return count;
   }
   receiveDrops(): number {
@@ -61,6 +72,17 @@ function datagram(vni: number, frame: Uint8Array): Uint8Array {
   emitVxlan(d, 0, vni);
   d.set(frame, 8);
   return d;
+}
+
+/** Datagrams one after another, as a receive of a run returns them. */
+function run(datagrams: Uint8Array[]): Uint8Array {
+  const all = new Uint8Array(datagrams.reduce((n, d) => n + d.length, 0));
+  let at = 0;
+  for (const d of datagrams) {
+    all.set(d, at);
+    at += d.length;
+  }
+  return all;
 }
 
 test('a datagram from a registered host is delivered to the port its key names, with no upcall', (t) => {
@@ -96,4 +118,47 @@ test('a tunnel action sends the frame behind a VXLAN header to the remote host o
   t.is(io.tunnelled[0].port, 4789);
   const expected = datagram(7, icmpEchoRequest);
   t.deepEqual([...io.tunnelled[0].bytes], [...expected]);
+});
+
+test('a super-frame into the tunnel goes as runs of equal datagrams, each a VXLAN header and a whole segment', (t) => {
+  const { io, datapath, counters } = setUp();
+  const frame = superFrame({ flags: TcpFlag.ack, payload: 64_000, mss: 1448 });
+  datapath.transmit([{ frame, actions: [{ type: 'tunnel', key: 7, remote: '192.168.100.2' }] }]);
+  const segments = Math.ceil(64_000 / 1448);
+  t.is(io.tunnelled.length, segments);
+  t.is(io.sends.length, 2, 'a run stays under 64 KiB of UDP payload');
+  t.is(io.sends[0].segmentSize, 8 + 54 + 1448);
+  t.true(io.tunnelled.every((d) => new VxlanHeader(d.bytes, 0).vni === 7 && d.destination === PEER));
+  const last = io.tunnelled[segments - 1].bytes;
+  t.is(last.length, 8 + 54 + 64_000 - (segments - 1) * 1448);
+  const tcp = new TcpSegment(last, 8 + 34, last.length);
+  t.true(tcp.verifyChecksum(ipv4PseudoSum(last, 8 + 14, IpProtocol.tcp, last.length - 8 - 34)));
+  t.is(counters.values[counters.portIndex(0, PortCounter.txPackets)], segments, 'datagrams are counted, not sends');
+});
+
+test('a run of datagrams received together is delivered as one super-frame; other frames in it as they came', (t) => {
+  const { io, datapath, counters } = setUp();
+  const frame = superFrame({ flags: TcpFlag.ack, payload: 10_000, mss: 1448 });
+  const sent = setUp();
+  sent.datapath.transmit([{ frame, actions: [{ type: 'tunnel', key: 5000, remote: '192.168.100.2' }] }]);
+  const datagrams = sent.io.tunnelled.map((d) => d.bytes);
+  io.inbox.push({ source: PEER, datagram: run(datagrams), segmentSize: datagrams[0].length });
+  io.inbox.push({ source: PEER, datagram: run([datagram(5000, icmpEchoRequest), datagram(5000, icmpEchoRequest)]), segmentSize: 8 + icmpEchoRequest.length });
+  io.readable[0]();
+  t.is(io.sent.length, 3);
+  const merged = io.sent[0].bytes;
+  t.is(merged.length, frame.length);
+  t.is(new VnetHeader(merged, 0).gsoSize, 1448);
+  t.deepEqual([...merged.subarray(VNET_HEADER_BYTES + 54)], [...frame.subarray(VNET_HEADER_BYTES + 54)], 'the payload, whole and in order');
+  for (const echo of io.sent.slice(1)) t.deepEqual([...echo.bytes.subarray(VNET_HEADER_BYTES)], [...icmpEchoRequest]);
+  t.is(counters.values[counters.portIndex(0, PortCounter.rxPackets)], datagrams.length + 2, 'datagrams are counted, not receives');
+  t.is(datapath.dumpFlows().length, 0);
+});
+
+test('a run from an address that is not a registered host is dropped whole, each datagram counted', (t) => {
+  const { io, drops } = setUp();
+  io.inbox.push({ source: STRANGER, datagram: run([datagram(5000, icmpEchoRequest), datagram(5000, icmpEchoRequest)]), segmentSize: 8 + icmpEchoRequest.length });
+  io.readable[0]();
+  t.is(io.sent.length, 0);
+  t.is(drops('unknownTunnelPeer'), 2);
 });

@@ -28,17 +28,42 @@ test('a batch of datagrams goes out to each its destination and comes in with it
   out.fill(1, 0, 8);
   out.fill(2, 64, 84);
   out.fill(3, 128, 188);
-  t.is(native.sendToBatch(a.fd, out, offsets, lengths, new Uint32Array(3).fill(LOOPBACK), 0, 3, b.port), 3);
+  t.is(native.sendToBatch(a.fd, out, offsets, lengths, new Uint32Array(3).fill(LOOPBACK), new Uint32Array(3), 0, 3, b.port), 3);
   await new Promise((r) => setTimeout(r, 50));
   const arena = new Uint8Array(4 * 128).fill(0xee);
   const got = new Uint32Array(4);
   const sources = new Uint32Array(4);
-  t.is(native.recvFromBatch(b.fd, arena, 0, 128, 4, got, sources), 3);
+  t.is(native.recvFromBatch(b.fd, arena, 0, 128, 4, got, sources, new Uint32Array(4)), 3);
   t.deepEqual([...got.subarray(0, 3)], [18, 30, 70], 'each behind a 10-byte header');
   t.deepEqual([...sources.subarray(0, 3)], [LOOPBACK, LOOPBACK, LOOPBACK]);
   t.deepEqual([...arena.subarray(0, 10)], new Array(10).fill(0), 'the header is zeroed');
   t.true(arena.subarray(128 + 10, 128 + 30).every((x) => x === 2));
-  t.is(native.recvFromBatch(b.fd, arena, 0, 128, 4, got, sources), 0, 'nothing more: 0, not an error');
+  t.is(native.recvFromBatch(b.fd, arena, 0, 128, 4, got, sources, new Uint32Array(4)), 0, 'nothing more: 0, not an error');
+});
+
+test('a run sent with a segment size arrives as those datagrams, together with their size or apart', async (t) => {
+  const a = openSomewhere();
+  const b = openSomewhere();
+  t.teardown(() => {
+    native.close(a.fd);
+    native.close(b.fd);
+  });
+  const out = new Uint8Array(450).map((_, i) => Math.floor(i / 100) + 1);
+  t.is(native.sendToBatch(a.fd, out, Uint32Array.of(0), Uint32Array.of(450), Uint32Array.of(LOOPBACK), Uint32Array.of(100), 0, 1, b.port), 1);
+  await new Promise((r) => setTimeout(r, 50));
+  const arena = new Uint8Array(8 * 1024);
+  const got = new Uint32Array(8);
+  const sizes = new Uint32Array(8);
+  const n = native.recvFromBatch(b.fd, arena, 0, 1024, 8, got, new Uint32Array(8), sizes);
+  const datagrams: number[][] = [];
+  for (let i = 0; i < n; i++) {
+    const payload = arena.subarray(i * 1024 + 10, i * 1024 + got[i]);
+    const step = sizes[i] || payload.length;
+    for (let at = 0; at < payload.length; at += step) datagrams.push([...payload.subarray(at, at + step)]);
+  }
+  t.deepEqual(datagrams.map((d) => d.length), [100, 100, 100, 100, 50]);
+  t.true(datagrams.every((d, i) => d.every((x) => x === i + 1)), 'each datagram is its own piece');
+  t.log(n === 1 ? 'received together (UDP GRO)' : `received in ${n} pieces`);
 });
 
 test('a datagram larger than its slot is reported with length 0', async (t) => {
@@ -48,10 +73,10 @@ test('a datagram larger than its slot is reported with length 0', async (t) => {
     native.close(a.fd);
     native.close(b.fd);
   });
-  native.sendToBatch(a.fd, new Uint8Array(200), Uint32Array.of(0), Uint32Array.of(200), Uint32Array.of(LOOPBACK), 0, 1, b.port);
+  native.sendToBatch(a.fd, new Uint8Array(200), Uint32Array.of(0), Uint32Array.of(200), Uint32Array.of(LOOPBACK), Uint32Array.of(0), 0, 1, b.port);
   await new Promise((r) => setTimeout(r, 50));
   const got = new Uint32Array(1);
-  t.is(native.recvFromBatch(b.fd, new Uint8Array(64), 0, 64, 1, got, new Uint32Array(1)), 1);
+  t.is(native.recvFromBatch(b.fd, new Uint8Array(64), 0, 64, 1, got, new Uint32Array(1), new Uint32Array(1)), 1);
   t.is(got[0], 0);
 });
 
@@ -60,5 +85,5 @@ test('bad addresses and taken ports are refused with a sentence', (t) => {
   const a = openSomewhere();
   t.teardown(() => native.close(a.fd));
   t.throws(() => native.openUdp('127.0.0.1', a.port), { code: 'EADDRINUSE', message: /already taken/ });
-  t.throws(() => native.recvFromBatch(a.fd, new Uint8Array(10), 0, 64, 4, new Uint32Array(4), new Uint32Array(4)), { instanceOf: RangeError });
+  t.throws(() => native.recvFromBatch(a.fd, new Uint8Array(10), 0, 64, 4, new Uint32Array(4), new Uint32Array(4), new Uint32Array(4)), { instanceOf: RangeError });
 });
