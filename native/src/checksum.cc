@@ -23,24 +23,26 @@ static uint32_t Sum(const uint8_t* at, size_t n) {
   return ((acc & 0xff) << 8) | (acc >> 8);
 }
 
-// internetSum(bytes, start, end, initial) -> onesComplementSum of src/packet/checksum.ts.
-static Napi::Value InternetSum(const Napi::CallbackInfo& info) {
+// internetSums(bytes, start, end, chunk, sums): chunkSums of src/packet/checksum.ts, one call
+// for all the segments of a super-frame.
+static Napi::Value InternetSums(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Uint8Array bytes = info[0].As<Napi::Uint8Array>();
   uint32_t start = info[1].As<Napi::Number>().Uint32Value();
   uint32_t end = info[2].As<Napi::Number>().Uint32Value();
-  uint32_t initial = info[3].As<Napi::Number>().Uint32Value();
-  if (start > end || end > bytes.ByteLength()) {
-    Napi::RangeError::New(env, "internetSum: the range runs past the bytes").ThrowAsJavaScriptException();
+  uint32_t chunk = info[3].As<Napi::Number>().Uint32Value();
+  Napi::Uint32Array sums = info[4].As<Napi::Uint32Array>();
+  if (start > end || end > bytes.ByteLength() || chunk == 0 || (end - start + chunk - 1) / chunk > sums.ElementLength()) {
+    Napi::RangeError::New(env, "internetSums: the range runs past the bytes, or its chunks past the sums").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  uint64_t sum = static_cast<uint64_t>(Sum(bytes.Data() + start, end - start)) + initial;
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  return Napi::Number::New(env, static_cast<double>(sum));
+  uint32_t* out = sums.Data();
+  for (uint32_t at = start; at < end; at += chunk) *out++ = Sum(bytes.Data() + at, end - at < chunk ? end - at : chunk);
+  return env.Undefined();
 }
 
 void InitChecksum(Napi::Env env, Napi::Object exports) {
-  exports.Set("internetSum", Napi::Function::New(env, InternetSum));
+  exports.Set("internetSums", Napi::Function::New(env, InternetSums));
 }
 
 }  // namespace vswitch

@@ -84,7 +84,7 @@ export class Datapath implements FrameSink {
   private readonly segmentSizes = new Uint32Array(256);
   private readonly coalescer: TcpCoalescer;
   private readonly pending: PendingFlows;
-  private readonly segmenter = new Segmenter(native.internetSum);
+  private readonly segmenter = new Segmenter(native.internetSums);
   /** Tag -> generation of its last invalidation: a slow-path answer computed before it is stale. */
   private readonly invalidatedAt = new Map<string, number>();
   private readonly dirty: Port[] = [];

@@ -27,8 +27,8 @@ export interface NativeAddon {
   /** Send i of the batch goes to destinations[i] (an IPv4 address as a number) at `port`: one
    *  datagram, or when segmentSizes[i] is not 0 a run of datagrams of that size (UDP GSO). */
   sendToBatch(fd: number, arena: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, destinations: Uint32Array, segmentSizes: Uint32Array, start: number, count: number, port: number): number;
-  /** onesComplementSum (src/packet/checksum.ts), eight bytes at a time. */
-  internetSum(b: Uint8Array, start: number, end: number, initial: number): number;
+  /** chunkSums (src/packet/checksum.ts), eight bytes at a time. */
+  internetSums(b: Uint8Array, start: number, end: number, chunk: number, sums: Uint32Array): void;
   watch(fd: number, onReadable: () => void): unknown;
   unwatch(handle: unknown): void;
   readonly maxBatch: number;

@@ -1,8 +1,13 @@
 // The Internet checksum (RFC 1071), its pseudo-headers (RFC 768, RFC 793, RFC 8200 §8.1) and
 // its incremental update (RFC 1624, eqn. 3).
 
-/** What onesComplementSum computes; the native addon has a faster one for whole payloads. */
-export type InternetSum = (b: Uint8Array, start: number, end: number, initial: number) => number;
+/** sums[i] = onesComplementSum of the i-th `chunk` bytes of [start, end) (the last may be
+ *  shorter): a payload's sums per segment at once. The native addon has a faster one. */
+export type ChunkSums = (b: Uint8Array, start: number, end: number, chunk: number, sums: Uint32Array) => void;
+
+export const chunkSums: ChunkSums = (b, start, end, chunk, sums) => {
+  for (let i = 0, at = start; at < end; i++, at += chunk) sums[i] = onesComplementSum(b, at, Math.min(at + chunk, end));
+};
 
 /** One's-complement sum of bytes [start, end), folded to 16 bits, added to `initial`. */
 export function onesComplementSum(b: Uint8Array, start: number, end: number, initial = 0): number {

@@ -4,11 +4,17 @@
 // sequence numbers and flags; IPv4 identification advances per segment as Linux's GSO does.
 import { EtherType, ETHERNET_HEADER_BYTES, VLAN_TAG_BYTES } from './ethernet';
 import { be16, setBe16 } from './bytes';
-import { finishChecksum, InternetSum, ipv4PseudoSum, ipv6PseudoSum, onesComplementSum } from './checksum';
+import { ChunkSums, chunkSums, finishChecksum, ipv4PseudoSum, ipv6PseudoSum, onesComplementSum } from './checksum';
 import { IpProtocol, Ipv4Packet } from './ipv4';
 import { IPV6_HEADER_BYTES, Ipv6Packet } from './ipv6';
 import { TCP_CHECKSUM_OFFSET, TcpFlag, TcpSegment } from './tcp';
 import { VNET_HEADER_BYTES, VnetGso, VnetHeader } from './vnet-header';
+
+/** b[from, to) to out at `at`; within one array without a view object per copy. */
+function copy(b: Uint8Array, from: number, to: number, out: Uint8Array, at: number): void {
+  if (b === out) out.copyWithin(at, from, to);
+  else out.set(b.subarray(from, to), at);
+}
 
 export class Segmenter {
   private readonly vnet = new VnetHeader();
@@ -18,8 +24,11 @@ export class Segmenter {
   private readonly segmentIpv4 = new Ipv4Packet();
   private readonly segmentTcp = new TcpSegment();
 
-  /** @param sum sums each segment for its TCP checksum: the per-byte work of segmentation */
-  constructor(private readonly sum: InternetSum = onesComplementSum) {}
+  /** Each segment's payload sum, for its TCP checksum. */
+  private payloadSums = new Uint32Array(64);
+
+  /** @param sums sums the payload per segment: the per-byte work of segmentation */
+  constructor(private readonly sums: ChunkSums = chunkSums) {}
 
   /** Bytes `segment` needs in `out` for this super-frame, with `gap` free bytes before each
    *  segment, or -1 when it cannot segment it (not TCP over IPv4/IPv6 without extension
@@ -40,12 +49,15 @@ export class Segmenter {
     const firstSequence = this.tcp.sequence;
     const flags = this.tcp.flags;
     const identification = layout.isIpv6 ? 0 : this.ipv4.identification;
+    const segments = Math.ceil(layout.payload / layout.mss);
+    if (segments > this.payloadSums.length) this.payloadSums = new Uint32Array(segments);
+    this.sums(b, frameAt + layout.headers, frameAt + layout.headers + layout.payload, layout.mss, this.payloadSums);
     let at = outAt + gap;
     let count = 0;
     for (let sent = 0; sent < layout.payload; sent += layout.mss, count++) {
       const chunk = Math.min(layout.mss, layout.payload - sent);
-      out.set(b.subarray(frameAt, frameAt + layout.headers), at);
-      out.set(b.subarray(frameAt + layout.headers + sent, frameAt + layout.headers + sent + chunk), at + layout.headers);
+      copy(b, frameAt, frameAt + layout.headers, out, at);
+      copy(b, frameAt + layout.headers + sent, frameAt + layout.headers + sent + chunk, out, at + layout.headers);
       const last = sent + chunk >= layout.payload;
       const ipAt = at + layout.l3;
       const tcpAt = at + layout.l4;
@@ -69,8 +81,9 @@ export class Segmenter {
       if (!last) segmentFlags &= ~(TcpFlag.fin | TcpFlag.psh);
       if (count > 0) segmentFlags &= ~TcpFlag.cwr;
       tcp.flags = segmentFlags;
+      // The TCP header is whole 16-bit words: its sum and the payload's add up to the segment's.
       setBe16(out, tcpAt + TCP_CHECKSUM_OFFSET, 0);
-      setBe16(out, tcpAt + TCP_CHECKSUM_OFFSET, finishChecksum(this.sum(out, tcpAt, tcpAt + tcpLength, pseudo)));
+      setBe16(out, tcpAt + TCP_CHECKSUM_OFFSET, finishChecksum(onesComplementSum(out, tcpAt, at + layout.headers, pseudo + this.payloadSums[count])));
       emit(at, layout.headers + chunk);
       at += layout.headers + chunk + gap;
     }
