@@ -4,7 +4,7 @@
 // the routers resolved. It says which flows a change makes stale, and gives the simulation
 // threads a versioned state to walk.
 import { parseMac } from '../packet';
-import { Host, Kind, PortBinding, Station, Stored, TunnelZone } from '../topology';
+import { Host, Kind, Mirror, PortBinding, Station, Stored, TunnelZone } from '../topology';
 import {
   deviceTag, EncodedState, encodeState, hostTag, macClock, macTag, MacTable, Neighbor, neighborTag, StatePort, TopologyState, vportTag,
 } from '../simulation';
@@ -203,6 +203,7 @@ export class HostTopology {
       ports: statePorts,
       routes: this.list('route'),
       neighbors: this.neighborList(),
+      mirrors: this.list('mirror').map(({ id, name, port, direction, toPort, match }) => ({ id, name: name || id.slice(0, 8), port, direction, toPort, match })),
     };
     return this.current;
   }
@@ -244,6 +245,15 @@ export class HostTopology {
         return;
       case 'tunnelZone':
         for (const host of (object.value as TunnelZone).hosts) tags.add(hostTag(host));
+        return;
+      case 'mirror': {
+        // The mirrored port's flows gain or lose a copy; the destination's bridge floods anew.
+        const mirror = object.value as Mirror;
+        const to = this.objects.get(`port/${mirror.toPort}`)?.value as { device?: string } | undefined;
+        tags.add(vportTag(mirror.port));
+        tags.add(vportTag(mirror.toPort));
+        if (to?.device) tags.add(deviceTag(to.device));
+      }
     }
   }
 

@@ -3,6 +3,7 @@
 // host's view of the virtual topology, and the ports' life (add, remove, link down, vanished,
 // bound and unbound as the topology says).
 import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -399,9 +400,19 @@ export class Switch extends EventEmitter {
     if (!this.closed) this.post(this.workers[0], { type: 'transmit', frames });
   }
 
-  /** Attaches the interface a binding names, or waits for it to appear. */
+  /** Attaches the interface a binding names, or waits for it to appear. A tap that no process
+   *  holds (made with `ip tuntap add`, e.g. for tcpdump to read a mirror) is opened as its
+   *  owner; any other interface, a QEMU tap included, is attached with a packet socket. */
   private bind(name: string, port: string): void {
     try {
+      if (fs.existsSync(`/sys/class/net/${name}/tun_flags`)) {
+        try {
+          this.addPort({ name, kind: 'tap' }, port);
+          return;
+        } catch {
+          // Held by its process (EBUSY): a packet socket beside it.
+        }
+      }
       this.addPort({ name, kind: 'packet' }, port);
     } catch (error) {
       const e = error as SwitchError;

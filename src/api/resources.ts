@@ -58,6 +58,11 @@ export const RESOURCES: Resource[] = [
     required: ['port'], immutable: ['port'],
   },
   {
+    path: 'mirrors', kind: 'mirror', adminOnly: false,
+    properties: { name, port: id, toPort: id, direction: { type: 'string', enum: ['in', 'out', 'both'] }, match: { type: 'string', maxLength: 256 } },
+    required: ['port', 'toPort'], immutable: [],
+  },
+  {
     path: 'tunnel-zones', kind: 'tunnelZone', adminOnly: true,
     properties: { name, hosts: { type: 'array', maxItems: 10000, items: { type: 'string', maxLength: 64 } } }, required: ['name'], immutable: [],
   },

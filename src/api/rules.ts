@@ -3,6 +3,7 @@
 // what a deletion must take with it or is refused for.
 import { parseIpv4, parseMac } from '../packet';
 import { parseAddress, parsePrefix } from '../packet';
+import { FlowMatchError, parseFlowMatch } from '../flow';
 import { ADMIN_TENANT, Kind, KindMap, macFromId, Port, Stored, TopologyStore } from '../topology';
 
 export class ApiError extends Error {
@@ -66,6 +67,26 @@ export async function checkObject<K extends Kind>(store: TopologyStore, kind: K,
       if (!route.port && !route.nextHop) throw new ApiError(400, 'INVALID_VALUE', 'a route needs a next hop or an output port', 'nextHop');
       return;
     }
+    case 'mirror': {
+      const mirror = value as KindMap['mirror'];
+      await owned(store, 'port', mirror.port, tenant, 'port');
+      const to = await owned(store, 'port', mirror.toPort, tenant, 'toPort');
+      if (mirror.toPort === mirror.port) throw new ApiError(400, 'INVALID_VALUE', 'a port cannot be mirrored to itself', 'toPort');
+      if (!(await store.get('bridge', to.value.device)) || to.value.peer) throw new ApiError(400, 'INVALID_VALUE', 'a mirror goes to a bridge port bound to an interface, not to a router or a link', 'toPort');
+      if ((await store.list('mirror')).some((m) => m.value.port === mirror.toPort && m.value.id !== mirror.id)) {
+        throw new ApiError(409, 'IN_USE', `port ${mirror.toPort} is mirrored itself: a destination takes no other traffic`, 'toPort');
+      }
+      if ((await store.list('mirror')).some((m) => m.value.toPort === mirror.port && m.value.id !== mirror.id)) {
+        throw new ApiError(409, 'IN_USE', `port ${mirror.port} is a mirror's destination: it carries no traffic of its own`, 'port');
+      }
+      try {
+        parseFlowMatch(mirror.match);
+      } catch (error) {
+        if (error instanceof FlowMatchError) throw new ApiError(400, 'INVALID_VALUE', error.message, 'match');
+        throw error;
+      }
+      return;
+    }
     case 'tunnelZone': {
       const zone = value as KindMap['tunnelZone'];
       for (const [i, host] of zone.hosts.entries()) {
@@ -119,6 +140,8 @@ export async function deleteDependents(store: TopologyStore, kind: Kind, id: str
     const port = await store.get('port', id);
     await relink(store, port?.value, undefined);
     await store.delete('binding', id);
+    // As in OVS, a mirror goes with its port or its destination.
+    for (const m of await store.list('mirror')) if (m.value.port === id || m.value.toPort === id) await store.delete('mirror', m.value.id);
   }
   if (kind === 'tenant') {
     for (const k of ['bridge', 'router'] as const) {

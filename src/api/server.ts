@@ -114,7 +114,9 @@ function routes(app: FastifyInstance, resource: Resource, options: TenantApiOpti
 
   app.post<{ Body: Record<string, unknown> }>(base, { schema: { body: bodySchema(resource, true) } }, async (request, reply) => {
     mayWrite(request);
-    const { port, ...fields } = request.body;
+    // A binding's id is its port's: it names the port, which is not a field of its own.
+    const { port, ...rest } = request.body;
+    const fields = kind === 'binding' ? rest : request.body;
     const id = kind === 'binding' ? (port as string) : newId();
     let token: string | undefined;
     const value = { ...EMPTY[kind], ...fields, id, tenant: request.tenant } as KindMap[typeof kind] & { tokenSha256?: string };
@@ -143,7 +145,7 @@ function routes(app: FastifyInstance, resource: Resource, options: TenantApiOpti
       }
     }
     const fields = { ...request.body };
-    delete fields.port;
+    if (kind === 'binding') delete fields.port;
     const value = { ...current.value, ...fields } as KindMap[typeof kind];
     await checkObject(store, kind, value, options.hostId);
     const stored = await store.put(kind, value, expected);

@@ -1,5 +1,6 @@
 // The `vswitch` commands on the virtual topology, through the tenant API, in the manner of
-// ovs-vsctl and the openstack client: create, list, delete, bind, link, route, show, trace.
+// ovs-vsctl and the openstack client: create, list, delete, bind, link, route, mirror, show,
+// trace.
 import fs from 'node:fs';
 import path from 'node:path';
 import { Args, flag, integerFlag } from './args';
@@ -19,6 +20,10 @@ export const TOPOLOGY_USAGE = `
   port bind PORT INTERFACE [--host ID]        port unbind PORT        port delete PORT
   route add ROUTER PREFIX [--via ADDRESS] [--port PORT] [--weight N]
   route delete ID
+  mirror create PORT --to PORT [--direction in|out|both] [--match FLOW] [--name N]
+                                  copies of PORT's frames (FLOW selects them, e.g. icmp or
+                                  tcp,tp_dst=80) to a port bound here (SPAN) or on another host
+  mirror list                     mirror delete NAME|ID
   show                            the whole topology as a tree
   trace --port PORT FLOW          what a frame would do, step by step, without sending it;
                                   FLOW as ovs-appctl ofproto/trace takes it, e.g.
@@ -32,9 +37,10 @@ export const TOPOLOGY_OPTIONS: Record<string, string[]> = {
   'port create': ['name', 'address', 'mac', 'vlan', 'trunk', 'peer'],
   'port bind': ['host'],
   'route add': ['via', 'port', 'weight'],
+  'mirror create': ['to', 'direction', 'match', 'name'],
   trace: ['port'],
 };
-export const TOPOLOGY_COMMANDS = new Set(['tenant', 'bridge', 'router', 'route', 'show', 'trace']);
+export const TOPOLOGY_COMMANDS = new Set(['tenant', 'bridge', 'router', 'route', 'mirror', 'show', 'trace']);
 export const VIRTUAL_PORT_COMMANDS = new Set(['create', 'bind', 'unbind', 'delete']);
 
 type Print = (value: unknown, text: () => string) => void;
@@ -52,7 +58,7 @@ export function tenantClient(args: Args): ControlClient {
   return new ControlClient(flag(args, 'api') ?? DEFAULT_API, token);
 }
 
-const PATHS: Record<string, string> = { tenant: 'tenants', bridge: 'bridges', router: 'routers', route: 'routes', port: 'ports' };
+const PATHS: Record<string, string> = { tenant: 'tenants', bridge: 'bridges', router: 'routers', route: 'routes', port: 'ports', mirror: 'mirrors' };
 
 export async function topologyCommand(api: ControlClient, local: ControlClient, words: string[], args: Args, print: Print): Promise<number> {
   const [command, sub, ...rest] = words;
@@ -87,6 +93,15 @@ export async function topologyCommand(api: ControlClient, local: ControlClient, 
     const id = await resolve(api, command, need(0, `a ${command} name or id`));
     await api.request('DELETE', `${base}/${id}`);
     print({ deleted: id }, () => `${command} ${id} deleted`);
+    return 0;
+  }
+  if (command === 'mirror' && sub === 'create') {
+    const to = flag(args, 'to');
+    if (!to) throw new Error('vswitch mirror create needs --to PORT (where the copies go)');
+    const body: Record<string, unknown> = { port: await resolve(api, 'port', need(0, 'the mirrored port (name or id)')), toPort: await resolve(api, 'port', to) };
+    for (const option of ['direction', 'match', 'name']) if (flag(args, option)) body[option] = flag(args, option);
+    const mirror = await api.request<ApiObject>('POST', base, body);
+    print(mirror, () => `mirror ${mirror.id}: ${mirror.direction as string} of ${mirror.port as string} to ${mirror.toPort as string}${mirror.match ? ` (${mirror.match as string})` : ''}`);
     return 0;
   }
   if (sub === 'create' && command !== 'port') {

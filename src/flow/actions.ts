@@ -19,7 +19,7 @@ export const DROP_REASONS = [
   'malformed', 'oversize', 'noOutput', 'sourceIsMulticast', 'portDown', 'queueFull',
   'slowPathFailed', 'txError', 'offloadUnsupported', 'noBuffer', 'vlanMismatch', 'rxQueueFull',
   'unbound', 'noRoute', 'ttlExpired', 'notForRouter', 'neighborUnresolved', 'loop',
-  'noTunnel', 'unknownTunnelPeer', 'unknownTunnelKey',
+  'noTunnel', 'unknownTunnelPeer', 'unknownTunnelKey', 'mirrorDestination',
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 export const dropCode = (reason: DropReason): number => DROP_REASONS.indexOf(reason);

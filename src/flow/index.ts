@@ -3,4 +3,5 @@ export * from './actions';
 export * from './cache';
 export * from './execute';
 export * from './key';
+export * from './match';
 export * from './tags';

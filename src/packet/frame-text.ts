@@ -13,7 +13,8 @@ import { parseAddress } from './prefix';
 import { emitTcp, TcpFlag, TCP_HEADER_BYTES } from './tcp';
 import { emitUdp, UDP_HEADER_BYTES } from './udp';
 
-const PROTOCOLS: Record<string, { ethertype: number; ip?: number }> = {
+/** Open vSwitch's protocol words: the ethertype, and the IP protocol (0xfd: any). */
+export const FLOW_PROTOCOLS: Record<string, { ethertype: number; ip?: number }> = {
   arp: { ethertype: EtherType.arp },
   ip: { ethertype: EtherType.ipv4, ip: 0xfd }, ipv6: { ethertype: EtherType.ipv6, ip: 0xfd },
   icmp: { ethertype: EtherType.ipv4, ip: IpProtocol.icmp }, icmp6: { ethertype: EtherType.ipv6, ip: IpProtocol.icmpv6 },
@@ -27,11 +28,11 @@ export class FrameTextError extends Error {}
 /** Builds the frame a description such as `icmp,dl_src=…,dl_dst=…,nw_src=10.0.1.5,nw_dst=10.0.2.5` stands for. */
 export function frameFromText(text: string): Uint8Array {
   const words = text.split(/[\s,]+/).filter(Boolean);
-  const protocols = words.filter((w) => PROTOCOLS[w]);
-  if (protocols.length !== 1) throw new FrameTextError(`give one protocol word of ${Object.keys(PROTOCOLS).join(', ')}`);
-  const { ethertype, ip } = PROTOCOLS[protocols[0]];
+  const protocols = words.filter((w) => FLOW_PROTOCOLS[w]);
+  if (protocols.length !== 1) throw new FrameTextError(`give one protocol word of ${Object.keys(FLOW_PROTOCOLS).join(', ')}`);
+  const { ethertype, ip } = FLOW_PROTOCOLS[protocols[0]];
   const fields = new Map<string, string>();
-  for (const w of words.filter((w) => !PROTOCOLS[w])) {
+  for (const w of words.filter((w) => !FLOW_PROTOCOLS[w])) {
     const [name, value] = w.split('=');
     if (!FIELDS.has(name) || value === undefined) throw new FrameTextError(`'${w}' is not a field=value of ${[...FIELDS].join(', ')}`);
     fields.set(name, value);

@@ -47,7 +47,7 @@ export class BridgeStep {
   }
 
   private floodPorts(bridge: VirtualBridge, from: VirtualPort, vlan: number): VirtualPort[] {
-    return bridge.ports.filter((p) => p !== from && p.up && (!bridge.vlanAware || p.trunk || p.vlan === vlan));
+    return bridge.ports.filter((p) => p !== from && p.up && !p.mirrorDestination && (!bridge.vlanAware || p.trunk || p.vlan === vlan));
   }
 
   /** The bridge's port linked to the router port that owns `mac`. */

@@ -7,7 +7,7 @@ import { VNET_HEADER_BYTES } from '../packet';
 import { BridgeStep } from './bridge';
 import { RouterStep } from './router';
 import { portTag } from './tags';
-import { VirtualPort, VirtualTopology } from './virtual-topology';
+import { MirrorEntry, VirtualPort, VirtualTopology } from './virtual-topology';
 import { Emission, SimulationResult, Walk } from './walk';
 
 /** What the devices' steps call back into. */
@@ -50,23 +50,41 @@ export class TopologySimulation implements TopologyWalker {
 
   leave(port: VirtualPort, w: Walk): void {
     w.tags.add(port.tag);
+    this.mirror(port.mirrorsOut, w);
     if (port.peer) {
       const peer = this.topology.ports.get(port.peer);
       if (!peer) return w.drop('noOutput', () => `${port.name}'s peer ${port.peer} does not exist`);
       return this.enter(peer, w);
     }
+    if (!this.deliver(port, w, 'out')) w.drop('unbound', () => `${port.name} is ${port.up ? 'not bound on this host' : 'down'}`);
+  }
+
+  /** Out of the topology by a port bound here or on another host; false when it is neither. */
+  private deliver(port: VirtualPort, w: Walk, what: string): boolean {
     if (port.remote && port.up) {
       // Simulated here, delivered there: the key tells the other host (or a VTEP) which port.
       if (port.remoteTag) w.tags.add(port.remoteTag);
-      w.note(() => `out ${port.name}: tunnel to ${port.remote}, key ${port.tunnelKey}`);
-      return w.tunnel(port.tunnelKey, port.remote);
+      w.note(() => `${what} ${port.name}: tunnel to ${port.remote}, key ${port.tunnelKey}`);
+      w.tunnel(port.tunnelKey, port.remote);
+      return true;
     }
     if (port.datapathPort > 0 && port.up) {
       w.tags.add(port.datapathTag);
-      w.note(() => `out ${port.name} (datapath port ${port.datapathPort})`);
-      return w.output(port.datapathPort);
+      w.note(() => `${what} ${port.name} (datapath port ${port.datapathPort})`);
+      w.output(port.datapathPort);
+      return true;
     }
-    w.drop('unbound', () => `${port.name} is ${port.up ? 'not bound on this host' : 'down'}`);
+    return false;
+  }
+
+  /** A copy of the frame as it is here for each mirror that selects it: an action in the flow,
+   *  before whatever the walk does to the frame next. */
+  private mirror(mirrors: readonly MirrorEntry[], w: Walk): void {
+    for (const m of mirrors) {
+      if (m.match && !m.match(w.fields)) continue;
+      w.tags.add(m.to.tag);
+      if (!this.deliver(m.to, w, `mirror ${m.name}: copy to`)) w.note(() => `mirror ${m.name}: ${m.to.name} is not bound or down, no copy`);
+    }
   }
 
   emission(from: VirtualPort, frame: Uint8Array, w: Walk): Emission {
@@ -87,6 +105,8 @@ export class TopologySimulation implements TopologyWalker {
   private enter(port: VirtualPort, w: Walk): void {
     w.tags.add(port.tag);
     if (!port.up) return w.drop('portDown', () => `${port.name} is down`);
+    if (port.mirrorDestination) return w.drop('mirrorDestination', () => `${port.name} is a mirror's destination: it sends nothing`);
+    this.mirror(port.mirrorsIn, w);
     if (!w.enterDevice()) return;
     if (port.kind === 'bridge') this.bridge.enter(port, w);
     else this.router.enter(port, w);

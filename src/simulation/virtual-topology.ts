@@ -3,7 +3,8 @@
 // The state is plain data so that it can cross to the simulation threads; the bridges' MAC
 // tables are shared memory beside it.
 import { parseMac } from '../packet';
-import type { Port, Route } from '../topology';
+import { FlowMatch, parseFlowMatch } from '../flow';
+import type { Mirror, Port, Route } from '../topology';
 import { MacTable } from './mac-table';
 import { deviceTag, hostTag, MacTags, neighborTag, portTag, vportTag } from './tags';
 import { contains, formatAddress, parsePrefix, Prefix } from '../packet';
@@ -17,6 +18,7 @@ export interface TopologyState {
   routes: Omit<Route, 'tenant'>[];
   /** Resolved neighbors (ARP, NDP) of each router. */
   neighbors: { router: string; address: string; mac: string }[];
+  mirrors: Omit<Mirror, 'tenant'>[];
 }
 
 /** A TopologyState as JSON bytes in shared memory, with the MAC tables it points into: it
@@ -63,6 +65,18 @@ export interface VirtualPort extends StatePort {
   macBytes: Uint8Array;
   prefixes: (Prefix & { text: string })[];
   kind: 'bridge' | 'router';
+  /** Mirrors of what enters the topology by it (from its interface or its peer), and of what leaves by it. */
+  mirrorsIn: MirrorEntry[];
+  mirrorsOut: MirrorEntry[];
+  /** A mirror's destination: it takes only copies (no floods, no learning, nothing from it). */
+  mirrorDestination: boolean;
+}
+
+export interface MirrorEntry {
+  name: string;
+  to: VirtualPort;
+  /** Null: every frame. */
+  match: FlowMatch | null;
 }
 
 /** A MAC in both forms: the walk compares bytes and writes actions with text. */
@@ -129,11 +143,21 @@ export class VirtualTopology {
         ...p, kind: bridge ? 'bridge' : 'router', tag: vportTag(p.id), datapathTag: p.datapathPort > 0 ? portTag(p.datapathPort) : '',
         remoteTag: p.remoteHost ? hostTag(p.remoteHost) : '', macBytes: p.mac ? parseMac(p.mac) : new Uint8Array(6),
         prefixes: p.addresses.map((text) => ({ ...parsePrefix(text), text })),
+        mirrorsIn: [], mirrorsOut: [], mirrorDestination: false,
       };
       this.ports.set(p.id, port);
       this.byIndex[port.index] = port;
       if (p.datapathPort > 0) this.byDatapathPort.set(p.datapathPort, port);
       (bridge ?? router)!.ports.push(port);
+    }
+    for (const m of state.mirrors) {
+      const port = this.ports.get(m.port);
+      const to = this.ports.get(m.toPort);
+      if (!port || !to) continue;
+      const entry = { name: m.name, to, match: m.match ? matchOrNothing(m.match) : null };
+      if (m.direction !== 'out') port.mirrorsIn.push(entry);
+      if (m.direction !== 'in') port.mirrorsOut.push(entry);
+      to.mirrorDestination = true;
     }
     for (const router of this.routers.values()) {
       for (const port of router.ports) {
@@ -165,6 +189,15 @@ export class VirtualTopology {
   /** The router's route for `address`, or undefined. */
   route(router: VirtualRouter, address: Uint8Array): RouteEntry | undefined {
     return router.routes.find((r) => contains(r.prefix, address));
+  }
+}
+
+/** The API checks a mirror's match; one that does not parse (written around it) copies nothing. */
+function matchOrNothing(text: string): FlowMatch {
+  try {
+    return parseFlowMatch(text);
+  } catch {
+    return () => false;
   }
 }
 

@@ -25,6 +25,8 @@ export interface PortBinding { id: string; tenant: string; host: string; interfa
 export interface RouterNeighbor { id: string; tenant: string; router: string; address: string; mac: string }
 export interface TunnelZone { id: string; tenant: string; name: string; hosts: string[] }
 export interface Station { id: string; tenant: string; bridge: string; vlan: number; mac: string; port: string }
+export type MirrorDirection = 'in' | 'out' | 'both';
+export interface Mirror { id: string; tenant: string; name: string; port: string; direction: MirrorDirection; toPort: string; match: string }
 
 export interface KindMap {
   tenant: Tenant;
@@ -37,9 +39,10 @@ export interface KindMap {
   neighbor: RouterNeighbor;
   station: Station;
   tunnelZone: TunnelZone;
+  mirror: Mirror;
 }
 export type Kind = keyof KindMap;
-export const KINDS: readonly Kind[] = ['tenant', 'bridge', 'router', 'port', 'route', 'host', 'binding', 'neighbor', 'station', 'tunnelZone'];
+export const KINDS: readonly Kind[] = ['tenant', 'bridge', 'router', 'port', 'route', 'host', 'binding', 'neighbor', 'station', 'tunnelZone', 'mirror'];
 
 /** Objects no tenant owns (hosts) belong to this tenant id: only an admin sees them. */
 export const ADMIN_TENANT = 'admin';
@@ -56,6 +59,7 @@ export const EMPTY: { [K in Kind]: Omit<KindMap[K], 'id' | 'tenant'> } = {
   neighbor: { router: '', address: '', mac: '' },
   station: { bridge: '', vlan: 0, mac: '', port: '' },
   tunnelZone: { name: '', hosts: [] },
+  mirror: { name: '', port: '', direction: 'both', toPort: '', match: '' },
 };
 
 /** The id of a router's neighbor entry: one per router and address. */

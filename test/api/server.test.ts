@@ -42,7 +42,9 @@ async function everyKind(call: Awaited<ReturnType<typeof setUp>>['call'], token:
   const port = await made('ports', { device: bridge, name: 'vm' });
   const route = await made('routes', { router, destination: '10.9.0.0/16', nextHop: '10.0.0.9' });
   await made('bindings', { port, interface: 'tap0' });
-  return { bridges: bridge, routers: router, ports: routerPort, routes: route, bindings: port };
+  const monitor = await made('ports', { device: bridge, name: 'monitor' });
+  const mirror = await made('mirrors', { port, toPort: monitor });
+  return { bridges: bridge, routers: router, ports: routerPort, routes: route, bindings: port, mirrors: mirror };
 }
 
 test("for every kind, another tenant's object is 404 to read, change or delete, and stays as it was", async (t) => {
@@ -136,4 +138,33 @@ test('updates take If-Match versions; links are kept on both ends; a device with
   t.is((await call(a, 'DELETE', `/v1/bridges/${bridge.id}`)).status, 409);
   t.is((await call(a, 'DELETE', `/v1/ports/${bp.id}`)).status, 204);
   t.is((await call(a, 'GET', `/v1/ports/${rp.id}`)).body.peer, '', 'deleting one end unlinks the other');
+});
+
+test('mirrors: checked references, a match that parses, one role per port; they go with their ports', async (t) => {
+  const { call, tenant } = await setUp(t);
+  const a = await tenant('a');
+  const b = await tenant('b');
+  const made = async (token: string, p: string, body: object) => (await call(token, 'POST', `/v1/${p}`, body)).body.id as string;
+  const bridge = await made(a, 'bridges', { name: 'b' });
+  const router = await made(a, 'routers', { name: 'r' });
+  const [vm, monitor, other] = [await made(a, 'ports', { device: bridge }), await made(a, 'ports', { device: bridge }), await made(a, 'ports', { device: bridge })];
+  const routerPort = await made(a, 'ports', { device: router, addresses: ['10.0.0.1/24'] });
+  const theirs = await made(b, 'ports', { device: await made(b, 'bridges', {}) });
+  const refused = async (body: object, code: string, field: string) => {
+    const r = await call(a, 'POST', '/v1/mirrors', body);
+    t.is(r.body.error?.code, code, JSON.stringify(body));
+    t.is(r.body.error?.field, field);
+  };
+  await refused({ port: vm, toPort: vm }, 'INVALID_VALUE', 'toPort');
+  await refused({ port: vm, toPort: routerPort }, 'INVALID_VALUE', 'toPort');
+  await refused({ port: vm, toPort: theirs }, 'UNKNOWN_REFERENCE', 'toPort');
+  await refused({ port: vm, toPort: monitor, match: 'tcp,tp_dst=http' }, 'INVALID_VALUE', 'match');
+  await refused({ port: vm, toPort: monitor, direction: 'sideways' }, 'INVALID_BODY', 'direction');
+  const created = await call(a, 'POST', '/v1/mirrors', { port: vm, toPort: monitor, direction: 'in', match: 'icmp,nw_src=10.0.0.0/24' });
+  t.is(created.status, 201);
+  t.like(created.body, { port: vm, toPort: monitor, direction: 'in', match: 'icmp,nw_src=10.0.0.0/24' });
+  await refused({ port: monitor, toPort: other }, 'IN_USE', 'port');
+  await refused({ port: other, toPort: vm }, 'IN_USE', 'toPort');
+  t.is((await call(a, 'DELETE', `/v1/ports/${monitor}`)).status, 204);
+  t.is((await call(a, 'GET', `/v1/mirrors/${created.body.id}`)).status, 404, 'the mirror went with its destination');
 });
