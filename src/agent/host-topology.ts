@@ -4,9 +4,9 @@
 // the routers resolved. It says which flows a change makes stale, and gives the simulation
 // threads a versioned state to walk.
 import { parseMac } from '../packet';
-import { Host, Kind, Mirror, PortBinding, Station, Stored, TunnelZone } from '../topology';
+import { Host, Kind, Migration, Mirror, PortBinding, Station, Stored, TunnelZone } from '../topology';
 import {
-  deviceTag, EncodedState, encodeState, hostTag, macClock, macTag, MacTable, Neighbor, neighborTag, StatePort, TopologyState, vportTag,
+  deviceTag, EncodedState, encodeState, hostTag, macClock, macTag, MacTable, Neighbor, neighborTag, PortPlace, StatePort, TopologyState, vportTag,
 } from '../simulation';
 
 /** The bridge of ports attached without a binding. */
@@ -65,11 +65,23 @@ export class HostTopology {
     return [...tags];
   }
 
-  /** Interfaces bound to a virtual port on this host: interface name -> port id. */
+  /** Interfaces bound to a virtual port on this host: interface name -> port id. The
+   *  destination of a migration is bound here too while it lasts. */
   bindingsHere(): Map<string, string> {
     const here = new Map<string, string>();
     for (const b of this.list('binding')) if (b.host === this.hostId && b.interface && this.objects.has(`port/${b.id}`)) here.set(b.interface, b.id);
+    for (const m of this.migrating()) if (m.destinationHost === this.hostId && this.objects.has(`port/${m.port}`)) here.set(m.destinationInterface, m.port);
     return here;
+  }
+
+  /** Ports whose VM is arriving here and has not run here yet: their frames are held. */
+  arrivingHere(): Migration[] {
+    return this.migrating().filter((m) => m.destinationHost === this.hostId && m.guestRunningAt === 0);
+  }
+
+  /** Migrations in progress. */
+  migrating(): Migration[] {
+    return this.list('migration').filter((m) => m.state === 'mirroring');
   }
 
   /** What the tunnel needs: which local datapath port each tunnel key delivers to, and the
@@ -77,6 +89,8 @@ export class HostTopology {
   tunnelMap(ports: readonly DatapathPortView[]): { delivery: [number, number][]; ingress: [number, number][]; peers: string[] } {
     const state = this.state(ports).ports;
     const delivery: [number, number][] = state.filter((p) => p.datapathPort > 0 && p.tunnelKey > 0 && !p.remote).map((p) => [p.tunnelKey, p.datapathPort]);
+    // A VM arriving here gets the copies other hosts send it by its port's key.
+    for (const p of state) if (p.migrating && p.migrating.datapathPort > 0) delivery.push([p.tunnelKey, p.migrating.datapathPort]);
     const ingress: [number, number][] = state.filter((p) => p.datapathPort > 0 && p.remote).map((p) => [p.tunnelKey, p.datapathPort]);
     const hosts = this.list('host').filter((h) => h.id !== this.hostId && h.underlayAddress && this.tunnelsTo(h.id)).map((h) => h.underlayAddress);
     const vteps = this.list('binding').filter((b) => b.vtepAddress).map((b) => b.vtepAddress);
@@ -159,6 +173,7 @@ export class HostTopology {
   state(ports: readonly DatapathPortView[]): TopologyState {
     if (this.current) return this.current;
     const boundHere = new Map(ports.filter((p) => p.binding).map((p) => [p.binding!, p]));
+    const migrations = new Map(this.migrating().map((m) => [m.port, m]));
     const statePorts: StatePort[] = this.list('port').map((p) => {
       const local = boundHere.get(p.id);
       const binding = this.objects.get(`binding/${p.id}`)?.value as PortBinding | undefined;
@@ -170,21 +185,23 @@ export class HostTopology {
         return {
           id: p.id, name: p.name || p.id.slice(0, 8), device: p.device, mac: p.mac, addresses: p.addresses, vlan: p.vlan, trunk: p.trunk,
           peer: p.peer, up: p.adminUp, datapathPort: terminated ? vtepPortNumber(index) : 0, index,
-          tunnelKey: binding.vni, remote: binding.vtepAddress, remoteHost: '',
+          tunnelKey: binding.vni, remote: binding.vtepAddress, remoteHost: '', migrating: null,
         };
       }
-      const elsewhere = binding && binding.host !== this.hostId && this.tunnelsTo(binding.host) ? (this.objects.get(`host/${binding.host}`)?.value as Host | undefined) : undefined;
+      const here = binding?.host === this.hostId;
+      const migration = binding ? migrations.get(p.id) : undefined;
       return {
         id: p.id, name: p.name || p.id.slice(0, 8), device: p.device, mac: p.mac, addresses: p.addresses, vlan: p.vlan, trunk: p.trunk,
-        peer: p.peer, up: p.adminUp && (local ? local.up : true), datapathPort: local?.number ?? 0, index,
-        tunnelKey: p.tunnelKey, remote: elsewhere?.underlayAddress ?? '', remoteHost: elsewhere?.id ?? '',
+        peer: p.peer, up: p.adminUp && (here && local ? local.up : true), index, tunnelKey: p.tunnelKey,
+        ...(here ? { datapathPort: local?.number ?? 0, remote: '', remoteHost: '' } : this.placeOn(binding?.host)),
+        migrating: migration ? (migration.destinationHost === this.hostId ? { datapathPort: local?.up ? local.number : 0, remote: '', remoteHost: '' } : this.placeOn(migration.destinationHost)) : null,
       };
     });
     for (const p of ports.filter((p) => !p.binding)) {
       const id = localPortId(p.name);
       statePorts.push({
         id, name: p.name, device: LOCAL_BRIDGE, mac: '', addresses: [], vlan: p.vlan ?? 0, trunk: p.vlan === undefined,
-        peer: '', up: p.up, datapathPort: p.number, index: this.indexOf(id), tunnelKey: 0, remote: '', remoteHost: '',
+        peer: '', up: p.up, datapathPort: p.number, index: this.indexOf(id), tunnelKey: 0, remote: '', remoteHost: '', migrating: null,
       });
     }
     const live = new Set(statePorts.map((p) => p.id));
@@ -206,6 +223,12 @@ export class HostTopology {
       mirrors: this.list('mirror').map(({ id, name, port, direction, toPort, match }) => ({ id, name: name || id.slice(0, 8), port, direction, toPort, match })),
     };
     return this.current;
+  }
+
+  /** A port bound on another host: reached through its tunnel, when this host tunnels to it. */
+  private placeOn(host: string | undefined): PortPlace {
+    const there = host && host !== this.hostId && this.tunnelsTo(host) ? (this.objects.get(`host/${host}`)?.value as Host | undefined) : undefined;
+    return { datapathPort: 0, remote: there?.underlayAddress ?? '', remoteHost: there?.id ?? '' };
   }
 
   /** The state for the simulation threads, encoded once per version. */
@@ -246,6 +269,12 @@ export class HostTopology {
       case 'tunnelZone':
         for (const host of (object.value as TunnelZone).hosts) tags.add(hostTag(host));
         return;
+      case 'migration': {
+        const m = object.value as Migration;
+        tags.add(vportTag(m.port));
+        tags.add(hostTag(m.destinationHost));
+        return;
+      }
       case 'mirror': {
         // The mirrored port's flows gain or lose a copy; the destination's bridge floods anew.
         const mirror = object.value as Mirror;

@@ -68,6 +68,19 @@ export function switchMetrics(sw: Switch): Registry {
       this.inc(sw.stats().macTable.refusals);
     },
   });
+  new Gauge({
+    name: 'vswitch_migrations_in_progress', help: 'Ports migrating to or from this host', registers: [registry],
+    collect() {
+      this.set(sw.topology.migrating().filter((m) => m.sourceHost === sw.topology.hostId || m.destinationHost === sw.topology.hostId).length);
+    },
+  });
+  new Counter({
+    name: 'vswitch_migrations_expired_total', help: 'Migrations from this host ended by their deadline, neither committed nor aborted', registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(sw.migrationsExpired);
+    },
+  });
   const latency = new Histogram({
     name: 'vswitch_slow_path_latency_seconds', help: 'Time from an upcall batch to its answer',
     buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5], registers: [registry],

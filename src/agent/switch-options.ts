@@ -15,6 +15,8 @@ export interface SwitchOptions {
   hostId?: string;
   /** This host's underlay address: the VXLAN tunnel to other hosts listens there (UDP 4789). */
   underlay?: string;
+  /** How old a frame held for a VM arriving by migration may get and still be sent to it (ms). */
+  migrationHoldMs?: number;
   logger?: Logger;
 }
 
@@ -26,6 +28,7 @@ const OPTION_RANGES: [keyof SwitchOptions, number, number][] = [
   ['macAgingSeconds', 1, 1 << 20],
   ['flowCapacity', 1, 1 << 24],
   ['flowIdleMs', 1, 1 << 30],
+  ['migrationHoldMs', 1, 10_000],
 ];
 
 export function validateSwitchOptions(options: SwitchOptions): void {

@@ -18,7 +18,7 @@ import { formatMac, parseIpv4, VNET_HEADER_BYTES, VXLAN_UDP_PORT } from '../pack
 import {
   decodeState, deviceTag, macClock, macTag, portTag, SimulationResult, TABLE_SPACE_TAG, TopologySimulation, vportTag,
 } from '../simulation';
-import type { Stored } from '../topology';
+import type { Migration, Stored } from '../topology';
 import type { SimulationAnswer, SimulationTask } from '../../workers/simulation';
 import { SwitchError } from './errors';
 import { DatapathThread, settle } from './datapath-thread';
@@ -63,6 +63,11 @@ const LINK_CHECK_MS = 1000;
 const MAX_RESTARTS_PER_MINUTE = 5;
 const MAC_AGING_CHECK_MS = 5000;
 const WORKERS_DIR = path.join(__dirname, '..', '..', 'workers');
+/** How old a frame held for an arriving VM may be when it runs: QEMU's guest pause at the
+ *  switchover is 18-65 ms here (docs/MIGRATION.md), so this covers it with room. */
+const MIGRATION_HOLD_MS = 150;
+
+const arrivalOf = (m: Migration): string => `${m.port}@${m.begunAt}`;
 
 export class Switch extends EventEmitter {
   readonly log: Logger;
@@ -77,6 +82,13 @@ export class Switch extends EventEmitter {
   /** The VXLAN tunnel's socket, when this host has an underlay address. */
   private tunnel: PortSpec | null = null;
   private readonly macAgingSeconds: number;
+  private readonly migrationHoldMs: number;
+  /** Migrations from this host that their deadline ended (the agent counts them). */
+  migrationsExpired = 0;
+  /** Datapath ports whose frames are held: a VM arriving by migration that has not run yet. */
+  private readonly holding = new Set<number>();
+  /** Arrivals (port@begunAt) whose guest has run here: never held again. */
+  private readonly arrived = new Set<string>();
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly datapathOptions: DatapathOptions;
   private nextRequest = 1;
@@ -88,6 +100,7 @@ export class Switch extends EventEmitter {
     validateSwitchOptions(options);
     this.log = options.logger ?? pino({ level: 'silent' });
     this.macAgingSeconds = options.macAgingSeconds ?? 300;
+    this.migrationHoldMs = options.migrationHoldMs ?? MIGRATION_HOLD_MS;
     this.topology = new HostTopology(options.hostId ?? os.hostname(), options.macTableSize ?? 8192);
     this.datapathOptions = {
       ...DEFAULT_DATAPATH_OPTIONS,
@@ -162,6 +175,7 @@ export class Switch extends EventEmitter {
     this.topology.changed();
     this.invalidate(this.tagsOf(record));
     this.refreshTunnel();
+    this.syncHolds();
     this.log.info({ port: number, name: config.name, kind: config.kind, vlan: config.vlan }, 'port added');
     const info = this.portInfo(number)!;
     this.emit('port-added', info);
@@ -234,7 +248,34 @@ export class Switch extends EventEmitter {
     }
     if (stale.length > 0) this.invalidate(stale);
     this.refreshTunnel();
+    this.syncHolds();
     this.slowPath.releaseResolved();
+  }
+
+  /** Holds frames for the interfaces of VMs arriving here that have not run yet; lets go of
+   *  the others (a migration committed, aborted, or ended by its deadline). */
+  private syncHolds(): void {
+    const arriving = new Map(this.topology.arrivingHere().filter((m) => !this.arrived.has(arrivalOf(m))).map((m) => [m.destinationInterface, m.port]));
+    for (const record of this.ports.values()) {
+      const number = record.spec.number;
+      const wanted = record.binding !== undefined && arriving.get(record.spec.name) === record.binding;
+      if (wanted === this.holding.has(number)) continue;
+      if (wanted) this.holding.add(number);
+      else this.holding.delete(number);
+      for (const w of this.workers) this.post(w, wanted ? { type: 'hold', number, windowMs: this.migrationHoldMs } : { type: 'release', number });
+      this.log.info({ port: number, name: record.spec.name }, wanted ? 'holding frames for a VM arriving here' : 'no longer holding frames');
+    }
+  }
+
+  /** A held port's guest sent: it runs here. Every worker sends what it holds for it. */
+  private guestRunning(number: number): void {
+    const record = this.ports.get(number);
+    const migration = this.topology.arrivingHere().find((m) => m.port === record?.binding && m.destinationInterface === record?.spec.name);
+    if (!record || !migration || !this.holding.delete(number)) return;
+    this.arrived.add(arrivalOf(migration));
+    for (const w of this.workers) this.post(w, { type: 'release', number });
+    this.log.info({ port: number, name: record.spec.name, migration: migration.id }, 'the arriving VM runs here: held frames sent');
+    this.emit('guest-running', { migration: migration.id, at: Date.now() });
   }
 
   /** What the slow path would do with a frame arriving on a port (an interface, a port number, or
@@ -341,6 +382,7 @@ export class Switch extends EventEmitter {
       this.post(handle, { type: 'addPort', port: this.tunnel, receive: handle === this.workers[0] });
       this.post(handle, { type: 'tunnelMap', ...this.tunnelMap() });
     }
+    for (const number of this.holding) this.post(handle, { type: 'hold', number, windowMs: this.migrationHoldMs });
     this.emit('worker-restarted', { ports: owned.map((p) => p.spec.name) });
   }
 
@@ -350,6 +392,8 @@ export class Switch extends EventEmitter {
         return this.simulate(handle, message.batch, message.keys, message.frames);
       case 'portFailed':
         return this.portFailed(message.number, message.errno);
+      case 'guestRunning':
+        return this.guestRunning(message.number);
       case 'portRemoved':
         handle.removals.get(message.number)?.();
         handle.removals.delete(message.number);
@@ -442,6 +486,7 @@ export class Switch extends EventEmitter {
 
   /** A port's flows, its learned MACs, and every flood's output set depend on it. */
   private forgetPort(record: PortRecord): void {
+    this.holding.delete(record.spec.number);
     const port = this.topology.virtualPortOf(this.viewOf(record));
     const table = port.bridge ? this.topology.macTable(port.bridge) : undefined;
     const macs = (table?.flushPort(port.index) ?? []).map((e) => macTag(port.bridge!, e.vlan, e.mac));

@@ -1,3 +1,4 @@
 // The tenant API server.
 export * from './server';
 export { ApiError } from './rules';
+export { abortMigration, beginMigration, commitMigration, expireMigration } from './migrations';

@@ -140,8 +140,13 @@ export async function deleteDependents(store: TopologyStore, kind: Kind, id: str
     const port = await store.get('port', id);
     await relink(store, port?.value, undefined);
     await store.delete('binding', id);
+    await store.delete('migration', id);
     // As in OVS, a mirror goes with its port or its destination.
     for (const m of await store.list('mirror')) if (m.value.port === id || m.value.toPort === id) await store.delete('mirror', m.value.id);
+  }
+  if (kind === 'binding') {
+    const migration = await store.get('migration', id);
+    if (migration?.value.state === 'mirroring') await store.put('migration', { ...migration.value, state: 'aborted', endedAt: Date.now(), reason: 'the port was unbound' }, migration.version);
   }
   if (kind === 'tenant') {
     for (const k of ['bridge', 'router'] as const) {

@@ -6,6 +6,7 @@ import Fastify, { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { ADMIN_TENANT, EMPTY, KindMap, newId, Port, PortBinding, Stored, StoreConflict, StoreUnavailable, TopologyStore } from '../topology';
 import { openApiDocument } from './openapi';
 import { bodySchema, Resource, RESOURCES } from './resources';
+import { migrationRoutes } from './migrations';
 import { ApiError, checkObject, deleteDependents, owned, relink } from './rules';
 
 export interface TenantApiOptions {
@@ -74,6 +75,7 @@ export function tenantApi(options: TenantApiOptions): FastifyInstance {
     return options.trace(request.body.port, request.body.flow);
   });
   for (const resource of RESOURCES) routes(app, resource, options);
+  migrationRoutes(app, store, present);
   return app;
 }
 

@@ -12,6 +12,7 @@ const USAGE = `usage: vswitch [--socket PATH] [--json] COMMAND
         [--state-dir DIR] [--api HOST:PORT|PATH|off]      topology store, tenant API
         [--store embedded|etcd://HOST:PORT[,…]]            where the topology lives
         [--underlay ADDRESS] [--host-lease SECONDS]        this host on the underlay
+        [--migration-hold-ms MS]        how old a frame held for a VM arriving by migration may get
   port add NAME [--kind packet|tap] [--vlan N] [--no-vnet-hdr]
                                   attach an interface (packet: an existing one such as
                                   a QEMU vnet device or veth; tap: create or open a tap)
@@ -28,7 +29,7 @@ const BOOLEANS = new Set(['json', 'no-vnet-hdr', 'help', 'vlan-aware', 'trunk'])
 const GLOBAL_OPTIONS = ['socket', 'json', 'help', 'api', 'token'];
 /** The options each command takes, besides the global ones. */
 const COMMAND_OPTIONS: Record<string, string[]> = {
-  agent: ['config', 'port', 'log-level', 'datapath-workers', 'simulation-threads', 'state-dir', 'api', 'store', 'underlay', 'host-lease'],
+  agent: ['config', 'port', 'log-level', 'datapath-workers', 'simulation-threads', 'state-dir', 'api', 'store', 'underlay', 'host-lease', 'migration-hold-ms'],
   'port add': ['kind', 'vlan', 'no-vnet-hdr'],
   ...TOPOLOGY_OPTIONS,
 };
@@ -160,6 +161,8 @@ async function runAgent(args: Args): Promise<number> {
   if (underlay) config.underlay = underlay;
   const lease = integerFlag(args, 'host-lease');
   if (lease !== undefined) config.hostLeaseSeconds = lease;
+  const hold = integerFlag(args, 'migration-hold-ms');
+  if (hold !== undefined) config.migrationHoldMs = hold;
   const datapathWorkers = integerFlag(args, 'datapath-workers');
   if (datapathWorkers !== undefined) config.datapathWorkers = datapathWorkers;
   const simulationThreads = integerFlag(args, 'simulation-threads');

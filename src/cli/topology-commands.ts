@@ -24,6 +24,11 @@ export const TOPOLOGY_USAGE = `
                                   copies of PORT's frames (FLOW selects them, e.g. icmp or
                                   tcp,tp_dst=80) to a port bound here (SPAN) or on another host
   mirror list                     mirror delete NAME|ID
+  migration begin PORT --to HOST --interface DEV [--timeout SECONDS]
+                                  the port's VM moves to HOST, where it will be DEV: the
+                                  port is bound there too, and its frames copied there
+  migration commit|abort PORT     bound at the destination alone, or at the source again
+  migration list
   show                            the whole topology as a tree
   trace --port PORT FLOW          what a frame would do, step by step, without sending it;
                                   FLOW as ovs-appctl ofproto/trace takes it, e.g.
@@ -38,9 +43,10 @@ export const TOPOLOGY_OPTIONS: Record<string, string[]> = {
   'port bind': ['host'],
   'route add': ['via', 'port', 'weight'],
   'mirror create': ['to', 'direction', 'match', 'name'],
+  'migration begin': ['to', 'interface', 'timeout'],
   trace: ['port'],
 };
-export const TOPOLOGY_COMMANDS = new Set(['tenant', 'bridge', 'router', 'route', 'mirror', 'show', 'trace']);
+export const TOPOLOGY_COMMANDS = new Set(['tenant', 'bridge', 'router', 'route', 'mirror', 'migration', 'show', 'trace']);
 export const VIRTUAL_PORT_COMMANDS = new Set(['create', 'bind', 'unbind', 'delete']);
 
 type Print = (value: unknown, text: () => string) => void;
@@ -58,7 +64,7 @@ export function tenantClient(args: Args): ControlClient {
   return new ControlClient(flag(args, 'api') ?? DEFAULT_API, token);
 }
 
-const PATHS: Record<string, string> = { tenant: 'tenants', bridge: 'bridges', router: 'routers', route: 'routes', port: 'ports', mirror: 'mirrors' };
+const PATHS: Record<string, string> = { tenant: 'tenants', bridge: 'bridges', router: 'routers', route: 'routes', port: 'ports', mirror: 'mirrors', migration: 'migrations' };
 
 export async function topologyCommand(api: ControlClient, local: ControlClient, words: string[], args: Args, print: Print): Promise<number> {
   const [command, sub, ...rest] = words;
@@ -86,7 +92,7 @@ export async function topologyCommand(api: ControlClient, local: ControlClient, 
   const base = `/v1/${PATHS[command]}`;
   if (sub === 'list') {
     const objects = await api.request<ApiObject[]>('GET', base);
-    print(objects, () => table(['id', 'name', 'tenant'], objects.map((o) => [o.id, o.name ?? (o.destination as string) ?? '', o.tenant])));
+    print(objects, () => table(['id', 'name', 'tenant'], objects.map((o) => [o.id, o.name ?? (o.destination as string) ?? (o.state as string) ?? '', o.tenant])));
     return 0;
   }
   if (sub === 'delete' || (command === 'route' && sub === 'del')) {
@@ -103,6 +109,24 @@ export async function topologyCommand(api: ControlClient, local: ControlClient, 
     const mirror = await api.request<ApiObject>('POST', base, body);
     print(mirror, () => `mirror ${mirror.id}: ${mirror.direction as string} of ${mirror.port as string} to ${mirror.toPort as string}${mirror.match ? ` (${mirror.match as string})` : ''}`);
     return 0;
+  }
+  if (command === 'migration' && sub !== 'list') {
+    const port = await resolve(api, 'port', need(0, 'the migrating port (name or id)'));
+    const describe = (m: ApiObject) => `migration of ${port}: ${m.state as string} (${m.sourceHost as string} -> ${m.destinationHost as string} ${m.destinationInterface as string})${m.reason ? `: ${m.reason as string}` : ''}`;
+    if (sub === 'begin') {
+      const [to, dev] = [flag(args, 'to'), flag(args, 'interface')];
+      if (!to || !dev) throw new Error('vswitch migration begin needs --to HOST and --interface DEV (the VM\'s interface on that host)');
+      const body: Record<string, unknown> = { port, destinationHost: to, interface: dev };
+      if (integerFlag(args, 'timeout') !== undefined) body.timeoutSeconds = integerFlag(args, 'timeout');
+      const m = await api.request<ApiObject>('POST', base, body);
+      print(m, () => describe(m));
+      return 0;
+    }
+    if (sub === 'commit' || sub === 'abort') {
+      const m = await api.request<ApiObject>('POST', `${base}/${port}/${sub}`);
+      print(m, () => describe(m));
+      return 0;
+    }
   }
   if (sub === 'create' && command !== 'port') {
     const body: Record<string, unknown> = { name: need(0, 'a name') };

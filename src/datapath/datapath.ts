@@ -10,6 +10,7 @@ import { CacheCounter, DatapathCounters, MAX_PORTS, PortCounter } from './counte
 import type { ActiveSource, FlowDump, FromDatapath, PortSpec, SlowPathAnswers, Transmission } from './messages';
 import { FrameIo, isLinkFailure, native } from './native';
 import { PendingFlows } from './pending';
+import { HeldFrames } from './held-frames';
 import { Port, TUNNEL_PORT, TunnelPort } from './port';
 
 export interface DatapathOptions {
@@ -58,6 +59,7 @@ const Drop = {
   noTunnel: dropCode('noTunnel'),
   unknownTunnelPeer: dropCode('unknownTunnelPeer'),
   unknownTunnelKey: dropCode('unknownTunnelKey'),
+  heldTooLong: dropCode('heldTooLong'),
 };
 
 export class Datapath implements FrameSink {
@@ -220,6 +222,11 @@ export class Datapath implements FrameSink {
       }
       if (n === 0) return;
       this.now = this.clock();
+      if (port.held) {
+        // The arriving guest's first frame (QEMU announces it at resume): it runs here now.
+        this.send({ type: 'guestRunning', number });
+        this.release(number);
+      }
       this.forward(port, n);
       this.flush();
       this.sendUpcalls();
@@ -308,9 +315,28 @@ export class Datapath implements FrameSink {
     this.queue(tunnel, at, length);
   }
 
+  /** Starts holding what is sent to a port (see HeldFrames). */
+  hold(number: number, windowMs: number): void {
+    const port = this.ports[number];
+    if (port && !port.held) port.held = new HeldFrames(windowMs);
+  }
+
+  /** Sends what a port holds that is still young enough, and stops holding. */
+  release(number: number): void {
+    const port = this.ports[number];
+    const held = port?.held;
+    if (!port || !held) return;
+    port.held = null;
+    const frames = held.take(this.clock());
+    this.counters.values[this.counters.dropIndex(Drop.heldTooLong)] += held.dropped;
+    for (const frame of frames) this.execute(frame, this.actionTable.intern([{ type: 'output', port: number }]));
+    this.flush();
+  }
+
   output(number: number, arena: Uint8Array, at: number, length: number): void {
     const port = this.ports[number];
     if (port === undefined || !port.up) return this.drop(Drop.portDown);
+    if (port.held) return port.held.add(arena.slice(at, at + length), this.now);
     if (port.spec.vnetHdr) return this.queue(port, at, length);
     // This output takes plain frames: finish in software what the sender offloaded.
     if (arena[at + 1] === VnetGso.none) {

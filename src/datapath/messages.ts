@@ -114,11 +114,17 @@ export type ToDatapath =
   | { type: 'tunnelMap'; delivery: [number, number][]; ingress: [number, number][]; peers: number[] }
   | { type: 'invalidate'; generation: number; tags: string[] }
   | { type: 'dumpFlows'; request: number }
-  | { type: 'flushFlows'; request: number };
+  | { type: 'flushFlows'; request: number }
+  /** Hold what is sent to the port (the newest `windowMs` of it) until its guest sends. */
+  | { type: 'hold'; number: number; windowMs: number }
+  /** Send what is held for the port, and stop holding. */
+  | { type: 'release'; number: number };
 
 export type FromDatapath =
   | { type: 'upcall'; batch: number; keys: Uint32Array; frames: FrameBatch }
   | { type: 'portFailed'; number: number; errno: number }
+  /** A held port's guest sent its first frame: it runs here now. */
+  | { type: 'guestRunning'; number: number }
   | { type: 'portRemoved'; number: number }
   | { type: 'activeSources'; sources: ActiveSource[] }
   | { type: 'flows'; request: number; flows: FlowDump[] }

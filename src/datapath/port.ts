@@ -1,5 +1,6 @@
 // A port as one datapath worker sees it: the descriptor to read (if this worker owns it) and
 // to write, and the queue of frames to send on it at the end of the current batch.
+import { HeldFrames } from './held-frames';
 import type { PortSpec } from './messages';
 
 export const TX_QUEUE = 256;
@@ -11,6 +12,8 @@ export class Port {
   up = true;
   /** The readiness watch when this worker receives on the port. */
   watch: unknown = null;
+  /** While its VM arrives (migration) and does not run here yet: what is sent to it. */
+  held: HeldFrames | null = null;
 
   constructor(readonly spec: PortSpec) {}
 

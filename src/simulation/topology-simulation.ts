@@ -7,7 +7,7 @@ import { VNET_HEADER_BYTES } from '../packet';
 import { BridgeStep } from './bridge';
 import { RouterStep } from './router';
 import { portTag } from './tags';
-import { MirrorEntry, VirtualPort, VirtualTopology } from './virtual-topology';
+import { MirrorEntry, VirtualPlace, VirtualPort, VirtualTopology } from './virtual-topology';
 import { Emission, SimulationResult, Walk } from './walk';
 
 /** What the devices' steps call back into. */
@@ -59,19 +59,27 @@ export class TopologySimulation implements TopologyWalker {
     if (!this.deliver(port, w, 'out')) w.drop('unbound', () => `${port.name} is ${port.up ? 'not bound on this host' : 'down'}`);
   }
 
-  /** Out of the topology by a port bound here or on another host; false when it is neither. */
+  /** Out of the topology by a port bound here or on another host; false when it is neither.
+   *  A port whose VM migrates is delivered at both ends of the move. */
   private deliver(port: VirtualPort, w: Walk, what: string): boolean {
-    if (port.remote && port.up) {
+    if (!port.up) return false;
+    const delivered = this.deliverAt(port, port, w, what);
+    const copied = port.migrating !== null && this.deliverAt(port, port.migrating, w, `${what} (migrating: also)`);
+    return delivered || copied;
+  }
+
+  private deliverAt(port: VirtualPort, place: VirtualPlace, w: Walk, what: string): boolean {
+    if (place.remote) {
       // Simulated here, delivered there: the key tells the other host (or a VTEP) which port.
-      if (port.remoteTag) w.tags.add(port.remoteTag);
-      w.note(() => `${what} ${port.name}: tunnel to ${port.remote}, key ${port.tunnelKey}`);
-      w.tunnel(port.tunnelKey, port.remote);
+      if (place.remoteTag) w.tags.add(place.remoteTag);
+      w.note(() => `${what} ${port.name}: tunnel to ${place.remote}, key ${port.tunnelKey}`);
+      w.tunnel(port.tunnelKey, place.remote);
       return true;
     }
-    if (port.datapathPort > 0 && port.up) {
-      w.tags.add(port.datapathTag);
-      w.note(() => `${what} ${port.name} (datapath port ${port.datapathPort})`);
-      w.output(port.datapathPort);
+    if (place.datapathPort > 0) {
+      w.tags.add(place.datapathTag);
+      w.note(() => `${what} ${port.name} (datapath port ${place.datapathPort})`);
+      w.output(place.datapathPort);
       return true;
     }
     return false;

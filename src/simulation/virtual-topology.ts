@@ -43,25 +43,37 @@ export function decodeState(encoded: EncodedState): VirtualTopology {
   return new VirtualTopology(JSON.parse(new TextDecoder().decode(bytes)) as TopologyState, encoded.macTables);
 }
 
-/** A port as the walk needs it: the model's fields, and where it stands on this host. */
-export interface StatePort extends Pick<Port, 'id' | 'name' | 'device' | 'mac' | 'addresses' | 'vlan' | 'trunk' | 'peer' | 'tunnelKey'> {
+/** Where a port's frames are delivered: on this host (a datapath port) or on another. */
+export interface PortPlace {
   /** The underlay address of the host it is bound on, when that is another host; else ''. */
   remote: string;
   /** That host's id. */
   remoteHost: string;
-  /** Administratively up, and its interface up when it is bound here. */
-  up: boolean;
   /** The datapath port it is bound to on this host, or 0. */
   datapathPort: number;
-  /** A small number that stays the port's while it exists: what the MAC tables hold. */
-  index: number;
 }
 
-export interface VirtualPort extends StatePort {
-  /** Its tag (vport:ID), its datapath port's (port:N, or '') and its remote host's, made once. */
-  tag: string;
+/** A port as the walk needs it: the model's fields, and where it stands on this host. */
+export interface StatePort extends PortPlace, Pick<Port, 'id' | 'name' | 'device' | 'mac' | 'addresses' | 'vlan' | 'trunk' | 'peer' | 'tunnelKey'> {
+  /** Administratively up, and its interface up when it is bound here. */
+  up: boolean;
+  /** A small number that stays the port's while it exists: what the MAC tables hold. */
+  index: number;
+  /** While its VM migrates: the other end of the move, which gets a copy of every frame to the
+   *  port (and whose frames enter as the port's); else null. */
+  migrating: PortPlace | null;
+}
+
+export interface VirtualPlace extends PortPlace {
+  /** port:N of its datapath port, or ''; host:ID of its remote host, or ''. */
   datapathTag: string;
   remoteTag: string;
+}
+
+export interface VirtualPort extends Omit<StatePort, 'migrating'>, VirtualPlace {
+  /** Its tag (vport:ID), made once. */
+  tag: string;
+  migrating: VirtualPlace | null;
   macBytes: Uint8Array;
   prefixes: (Prefix & { text: string })[];
   kind: 'bridge' | 'router';
@@ -140,14 +152,15 @@ export class VirtualTopology {
       const router = this.routers.get(p.device);
       if (!bridge && !router) continue;
       const port: VirtualPort = {
-        ...p, kind: bridge ? 'bridge' : 'router', tag: vportTag(p.id), datapathTag: p.datapathPort > 0 ? portTag(p.datapathPort) : '',
-        remoteTag: p.remoteHost ? hostTag(p.remoteHost) : '', macBytes: p.mac ? parseMac(p.mac) : new Uint8Array(6),
+        ...p, ...place(p), kind: bridge ? 'bridge' : 'router', tag: vportTag(p.id), migrating: p.migrating ? place(p.migrating) : null,
+        macBytes: p.mac ? parseMac(p.mac) : new Uint8Array(6),
         prefixes: p.addresses.map((text) => ({ ...parsePrefix(text), text })),
         mirrorsIn: [], mirrorsOut: [], mirrorDestination: false,
       };
       this.ports.set(p.id, port);
       this.byIndex[port.index] = port;
       if (p.datapathPort > 0) this.byDatapathPort.set(p.datapathPort, port);
+      if (p.migrating && p.migrating.datapathPort > 0) this.byDatapathPort.set(p.migrating.datapathPort, port);
       (bridge ?? router)!.ports.push(port);
     }
     for (const m of state.mirrors) {
@@ -190,6 +203,13 @@ export class VirtualTopology {
   route(router: VirtualRouter, address: Uint8Array): RouteEntry | undefined {
     return router.routes.find((r) => contains(r.prefix, address));
   }
+}
+
+function place(p: PortPlace): VirtualPlace {
+  return {
+    remote: p.remote, remoteHost: p.remoteHost, datapathPort: p.datapathPort,
+    datapathTag: p.datapathPort > 0 ? portTag(p.datapathPort) : '', remoteTag: p.remoteHost ? hostTag(p.remoteHost) : '',
+  };
 }
 
 /** The API checks a mirror's match; one that does not parse (written around it) copies nothing. */

@@ -25,6 +25,21 @@ export interface PortBinding { id: string; tenant: string; host: string; interfa
 export interface RouterNeighbor { id: string; tenant: string; router: string; address: string; mac: string }
 export interface TunnelZone { id: string; tenant: string; name: string; hosts: string[] }
 export interface Station { id: string; tenant: string; bridge: string; vlan: number; mac: string; port: string }
+export type MigrationState = 'mirroring' | 'committed' | 'aborted' | 'expired';
+export interface Migration {
+  id: string;
+  tenant: string;
+  port: string;
+  sourceHost: string;
+  destinationHost: string;
+  destinationInterface: string;
+  state: MigrationState;
+  begunAt: number;
+  deadline: number;
+  guestRunningAt: number;
+  endedAt: number;
+  reason: string;
+}
 export type MirrorDirection = 'in' | 'out' | 'both';
 export interface Mirror { id: string; tenant: string; name: string; port: string; direction: MirrorDirection; toPort: string; match: string }
 
@@ -40,9 +55,10 @@ export interface KindMap {
   station: Station;
   tunnelZone: TunnelZone;
   mirror: Mirror;
+  migration: Migration;
 }
 export type Kind = keyof KindMap;
-export const KINDS: readonly Kind[] = ['tenant', 'bridge', 'router', 'port', 'route', 'host', 'binding', 'neighbor', 'station', 'tunnelZone', 'mirror'];
+export const KINDS: readonly Kind[] = ['tenant', 'bridge', 'router', 'port', 'route', 'host', 'binding', 'neighbor', 'station', 'tunnelZone', 'mirror', 'migration'];
 
 /** Objects no tenant owns (hosts) belong to this tenant id: only an admin sees them. */
 export const ADMIN_TENANT = 'admin';
@@ -60,6 +76,9 @@ export const EMPTY: { [K in Kind]: Omit<KindMap[K], 'id' | 'tenant'> } = {
   station: { bridge: '', vlan: 0, mac: '', port: '' },
   tunnelZone: { name: '', hosts: [] },
   mirror: { name: '', port: '', direction: 'both', toPort: '', match: '' },
+  migration: {
+    port: '', sourceHost: '', destinationHost: '', destinationInterface: '', state: 'mirroring', begunAt: 0, deadline: 0, guestRunningAt: 0, endedAt: 0, reason: '',
+  },
 };
 
 /** The id of a router's neighbor entry: one per router and address. */

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
-import { tenantApi } from '../../src/api';
+import { beginMigration, expireMigration, tenantApi } from '../../src/api';
 import { ADMIN_TENANT, EmbeddedStore } from '../../src/topology';
 
 const ADMIN = 'admin-secret';
@@ -167,4 +167,49 @@ test('mirrors: checked references, a match that parses, one role per port; they 
   await refused({ port: other, toPort: vm }, 'IN_USE', 'toPort');
   t.is((await call(a, 'DELETE', `/v1/ports/${monitor}`)).status, 204);
   t.is((await call(a, 'GET', `/v1/mirrors/${created.body.id}`)).status, 404, 'the mirror went with its destination');
+});
+
+test('migrations: begin binds the destination too, repeats are answered alike, commit moves the binding, abort and deadline end it', async (t) => {
+  const { call, store } = await setUp(t);
+  const DEST = '99999999-2222-3333-4444-555555555555';
+  await store.put('host', { id: DEST, tenant: ADMIN_TENANT, name: 'h2', underlayAddress: '' });
+  const bridge = (await call(ADMIN, 'POST', '/v1/bridges', { name: 'b' })).body.id;
+  const port = (await call(ADMIN, 'POST', '/v1/ports', { device: bridge, name: 'vm' })).body.id;
+  const begin = { port, destinationHost: DEST, interface: 'vnet7' };
+  t.is((await call(ADMIN, 'POST', '/v1/migrations', begin)).body.error.code, 'NOT_BOUND');
+  await call(ADMIN, 'POST', '/v1/bindings', { port, interface: 'vnet0' });
+  t.is((await call(ADMIN, 'POST', '/v1/migrations', { ...begin, destinationHost: HOST })).body.error.field, 'destinationHost', 'not to its own host');
+  t.is((await call(ADMIN, 'POST', '/v1/migrations', { ...begin, destinationHost: 'nowhere' })).body.error.code, 'UNKNOWN_REFERENCE');
+
+  const first = await call(ADMIN, 'POST', '/v1/migrations', { ...begin, timeoutSeconds: 30 });
+  t.is(first.status, 201);
+  t.like(first.body, { id: port, port, sourceHost: HOST, destinationHost: DEST, destinationInterface: 'vnet7', state: 'mirroring', guestRunningAt: 0 });
+  t.is(first.body.deadline - first.body.begunAt, 30_000);
+  const again = await call(ADMIN, 'POST', '/v1/migrations', begin);
+  t.is(again.status, 200, 'the same begin again: the same migration');
+  t.is(again.body.version, first.body.version);
+  t.is((await call(ADMIN, 'POST', '/v1/migrations', { ...begin, interface: 'vnet8' })).body.error.code, 'MIGRATING');
+
+  const committed = await call(ADMIN, 'POST', `/v1/migrations/${port}/commit`);
+  t.like(committed.body, { state: 'committed', reason: 'committed' });
+  t.like((await call(ADMIN, 'GET', `/v1/bindings/${port}`)).body, { host: DEST, interface: 'vnet7' });
+  t.is((await call(ADMIN, 'POST', `/v1/migrations/${port}/commit`)).body.version, committed.body.version, 'commit again: nothing more');
+  t.is((await call(ADMIN, 'POST', `/v1/migrations/${port}/abort`)).body.error.code, 'COMMITTED');
+
+  // Back the other way, then aborted: the binding stays where it was.
+  await call(ADMIN, 'POST', '/v1/migrations', { port, destinationHost: HOST, interface: 'vnet0' });
+  t.like((await call(ADMIN, 'POST', `/v1/migrations/${port}/abort`)).body, { state: 'aborted' });
+  t.like((await call(ADMIN, 'POST', `/v1/migrations/${port}/abort`)).body, { state: 'aborted' }, 'abort again: still aborted');
+  t.like((await call(ADMIN, 'GET', `/v1/bindings/${port}`)).body, { host: DEST, interface: 'vnet7' });
+  t.is((await call(ADMIN, 'POST', `/v1/migrations/${port}/commit`)).body.error.code, 'ENDED');
+
+  // Past its deadline: back to the source when the guest never ran at the destination, committed when it did.
+  const late = await beginMigration(store, ADMIN_TENANT, { port, destinationHost: HOST, interface: 'vnet0', timeoutSeconds: 1 });
+  t.like((await expireMigration(store, late.migration)).value, { state: 'expired' });
+  t.regex((await store.get('migration', port))!.value.reason, /never ran at the destination/);
+  const ran = await beginMigration(store, ADMIN_TENANT, { port, destinationHost: HOST, interface: 'vnet0', timeoutSeconds: 1 });
+  const running = await store.put('migration', { ...ran.migration.value, guestRunningAt: Date.now() }, ran.migration.version);
+  t.like((await expireMigration(store, running)).value, { state: 'committed' });
+  t.like((await call(ADMIN, 'GET', `/v1/bindings/${port}`)).body, { host: HOST, interface: 'vnet0' });
+  t.is((await call(ADMIN, 'DELETE', `/v1/migrations/${port}`)).status, 204);
 });

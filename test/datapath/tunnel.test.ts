@@ -1,7 +1,7 @@
 // The datapath's VXLAN tunnel with a recording stand-in for the native I/O: datagrams in are
 // delivered by key with no simulation, or dropped and counted; frames out are encapsulated.
 import test from 'ava';
-import { Datapath, DatapathCounters, DEFAULT_DATAPATH_OPTIONS, FrameIo, PortCounter } from '../../src/datapath';
+import { Datapath, DatapathCounters, DEFAULT_DATAPATH_OPTIONS, FrameIo, FromDatapath, PortCounter } from '../../src/datapath';
 import { DROP_REASONS } from '../../src/flow';
 import { emitVxlan, IpProtocol, ipv4PseudoSum, TcpFlag, TcpSegment, VNET_HEADER_BYTES, VnetHeader, VxlanHeader } from '../../src/packet';
 import { icmpEchoRequest } from '../helpers/frames';
@@ -16,8 +16,16 @@ class RecordingIo implements FrameIo {
   sent: { fd: number; bytes: Uint8Array }[] = [];
   tunnelled: { destination: number; port: number; bytes: Uint8Array }[] = [];
   readable: (() => void)[] = [];
-  recvBatch(): number {
-    return 0;
+  /** Frames (no vnet header) each port's descriptor has to read. */
+  frames = new Map<number, Uint8Array[]>();
+  recvBatch(fd: number, _isTap: boolean, arena: Uint8Array, base: number, slot: number, max: number, lengths: Uint32Array): number {
+    const batch = (this.frames.get(fd) ?? []).splice(0, max);
+    batch.forEach((frame, i) => {
+      arena.fill(0, base + i * slot, base + i * slot + VNET_HEADER_BYTES);
+      arena.set(frame, base + i * slot + VNET_HEADER_BYTES);
+      lengths[i] = VNET_HEADER_BYTES + frame.length;
+    });
+    return batch.length;
   }
   sendBatch(fd: number, _isTap: boolean, arena: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, start: number, count: number): number {
     for (let i = start; i < start + count; i++) this.sent.push({ fd, bytes: arena.slice(offsets[i], offsets[i] + lengths[i]) });
@@ -161,4 +169,35 @@ test('a run from an address that is not a registered host is dropped whole, each
   io.readable[0]();
   t.is(io.sent.length, 0);
   t.is(drops('unknownTunnelPeer'), 2);
+});
+
+test('a port held for an arriving VM keeps what is sent to it until the guest sends, then sends what is young enough', async (t) => {
+  const io = new RecordingIo();
+  const counters = new DatapathCounters();
+  const messages: FromDatapath[] = [];
+  const datapath = new Datapath(DEFAULT_DATAPATH_OPTIONS, counters, (m) => messages.push(m), io);
+  datapath.addPort({ number: 0, name: 'vxlan', kind: 'tunnel', fd: 44, vnetHdr: false }, true);
+  datapath.addPort({ number: 3, name: 'tapd', kind: 'packet', fd: 33, vnetHdr: true }, true);
+  datapath.setTunnelMap([[5000, 3]], [], [PEER]);
+  const [tunnelReadable, portReadable] = io.readable;
+  datapath.hold(3, 100);
+  const copy = (n: number) => {
+    const frame = icmpEchoRequest.slice();
+    frame[frame.length - 1] = n;
+    io.inbox.push({ source: PEER, datagram: datagram(5000, frame) });
+    tunnelReadable();
+  };
+  copy(1);
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  copy(2);
+  copy(3);
+  t.is(io.sent.length, 0, 'nothing reaches a guest that does not run yet');
+  io.frames.set(33, [icmpEchoRequest]);
+  portReadable();
+  t.deepEqual(messages.filter((m) => m.type === 'guestRunning'), [{ type: 'guestRunning', number: 3 }]);
+  const delivered = io.sent.filter((s) => s.fd === 33).map((s) => s.bytes[s.bytes.length - 1]);
+  t.deepEqual(delivered, [2, 3], 'the held frames younger than the window, in order; the older one dropped');
+  t.is(counters.values[counters.dropIndex(DROP_REASONS.indexOf('heldTooLong'))], 1);
+  copy(4);
+  t.is(io.sent.filter((s) => s.fd === 33).length, 3, 'then frames go straight through');
 });
