@@ -188,13 +188,16 @@ export class HostTopology {
           tunnelKey: binding.vni, remote: binding.vtepAddress, remoteHost: '', migrating: null,
         };
       }
-      const here = binding?.host === this.hostId;
+      // While its VM migrates here, the local interface is the arriving end; the binding's host the other.
       const migration = binding ? migrations.get(p.id) : undefined;
+      const arriving = migration?.destinationHost === this.hostId;
+      const here = binding ? binding.host === this.hostId : local !== undefined;
+      const primary = here && !arriving ? local : undefined;
       return {
         id: p.id, name: p.name || p.id.slice(0, 8), device: p.device, mac: p.mac, addresses: p.addresses, vlan: p.vlan, trunk: p.trunk,
-        peer: p.peer, up: p.adminUp && (here && local ? local.up : true), index, tunnelKey: p.tunnelKey,
-        ...(here ? { datapathPort: local?.number ?? 0, remote: '', remoteHost: '' } : this.placeOn(binding?.host)),
-        migrating: migration ? (migration.destinationHost === this.hostId ? { datapathPort: local?.up ? local.number : 0, remote: '', remoteHost: '' } : this.placeOn(migration.destinationHost)) : null,
+        peer: p.peer, up: p.adminUp && (primary ? primary.up : true), index, tunnelKey: p.tunnelKey,
+        ...(here ? { datapathPort: primary?.number ?? 0, remote: '', remoteHost: '' } : this.placeOn(binding?.host)),
+        migrating: migration ? (arriving ? { datapathPort: local?.up ? local.number : 0, remote: '', remoteHost: '' } : this.placeOn(migration.destinationHost)) : null,
       };
     });
     for (const p of ports.filter((p) => !p.binding)) {
