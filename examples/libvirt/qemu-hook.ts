@@ -1,0 +1,105 @@
+// libvirt's `qemu` hook for vswitch: live migration without lost packets. libvirt runs it as
+// `qemu DOMAIN OPERATION SUB-OPERATION EXTRA` with the domain XML on stdin (libvirt 9.0's
+// hooks documentation); see README.md here for installing it. What it does:
+//   destination  migrate begin -            notes that DOMAIN is arriving (prints nothing: the XML stays)
+//                prepare begin -, start begin -
+//                                           begin: each of the VM's ports is bound here too, and
+//                                           what is sent to it is copied here, held until the guest runs
+//                stopped end -, release end -
+//                                           a failed migration: abort, unless the guest ran here
+//   source       stopped end -, release end -
+//                                           the VM left: commit, every flow now goes to the destination
+// Each call is safe to repeat. It never calls back into libvirt, and it exits 0 even when the
+// agent cannot be reached (the migration goes on, without mirroring), saying why on stderr.
+import fs from 'node:fs';
+import path from 'node:path';
+import { ControlClient } from '../../src/cli/client';
+
+const STATE_DIR = process.env.VSWITCH_STATE_DIR ?? '/var/lib/vswitch';
+const RUN_DIR = process.env.VSWITCH_RUN_DIR ?? '/run/vswitch';
+const API = process.env.VSWITCH_API ?? '127.0.0.1:8780';
+const METADATA_NS = 'urn:vswitch:libvirt:1';
+
+/** A VM interface the switch knows: its tap on this host, its MAC, the virtual port it is. */
+export interface VmInterface {
+  dev: string;
+  mac: string;
+  port: string;
+}
+
+interface Migration {
+  id: string;
+  state: string;
+  sourceHost: string;
+  destinationHost: string;
+  guestRunningAt: number;
+}
+
+/** The interfaces of a domain's XML that name a vswitch port in the domain's metadata:
+ *  <vswitch:interface mac="…" port="…"/> under an element in METADATA_NS. */
+export function vmInterfaces(xml: string): VmInterface[] {
+  const prefix = new RegExp(`xmlns:(\\w+)=["']${METADATA_NS.replace(/[.:]/g, '\\$&')}["']`).exec(xml)?.[1];
+  if (!prefix) return [];
+  const ports = new Map<string, string>();
+  for (const element of xml.matchAll(new RegExp(`<${prefix}:interface\\b([^>]*)/?>`, 'g'))) {
+    const mac = attribute(element[1], 'mac');
+    const port = attribute(element[1], 'port');
+    if (mac && port) ports.set(mac.toLowerCase(), port);
+  }
+  const found: VmInterface[] = [];
+  for (const block of xml.matchAll(/<interface\b[^>]*>([\s\S]*?)<\/interface>/g)) {
+    const mac = attribute(/<mac\b([^>]*)>/.exec(block[1])?.[1] ?? '', 'address')?.toLowerCase();
+    const dev = attribute(/<target\b([^>]*)>/.exec(block[1])?.[1] ?? '', 'dev');
+    const port = mac ? ports.get(mac) : undefined;
+    if (mac && port) found.push({ dev: dev ?? '', mac, port });
+  }
+  return found;
+}
+
+function attribute(attributes: string, name: string): string | undefined {
+  return new RegExp(`\\b${name}=(?:"([^"]*)"|'([^']*)')`).exec(attributes)?.slice(1).find((v) => v !== undefined);
+}
+
+export async function hook(args: string[], xml: string, log: (line: string) => void): Promise<void> {
+  const [domain, operation, sub] = args;
+  const arriving = path.join(RUN_DIR, `${domain}.arriving`);
+  const interfaces = vmInterfaces(xml);
+  if (operation === 'migrate' && sub === 'begin') {
+    fs.mkdirSync(RUN_DIR, { recursive: true });
+    fs.writeFileSync(arriving, '');
+    return;
+  }
+  if (interfaces.length === 0) return;
+  const host = fs.readFileSync(path.join(STATE_DIR, 'host-id'), 'utf8').trim();
+  const api = new ControlClient(API, fs.readFileSync(path.join(STATE_DIR, 'admin-token'), 'utf8').trim());
+  const migrationOf = (port: string) => api.request<Migration>('GET', `/v1/migrations/${port}`).catch(() => undefined);
+
+  if ((operation === 'prepare' || operation === 'start') && sub === 'begin' && fs.existsSync(arriving)) {
+    for (const i of interfaces.filter((x) => x.dev)) {
+      const m = await api.request<Migration>('POST', '/v1/migrations', { port: i.port, destinationHost: host, interface: i.dev });
+      log(`${domain}: port ${i.port} (${i.mac}) arriving as ${i.dev}: migration ${m.state}`);
+    }
+    return;
+  }
+  if ((operation === 'stopped' || operation === 'release') && sub === 'end') {
+    fs.rmSync(arriving, { force: true });
+    for (const i of interfaces) {
+      const m = await migrationOf(i.port);
+      if (m?.state !== 'mirroring') continue;
+      if (m.sourceHost === host) {
+        await api.request('POST', `/v1/migrations/${i.port}/commit`);
+        log(`${domain}: left this host: migration of port ${i.port} committed`);
+      } else if (m.destinationHost === host && m.guestRunningAt === 0) {
+        await api.request('POST', `/v1/migrations/${i.port}/abort`);
+        log(`${domain}: released here before its guest ran: migration of port ${i.port} aborted`);
+      }
+    }
+  }
+}
+
+if (require.main === module) {
+  const xml = fs.readFileSync(0, 'utf8');
+  hook(process.argv.slice(2), xml, (line) => process.stderr.write(`vswitch hook: ${line}\n`)).catch((error: Error) => {
+    process.stderr.write(`vswitch hook: ${process.argv.slice(2, 5).join(' ')}: ${error.message} (the migration goes on without mirroring)\n`);
+  });
+}

@@ -1,0 +1,108 @@
+// The libvirt hook (examples/libvirt/qemu), run as libvirt runs it on each host, with the
+// argument sequences libvirt 9.0 gives for a migration that succeeds and one that fails, and
+// the domain XML on stdin, against two running agents sharing etcd.
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import test from 'ava';
+import { Lab, RunningAgent, startAgent, startEtcd, underlay, UNDERLAY } from '../../examples/lab';
+
+const HOOK = path.join(__dirname, '..', '..', '..', 'examples', 'libvirt', 'qemu');
+const MAC = '52:54:00:12:34:56';
+
+const domainXml = (port: string, dev: string) => `<domain type='kvm' id='7'>
+  <name>vm1</name>
+  <uuid>8c7a4e2d-0f5b-4a52-9d1e-3b9f6a0c2e11</uuid>
+  <metadata>
+    <vswitch:interfaces xmlns:vswitch="urn:vswitch:libvirt:1">
+      <vswitch:interface mac="${MAC}" port="${port}"/>
+    </vswitch:interfaces>
+  </metadata>
+  <memory unit='KiB'>131072</memory>
+  <os><type arch='x86_64' machine='pc-i440fx-7.2'>hvm</type></os>
+  <devices>
+    <emulator>/usr/bin/qemu-system-x86_64</emulator>
+    <interface type='ethernet'>
+      <mac address='${MAC}'/>
+      <target dev='${dev}'/>
+      <model type='virtio'/>
+      <alias name='net0'/>
+      <address type='pci' domain='0x0000' bus='0x00' slot='0x03' function='0x0'/>
+    </interface>
+    <interface type='network'>
+      <mac address='52:54:00:aa:bb:cc'/>
+      <source network='default'/>
+      <target dev='vnet9'/>
+    </interface>
+  </devices>
+</domain>`;
+
+/** Runs the hook as libvirt would on the host of `agent`: its exit code and what it printed. */
+function runHook(lab: Lab, agent: RunningAgent, args: string[], xml: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env = { ...process.env, VSWITCH_STATE_DIR: agent.stateDir, VSWITCH_API: path.join(agent.stateDir, 'api.sock'), VSWITCH_RUN_DIR: lab.directory(`run-${path.basename(agent.stateDir)}`) };
+  return new Promise((resolve) => {
+    const child = execFile(HOOK, args, { env }, (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }));
+    child.stdin!.end(xml);
+  });
+}
+
+async function twoHosts(t: { teardown: (f: () => Promise<void>) => void }) {
+  const lab = new Lab();
+  t.teardown(() => lab.cleanup());
+  const { core, hosts } = await underlay(lab, ['src', 'dst']);
+  await startEtcd(lab, { ns: core, address: `${UNDERLAY}.1` });
+  const agents: RunningAgent[] = [];
+  for (const h of hosts) agents.push(await startAgent(lab, h.ns, ['--store', `etcd://${UNDERLAY}.1:2379`, '--underlay', h.address]));
+  const ids = agents.map((a) => fs.readFileSync(`${a.stateDir}/host-id`, 'utf8').trim());
+  const api = agents[0].api;
+  const bridge = await api.request<{ id: string }>('POST', '/v1/bridges', { name: 'net' });
+  const port = (await api.request<{ id: string }>('POST', '/v1/ports', { device: bridge.id, name: 'vm1' })).id;
+  await api.request('POST', '/v1/bindings', { port, interface: 'vm1-src', host: ids[0] });
+  return { lab, agents, ids, api, port };
+}
+
+test('a migration that succeeds: begun at the destination\'s prepare, committed at the source\'s release', async (t) => {
+  const { lab, agents, ids, api, port } = await twoHosts(t);
+  const [source, destination] = agents;
+  const incoming = domainXml(port, 'vm1-dst');
+  const migrate = await runHook(lab, destination, ['vm1', 'migrate', 'begin', '-'], incoming);
+  t.deepEqual(migrate, { code: 0, stdout: '', stderr: '' }, 'the XML is left as it is');
+  await t.throwsAsync(api.request('GET', `/v1/migrations/${port}`), undefined, 'nothing begun yet');
+  for (const op of ['prepare', 'start']) t.is((await runHook(lab, destination, ['vm1', op, 'begin', '-'], incoming)).code, 0);
+  t.like(await api.request('GET', `/v1/migrations/${port}`), { state: 'mirroring', sourceHost: ids[0], destinationHost: ids[1], destinationInterface: 'vm1-dst' });
+  t.is((await runHook(lab, destination, ['vm1', 'started', 'begin', '-'], incoming)).code, 0);
+  t.like(await api.request('GET', `/v1/migrations/${port}`), { state: 'mirroring' }, 'started: QEMU runs paused, nothing changes');
+
+  const outgoing = domainXml(port, 'vm1-src');
+  for (const op of ['stopped', 'release']) t.is((await runHook(lab, source, ['vm1', op, 'end', '-'], outgoing)).code, 0);
+  t.like(await api.request('GET', `/v1/migrations/${port}`), { state: 'committed' });
+  t.like(await api.request('GET', `/v1/bindings/${port}`), { host: ids[1], interface: 'vm1-dst' });
+});
+
+test('a migration that fails: the destination is released before its guest ran, and the port stays at the source', async (t) => {
+  const { lab, agents, ids, api, port } = await twoHosts(t);
+  const destination = agents[1];
+  const incoming = domainXml(port, 'vm1-dst');
+  for (const [op, sub] of [['migrate', 'begin'], ['prepare', 'begin'], ['start', 'begin'], ['started', 'begin'], ['stopped', 'end'], ['release', 'end']]) {
+    t.is((await runHook(lab, destination, ['vm1', op, sub, '-'], incoming)).code, 0, `${op} ${sub}`);
+  }
+  t.like(await api.request('GET', `/v1/migrations/${port}`), { state: 'aborted' });
+  t.like(await api.request('GET', `/v1/bindings/${port}`), { host: ids[0], interface: 'vm1-src' });
+  // A plain start later (no migrate begin first) begins nothing.
+  await api.request('DELETE', `/v1/migrations/${port}`);
+  for (const op of ['prepare', 'start', 'started']) await runHook(lab, destination, ['vm1', op, 'begin', '-'], incoming);
+  await t.throwsAsync(api.request('GET', `/v1/migrations/${port}`));
+});
+
+test('an agent that cannot be reached does not stop libvirt: exit 0, and the reason on stderr', async (t) => {
+  const lab = new Lab();
+  t.teardown(() => lab.cleanup());
+  const stateDir = lab.directory('nowhere-state');
+  fs.writeFileSync(path.join(stateDir, 'host-id'), 'h9');
+  fs.writeFileSync(path.join(stateDir, 'admin-token'), 'x');
+  const nobody = { stateDir } as RunningAgent;
+  await runHook(lab, nobody, ['vm1', 'migrate', 'begin', '-'], domainXml('p', 'vm1-dst'));
+  const result = await runHook(lab, nobody, ['vm1', 'prepare', 'begin', '-'], domainXml('p', 'vm1-dst'));
+  t.is(result.code, 0);
+  t.regex(result.stderr, /vswitch hook: vm1 prepare begin: .* \(the migration goes on without mirroring\)/);
+});
