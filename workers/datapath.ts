@@ -22,7 +22,7 @@ port.on('message', (message: ToDatapath | { type: 'stop' }) => {
     case 'transmit':
       return datapath.transmit(message.frames);
     case 'tunnelMap':
-      return datapath.setTunnelMap(message.delivery, message.ingress, message.peers);
+      return datapath.setTunnelMap(message);
     case 'invalidate':
       datapath.invalidate(message.generation, message.tags);
       return;

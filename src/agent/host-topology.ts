@@ -4,6 +4,7 @@
 // the routers resolved. It says which flows a change makes stale, and gives the simulation
 // threads a versioned state to walk.
 import { parseMac } from '../packet';
+import type { TunnelMap } from '../datapath';
 import { Host, Kind, Migration, Mirror, PortBinding, Station, Stored, TunnelZone } from '../topology';
 import {
   deviceTag, EncodedState, encodeState, hostTag, macClock, macTag, MacTable, Neighbor, neighborTag, PortPlace, StatePort, TopologyState, vportTag,
@@ -86,15 +87,21 @@ export class HostTopology {
 
   /** What the tunnel needs: which local datapath port each tunnel key delivers to, and the
    *  underlay addresses of the other hosts (datagrams from anywhere else are dropped). */
-  tunnelMap(ports: readonly DatapathPortView[]): { delivery: [number, number][]; ingress: [number, number][]; peers: string[] } {
+  tunnelMap(ports: readonly DatapathPortView[]): Omit<TunnelMap, 'peers'> & { peers: string[] } {
     const state = this.state(ports).ports;
     const delivery: [number, number][] = state.filter((p) => p.datapathPort > 0 && p.tunnelKey > 0 && !p.remote).map((p) => [p.tunnelKey, p.datapathPort]);
-    // A VM arriving here gets the copies other hosts send it by its port's key.
-    for (const p of state) if (p.migrating && p.migrating.datapathPort > 0) delivery.push([p.tunnelKey, p.migrating.datapathPort]);
+    // A VM arriving here gets the copies other hosts send it by its port's key, and the marks
+    // of what it sent at the source by its migration's key.
+    const marks: [number, number][] = [];
+    for (const p of state) {
+      if (!p.migrating || p.migrating.datapathPort === 0) continue;
+      delivery.push([p.tunnelKey, p.migrating.datapathPort]);
+      if (p.migrating.markKey > 0) marks.push([p.migrating.markKey, p.migrating.datapathPort]);
+    }
     const ingress: [number, number][] = state.filter((p) => p.datapathPort > 0 && p.remote).map((p) => [p.tunnelKey, p.datapathPort]);
     const hosts = this.list('host').filter((h) => h.id !== this.hostId && h.underlayAddress && this.tunnelsTo(h.id)).map((h) => h.underlayAddress);
     const vteps = this.list('binding').filter((b) => b.vtepAddress).map((b) => b.vtepAddress);
-    return { delivery, ingress, peers: [...hosts, ...vteps] };
+    return { delivery, ingress, marks, peers: [...hosts, ...vteps] };
   }
 
   /** Whether this host tunnels to `host`: they share a tunnel zone, or there is no zone at all. */
@@ -189,7 +196,8 @@ export class HostTopology {
         };
       }
       // While its VM migrates here, the local interface is the arriving end; the binding's host the other.
-      const migration = binding ? migrations.get(p.id) : undefined;
+      // A commit moves the binding before it ends the migration: from then on, one end.
+      const migration = binding && migrations.get(p.id)?.destinationHost !== binding.host ? migrations.get(p.id) : undefined;
       const arriving = migration?.destinationHost === this.hostId;
       const here = binding ? binding.host === this.hostId : local !== undefined;
       const primary = here && !arriving ? local : undefined;
@@ -197,7 +205,7 @@ export class HostTopology {
         id: p.id, name: p.name || p.id.slice(0, 8), device: p.device, mac: p.mac, addresses: p.addresses, vlan: p.vlan, trunk: p.trunk,
         peer: p.peer, up: p.adminUp && (primary ? primary.up : true), index, tunnelKey: p.tunnelKey,
         ...(here ? { datapathPort: primary?.number ?? 0, remote: '', remoteHost: '' } : this.placeOn(binding?.host)),
-        migrating: migration ? (arriving ? { datapathPort: local?.up ? local.number : 0, remote: '', remoteHost: '' } : this.placeOn(migration.destinationHost)) : null,
+        migrating: migration ? { ...(arriving ? { datapathPort: local?.up ? local.number : 0, remote: '', remoteHost: '' } : this.placeOn(migration.destinationHost)), markKey: migration.markKey } : null,
       };
     });
     for (const p of ports.filter((p) => !p.binding)) {

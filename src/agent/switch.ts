@@ -11,7 +11,7 @@ import pino, { Logger } from 'pino';
 import { Piscina } from 'piscina';
 import {
   CacheCounter, DatapathOptions, DEFAULT_DATAPATH_OPTIONS, FlowDump, FrameBatch, FromDatapath, native,
-  PortCounter, PortSpec, sumCounters, ToDatapath, Transmission, TUNNEL_PORT,
+  PortCounter, PortSpec, sumCounters, ToDatapath, Transmission, TUNNEL_PORT, TunnelMap,
 } from '../datapath';
 import { DROP_REASONS, FlowKeyExtractor, KEY_WORDS } from '../flow';
 import { formatMac, parseIpv4, VNET_HEADER_BYTES, VXLAN_UDP_PORT } from '../packet';
@@ -59,6 +59,10 @@ interface PortRecord {
 }
 
 const LINK_CHECK_MS = 1000;
+/** A bound interface that is not there yet, or whose link is down, is looked at this often: an
+ *  arriving VM's tap appears when libvirt starts the incoming QEMU, and must carry frames before
+ *  the switchover. */
+const AWAITED_CHECK_MS = 100;
 /** A worker that dies more often than this in a minute is not restarted again. */
 const MAX_RESTARTS_PER_MINUTE = 5;
 const MAC_AGING_CHECK_MS = 5000;
@@ -130,6 +134,7 @@ export class Switch extends EventEmitter {
     if (this.tunnel) for (const w of this.workers) this.post(w, { type: 'addPort', port: this.tunnel, receive: w === this.workers[0] });
     this.timers.push(
       setInterval(() => this.checkLinks(), LINK_CHECK_MS),
+      setInterval(() => this.attachAwaited(), AWAITED_CHECK_MS),
       setInterval(() => this.ageMacs(), MAC_AGING_CHECK_MS),
       setInterval(() => this.slowPath.tick(), LINK_CHECK_MS),
     );
@@ -428,9 +433,9 @@ export class Switch extends EventEmitter {
   }
 
   /** Which local port each tunnel key delivers to, and the hosts whose datagrams are taken. */
-  private tunnelMap(): { delivery: [number, number][]; ingress: [number, number][]; peers: number[] } {
-    const { delivery, ingress, peers } = this.topology.tunnelMap(this.portViews());
-    return { delivery, ingress, peers: peers.flatMap((a) => (/^\d+\.\d+\.\d+\.\d+$/.test(a) ? [parseIpv4(a).reduce((n, b) => n * 256 + b, 0)] : [])) };
+  private tunnelMap(): TunnelMap {
+    const { peers, ...keys } = this.topology.tunnelMap(this.portViews());
+    return { ...keys, peers: peers.flatMap((a) => (/^\d+\.\d+\.\d+\.\d+$/.test(a) ? [parseIpv4(a).reduce((n, b) => n * 256 + b, 0)] : [])) };
   }
 
   private refreshTunnel(): void {
@@ -511,29 +516,42 @@ export class Switch extends EventEmitter {
     this.emit('port-down', this.portInfo(record.spec.number));
   }
 
-  /** Packet ports follow their interface: down when it is down or gone, up when it runs again,
-   *  and reopened when an interface of that name comes back (libvirt recreates vnetN when a VM
-   *  restarts). A tap's device may live in another namespace, as a VM's does: its descriptor tells. */
-  private checkLinks(): void {
+  private attachAwaited(): void {
     for (const [name, port] of [...this.awaitedBindings]) {
       if (!native.linkState(name)) continue;
       this.awaitedBindings.delete(name);
       this.bind(name, port);
     }
+    this.bringUp();
+  }
+
+  /** Packet ports follow their interface: down when it is down or gone, up when it runs again,
+   *  and reopened when an interface of that name comes back (libvirt recreates vnetN when a VM
+   *  restarts). A tap's device may live in another namespace, as a VM's does: its descriptor tells. */
+  private checkLinks(): void {
     for (const record of this.ports.values()) {
       if (record.spec.kind !== 'packet') continue;
       const link = native.linkState(record.spec.name);
       if (record.state === 'up' && (!link || !link.running)) this.setDown(record, link ? 'link down' : 'interface vanished');
       else if (record.state === 'down' && record.reason === 'interface vanished' && link) this.reopen(record);
-      if (record.state === 'down' && record.reason === 'link down' && link?.running) {
-        record.state = 'up';
-        record.reason = undefined;
-        this.attach(record.spec, record.owner);
-        this.topology.changed();
-        this.invalidate(this.tagsOf(record));
-        this.log.info({ port: record.spec.number, name: record.spec.name }, 'port up');
-        this.emit('port-up', this.portInfo(record.spec.number));
-      }
+    }
+    this.bringUp();
+  }
+
+  /** Ports whose link came up: taken up at once, since an arriving VM's tap must carry its
+   *  frames from the switchover on, and libvirt brings it up just before. */
+  private bringUp(): void {
+    for (const record of this.ports.values()) {
+      if (record.state !== 'down' || record.reason !== 'link down' || !native.linkState(record.spec.name)?.running) continue;
+      record.state = 'up';
+      record.reason = undefined;
+      this.attach(record.spec, record.owner);
+      this.topology.changed();
+      this.invalidate(this.tagsOf(record));
+      this.refreshTunnel();
+      this.syncHolds();
+      this.log.info({ port: record.spec.number, name: record.spec.name }, 'port up');
+      this.emit('port-up', this.portInfo(record.spec.number));
     }
   }
 

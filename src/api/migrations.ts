@@ -5,7 +5,7 @@
 // may be repeated; a migration left open past its deadline is ended by the source host's agent.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ADMIN_TENANT, Migration, Stored, TopologyStore } from '../topology';
-import { ApiError, owned } from './rules';
+import { ApiError, freeTunnelKey, owned } from './rules';
 
 /** How long a migration may stay open by default: a big guest over a slow link takes minutes. */
 export const DEFAULT_MIGRATION_SECONDS = 600;
@@ -17,13 +17,27 @@ export interface BeginMigration {
   timeoutSeconds?: number;
 }
 
-const BEGIN_BODY = {
+export const BEGIN_BODY = {
   type: 'object', additionalProperties: false, required: ['port', 'destinationHost', 'interface'],
   properties: {
     port: { type: 'string', pattern: '^[0-9a-fA-F-]{36}$' },
     destinationHost: { type: 'string', minLength: 1, maxLength: 64 },
     interface: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,15}$' },
     timeoutSeconds: { type: 'integer', minimum: 1, maximum: 86_400 },
+  },
+};
+
+/** A migration as the API shows it. */
+export const MIGRATION_OBJECT = {
+  type: 'object',
+  properties: {
+    id: { type: 'string', description: 'the port\'s id' }, tenant: { type: 'string' }, version: { type: 'integer' }, port: { type: 'string' },
+    sourceHost: { type: 'string' }, destinationHost: { type: 'string' }, destinationInterface: { type: 'string' },
+    state: { enum: ['mirroring', 'committed', 'aborted', 'expired'] },
+    begunAt: { type: 'integer', description: 'ms since the epoch' }, deadline: { type: 'integer' },
+    guestRunningAt: { type: 'integer', description: 'when the destination first saw the guest send; 0: not yet' },
+    endedAt: { type: 'integer' }, reason: { type: 'string', description: 'why it ended' },
+    markKey: { type: 'integer', description: 'the tunnel key of the source\'s marks to the destination' },
   },
 };
 
@@ -44,7 +58,7 @@ export async function beginMigration(store: TopologyStore, tenant: string, body:
   const migration: Migration = {
     id: body.port, tenant: port.value.tenant, port: body.port, sourceHost: binding.value.host, destinationHost: body.destinationHost,
     destinationInterface: body.interface, state: 'mirroring', begunAt: now, deadline: now + (body.timeoutSeconds ?? DEFAULT_MIGRATION_SECONDS) * 1000,
-    guestRunningAt: 0, endedAt: 0, reason: '',
+    guestRunningAt: 0, endedAt: 0, reason: '', markKey: await freeTunnelKey(store),
   };
   return { migration: await store.put('migration', migration, existing?.version ?? 0), created: true };
 }

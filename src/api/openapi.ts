@@ -1,4 +1,5 @@
 // The OpenAPI 3.1 document of the tenant API, made from the resource table.
+import { BEGIN_BODY, MIGRATION_OBJECT } from './migrations';
 import { bodySchema, RESOURCES } from './resources';
 
 const ERROR = {
@@ -26,6 +27,23 @@ export function openApiDocument(): object {
       delete: { summary: `delete a ${r.kind}`, responses: { 204: { description: 'deleted' }, ...errors(401, 403, 404, 409) } },
     };
   }
+  const id = [{ name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: 'the port\'s id' }];
+  const migration = (summary: string, codes: number[]) => ({ summary, responses: { 200: { description: 'the migration', ...json(MIGRATION_OBJECT) }, ...errors(...codes) } });
+  paths['/v1/migrations'] = {
+    get: { summary: 'list migrations', responses: { 200: { description: 'the caller\'s migrations', ...json({ type: 'array', items: MIGRATION_OBJECT }) }, ...errors(401) } },
+    post: {
+      summary: 'begin a migration: the port is bound on the destination too, which holds what it is sent until the guest runs there',
+      requestBody: json(BEGIN_BODY),
+      responses: { 201: { description: 'begun', ...json(MIGRATION_OBJECT) }, 200: { description: 'the same migration, already begun', ...json(MIGRATION_OBJECT) }, ...errors(400, 401, 404, 409) },
+    },
+  };
+  paths['/v1/migrations/{id}'] = {
+    parameters: id,
+    get: migration('read a migration', [401, 404]),
+    delete: { summary: 'delete a migration (aborted first if it is mirroring)', responses: { 204: { description: 'deleted' }, ...errors(401, 404) } },
+  };
+  paths['/v1/migrations/{id}/commit'] = { parameters: id, post: migration('commit: the binding moves to the destination', [401, 404, 409]) };
+  paths['/v1/migrations/{id}/abort'] = { parameters: id, post: migration('abort: back to the source alone', [401, 404, 409]) };
   return {
     openapi: '3.1.0',
     info: { title: 'vswitch tenant API', version: '1' },

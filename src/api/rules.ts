@@ -157,3 +157,16 @@ export async function deleteDependents(store: TopologyStore, kind: Kind, id: str
     throw new ApiError(409, 'HAS_BINDINGS', `host ${id} still has port bindings: unbind them first`);
   }
 }
+
+/** A tunnel key (a 24-bit VNI, not 0) that no port, VTEP binding or migration has yet. */
+export async function freeTunnelKey(store: TopologyStore): Promise<number> {
+  const taken = new Set([
+    ...(await store.list('port')).map((p) => p.value.tunnelKey),
+    ...(await store.list('binding')).map((b) => b.value.vni),
+    ...(await store.list('migration')).map((m) => m.value.markKey),
+  ]);
+  for (;;) {
+    const key = 1 + Math.floor(Math.random() * 0xfffffe);
+    if (!taken.has(key)) return key;
+  }
+}

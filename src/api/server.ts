@@ -7,7 +7,7 @@ import { ADMIN_TENANT, EMPTY, KindMap, newId, Port, PortBinding, Stored, StoreCo
 import { openApiDocument } from './openapi';
 import { bodySchema, Resource, RESOURCES } from './resources';
 import { migrationRoutes } from './migrations';
-import { ApiError, checkObject, deleteDependents, owned, relink } from './rules';
+import { ApiError, checkObject, deleteDependents, freeTunnelKey, owned, relink } from './rules';
 
 export interface TenantApiOptions {
   store: TopologyStore;
@@ -164,14 +164,6 @@ function routes(app: FastifyInstance, resource: Resource, options: TenantApiOpti
   });
 }
 
-/** A VNI no port has yet (24 bits, not 0). */
-async function freeTunnelKey(store: TopologyStore): Promise<number> {
-  const taken = new Set((await store.list('port')).map((p) => p.value.tunnelKey));
-  for (;;) {
-    const key = 1 + Math.floor(Math.random() * 0xfffffe);
-    if (!taken.has(key)) return key;
-  }
-}
 
 function ifMatch(request: FastifyRequest): number | undefined {
   const header = request.headers['if-match'];

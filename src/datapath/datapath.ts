@@ -7,7 +7,7 @@ import {
   completeChecksum, emitVxlan, Segmenter, TcpCoalescer, VNET_HEADER_BYTES, VnetGso, VXLAN_HEADER_BYTES, VXLAN_UDP_PORT, VxlanHeader,
 } from '../packet';
 import { CacheCounter, DatapathCounters, MAX_PORTS, PortCounter } from './counters';
-import type { ActiveSource, FlowDump, FromDatapath, PortSpec, SlowPathAnswers, Transmission } from './messages';
+import type { ActiveSource, FlowDump, FromDatapath, PortSpec, SlowPathAnswers, Transmission, TunnelMap } from './messages';
 import { FrameIo, isLinkFailure, native } from './native';
 import { PendingFlows } from './pending';
 import { HeldFrames } from './held-frames';
@@ -18,6 +18,9 @@ export interface DatapathOptions {
   flowIdleMs: number;
   /** Frames per receive call. */
   batch: number;
+  /** Frames of one flow queued behind its upcall: enough for a slow path busy for a while
+   *  (a whole topology change, on a loaded host) under a 1,000 packets/s flow, such as the
+   *  burst a migrated guest sends when it resumes; frames of all flows are bounded by the next. */
   maxPendingPerFlow: number;
   maxPendingFrames: number;
   slowPathTimeoutMs: number;
@@ -27,7 +30,7 @@ export const DEFAULT_DATAPATH_OPTIONS: DatapathOptions = {
   flowCapacity: 65536,
   flowIdleMs: 10_000,
   batch: 32,
-  maxPendingPerFlow: 64,
+  maxPendingPerFlow: 256,
   maxPendingFrames: 8192,
   slowPathTimeoutMs: 5000,
 };
@@ -60,6 +63,8 @@ const Drop = {
   unknownTunnelPeer: dropCode('unknownTunnelPeer'),
   unknownTunnelKey: dropCode('unknownTunnelKey'),
   heldTooLong: dropCode('heldTooLong'),
+  readAtSource: dropCode('readAtSource'),
+  migrationMark: dropCode('migrationMark'),
 };
 
 export class Datapath implements FrameSink {
@@ -121,7 +126,7 @@ export class Datapath implements FrameSink {
   addPort(spec: PortSpec, receive: boolean): void {
     if (spec.kind === 'tunnel') {
       const tunnel = new TunnelPort({ ...spec, number: TUNNEL_PORT, vnetHdr: false });
-      if (this.tunnelPort) [tunnel.delivery, tunnel.ingress, tunnel.peers] = [this.tunnelPort.delivery, this.tunnelPort.ingress, this.tunnelPort.peers];
+      if (this.tunnelPort) [tunnel.delivery, tunnel.ingress, tunnel.marks, tunnel.peers] = [this.tunnelPort.delivery, this.tunnelPort.ingress, this.tunnelPort.marks, this.tunnelPort.peers];
       this.tunnelPort = tunnel;
       this.ports[TUNNEL_PORT] = tunnel;
       if (receive) tunnel.watch = this.io.watch(spec.fd, () => this.drainTunnel(tunnel));
@@ -132,11 +137,12 @@ export class Datapath implements FrameSink {
     if (receive) port.watch = this.io.watch(spec.fd, () => this.drain(spec.number));
   }
 
-  setTunnelMap(delivery: [number, number][], ingress: [number, number][], peers: number[]): void {
+  setTunnelMap(map: TunnelMap): void {
     const tunnel = this.tunnelPort ?? new TunnelPort({ number: TUNNEL_PORT, name: 'tunnel', kind: 'tunnel', fd: -1, vnetHdr: false });
-    tunnel.delivery = new Map(delivery);
-    tunnel.ingress = new Map(ingress);
-    tunnel.peers = new Set(peers);
+    tunnel.delivery = new Map(map.delivery);
+    tunnel.ingress = new Map(map.ingress);
+    tunnel.marks = new Map(map.marks);
+    tunnel.peers = new Set(map.peers);
     if (!this.tunnelPort) {
       tunnel.up = false; // a map before the socket: kept for when it comes
       this.tunnelPort = tunnel;
@@ -177,6 +183,8 @@ export class Datapath implements FrameSink {
    *  slot's first, whose VXLAN header's room can become the frame's vnet header (no copy). */
   private receiveDatagram(tunnel: TunnelPort, at: number, end: number, slotEnd: number, leads: boolean): void {
     if (end - at < VXLAN_HEADER_BYTES + 14 || this.vxlan.point(this.arena, at, end) !== null) return this.drop(Drop.malformed);
+    const marked = tunnel.marks.get(this.vxlan.vni);
+    if (marked !== undefined) return this.markSentAtSource(marked);
     const output = tunnel.delivery.get(this.vxlan.vni);
     const ingress = output === undefined ? tunnel.ingress.get(this.vxlan.vni) : undefined;
     if (output === undefined && ingress === undefined) return this.drop(Drop.unknownTunnelKey);
@@ -319,6 +327,15 @@ export class Datapath implements FrameSink {
   hold(number: number, windowMs: number): void {
     const port = this.ports[number];
     if (port && !port.held) port.held = new HeldFrames(windowMs);
+  }
+
+  /** The arriving VM's guest sent a frame at the source: what is held for it from before then,
+   *  it has read there (see HeldFrames.readAtSource). The mark itself goes no further. */
+  private markSentAtSource(number: number): void {
+    const c = this.counters.values;
+    c[this.counters.dropIndex(Drop.migrationMark)]++;
+    const held = this.ports[number]?.held;
+    if (held) c[this.counters.dropIndex(Drop.readAtSource)] += held.readAtSource(this.now);
   }
 
   /** Sends what a port holds that is still young enough, and stops holding. */

@@ -2,7 +2,14 @@
 // QEMU does not read its tap: what is written to it waits in the tap's queue however old it
 // gets, and once that is full the newest are dropped, exactly the frames of the switchover.
 // So the switch holds them itself, only the newest (those younger than `windowMs`), and sends
-// them when the guest first sends something here (QEMU's announcement at resume).
+// them when the guest first sends something here (QEMU's announcement at resume). Most of what
+// is held the guest read at the source before it paused, and would get twice: the source host
+// marks each frame the guest sends there, and what was held before a mark is let go.
+/** Copies come to this host straight from the sending host, the mark from the source host: the
+ *  two paths' delays differ, and a guest may send before it reads what just came. A frame held
+ *  this close to a mark is kept (a duplicate at worst, never a loss). */
+const READ_MARGIN_MS = 10;
+
 export class HeldFrames {
   private frames: { at: number; bytes: Uint8Array }[] = [];
   /** Frames let go unsent: too old, or over the bound. */
@@ -18,6 +25,15 @@ export class HeldFrames {
       this.dropped++;
     }
     this.frames.push({ at: now, bytes });
+  }
+
+  /** The guest sent a frame at the source (its mark came at `now`): frames held before then,
+   *  less READ_MARGIN_MS, it has read there. Returns how many are let go. */
+  readAtSource(now: number): number {
+    let read = 0;
+    while (read < this.frames.length && this.frames[read].at < now - READ_MARGIN_MS) read++;
+    this.frames.splice(0, read);
+    return read;
   }
 
   /** The frames still young enough, oldest first; the holder is empty after. */

@@ -103,15 +103,24 @@ export interface ActiveSource {
   mac: Uint8Array;
 }
 
+/** Where tunnelled frames go, by their key: to a local datapath port (as the sending host's
+ *  simulation chose), into the topology (from a VTEP), or, for a VM arriving here, marks from
+ *  its source host of what the guest sent there; and the hosts whose datagrams are taken
+ *  (IPv4 addresses as numbers). */
+export interface TunnelMap {
+  delivery: [number, number][];
+  ingress: [number, number][];
+  marks: [number, number][];
+  peers: number[];
+}
+
 export type ToDatapath =
   | { type: 'addPort'; port: PortSpec; receive: boolean }
   | { type: 'removePort'; number: number }
   | { type: 'results'; batch: number; generation: number; answers: SlowPathAnswers }
   | { type: 'failed'; batch: number }
   | { type: 'transmit'; frames: Transmission[] }
-  /** Where tunnelled frames go: the local datapath port of each key, and the hosts whose
-   *  datagrams are taken (IPv4 addresses as numbers). */
-  | { type: 'tunnelMap'; delivery: [number, number][]; ingress: [number, number][]; peers: number[] }
+  | ({ type: 'tunnelMap' } & TunnelMap)
   | { type: 'invalidate'; generation: number; tags: string[] }
   | { type: 'dumpFlows'; request: number }
   | { type: 'flushFlows'; request: number }

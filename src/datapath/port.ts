@@ -40,6 +40,8 @@ export class TunnelPort extends Port {
   delivery = new Map<number, number>();
   /** VNI of a VTEP -> the datapath port number its frames enter the topology on. */
   ingress = new Map<number, number>();
+  /** A migration's mark key -> the datapath port of the VM arriving here. */
+  marks = new Map<number, number>();
   /** Underlay addresses whose datagrams are taken. */
   peers = new Set<number>();
 

@@ -20,7 +20,7 @@ export const DROP_REASONS = [
   'slowPathFailed', 'txError', 'offloadUnsupported', 'noBuffer', 'vlanMismatch', 'rxQueueFull',
   'unbound', 'noRoute', 'ttlExpired', 'notForRouter', 'neighborUnresolved', 'loop',
   'noTunnel', 'unknownTunnelPeer', 'unknownTunnelKey', 'mirrorDestination',
-  'heldTooLong',
+  'heldTooLong', 'readAtSource', 'migrationMark',
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 export const dropCode = (reason: DropReason): number => DROP_REASONS.indexOf(reason);

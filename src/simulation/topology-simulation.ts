@@ -44,8 +44,18 @@ export class TopologySimulation implements TopologyWalker {
       w.drop('unbound', () => `datapath port ${inPort} is bound to no virtual port`);
       return w.result();
     }
+    // The guest of a VM migrating away sends here: the destination learns what it has read.
+    if (port.migrating?.remote && port.migrating.markKey > 0 && inPort === port.datapathPort) this.markSent(port, port.migrating, w);
     this.enter(port, w);
     return w.result();
+  }
+
+  /** The frame as it came, to the destination of the VM's move, by the migration's mark key
+   *  (see HeldFrames.readAtSource). */
+  private markSent(port: VirtualPort, to: VirtualPlace & { markKey: number }, w: Walk): void {
+    w.tags.add(to.remoteTag);
+    w.note(() => `${port.name} migrates to ${to.remote}: a mark there that its guest sent (key ${to.markKey})`);
+    w.tunnel(to.markKey, to.remote);
   }
 
   leave(port: VirtualPort, w: Walk): void {

@@ -61,7 +61,12 @@ export interface StatePort extends PortPlace, Pick<Port, 'id' | 'name' | 'device
   index: number;
   /** While its VM migrates: the other end of the move, which gets a copy of every frame to the
    *  port (and whose frames enter as the port's); else null. */
-  migrating: PortPlace | null;
+  migrating: MigratingPlace | null;
+}
+
+export interface MigratingPlace extends PortPlace {
+  /** The key on which the source host tells the destination what the guest sent (its marks). */
+  markKey: number;
 }
 
 export interface VirtualPlace extends PortPlace {
@@ -73,7 +78,7 @@ export interface VirtualPlace extends PortPlace {
 export interface VirtualPort extends Omit<StatePort, 'migrating'>, VirtualPlace {
   /** Its tag (vport:ID), made once. */
   tag: string;
-  migrating: VirtualPlace | null;
+  migrating: (VirtualPlace & Pick<MigratingPlace, 'markKey'>) | null;
   macBytes: Uint8Array;
   prefixes: (Prefix & { text: string })[];
   kind: 'bridge' | 'router';
@@ -152,7 +157,7 @@ export class VirtualTopology {
       const router = this.routers.get(p.device);
       if (!bridge && !router) continue;
       const port: VirtualPort = {
-        ...p, ...place(p), kind: bridge ? 'bridge' : 'router', tag: vportTag(p.id), migrating: p.migrating ? place(p.migrating) : null,
+        ...p, ...place(p), kind: bridge ? 'bridge' : 'router', tag: vportTag(p.id), migrating: p.migrating ? { ...place(p.migrating), markKey: p.migrating.markKey } : null,
         macBytes: p.mac ? parseMac(p.mac) : new Uint8Array(6),
         prefixes: p.addresses.map((text) => ({ ...parsePrefix(text), text })),
         mirrorsIn: [], mirrorsOut: [], mirrorDestination: false,

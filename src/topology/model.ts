@@ -39,6 +39,7 @@ export interface Migration {
   guestRunningAt: number;
   endedAt: number;
   reason: string;
+  markKey: number;
 }
 export type MirrorDirection = 'in' | 'out' | 'both';
 export interface Mirror { id: string; tenant: string; name: string; port: string; direction: MirrorDirection; toPort: string; match: string }
@@ -77,7 +78,7 @@ export const EMPTY: { [K in Kind]: Omit<KindMap[K], 'id' | 'tenant'> } = {
   tunnelZone: { name: '', hosts: [] },
   mirror: { name: '', port: '', direction: 'both', toPort: '', match: '' },
   migration: {
-    port: '', sourceHost: '', destinationHost: '', destinationInterface: '', state: 'mirroring', begunAt: 0, deadline: 0, guestRunningAt: 0, endedAt: 0, reason: '',
+    port: '', sourceHost: '', destinationHost: '', destinationInterface: '', state: 'mirroring', begunAt: 0, deadline: 0, guestRunningAt: 0, endedAt: 0, reason: '', markKey: 0,
   },
 };
 

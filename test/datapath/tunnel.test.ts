@@ -70,7 +70,7 @@ function setUp() {
   const datapath = new Datapath(DEFAULT_DATAPATH_OPTIONS, counters, () => {}, io);
   datapath.addPort({ number: 3, name: 'vm', kind: 'packet', fd: 33, vnetHdr: true }, false);
   datapath.addPort({ number: 0, name: 'vxlan', kind: 'tunnel', fd: 44, vnetHdr: false }, true);
-  datapath.setTunnelMap([[5000, 3]], [], [PEER]);
+  datapath.setTunnelMap({ delivery: [[5000, 3]], ingress: [], marks: [], peers: [PEER] });
   const drops = (reason: string) => counters.values[counters.dropIndex(DROP_REASONS.indexOf(reason as never))];
   return { io, counters, datapath, drops };
 }
@@ -178,7 +178,7 @@ test('a port held for an arriving VM keeps what is sent to it until the guest se
   const datapath = new Datapath(DEFAULT_DATAPATH_OPTIONS, counters, (m) => messages.push(m), io);
   datapath.addPort({ number: 0, name: 'vxlan', kind: 'tunnel', fd: 44, vnetHdr: false }, true);
   datapath.addPort({ number: 3, name: 'tapd', kind: 'packet', fd: 33, vnetHdr: true }, true);
-  datapath.setTunnelMap([[5000, 3]], [], [PEER]);
+  datapath.setTunnelMap({ delivery: [[5000, 3]], ingress: [], marks: [], peers: [PEER] });
   const [tunnelReadable, portReadable] = io.readable;
   datapath.hold(3, 100);
   const copy = (n: number) => {
@@ -200,4 +200,31 @@ test('a port held for an arriving VM keeps what is sent to it until the guest se
   t.is(counters.values[counters.dropIndex(DROP_REASONS.indexOf('heldTooLong'))], 1);
   copy(4);
   t.is(io.sent.filter((s) => s.fd === 33).length, 3, 'then frames go straight through');
+});
+
+test('a mark from the source (the guest sent there) lets go of what was held before it: the guest read it there', async (t) => {
+  const io = new RecordingIo();
+  const counters = new DatapathCounters();
+  const datapath = new Datapath(DEFAULT_DATAPATH_OPTIONS, counters, () => undefined, io);
+  datapath.addPort({ number: 0, name: 'vxlan', kind: 'tunnel', fd: 44, vnetHdr: false }, true);
+  datapath.addPort({ number: 3, name: 'tapd', kind: 'packet', fd: 33, vnetHdr: true }, true);
+  datapath.setTunnelMap({ delivery: [[5000, 3]], ingress: [], marks: [[6000, 3]], peers: [PEER] });
+  const [tunnelReadable, portReadable] = io.readable;
+  datapath.hold(3, 1000);
+  const arrive = (key: number, n: number) => {
+    const frame = icmpEchoRequest.slice();
+    frame[frame.length - 1] = n;
+    io.inbox.push({ source: PEER, datagram: datagram(key, frame) });
+    tunnelReadable();
+  };
+  arrive(5000, 1);
+  arrive(5000, 2);
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  arrive(6000, 9);
+  arrive(5000, 3);
+  io.frames.set(33, [icmpEchoRequest]);
+  portReadable();
+  t.deepEqual(io.sent.filter((s) => s.fd === 33).map((s) => s.bytes[s.bytes.length - 1]), [3], 'only what came after the mark; the mark itself is not delivered');
+  t.is(counters.values[counters.dropIndex(DROP_REASONS.indexOf('readAtSource'))], 2);
+  t.is(counters.values[counters.dropIndex(DROP_REASONS.indexOf('migrationMark'))], 1);
 });
