@@ -5,6 +5,7 @@ import { flowcache } from './flowcache';
 import { idle } from './idle';
 import { l2 } from './l2';
 import { l3 } from './l3';
+import { migration } from './migration';
 import { overlay } from './overlay';
 import { scale } from './scale';
 import { setup } from './setup';
@@ -29,6 +30,9 @@ async function main(argv: string[]): Promise<number> {
     case 'l3':
       result = await l3({ seconds: seconds ?? 5, log });
       break;
+    case 'migration':
+      result = await migration({ rate: 1000, seconds: seconds ?? 6, log });
+      break;
     case 'overlay':
       result = await overlay({ seconds: seconds ?? 5, log });
       break;
@@ -42,7 +46,7 @@ async function main(argv: string[]): Promise<number> {
       result = await flamegraph({ seconds: seconds ?? 5, log });
       break;
     default:
-      process.stderr.write('usage: npm run bench -- l2|l3|overlay|scale|setup|flowcache|idle|flamegraph [--json] [--seconds N]\n');
+      process.stderr.write('usage: npm run bench -- l2|l3|overlay|migration|scale|setup|flowcache|idle|flamegraph [--json] [--seconds N]\n');
       return 2;
   }
   process.stdout.write(json ? JSON.stringify(result) + '\n' : JSON.stringify(result, null, 2) + '\n');

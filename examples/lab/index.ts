@@ -5,3 +5,8 @@ export * from './traffic';
 export * from './topologies';
 export * from './tenant-network';
 export * from './etcd';
+export * from './libvirt';
+export * from './qemu';
+export * from './qmp';
+export * from './sequenced-stream';
+export * from './live-migration';

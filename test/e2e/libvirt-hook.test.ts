@@ -1,50 +1,13 @@
 // The libvirt hook (examples/libvirt/qemu), run as libvirt runs it on each host, with the
 // argument sequences libvirt 9.0 gives for a migration that succeeds and one that fails, and
 // the domain XML on stdin, against two running agents sharing etcd.
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
-import { Lab, RunningAgent, startAgent, startEtcd, underlay, UNDERLAY } from '../../examples/lab';
+import { domainXml, Lab, RunningAgent, runHook, startAgent, startEtcd, underlay, UNDERLAY } from '../../examples/lab';
 
-const HOOK = path.join(__dirname, '..', '..', '..', 'examples', 'libvirt', 'qemu');
 const MAC = '52:54:00:12:34:56';
-
-const domainXml = (port: string, dev: string) => `<domain type='kvm' id='7'>
-  <name>vm1</name>
-  <uuid>8c7a4e2d-0f5b-4a52-9d1e-3b9f6a0c2e11</uuid>
-  <metadata>
-    <vswitch:interfaces xmlns:vswitch="urn:vswitch:libvirt:1">
-      <vswitch:interface mac="${MAC}" port="${port}"/>
-    </vswitch:interfaces>
-  </metadata>
-  <memory unit='KiB'>131072</memory>
-  <os><type arch='x86_64' machine='pc-i440fx-7.2'>hvm</type></os>
-  <devices>
-    <emulator>/usr/bin/qemu-system-x86_64</emulator>
-    <interface type='ethernet'>
-      <mac address='${MAC}'/>
-      <target dev='${dev}'/>
-      <model type='virtio'/>
-      <alias name='net0'/>
-      <address type='pci' domain='0x0000' bus='0x00' slot='0x03' function='0x0'/>
-    </interface>
-    <interface type='network'>
-      <mac address='52:54:00:aa:bb:cc'/>
-      <source network='default'/>
-      <target dev='vnet9'/>
-    </interface>
-  </devices>
-</domain>`;
-
-/** Runs the hook as libvirt would on the host of `agent`: its exit code and what it printed. */
-function runHook(lab: Lab, agent: RunningAgent, args: string[], xml: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = { ...process.env, VSWITCH_STATE_DIR: agent.stateDir, VSWITCH_API: path.join(agent.stateDir, 'api.sock'), VSWITCH_RUN_DIR: lab.directory(`run-${path.basename(agent.stateDir)}`) };
-  return new Promise((resolve) => {
-    const child = execFile(HOOK, args, { env }, (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }));
-    child.stdin!.end(xml);
-  });
-}
+const domain = (port: string, dev: string) => domainXml('vm1', MAC, port, dev);
 
 async function twoHosts(t: { teardown: (f: () => Promise<void>) => void }) {
   const lab = new Lab();
@@ -64,7 +27,7 @@ async function twoHosts(t: { teardown: (f: () => Promise<void>) => void }) {
 test('a migration that succeeds: begun at the destination\'s prepare, committed at the source\'s release', async (t) => {
   const { lab, agents, ids, api, port } = await twoHosts(t);
   const [source, destination] = agents;
-  const incoming = domainXml(port, 'vm1-dst');
+  const incoming = domain(port, 'vm1-dst');
   const migrate = await runHook(lab, destination, ['vm1', 'migrate', 'begin', '-'], incoming);
   t.deepEqual(migrate, { code: 0, stdout: '', stderr: '' }, 'the XML is left as it is');
   await t.throwsAsync(api.request('GET', `/v1/migrations/${port}`), undefined, 'nothing begun yet');
@@ -73,7 +36,7 @@ test('a migration that succeeds: begun at the destination\'s prepare, committed 
   t.is((await runHook(lab, destination, ['vm1', 'started', 'begin', '-'], incoming)).code, 0);
   t.like(await api.request('GET', `/v1/migrations/${port}`), { state: 'mirroring' }, 'started: QEMU runs paused, nothing changes');
 
-  const outgoing = domainXml(port, 'vm1-src');
+  const outgoing = domain(port, 'vm1-src');
   for (const op of ['stopped', 'release']) t.is((await runHook(lab, source, ['vm1', op, 'end', '-'], outgoing)).code, 0);
   t.like(await api.request('GET', `/v1/migrations/${port}`), { state: 'committed' });
   t.like(await api.request('GET', `/v1/bindings/${port}`), { host: ids[1], interface: 'vm1-dst' });
@@ -82,7 +45,7 @@ test('a migration that succeeds: begun at the destination\'s prepare, committed 
 test('a migration that fails: the destination is released before its guest ran, and the port stays at the source', async (t) => {
   const { lab, agents, ids, api, port } = await twoHosts(t);
   const destination = agents[1];
-  const incoming = domainXml(port, 'vm1-dst');
+  const incoming = domain(port, 'vm1-dst');
   for (const [op, sub] of [['migrate', 'begin'], ['prepare', 'begin'], ['start', 'begin'], ['started', 'begin'], ['stopped', 'end'], ['release', 'end']]) {
     t.is((await runHook(lab, destination, ['vm1', op, sub, '-'], incoming)).code, 0, `${op} ${sub}`);
   }
@@ -100,9 +63,9 @@ test('an agent that cannot be reached does not stop libvirt: exit 0, and the rea
   const stateDir = lab.directory('nowhere-state');
   fs.writeFileSync(path.join(stateDir, 'host-id'), 'h9');
   fs.writeFileSync(path.join(stateDir, 'admin-token'), 'x');
-  const nobody = { stateDir } as RunningAgent;
-  await runHook(lab, nobody, ['vm1', 'migrate', 'begin', '-'], domainXml('p', 'vm1-dst'));
-  const result = await runHook(lab, nobody, ['vm1', 'prepare', 'begin', '-'], domainXml('p', 'vm1-dst'));
+  const nobody = { stateDir };
+  await runHook(lab, nobody, ['vm1', 'migrate', 'begin', '-'], domain('p', 'vm1-dst'));
+  const result = await runHook(lab, nobody, ['vm1', 'prepare', 'begin', '-'], domain('p', 'vm1-dst'));
   t.is(result.code, 0);
   t.regex(result.stderr, /vswitch hook: vm1 prepare begin: .* \(the migration goes on without mirroring\)/);
 });
