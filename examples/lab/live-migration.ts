@@ -44,6 +44,11 @@ export interface MigrationReport extends StreamReport {
    *  source; heldTooLong: older than the hold window; unknownTunnelKey: copies that came before
    *  the destination attached the tap). */
   drops: Record<string, Record<string, number>>;
+  /** Datagrams the guest's own stack dropped (RcvbufErrors + InErrors, from its last report). */
+  guest_udp_receive_errors: number;
+  /** With mirroring: from the commit (as the API wrote it) until the peer host's flows to the
+   *  VM tunnel to the destination alone. */
+  commit_to_peer_flows_ms?: number;
   /** Where the port is bound at the end, and the migration object's end state (with mirroring). */
   bound_on: 'source' | 'destination' | 'elsewhere';
   migration_state?: string;
@@ -104,16 +109,19 @@ export async function migrateUnderStream(lab: Lab, options: MigrationOptions): P
   await moved;
   // libvirt ends the source QEMU, whose tap goes with it, then calls the hook there.
   await vm.qmp.execute('quit').catch(() => undefined);
+  const flowsMoved = options.mirroring ? whenFlowsGo(agents[2], hosts[1].address, hosts[0].address) : Promise.resolve(0);
   if (options.mirroring) await libvirtAt(source, domainXml('vm1', VM_MAC, port, 'vm1-src'), [['stopped', 'end'], ['release', 'end']]);
   log(`migrated: QEMU total ${info['total-time']} ms, downtime ${info.downtime} ms, guest paused ${pause.toFixed(1)} ms`);
 
   const report = await stream;
+  await sleep(1100);
   // Where frames were let go, host by host: what explains the duplicates and any loss.
   const drops: Record<string, Record<string, number>> = {};
   for (const [i, a] of agents.entries()) drops[['source', 'destination', 'peer'][i]] = Object.fromEntries(Object.entries((await a.stats()).drops).filter(([, n]) => n > 0));
   const { stdout } = await pinging;
   const binding = await api.request<{ host: string }>('GET', `/v1/bindings/${port}`);
-  const migration = options.mirroring ? await api.request<{ state: string }>('GET', `/v1/migrations/${port}`) : undefined;
+  const migration = options.mirroring ? await api.request<{ state: string; endedAt: number }>('GET', `/v1/migrations/${port}`) : undefined;
+  const movedAt = await flowsMoved;
   return {
     ...report,
     total_ms: info['total-time'],
@@ -125,6 +133,8 @@ export async function migrateUnderStream(lab: Lab, options: MigrationOptions): P
       duplicates: Number(/\+(\d+) duplicates/.exec(stdout)?.[1] ?? 0),
     },
     drops,
+    guest_udp_receive_errors: guestUdpReceiveErrors(arriving.console()),
+    ...(migration ? { commit_to_peer_flows_ms: movedAt - migration.endedAt } : {}),
     bound_on: binding.host === ids[0] ? 'source' : binding.host === ids[1] ? 'destination' : 'elsewhere',
     migration_state: migration?.state,
   };
@@ -141,4 +151,25 @@ async function migrationFigures(qmp: Qmp): Promise<{ 'total-time': number; downt
     if (tries > 50) throw new Error('QEMU gave no migration figures');
     await sleep(20);
   }
+}
+
+/** When `agent`'s flows first tunnel to `to` and no longer to `from` (ms since the epoch),
+ *  looked at every 5 ms for 10 s at most. */
+async function whenFlowsGo(agent: RunningAgent, to: string, from: string): Promise<number> {
+  const end = Date.now() + 10_000;
+  while (Date.now() < end) {
+    const actions = (await agent.client.request<{ actions: string }[]>('GET', '/flows')).map((f) => f.actions);
+    if (actions.some((a) => a.includes(`dst=${to})`)) && !actions.some((a) => a.includes(`dst=${from})`))) return Date.now();
+    await sleep(5);
+  }
+  throw new Error(`the peer's flows still tunnel to ${from}`);
+}
+
+/** The guest reports /proc/net/snmp's Udp line every second (examples/qemu/init): InErrors
+ *  and RcvbufErrors of the last report. */
+function guestUdpReceiveErrors(console: string): number {
+  const last = [...console.matchAll(/vswitch-guest: Udp: ([\d ]+)/g)].pop();
+  if (!last) return -1;
+  const [, , inErrors, , rcvbufErrors] = last[1].trim().split(/\s+/).map(Number);
+  return inErrors + rcvbufErrors;
 }

@@ -219,7 +219,7 @@ test('a mark from the source (the guest sent there) lets go of what was held bef
   };
   arrive(5000, 1);
   arrive(5000, 2);
-  await new Promise((resolve) => setTimeout(resolve, 30));
+  await new Promise((resolve) => setTimeout(resolve, 60));
   arrive(6000, 9);
   arrive(5000, 3);
   io.frames.set(33, [icmpEchoRequest]);

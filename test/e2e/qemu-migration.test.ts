@@ -17,8 +17,10 @@ test('a live migration with mirroring loses nothing at 1,000 packets/s, and late
   t.is(report.late, 0, 'no echo later than 200 ms');
   t.is(report.ping.received, report.ping.sent, 'every ping answered');
   // Copies held at the destination are let go when the source marks the guest read them, but
-  // for the last 10 ms before a mark (HeldFrames): about 10 duplicates at this rate.
-  t.true(report.duplicated <= 40, `duplicated: ${report.duplicated_runs.join(', ')}`);
+  // for the last 30 ms before a mark (HeldFrames): about 30 duplicates at this rate.
+  t.true(report.duplicated <= 60, `duplicated: ${report.duplicated_runs.join(', ')}`);
+  t.is(report.guest_udp_receive_errors, 0, 'the guest itself dropped nothing');
+  t.true(report.commit_to_peer_flows_ms! < 1000, 'the peer\'s flows went to the destination alone');
   t.true((report.drops.destination?.readAtSource ?? 0) > 0, 'the marks did let go of what the guest had read');
   t.is(report.bound_on, 'destination');
   t.is(report.migration_state, 'committed');
