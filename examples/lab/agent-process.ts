@@ -1,6 +1,5 @@
 // Starts the real `vswitch agent` in a lab namespace and talks to it over its control socket.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { ControlClient } from '../../src/cli/client';
 import type { PortInfo, SwitchStats } from '../../src/agent';
@@ -24,7 +23,8 @@ export interface RunningAgent {
 
 /** Starts an agent; `stateDir` reuses another agent's state (a restart), else it gets its own. */
 export async function startAgent(lab: Lab, ns: string, args: string[] = [], stateDir = lab.directory(`${path.basename(ns)}-state`)): Promise<RunningAgent> {
-  const socket = path.join(os.tmpdir(), `${lab.id}-${path.basename(ns)}.sock`);
+  // In a lab directory, so that it goes with the lab even when the agent was killed.
+  const socket = path.join(lab.directory('sockets'), `${path.basename(ns)}.sock`);
   const apiSocket = path.join(stateDir, 'api.sock');
   const child = lab.spawn(ns, process.execPath, [VSWITCH, 'agent', '--socket', socket, '--log-level', 'info', '--state-dir', stateDir, '--api', apiSocket, ...args]);
   let output = '';
