@@ -2,23 +2,16 @@
 // (a Linux bridge in a `core` namespace, where etcd runs), and a VM stand-in on each host. One
 // tenant's network spans them: a bridge with VM 1 and VM 2, and a router to a second subnet
 // with VM 3. Cross-host ping and TCP, then what each host's tunnel carried; all cleaned up.
-import fs from 'node:fs';
 import { ControlClient } from '../src/cli/client';
-import { iperfTcp, Lab, ping, RunningAgent, startAgent, startEtcd, underlay, UNDERLAY, vmOn } from './lab';
+import { iperfTcp, Lab, overlayHosts, ping, UNDERLAY, vmOn } from './lab';
 
 export async function multihostDemo(): Promise<void> {
   const lab = new Lab();
   const step = (text: string) => process.stdout.write(`\n== ${text}\n`);
   try {
     step(`underlay ${UNDERLAY}.0/24: ${lab.id}-core (a Linux bridge, etcd on ${UNDERLAY}.1) and hosts host1..host3`);
-    const { core, hosts } = await underlay(lab, ['host1', 'host2', 'host3']);
-    await startEtcd(lab, { ns: core, address: `${UNDERLAY}.1` });
-    const agents: RunningAgent[] = [];
-    for (const h of hosts) {
-      agents.push(await startAgent(lab, h.ns, ['--log-level', 'warn', '--store', `etcd://${UNDERLAY}.1:2379`, '--underlay', h.address]));
-      console.log(`vswitch agent on ${h.ns.slice(lab.id.length + 1)} (${h.address}), topology in etcd`);
-    }
-    const ids = agents.map((a) => fs.readFileSync(`${a.stateDir}/host-id`, 'utf8').trim());
+    const { hosts, agents, ids } = await overlayHosts(lab, ['host1', 'host2', 'host3'], ['--log-level', 'warn']);
+    for (const h of hosts) console.log(`vswitch agent on ${h.ns.slice(lab.id.length + 1)} (${h.address}), topology in etcd`);
     const vms = [
       await vmOn(lab, hosts[0].ns, 'vm1', 'tap1', '10.0.1.11/24'),
       await vmOn(lab, hosts[1].ns, 'vm2', 'tap2', '10.0.1.12/24'),

@@ -2,8 +2,7 @@
 // kernel's VXLAN and bridge (a vxlan device and a bridge on each host), and through this
 // switch (two agents, one etcd), in the same underlay; both are built side by side, and their
 // TCP runs alternate.
-import fs from 'node:fs';
-import { Lab, ping, RunningAgent, startAgent, startEtcd, underlay, UNDERLAY, vmOn } from '../examples/lab';
+import { Lab, overlayHosts, ping, RunningAgent, underlay, vmOn } from '../examples/lab';
 import { cpuSeconds, pingRtt, tcpGbps, udp64 } from './measure';
 
 const VM2 = '10.0.0.2';
@@ -34,11 +33,7 @@ async function kernelVxlan(): Promise<Overlay> {
 
 async function vswitchOverlay(): Promise<Overlay> {
   const lab = new Lab();
-  const { core, hosts } = await underlay(lab, ['host1', 'host2']);
-  await startEtcd(lab, { ns: core, address: `${UNDERLAY}.1` });
-  const agents: RunningAgent[] = [];
-  for (const h of hosts) agents.push(await startAgent(lab, h.ns, ['--log-level', 'warn', '--store', `etcd://${UNDERLAY}.1:2379`, '--underlay', h.address]));
-  const ids = agents.map((a) => fs.readFileSync(`${a.stateDir}/host-id`, 'utf8').trim());
+  const { hosts, agents, ids } = await overlayHosts(lab, ['host1', 'host2'], ['--log-level', 'warn']);
   const vms = [await vmOn(lab, hosts[0].ns, 'vm1', 'tap1', '10.0.0.1/24'), await vmOn(lab, hosts[1].ns, 'vm2', 'tap2', '10.0.0.2/24')];
   const bridge = await agents[0].api.request<{ id: string }>('POST', '/v1/bridges', { name: 'net' });
   for (const i of [0, 1]) {

@@ -10,3 +10,4 @@ export * from './qemu';
 export * from './qmp';
 export * from './sequenced-stream';
 export * from './live-migration';
+export * from './overlay-hosts';

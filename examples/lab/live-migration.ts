@@ -7,16 +7,15 @@
 //     memory, the source's stopped/release commit it once QEMU has moved the VM;
 //   without: today's behaviour, the port's binding moved to the destination at the
 //     switchover (the destination's RESUME), the peers relying on the guest's announcement.
-import fs from 'node:fs';
 import path from 'node:path';
-import { eventually, RunningAgent, sleep, startAgent } from './agent-process';
-import { startEtcd } from './etcd';
+import { eventually, RunningAgent, sleep } from './agent-process';
 import { domainXml, runHook } from './libvirt';
 import type { Lab } from './namespaces';
+import { overlayHosts } from './overlay-hosts';
 import { startGuest } from './qemu';
 import type { Qmp } from './qmp';
 import { sequencedStream, StreamReport } from './sequenced-stream';
-import { underlay, UNDERLAY, vmOn } from './topologies';
+import { vmOn } from './topologies';
 import { ping } from './traffic';
 
 const VM_MAC = '52:54:00:12:34:56';
@@ -56,12 +55,8 @@ export interface MigrationReport extends StreamReport {
 
 export async function migrateUnderStream(lab: Lab, options: MigrationOptions): Promise<MigrationReport> {
   const { log } = options;
-  const { core, hosts } = await underlay(lab, ['src', 'dst', 'peer']);
-  await startEtcd(lab, { ns: core, address: `${UNDERLAY}.1` });
-  const agents: RunningAgent[] = [];
-  for (const h of hosts) agents.push(await startAgent(lab, h.ns, ['--store', `etcd://${UNDERLAY}.1:2379`, '--underlay', h.address]));
+  const { hosts, agents, ids } = await overlayHosts(lab, ['src', 'dst', 'peer']);
   const [source, destination] = agents;
-  const ids = agents.map((a) => fs.readFileSync(path.join(a.stateDir, 'host-id'), 'utf8').trim());
   const api = agents[2].api;
   const bridge = await api.request<{ id: string }>('POST', '/v1/bridges', { name: 'tenant' });
   const port = (await api.request<{ id: string }>('POST', '/v1/ports', { device: bridge.id, name: 'vm1' })).id;

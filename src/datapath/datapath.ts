@@ -183,7 +183,7 @@ export class Datapath implements FrameSink {
    *  slot's first, whose VXLAN header's room can become the frame's vnet header (no copy). */
   private receiveDatagram(tunnel: TunnelPort, at: number, end: number, slotEnd: number, leads: boolean): void {
     if (end - at < VXLAN_HEADER_BYTES + 14 || this.vxlan.point(this.arena, at, end) !== null) return this.drop(Drop.malformed);
-    const marked = tunnel.marks.get(this.vxlan.vni);
+    const marked = tunnel.marks.size > 0 ? tunnel.marks.get(this.vxlan.vni) : undefined;
     if (marked !== undefined) return this.markSentAtSource(marked);
     const output = tunnel.delivery.get(this.vxlan.vni);
     const ingress = output === undefined ? tunnel.ingress.get(this.vxlan.vni) : undefined;

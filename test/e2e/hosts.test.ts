@@ -1,22 +1,15 @@
 // Many hosts on one etcd: each agent registers its host with its underlay address and keeps a
 // liveness lease; a host whose agent dies is reported down within its lease time, and so are
 // the port bindings on it.
-import fs from 'node:fs';
 import test from 'ava';
-import { eventually, Lab, RunningAgent, startAgent, startEtcd, underlay, UNDERLAY } from '../../examples/lab';
+import { eventually, Lab, overlayHosts } from '../../examples/lab';
 
 const LEASE_SECONDS = 3;
 
 test('a host whose agent dies is down within its lease, with its bindings', async (t) => {
   const lab = new Lab();
   t.teardown(() => lab.cleanup());
-  const { core, hosts } = await underlay(lab, ['host1', 'host2']);
-  await startEtcd(lab, { ns: core, address: `${UNDERLAY}.1` });
-  const agents: RunningAgent[] = [];
-  for (const h of hosts) {
-    agents.push(await startAgent(lab, h.ns, ['--store', `etcd://${UNDERLAY}.1:2379`, '--underlay', h.address, '--host-lease', String(LEASE_SECONDS)]));
-  }
-  const ids = agents.map((a) => fs.readFileSync(`${a.stateDir}/host-id`, 'utf8').trim());
+  const { hosts, agents, ids } = await overlayHosts(lab, ['host1', 'host2'], ['--host-lease', String(LEASE_SECONDS)]);
   const admin = agents[0].api;
   const listed = await admin.request<{ id: string; underlayAddress: string; alive: boolean }[]>('GET', '/v1/hosts');
   t.deepEqual(listed.map((h) => [h.id, h.underlayAddress, h.alive]).sort(), ids.map((id, i) => [id, hosts[i].address, true]).sort(), 'both hosts, alive, with their underlay addresses');

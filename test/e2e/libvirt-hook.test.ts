@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
-import { domainXml, Lab, RunningAgent, runHook, startAgent, startEtcd, underlay, UNDERLAY } from '../../examples/lab';
+import { domainXml, Lab, overlayHosts, runHook } from '../../examples/lab';
 
 const MAC = '52:54:00:12:34:56';
 const domain = (port: string, dev: string) => domainXml('vm1', MAC, port, dev);
@@ -12,11 +12,7 @@ const domain = (port: string, dev: string) => domainXml('vm1', MAC, port, dev);
 async function twoHosts(t: { teardown: (f: () => Promise<void>) => void }) {
   const lab = new Lab();
   t.teardown(() => lab.cleanup());
-  const { core, hosts } = await underlay(lab, ['src', 'dst']);
-  await startEtcd(lab, { ns: core, address: `${UNDERLAY}.1` });
-  const agents: RunningAgent[] = [];
-  for (const h of hosts) agents.push(await startAgent(lab, h.ns, ['--store', `etcd://${UNDERLAY}.1:2379`, '--underlay', h.address]));
-  const ids = agents.map((a) => fs.readFileSync(`${a.stateDir}/host-id`, 'utf8').trim());
+  const { agents, ids } = await overlayHosts(lab, ['src', 'dst']);
   const api = agents[0].api;
   const bridge = await api.request<{ id: string }>('POST', '/v1/bridges', { name: 'net' });
   const port = (await api.request<{ id: string }>('POST', '/v1/ports', { device: bridge.id, name: 'vm1' })).id;

@@ -3,10 +3,9 @@
 // answers once resumed). The real QEMU migration is `npm run test:migration` and the
 // migration benchmark.
 import { ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
-import { eventually, Lab, ping, RunningAgent, sleep, startAgent, startEtcd, underlay, UNDERLAY, vmOn } from '../../examples/lab';
+import { eventually, Lab, overlayAgentArgs, overlayHosts, ping, sleep, startAgent, vmOn } from '../../examples/lab';
 
 const VM_MAC = '52:54:00:12:34:56';
 const VM_IP = '10.0.0.5';
@@ -14,11 +13,7 @@ const STAND_IN = path.join(__dirname, '..', '..', '..', 'test', 'helpers', 'paus
 
 /** Three hosts: the VM on host 1 (its port bound there), a peer on host 3, host 2 empty. */
 async function threeHosts(lab: Lab) {
-  const { core, hosts } = await underlay(lab, ['src', 'dst', 'peer']);
-  await startEtcd(lab, { ns: core, address: `${UNDERLAY}.1` });
-  const agents: RunningAgent[] = [];
-  for (const h of hosts) agents.push(await startAgent(lab, h.ns, ['--store', `etcd://${UNDERLAY}.1:2379`, '--underlay', h.address]));
-  const ids = agents.map((a) => fs.readFileSync(`${a.stateDir}/host-id`, 'utf8').trim());
+  const { hosts, agents, ids } = await overlayHosts(lab, ['src', 'dst', 'peer']);
   const vm = await vmOn(lab, hosts[0].ns, 'vm', 'tap1', `${VM_IP}/24`);
   await lab.ip(vm, 'link', 'set', 'eth0', 'address', VM_MAC);
   const peer = await vmOn(lab, hosts[2].ns, 'peerVm', 'tap3', '10.0.0.9/24');
@@ -107,7 +102,7 @@ test('abort goes back to the source, a deadline ends a forgotten migration, and 
   t.true(await eventually(attached, 5000));
   process.kill(agents[1].pid, 'SIGKILL');
   await sleep(300);
-  const restarted = await startAgent(lab, hosts[1].ns, ['--store', `etcd://${UNDERLAY}.1:2379`, '--underlay', hosts[1].address], agents[1].stateDir);
+  const restarted = await startAgent(lab, hosts[1].ns, overlayAgentArgs(hosts[1].address), agents[1].stateDir);
   t.true(await eventually(async () => (await restarted.ports()).some((p) => p.name === 'tapd'), 5000), 'the restarted agent took the migration up again');
   t.true(await ping(lab, peer, VM_IP, 3));
   t.is((await restarted.port('tapd')).counters.txPackets, 0, 'and holds what is copied to the paused guest');

@@ -1,8 +1,7 @@
 // Mirrors end to end: SPAN to a tap on the same host that tcpdump reads, and a copy over the
 // overlay to a port bound on another host.
-import fs from 'node:fs';
 import test from 'ava';
-import { eventually, Lab, ping, RunningAgent, sleep, startAgent, startEtcd, underlay, UNDERLAY, vmOn } from '../../examples/lab';
+import { eventually, Lab, overlayHosts, ping, sleep, startAgent, vmOn } from '../../examples/lab';
 
 /** tcpdump on `dev` in `ns` until it has seen `count` frames (or `seconds`); its lines, once listening. */
 function capture(lab: Lab, ns: string, dev: string, filter: string, count: number, seconds = 8): { ready: Promise<void>; lines: Promise<string[]> } {
@@ -55,11 +54,7 @@ test('SPAN: a port mirrored to a tap on the same host; tcpdump on the tap sees e
 test('a remote mirror: copies of a port on host 1 reach a port bound on host 2, over the overlay', async (t) => {
   const lab = new Lab();
   t.teardown(() => lab.cleanup());
-  const { core, hosts } = await underlay(lab, ['host1', 'host2']);
-  await startEtcd(lab, { ns: core, address: `${UNDERLAY}.1` });
-  const agents: RunningAgent[] = [];
-  for (const h of hosts) agents.push(await startAgent(lab, h.ns, ['--store', `etcd://${UNDERLAY}.1:2379`, '--underlay', h.address]));
-  const ids = agents.map((a) => fs.readFileSync(`${a.stateDir}/host-id`, 'utf8').trim());
+  const { hosts, agents, ids } = await overlayHosts(lab, ['host1', 'host2']);
   const vm1 = await vmOn(lab, hosts[0].ns, 'vm1', 'tap1', '10.0.0.1/24');
   await vmOn(lab, hosts[0].ns, 'vm2', 'tap2', '10.0.0.2/24');
   const monitor = await vmOn(lab, hosts[1].ns, 'mon', 'tap3', '10.0.0.99/24');

@@ -1,18 +1,13 @@
 // Two hosts, each an agent in its own namespace on a shared underlay and etcd, and a virtual
 // bridge with a VM on each: frames cross in VXLAN, simulated once at the ingress host; the
 // egress host delivers them by key without simulating.
-import fs from 'node:fs';
 import test from 'ava';
-import { eventually, iperf, iperfTcp, Lab, ping, RunningAgent, startAgent, startEtcd, underlay, UNDERLAY, vmOn } from '../../examples/lab';
+import { eventually, iperf, iperfTcp, Lab, overlayHosts, ping, startAgent, underlay, vmOn } from '../../examples/lab';
 
 test('a bridge across two hosts: ping and TCP over VXLAN, the egress host does not simulate', async (t) => {
   const lab = new Lab();
   t.teardown(() => lab.cleanup());
-  const { core, hosts } = await underlay(lab, ['host1', 'host2']);
-  await startEtcd(lab, { ns: core, address: `${UNDERLAY}.1` });
-  const agents: RunningAgent[] = [];
-  for (const h of hosts) agents.push(await startAgent(lab, h.ns, ['--store', `etcd://${UNDERLAY}.1:2379`, '--underlay', h.address]));
-  const ids = agents.map((a) => fs.readFileSync(`${a.stateDir}/host-id`, 'utf8').trim());
+  const { core, hosts, agents, ids } = await overlayHosts(lab, ['host1', 'host2']);
   const vm1 = await vmOn(lab, hosts[0].ns, 'vm1', 'tap1', '10.0.0.1/24');
   const vm2 = await vmOn(lab, hosts[1].ns, 'vm2', 'tap2', '10.0.0.2/24');
 
@@ -47,11 +42,7 @@ test('a bridge across two hosts: ping and TCP over VXLAN, the egress host does n
 test('three hosts: one bridge across two of them, and a router to the third; neighbors resolved on one host are known on the others', async (t) => {
   const lab = new Lab();
   t.teardown(() => lab.cleanup());
-  const { core, hosts } = await underlay(lab, ['host1', 'host2', 'host3']);
-  await startEtcd(lab, { ns: core, address: `${UNDERLAY}.1` });
-  const agents: RunningAgent[] = [];
-  for (const h of hosts) agents.push(await startAgent(lab, h.ns, ['--store', `etcd://${UNDERLAY}.1:2379`, '--underlay', h.address]));
-  const ids = agents.map((a) => fs.readFileSync(`${a.stateDir}/host-id`, 'utf8').trim());
+  const { hosts, agents, ids } = await overlayHosts(lab, ['host1', 'host2', 'host3']);
   const vms = [
     await vmOn(lab, hosts[0].ns, 'vm1', 'tap1', '10.0.1.5/24'),
     await vmOn(lab, hosts[1].ns, 'vm2', 'tap2', '10.0.1.6/24'),
@@ -85,11 +76,7 @@ test('three hosts: one bridge across two of them, and a router to the third; nei
 test('stations learned on one host are known on the others: unicast crosses the overlay without flooding', async (t) => {
   const lab = new Lab();
   t.teardown(() => lab.cleanup());
-  const { core, hosts } = await underlay(lab, ['host1', 'host2', 'host3']);
-  await startEtcd(lab, { ns: core, address: `${UNDERLAY}.1` });
-  const agents: RunningAgent[] = [];
-  for (const h of hosts) agents.push(await startAgent(lab, h.ns, ['--store', `etcd://${UNDERLAY}.1:2379`, '--underlay', h.address]));
-  const ids = agents.map((a) => fs.readFileSync(`${a.stateDir}/host-id`, 'utf8').trim());
+  const { hosts, agents, ids } = await overlayHosts(lab, ['host1', 'host2', 'host3']);
   const vms: string[] = [];
   for (const i of [0, 1, 2]) vms.push(await vmOn(lab, hosts[i].ns, `vm${i + 1}`, `tap${i + 1}`, `10.0.0.${i + 1}/24`));
   const api = agents[0].api;
