@@ -18,9 +18,10 @@ import { formatMac, parseIpv4, VNET_HEADER_BYTES, VXLAN_UDP_PORT } from '../pack
 import {
   decodeState, deviceTag, macClock, macTag, portTag, SimulationResult, TABLE_SPACE_TAG, TopologySimulation, vportTag,
 } from '../simulation';
-import type { Migration, Stored } from '../topology';
+import type { Stored } from '../topology';
 import type { SimulationAnswer, SimulationTask } from '../../workers/simulation';
 import { SwitchError } from './errors';
+import { ArrivingGuests, HoldablePort } from './arriving-guests';
 import { DatapathThread, settle } from './datapath-thread';
 import { DatapathPortView, HostTopology, LOCAL_BRIDGE, VTEP_PORT_BASE } from './host-topology';
 import { PortConfig, PortInfo, PortState, validatePortConfig } from './port-config';
@@ -71,8 +72,6 @@ const WORKERS_DIR = path.join(__dirname, '..', '..', 'workers');
  *  switchover is 18-65 ms here (docs/MIGRATION.md), so this covers it with room. */
 const MIGRATION_HOLD_MS = 150;
 
-const arrivalOf = (m: Migration): string => `${m.port}@${m.begunAt}`;
-
 export class Switch extends EventEmitter {
   readonly log: Logger;
   readonly topology: HostTopology;
@@ -86,13 +85,9 @@ export class Switch extends EventEmitter {
   /** The VXLAN tunnel's socket, when this host has an underlay address. */
   private tunnel: PortSpec | null = null;
   private readonly macAgingSeconds: number;
-  private readonly migrationHoldMs: number;
   /** Migrations from this host that their deadline ended (the agent counts them). */
   migrationsExpired = 0;
-  /** Datapath ports whose frames are held: a VM arriving by migration that has not run yet. */
-  private readonly holding = new Set<number>();
-  /** Arrivals (port@begunAt) whose guest has run here: never held again. */
-  private readonly arrived = new Set<string>();
+  private readonly arriving: ArrivingGuests;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly datapathOptions: DatapathOptions;
   private nextRequest = 1;
@@ -104,7 +99,7 @@ export class Switch extends EventEmitter {
     validateSwitchOptions(options);
     this.log = options.logger ?? pino({ level: 'silent' });
     this.macAgingSeconds = options.macAgingSeconds ?? 300;
-    this.migrationHoldMs = options.migrationHoldMs ?? MIGRATION_HOLD_MS;
+    this.arriving = new ArrivingGuests(options.migrationHoldMs ?? MIGRATION_HOLD_MS, (m) => this.workers.forEach((w) => this.post(w, m)), this.log);
     this.topology = new HostTopology(options.hostId ?? os.hostname(), options.macTableSize ?? 8192);
     this.datapathOptions = {
       ...DEFAULT_DATAPATH_OPTIONS,
@@ -257,30 +252,20 @@ export class Switch extends EventEmitter {
     this.slowPath.releaseResolved();
   }
 
-  /** Holds frames for the interfaces of VMs arriving here that have not run yet; lets go of
-   *  the others (a migration committed, aborted, or ended by its deadline). */
+  /** Holds frames for the ports of VMs arriving here that have not run yet (ArrivingGuests). */
   private syncHolds(): void {
-    const arriving = new Map(this.topology.arrivingHere().filter((m) => !this.arrived.has(arrivalOf(m))).map((m) => [m.destinationInterface, m.port]));
-    for (const record of this.ports.values()) {
-      const number = record.spec.number;
-      const wanted = record.binding !== undefined && arriving.get(record.spec.name) === record.binding;
-      if (wanted === this.holding.has(number)) continue;
-      if (wanted) this.holding.add(number);
-      else this.holding.delete(number);
-      for (const w of this.workers) this.post(w, wanted ? { type: 'hold', number, windowMs: this.migrationHoldMs } : { type: 'release', number });
-      this.log.info({ port: number, name: record.spec.name }, wanted ? 'holding frames for a VM arriving here' : 'no longer holding frames');
-    }
+    this.arriving.sync(this.topology.arrivingHere(), this.holdable());
   }
 
-  /** A held port's guest sent: it runs here. Every worker sends what it holds for it. */
+  private holdable(): HoldablePort[] {
+    return [...this.ports.values()].map((r) => ({ number: r.spec.number, name: r.spec.name, binding: r.binding }));
+  }
+
+  /** A held port's guest sent: it runs here (the agent records it in the migration). */
   private guestRunning(number: number): void {
-    const record = this.ports.get(number);
-    const migration = this.topology.arrivingHere().find((m) => m.port === record?.binding && m.destinationInterface === record?.spec.name);
-    if (!record || !migration || !this.holding.delete(number)) return;
-    this.arrived.add(arrivalOf(migration));
-    for (const w of this.workers) this.post(w, { type: 'release', number });
-    this.log.info({ port: number, name: record.spec.name, migration: migration.id }, 'the arriving VM runs here: held frames sent');
-    this.emit('guest-running', { migration: migration.id, at: Date.now() });
+    const port = this.holdable().find((p) => p.number === number);
+    const migration = port && this.arriving.guestRan(port, this.topology.arrivingHere());
+    if (migration) this.emit('guest-running', { migration: migration.id, at: Date.now() });
   }
 
   /** What the slow path would do with a frame arriving on a port (an interface, a port number, or
@@ -387,7 +372,7 @@ export class Switch extends EventEmitter {
       this.post(handle, { type: 'addPort', port: this.tunnel, receive: handle === this.workers[0] });
       this.post(handle, { type: 'tunnelMap', ...this.tunnelMap() });
     }
-    for (const number of this.holding) this.post(handle, { type: 'hold', number, windowMs: this.migrationHoldMs });
+    for (const hold of this.arriving.holds()) this.post(handle, hold);
     this.emit('worker-restarted', { ports: owned.map((p) => p.spec.name) });
   }
 
@@ -491,7 +476,7 @@ export class Switch extends EventEmitter {
 
   /** A port's flows, its learned MACs, and every flood's output set depend on it. */
   private forgetPort(record: PortRecord): void {
-    this.holding.delete(record.spec.number);
+    this.arriving.forget(record.spec.number);
     const port = this.topology.virtualPortOf(this.viewOf(record));
     const table = port.bridge ? this.topology.macTable(port.bridge) : undefined;
     const macs = (table?.flushPort(port.index) ?? []).map((e) => macTag(port.bridge!, e.vlan, e.mac));
