@@ -7,10 +7,11 @@ import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino, { Logger } from 'pino';
-import { expireMigration, tenantApi } from '../api';
+import { tenantApi } from '../api';
 import type { LearnedStation, Neighbor } from '../simulation';
 import { ADMIN_TENANT, EmbeddedStore, EtcdStore, neighborId, stationId, TopologyStore } from '../topology';
 import { ControlApi, refuseIfTaken } from './control-api';
+import { noteGuestRunning, watchMigrations } from './migration-watch';
 import { SwitchError } from './errors';
 import { switchMetrics } from './metrics';
 import { trace } from './trace';
@@ -22,7 +23,6 @@ export const DEFAULT_SOCKET = process.env.VSWITCH_SOCKET ?? '/run/vswitch/vswitc
 export const DEFAULT_STATE_DIR = process.env.VSWITCH_STATE_DIR ?? '/var/lib/vswitch';
 export const DEFAULT_API = '127.0.0.1:8780';
 const DEFAULT_HOST_LEASE_SECONDS = 5;
-const MIGRATION_CHECK_MS = 1000;
 
 export interface AgentConfig extends Omit<SwitchOptions, 'logger' | 'hostId'> {
   socket?: string;
@@ -65,7 +65,7 @@ export class Agent {
     const control = new ControlApi(sw, switchMetrics(sw));
     let api: FastifyInstance | null = null;
     let stopWatching = () => {};
-    let stopDeadlines = () => {};
+    let stopMigrations = () => {};
     let leave = async () => {};
     try {
       for (const port of config.ports ?? []) sw.addPort(port);
@@ -77,7 +77,7 @@ export class Agent {
       sw.on('neighbors-learned', (neighbors: Neighbor[]) => void shareNeighbors(store, neighbors, logger));
       sw.on('stations-learned', (stations: LearnedStation[]) => void shareStations(store, stations, logger));
       sw.on('guest-running', (event: { migration: string; at: number }) => void noteGuestRunning(store, event, logger));
-      stopDeadlines = watchDeadlines(store, sw, hostId, logger);
+      stopMigrations = watchMigrations(store, sw, hostId, logger);
       if ((config.api ?? DEFAULT_API) !== 'off') {
         const adminToken = kept(path.join(stateDir, 'admin-token'), () => randomBytes(24).toString('base64url'));
         api = tenantApi({ store, adminToken, hostId, trace: (port, flow) => trace(sw, port, flow) });
@@ -87,7 +87,7 @@ export class Agent {
       await control.listen(socket);
     } catch (error) {
       stopWatching();
-      stopDeadlines();
+      stopMigrations();
       await leave().catch(() => undefined);
       await api?.close();
       await control.close();
@@ -98,7 +98,7 @@ export class Agent {
     logger.info({ socket, api: config.api ?? DEFAULT_API, stateDir, hostId, ports: sw.listPorts().length }, 'agent started');
     return new Agent(sw, control, store, api, socket, () => {
       stopWatching();
-      stopDeadlines();
+      stopMigrations();
     }, leave);
   }
 
@@ -143,37 +143,6 @@ async function shareStations(store: TopologyStore, stations: readonly LearnedSta
       logger.warn({ err: error, station: s }, 'could not share a learned station (kept locally)');
     }
   }
-}
-
-/** The destination saw the arriving guest send: the migration says so, for the orchestrator
- *  (and a deadline that ends it then commits rather than aborts). */
-async function noteGuestRunning(store: TopologyStore, event: { migration: string; at: number }, logger: Logger): Promise<void> {
-  try {
-    const m = await store.get('migration', event.migration);
-    if (m?.value.state === 'mirroring' && m.value.guestRunningAt === 0) await store.put('migration', { ...m.value, guestRunningAt: event.at }, m.version);
-  } catch (error) {
-    logger.warn({ err: error, migration: event.migration }, 'could not record that the migrating guest runs here');
-  }
-}
-
-/** Migrations from this host left open past their deadline end here, loudly: a warning, a
- *  metric, and the migration's state and reason in the API. */
-function watchDeadlines(store: TopologyStore, sw: Switch, hostId: string, logger: Logger): () => void {
-  const timer = setInterval(() => {
-    const now = Date.now();
-    for (const m of sw.topology.migrating()) {
-      if (m.sourceHost !== hostId || m.deadline > now) continue;
-      store.get('migration', m.id)
-        .then((current) => (current?.value.state === 'mirroring' ? expireMigration(store, current, now) : undefined))
-        .then((ended) => {
-          if (!ended) return;
-          sw.migrationsExpired++;
-          logger.warn({ migration: m.id, port: m.port, state: ended.value.state, reason: ended.value.reason }, 'migration ended by its deadline');
-        })
-        .catch((error: unknown) => logger.warn({ err: error, migration: m.id }, 'could not end a migration past its deadline'));
-    }
-  }, MIGRATION_CHECK_MS);
-  return () => clearInterval(timer);
 }
 
 /** A value kept in a file of the state directory, made once (the host's id, the admin token). */

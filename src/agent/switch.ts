@@ -250,6 +250,7 @@ export class Switch extends EventEmitter {
     this.refreshTunnel();
     this.syncHolds();
     this.slowPath.releaseResolved();
+    this.emit('topology-changed');
   }
 
   /** Holds frames for the ports of VMs arriving here that have not run yet (ArrivingGuests). */
