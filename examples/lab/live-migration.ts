@@ -109,7 +109,7 @@ export async function migrateUnderStream(lab: Lab, options: MigrationOptions): P
   log(`migrated: QEMU total ${info['total-time']} ms, downtime ${info.downtime} ms, guest paused ${pause.toFixed(1)} ms`);
 
   const report = await stream;
-  await sleep(1100);
+  await sleep(1100); // the guest's next report of its UDP counters (every second)
   // Where frames were let go, host by host: what explains the duplicates and any loss.
   const drops: Record<string, Record<string, number>> = {};
   for (const [i, a] of agents.entries()) drops[['source', 'destination', 'peer'][i]] = Object.fromEntries(Object.entries((await a.stats()).drops).filter(([, n]) => n > 0));

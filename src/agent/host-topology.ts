@@ -197,7 +197,8 @@ export class HostTopology {
       }
       // While its VM migrates here, the local interface is the arriving end; the binding's host the other.
       // A commit moves the binding before it ends the migration: from then on, one end.
-      const migration = binding && migrations.get(p.id)?.destinationHost !== binding.host ? migrations.get(p.id) : undefined;
+      const moving = binding ? migrations.get(p.id) : undefined;
+      const migration = moving?.destinationHost !== binding?.host ? moving : undefined;
       const arriving = migration?.destinationHost === this.hostId;
       const here = binding ? binding.host === this.hostId : local !== undefined;
       const primary = here && !arriving ? local : undefined;

@@ -72,6 +72,8 @@ const WORKERS_DIR = path.join(__dirname, '..', '..', 'workers');
  *  switchover is 18-65 ms here (docs/MIGRATION.md), so this covers it with room. */
 const MIGRATION_HOLD_MS = 150;
 
+const holdableOf = (r: PortRecord): HoldablePort => ({ number: r.spec.number, name: r.spec.name, binding: r.binding });
+
 export class Switch extends EventEmitter {
   readonly log: Logger;
   readonly topology: HostTopology;
@@ -259,13 +261,13 @@ export class Switch extends EventEmitter {
   }
 
   private holdable(): HoldablePort[] {
-    return [...this.ports.values()].map((r) => ({ number: r.spec.number, name: r.spec.name, binding: r.binding }));
+    return [...this.ports.values()].map(holdableOf);
   }
 
   /** A held port's guest sent: it runs here (the agent records it in the migration). */
   private guestRunning(number: number): void {
-    const port = this.holdable().find((p) => p.number === number);
-    const migration = port && this.arriving.guestRan(port, this.topology.arrivingHere());
+    const record = this.ports.get(number);
+    const migration = record && this.arriving.guestRan(holdableOf(record), this.topology.arrivingHere());
     if (migration) this.emit('guest-running', { migration: migration.id, at: Date.now() });
   }
 
@@ -502,6 +504,7 @@ export class Switch extends EventEmitter {
     this.emit('port-down', this.portInfo(record.spec.number));
   }
 
+  /** Bound interfaces that have appeared are attached, and ports whose link came up taken up. */
   private attachAwaited(): void {
     for (const [name, port] of [...this.awaitedBindings]) {
       if (!native.linkState(name)) continue;
@@ -521,7 +524,6 @@ export class Switch extends EventEmitter {
       if (record.state === 'up' && (!link || !link.running)) this.setDown(record, link ? 'link down' : 'interface vanished');
       else if (record.state === 'down' && record.reason === 'interface vanished' && link) this.reopen(record);
     }
-    this.bringUp();
   }
 
   /** Ports whose link came up: taken up at once, since an arriving VM's tap must carry its

@@ -164,7 +164,6 @@ function routes(app: FastifyInstance, resource: Resource, options: TenantApiOpti
   });
 }
 
-
 function ifMatch(request: FastifyRequest): number | undefined {
   const header = request.headers['if-match'];
   if (header === undefined) return undefined;

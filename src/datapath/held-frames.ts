@@ -5,6 +5,7 @@
 // them when the guest first sends something here (QEMU's announcement at resume). Most of what
 // is held the guest read at the source before it paused, and would get twice: the source host
 // marks each frame the guest sends there, and what was held before a mark is let go.
+
 /** Copies come to this host straight from the sending host, the mark from the source host: the
  *  two paths' delays differ, and a guest may send before it reads what just came, more so while
  *  QEMU tracks its dirty pages (a TCG guest here lagged over 10 ms at 1,000 packets/s). A frame

@@ -7,7 +7,7 @@ import { VNET_HEADER_BYTES } from '../packet';
 import { BridgeStep } from './bridge';
 import { RouterStep } from './router';
 import { portTag } from './tags';
-import { MirrorEntry, VirtualPlace, VirtualPort, VirtualTopology } from './virtual-topology';
+import { MirrorEntry, VirtualMigratingPlace, VirtualPlace, VirtualPort, VirtualTopology } from './virtual-topology';
 import { Emission, SimulationResult, Walk } from './walk';
 
 /** What the devices' steps call back into. */
@@ -52,7 +52,7 @@ export class TopologySimulation implements TopologyWalker {
 
   /** The frame as it came, to the destination of the VM's move, by the migration's mark key
    *  (see HeldFrames.readAtSource). */
-  private markSent(port: VirtualPort, to: VirtualPlace & { markKey: number }, w: Walk): void {
+  private markSent(port: VirtualPort, to: VirtualMigratingPlace, w: Walk): void {
     w.tags.add(to.remoteTag);
     w.note(() => `${port.name} migrates to ${to.remote}: a mark there that its guest sent (key ${to.markKey})`);
     w.tunnel(to.markKey, to.remote);

@@ -75,10 +75,12 @@ export interface VirtualPlace extends PortPlace {
   remoteTag: string;
 }
 
+export type VirtualMigratingPlace = VirtualPlace & Pick<MigratingPlace, 'markKey'>;
+
 export interface VirtualPort extends Omit<StatePort, 'migrating'>, VirtualPlace {
   /** Its tag (vport:ID), made once. */
   tag: string;
-  migrating: (VirtualPlace & Pick<MigratingPlace, 'markKey'>) | null;
+  migrating: VirtualMigratingPlace | null;
   macBytes: Uint8Array;
   prefixes: (Prefix & { text: string })[];
   kind: 'bridge' | 'router';
