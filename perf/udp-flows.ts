@@ -14,6 +14,7 @@ const fd = native.openPacket(iface, false);
 const arena = new Uint8Array(BATCH * SLOT);
 const offsets = new Uint32Array(BATCH);
 const lengths = new Uint32Array(BATCH).fill(FRAME);
+const ONE_PIECE_EACH = new Uint32Array(BATCH).fill(1);
 for (let i = 0; i < BATCH; i++) {
   offsets[i] = i * SLOT;
   const at = emitEthernet(arena, offsets[i], { destination: parseMac(destinationMac), source: parseMac(sourceMac), ethertype: EtherType.ipv4 });
@@ -42,6 +43,6 @@ while (Date.now() < end) {
     arena[udp + 2] = tuple >>> 8;
     arena[udp + 3] = tuple;
   }
-  sent += native.sendBatch(fd, false, arena, offsets, lengths, 0, BATCH);
+  sent += native.sendBatch(fd, false, arena, offsets, lengths, ONE_PIECE_EACH, 0, BATCH);
 }
 process.stdout.write(`${sent}\n`);

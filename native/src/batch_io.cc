@@ -163,50 +163,31 @@ static Napi::Value RecvBatch(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, n);
 }
 
-// sendBatch(fd, isTap, arena, offsets, lens, start, count) -> frames sent, or -errno when the
-// first send fails. Frame i is arena[offsets[start+i] .. +lens[start+i]].
+// sendBatch(fd, isTap, arena, offsets, lengths, pieces, start, count) -> frames sent, or -errno
+// when the first send fails. Frame i is gathered from its pieces (see SendPieces).
 static Napi::Value SendBatch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = info[0].As<Napi::Number>().Int32Value();
   bool isTap = info[1].ToBoolean();
-  uint8_t* arena;
-  size_t arenaBytes;
-  ArenaOf(info, 2, &arena, &arenaBytes);
-  Napi::Uint32Array offsetsArray = info[3].As<Napi::Uint32Array>();
-  Napi::Uint32Array lensArray = info[4].As<Napi::Uint32Array>();
-  uint32_t start = info[5].As<Napi::Number>().Uint32Value();
-  uint32_t count = info[6].As<Napi::Number>().Uint32Value();
+  SendPieces batch = SendPiecesOf(info, 2);
+  uint32_t start = info[6].As<Napi::Number>().Uint32Value();
+  uint32_t count = info[7].As<Napi::Number>().Uint32Value();
   if (count > kMaxBatch) count = kMaxBatch;
-  if (start + count > offsetsArray.ElementLength() || start + count > lensArray.ElementLength()) {
-    Napi::RangeError::New(env, "sendBatch: batch runs past its offsets or lengths").ThrowAsJavaScriptException();
+  struct mmsghdr msgs[kMaxBatch];
+  static thread_local struct iovec iovs[kMaxPieces];
+  if (!GatherSends(batch, start, count, msgs, iovs)) {
+    Napi::RangeError::New(env, "sendBatch: a frame runs past the arena, or its pieces past their arrays").ThrowAsJavaScriptException();
     return env.Undefined();
-  }
-  const uint32_t* offsets = offsetsArray.Data() + start;
-  const uint32_t* lens = lensArray.Data() + start;
-  for (uint32_t i = 0; i < count; i++) {
-    if (static_cast<size_t>(offsets[i]) + lens[i] > arenaBytes) {
-      Napi::RangeError::New(env, "sendBatch: a frame runs past the end of the arena").ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
   }
   if (isTap) {
     uint32_t n = 0;
     for (; n < count; n++) {
-      if (write(fd, arena + offsets[n], lens[n]) < 0) {
+      if (writev(fd, msgs[n].msg_hdr.msg_iov, msgs[n].msg_hdr.msg_iovlen) < 0) {
         if (n == 0) return Napi::Number::New(env, -errno);
         break;
       }
     }
     return Napi::Number::New(env, n);
-  }
-  struct mmsghdr msgs[kMaxBatch];
-  struct iovec iovs[kMaxBatch];
-  for (uint32_t i = 0; i < count; i++) {
-    iovs[i].iov_base = arena + offsets[i];
-    iovs[i].iov_len = lens[i];
-    msgs[i].msg_hdr = {};
-    msgs[i].msg_hdr.msg_iov = &iovs[i];
-    msgs[i].msg_hdr.msg_iovlen = 1;
   }
   int n = sendmmsg(fd, msgs, count, MSG_DONTWAIT);
   return Napi::Number::New(env, n < 0 ? -errno : n);

@@ -122,74 +122,75 @@ static Napi::Value RecvFromBatch(const Napi::CallbackInfo& info) {
 }
 
 // A run the kernel would not cut (a route whose device cannot, a datagram over its MTU), sent
-// as the datagrams it stands for: slower, never lost. -> datagrams sent, or -errno.
-static int SendRunApart(int fd, struct msghdr* run, uint32_t segmentSize) {
-  uint8_t* at = static_cast<uint8_t*>(run->msg_iov[0].iov_base);
-  size_t length = run->msg_iov[0].iov_len;
+// as the datagrams it stands for: its pieces cut at every segmentSize bytes. Slower, never
+// lost. -> datagrams sent, or -errno.
+static int SendRunApart(int fd, const struct msghdr* run, uint32_t segmentSize) {
   struct mmsghdr msgs[kMaxUdpBatch];
-  struct iovec iovs[kMaxUdpBatch];
+  static thread_local struct iovec iovs[kMaxPiecesPerSend + kMaxUdpBatch];
   uint32_t count = 0;
-  for (size_t offset = 0; offset < length && count < kMaxUdpBatch; offset += segmentSize, count++) {
-    iovs[count].iov_base = at + offset;
-    iovs[count].iov_len = length - offset < segmentSize ? length - offset : segmentSize;
-    msgs[count].msg_hdr = {};
-    msgs[count].msg_hdr.msg_iov = &iovs[count];
-    msgs[count].msg_hdr.msg_iovlen = 1;
-    msgs[count].msg_hdr.msg_name = run->msg_name;
-    msgs[count].msg_hdr.msg_namelen = run->msg_namelen;
+  size_t used = 0;
+  size_t piece = 0;
+  size_t offset = 0;
+  while (piece < run->msg_iovlen && count < kMaxUdpBatch) {
+    struct msghdr* msg = &msgs[count++].msg_hdr;
+    *msg = {};
+    msg->msg_name = run->msg_name;
+    msg->msg_namelen = run->msg_namelen;
+    msg->msg_iov = iovs + used;
+    for (size_t need = segmentSize; need > 0 && piece < run->msg_iovlen;) {
+      const struct iovec& from = run->msg_iov[piece];
+      size_t take = from.iov_len - offset < need ? from.iov_len - offset : need;
+      iovs[used].iov_base = static_cast<uint8_t*>(from.iov_base) + offset;
+      iovs[used++].iov_len = take;
+      need -= take;
+      offset += take;
+      if (offset == from.iov_len) {
+        piece++;
+        offset = 0;
+      }
+    }
+    msg->msg_iovlen = iovs + used - msg->msg_iov;
   }
   int n = sendmmsg(fd, msgs, count, MSG_DONTWAIT);
   return n < 0 ? -errno : n;
 }
 
-// sendToBatch(fd, arena, offsets, lens, destinations, segmentSizes, start, count, port) -> sends
-// done, or -errno when the first fails. Send i is arena[offsets[i] .. +lens[i]] to destinations[i]
-// (an IPv4 address as a number) at `port`: one datagram when segmentSizes[i] is 0, else a run of
-// datagrams of that size (the last may be shorter), cut by the kernel (UDP_SEGMENT).
+// sendToBatch(fd, arena, offsets, lengths, pieces, destinations, segmentSizes, start, count, port)
+// -> sends done, or -errno when the first fails. Send i, gathered from its pieces (see
+// SendPieces), goes to destinations[i] (an IPv4 address as a number) at `port`: one datagram
+// when segmentSizes[i] is 0, else a run of datagrams of that size (the last may be shorter),
+// cut by the kernel (UDP_SEGMENT).
 static Napi::Value SendToBatch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = info[0].As<Napi::Number>().Int32Value();
-  Napi::Uint8Array arenaArray = info[1].As<Napi::Uint8Array>();
-  uint8_t* arena = arenaArray.Data();
-  Napi::Uint32Array offsetsArray = info[2].As<Napi::Uint32Array>();
-  Napi::Uint32Array lensArray = info[3].As<Napi::Uint32Array>();
-  Napi::Uint32Array destinationsArray = info[4].As<Napi::Uint32Array>();
-  Napi::Uint32Array segmentSizesArray = info[5].As<Napi::Uint32Array>();
-  uint32_t start = info[6].As<Napi::Number>().Uint32Value();
-  uint32_t count = info[7].As<Napi::Number>().Uint32Value();
-  uint32_t port = info[8].As<Napi::Number>().Uint32Value();
+  SendPieces batch = SendPiecesOf(info, 1);
+  Napi::Uint32Array destinationsArray = info[5].As<Napi::Uint32Array>();
+  Napi::Uint32Array segmentSizesArray = info[6].As<Napi::Uint32Array>();
+  uint32_t start = info[7].As<Napi::Number>().Uint32Value();
+  uint32_t count = info[8].As<Napi::Number>().Uint32Value();
+  uint32_t port = info[9].As<Napi::Number>().Uint32Value();
   if (count > kMaxUdpBatch) count = kMaxUdpBatch;
   size_t end = static_cast<size_t>(start) + count;
-  if (end > offsetsArray.ElementLength() || end > lensArray.ElementLength() || end > destinationsArray.ElementLength() ||
-      end > segmentSizesArray.ElementLength()) {
-    Napi::RangeError::New(env, "sendToBatch: batch runs past its offsets, lengths, destinations or segment sizes").ThrowAsJavaScriptException();
+  struct mmsghdr msgs[kMaxUdpBatch];
+  static thread_local struct iovec iovs[kMaxPieces];
+  if (end > destinationsArray.ElementLength() || end > segmentSizesArray.ElementLength() || !GatherSends(batch, start, count, msgs, iovs)) {
+    Napi::RangeError::New(env, "sendToBatch: a datagram runs past the arena, or the batch past its pieces, destinations or segment sizes").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  const uint32_t* offsets = offsetsArray.Data() + start;
-  const uint32_t* lens = lensArray.Data() + start;
   const uint32_t* destinations = destinationsArray.Data() + start;
   const uint32_t* segmentSizes = segmentSizesArray.Data() + start;
-  struct mmsghdr msgs[kMaxUdpBatch];
-  struct iovec iovs[kMaxUdpBatch];
   struct sockaddr_in peers[kMaxUdpBatch];
   static thread_local SegmentControl controls[kMaxUdpBatch];
   for (uint32_t i = 0; i < count; i++) {
-    if (static_cast<size_t>(offsets[i]) + lens[i] > arenaArray.ByteLength()) {
-      Napi::RangeError::New(env, "sendToBatch: a datagram runs past the end of the arena").ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
     peers[i] = {};
     peers[i].sin_family = AF_INET;
     peers[i].sin_port = htons(port);
     peers[i].sin_addr.s_addr = htonl(destinations[i]);
-    iovs[i].iov_base = arena + offsets[i];
-    iovs[i].iov_len = lens[i];
-    msgs[i].msg_hdr = {};
-    msgs[i].msg_hdr.msg_iov = &iovs[i];
-    msgs[i].msg_hdr.msg_iovlen = 1;
     msgs[i].msg_hdr.msg_name = &peers[i];
     msgs[i].msg_hdr.msg_namelen = sizeof peers[i];
-    if (segmentSizes[i] != 0 && segmentSizes[i] < lens[i]) {
+    size_t length = 0;
+    for (size_t k = 0; k < msgs[i].msg_hdr.msg_iovlen; k++) length += msgs[i].msg_hdr.msg_iov[k].iov_len;
+    if (segmentSizes[i] != 0 && segmentSizes[i] < length) {
       msgs[i].msg_hdr.msg_control = controls[i].bytes;
       msgs[i].msg_hdr.msg_controllen = CMSG_SPACE(sizeof(uint16_t));
       struct cmsghdr* c = CMSG_FIRSTHDR(&msgs[i].msg_hdr);

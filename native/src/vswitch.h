@@ -1,6 +1,8 @@
 // Shared declarations of the vswitch native addon: each .cc file registers its functions.
 #pragma once
 #include <napi.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <string>
 
 namespace vswitch {
@@ -8,6 +10,29 @@ namespace vswitch {
 // Throws a JS Error whose `code` is the errno name (ENODEV, EPERM...) and whose message is
 // a sentence written for the operator.
 void ThrowErrno(Napi::Env env, int err, const std::string& message);
+
+// A batch of sends as the datapath queues them (src/datapath/tx-queue.ts): send i is pieces[i]
+// consecutive pieces (offsets, lengths) of the arena, after those of the sends before it.
+struct SendPieces {
+  uint8_t* arena;
+  size_t arenaBytes;
+  const uint32_t* offsets;
+  const uint32_t* lengths;
+  size_t pieceCount;
+  const uint32_t* pieces;
+  size_t sendCount;
+};
+
+// The kernel takes at most UIO_MAXIOV iovecs in one message; a batch has at most kMaxPieces.
+const uint32_t kMaxPiecesPerSend = 1024;
+const uint32_t kMaxPieces = 8192;
+
+// Reads the arena and the three arrays from info[arenaArg ..]: arena, offsets, lengths, pieces.
+SendPieces SendPiecesOf(const Napi::CallbackInfo& info, int arenaArg);
+
+// Points msgs[0 .. count) at the pieces of sends [start, start + count), their iovecs in `iovs`
+// (room for kMaxPieces). False when a piece runs past the arena or the pieces past their arrays.
+bool GatherSends(const SendPieces& batch, uint32_t start, uint32_t count, struct mmsghdr* msgs, struct iovec* iovs);
 
 void InitLink(Napi::Env env, Napi::Object exports);
 void InitSockets(Napi::Env env, Napi::Object exports);

@@ -12,6 +12,7 @@ import { FrameIo, isLinkFailure, native } from './native';
 import { PendingFlows } from './pending';
 import { HeldFrames } from './held-frames';
 import { Port, TUNNEL_PORT, TunnelPort } from './port';
+import { gather, TxQueue } from './tx-queue';
 
 export interface DatapathOptions {
   flowCapacity: number;
@@ -114,12 +115,7 @@ export class Datapath implements FrameSink {
     this.arena = new Uint8Array(options.batch * SLOT_BYTES + SCRATCH_BYTES);
     this.executor = new ActionExecutor(this.arena, options.batch * SLOT_BYTES, SCRATCH_BYTES);
     this.pending = new PendingFlows(options.maxPendingPerFlow, options.maxPendingFrames);
-    this.coalescer = new TcpCoalescer(
-      this.arena,
-      (bytes) => this.reserveOrFlush(bytes),
-      (end) => this.executor.release(end),
-      (number, at, length) => this.output(number, this.arena, at, length),
-    );
+    this.coalescer = new TcpCoalescer(this.arena, (bytes) => this.reserveOrFlush(bytes), (number, offsets, lengths, count) => this.outputPieces(number, offsets, lengths, count));
     this.now = this.clock();
   }
 
@@ -169,7 +165,7 @@ export class Datapath implements FrameSink {
         c[this.counters.portIndex(TUNNEL_PORT, PortCounter.rxBytes)] += end - first;
         if (this.lengths[i] === 0) this.drop(Drop.oversize);
         else if (!tunnel.peers.has(this.sources[i])) c[this.counters.dropIndex(Drop.unknownTunnelPeer)] += datagrams;
-        else for (let at = first; at < end; at += step) this.receiveDatagram(tunnel, at, Math.min(at + step, end), end, at === first);
+        else for (let at = first; at < end; at += step) this.receiveDatagram(tunnel, at, Math.min(at + step, end), at === first);
         this.coalescer.finish();
       }
       this.forwardAdmitted();
@@ -179,9 +175,9 @@ export class Datapath implements FrameSink {
     }
   }
 
-  /** One datagram [at, end) of a slot that is received up to `slotEnd`; `leads` when it is the
-   *  slot's first, whose VXLAN header's room can become the frame's vnet header (no copy). */
-  private receiveDatagram(tunnel: TunnelPort, at: number, end: number, slotEnd: number, leads: boolean): void {
+  /** One datagram [at, end) of a slot; `leads` when it is the slot's first, whose VXLAN
+   *  header's room can become the frame's vnet header (no copy). */
+  private receiveDatagram(tunnel: TunnelPort, at: number, end: number, leads: boolean): void {
     if (end - at < VXLAN_HEADER_BYTES + 14 || this.vxlan.point(this.arena, at, end) !== null) return this.drop(Drop.malformed);
     const marked = tunnel.marks.size > 0 ? tunnel.marks.get(this.vxlan.vni) : undefined;
     if (marked !== undefined) return this.markSentAtSource(marked);
@@ -189,7 +185,7 @@ export class Datapath implements FrameSink {
     const ingress = output === undefined ? tunnel.ingress.get(this.vxlan.vni) : undefined;
     if (output === undefined && ingress === undefined) return this.drop(Drop.unknownTunnelKey);
     const frameAt = at + VXLAN_HEADER_BYTES;
-    if (output !== undefined && this.ports[output]?.spec.vnetHdr && this.coalescer.add(output, frameAt, end, slotEnd - frameAt)) return;
+    if (output !== undefined && this.ports[output]?.spec.vnetHdr && this.coalescer.add(output, frameAt, end)) return;
     this.coalescer.finish();
     const vnetAt = leads ? frameAt - VNET_HEADER_BYTES : this.reserveOrFlush(VNET_HEADER_BYTES + end - frameAt);
     if (vnetAt < 0) return this.drop(Drop.noBuffer);
@@ -286,41 +282,50 @@ export class Datapath implements FrameSink {
 
   /** A frame into the tunnel: finished (checksum, segments) as for a port without vnet headers,
    *  each piece behind a VXLAN header, queued with its destination. The segments of a super-frame
-   *  go as runs of equal-sized datagrams that the kernel cuts apart (UDP GSO). */
+   *  go as runs of equal-sized datagrams that the kernel cuts apart (UDP GSO), each segment its
+   *  headers written here and its payload where it was received. */
   tunnel(key: number, remote: number, arena: Uint8Array, at: number, length: number): void {
     const tunnel = this.tunnelPort;
     if (!tunnel || !tunnel.up) return this.drop(Drop.noTunnel);
     if (arena[at + 1] === VnetGso.none) {
       completeChecksum(arena, at, at + length);
-      const frameLength = length - VNET_HEADER_BYTES;
-      const out = this.executor.reserve(VXLAN_HEADER_BYTES + frameLength);
-      if (out < 0) return this.drop(Drop.noBuffer);
-      emitVxlan(arena, out, key);
-      arena.copyWithin(out + VXLAN_HEADER_BYTES, at + VNET_HEADER_BYTES, at + length);
-      return this.queueTunnelled(tunnel, remote, out, VXLAN_HEADER_BYTES + frameLength, 0);
+      const header = this.executor.reserve(VXLAN_HEADER_BYTES);
+      if (header < 0) return this.drop(Drop.noBuffer);
+      emitVxlan(arena, header, key);
+      const tx = this.startSend(tunnel, 2);
+      tx.piece(header, VXLAN_HEADER_BYTES);
+      tx.piece(at + VNET_HEADER_BYTES, length - VNET_HEADER_BYTES);
+      return this.endTunnelSend(tunnel, remote, 0);
     }
     const bytes = this.segmenter.bytesNeeded(arena, at, at + length, VXLAN_HEADER_BYTES);
     if (bytes < 0) return this.drop(Drop.offloadUnsupported);
     const out = this.executor.reserve(bytes);
     if (out < 0) return this.drop(Drop.noBuffer);
+    // All datagrams but the last are `datagram` bytes.
     let datagram = 0;
-    const count = this.segmenter.segment(arena, at, at + length, arena, out, (segmentAt, segmentLength) => {
-      emitVxlan(arena, segmentAt - VXLAN_HEADER_BYTES, key);
-      if (datagram === 0) datagram = VXLAN_HEADER_BYTES + segmentLength;
+    let perRun = 0;
+    let inRun = 0;
+    this.segmenter.segment(arena, at, at + length, arena, out, (headersAt, headersLength, payloadAt, payloadLength) => {
+      if (datagram === 0) {
+        datagram = VXLAN_HEADER_BYTES + headersLength + payloadLength;
+        perRun = Math.min(MAX_RUN_DATAGRAMS, Math.floor(MAX_RUN_BYTES / datagram));
+      }
+      const tx = inRun === 0 ? this.startSend(tunnel, 2 * perRun) : tunnel.tx;
+      emitVxlan(arena, headersAt - VXLAN_HEADER_BYTES, key);
+      tx.piece(headersAt - VXLAN_HEADER_BYTES, VXLAN_HEADER_BYTES + headersLength);
+      tx.piece(payloadAt, payloadLength);
+      if (++inRun < perRun) return;
+      this.endTunnelSend(tunnel, remote, datagram);
+      inRun = 0;
     }, VXLAN_HEADER_BYTES);
-    // All datagrams but the last are `datagram` bytes, one after another from `out`.
-    const perRun = Math.min(MAX_RUN_DATAGRAMS, Math.floor(MAX_RUN_BYTES / datagram));
-    for (let sent = 0; sent < count; sent += perRun) {
-      const runAt = out + sent * datagram;
-      this.queueTunnelled(tunnel, remote, runAt, Math.min(perRun * datagram, out + bytes - runAt), datagram);
-    }
+    if (inRun > 0) this.endTunnelSend(tunnel, remote, datagram);
   }
 
-  private queueTunnelled(tunnel: TunnelPort, remote: number, at: number, length: number, segmentSize: number): void {
-    if (tunnel.txCount === tunnel.txOffsets.length) this.flushPort(tunnel);
-    tunnel.txDestinations[tunnel.txCount] = remote;
-    tunnel.txSegmentSizes[tunnel.txCount] = length > segmentSize ? segmentSize : 0;
-    this.queue(tunnel, at, length);
+  private endTunnelSend(tunnel: TunnelPort, remote: number, segmentSize: number): void {
+    const send = tunnel.tx.sends;
+    tunnel.txDestinations[send] = remote;
+    tunnel.txSegmentSizes[send] = tunnel.tx.bytes[send] > segmentSize ? segmentSize : 0;
+    this.endSend(tunnel);
   }
 
   /** Starts holding what is sent to a port (see HeldFrames). */
@@ -364,14 +369,39 @@ export class Datapath implements FrameSink {
     if (bytes < 0) return this.drop(Drop.offloadUnsupported);
     const out = this.executor.reserve(bytes);
     if (out < 0) return this.drop(Drop.noBuffer);
-    this.segmenter.segment(arena, at, at + length, arena, out, (segmentAt, segmentLength) => this.queue(port, segmentAt, segmentLength));
+    this.segmenter.segment(arena, at, at + length, arena, out, (headersAt, headersLength, payloadAt, payloadLength) => {
+      const tx = this.startSend(port, 2);
+      tx.piece(headersAt, headersLength);
+      tx.piece(payloadAt, payloadLength);
+      this.endSend(port);
+    });
+  }
+
+  /** A frame in pieces of the arena (a merged run, vnet header first) to a port with vnet headers. */
+  private outputPieces(number: number, offsets: Uint32Array, lengths: Uint32Array, count: number): void {
+    const port = this.ports[number];
+    if (port === undefined || !port.up) return this.drop(Drop.portDown);
+    if (port.held) return port.held.add(gather(this.arena, offsets, lengths, count), this.now);
+    const tx = this.startSend(port, count);
+    for (let i = 0; i < count; i++) tx.piece(offsets[i], lengths[i]);
+    this.endSend(port);
   }
 
   private queue(port: Port, at: number, length: number): void {
-    if (port.txCount === port.txOffsets.length) this.flushPort(port);
-    port.txOffsets[port.txCount] = at;
-    port.txLengths[port.txCount] = length;
-    if (port.txCount++ === 0) this.dirty.push(port);
+    this.startSend(port, 1).piece(at, length);
+    this.endSend(port);
+  }
+
+  /** The port's queue with room for a send of up to `pieces` pieces, sending what it holds if
+   *  need be; the send is built with piece() and queued with endSend. */
+  private startSend(port: Port, pieces: number): TxQueue {
+    if (!port.tx.hasRoom(pieces)) this.flushPort(port);
+    return port.tx;
+  }
+
+  private endSend(port: Port): void {
+    if (port.tx.sends === 0) this.dirty.push(port);
+    port.tx.endSend();
   }
 
   drop(reasonCode: number): void {
@@ -386,9 +416,14 @@ export class Datapath implements FrameSink {
   }
 
   private flushPort(port: Port): void {
-    const count = port.txCount;
-    port.txCount = 0;
-    if (count === 0) return;
+    if (port.tx.sends === 0) return;
+    this.sendQueued(port);
+    port.tx.clear();
+  }
+
+  private sendQueued(port: Port): void {
+    const tx = port.tx;
+    const count = tx.sends;
     const c = this.counters.values;
     if (!port.up) {
       // It failed while this batch was being forwarded: what was queued for it is lost, and counted.
@@ -397,8 +432,8 @@ export class Datapath implements FrameSink {
       return;
     }
     const send = (start: number, n: number) => port instanceof TunnelPort
-      ? this.io.sendToBatch(port.spec.fd, this.arena, port.txOffsets, port.txLengths, port.txDestinations, port.txSegmentSizes, start, n, VXLAN_UDP_PORT)
-      : this.io.sendBatch(port.spec.fd, port.isTap, this.arena, port.txOffsets, port.txLengths, start, n);
+      ? this.io.sendToBatch(port.spec.fd, this.arena, tx.offsets, tx.lengths, tx.pieces, port.txDestinations, port.txSegmentSizes, start, n, VXLAN_UDP_PORT)
+      : this.io.sendBatch(port.spec.fd, port.isTap, this.arena, tx.offsets, tx.lengths, tx.pieces, start, n);
     let sent = send(0, count);
     if (sent >= 0 && sent < count) {
       const more = send(sent, count - sent);
@@ -411,7 +446,7 @@ export class Datapath implements FrameSink {
       return;
     }
     let bytes = 0;
-    for (let i = 0; i < sent; i++) bytes += port.txLengths[i];
+    for (let i = 0; i < sent; i++) bytes += tx.bytes[i];
     c[this.counters.portIndex(port.number, PortCounter.txPackets)] += port.packetsQueued(0, sent);
     c[this.counters.portIndex(port.number, PortCounter.txBytes)] += bytes - (port.spec.vnetHdr ? sent * VNET_HEADER_BYTES : 0);
     if (sent < count) {

@@ -5,3 +5,4 @@ export * from './messages';
 export * from './native';
 export * from './pending';
 export * from './port';
+export * from './tx-queue';

@@ -16,7 +16,9 @@ export interface NativeAddon {
   /** Each slot gets a vnet header and a frame; lengths count both. vnetHdr: the socket writes the
    *  header itself; otherwise a zeroed one is written for it. */
   recvBatch(fd: number, isTap: boolean, arena: Uint8Array, base: number, slotBytes: number, max: number, lengths: Uint32Array, vnetHdr: boolean): number;
-  sendBatch(fd: number, isTap: boolean, arena: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, start: number, count: number): number;
+  /** Frame i is gathered from pieces[i] consecutive pieces (offsets, lengths) of the arena,
+   *  after those of the frames before it (see TxQueue). */
+  sendBatch(fd: number, isTap: boolean, arena: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, pieces: Uint32Array, start: number, count: number): number;
   receiveDrops(fd: number): number;
   /** A UDP socket bound to address:port, for the VXLAN tunnel. */
   openUdp(address: string, port: number): number;
@@ -24,9 +26,10 @@ export interface NativeAddon {
    *  addresses as numbers. A slot may hold a run of datagrams from one sender that the kernel
    *  kept together (UDP GRO): segmentSizes gets their size, or 0 for a single datagram. */
   recvFromBatch(fd: number, arena: Uint8Array, base: number, slotBytes: number, max: number, lengths: Uint32Array, sources: Uint32Array, segmentSizes: Uint32Array): number;
-  /** Send i of the batch goes to destinations[i] (an IPv4 address as a number) at `port`: one
-   *  datagram, or when segmentSizes[i] is not 0 a run of datagrams of that size (UDP GSO). */
-  sendToBatch(fd: number, arena: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, destinations: Uint32Array, segmentSizes: Uint32Array, start: number, count: number, port: number): number;
+  /** Send i of the batch, gathered from its pieces as in sendBatch, goes to destinations[i] (an
+   *  IPv4 address as a number) at `port`: one datagram, or when segmentSizes[i] is not 0 a run
+   *  of datagrams of that size (UDP GSO). */
+  sendToBatch(fd: number, arena: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, pieces: Uint32Array, destinations: Uint32Array, segmentSizes: Uint32Array, start: number, count: number, port: number): number;
   /** chunkSums (src/packet/checksum.ts), eight bytes at a time. */
   internetSums(b: Uint8Array, start: number, end: number, chunk: number, sums: Uint32Array): void;
   watch(fd: number, onReadable: () => void): unknown;

@@ -2,13 +2,10 @@
 // to write, and the queue of frames to send on it at the end of the current batch.
 import { HeldFrames } from './held-frames';
 import type { PortSpec } from './messages';
-
-export const TX_QUEUE = 256;
+import { TX_SENDS, TxQueue } from './tx-queue';
 
 export class Port {
-  readonly txOffsets = new Uint32Array(TX_QUEUE);
-  readonly txLengths = new Uint32Array(TX_QUEUE);
-  txCount = 0;
+  readonly tx = new TxQueue();
   up = true;
   /** The readiness watch when this worker receives on the port. */
   watch: unknown = null;
@@ -25,17 +22,17 @@ export class Port {
     return this.spec.kind === 'tap';
   }
 
-  /** Packets that queue entries [from, to) stand for. */
+  /** Packets that queued sends [from, to) stand for. */
   packetsQueued(from: number, to: number): number {
     return to - from;
   }
 }
 
-/** The VXLAN tunnel, port 0 of every worker: its queue says where each datagram goes. */
+/** The VXLAN tunnel, port 0 of every worker: its queue says where each send goes. */
 export class TunnelPort extends Port {
-  readonly txDestinations = new Uint32Array(TX_QUEUE);
+  readonly txDestinations = new Uint32Array(TX_SENDS);
   /** 0 for one datagram, or the size of each datagram of a run (UDP GSO). */
-  readonly txSegmentSizes = new Uint32Array(TX_QUEUE);
+  readonly txSegmentSizes = new Uint32Array(TX_SENDS);
   /** Tunnel key -> local datapath port. */
   delivery = new Map<number, number>();
   /** VNI of a VTEP -> the datapath port number its frames enter the topology on. */
@@ -47,7 +44,7 @@ export class TunnelPort extends Port {
 
   packetsQueued(from: number, to: number): number {
     let datagrams = 0;
-    for (let i = from; i < to; i++) datagrams += this.txSegmentSizes[i] === 0 ? 1 : Math.ceil(this.txLengths[i] / this.txSegmentSizes[i]);
+    for (let i = from; i < to; i++) datagrams += this.txSegmentSizes[i] === 0 ? 1 : Math.ceil(this.tx.bytes[i] / this.txSegmentSizes[i]);
     return datagrams;
   }
 }

@@ -14,11 +14,8 @@ import { emitVnetHeader, VNET_HEADER_BYTES, VnetFlag, VnetGso } from './vnet-hea
 
 /** IPv4's total length bounds a super-frame's IP packet. */
 const MAX_IP_PACKET = 65535;
-
-function sameBytes(b: Uint8Array, x: number, y: number, from: number, to: number): boolean {
-  for (let i = from; i < to; i++) if (b[x + i] !== b[y + i]) return false;
-  return true;
-}
+/** Segments per run, as Linux's GRO (and one send's iovecs) allow. */
+const MAX_RUN_SEGMENTS = 64;
 
 interface Layout {
   isIpv6: boolean;
@@ -34,36 +31,43 @@ export class TcpCoalescer {
   private readonly ipv4 = new Ipv4Packet();
   private readonly ipv6 = new Ipv6Packet();
   private readonly tcp = new TcpSegment();
-  /** The run: where its super-frame is built (a vnet header, then the frame), its first frame's
-   *  layout, and what the next segment must be. -1 when no run is open. */
-  private runAt = -1;
-  private runEnd = 0;
-  private runLimit = 0;
+  private readonly words: DataView;
+  /** The open run: its first frame where it was received, that frame's layout, the block where
+   *  its vnet header and headers are written, and what the next segment must be. */
+  private headAt = -1;
   private head: Layout | null = null;
+  private blockAt = 0;
   private nextSequence = 0;
   private mss = 0;
-  private count = 0;
+  private ipBytes = 0;
   private closed = false;
+  /** The last segment had PSH: the merged frame has it. */
+  private pushed = false;
   /** What the run is for (the caller's output port). */
   private owner = -1;
+  /** The run as pieces of `b`: the block, then each segment's payload where it was received. */
+  private readonly offsets = new Uint32Array(MAX_RUN_SEGMENTS + 1);
+  private readonly lengths = new Uint32Array(MAX_RUN_SEGMENTS + 1);
+  private pieces = 0;
 
   /**
-   * @param b the arena frames are received into and runs are built in
+   * @param b the arena frames are received into
    * @param reserve room for `bytes` in `b` (-1 when there is none), valid until the caller's flush
-   * @param release the newest reservation ends at this offset after all
-   * @param emit a finished run: a vnet header and a frame at `at`, `length` bytes, for `owner`
+   * @param emit a finished run for `owner`: pieces[0, count) of `b` (offsets, lengths), a vnet
+   *   header and a frame together; the arrays are valid during the call only
    */
   constructor(
     private readonly b: Uint8Array,
     private readonly reserve: (bytes: number) => number,
-    private readonly release: (end: number) => void,
-    private readonly emit: (owner: number, at: number, length: number) => void,
-  ) {}
+    private readonly emit: (owner: number, offsets: Uint32Array, lengths: Uint32Array, count: number) => void,
+  ) {
+    this.words = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  }
 
   /** Takes the frame [at, end) into the open run for `owner`, or ends that run and starts one
-   *  with it; `room` bounds what a run started here can grow to (the bytes received with it).
+   *  with it. The frame must stay where it is until the caller's flush: the run points at it.
    *  False when the frame cannot be merged: the caller delivers it, after calling finish. */
-  add(owner: number, at: number, end: number, room: number): boolean {
+  add(owner: number, at: number, end: number): boolean {
     const layout = this.layout(at, end);
     if (layout !== null && this.continues(owner, at, layout)) {
       this.append(at, layout);
@@ -71,45 +75,62 @@ export class TcpCoalescer {
     }
     this.finish();
     if (layout === null) return false;
-    const runAt = this.reserve(VNET_HEADER_BYTES + room);
-    if (runAt < 0) return false;
-    this.b.copyWithin(runAt + VNET_HEADER_BYTES, at, end);
-    this.runAt = runAt;
-    this.runEnd = runAt + VNET_HEADER_BYTES + end - at;
-    this.runLimit = runAt + VNET_HEADER_BYTES + room;
+    const blockAt = this.reserve(VNET_HEADER_BYTES + layout.headers);
+    if (blockAt < 0) return false;
+    this.headAt = at;
     this.head = layout;
+    this.blockAt = blockAt;
     this.owner = owner;
     this.mss = layout.payload;
-    this.count = 1;
+    this.ipBytes = end - at - layout.l3;
     this.nextSequence = (layout.sequence + layout.payload) >>> 0;
     this.closed = (layout.flags & TcpFlag.psh) !== 0;
+    this.pushed = false;
+    this.pieces = 1;
+    this.piece(at + layout.headers, layout.payload);
     return true;
   }
 
   /** Ends the open run, if any: its super-frame (or its one frame, as it came) goes to emit. */
   finish(): void {
-    if (this.runAt < 0) return;
-    const at = this.runAt;
-    const length = this.runEnd - at;
-    this.release(this.runEnd);
-    this.runAt = -1;
-    if (this.count === 1) emitVnetHeader(this.b, at, { flags: 0, gsoType: VnetGso.none, hdrLen: 0, gsoSize: 0, csumStart: 0, csumOffset: 0 });
-    else this.describe(at, length);
-    this.emit(this.owner, at, length);
+    if (this.headAt < 0) return;
+    const b = this.b;
+    const head = this.head!;
+    const block = this.blockAt;
+    if (this.pieces === 2) {
+      emitVnetHeader(b, block, { flags: 0, gsoType: VnetGso.none, hdrLen: 0, gsoSize: 0, csumStart: 0, csumOffset: 0 });
+      this.offsets[0] = block;
+      this.lengths[0] = VNET_HEADER_BYTES;
+      this.offsets[1] = this.headAt;
+      this.lengths[1] = head.headers + head.payload;
+    } else {
+      b.copyWithin(block + VNET_HEADER_BYTES, this.headAt, this.headAt + head.headers);
+      if (this.pushed) b[block + VNET_HEADER_BYTES + head.l4 + 13] |= TcpFlag.psh;
+      this.describe(block);
+      this.offsets[0] = block;
+      this.lengths[0] = VNET_HEADER_BYTES + head.headers;
+    }
+    this.headAt = -1;
+    this.emit(this.owner, this.offsets, this.lengths, this.pieces);
+  }
+
+  private piece(at: number, length: number): void {
+    this.offsets[this.pieces] = at;
+    this.lengths[this.pieces++] = length;
   }
 
   private continues(owner: number, at: number, next: Layout): boolean {
     const head = this.head;
-    if (this.runAt < 0 || this.closed || owner !== this.owner || head === null) return false;
+    if (this.headAt < 0 || this.closed || owner !== this.owner || head === null || this.pieces > MAX_RUN_SEGMENTS) return false;
     if (next.sequence !== this.nextSequence || next.payload > this.mss || next.headers !== head.headers || next.l4 !== head.l4) return false;
-    if (this.runEnd + next.payload > this.runLimit || this.runEnd - this.runAt - VNET_HEADER_BYTES - head.l3 + next.payload > MAX_IP_PACKET) return false;
-    return this.sameHeaders(this.runAt + VNET_HEADER_BYTES, at, head);
+    if (this.ipBytes + next.payload > MAX_IP_PACKET) return false;
+    return this.sameHeaders(this.headAt, at, head);
   }
 
   /** Header bytes equal but for the fields that differ between segments of one send: IP
    *  lengths, IPv4 identification, checksums, the sequence number and the flags (checked apart). */
   private sameHeaders(runFrame: number, frame: number, head: Layout): boolean {
-    const same = (from: number, to: number) => sameBytes(this.b, runFrame, frame, from, to);
+    const same = (from: number, to: number) => this.sameBytes(runFrame, frame, from, to);
     const { l3, l4 } = head;
     const ipSame = head.isIpv6
       ? same(0, l3 + 4) && same(l3 + 6, l4)
@@ -117,21 +138,28 @@ export class TcpCoalescer {
     return ipSame && same(l4, l4 + 4) && same(l4 + 8, l4 + 13) && same(l4 + 14, l4 + TCP_CHECKSUM_OFFSET) && same(l4 + TCP_CHECKSUM_OFFSET + 2, head.headers);
   }
 
+  /** Whether b[x+from, x+to) and b[y+from, y+to) are equal: four bytes at a time. */
+  private sameBytes(x: number, y: number, from: number, to: number): boolean {
+    let i = from;
+    for (; i + 4 <= to; i += 4) if (this.words.getUint32(x + i) !== this.words.getUint32(y + i)) return false;
+    for (; i < to; i++) if (this.b[x + i] !== this.b[y + i]) return false;
+    return true;
+  }
+
   private append(at: number, next: Layout): void {
-    this.b.copyWithin(this.runEnd, at + next.headers, at + next.headers + next.payload);
-    this.runEnd += next.payload;
-    this.count++;
+    this.piece(at + next.headers, next.payload);
+    this.ipBytes += next.payload;
     this.nextSequence = (next.sequence + next.payload) >>> 0;
     // A short segment or a PSH is the end of what the sender wrote: nothing follows in this run.
-    this.closed = next.payload < this.mss || (next.flags & TcpFlag.psh) !== 0;
-    if (next.flags & TcpFlag.psh) this.b[this.runAt + VNET_HEADER_BYTES + this.head!.l4 + 13] |= TcpFlag.psh;
+    this.pushed = (next.flags & TcpFlag.psh) !== 0;
+    this.closed = next.payload < this.mss || this.pushed;
   }
 
   /** The merged frame's lengths, IPv4 header checksum, TCP pseudo-header sum and vnet header. */
-  private describe(at: number, length: number): void {
+  private describe(at: number): void {
     const head = this.head!;
     const frame = at + VNET_HEADER_BYTES;
-    const tcpLength = length - VNET_HEADER_BYTES - head.l4;
+    const tcpLength = this.ipBytes - (head.l4 - head.l3);
     let pseudo: number;
     if (head.isIpv6) {
       setBe16(this.b, frame + head.l3 + 4, tcpLength);

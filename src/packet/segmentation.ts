@@ -4,16 +4,22 @@
 // sequence numbers and flags; IPv4 identification advances per segment as Linux's GSO does.
 import { EtherType, ETHERNET_HEADER_BYTES, VLAN_TAG_BYTES } from './ethernet';
 import { be16, setBe16 } from './bytes';
-import { ChunkSums, chunkSums, finishChecksum, ipv4PseudoSum, ipv6PseudoSum, onesComplementSum } from './checksum';
+import { ChunkSums, chunkSums, finishChecksum, onesComplementSum } from './checksum';
 import { IpProtocol, Ipv4Packet } from './ipv4';
 import { IPV6_HEADER_BYTES, Ipv6Packet } from './ipv6';
 import { TCP_CHECKSUM_OFFSET, TcpFlag, TcpSegment } from './tcp';
 import { VNET_HEADER_BYTES, VnetGso, VnetHeader } from './vnet-header';
 
-/** b[from, to) to out at `at`; within one array without a view object per copy. */
+/** b[from, to) to out at `at`: one builtin call, no view object, when they are one array. */
 function copy(b: Uint8Array, from: number, to: number, out: Uint8Array, at: number): void {
   if (b === out) out.copyWithin(at, from, to);
   else out.set(b.subarray(from, to), at);
+}
+
+/** The folded one's-complement sum. */
+function fold(sum: number): number {
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return sum;
 }
 
 export class Segmenter {
@@ -21,8 +27,6 @@ export class Segmenter {
   private readonly ipv4 = new Ipv4Packet();
   private readonly ipv6 = new Ipv6Packet();
   private readonly tcp = new TcpSegment();
-  private readonly segmentIpv4 = new Ipv4Packet();
-  private readonly segmentTcp = new TcpSegment();
 
   /** Each segment's payload sum, for its TCP checksum. */
   private payloadSums = new Uint32Array(64);
@@ -30,64 +34,69 @@ export class Segmenter {
   /** @param sums sums the payload per segment: the per-byte work of segmentation */
   constructor(private readonly sums: ChunkSums = chunkSums) {}
 
-  /** Bytes `segment` needs in `out` for this super-frame, with `gap` free bytes before each
-   *  segment, or -1 when it cannot segment it (not TCP over IPv4/IPv6 without extension
+  /** Bytes `segment` writes to `out` for this super-frame (each segment's headers, after `gap`
+   *  free bytes), or -1 when it cannot segment it (not TCP over IPv4/IPv6 without extension
    *  headers, or no segment size). */
   bytesNeeded(b: Uint8Array, vnetAt: number, end: number, gap = 0): number {
     const layout = this.layout(b, vnetAt, end);
     if (layout === null) return -1;
-    const segments = Math.ceil(layout.payload / layout.mss);
-    return segments * (gap + layout.headers) + layout.payload;
+    return Math.ceil(layout.payload / layout.mss) * (gap + layout.headers);
   }
 
-  /** Writes the segments one after another into `out` from `outAt`, each after `gap` bytes
-   *  left for the caller (an encapsulation header), and reports each with its place and length;
-   *  returns how many. Call bytesNeeded first to size `out`. */
-  segment(b: Uint8Array, vnetAt: number, end: number, out: Uint8Array, outAt: number, emit: (at: number, length: number) => void, gap = 0): number {
-    const layout = this.layout(b, vnetAt, end)!;
+  /** Writes each segment's headers one after another into `out` from `outAt`, each after `gap`
+   *  bytes left for the caller (an encapsulation header), and reports each segment as its
+   *  headers there and its payload where it lies in `b`, not copied: the two make the segment.
+   *  Returns how many. Call bytesNeeded first to size `out`. */
+  segment(
+    b: Uint8Array, vnetAt: number, end: number, out: Uint8Array, outAt: number,
+    emit: (headersAt: number, headersLength: number, payloadAt: number, payloadLength: number) => void, gap = 0,
+  ): number {
+    const { isIpv6, l3, l4, headers, mss, payload } = this.layout(b, vnetAt, end)!;
     const frameAt = vnetAt + VNET_HEADER_BYTES;
+    const payloadAt = frameAt + headers;
+    const segments = Math.ceil(payload / mss);
+    if (segments > this.payloadSums.length) this.payloadSums = new Uint32Array(segments);
+    this.sums(b, payloadAt, payloadAt + payload, mss, this.payloadSums);
+    // What differs between segments is summed per segment; the rest of the headers once:
+    // IPv4 all but its total length, identification and checksum; TCP all but its sequence
+    // number, offset and flags word and checksum, plus the pseudo-header but its length.
+    const ip = frameAt + l3;
+    const tcp = frameAt + l4;
+    const ipRest = isIpv6 ? 0 : onesComplementSum(b, ip, ip + 2, onesComplementSum(b, ip + 6, ip + 10, onesComplementSum(b, ip + 12, tcp)));
+    const tcpRest = (isIpv6 ? onesComplementSum(b, ip + 8, ip + 40) : onesComplementSum(b, ip + 12, ip + 20)) + IpProtocol.tcp
+      + onesComplementSum(b, tcp, tcp + 4, onesComplementSum(b, tcp + 8, tcp + 12, onesComplementSum(b, tcp + 14, tcp + TCP_CHECKSUM_OFFSET, onesComplementSum(b, tcp + TCP_CHECKSUM_OFFSET + 2, payloadAt))));
     const firstSequence = this.tcp.sequence;
     const flags = this.tcp.flags;
-    const identification = layout.isIpv6 ? 0 : this.ipv4.identification;
-    const segments = Math.ceil(layout.payload / layout.mss);
-    if (segments > this.payloadSums.length) this.payloadSums = new Uint32Array(segments);
-    this.sums(b, frameAt + layout.headers, frameAt + layout.headers + layout.payload, layout.mss, this.payloadSums);
+    const offsetByte = b[tcp + 12] << 8;
+    const identification = isIpv6 ? 0 : this.ipv4.identification;
     let at = outAt + gap;
-    let count = 0;
-    for (let sent = 0; sent < layout.payload; sent += layout.mss, count++) {
-      const chunk = Math.min(layout.mss, layout.payload - sent);
-      copy(b, frameAt, frameAt + layout.headers, out, at);
-      copy(b, frameAt + layout.headers + sent, frameAt + layout.headers + sent + chunk, out, at + layout.headers);
-      const last = sent + chunk >= layout.payload;
-      const ipAt = at + layout.l3;
-      const tcpAt = at + layout.l4;
-      const tcpLength = layout.headers - layout.l4 + chunk;
-      let pseudo: number;
-      if (layout.isIpv6) {
-        setBe16(out, ipAt + 4, tcpLength);
-        pseudo = ipv6PseudoSum(out, ipAt, IpProtocol.tcp, tcpLength);
-      } else {
-        const ip = this.segmentIpv4;
-        ip.point(out, ipAt, tcpAt + tcpLength);
-        ip.totalLength = layout.l4 - layout.l3 + tcpLength;
-        ip.identification = (identification + count) & 0xffff;
-        ip.fillChecksum();
-        pseudo = ipv4PseudoSum(out, ipAt, IpProtocol.tcp, tcpLength);
+    for (let i = 0; i < segments; i++) {
+      const sent = i * mss;
+      const chunk = Math.min(mss, payload - sent);
+      copy(b, frameAt, frameAt + headers, out, at);
+      const tcpLength = headers - l4 + chunk;
+      if (isIpv6) setBe16(out, at + l3 + 4, tcpLength);
+      else {
+        const totalLength = l4 - l3 + tcpLength;
+        const id = (identification + i) & 0xffff;
+        setBe16(out, at + l3 + 2, totalLength);
+        setBe16(out, at + l3 + 4, id);
+        setBe16(out, at + l3 + 10, finishChecksum(fold(ipRest + totalLength + id)));
       }
-      const tcp = this.segmentTcp;
-      tcp.point(out, tcpAt, tcpAt + tcpLength);
-      tcp.sequence = (firstSequence + sent) >>> 0;
+      const sequence = (firstSequence + sent) >>> 0;
       let segmentFlags = flags;
-      if (!last) segmentFlags &= ~(TcpFlag.fin | TcpFlag.psh);
-      if (count > 0) segmentFlags &= ~TcpFlag.cwr;
-      tcp.flags = segmentFlags;
-      // The TCP header is whole 16-bit words: its sum and the payload's add up to the segment's.
-      setBe16(out, tcpAt + TCP_CHECKSUM_OFFSET, 0);
-      setBe16(out, tcpAt + TCP_CHECKSUM_OFFSET, finishChecksum(onesComplementSum(out, tcpAt, at + layout.headers, pseudo + this.payloadSums[count])));
-      emit(at, layout.headers + chunk);
-      at += layout.headers + chunk + gap;
+      if (sent + chunk < payload) segmentFlags &= ~(TcpFlag.fin | TcpFlag.psh);
+      if (i > 0) segmentFlags &= ~TcpFlag.cwr;
+      const segmentTcp = at + l4;
+      setBe16(out, segmentTcp + 4, sequence >>> 16);
+      setBe16(out, segmentTcp + 6, sequence & 0xffff);
+      out[segmentTcp + 13] = segmentFlags;
+      const sum = tcpRest + tcpLength + (sequence >>> 16) + (sequence & 0xffff) + (offsetByte | segmentFlags) + this.payloadSums[i];
+      setBe16(out, segmentTcp + TCP_CHECKSUM_OFFSET, finishChecksum(fold(sum)));
+      emit(at, headers, payloadAt + sent, chunk);
+      at += headers + gap;
     }
-    return count;
+    return segments;
   }
 
   private layout(b: Uint8Array, vnetAt: number, end: number) {

@@ -38,7 +38,7 @@ class FuzzIo implements FrameIo {
     return n;
   }
 
-  sendBatch(_fd: number, _isTap: boolean, _arena: Uint8Array, _offsets: Uint32Array, _lengths: Uint32Array, _start: number, count: number): number {
+  sendBatch(_fd: number, _isTap: boolean, _arena: Uint8Array, _offsets: Uint32Array, _lengths: Uint32Array, _pieces: Uint32Array, _start: number, count: number): number {
     return count;
   }
 
@@ -46,7 +46,7 @@ class FuzzIo implements FrameIo {
     return 0;
   }
 
-  sendToBatch(_fd: number, _arena: Uint8Array, _offsets: Uint32Array, _lengths: Uint32Array, _destinations: Uint32Array, _segmentSizes: Uint32Array, _start: number, count: number): number {
+  sendToBatch(_fd: number, _arena: Uint8Array, _offsets: Uint32Array, _lengths: Uint32Array, _pieces: Uint32Array, _destinations: Uint32Array, _segmentSizes: Uint32Array, _start: number, count: number): number {
     return count;
   }
 

@@ -1,7 +1,7 @@
 // The datapath's VXLAN tunnel with a recording stand-in for the native I/O: datagrams in are
 // delivered by key with no simulation, or dropped and counted; frames out are encapsulated.
 import test from 'ava';
-import { Datapath, DatapathCounters, DEFAULT_DATAPATH_OPTIONS, FrameIo, FromDatapath, PortCounter } from '../../src/datapath';
+import { Datapath, DatapathCounters, DEFAULT_DATAPATH_OPTIONS, FrameIo, FromDatapath, gather, PortCounter } from '../../src/datapath';
 import { DROP_REASONS } from '../../src/flow';
 import { emitVxlan, IpProtocol, ipv4PseudoSum, TcpFlag, TcpSegment, VNET_HEADER_BYTES, VnetHeader, VxlanHeader } from '../../src/packet';
 import { icmpEchoRequest } from '../helpers/frames';
@@ -9,6 +9,18 @@ import { superFrame } from '../helpers/super-frame';
 
 const PEER = 0xc0a86402; // 192.168.100.2
 const STRANGER = 0xc0a864fe;
+
+/** Sends [start, start + count) of a batch, each gathered from its pieces (see TxQueue). */
+function gathered(arena: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, pieces: Uint32Array, start: number, count: number): Uint8Array[] {
+  let piece = 0;
+  for (let i = 0; i < start; i++) piece += pieces[i];
+  const sends: Uint8Array[] = [];
+  for (let i = start; i < start + count; i++) {
+    sends.push(gather(arena, offsets.subarray(piece), lengths.subarray(piece), pieces[i]));
+    piece += pieces[i];
+  }
+  return sends;
+}
 
 class RecordingIo implements FrameIo {
   inbox: { source: number; datagram: Uint8Array; segmentSize?: number }[] = [];
@@ -27,8 +39,8 @@ class RecordingIo implements FrameIo {
     });
     return batch.length;
   }
-  sendBatch(fd: number, _isTap: boolean, arena: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, start: number, count: number): number {
-    for (let i = start; i < start + count; i++) this.sent.push({ fd, bytes: arena.slice(offsets[i], offsets[i] + lengths[i]) });
+  sendBatch(fd: number, _isTap: boolean, arena: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, pieces: Uint32Array, start: number, count: number): number {
+    for (const bytes of gathered(arena, offsets, lengths, pieces, start, count)) this.sent.push({ fd, bytes });
     return count;
   }
   /** Each inbox entry is one receive: a datagram, or a run the kernel kept together (UDP GRO). */
@@ -44,14 +56,13 @@ class RecordingIo implements FrameIo {
     return batch.length;
   }
   /** Records each datagram, cutting runs apart as the kernel would (UDP GSO). */
-  sendToBatch(_fd: number, arena: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, destinations: Uint32Array, segmentSizes: Uint32Array, start: number, count: number, port: number): number {
-    for (let i = start; i < start + count; i++) {
-      const step = segmentSizes[i] || lengths[i];
-      this.sends.push({ datagrams: Math.ceil(lengths[i] / step), segmentSize: segmentSizes[i] });
-      for (let at = offsets[i]; at < offsets[i] + lengths[i]; at += step) {
-        this.tunnelled.push({ destination: destinations[i], port, bytes: arena.slice(at, Math.min(at + step, offsets[i] + lengths[i])) });
-      }
-    }
+  sendToBatch(_fd: number, arena: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, pieces: Uint32Array, destinations: Uint32Array, segmentSizes: Uint32Array, start: number, count: number, port: number): number {
+    gathered(arena, offsets, lengths, pieces, start, count).forEach((bytes, k) => {
+      const i = start + k;
+      const step = segmentSizes[i] || bytes.length;
+      this.sends.push({ datagrams: Math.ceil(bytes.length / step), segmentSize: segmentSizes[i] });
+      for (let at = 0; at < bytes.length; at += step) this.tunnelled.push({ destination: destinations[i], port, bytes: bytes.slice(at, at + step) });
+    });
     return count;
   }
   receiveDrops(): number {

@@ -28,7 +28,7 @@ test('a batch of datagrams goes out to each its destination and comes in with it
   out.fill(1, 0, 8);
   out.fill(2, 64, 84);
   out.fill(3, 128, 188);
-  t.is(native.sendToBatch(a.fd, out, offsets, lengths, new Uint32Array(3).fill(LOOPBACK), new Uint32Array(3), 0, 3, b.port), 3);
+  t.is(native.sendToBatch(a.fd, out, offsets, lengths, Uint32Array.of(1, 1, 1), new Uint32Array(3).fill(LOOPBACK), new Uint32Array(3), 0, 3, b.port), 3);
   await new Promise((r) => setTimeout(r, 50));
   const arena = new Uint8Array(4 * 128).fill(0xee);
   const got = new Uint32Array(4);
@@ -41,15 +41,22 @@ test('a batch of datagrams goes out to each its destination and comes in with it
   t.is(native.recvFromBatch(b.fd, arena, 0, 128, 4, got, sources, new Uint32Array(4)), 0, 'nothing more: 0, not an error');
 });
 
-test('a run sent with a segment size arrives as those datagrams, together with their size or apart', async (t) => {
+test('a run gathered from pieces and sent with a segment size arrives as those datagrams, together with their size or apart', async (t) => {
   const a = openSomewhere();
   const b = openSomewhere();
   t.teardown(() => {
     native.close(a.fd);
     native.close(b.fd);
   });
-  const out = new Uint8Array(450).map((_, i) => Math.floor(i / 100) + 1);
-  t.is(native.sendToBatch(a.fd, out, Uint32Array.of(0), Uint32Array.of(450), Uint32Array.of(LOOPBACK), Uint32Array.of(100), 0, 1, b.port), 1);
+  // 450 bytes, the n-th hundred all n, laid out as three pieces out of order in memory.
+  const run = new Uint8Array(450).map((_, i) => Math.floor(i / 100) + 1);
+  const offsets = Uint32Array.of(500, 0, 700);
+  const lengths = Uint32Array.of(30, 170, 250);
+  const out = new Uint8Array(1000);
+  out.set(run.subarray(0, 30), 500);
+  out.set(run.subarray(30, 200), 0);
+  out.set(run.subarray(200), 700);
+  t.is(native.sendToBatch(a.fd, out, offsets, lengths, Uint32Array.of(3), Uint32Array.of(LOOPBACK), Uint32Array.of(100), 0, 1, b.port), 1);
   await new Promise((r) => setTimeout(r, 50));
   const arena = new Uint8Array(8 * 1024);
   const got = new Uint32Array(8);
@@ -62,7 +69,7 @@ test('a run sent with a segment size arrives as those datagrams, together with t
     for (let at = 0; at < payload.length; at += step) datagrams.push([...payload.subarray(at, at + step)]);
   }
   t.deepEqual(datagrams.map((d) => d.length), [100, 100, 100, 100, 50]);
-  t.true(datagrams.every((d, i) => d.every((x) => x === i + 1)), 'each datagram is its own piece');
+  t.true(datagrams.every((d, i) => d.every((x) => x === i + 1)), 'the pieces, gathered, are cut at every 100 bytes');
   t.log(n === 1 ? 'received together (UDP GRO)' : `received in ${n} pieces`);
 });
 
@@ -73,7 +80,7 @@ test('a datagram larger than its slot is reported with length 0', async (t) => {
     native.close(a.fd);
     native.close(b.fd);
   });
-  native.sendToBatch(a.fd, new Uint8Array(200), Uint32Array.of(0), Uint32Array.of(200), Uint32Array.of(LOOPBACK), Uint32Array.of(0), 0, 1, b.port);
+  native.sendToBatch(a.fd, new Uint8Array(200), Uint32Array.of(0), Uint32Array.of(200), Uint32Array.of(1), Uint32Array.of(LOOPBACK), Uint32Array.of(0), 0, 1, b.port);
   await new Promise((r) => setTimeout(r, 50));
   const got = new Uint32Array(1);
   t.is(native.recvFromBatch(b.fd, new Uint8Array(64), 0, 64, 1, got, new Uint32Array(1), new Uint32Array(1)), 1);

@@ -56,7 +56,7 @@ test.serial('a tagged frame from the trunk reaches the access port untagged, and
     const n = require(${JSON.stringify(ADDON)});
     const fd = n.openPacket('eth0', true);
     const frame = Buffer.from('${frame}', 'hex');
-    n.sendBatch(fd, false, new Uint8Array(frame), Uint32Array.of(0), Uint32Array.of(frame.length), 0, 1);`]);
+    n.sendBatch(fd, false, new Uint8Array(frame), Uint32Array.of(0), Uint32Array.of(frame.length), Uint32Array.of(1), 0, 1);`]);
   const seen = await capture.done;
   t.regex(seen, /vlan 100.*ARP.*Reply 10\.82\.0\.1 is-at 02:00:00:00:82:01/);
   await sleep(100);

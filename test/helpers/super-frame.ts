@@ -1,7 +1,7 @@
 // A TCP GSO super-frame behind its vnet header, as a tap with TSO hands one over.
 import {
-  emitEthernet, emitIpv4, emitIpv6, emitTcp, emitVnetHeader, EtherType, IpProtocol, parseIpv4, parseIpv6, parseMac, TcpFlag,
-  VnetFlag, VnetGso,
+  emitEthernet, emitIpv4, emitIpv6, emitTcp, emitVnetHeader, EtherType, IpProtocol, parseIpv4, parseIpv6, parseMac, Segmenter,
+  TcpFlag, VnetFlag, VnetGso,
 } from '../../src/packet';
 
 export interface SuperFrameShape {
@@ -28,4 +28,20 @@ export function superFrame({ ipv6 = false, payload = 2500, mss = 1000, flags = T
   at = emitTcp(b, at, { sourcePort, destinationPort: 5201, sequence, acknowledgment: 1, flags, window: 512 });
   for (let i = 0; i < payload; i++) b[at + i] = i % 251;
   return b;
+}
+
+/** The segments a Segmenter cuts a super-frame (vnet header first) into, each whole: its
+ *  headers as written, then its payload from the super-frame; with the bytes written. */
+export function cutSuperFrame(frame: Uint8Array): { count: number; found: Uint8Array[]; needed: number } {
+  const segmenter = new Segmenter();
+  const needed = segmenter.bytesNeeded(frame, 0, frame.length);
+  const out = new Uint8Array(needed);
+  const found: Uint8Array[] = [];
+  const count = segmenter.segment(frame, 0, frame.length, out, 0, (at, length, payloadAt, payloadLength) => {
+    const segment = new Uint8Array(length + payloadLength);
+    segment.set(out.subarray(at, at + length));
+    segment.set(frame.subarray(payloadAt, payloadAt + payloadLength), length);
+    found.push(segment);
+  });
+  return { count, found, needed };
 }

@@ -1,0 +1,53 @@
+// What a port sends at the end of a batch. Each send is one or more pieces of the arena that
+// the kernel gathers as it copies them in: a segment's headers written apart from its payload,
+// or a merged run's payloads where they were received, go out without being copied together.
+// The native sendBatch and sendToBatch take the three arrays as they are.
+
+/** Sends per queue: the most one sendmmsg takes (native maxBatch). */
+export const TX_SENDS = 256;
+/** Pieces per queue (native kMaxPieces), and per send (the kernel's UIO_MAXIOV). */
+export const TX_PIECES = 8192;
+export const MAX_PIECES_PER_SEND = 1024;
+
+export class TxQueue {
+  readonly offsets = new Uint32Array(TX_PIECES);
+  readonly lengths = new Uint32Array(TX_PIECES);
+  /** Per send: how many pieces, and their bytes. */
+  readonly pieces = new Uint32Array(TX_SENDS);
+  readonly bytes = new Uint32Array(TX_SENDS);
+  /** Sends queued; the one at this index is being built. */
+  sends = 0;
+  private used = 0;
+
+  /** Whether a send of up to `pieces` pieces fits after what is queued. */
+  hasRoom(pieces: number): boolean {
+    return this.sends < TX_SENDS && this.used + pieces <= TX_PIECES;
+  }
+
+  /** Adds arena[at, at+length) to the send being built. */
+  piece(at: number, length: number): void {
+    this.offsets[this.used] = at;
+    this.lengths[this.used++] = length;
+    this.pieces[this.sends]++;
+    this.bytes[this.sends] += length;
+  }
+
+  /** Queues the send being built; the next starts empty. */
+  endSend(): void {
+    if (++this.sends < TX_SENDS) this.pieces[this.sends] = this.bytes[this.sends] = 0;
+  }
+
+  clear(): void {
+    this.sends = this.used = 0;
+    this.pieces[0] = this.bytes[0] = 0;
+  }
+}
+
+/** Pieces [0, count) of the arena as one frame, copied: for a frame kept past its batch. */
+export function gather(arena: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): Uint8Array {
+  let total = 0;
+  for (let i = 0; i < count; i++) total += lengths[i];
+  const frame = new Uint8Array(total);
+  for (let i = 0, at = 0; i < count; at += lengths[i++]) frame.set(arena.subarray(offsets[i], offsets[i] + lengths[i]), at);
+  return frame;
+}
