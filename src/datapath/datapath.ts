@@ -147,8 +147,8 @@ export class Datapath implements FrameSink {
 
   /** Datagrams from other hosts: each carries a frame for the local port its key names, which
    *  the ingress host's simulation chose; it goes there with no second walk (MidoNet's model).
-   *  Segments of one TCP send, as the kernel hands them over together (UDP GRO), are merged
-   *  back into one super-frame on the way. */
+   *  Segments of one TCP send, as the kernel hands them over together (UDP GRO) in one receive
+   *  or more, are merged back into one super-frame on the way. */
   private drainTunnel(tunnel: TunnelPort): void {
     const c = this.counters.values;
     for (let round = 0; round < ROUNDS_PER_WAKE && tunnel.up; round++) {
@@ -166,8 +166,9 @@ export class Datapath implements FrameSink {
         if (this.lengths[i] === 0) this.drop(Drop.oversize);
         else if (!tunnel.peers.has(this.sources[i])) c[this.counters.dropIndex(Drop.unknownTunnelPeer)] += datagrams;
         else for (let at = first; at < end; at += step) this.receiveDatagram(tunnel, at, Math.min(at + step, end), at === first);
-        this.coalescer.finish();
       }
+      // A run goes on across receives: a super-frame too large for one UDP GSO send came as two.
+      this.coalescer.finish();
       this.forwardAdmitted();
       this.flush();
       this.sendUpcalls();

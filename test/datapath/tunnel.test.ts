@@ -174,6 +174,20 @@ test('a run of datagrams received together is delivered as one super-frame; othe
   t.is(datapath.dumpFlows().length, 0);
 });
 
+test('a super-frame that went as two runs, received in two receives, is delivered as one', (t) => {
+  const { io } = setUp();
+  const frame = superFrame({ flags: TcpFlag.ack, payload: 64_000, mss: 1448 });
+  const sent = setUp();
+  sent.datapath.transmit([{ frame, actions: [{ type: 'tunnel', key: 5000, remote: '192.168.100.2' }] }]);
+  t.is(sent.io.sends.length, 2);
+  const datagrams = sent.io.tunnelled.map((d) => d.bytes);
+  const first = sent.io.sends[0].datagrams;
+  for (const part of [datagrams.slice(0, first), datagrams.slice(first)]) io.inbox.push({ source: PEER, datagram: run(part), segmentSize: part[0].length });
+  io.readable[0]();
+  t.is(io.sent.length, 1);
+  t.deepEqual([...io.sent[0].bytes.subarray(VNET_HEADER_BYTES + 54)], [...frame.subarray(VNET_HEADER_BYTES + 54)]);
+});
+
 test('a run from an address that is not a registered host is dropped whole, each datagram counted', (t) => {
   const { io, drops } = setUp();
   io.inbox.push({ source: STRANGER, datagram: run([datagram(5000, icmpEchoRequest), datagram(5000, icmpEchoRequest)]), segmentSize: 8 + icmpEchoRequest.length });
