@@ -282,9 +282,10 @@ export class Datapath implements FrameSink {
   }
 
   /** A frame into the tunnel: finished (checksum, segments) as for a port without vnet headers,
-   *  each piece behind a VXLAN header, queued with its destination. The segments of a super-frame
-   *  go as runs of equal-sized datagrams that the kernel cuts apart (UDP GSO), each segment its
-   *  headers written here and its payload where it was received. */
+   *  each piece behind a VXLAN header, queued with its destination. Datagrams go in runs of equal
+   *  size that the kernel cuts apart (UDP GSO): the segments of a super-frame, and the frames of
+   *  a batch of one size, such as a TCP receiver's ACKs. A segment is its headers written here
+   *  and its payload where it was received. */
   tunnel(key: number, remote: number, arena: Uint8Array, at: number, length: number): void {
     const tunnel = this.tunnelPort;
     if (!tunnel || !tunnel.up) return this.drop(Drop.noTunnel);
@@ -293,33 +294,41 @@ export class Datapath implements FrameSink {
       const header = this.executor.reserve(VXLAN_HEADER_BYTES);
       if (header < 0) return this.drop(Drop.noBuffer);
       emitVxlan(arena, header, key);
-      const tx = this.startSend(tunnel, 2);
-      tx.piece(header, VXLAN_HEADER_BYTES);
-      tx.piece(at + VNET_HEADER_BYTES, length - VNET_HEADER_BYTES);
-      return this.endTunnelSend(tunnel, remote, 0);
+      return this.addToRun(tunnel, remote, header, VXLAN_HEADER_BYTES, at + VNET_HEADER_BYTES, length - VNET_HEADER_BYTES);
     }
     const bytes = this.segmenter.bytesNeeded(arena, at, at + length, VXLAN_HEADER_BYTES);
     if (bytes < 0) return this.drop(Drop.offloadUnsupported);
     const out = this.executor.reserve(bytes);
     if (out < 0) return this.drop(Drop.noBuffer);
-    // All datagrams but the last are `datagram` bytes.
-    let datagram = 0;
-    let perRun = 0;
-    let inRun = 0;
     this.segmenter.segment(arena, at, at + length, arena, out, (headersAt, headersLength, payloadAt, payloadLength) => {
-      if (datagram === 0) {
-        datagram = VXLAN_HEADER_BYTES + headersLength + payloadLength;
-        perRun = Math.min(MAX_RUN_DATAGRAMS, Math.floor(MAX_RUN_BYTES / datagram));
-      }
-      const tx = inRun === 0 ? this.startSend(tunnel, 2 * perRun) : tunnel.tx;
       emitVxlan(arena, headersAt - VXLAN_HEADER_BYTES, key);
-      tx.piece(headersAt - VXLAN_HEADER_BYTES, VXLAN_HEADER_BYTES + headersLength);
-      tx.piece(payloadAt, payloadLength);
-      if (++inRun < perRun) return;
-      this.endTunnelSend(tunnel, remote, datagram);
-      inRun = 0;
+      this.addToRun(tunnel, remote, headersAt - VXLAN_HEADER_BYTES, VXLAN_HEADER_BYTES + headersLength, payloadAt, payloadLength);
     }, VXLAN_HEADER_BYTES);
-    if (inRun > 0) this.endTunnelSend(tunnel, remote, datagram);
+  }
+
+  /** A datagram (its headers and its payload apart) into the tunnel's open run: equal-sized
+   *  datagrams to one host, which the next frames of the batch may go on filling, so that a
+   *  stream of them goes as few sends as UDP GSO allows. A shorter datagram ends it. */
+  private addToRun(tunnel: TunnelPort, remote: number, headersAt: number, headersLength: number, payloadAt: number, payloadLength: number): void {
+    const size = headersLength + payloadLength;
+    const run = tunnel.run;
+    if (run.datagrams > 0 && (remote !== run.remote || size > run.size)) this.endRun(tunnel);
+    if (run.datagrams === 0) {
+      run.remote = remote;
+      run.size = size;
+      run.limit = Math.min(MAX_RUN_DATAGRAMS, Math.floor(MAX_RUN_BYTES / size));
+      this.startSend(tunnel, 2 * run.limit);
+    }
+    tunnel.tx.piece(headersAt, headersLength);
+    tunnel.tx.piece(payloadAt, payloadLength);
+    if (++run.datagrams === run.limit || size < run.size) this.endRun(tunnel);
+  }
+
+  private endRun(tunnel: TunnelPort): void {
+    const run = tunnel.run;
+    if (run.datagrams === 0) return;
+    run.datagrams = 0;
+    this.endTunnelSend(tunnel, run.remote, run.size);
   }
 
   private endTunnelSend(tunnel: TunnelPort, remote: number, segmentSize: number): void {
@@ -411,6 +420,7 @@ export class Datapath implements FrameSink {
 
   /** Sends every queued output batch and frees the scratch space. */
   private flush(): void {
+    if (this.tunnelPort) this.endRun(this.tunnelPort);
     for (let i = 0; i < this.dirty.length; i++) this.flushPort(this.dirty[i]);
     this.dirty.length = 0;
     this.executor.reset();

@@ -41,6 +41,8 @@ export class TunnelPort extends Port {
   marks = new Map<number, number>();
   /** Underlay addresses whose datagrams are taken. */
   peers = new Set<number>();
+  /** The send being built as a run: datagrams so far, of `size` bytes, at most `limit`. */
+  readonly run = { datagrams: 0, remote: 0, size: 0, limit: 0 };
 
   packetsQueued(from: number, to: number): number {
     let datagrams = 0;

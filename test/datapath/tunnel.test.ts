@@ -139,6 +139,17 @@ test('a tunnel action sends the frame behind a VXLAN header to the remote host o
   t.deepEqual([...io.tunnelled[0].bytes], [...expected]);
 });
 
+test('frames of one size to one host in a batch go as one run, as the ACKs of a TCP receiver do', (t) => {
+  const { io, datapath } = setUp();
+  const frame = new Uint8Array(VNET_HEADER_BYTES + icmpEchoRequest.length);
+  frame.set(icmpEchoRequest, VNET_HEADER_BYTES);
+  const shorter = frame.subarray(0, frame.length - 2);
+  const actions = [{ type: 'tunnel' as const, key: 7, remote: '192.168.100.2' }];
+  datapath.transmit([frame, frame, frame, shorter, frame].map((f) => ({ frame: f, actions })));
+  t.deepEqual(io.sends.map((s) => s.datagrams), [4, 1], 'three of one size and a shorter one end a run');
+  t.deepEqual(io.tunnelled.map((d) => d.bytes.length), [1, 1, 1, 0, 1].map((n) => 8 + icmpEchoRequest.length - 2 + 2 * n));
+});
+
 test('a super-frame into the tunnel goes as runs of equal datagrams, each a VXLAN header and a whole segment', (t) => {
   const { io, datapath, counters } = setUp();
   const frame = superFrame({ flags: TcpFlag.ack, payload: 64_000, mss: 1448 });
@@ -153,6 +164,22 @@ test('a super-frame into the tunnel goes as runs of equal datagrams, each a VXLA
   const tcp = new TcpSegment(last, 8 + 34, last.length);
   t.true(tcp.verifyChecksum(ipv4PseudoSum(last, 8 + 14, IpProtocol.tcp, last.length - 8 - 34)));
   t.is(counters.values[counters.portIndex(0, PortCounter.txPackets)], segments, 'datagrams are counted, not sends');
+});
+
+test('super-frames to one host go on filling one run while their segments are all of one size', (t) => {
+  const { io, datapath } = setUp();
+  const first = superFrame({ flags: TcpFlag.ack, payload: 20 * 1448, mss: 1448 });
+  const second = superFrame({ flags: TcpFlag.ack, sequence: (0xfffffc00 + 20 * 1448) >>> 0, payload: 20 * 1448 + 100, mss: 1448 });
+  const third = superFrame({ flags: TcpFlag.ack, payload: 2 * 1448, mss: 1448 });
+  const tunnel = (remote: string) => [{ type: 'tunnel' as const, key: 7, remote }];
+  datapath.transmit([
+    { frame: first, actions: tunnel('192.168.100.2') },
+    { frame: second, actions: tunnel('192.168.100.2') },
+    { frame: third, actions: tunnel('192.168.100.3') },
+  ]);
+  t.deepEqual(io.sends.map((s) => s.datagrams), [41, 2], 'the short last segment of the second frame ends the first run; another host, another run');
+  t.is(io.tunnelled.length, 43);
+  t.is(io.tunnelled[40].bytes.length, 8 + 54 + 100);
 });
 
 test('a run of datagrams received together is delivered as one super-frame; other frames in it as they came', (t) => {
