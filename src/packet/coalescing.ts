@@ -129,17 +129,17 @@ export class TcpCoalescer {
 
   /** Header bytes equal but for the fields that differ between segments of one send: IP
    *  lengths, IPv4 identification, checksums, the sequence number and the flags (checked apart). */
-  private sameHeaders(runFrame: number, frame: number, head: Layout): boolean {
-    const same = (from: number, to: number) => this.sameBytes(runFrame, frame, from, to);
+  private sameHeaders(x: number, y: number, head: Layout): boolean {
     const { l3, l4 } = head;
     const ipSame = head.isIpv6
-      ? same(0, l3 + 4) && same(l3 + 6, l4)
-      : same(0, l3 + 2) && same(l3 + 6, l3 + 10) && same(l3 + 12, l4);
-    return ipSame && same(l4, l4 + 4) && same(l4 + 8, l4 + 13) && same(l4 + 14, l4 + TCP_CHECKSUM_OFFSET) && same(l4 + TCP_CHECKSUM_OFFSET + 2, head.headers);
+      ? this.same(x, y, 0, l3 + 4) && this.same(x, y, l3 + 6, l4)
+      : this.same(x, y, 0, l3 + 2) && this.same(x, y, l3 + 6, l3 + 10) && this.same(x, y, l3 + 12, l4);
+    return ipSame && this.same(x, y, l4, l4 + 4) && this.same(x, y, l4 + 8, l4 + 13) && this.same(x, y, l4 + 14, l4 + TCP_CHECKSUM_OFFSET)
+      && this.same(x, y, l4 + TCP_CHECKSUM_OFFSET + 2, head.headers);
   }
 
   /** Whether b[x+from, x+to) and b[y+from, y+to) are equal: four bytes at a time. */
-  private sameBytes(x: number, y: number, from: number, to: number): boolean {
+  private same(x: number, y: number, from: number, to: number): boolean {
     let i = from;
     for (; i + 4 <= to; i += 4) if (this.words.getUint32(x + i) !== this.words.getUint32(y + i)) return false;
     for (; i < to; i++) if (this.b[x + i] !== this.b[y + i]) return false;
