@@ -1,6 +1,6 @@
 // A datapath worker's counters in shared memory: the worker writes them on the hot path with
 // plain stores, the agent reads them for `port list`, `stats` and /metrics without a message.
-import { DROP_REASONS } from '../flow';
+import { DROP_REASONS } from '../flow/actions';
 
 export const MAX_PORTS = 1024;
 export const PortCounter = { rxPackets: 0, rxBytes: 1, rxDropped: 2, txPackets: 3, txBytes: 4, txDropped: 5 } as const;

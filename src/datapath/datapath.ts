@@ -1,11 +1,15 @@
 // One datapath worker's engine: receive a batch from a ready port, key each frame, run the
 // cached flow's actions or queue the frame behind an upcall, send every output port's batch.
-import {
-  ActionExecutor, ActionTable, dropCode, FlowCache, FlowKeyExtractor, FrameSink, hashKey, KEY_WORDS, KeyWord,
-} from '../flow';
-import {
-  completeChecksum, emitVxlan, Segmenter, TcpCoalescer, VNET_HEADER_BYTES, VnetGso, VXLAN_HEADER_BYTES, VXLAN_UDP_PORT, VxlanHeader,
-} from '../packet';
+// The fast path imports files, not a folder's index: TypeScript's CommonJS re-exports are
+// getters sharing one keyed load, which V8 cannot inline (a megamorphic load per use).
+import { ActionTable, dropCode } from '../flow/actions';
+import { FlowCache } from '../flow/cache';
+import { ActionExecutor, FrameSink } from '../flow/execute';
+import { FlowKeyExtractor, hashKey, KEY_WORDS, KeyWord } from '../flow/key';
+import { TcpCoalescer } from '../packet/coalescing';
+import { Segmenter } from '../packet/segmentation';
+import { completeChecksum, VNET_HEADER_BYTES, VnetGso } from '../packet/vnet-header';
+import { emitVxlan, VXLAN_HEADER_BYTES, VXLAN_UDP_PORT, VxlanHeader } from '../packet/vxlan';
 import { CacheCounter, DatapathCounters, MAX_PORTS, PortCounter } from './counters';
 import type { ActiveSource, FlowDump, FromDatapath, PortSpec, SlowPathAnswers, Transmission, TunnelMap } from './messages';
 import { FrameIo, isLinkFailure, native } from './native';

@@ -1,7 +1,7 @@
 // Flows waiting for the slow path. A flow's first frame starts an upcall; its later frames
 // queue behind it (bounded per flow and in all, the excess counted as drops) and leave in
 // order once the flow is installed. Upcalls leave in one message per receive batch.
-import { KEY_WORDS } from '../flow';
+import { KEY_WORDS } from '../flow/key';
 import { FrameBatch, packFrames } from './messages';
 
 export interface PendingFlow {

@@ -2,7 +2,10 @@
 // header followed by the Ethernet frame; unmodified frames are handed to their outputs in
 // place (zero copy), a VLAN push or pop writes a copy into the executor's scratch space, and
 // a field is rewritten in place unless an earlier output still holds the frame as it was.
-import { EtherType, updateChecksum, VNET_HEADER_BYTES, VLAN_TAG_BYTES, VnetFlag, VnetGso } from '../packet';
+// Files, not the folder's index: see the imports of src/datapath/datapath.ts.
+import { updateChecksum } from '../packet/checksum';
+import { EtherType, VLAN_TAG_BYTES } from '../packet/ethernet';
+import { VNET_HEADER_BYTES, VnetFlag, VnetGso } from '../packet/vnet-header';
 import { dropCode, Op } from './actions';
 
 export interface FrameSink {

@@ -1,8 +1,11 @@
 // The flow key: the fields a frame is switched on, packed into KEY_WORDS 32-bit slots so that
 // it hashes and compares as plain numbers (no strings, no objects per frame).
-import {
-  ArpPacket, be16, EthernetFrame, EtherType, IpProtocol, Ipv4Packet, Ipv6Packet, VlanTag, VLAN_TAG_BYTES,
-} from '../packet';
+// Files, not the folder's index: see the imports of src/datapath/datapath.ts.
+import { ArpPacket } from '../packet/arp';
+import { be16 } from '../packet/bytes';
+import { EthernetFrame, EtherType, VlanTag, VLAN_TAG_BYTES } from '../packet/ethernet';
+import { IpProtocol, Ipv4Packet } from '../packet/ipv4';
+import { Ipv6Packet } from '../packet/ipv6';
 
 /** Word offsets inside one key. */
 export const KeyWord = {
