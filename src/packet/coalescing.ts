@@ -5,7 +5,7 @@
 // whose headers match but for the lengths, IPv4 identification, sequence number and checksums,
 // each starting where the last ended, all of one size but the last; a PSH ends the run.
 import { EtherType, ETHERNET_HEADER_BYTES, VLAN_TAG_BYTES } from './ethernet';
-import { be16, setBe16 } from './bytes';
+import { be16, be32, setBe16 } from './bytes';
 import { ipv4PseudoSum, ipv6PseudoSum } from './checksum';
 import { IpProtocol, Ipv4Packet } from './ipv4';
 import { IPV6_HEADER_BYTES, Ipv6Packet } from './ipv6';
@@ -36,6 +36,8 @@ export class TcpCoalescer {
    *  its vnet header and headers are written, and what the next segment must be. */
   private headAt = -1;
   private head: Layout | null = null;
+  /** The layout of a segment that follows the head, read without a parse (see follows). */
+  private readonly next: Layout = { isIpv6: false, l3: 0, l4: 0, headers: 0, sequence: 0, flags: 0, payload: 0 };
   private blockAt = 0;
   private nextSequence = 0;
   private mss = 0;
@@ -68,8 +70,9 @@ export class TcpCoalescer {
    *  with it. The frame must stay where it is until the caller's flush: the run points at it.
    *  False when the frame cannot be merged: the caller delivers it, after calling finish. */
   add(owner: number, at: number, end: number): boolean {
-    const layout = this.layout(at, end);
-    if (layout !== null && this.continues(owner, at, layout)) {
+    const follows = this.follows(owner, at, end);
+    const layout = follows ? this.next : this.layout(at, end);
+    if (layout !== null && this.continues(owner, at, layout, follows)) {
       this.append(at, layout);
       return true;
     }
@@ -78,7 +81,7 @@ export class TcpCoalescer {
     const blockAt = this.reserve(VNET_HEADER_BYTES + layout.headers);
     if (blockAt < 0) return false;
     this.headAt = at;
-    this.head = layout;
+    this.head = { ...layout };
     this.blockAt = blockAt;
     this.owner = owner;
     this.mss = layout.payload;
@@ -119,12 +122,35 @@ export class TcpCoalescer {
     this.lengths[this.pieces++] = length;
   }
 
-  private continues(owner: number, at: number, next: Layout): boolean {
+  /** Whether [at, end), for `owner`, has the open run's headers but for the fields that vary
+   *  between segments, with lengths that agree and only ACK (and PSH) set: then its layout is
+   *  the head's, and `next` gets it without a parse. Most segments of a run are such. */
+  private follows(owner: number, at: number, end: number): boolean {
+    const head = this.head;
+    if (this.headAt < 0 || owner !== this.owner || head === null || end - at <= head.headers) return false;
+    if (!this.sameHeaders(this.headAt, at, head)) return false;
+    const b = this.b;
+    const ipLength = head.isIpv6 ? end - at - head.l4 : end - at - head.l3;
+    const flags = b[at + head.l4 + 13];
+    if (be16(b, at + head.l3 + (head.isIpv6 ? 4 : 2)) !== ipLength || (flags & ~TcpFlag.psh) !== TcpFlag.ack) return false;
+    const next = this.next;
+    next.isIpv6 = head.isIpv6;
+    next.l3 = head.l3;
+    next.l4 = head.l4;
+    next.headers = head.headers;
+    next.sequence = be32(b, at + head.l4 + 4);
+    next.flags = flags;
+    next.payload = end - at - head.headers;
+    return true;
+  }
+
+  /** Whether `next` extends the open run; `matched` when its headers were compared already. */
+  private continues(owner: number, at: number, next: Layout, matched: boolean): boolean {
     const head = this.head;
     if (this.headAt < 0 || this.closed || owner !== this.owner || head === null || this.pieces > MAX_RUN_SEGMENTS) return false;
     if (next.sequence !== this.nextSequence || next.payload > this.mss || next.headers !== head.headers || next.l4 !== head.l4) return false;
     if (this.ipBytes + next.payload > MAX_IP_PACKET) return false;
-    return this.sameHeaders(this.headAt, at, head);
+    return matched || this.sameHeaders(this.headAt, at, head);
   }
 
   /** Header bytes equal but for the fields that differ between segments of one send: IP
