@@ -5,9 +5,9 @@
 
 /** Sends per queue: the most one sendmmsg takes (native maxBatch). */
 export const TX_SENDS = 256;
-/** Pieces per queue (native kMaxPieces), and per send (the kernel's UIO_MAXIOV). */
+/** Pieces per queue (native kMaxPieces). A send has at most 1024 (the kernel's UIO_MAXIOV);
+ *  the datapath's have at most 130 (a run of 64 datagrams, two pieces each). */
 export const TX_PIECES = 8192;
-export const MAX_PIECES_PER_SEND = 1024;
 
 export class TxQueue {
   readonly offsets = new Uint32Array(TX_PIECES);

@@ -112,11 +112,6 @@ export class ActionExecutor {
     return at;
   }
 
-  /** The newest reservation ends at `end` after all: the rest is free again. */
-  release(end: number): void {
-    this.used = Math.min(this.used, end - this.scratchAt);
-  }
-
   /** -1 when done, else the code of the drop reason. */
   private decrementTtl(at: number, length: number): number {
     const a = this.arena;
