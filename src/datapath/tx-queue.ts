@@ -6,7 +6,7 @@
 /** Sends per queue: the most one sendmmsg takes (native maxBatch). */
 export const TX_SENDS = 256;
 /** Pieces per queue (native kMaxPieces). A send has at most 1024 (the kernel's UIO_MAXIOV);
- *  the datapath's have at most 130 (a run of 64 datagrams, two pieces each). */
+ *  the datapath's have at most 128 (a run of 64 datagrams, two pieces each). */
 export const TX_PIECES = 8192;
 
 export class TxQueue {
