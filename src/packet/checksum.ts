@@ -15,6 +15,11 @@ export function onesComplementSum(b: Uint8Array, start: number, end: number, ini
   let i = start;
   for (; i + 1 < end; i += 2) sum += (b[i] << 8) | b[i + 1];
   if (i < end) sum += b[i] << 8;
+  return foldSum(sum);
+}
+
+/** A sum of 16-bit words (and of folded sums) folded to 16 bits, the carries added back. */
+export function foldSum(sum: number): number {
   while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
   return sum;
 }
@@ -37,7 +42,5 @@ export function ipv6PseudoSum(b: Uint8Array, ipOffset: number, nextHeader: numbe
 
 /** RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m') when one 16-bit word changes from m to m'. */
 export function updateChecksum(checksum: number, oldWord: number, newWord: number): number {
-  let sum = (~checksum & 0xffff) + (~oldWord & 0xffff) + (newWord & 0xffff);
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  return ~sum & 0xffff;
+  return ~foldSum((~checksum & 0xffff) + (~oldWord & 0xffff) + (newWord & 0xffff)) & 0xffff;
 }

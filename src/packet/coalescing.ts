@@ -70,18 +70,17 @@ export class TcpCoalescer {
    *  with it. The frame must stay where it is until the caller's flush: the run points at it.
    *  False when the frame cannot be merged: the caller delivers it, after calling finish. */
   add(owner: number, at: number, end: number): boolean {
-    const follows = this.follows(owner, at, end);
-    const layout = follows ? this.next : this.layout(at, end);
-    if (layout !== null && this.continues(owner, at, layout, follows)) {
-      this.append(at, layout);
+    if (this.follows(owner, at, end) && this.continues(this.next)) {
+      this.append(at, this.next);
       return true;
     }
     this.finish();
+    const layout = this.layout(at, end);
     if (layout === null) return false;
     const blockAt = this.reserve(VNET_HEADER_BYTES + layout.headers);
     if (blockAt < 0) return false;
     this.headAt = at;
-    this.head = { ...layout };
+    this.head = layout;
     this.blockAt = blockAt;
     this.owner = owner;
     this.mss = layout.payload;
@@ -124,7 +123,7 @@ export class TcpCoalescer {
 
   /** Whether [at, end), for `owner`, has the open run's headers but for the fields that vary
    *  between segments, with lengths that agree and only ACK (and PSH) set: then its layout is
-   *  the head's, and `next` gets it without a parse. Most segments of a run are such. */
+   *  the head's, and `next` gets it without a parse. A segment that does not cannot join. */
   private follows(owner: number, at: number, end: number): boolean {
     const head = this.head;
     if (this.headAt < 0 || owner !== this.owner || head === null || end - at <= head.headers) return false;
@@ -144,13 +143,10 @@ export class TcpCoalescer {
     return true;
   }
 
-  /** Whether `next` extends the open run; `matched` when its headers were compared already. */
-  private continues(owner: number, at: number, next: Layout, matched: boolean): boolean {
-    const head = this.head;
-    if (this.headAt < 0 || this.closed || owner !== this.owner || head === null || this.pieces > MAX_RUN_SEGMENTS) return false;
-    if (next.sequence !== this.nextSequence || next.payload > this.mss || next.headers !== head.headers || next.l4 !== head.l4) return false;
-    if (this.ipBytes + next.payload > MAX_IP_PACKET) return false;
-    return matched || this.sameHeaders(this.headAt, at, head);
+  /** Whether a segment that follows the head (see follows) extends the open run. */
+  private continues(next: Layout): boolean {
+    if (this.closed || this.pieces > MAX_RUN_SEGMENTS) return false;
+    return next.sequence === this.nextSequence && next.payload <= this.mss && this.ipBytes + next.payload <= MAX_IP_PACKET;
   }
 
   /** Header bytes equal but for the fields that differ between segments of one send: IP

@@ -4,7 +4,7 @@
 // sequence numbers and flags; IPv4 identification advances per segment as Linux's GSO does.
 import { EtherType, ETHERNET_HEADER_BYTES, VLAN_TAG_BYTES } from './ethernet';
 import { be16, setBe16 } from './bytes';
-import { ChunkSums, chunkSums, finishChecksum, onesComplementSum } from './checksum';
+import { ChunkSums, chunkSums, finishChecksum, foldSum, onesComplementSum } from './checksum';
 import { IpProtocol, Ipv4Packet } from './ipv4';
 import { IPV6_HEADER_BYTES, Ipv6Packet } from './ipv6';
 import { TCP_CHECKSUM_OFFSET, TcpFlag, TcpSegment } from './tcp';
@@ -14,12 +14,6 @@ import { VNET_HEADER_BYTES, VnetGso, VnetHeader } from './vnet-header';
 function copy(b: Uint8Array, from: number, to: number, out: Uint8Array, at: number): void {
   if (b === out) out.copyWithin(at, from, to);
   else out.set(b.subarray(from, to), at);
-}
-
-/** The folded one's-complement sum. */
-function fold(sum: number): number {
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  return sum;
 }
 
 export class Segmenter {
@@ -81,7 +75,7 @@ export class Segmenter {
         const id = (identification + i) & 0xffff;
         setBe16(out, at + l3 + 2, totalLength);
         setBe16(out, at + l3 + 4, id);
-        setBe16(out, at + l3 + 10, finishChecksum(fold(ipRest + totalLength + id)));
+        setBe16(out, at + l3 + 10, finishChecksum(foldSum(ipRest + totalLength + id)));
       }
       const sequence = (firstSequence + sent) >>> 0;
       let segmentFlags = flags;
@@ -92,7 +86,7 @@ export class Segmenter {
       setBe16(out, segmentTcp + 6, sequence & 0xffff);
       out[segmentTcp + 13] = segmentFlags;
       const sum = tcpRest + tcpLength + (sequence >>> 16) + (sequence & 0xffff) + (offsetByte | segmentFlags) + this.payloadSums[i];
-      setBe16(out, segmentTcp + TCP_CHECKSUM_OFFSET, finishChecksum(fold(sum)));
+      setBe16(out, segmentTcp + TCP_CHECKSUM_OFFSET, finishChecksum(foldSum(sum)));
       emit(at, headers, payloadAt + sent, chunk);
       at += headers + gap;
     }
