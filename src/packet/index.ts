@@ -12,6 +12,7 @@ export * from './tcp';
 export * from './prefix';
 export * from './segmentation';
 export * from './coalescing';
+export * from './kernel-offloads';
 export * from './udp';
 export * from './view';
 export * from './vnet-header';
