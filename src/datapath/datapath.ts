@@ -7,7 +7,7 @@ import { FlowCache } from '../flow/cache';
 import { ActionExecutor, FrameSink } from '../flow/execute';
 import { FlowKeyExtractor, hashKey, KEY_WORDS, KeyWord } from '../flow/key';
 import { TcpCoalescer } from '../packet/coalescing';
-import { describePartialChecksum, describeSuperFrame, isSuperFrame } from '../packet/kernel-offloads';
+import { describeKernelOffloads } from '../packet/kernel-offloads';
 import { Segmenter } from '../packet/segmentation';
 import { completeChecksum, VNET_HEADER_BYTES, VnetGso } from '../packet/vnet-header';
 import { emitVxlan, VXLAN_HEADER_BYTES, VXLAN_UDP_PORT, VxlanHeader } from '../packet/vxlan';
@@ -164,17 +164,13 @@ export class Datapath implements FrameSink {
         const slot = i * SLOT_BYTES;
         const end = slot + this.lengths[i];
         const first = slot + VNET_HEADER_BYTES;
-        // A kernel VXLAN device on this machine sends a TCP super-frame whole, one datagram (see
-        // kernel-offloads.ts), with its segment size where a run's datagram size would be, or none.
-        const size = this.segmentSizes[i];
-        const whole = (size === 0 || end - first > size) && isSuperFrame(this.arena, first + VXLAN_HEADER_BYTES, end);
-        const step = size === 0 || whole ? end - first : size;
+        const step = this.segmentSizes[i] || end - first;
         const datagrams = this.lengths[i] === 0 ? 1 : Math.ceil((end - first) / step);
         c[this.counters.portIndex(TUNNEL_PORT, PortCounter.rxPackets)] += datagrams;
         c[this.counters.portIndex(TUNNEL_PORT, PortCounter.rxBytes)] += end - first;
         if (this.lengths[i] === 0) this.drop(Drop.oversize);
         else if (!tunnel.peers.has(this.sources[i])) c[this.counters.dropIndex(Drop.unknownTunnelPeer)] += datagrams;
-        else for (let at = first; at < end; at += step) this.receiveDatagram(tunnel, at, Math.min(at + step, end), at === first, whole, size);
+        else for (let at = first; at < end; at += step) this.receiveDatagram(tunnel, at, Math.min(at + step, end), at === first);
       }
       // A run goes on across receives: a super-frame too large for one UDP GSO send came as two.
       this.coalescer.finish();
@@ -186,9 +182,8 @@ export class Datapath implements FrameSink {
   }
 
   /** One datagram [at, end) of a slot; `leads` when it is the slot's first, whose VXLAN
-   *  header's room can become the frame's vnet header (no copy); `whole` when it carries a TCP
-   *  super-frame, of segments of `gsoSize` bytes (0: not said). */
-  private receiveDatagram(tunnel: TunnelPort, at: number, end: number, leads: boolean, whole: boolean, gsoSize: number): void {
+   *  header's room can become the frame's vnet header (no copy). */
+  private receiveDatagram(tunnel: TunnelPort, at: number, end: number, leads: boolean): void {
     if (end - at < VXLAN_HEADER_BYTES + 14 || this.vxlan.point(this.arena, at, end) !== null) return this.drop(Drop.malformed);
     const marked = tunnel.marks.size > 0 ? tunnel.marks.get(this.vxlan.vni) : undefined;
     if (marked !== undefined) return this.markSentAtSource(marked);
@@ -196,18 +191,17 @@ export class Datapath implements FrameSink {
     const ingress = output === undefined ? tunnel.ingress.get(this.vxlan.vni) : undefined;
     if (output === undefined && ingress === undefined) return this.drop(Drop.unknownTunnelKey);
     const frameAt = at + VXLAN_HEADER_BYTES;
-    if (output !== undefined && !whole && this.ports[output]?.spec.vnetHdr && this.coalescer.add(output, frameAt, end)) return;
+    if (output !== undefined && this.ports[output]?.spec.vnetHdr && this.coalescer.add(output, frameAt, end)) return;
     this.coalescer.finish();
     const vnetAt = leads ? frameAt - VNET_HEADER_BYTES : this.reserveOrFlush(VNET_HEADER_BYTES + end - frameAt);
     if (vnetAt < 0) return this.drop(Drop.noBuffer);
     if (!leads) this.arena.copyWithin(vnetAt + VNET_HEADER_BYTES, frameAt, end);
     this.arena.fill(0, vnetAt, vnetAt + VNET_HEADER_BYTES);
-    // A VTEP on this machine may have sent a super-frame whole, or left a checksum partial.
-    if (whole) describeSuperFrame(this.arena, vnetAt, end, gsoSize);
-    else if (output === undefined) describePartialChecksum(this.arena, vnetAt, end);
     // From a host: delivered as its simulation decided. From a VTEP (a kernel VXLAN device,
-    // which simulates nothing): it enters the topology here, on the port the VNI stands for.
+    // which simulates nothing): it enters the topology here, on the port the VNI stands for,
+    // described as a packet socket would (a VTEP on this machine leaves work unfinished).
     if (output !== undefined) return this.output(output, this.arena, vnetAt, VNET_HEADER_BYTES + end - frameAt);
+    describeKernelOffloads(this.arena, vnetAt, end);
     this.admit(ingress!, vnetAt, VNET_HEADER_BYTES + end - frameAt);
   }
 

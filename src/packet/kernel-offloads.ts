@@ -4,7 +4,7 @@
 // - a TCP or UDP checksum left partial: the field holds only the pseudo-header sum (RFC 1071's
 //   running sum, for the device or the receiving kernel to finish);
 // - a TCP super-frame sent whole (UDP tunnel GSO) as one datagram, too large for any port,
-//   and its segment size not said (or said where a run's datagram size would be).
+//   its segment size not said (the UDP_GRO control message is only for UDP runs).
 // The vnet header then says so, as a packet socket's would, and whoever takes the frame
 // finishes it. A complete checksum that happens to equal the pseudo-header sum is finished to
 // the same value: nothing is lost by taking it for partial.
@@ -47,42 +47,32 @@ function layersOf(b: Uint8Array, frame: number, end: number): Layers | null {
   return null;
 }
 
-/** Whether the Ethernet frame [frame, end) is one TCP segment larger than a 1500-byte IP MTU
- *  lets through: a super-frame, or a jumbo frame (which is taken as one, harmlessly). */
-export function isSuperFrame(b: Uint8Array, frame: number, end: number): boolean {
-  if (end - frame <= ETHERNET_HEADER_BYTES + STANDARD_MTU) return false;
-  const layers = layersOf(b, frame, end);
-  return layers !== null && layers.protocol === IpProtocol.tcp && layers.ipEnd === end && end - layers.l3 > STANDARD_MTU && end - layers.l4 >= 20;
-}
-
-/** Marks the frame behind the vnet header at `vnetAt` NEEDS_CSUM when its checksum is partial. */
-export function describePartialChecksum(b: Uint8Array, vnetAt: number, end: number): void {
+/** Describes in the vnet header at `vnetAt` what the sending kernel left unfinished in the
+ *  frame behind it: a TCP frame larger than a 1500-byte IP MTU lets through is a super-frame
+ *  (a jumbo frame is taken for one, harmlessly), GSO of the largest segments that MTU takes (its
+ *  own size is not said; delivered to a VM's port, through veth or tap, it is not cut at all);
+ *  a checksum that holds just the pseudo-header sum is partial. */
+export function describeKernelOffloads(b: Uint8Array, vnetAt: number, end: number): void {
   const frame = vnetAt + VNET_HEADER_BYTES;
   const layers = layersOf(b, frame, end);
   if (layers === null || layers.ipEnd > end) return;
-  const { isIpv6, l3, l4, protocol } = layers;
+  const { isIpv6, l3, l4, protocol, ipEnd } = layers;
   const checksumAt = CHECKSUM_AT[protocol];
-  const l4Length = layers.ipEnd - l4;
+  const l4Length = ipEnd - l4;
   if (checksumAt === undefined || l4Length < checksumAt + 2) return;
+  if (protocol === IpProtocol.tcp && ipEnd === end && ipEnd - l3 > STANDARD_MTU && l4Length >= 20) {
+    const headers = l4 + (b[l4 + 12] >>> 4) * 4;
+    emitVnetHeader(b, vnetAt, {
+      flags: VnetFlag.needsChecksum,
+      gsoType: isIpv6 ? VnetGso.tcpv6 : VnetGso.tcpv4,
+      hdrLen: headers - frame,
+      gsoSize: STANDARD_MTU - (headers - l3),
+      csumStart: l4 - frame,
+      csumOffset: checksumAt,
+    });
+    return;
+  }
   const pseudo = isIpv6 ? ipv6PseudoSum(b, l3, protocol, l4Length) : ipv4PseudoSum(b, l3, protocol, l4Length);
   if (be16(b, l4 + checksumAt) !== pseudo) return;
   emitVnetHeader(b, vnetAt, { flags: VnetFlag.needsChecksum, gsoType: VnetGso.none, hdrLen: 0, gsoSize: 0, csumStart: l4 - frame, csumOffset: checksumAt });
-}
-
-/** Describes the super-frame (see isSuperFrame) behind the vnet header at `vnetAt` as TCP GSO
- *  of `gsoSize`-byte segments, its checksum partial as its sender left it. Without a size, the
- *  segments are the largest a 1500-byte IP MTU takes: where the frame is delivered (a VM's
- *  port, through veth or tap) it is not cut at all, and elsewhere that is the common MTU. */
-export function describeSuperFrame(b: Uint8Array, vnetAt: number, end: number, gsoSize: number): void {
-  const frame = vnetAt + VNET_HEADER_BYTES;
-  const layers = layersOf(b, frame, end)!;
-  const headers = layers.l4 + (b[layers.l4 + 12] >>> 4) * 4;
-  emitVnetHeader(b, vnetAt, {
-    flags: VnetFlag.needsChecksum,
-    gsoType: layers.isIpv6 ? VnetGso.tcpv6 : VnetGso.tcpv4,
-    hdrLen: headers - frame,
-    gsoSize: gsoSize || STANDARD_MTU - (headers - layers.l3),
-    csumStart: layers.l4 - frame,
-    csumOffset: CHECKSUM_AT[IpProtocol.tcp],
-  });
 }

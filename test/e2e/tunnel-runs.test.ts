@@ -37,9 +37,10 @@ test('a run over the MTU is sent apart, each datagram gathered from the right pi
       const step = sizes[i] || payload.length;
       for (let p = 0; p < payload.length; p += step) datagrams.push([...payload.subarray(p, p + step)]);
     }
-    console.log(JSON.stringify({ sent, sizes: datagrams.map((d) => d.length), whole: datagrams.every((d, i) => d.every((x) => x === i + 1)) }));`]);
-  const result = JSON.parse(stdout) as { sent: number; sizes: number[]; whole: boolean };
+    console.log(JSON.stringify({ sent, received, sizes: datagrams.map((d) => d.length), whole: datagrams.every((d, i) => d.every((x) => x === i + 1)) }));`]);
+  const result = JSON.parse(stdout) as { sent: number; received: number; sizes: number[]; whole: boolean };
   t.is(result.sent, 1, 'the run counts as one send');
+  t.is(result.received, 3, 'as three datagrams, each fragmented on the way: not one run');
   t.deepEqual(result.sizes, [1200, 1200, 600]);
   t.true(result.whole, 'each datagram holds its own 1,200 bytes, across the pieces');
 });
