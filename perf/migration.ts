@@ -4,11 +4,11 @@
 // the guest's announcement doing the rest: today's behaviour). Each in a lab of its own.
 import { Lab, migrateUnderStream, MigrationReport } from '../examples/lab';
 
-export async function migration(options: { rate: number; seconds: number; log: (line: string) => void }): Promise<object> {
+export async function migration(options: { rate: number; log: (line: string) => void }): Promise<object> {
   const run = async (mirroring: boolean): Promise<MigrationReport> => {
     const lab = new Lab();
     try {
-      const report = await migrateUnderStream(lab, { mirroring, rate: options.rate, seconds: options.seconds, log: options.log });
+      const report = await migrateUnderStream(lab, { mirroring, rate: options.rate, log: options.log });
       options.log(`${mirroring ? 'with' : 'without'} mirroring: ${JSON.stringify(report)}`);
       return report;
     } finally {

@@ -31,7 +31,7 @@ async function main(argv: string[]): Promise<number> {
       result = await l3({ seconds: seconds ?? 5, log });
       break;
     case 'migration':
-      result = await migration({ rate: 1000, seconds: seconds ?? 6, log });
+      result = await migration({ rate: 1000, log });
       break;
     case 'overlay':
       result = await overlay({ seconds: seconds ?? 5, log });

@@ -9,5 +9,6 @@ export * from './libvirt';
 export * from './qemu';
 export * from './qmp';
 export * from './sequenced-stream';
+export * from './capture';
 export * from './live-migration';
 export * from './overlay-hosts';

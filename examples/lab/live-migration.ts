@@ -8,7 +8,9 @@
 //   without: today's behaviour, the port's binding moved to the destination at the
 //     switchover (the destination's RESUME), the peers relying on the guest's announcement.
 import path from 'node:path';
+import { VXLAN_UDP_PORT } from '../../src/packet';
 import { eventually, RunningAgent, sleep } from './agent-process';
+import { capture } from './capture';
 import { domainXml, runHook } from './libvirt';
 import type { Lab } from './namespaces';
 import { overlayHosts } from './overlay-hosts';
@@ -16,7 +18,7 @@ import { startGuest } from './qemu';
 import type { Qmp } from './qmp';
 import { sequencedStream, StreamReport } from './sequenced-stream';
 import { vmOn } from './topologies';
-import { ping } from './traffic';
+import { ping, PingReport, pingUntilStopped } from './traffic';
 
 const VM_MAC = '52:54:00:12:34:56';
 const VM_IP = '10.0.0.5';
@@ -26,38 +28,52 @@ export interface MigrationOptions {
   mirroring: boolean;
   /** Datagrams a second in the stream. */
   rate: number;
-  /** How long the stream runs; the migration starts a second into it. */
-  seconds: number;
+  /** How long the stream runs before the migration starts, and on after every host has moved
+   *  to the destination: the stream lasts as long as the migration takes, however slow the
+   *  machine. */
+  marginMs?: number;
   log: (line: string) => void;
 }
 
 export interface MigrationReport extends StreamReport {
+  /** Numbers sent before the guest paused at the source, and after it resumed at the
+   *  destination: both above 0 when the switchover fell inside the stream. */
+  sent_before_pause: number;
+  sent_after_resume: number;
   /** From QEMU (query-migrate at the source): the whole migration, and its own downtime figure. */
   total_ms: number;
   downtime_ms: number;
   /** The guest's pause as QMP events tell it: the source's STOP to the destination's RESUME. */
   pause_ms: number;
-  /** The ping beside the stream, every 10 ms. */
-  ping: { sent: number; received: number; duplicates: number };
+  /** The pings beside the stream, every 10 ms. */
+  ping: PingReport;
   /** Each host's drop counters that moved (readAtSource: held copies the guest had read at the
    *  source; heldTooLong: older than the hold window; unknownTunnelKey: copies that came before
    *  the destination attached the tap). */
   drops: Record<string, Record<string, number>>;
   /** Datagrams the guest's own stack dropped (RcvbufErrors + InErrors, from its last report). */
   guest_udp_receive_errors: number;
-  /** With mirroring: from the commit (as the API wrote it) until the peer host's flows to the
-   *  VM tunnel to the destination alone. */
+  /** With mirroring: from the commit (as the API wrote it) to the first frame the peer host
+   *  sent the destination after its last one to the source, as seen on the peer's underlay. */
   commit_to_peer_flows_ms?: number;
+  /** From the guest's resume until every host had moved: the port bound at the destination,
+   *  the migration ended on the source and the destination, the peer's flows to the VM
+   *  tunnelling to the destination alone. */
+  resume_to_moved_ms: number;
+  /** After the stream, with the peer otherwise quiet: what a few pings sent to the VM crossed
+   *  the peer's underlay as, and whether a cached flow of the peer's still names the source. */
+  sparse: { answered: boolean; to_destination: number; to_source: number; flows_naming_source: number };
   /** Where the port is bound at the end, and the migration object's end state (with mirroring). */
   bound_on: 'source' | 'destination' | 'elsewhere';
   migration_state?: string;
 }
 
 export async function migrateUnderStream(lab: Lab, options: MigrationOptions): Promise<MigrationReport> {
-  const { log } = options;
+  const { log, marginMs = 1000 } = options;
   const { hosts, agents, ids } = await overlayHosts(lab, ['src', 'dst', 'peer']);
-  const [source, destination] = agents;
-  const api = agents[2].api;
+  const [source, destination, peerAgent] = agents;
+  const [sourceAddress, destinationAddress, peerAddress] = hosts.map((h) => h.address);
+  const api = peerAgent.api;
   const bridge = await api.request<{ id: string }>('POST', '/v1/bridges', { name: 'tenant' });
   const port = (await api.request<{ id: string }>('POST', '/v1/ports', { device: bridge.id, name: 'vm1' })).id;
   const peerPort = (await api.request<{ id: string }>('POST', '/v1/ports', { device: bridge.id, name: 'peer' })).id;
@@ -70,13 +86,15 @@ export async function migrateUnderStream(lab: Lab, options: MigrationOptions): P
   await vm.booted();
   if (!(await eventually(() => ping(lab, peer, VM_IP, 1), 20_000))) throw new Error('the peer cannot reach the VM');
 
-  log(`stream: ${options.rate} datagrams/s for ${options.seconds} s, and a ping every 10 ms; ${options.mirroring ? 'with' : 'without'} mirroring`);
+  // What the peer host sends the other two, on its underlay: where its frames to the VM go.
+  const tunnelled = capture(lab, hosts[2].ns, 'ul0', `src host ${peerAddress} and udp dst port ${VXLAN_UDP_PORT}`, { format: ['-tt', '-q'], seconds: 600 });
+  await tunnelled.ready;
+  log(`stream: ${options.rate} datagrams/s and a ping every 10 ms until every host has moved, and ${marginMs} ms more; ${options.mirroring ? 'with' : 'without'} mirroring`);
   const streamStart = Date.now();
   const since = () => `${Date.now() - streamStart} ms into the stream`;
-  const stream = sequencedStream(lab, peer, VM_IP, ECHO_PORT, options.rate, options.seconds);
-  const pings = Math.round(options.seconds * 100);
-  const pinging = lab.exec(peer, 'ping', ['-c', String(pings), '-i', '0.01', '-W', '1', VM_IP], (options.seconds + 30) * 1000).catch((e: { stdout: string }) => e);
-  await sleep(1000);
+  const stream = sequencedStream(lab, peer, VM_IP, ECHO_PORT, options.rate);
+  const pinging = pingUntilStopped(lab, peer, VM_IP);
+  await sleep(marginMs);
 
   const incoming = path.join(lab.directory('migration'), 'stream.sock');
   const arrivingXml = domainXml('vm1', VM_MAC, port, 'vm1-dst');
@@ -90,46 +108,63 @@ export async function migrateUnderStream(lab: Lab, options: MigrationOptions): P
   const arriving = await startGuest(lab, { ns: hosts[1].ns, tap: 'vm1-dst', mac: VM_MAC, address: `${VM_IP}/24`, incoming });
   if (options.mirroring) {
     await libvirtAt(destination, arrivingXml, [['started', 'begin']]);
-    if (!(await eventually(async () => (await destination.ports()).some((p) => p.name === 'vm1-dst'), 5000))) throw new Error('the destination did not attach the arriving tap');
+    if (!(await eventually(async () => (await destination.ports()).some((p) => p.name === 'vm1-dst'), 10_000))) throw new Error('the destination did not attach the arriving tap');
   }
 
-  log('migrating');
-  const resumed = arriving.qmp.event('RESUME');
+  log(`migrating, ${since()}`);
+  const resumed = arriving.qmp.event('RESUME', () => true, 120_000);
   void resumed.then(() => log(`the guest resumed at the destination, ${since()}`));
   const moved = options.mirroring ? Promise.resolve() : resumed.then(() => api.request('PATCH', `/v1/bindings/${port}`, { interface: 'vm1-dst', host: ids[1] }));
   await vm.qmp.execute('migrate', { uri: `unix:${incoming}` });
-  await vm.qmp.event('MIGRATION', (d) => d.status === 'completed' || d.status === 'failed');
+  await vm.qmp.event('MIGRATION', (d) => d.status === 'completed' || d.status === 'failed', 120_000);
   const info = await migrationFigures(vm.qmp);
-  const pause = (await resumed).at - (await vm.qmp.event('STOP')).at;
+  const pausedAt = (await vm.qmp.event('STOP')).at;
+  const resumedAt = (await resumed).at;
   await moved;
   // libvirt ends the source QEMU, whose tap goes with it, then calls the hook there.
   await vm.qmp.execute('quit').catch(() => undefined);
-  const flowsMoved = options.mirroring ? whenFlowsGo(agents[2], hosts[1].address, hosts[0].address) : Promise.resolve(0);
   if (options.mirroring) await libvirtAt(source, domainXml('vm1', VM_MAC, port, 'vm1-src'), [['stopped', 'end'], ['release', 'end']]);
-  log(`migrated: QEMU total ${info['total-time']} ms, downtime ${info.downtime} ms, guest paused ${pause.toFixed(1)} ms`);
+  log(`migrated: QEMU total ${info['total-time']} ms, downtime ${info.downtime} ms, guest paused ${(resumedAt - pausedAt).toFixed(1)} ms`);
 
-  const report = await stream;
+  const movedAt = await everyHostMoved({ source, destination, peer: peerAgent }, { port, destinationHost: ids[1], destinationAddress, sourceAddress, migration: options.mirroring });
+  log(`every host moved to the destination, ${since()}`);
+  await sleep(marginMs);
+  const [{ report, sentAt }, pings] = await Promise.all([stream.stop(), pinging.stop()]);
+  log(`stream ended, ${since()}: ${report.sent} sent`);
+
+  // Sparse traffic: the cached flows must already be right, with no stream to remake them.
+  const quietSince = Date.now();
+  const answered = await ping(lab, peer, VM_IP, 3);
+  const sparseFrames = () => tunnelTargets(tunnelled.printed()).filter((f) => f.at >= quietSince);
+  // tcpdump may print a frame a moment after the ping's reply came back.
+  await eventually(async () => sparseFrames().filter((f) => f.to === destinationAddress).length >= 3, 5000);
+  await tunnelled.stop();
+  const flows = await flowActions(peerAgent);
+
   await sleep(1100); // the guest's next report of its UDP counters (every second)
   // Where frames were let go, host by host: what explains the duplicates and any loss.
   const drops: Record<string, Record<string, number>> = {};
   for (const [i, a] of agents.entries()) drops[['source', 'destination', 'peer'][i]] = Object.fromEntries(Object.entries((await a.stats()).drops).filter(([, n]) => n > 0));
-  const { stdout } = await pinging;
   const binding = await api.request<{ host: string }>('GET', `/v1/bindings/${port}`);
   const migration = options.mirroring ? await api.request<{ state: string; endedAt: number }>('GET', `/v1/migrations/${port}`) : undefined;
-  const movedAt = await flowsMoved;
   return {
     ...report,
+    sent_before_pause: sentAt.filter((at) => at < pausedAt).length,
+    sent_after_resume: sentAt.filter((at) => at > resumedAt).length,
     total_ms: info['total-time'],
     downtime_ms: info.downtime,
-    pause_ms: Math.round(pause * 10) / 10,
-    ping: {
-      sent: pings,
-      received: Number(/(\d+) received/.exec(stdout)?.[1] ?? 0),
-      duplicates: Number(/\+(\d+) duplicates/.exec(stdout)?.[1] ?? 0),
-    },
+    pause_ms: Math.round((resumedAt - pausedAt) * 10) / 10,
+    ping: pings,
     drops,
     guest_udp_receive_errors: guestUdpReceiveErrors(arriving.console()),
-    ...(migration ? { commit_to_peer_flows_ms: movedAt - migration.endedAt } : {}),
+    ...(migration ? { commit_to_peer_flows_ms: Math.round(firstAloneAt(await tunnelled.lines, destinationAddress, sourceAddress) - migration.endedAt) } : {}),
+    resume_to_moved_ms: Math.round(movedAt - resumedAt),
+    sparse: {
+      answered,
+      to_destination: sparseFrames().filter((f) => f.to === destinationAddress).length,
+      to_source: sparseFrames().filter((f) => f.to === sourceAddress).length,
+      flows_naming_source: flows.filter((a) => a.includes(`dst=${sourceAddress})`)).length,
+    },
     bound_on: binding.host === ids[0] ? 'source' : binding.host === ids[1] ? 'destination' : 'elsewhere',
     migration_state: migration?.state,
   };
@@ -148,16 +183,59 @@ async function migrationFigures(qmp: Qmp): Promise<{ 'total-time': number; downt
   }
 }
 
-/** When `agent`'s flows first tunnel to `to` and no longer to `from` (ms since the epoch),
- *  looked at every 5 ms for 10 s at most. */
-async function whenFlowsGo(agent: RunningAgent, to: string, from: string): Promise<number> {
-  const end = Date.now() + 10_000;
-  while (Date.now() < end) {
-    const actions = (await agent.client.request<{ actions: string }[]>('GET', '/flows')).map((f) => f.actions);
-    if (actions.some((a) => a.includes(`dst=${to})`)) && !actions.some((a) => a.includes(`dst=${from})`))) return Date.now();
-    await sleep(5);
+/** Waits until every host has moved to the destination (ms since the epoch): the port bound
+ *  there; with a migration, it committed and neither end counts it in progress; the peer's
+ *  flows to the VM tunnel to the destination and none to the source. A bound, not a timing:
+ *  a minute. */
+async function everyHostMoved(
+  agents: { source: RunningAgent; destination: RunningAgent; peer: RunningAgent },
+  expected: { port: string; destinationHost: string; destinationAddress: string; sourceAddress: string; migration: boolean },
+): Promise<number> {
+  const conditions: [string, () => Promise<boolean>][] = [
+    ['the port is bound at the destination', async () => (await agents.peer.api.request<{ host: string }>('GET', `/v1/bindings/${expected.port}`)).host === expected.destinationHost],
+    ...(expected.migration ? [
+      ['the migration committed', async () => (await agents.peer.api.request<{ state: string }>('GET', `/v1/migrations/${expected.port}`)).state === 'committed'],
+      ['the source sees no migration in progress', async () => (await migrationsInProgress(agents.source)) === 0],
+      ['the destination sees no migration in progress', async () => (await migrationsInProgress(agents.destination)) === 0],
+    ] as [string, () => Promise<boolean>][] : []),
+    ['the peer\'s flows tunnel to the destination alone', async () => {
+      const actions = await flowActions(agents.peer);
+      return actions.some((a) => a.includes(`dst=${expected.destinationAddress})`)) && !actions.some((a) => a.includes(`dst=${expected.sourceAddress})`));
+    }],
+  ];
+  const end = Date.now() + 60_000;
+  for (let i = 0; i < conditions.length;) {
+    if (await conditions[i][1]()) i++;
+    else if (Date.now() > end) throw new Error(`not every host moved to the destination: ${conditions[i][0]} did not hold within a minute`);
+    else await sleep(5);
   }
-  throw new Error(`the peer's flows still tunnel to ${from}`);
+  return Date.now();
+}
+
+async function flowActions(agent: RunningAgent): Promise<string[]> {
+  return (await agent.client.request<{ actions: string }[]>('GET', '/flows')).map((f) => f.actions);
+}
+
+async function migrationsInProgress(agent: RunningAgent): Promise<number> {
+  const metrics = await agent.client.request<string>('GET', '/metrics');
+  return Number(/^vswitch_migrations_in_progress (\d+)$/m.exec(metrics)?.[1] ?? NaN);
+}
+
+/** tcpdump -tt -q lines of VXLAN datagrams: when, and to which host. */
+function tunnelTargets(lines: string[]): { at: number; to: string }[] {
+  return lines.flatMap((line) => {
+    const m = /^(\d+\.\d+) IP [\d.]+ > (\d+\.\d+\.\d+\.\d+)\.\d+:/.exec(line);
+    return m ? [{ at: Number(m[1]) * 1000, to: m[2] }] : [];
+  });
+}
+
+/** The first datagram to `to` after the last one to `from` (ms since the epoch). */
+function firstAloneAt(lines: string[], to: string, from: string): number {
+  const frames = tunnelTargets(lines);
+  const lastToFrom = frames.reduce((last, f) => (f.to === from ? f.at : last), 0);
+  const first = frames.find((f) => f.to === to && f.at > lastToFrom);
+  if (!first) throw new Error(`the peer sent nothing to ${to} after its last datagram to ${from}`);
+  return first.at;
 }
 
 /** The guest reports /proc/net/snmp's Udp line every second (examples/qemu/init): InErrors

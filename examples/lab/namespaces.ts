@@ -58,11 +58,11 @@ export class Lab {
   }
 
   /** Starts a long-running process in a namespace (or, with `null`, in this one, for services
-   *  on loopback); it is killed (by its PID) at cleanup. */
-  spawn(ns: string | null, command: string, args: string[]): ChildProcess {
-    const child = ns === null
-      ? spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-      : spawn('ip', ['netns', 'exec', ns, command, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+   *  on loopback); it is killed (by its PID) at cleanup. With `stdin`, its standard input is a
+   *  pipe (for a process that runs until that closes). */
+  spawn(ns: string | null, command: string, args: string[], options: { stdin?: boolean } = {}): ChildProcess {
+    const stdio: ('ignore' | 'pipe')[] = [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'];
+    const child = ns === null ? spawn(command, args, { stdio }) : spawn('ip', ['netns', 'exec', ns, command, ...args], { stdio });
     this.processes.push(child);
     return child;
   }

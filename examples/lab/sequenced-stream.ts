@@ -1,6 +1,10 @@
 // A sequenced UDP stream to an echo, as a separate process (`node sequenced-stream.js ADDRESS
-// PORT RATE SECONDS`, run in a lab namespace): RATE numbered datagrams a second for SECONDS,
-// then a second more to hear the last echoes; prints what came back as one JSON line.
+// PORT RATE`, run in a lab namespace): RATE numbered datagrams a second until its standard
+// input closes, then it listens until every number has its echo or none has come for
+// ECHO_QUIET_MS; prints what came back as one JSON line. It runs as long as what it measures
+// takes, however slow the machine: a stream of fixed length can end before the event it is
+// meant to cross.
+import type { ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
 import { Lab } from './namespaces';
 
@@ -23,76 +27,126 @@ export interface StreamReport {
   duplicated_runs: string[];
 }
 
-const LATE_MS = 200;
-
-/** Runs the stream from namespace `ns`; resolves when it has ended. */
-export async function sequencedStream(lab: Lab, ns: string, address: string, port: number, rate: number, seconds: number): Promise<StreamReport> {
-  const { stdout } = await lab.exec(ns, process.execPath, [__filename, address, String(port), String(rate), String(seconds)], (seconds + 30) * 1000);
-  return JSON.parse(stdout.trim().split('\n').pop()!) as StreamReport;
+export interface SequencedStream {
+  /** Ends the stream; resolves with its report once the last echoes are in, and with when each
+   *  number was sent (ms since the epoch, the machine's clock, as QEMU's and the agents'). */
+  stop(): Promise<{ report: StreamReport; sentAt: number[] }>;
 }
 
-function stream(address: string, port: number, rate: number, seconds: number): Promise<StreamReport> {
+const LATE_MS = 200;
+/** After the last send: how long without an echo ends the wait for the rest. */
+const ECHO_QUIET_MS = 2000;
+
+/** Starts the stream from namespace `ns`. */
+export function sequencedStream(lab: Lab, ns: string, address: string, port: number, rate: number): SequencedStream {
+  const child = lab.spawn(ns, process.execPath, [__filename, address, String(port), String(rate)], { stdin: true });
+  const output = collect(child);
+  return {
+    async stop() {
+      child.stdin!.end();
+      const { stdout, stderr, code } = await output;
+      if (code !== 0) throw new Error(`the sequenced stream failed (exit ${code}): ${stderr}`);
+      return JSON.parse(stdout.trim().split('\n').pop()!) as { report: StreamReport; sentAt: number[] };
+    },
+  };
+}
+
+function collect(child: ChildProcess): Promise<{ stdout: string; stderr: string; code: number | null }> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve) => child.once('exit', (code) => resolve({ stdout, stderr, code })));
+}
+
+function stream(address: string, port: number, rate: number, stopped: Promise<void>): Promise<{ report: StreamReport; sentAt: number[] }> {
   const socket = dgram.createSocket('udp4');
-  const count = Math.round(rate * seconds);
-  const sentAt = new Float64Array(count);
-  const firstEchoAt = new Float64Array(count);
-  const echoes = new Uint16Array(count);
+  // Grown as the stream goes: it has no length fixed in advance.
+  let sentAt = new Float64Array(1 << 14);
+  let firstEchoAt = new Float64Array(sentAt.length);
+  let echoes = new Uint16Array(sentAt.length);
+  let count = 0;
   let highest = -1;
   let reordered = 0;
   let lastEcho = 0;
   let maxGap = 0;
-  const now = () => performance.now();
+  const now = () => performance.timeOrigin + performance.now();
   socket.on('message', (message) => {
     const seq = message.length >= 4 ? message.readUInt32BE(0) : count;
     if (seq >= count) return;
-    if (echoes[seq]++ > 0) return;
     const at = now();
+    if (echoes[seq]++ > 0) return;
     firstEchoAt[seq] = at;
     if (lastEcho > 0) maxGap = Math.max(maxGap, at - lastEcho);
     lastEcho = at;
     if (seq < highest) reordered++;
     highest = Math.max(highest, seq);
   });
+  const grow = () => {
+    const size = sentAt.length * 2;
+    const bigger = <T extends Float64Array | Uint16Array>(old: T, make: (n: number) => T): T => {
+      const next = make(size);
+      next.set(old);
+      return next;
+    };
+    sentAt = bigger(sentAt, (n) => new Float64Array(n));
+    firstEchoAt = bigger(firstEchoAt, (n) => new Float64Array(n));
+    echoes = bigger(echoes, (n) => new Uint16Array(n));
+  };
+  let stopping = false;
+  void stopped.then(() => (stopping = true));
   return new Promise((resolve) => {
     socket.bind(() => {
       const start = now();
-      let next = 0;
       // Node's timers tick about every millisecond: each tick sends what is due by then.
-      const timer = setInterval(() => {
-        const due = Math.min(count, Math.floor(((now() - start) * rate) / 1000) + 1);
-        for (; next < due; next++) {
+      const sender = setInterval(() => {
+        if (stopping) {
+          clearInterval(sender);
+          const lastSend = now();
+          const waiting = setInterval(() => {
+            let answered = 0;
+            for (let i = 0; i < count; i++) if (echoes[i] > 0) answered++;
+            if (answered < count && now() - Math.max(lastSend, lastEcho) < ECHO_QUIET_MS) return;
+            clearInterval(waiting);
+            socket.close();
+            resolve({ report: summary(), sentAt: Array.from(sentAt.subarray(0, count), Math.round) });
+          }, 50);
+          return;
+        }
+        const due = Math.floor(((now() - start) * rate) / 1000) + 1;
+        for (; count < due; count++) {
+          if (count === sentAt.length) grow();
           // A buffer each: dgram sends after this returns.
           const payload = Buffer.alloc(64);
-          payload.writeUInt32BE(next, 0);
-          sentAt[next] = now();
+          payload.writeUInt32BE(count, 0);
+          sentAt[count] = now();
           socket.send(payload, port, address);
         }
-        if (next < count) return;
-        clearInterval(timer);
-        setTimeout(() => {
-          socket.close();
-          let lost = 0;
-          let duplicated = 0;
-          let maxRtt = 0;
-          let late = 0;
-          for (let i = 0; i < count; i++) {
-            if (echoes[i] === 0) lost++;
-            else {
-              duplicated += echoes[i] - 1;
-              const rtt = firstEchoAt[i] - sentAt[i];
-              maxRtt = Math.max(maxRtt, rtt);
-              if (rtt > LATE_MS) late++;
-            }
-          }
-          const round = (ms: number) => Math.round(ms * 10) / 10;
-          resolve({
-            sent: count, lost, duplicated, reordered, max_gap_ms: round(maxGap), max_rtt_ms: round(maxRtt), late,
-            lost_runs: runs(echoes, (n) => n === 0), duplicated_runs: runs(echoes, (n) => n > 1),
-          });
-        }, 1000);
       }, 1);
     });
   });
+
+  function summary(): StreamReport {
+    let lost = 0;
+    let duplicated = 0;
+    let maxRtt = 0;
+    let late = 0;
+    for (let i = 0; i < count; i++) {
+      if (echoes[i] === 0) lost++;
+      else {
+        duplicated += echoes[i] - 1;
+        const rtt = firstEchoAt[i] - sentAt[i];
+        maxRtt = Math.max(maxRtt, rtt);
+        if (rtt > LATE_MS) late++;
+      }
+    }
+    const round = (ms: number) => Math.round(ms * 10) / 10;
+    const answered = echoes.subarray(0, count);
+    return {
+      sent: count, lost, duplicated, reordered, max_gap_ms: round(maxGap), max_rtt_ms: round(maxRtt), late,
+      lost_runs: runs(answered, (n) => n === 0), duplicated_runs: runs(answered, (n) => n > 1),
+    };
+  }
 }
 
 function runs(echoes: Uint16Array, test: (n: number) => boolean): string[] {
@@ -108,6 +162,9 @@ function runs(echoes: Uint16Array, test: (n: number) => boolean): string[] {
 }
 
 if (require.main === module) {
-  const [address, port, rate, seconds] = process.argv.slice(2);
-  stream(address, Number(port), Number(rate), Number(seconds)).then((report) => process.stdout.write(JSON.stringify(report) + '\n'));
+  const [address, port, rate] = process.argv.slice(2);
+  const stopped = new Promise<void>((resolve) => {
+    process.stdin.on('end', resolve).on('close', resolve).resume();
+  });
+  stream(address, Number(port), Number(rate), stopped).then((result) => process.stdout.write(JSON.stringify(result) + '\n'));
 }

@@ -11,6 +11,36 @@ export async function ping(lab: Lab, ns: string, address: string, count = 3, ext
   }
 }
 
+export interface PingReport {
+  sent: number;
+  received: number;
+  duplicates: number;
+}
+
+/** Pings every 10 ms until stopped, in rounds of a second: each round waits for its last
+ *  replies, so stopping loses no reply still on its way. */
+export function pingUntilStopped(lab: Lab, ns: string, address: string): { stop(): Promise<PingReport> } {
+  const total: PingReport = { sent: 0, received: 0, duplicates: 0 };
+  let stopping = false;
+  const rounds = (async () => {
+    while (!stopping) {
+      // ping exits 1 when a reply is missing: its summary is what counts.
+      const { stdout } = await lab.exec(ns, 'ping', ['-c', '100', '-i', '0.01', '-W', '2', address], 60_000).catch((e: { stdout?: string }) => ({ stdout: e.stdout ?? '' }));
+      const figure = (pattern: RegExp) => Number(pattern.exec(stdout)?.[1] ?? 0);
+      total.sent += figure(/(\d+) packets transmitted/);
+      total.received += figure(/(\d+) received/);
+      total.duplicates += figure(/\+(\d+) duplicates/);
+    }
+  })();
+  return {
+    async stop() {
+      stopping = true;
+      await rounds;
+      return total;
+    },
+  };
+}
+
 /** A TCP stream of `seconds` from `client` to `server`; returns bits/s received. */
 export async function iperfTcp(lab: Lab, server: string, client: string, address: string, seconds: number): Promise<number> {
   const result = await iperf(lab, server, client, address, ['-t', String(seconds)], seconds);
