@@ -1,6 +1,7 @@
 // The lab's usual shape: a switch namespace `sw` and two hosts `a` and `b`, each joined to it
 // by a veth pair whose switch-side ends are named `ports`, with addresses SUBNET.1 and SUBNET.2.
 import type { Lab } from './namespaces';
+import type { RunningAgent } from './agent-process';
 
 export interface TwoHosts {
   sw: string;
@@ -65,4 +66,15 @@ export async function vmOn(lab: Lab, host: string, role: string, tap: string, ad
   await lab.veth(vm, 'eth0', host, tap);
   await lab.ip(vm, 'addr', 'add', address, 'dev', 'eth0');
   return vm;
+}
+
+/** The MAC address of an interface in a namespace. */
+export async function macOf(lab: Lab, ns: string, dev = 'eth0'): Promise<string> {
+  return /link\/ether (\S+)/.exec((await lab.ip(ns, 'link', 'show', dev)).stdout)![1];
+}
+
+/** Whether an agent's MAC tables hold every one of `macs` (learned, or shared by other hosts). */
+export async function knowsMacs(agent: RunningAgent, macs: string[]): Promise<boolean> {
+  const known = new Set((await agent.client.request<{ mac: string }[]>('GET', '/macs')).map((m) => m.mac));
+  return macs.every((m) => known.has(m));
 }

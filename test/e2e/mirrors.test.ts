@@ -1,19 +1,7 @@
 // Mirrors end to end: SPAN to a tap on the same host that tcpdump reads, and a copy over the
 // overlay to a port bound on another host.
 import test from 'ava';
-import { eventually, Lab, overlayHosts, ping, sleep, startAgent, vmOn } from '../../examples/lab';
-
-/** tcpdump on `dev` in `ns` until it has seen `count` frames (or `seconds`); its lines, once listening. */
-function capture(lab: Lab, ns: string, dev: string, filter: string, count: number, seconds = 8): { ready: Promise<void>; lines: Promise<string[]> } {
-  const dump = lab.spawn(ns, 'timeout', [String(seconds), 'tcpdump', '-i', dev, '-nn', '-e', '-l', '-c', String(count), filter]);
-  let text = '';
-  let err = '';
-  dump.stdout!.on('data', (d: Buffer) => (text += d.toString()));
-  return {
-    ready: new Promise((resolve) => dump.stderr!.on('data', (d: Buffer) => (err += d.toString()).includes('listening') && resolve())),
-    lines: new Promise((resolve) => dump.once('exit', () => resolve(text.split('\n').filter(Boolean)))),
-  };
-}
+import { capture, eventually, Lab, overlayHosts, ping, startAgent, vmOn } from '../../examples/lab';
 
 test('SPAN: a port mirrored to a tap on the same host; tcpdump on the tap sees every frame of a ping both ways', async (t) => {
   const lab = new Lab();
@@ -35,7 +23,7 @@ test('SPAN: a port mirrored to a tap on the same host; tcpdump on the tap sees e
   t.true(await eventually(() => ping(lab, vm1, '10.0.0.2', 1), 10_000));
   const mirror = await api.request<{ id: string }>('POST', '/v1/mirrors', { name: 'span', port: ports[0], toPort: ports[2], direction: 'both' });
 
-  const seen = capture(lab, sw, 'mon0', 'icmp', 10);
+  const seen = capture(lab, sw, 'mon0', 'icmp', { count: 10 });
   await seen.ready;
   t.true(await ping(lab, vm1, '10.0.0.2', 5));
   const lines = await seen.lines;
@@ -43,9 +31,12 @@ test('SPAN: a port mirrored to a tap on the same host; tcpdump on the tap sees e
   t.is(lines.filter((l) => /10\.0\.0\.2 > 10\.0\.0\.1: ICMP echo reply/.test(l)).length, 5);
 
   // The mirror gone, its flows go with it: the tap sees nothing more.
+  const monitorPort = (await agent.port('mon0')).number;
+  const copying = async () => (await agent.client.request<{ actions: string }[]>('GET', '/flows')).some((f) => f.actions.split(',').includes(`output:${monitorPort}`));
+  t.true(await copying(), 'the ping\'s flows copy to the tap');
   await api.request('DELETE', `/v1/mirrors/${mirror.id}`);
-  await sleep(300);
-  const after = capture(lab, sw, 'mon0', 'icmp', 1, 3);
+  t.true(await eventually(async () => !(await copying()), 5000), 'the agent let go of the mirror\'s flows');
+  const after = capture(lab, sw, 'mon0', 'icmp', { count: 1, seconds: 3 });
   await after.ready;
   t.true(await ping(lab, vm1, '10.0.0.2', 3));
   t.deepEqual(await after.lines, []);
@@ -69,7 +60,7 @@ test('a remote mirror: copies of a port on host 1 reach a port bound on host 2, 
   t.true(await eventually(() => ping(lab, vm1, '10.0.0.2', 1), 10_000));
   await api.request('POST', '/v1/mirrors', { name: 'rspan', port: ports[0], toPort: ports[2], direction: 'in' });
 
-  const seen = capture(lab, monitor, 'eth0', 'icmp', 5);
+  const seen = capture(lab, monitor, 'eth0', 'icmp', { count: 5 });
   await seen.ready;
   // The mirror reaches host 1 through etcd's watch: ping until the copies come.
   t.true(await eventually(() => ping(lab, vm1, '10.0.0.2', 1), 5000));

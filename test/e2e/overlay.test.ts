@@ -2,7 +2,7 @@
 // bridge with a VM on each: frames cross in VXLAN, simulated once at the ingress host; the
 // egress host delivers them by key without simulating.
 import test from 'ava';
-import { eventually, iperf, iperfTcp, Lab, overlayHosts, ping, startAgent, underlay, vmOn } from '../../examples/lab';
+import { eventually, iperf, iperfTcp, knowsMacs, Lab, macOf, overlayHosts, ping, startAgent, underlay, vmOn } from '../../examples/lab';
 
 test('a bridge across two hosts: ping and TCP over VXLAN, the egress host does not simulate', async (t) => {
   const lab = new Lab();
@@ -88,7 +88,8 @@ test('stations learned on one host are known on the others: unicast crosses the 
   t.true(await eventually(() => ping(lab, vms[0], '10.0.0.2', 1), 10_000));
   t.true(await ping(lab, vms[2], '10.0.0.1', 1));
   t.true(await ping(lab, vms[2], '10.0.0.2', 1));
-  await new Promise((r) => setTimeout(r, 500)); // the stations reach every host through etcd
+  const pair = [await macOf(lab, vms[0]), await macOf(lab, vms[1])];
+  t.true(await eventually(async () => (await knowsMacs(agents[0], pair)) && (await knowsMacs(agents[1], pair)), 5000), 'the stations reached hosts 1 and 2 through etcd');
 
   const before = (await agents[2].stats()).tunnel!.rxPackets;
   await iperf(lab, vms[1], vms[0], '10.0.0.2', ['-u', '-b', '10M', '-l', '200', '-t', '2'], 2);

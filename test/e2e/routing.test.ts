@@ -2,7 +2,7 @@
 // hosts (namespaces) on each: ping, TCP, traceroute, TTL expiry, unreachable, IPv6; and two
 // tenants with the same addresses side by side.
 import test from 'ava';
-import { eventually, iperfTcp, Lab, ping, routedHost, startAgent, tenantNetwork, VSWITCH } from '../../examples/lab';
+import { capture, eventually, iperfTcp, Lab, macOf, ping, routedHost, startAgent, tenantNetwork, VSWITCH } from '../../examples/lab';
 
 async function routedLab(t: { teardown: (f: () => Promise<void>) => void }) {
   const lab = new Lab();
@@ -61,16 +61,16 @@ test('two tenants with the same 10.0.0.0/24 run side by side and never see each 
 
   // Red's hosts flood (an ARP for an address nobody has) and ping across their router while
   // blue is idle: blue's hosts must not see one frame from or to red's hosts.
-  const macOf = async (ns: string) => /link\/ether (\S+)/.exec((await lab.ip(ns, 'link', 'show', 'eth0')).stdout)![1];
-  const filter = `ether host ${await macOf(a1)} or ether host ${await macOf(a2)}`;
-  const captures = [b1, b2, a2].map((ns) => lab.exec(ns, 'timeout', ['4', 'tcpdump', '-n', '-e', '-i', 'eth0', filter], 10_000).catch((e: { stdout: string }) => e));
-  await new Promise((r) => setTimeout(r, 1000));
+  const filter = `ether host ${await macOf(lab, a1)} or ether host ${await macOf(lab, a2)}`;
+  const captures = [b1, b2, a2].map((ns) => capture(lab, ns, 'eth0', filter));
+  await Promise.all(captures.map((c) => c.ready));
   t.true(await ping(lab, a1, '10.0.1.5', 5));
   t.false(await ping(lab, a1, '10.0.0.99', 1), 'nobody has 10.0.0.99 in red');
-  const seen = await Promise.all(captures);
-  t.is(seen[0].stdout.trim(), '', 'blue host 1 saw nothing of red');
-  t.is(seen[1].stdout.trim(), '', 'blue host 2 saw nothing of red');
-  t.regex(seen[2].stdout, /ICMP echo request/, 'the same capture on red\'s own host does see the pings');
+  // Red's own host printing the last ping means the others had their chance to see it too.
+  t.true(await eventually(async () => captures[2].printed().filter((l) => /ICMP echo request/.test(l)).length >= 5, 5000), 'the same capture on red\'s own host does see the pings');
+  const seen = await Promise.all(captures.map((c) => c.stop()));
+  t.deepEqual(seen[0], [], 'blue host 1 saw nothing of red');
+  t.deepEqual(seen[1], [], 'blue host 2 saw nothing of red');
   t.true(await ping(lab, b2, '10.0.0.5', 2), 'blue still works');
 });
 
