@@ -10,5 +10,6 @@ export * from './qemu';
 export * from './qmp';
 export * from './sequenced-stream';
 export * from './capture';
+export * from './route-changes';
 export * from './live-migration';
 export * from './overlay-hosts';
