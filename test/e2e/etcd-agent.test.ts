@@ -21,7 +21,7 @@ test('an agent on etcd: forwards through an etcd outage, and applies changes onc
   const outage = Date.now();
   await new Promise((r) => setTimeout(r, 1000));
   // 30 s without etcd, pinging all along: every echo must come back.
-  const { stdout } = await lab.exec(h1, 'ping', ['-c', '31', '-i', '1', '-W', '1', '10.0.2.5'], 60_000);
+  const { stdout } = await lab.exec(h1, 'ping', ['-c', '31', '-i', '1', '-W', '5', '10.0.2.5'], 60_000);
   t.regex(stdout, /31 packets transmitted, 31 received/, 'established flows keep forwarding while etcd is down');
   const refused = await agent.api.request('POST', '/v1/bridges', { name: 'during' }).then(() => null, (e: ControlError) => e);
   t.is(refused?.status, 503, 'a change while etcd is down is refused, not pretended');
