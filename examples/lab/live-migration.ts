@@ -45,7 +45,7 @@ export interface MigrationReport extends StreamReport {
   downtime_ms: number;
   /** The guest's pause as QMP events tell it: the source's STOP to the destination's RESUME. */
   pause_ms: number;
-  /** The pings beside the stream, every 10 ms. */
+  /** The pings beside the stream, every 10 ms; lost_at in ms from the guest's resume. */
   ping: PingReport;
   /** Each host's drop counters that moved (readAtSource: held copies the guest had read at the
    *  source; heldTooLong: older than the hold window; unknownTunnelKey: copies that came before
@@ -154,7 +154,7 @@ export async function migrateUnderStream(lab: Lab, options: MigrationOptions): P
     total_ms: info['total-time'],
     downtime_ms: info.downtime,
     pause_ms: Math.round((resumedAt - pausedAt) * 10) / 10,
-    ping: pings,
+    ping: { ...pings, lost_at: pings.lost_at.map((at) => Math.round(at - resumedAt)) },
     drops,
     guest_udp_receive_errors: guestUdpReceiveErrors(arriving.console()),
     ...(migration ? { commit_to_peer_flows_ms: Math.round(firstAloneAt(await tunnelled.lines, destinationAddress, sourceAddress) - migration.endedAt) } : {}),

@@ -15,21 +15,28 @@ export interface PingReport {
   sent: number;
   received: number;
   duplicates: number;
+  /** When each unanswered ping was sent, about (ms since the epoch: its round's start plus 10 ms
+   *  a sequence number), to place a loss beside other events. */
+  lost_at: number[];
 }
 
 /** Pings every 10 ms until stopped, in rounds of a second: each round waits for its last
  *  replies, so stopping loses no reply still on its way. */
 export function pingUntilStopped(lab: Lab, ns: string, address: string): { stop(): Promise<PingReport> } {
-  const total: PingReport = { sent: 0, received: 0, duplicates: 0 };
+  const total: PingReport = { sent: 0, received: 0, duplicates: 0, lost_at: [] };
   let stopping = false;
   const rounds = (async () => {
     while (!stopping) {
+      const start = Date.now();
       // ping exits 1 when a reply is missing: its summary is what counts.
       const { stdout } = await lab.exec(ns, 'ping', ['-c', '100', '-i', '0.01', '-W', '2', address], 60_000).catch((e: { stdout?: string }) => ({ stdout: e.stdout ?? '' }));
       const figure = (pattern: RegExp) => Number(pattern.exec(stdout)?.[1] ?? 0);
-      total.sent += figure(/(\d+) packets transmitted/);
+      const sent = figure(/(\d+) packets transmitted/);
+      total.sent += sent;
       total.received += figure(/(\d+) received/);
       total.duplicates += figure(/\+(\d+) duplicates/);
+      const answered = new Set([...stdout.matchAll(/icmp_seq=(\d+)/g)].map((m) => Number(m[1])));
+      for (let seq = 1; seq <= sent; seq++) if (!answered.has(seq)) total.lost_at.push(start + (seq - 1) * 10);
     }
   })();
   return {
