@@ -6,6 +6,7 @@ import type { PortInfo, SwitchStats } from '../../src/agent';
 import type { Lab } from './namespaces';
 
 export const VSWITCH = path.join(__dirname, '..', '..', '..', 'bin', 'vswitch');
+const START_BOUND_MS = 60_000;
 
 export interface RunningAgent {
   client: ControlClient;
@@ -31,12 +32,15 @@ export async function startAgent(lab: Lab, ns: string, args: string[] = [], stat
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   const client = new ControlClient(socket);
-  for (let tries = 0; ; tries++) {
+  // Until it answers or exits; the bound is for an agent that hangs (a loaded machine took over
+  // 5 s to start three at once beside a QEMU guest).
+  const end = Date.now() + START_BOUND_MS;
+  for (;;) {
     try {
       await client.request('GET', '/health');
       break;
     } catch (error) {
-      if (child.exitCode !== null || tries > 100) throw new Error(`agent did not start: ${(error as Error).message}\n${output}`);
+      if (child.exitCode !== null || Date.now() > end) throw new Error(`agent did not start: ${(error as Error).message}\n${output}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   }

@@ -142,6 +142,9 @@ export async function migrateUnderStream(lab: Lab, options: MigrationOptions): P
   const flows = await flowActions(peerAgent);
 
   await sleep(1100); // the guest's next report of its UDP counters (every second)
+  if (guestUdpReceiveErrors(arriving.console()) < 0) {
+    log(`the guest at the destination has not reported (QEMU ${arriving.process.exitCode === null ? 'runs' : `exited ${arriving.process.exitCode}`}); its console:\n${arriving.console().slice(-2000)}`);
+  }
   // Where frames were let go, host by host: what explains the duplicates and any loss.
   const drops: Record<string, Record<string, number>> = {};
   for (const [i, a] of agents.entries()) drops[['source', 'destination', 'peer'][i]] = Object.fromEntries(Object.entries((await a.stats()).drops).filter(([, n]) => n > 0));

@@ -20,8 +20,10 @@ export interface PingReport {
   lost_at: number[];
 }
 
-/** Pings every 10 ms until stopped, in rounds of a second: each round waits for its last
- *  replies, so stopping loses no reply still on its way. */
+/** Pings every 10 ms until stopped, in rounds of a second: each round waits for all its
+ *  replies (30 s at most), so stopping loses no reply still on its way. Without -w, ping waits
+ *  only about two round trips after its last request: a reply held a second through a
+ *  migration came to a ping that had exited, and counted as lost. */
 export function pingUntilStopped(lab: Lab, ns: string, address: string): { stop(): Promise<PingReport> } {
   const total: PingReport = { sent: 0, received: 0, duplicates: 0, lost_at: [] };
   let stopping = false;
@@ -29,7 +31,7 @@ export function pingUntilStopped(lab: Lab, ns: string, address: string): { stop(
     while (!stopping) {
       const start = Date.now();
       // ping exits 1 when a reply is missing: its summary is what counts.
-      const { stdout } = await lab.exec(ns, 'ping', ['-c', '100', '-i', '0.01', '-W', '2', address], 60_000).catch((e: { stdout?: string }) => ({ stdout: e.stdout ?? '' }));
+      const { stdout } = await lab.exec(ns, 'ping', ['-c', '100', '-i', '0.01', '-w', '30', address], 60_000).catch((e: { stdout?: string }) => ({ stdout: e.stdout ?? '' }));
       const figure = (pattern: RegExp) => Number(pattern.exec(stdout)?.[1] ?? 0);
       const sent = figure(/(\d+) packets transmitted/);
       total.sent += sent;
