@@ -7,9 +7,8 @@
 //   restart_ms (the switch alone): its agent killed with SIGKILL and started again, from the
 //     start until h2 has received 20 of a stream to it.
 // Each ms is polled every 20 ms from outside (the hosts' ICMP counters).
-import { Lab, msUntilCutOff, msUntilReceiving, ping, startAgent, TARGET, threeSubnets, threeSubnetsKernel } from '../examples/lab';
+import { Lab, msUntilCutOff, msUntilReceiving, ping, startAgent, TARGET, threeSubnets, threeSubnetsKernel, WAIT_MS } from '../examples/lab';
 
-const BOUND_MS = 30_000;
 const TARGETS = { redirect_ms: 1000, stop_ms: 1000, restart_ms: 2000 };
 
 interface Round {
@@ -25,17 +24,17 @@ async function vswitchRound(): Promise<Round> {
     const route = await net.api.request<{ id: string }>('POST', '/v1/routes', { router: net.router, destination: '10.0.9.0/24', nextHop: '10.0.2.5' });
     await flowing(lab, h1, h2);
     await net.api.request('PATCH', `/v1/routes/${route.id}`, { nextHop: '10.0.3.5' });
-    const redirect = await msUntilReceiving(lab, h3, 20, BOUND_MS);
+    const redirect = await msUntilReceiving(lab, h3, 20, WAIT_MS);
     await net.api.request('DELETE', `/v1/ports/${net.ports.get('t3')}`);
-    const stop = await msUntilCutOff(lab, h1, h3, 50, BOUND_MS);
+    const stop = await msUntilCutOff(lab, h1, h3, 50, WAIT_MS);
 
     lab.spawn(h1, 'ping', ['-i', '0.01', '-q', '10.0.2.5']);
-    if ((await msUntilReceiving(lab, h2, 20, BOUND_MS)) === Infinity) throw new Error('no stream to h2');
+    if ((await msUntilReceiving(lab, h2, 20, WAIT_MS)) === Infinity) throw new Error('no stream to h2');
     process.kill(agent.pid, 'SIGKILL');
-    if ((await msUntilCutOff(lab, h1, h2, 50, BOUND_MS)) === Infinity) throw new Error('the stream went on without the agent');
+    if ((await msUntilCutOff(lab, h1, h2, 50, WAIT_MS)) === Infinity) throw new Error('the stream went on without the agent');
     const started = Date.now();
     await startAgent(lab, sw, ['--log-level', 'warn'], agent.stateDir);
-    const restart = (await msUntilReceiving(lab, h2, 20, BOUND_MS)) + (Date.now() - started);
+    const restart = (await msUntilReceiving(lab, h2, 20, WAIT_MS)) + (Date.now() - started);
     return { redirect_ms: redirect, stop_ms: stop, restart_ms: restart };
   } finally {
     await lab.cleanup();
@@ -48,9 +47,9 @@ async function kernelRound(): Promise<Round> {
     const { sw, h1, h2, h3 } = await threeSubnetsKernel(lab);
     await flowing(lab, h1, h2);
     await lab.ip(sw, 'route', 'replace', '10.0.9.0/24', 'via', '10.0.3.5');
-    const redirect = await msUntilReceiving(lab, h3, 20, BOUND_MS);
+    const redirect = await msUntilReceiving(lab, h3, 20, WAIT_MS);
     await lab.ip(sw, 'link', 'del', 't3');
-    const stop = await msUntilCutOff(lab, h1, h3, 50, BOUND_MS);
+    const stop = await msUntilCutOff(lab, h1, h3, 50, WAIT_MS);
     return { redirect_ms: redirect, stop_ms: stop };
   } finally {
     await lab.cleanup();
@@ -63,7 +62,7 @@ async function flowing(lab: Lab, h1: string, h2: string): Promise<void> {
     if (!(await ping(lab, h1, address, 1)) && !(await ping(lab, h1, address, 3))) throw new Error(`h1 cannot reach ${address}`);
   }
   lab.spawn(h1, 'ping', ['-i', '0.01', '-q', TARGET]);
-  if ((await msUntilReceiving(lab, h2, 20, BOUND_MS)) === Infinity) throw new Error('the stream does not reach h2');
+  if ((await msUntilReceiving(lab, h2, 20, WAIT_MS)) === Infinity) throw new Error('the stream does not reach h2');
 }
 
 export async function changes(options: { rounds: number; log: (line: string) => void }): Promise<object> {

@@ -62,8 +62,12 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
+/** How long a test waits for a condition before it fails: a bound for what never happens, not
+ *  a timing (a loaded machine is slow, not wrong; how fast is for the benchmarks). */
+export const WAIT_MS = 30_000;
+
 /** Polls until `check` holds or the time is up; returns whether it held. */
-export async function eventually(check: () => Promise<boolean>, timeoutMs = 5000): Promise<boolean> {
+export async function eventually(check: () => Promise<boolean>, timeoutMs = WAIT_MS): Promise<boolean> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
     if (await check()) return true;

@@ -108,7 +108,7 @@ export async function migrateUnderStream(lab: Lab, options: MigrationOptions): P
   const arriving = await startGuest(lab, { ns: hosts[1].ns, tap: 'vm1-dst', mac: VM_MAC, address: `${VM_IP}/24`, incoming });
   if (options.mirroring) {
     await libvirtAt(destination, arrivingXml, [['started', 'begin']]);
-    if (!(await eventually(async () => (await destination.ports()).some((p) => p.name === 'vm1-dst'), 10_000))) throw new Error('the destination did not attach the arriving tap');
+    if (!(await eventually(async () => (await destination.ports()).some((p) => p.name === 'vm1-dst'), 30_000))) throw new Error('the destination did not attach the arriving tap');
   }
 
   log(`migrating, ${since()}`);
@@ -132,6 +132,7 @@ export async function migrateUnderStream(lab: Lab, options: MigrationOptions): P
   const [{ report, sentAt }, pings] = await Promise.all([stream.stop(), pinging.stop()]);
   log(`stream ended, ${since()}: ${report.sent} sent`);
 
+  const reportsBefore = guestReports(arriving.console()).length;
   // Sparse traffic: the cached flows must already be right, with no stream to remake them.
   const quietSince = Date.now();
   const answered = await ping(lab, peer, VM_IP, 3);
@@ -141,7 +142,8 @@ export async function migrateUnderStream(lab: Lab, options: MigrationOptions): P
   await tunnelled.stop();
   const flows = await flowActions(peerAgent);
 
-  await sleep(1100); // the guest's next report of its UDP counters (every second)
+  // The guest reports its UDP counters every second: one made after the stream ended.
+  await eventually(async () => guestReports(arriving.console()).length > reportsBefore, 10_000);
   if (guestUdpReceiveErrors(arriving.console()) < 0) {
     log(`the guest at the destination has not reported (QEMU ${arriving.process.exitCode === null ? 'runs' : `exited ${arriving.process.exitCode}`}); its console:\n${arriving.console().slice(-2000)}`);
   }
@@ -241,11 +243,15 @@ function firstAloneAt(lines: string[], to: string, from: string): number {
   return first.at;
 }
 
-/** The guest reports /proc/net/snmp's Udp line every second (examples/qemu/init): InErrors
- *  and RcvbufErrors of the last report. */
+/** The guest reports /proc/net/snmp's Udp line every second (examples/qemu/init). */
+function guestReports(console: string): string[] {
+  return [...console.matchAll(/vswitch-guest: Udp: ([\d ]+)/g)].map((m) => m[1]);
+}
+
+/** InErrors and RcvbufErrors of the guest's last report; -1 when it has made none. */
 function guestUdpReceiveErrors(console: string): number {
-  const last = [...console.matchAll(/vswitch-guest: Udp: ([\d ]+)/g)].pop();
+  const last = guestReports(console).pop();
   if (!last) return -1;
-  const [, , inErrors, , rcvbufErrors] = last[1].trim().split(/\s+/).map(Number);
+  const [, , inErrors, , rcvbufErrors] = last.trim().split(/\s+/).map(Number);
   return inErrors + rcvbufErrors;
 }

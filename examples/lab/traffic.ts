@@ -20,24 +20,27 @@ export interface PingReport {
   lost_at: number[];
 }
 
+const PINGS_A_ROUND = 100;
+
 /** Pings every 10 ms until stopped, in rounds of a second: each round waits for all its
  *  replies (30 s at most), so stopping loses no reply still on its way. Without -w, ping waits
  *  only about two round trips after its last request: a reply held a second through a
- *  migration came to a ping that had exited, and counted as lost. */
+ *  migration came to a ping that had exited, and counted as lost. With -w, ping goes on
+ *  sending until PINGS_A_ROUND have been answered: what counts is those first ones. */
 export function pingUntilStopped(lab: Lab, ns: string, address: string): { stop(): Promise<PingReport> } {
   const total: PingReport = { sent: 0, received: 0, duplicates: 0, lost_at: [] };
   let stopping = false;
   const rounds = (async () => {
     while (!stopping) {
       const start = Date.now();
-      // ping exits 1 when a reply is missing: its summary is what counts.
-      const { stdout } = await lab.exec(ns, 'ping', ['-c', '100', '-i', '0.01', '-w', '30', address], 60_000).catch((e: { stdout?: string }) => ({ stdout: e.stdout ?? '' }));
-      const figure = (pattern: RegExp) => Number(pattern.exec(stdout)?.[1] ?? 0);
-      const sent = figure(/(\d+) packets transmitted/);
+      const args = ['-c', String(PINGS_A_ROUND), '-i', '0.01', '-w', '30', address];
+      // ping exits 1 when a reply is missing: its replies are what counts.
+      const { stdout } = await lab.exec(ns, 'ping', args, 60_000).catch((e: { stdout?: string }) => ({ stdout: e.stdout ?? '' }));
+      const sent = Math.min(PINGS_A_ROUND, Number(/(\d+) packets transmitted/.exec(stdout)?.[1] ?? 0));
+      const answered = new Set([...stdout.matchAll(/icmp_seq=(\d+)/g)].map((m) => Number(m[1])).filter((seq) => seq <= sent));
       total.sent += sent;
-      total.received += figure(/(\d+) received/);
-      total.duplicates += figure(/\+(\d+) duplicates/);
-      const answered = new Set([...stdout.matchAll(/icmp_seq=(\d+)/g)].map((m) => Number(m[1])));
+      total.received += answered.size;
+      total.duplicates += Number(/\+(\d+) duplicates/.exec(stdout)?.[1] ?? 0);
       for (let seq = 1; seq <= sent; seq++) if (!answered.has(seq)) total.lost_at.push(start + (seq - 1) * 10);
     }
   })();

@@ -15,7 +15,7 @@ test('a program embedding the switch forwards between the interfaces it attached
   program.stderr!.on('data', (d: Buffer) => (output += d.toString()));
   t.true(await eventually(async () => output.includes('attached pb as port 2')), output);
   t.true(await ping(lab, a, '10.81.0.2'));
-  t.true(await eventually(async () => /\d+ flows, [1-9]\d* hits/.test(output), 8000), output);
+  t.true(await eventually(async () => /\d+ flows, [1-9]\d* hits/.test(output)), output);
   const exited = new Promise((resolve) => program.once('exit', resolve));
   program.kill('SIGINT');
   await exited;

@@ -20,7 +20,7 @@ test('SPAN: a port mirrored to a tap on the same host; tcpdump on the tap sees e
     await api.request('POST', '/v1/bindings', { port: port.id, interface: dev });
     ports.push(port.id);
   }
-  t.true(await eventually(() => ping(lab, vm1, '10.0.0.2', 1), 10_000));
+  t.true(await eventually(() => ping(lab, vm1, '10.0.0.2', 1)));
   const mirror = await api.request<{ id: string }>('POST', '/v1/mirrors', { name: 'span', port: ports[0], toPort: ports[2], direction: 'both' });
 
   const seen = capture(lab, sw, 'mon0', 'icmp', { count: 10 });
@@ -35,7 +35,7 @@ test('SPAN: a port mirrored to a tap on the same host; tcpdump on the tap sees e
   const copying = async () => (await agent.client.request<{ actions: string }[]>('GET', '/flows')).some((f) => f.actions.split(',').includes(`output:${monitorPort}`));
   t.true(await copying(), 'the ping\'s flows copy to the tap');
   await api.request('DELETE', `/v1/mirrors/${mirror.id}`);
-  t.true(await eventually(async () => !(await copying()), 5000), 'the agent let go of the mirror\'s flows');
+  t.true(await eventually(async () => !(await copying())), 'the agent let go of the mirror\'s flows');
   const after = capture(lab, sw, 'mon0', 'icmp', { count: 1, seconds: 3 });
   await after.ready;
   t.true(await ping(lab, vm1, '10.0.0.2', 3));
@@ -57,13 +57,13 @@ test('a remote mirror: copies of a port on host 1 reach a port bound on host 2, 
     await api.request('POST', '/v1/bindings', { port: port.id, interface: dev, host: ids[i < 2 ? 0 : 1] });
     ports.push(port.id);
   }
-  t.true(await eventually(() => ping(lab, vm1, '10.0.0.2', 1), 10_000));
+  t.true(await eventually(() => ping(lab, vm1, '10.0.0.2', 1)));
   await api.request('POST', '/v1/mirrors', { name: 'rspan', port: ports[0], toPort: ports[2], direction: 'in' });
 
   const seen = capture(lab, monitor, 'eth0', 'icmp', { count: 5 });
   await seen.ready;
   // The mirror reaches host 1 through etcd's watch: ping until the copies come.
-  t.true(await eventually(() => ping(lab, vm1, '10.0.0.2', 1), 5000));
+  t.true(await eventually(() => ping(lab, vm1, '10.0.0.2', 1)));
   t.true(await ping(lab, vm1, '10.0.0.2', 5));
   const lines = await seen.lines;
   t.true(lines.length === 5 && lines.every((l) => /10\.0\.0\.1 > 10\.0\.0\.2: ICMP echo request/.test(l)), lines.join('\n'));

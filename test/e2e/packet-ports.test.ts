@@ -57,7 +57,7 @@ test.serial('a broadcast floods to every other port', async (t) => {
 
 test.serial('a learned MAC is unicast to its port only', async (t) => {
   t.true(await ping(lab, hosts.a, '10.77.0.2', 1));
-  t.true(await eventually(async () => knowsMacs(agent, [await macOf(lab, hosts.a), await macOf(lab, hosts.b)]), 5000), 'a and b learned');
+  t.true(await eventually(async () => knowsMacs(agent, [await macOf(lab, hosts.a), await macOf(lab, hosts.b)])), 'a and b learned');
   const [b0, c0] = [await agent.port('pb'), await agent.port('pc')];
   await lab.exec(hosts.a, 'ping', ['-c', '50', '-i', '0.01', '-W', '2', '10.77.0.2']);
   const [b1, c1] = [await agent.port('pb'), await agent.port('pc')];

@@ -20,7 +20,7 @@ async function routedLab(t: { teardown: (f: () => Promise<void>) => void }) {
 
 test('two subnets joined by a virtual router: ping, TCP, traceroute, TTL expiry, unreachable, IPv6', async (t) => {
   const { lab, h1, h2, agent } = await routedLab(t);
-  t.true(await eventually(() => ping(lab, h1, '10.0.2.5', 1), 5000), 'ping across the router');
+  t.true(await eventually(() => ping(lab, h1, '10.0.2.5', 1)), 'ping across the router');
   t.true(await ping(lab, h1, '10.0.1.1', 2), 'the router answers pings to its own address');
   t.true(await ping(lab, h2, '10.0.1.5', 3), 'and the other way');
 
@@ -37,7 +37,7 @@ test('two subnets joined by a virtual router: ping, TCP, traceroute, TTL expiry,
   const nowhere = await lab.exec(h1, 'ping', ['-c', '1', '-W', '2', '192.168.77.1']).catch((e: { stdout: string }) => e);
   t.regex(nowhere.stdout, /Destination Net Unreachable/);
 
-  t.true(await eventually(() => ping(lab, h1, '2001:db8:2::5', 1), 5000), 'IPv6 ping across the router');
+  t.true(await eventually(() => ping(lab, h1, '2001:db8:2::5', 1)), 'IPv6 ping across the router');
   t.true(await ping(lab, h2, '2001:db8:1::1', 2), 'the router answers IPv6 pings');
 
   const stats = await agent.stats();
@@ -56,8 +56,8 @@ test('two tenants with the same 10.0.0.0/24 run side by side and never see each 
   const agent = await startAgent(lab, sw);
   await tenantNetwork(agent.api, 'red', [{ gateway: ['10.0.0.1/24'], interfaces: ['ta1'] }, { gateway: ['10.0.1.1/24'], interfaces: ['ta2'] }]);
   await tenantNetwork(agent.api, 'blue', [{ gateway: ['10.0.0.1/24'], interfaces: ['tb1'] }, { gateway: ['10.0.1.1/24'], interfaces: ['tb2'] }]);
-  t.true(await eventually(() => ping(lab, a1, '10.0.1.5', 1), 5000), 'red reaches red');
-  t.true(await eventually(() => ping(lab, b1, '10.0.1.5', 1), 5000), 'blue reaches blue');
+  t.true(await eventually(() => ping(lab, a1, '10.0.1.5', 1)), 'red reaches red');
+  t.true(await eventually(() => ping(lab, b1, '10.0.1.5', 1)), 'blue reaches blue');
 
   // Red's hosts flood (an ARP for an address nobody has) and ping across their router while
   // blue is idle: blue's hosts must not see one frame from or to red's hosts.
@@ -67,7 +67,7 @@ test('two tenants with the same 10.0.0.0/24 run side by side and never see each 
   t.true(await ping(lab, a1, '10.0.1.5', 5));
   t.false(await ping(lab, a1, '10.0.0.99', 1), 'nobody has 10.0.0.99 in red');
   // Red's own host printing the last ping means the others had their chance to see it too.
-  t.true(await eventually(async () => captures[2].printed().filter((l) => /ICMP echo request/.test(l)).length >= 5, 5000), 'the same capture on red\'s own host does see the pings');
+  t.true(await eventually(async () => captures[2].printed().filter((l) => /ICMP echo request/.test(l)).length >= 5), 'the same capture on red\'s own host does see the pings');
   const seen = await Promise.all(captures.map((c) => c.stop()));
   t.deepEqual(seen[0], [], 'blue host 1 saw nothing of red');
   t.deepEqual(seen[1], [], 'blue host 2 saw nothing of red');
@@ -94,7 +94,7 @@ test('the vswitch CLI builds a routed network, shows it, and traces a frame thro
     await cli(token, 'port', 'bind', `vm${n}`, `t${n}`);
   }
   await cli(token, 'route', 'add', 'r', '172.16.0.0/12', '--via', '10.0.2.5');
-  t.true(await eventually(() => ping(lab, h1, '10.0.2.5', 1), 5000), 'ping across the router built by the CLI');
+  t.true(await eventually(() => ping(lab, h1, '10.0.2.5', 1)), 'ping across the router built by the CLI');
 
   const show = await cli(token, 'show');
   t.regex(show, /router r \(/);
