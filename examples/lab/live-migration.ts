@@ -63,6 +63,10 @@ export interface MigrationReport extends StreamReport {
   /** After the stream, with the peer otherwise quiet: what a few pings sent to the VM crossed
    *  the peer's underlay as, and whether a cached flow of the peer's still names the source. */
   sparse: { answered: boolean; to_destination: number; to_source: number; flows_naming_source: number };
+  /** The panic line, when the guest's kernel panicked (and rebooted) at either end: QEMU 7.2's
+   *  TCG guest sometimes does, right after a migration on a loaded machine, in its virtio-net
+   *  receive path (list or slab corruption). Such a run measures QEMU, not the switch. */
+  guest_panic: string | null;
   /** Where the port is bound at the end, and the migration object's end state (with mirroring). */
   bound_on: 'source' | 'destination' | 'elsewhere';
   migration_state?: string;
@@ -147,6 +151,7 @@ export async function migrateUnderStream(lab: Lab, options: MigrationOptions): P
   if (guestUdpReceiveErrors(arriving.console()) < 0) {
     log(`the guest at the destination has not reported (QEMU ${arriving.process.exitCode === null ? 'runs' : `exited ${arriving.process.exitCode}`}); its console:\n${arriving.console().slice(-2000)}`);
   }
+  if (report.lost > 0) log(`lost ${report.lost}: the destination's tap ${JSON.stringify(await tapStatistics(lab, hosts[1].ns, 'vm1-dst'))}; the guest's console there:\n${arriving.console().slice(-3000)}`);
   // Where frames were let go, host by host: what explains the duplicates and any loss.
   const drops: Record<string, Record<string, number>> = {};
   for (const [i, a] of agents.entries()) drops[['source', 'destination', 'peer'][i]] = Object.fromEntries(Object.entries((await a.stats()).drops).filter(([, n]) => n > 0));
@@ -170,6 +175,7 @@ export async function migrateUnderStream(lab: Lab, options: MigrationOptions): P
       to_source: sparseFrames().filter((f) => f.to === sourceAddress).length,
       flows_naming_source: flows.filter((a) => a.includes(`dst=${sourceAddress})`)).length,
     },
+    guest_panic: kernelPanic(vm.console()) ?? kernelPanic(arriving.console()),
     bound_on: binding.host === ids[0] ? 'source' : binding.host === ids[1] ? 'destination' : 'elsewhere',
     migration_state: migration?.state,
   };
@@ -241,6 +247,18 @@ function firstAloneAt(lines: string[], to: string, from: string): number {
   const first = frames.find((f) => f.to === to && f.at > lastToFrom);
   if (!first) throw new Error(`the peer sent nothing to ${to} after its last datagram to ${from}`);
   return first.at;
+}
+
+/** A tap's counters, as the kernel keeps them: its tx_packets are the frames QEMU has read. */
+async function tapStatistics(lab: Lab, ns: string, tap: string): Promise<Record<string, number>> {
+  const names = ['tx_packets', 'tx_dropped', 'rx_packets'];
+  const { stdout } = await lab.exec(ns, 'cat', names.map((n) => `/sys/class/net/${tap}/statistics/${n}`)).catch(() => ({ stdout: '' }));
+  const values = stdout.trim().split('\n').map(Number);
+  return Object.fromEntries(names.map((n, i) => [n, values[i] ?? -1]));
+}
+
+function kernelPanic(console: string): string | null {
+  return /Kernel panic[^\n]*/.exec(console)?.[0].trim() ?? null;
 }
 
 /** The guest reports /proc/net/snmp's Udp line every second (examples/qemu/init). */

@@ -7,11 +7,30 @@
 // `npm run test:migration` runs this alone; `npm run bench -- migration` compares it with the
 // move done without mirroring.
 import test, { ExecutionContext } from 'ava';
-import { Lab, migrateUnderStream } from '../../examples/lab';
+import { Lab, migrateUnderStream, MigrationReport } from '../../examples/lab';
 
-async function migrateAndCheck(t: ExecutionContext, lab: Lab): Promise<void> {
-  const report = await migrateUnderStream(lab, { mirroring: true, rate: 1000, log: (line) => t.log(line) });
-  t.log(JSON.stringify(report));
+/** Runs the migration in a lab of its own, again when the guest's kernel panicked (twice at
+ *  most, and said): on a loaded machine, QEMU 7.2's TCG guest sometimes corrupts its memory
+ *  across the migration and panics in its virtio-net receive path, then reboots; the frames
+ *  lost meanwhile are the guest's, and such a run says nothing of the switch. */
+async function migrate(t: ExecutionContext, options: { hog: boolean }): Promise<MigrationReport> {
+  for (let attempt = 1; ; attempt++) {
+    const lab = new Lab();
+    try {
+      // Ended with the lab; bounded by its own timeout too, should it outlive its test.
+      if (options.hog) lab.spawn(null, 'stress-ng', ['--cpu', '0', '--timeout', '600']);
+      const report = await migrateUnderStream(lab, { mirroring: true, rate: 1000, log: (line) => t.log(line) });
+      t.log(JSON.stringify(report));
+      if (!report.guest_panic || attempt === 3) return report;
+      t.log(`attempt ${attempt}: the guest's kernel panicked (${report.guest_panic}); once more`);
+    } finally {
+      await lab.cleanup();
+    }
+  }
+}
+
+function check(t: ExecutionContext, report: MigrationReport): void {
+  t.is(report.guest_panic, null, 'the guest\'s kernel ran through the migration');
   t.true(report.sent_before_pause > 0 && report.sent_after_resume > 0, 'the switchover fell inside the stream');
   t.true(report.sent_after_resume >= 500, 'the stream went on after every host had moved');
   t.is(report.lost, 0, `lost: ${report.lost_runs.join(', ')}`);
@@ -35,15 +54,9 @@ async function migrateAndCheck(t: ExecutionContext, lab: Lab): Promise<void> {
 }
 
 test.serial('a live migration with mirroring loses nothing at 1,000 packets/s, and late copies are few', async (t) => {
-  const lab = new Lab();
-  t.teardown(() => lab.cleanup());
-  await migrateAndCheck(t, lab);
+  check(t, await migrate(t, { hog: false }));
 });
 
 test.serial('the same with a CPU hog on every core: slower, and nothing lost', async (t) => {
-  const lab = new Lab();
-  t.teardown(() => lab.cleanup());
-  // Ended with the lab; bounded by its own timeout too, should it outlive its test.
-  lab.spawn(null, 'stress-ng', ['--cpu', '0', '--timeout', '600']);
-  await migrateAndCheck(t, lab);
+  check(t, await migrate(t, { hog: true }));
 });
