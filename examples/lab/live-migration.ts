@@ -63,10 +63,11 @@ export interface MigrationReport extends StreamReport {
   /** After the stream, with the peer otherwise quiet: what a few pings sent to the VM crossed
    *  the peer's underlay as, and whether a cached flow of the peer's still names the source. */
   sparse: { answered: boolean; to_destination: number; to_source: number; flows_naming_source: number };
-  /** The panic line, when the guest's kernel panicked (and rebooted) at either end: QEMU 7.2's
-   *  TCG guest sometimes does, right after a migration on a loaded machine, in its virtio-net
-   *  receive path (list or slab corruption). Such a run measures QEMU, not the switch. */
-  guest_panic: string | null;
+  /** The first fault the guest's kernel reported at either end, when it did: QEMU 7.2's TCG
+   *  guest sometimes comes across a migration on a loaded machine with its memory or its
+   *  virtio rings corrupt, and panics in virtio-net's receive path or stops receiving ("is not
+   *  a head!"). Such a run measures QEMU, not the switch: no frame can do either. */
+  guest_fault: string | null;
   /** Where the port is bound at the end, and the migration object's end state (with mirroring). */
   bound_on: 'source' | 'destination' | 'elsewhere';
   migration_state?: string;
@@ -175,7 +176,7 @@ export async function migrateUnderStream(lab: Lab, options: MigrationOptions): P
       to_source: sparseFrames().filter((f) => f.to === sourceAddress).length,
       flows_naming_source: flows.filter((a) => a.includes(`dst=${sourceAddress})`)).length,
     },
-    guest_panic: kernelPanic(vm.console()) ?? kernelPanic(arriving.console()),
+    guest_fault: kernelFault(vm.console()) ?? kernelFault(arriving.console()),
     bound_on: binding.host === ids[0] ? 'source' : binding.host === ids[1] ? 'destination' : 'elsewhere',
     migration_state: migration?.state,
   };
@@ -257,8 +258,9 @@ async function tapStatistics(lab: Lab, ns: string, tap: string): Promise<Record<
   return Object.fromEntries(names.map((n, i) => [n, values[i] ?? -1]));
 }
 
-function kernelPanic(console: string): string | null {
-  return /Kernel panic[^\n]*/.exec(console)?.[0].trim() ?? null;
+/** A kernel's own word that it is broken: an oops or panic, or a virtio ring it cannot follow. */
+function kernelFault(console: string): string | null {
+  return /(Kernel panic|BUG:|Oops|general protection fault|virtio_net [^\n]*is not a head)[^\n]*/.exec(console)?.[0].trim() ?? null;
 }
 
 /** The guest reports /proc/net/snmp's Udp line every second (examples/qemu/init). */
