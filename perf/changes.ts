@@ -5,16 +5,20 @@
 //     has received 20 of the stream;
 //   stop_ms: h3's port deleted (the API's DELETE, `ip link del`) until h3 gets nothing more;
 //   restart_ms (the switch alone): its agent killed with SIGKILL and started again, from the
-//     start until h2 has received 20 of a stream to it.
+//     start until h2 has received 20 of a stream to it;
+//   host_down_ms (the switch alone, two hosts on etcd, a 3 s lease): one host's agent killed
+//     with SIGKILL until the API reports that host down.
 // Each ms is polled every 20 ms from outside (the hosts' ICMP counters).
-import { Lab, msUntilCutOff, msUntilReceiving, ping, startAgent, TARGET, threeSubnets, threeSubnetsKernel, WAIT_MS } from '../examples/lab';
+import { Lab, msUntilCutOff, msUntilReceiving, overlayHosts, ping, sleep, startAgent, TARGET, threeSubnets, threeSubnetsKernel, WAIT_MS } from '../examples/lab';
 
-const TARGETS = { redirect_ms: 1000, stop_ms: 1000, restart_ms: 2000 };
+const LEASE_SECONDS = 3;
+const TARGETS = { redirect_ms: 1000, stop_ms: 1000, restart_ms: 2000, host_down_ms: (LEASE_SECONDS + 1) * 1000 };
 
 interface Round {
   redirect_ms: number;
   stop_ms: number;
   restart_ms?: number;
+  host_down_ms?: number;
 }
 
 async function vswitchRound(): Promise<Round> {
@@ -36,6 +40,23 @@ async function vswitchRound(): Promise<Round> {
     await startAgent(lab, sw, ['--log-level', 'warn'], agent.stateDir);
     const restart = (await msUntilReceiving(lab, h2, 20, WAIT_MS)) + (Date.now() - started);
     return { redirect_ms: redirect, stop_ms: stop, restart_ms: restart };
+  } finally {
+    await lab.cleanup();
+  }
+}
+
+async function hostDownMs(): Promise<number> {
+  const lab = new Lab();
+  try {
+    const { agents, ids } = await overlayHosts(lab, ['host1', 'host2'], ['--log-level', 'warn', '--host-lease', String(LEASE_SECONDS)]);
+    const alive = async () => (await agents[0].api.request<{ id: string; alive: boolean }[]>('GET', '/v1/hosts')).find((h) => h.id === ids[1])!.alive;
+    process.kill(agents[1].pid, 'SIGKILL');
+    const killed = Date.now();
+    while (await alive()) {
+      if (Date.now() - killed > WAIT_MS) throw new Error('the killed host never went down');
+      await sleep(20);
+    }
+    return Date.now() - killed;
   } finally {
     await lab.cleanup();
   }
@@ -68,7 +89,7 @@ async function flowing(lab: Lab, h1: string, h2: string): Promise<void> {
 export async function changes(options: { rounds: number; log: (line: string) => void }): Promise<object> {
   const rounds: { vswitch: Round[]; kernel: Round[] } = { vswitch: [], kernel: [] };
   for (let i = 0; i < options.rounds; i++) {
-    rounds.vswitch.push(await vswitchRound());
+    rounds.vswitch.push({ ...(await vswitchRound()), host_down_ms: await hostDownMs() });
     options.log(`round ${i + 1} vswitch: ${JSON.stringify(rounds.vswitch[i])}`);
     rounds.kernel.push(await kernelRound());
     options.log(`round ${i + 1} kernel: ${JSON.stringify(rounds.kernel[i])}`);
@@ -78,7 +99,10 @@ export async function changes(options: { rounds: number; log: (line: string) => 
     const values = rs.map((r) => r[field]!);
     return { median: median(values), min: Math.min(...values), max: Math.max(...values) };
   };
-  const vswitch = { redirect_ms: summary(rounds.vswitch, 'redirect_ms'), stop_ms: summary(rounds.vswitch, 'stop_ms'), restart_ms: summary(rounds.vswitch, 'restart_ms') };
+  const vswitch = {
+    redirect_ms: summary(rounds.vswitch, 'redirect_ms'), stop_ms: summary(rounds.vswitch, 'stop_ms'),
+    restart_ms: summary(rounds.vswitch, 'restart_ms'), host_down_ms: summary(rounds.vswitch, 'host_down_ms'),
+  };
   const kernel = { redirect_ms: summary(rounds.kernel, 'redirect_ms'), stop_ms: summary(rounds.kernel, 'stop_ms') };
   return {
     bench: 'changes',
@@ -95,6 +119,7 @@ export async function changes(options: { rounds: number; log: (line: string) => 
       redirect_ms: vswitch.redirect_ms.median <= TARGETS.redirect_ms,
       stop_ms: vswitch.stop_ms.median <= TARGETS.stop_ms,
       restart_ms: vswitch.restart_ms.median <= TARGETS.restart_ms,
+      host_down_ms: vswitch.host_down_ms.median <= TARGETS.host_down_ms,
     },
   };
 }
