@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
-import { VSWITCH } from '../../examples/lab';
+import { eventually, VSWITCH } from '../../examples/lab';
 
 function vswitch(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -45,12 +45,7 @@ test('a second agent on the same socket is refused; the first keeps its socket',
     first.kill('SIGTERM');
     fs.rmSync(stateDir, { recursive: true, force: true });
   });
-  let up = false;
-  for (let i = 0; i < 100 && !up; i++) {
-    up = (await vswitch('--socket', socket, 'stats')).code === 0;
-    if (!up) await new Promise((r) => setTimeout(r, 50));
-  }
-  t.true(up, 'the first agent answers');
+  t.true(await eventually(async () => (await vswitch('--socket', socket, 'stats')).code === 0), 'the first agent answers');
   const second = await vswitch('agent', '--socket', socket, '--state-dir', stateDir, '--api', 'off');
   t.is(second.code, 1);
   t.regex(second.stderr, /another agent answers on .* \(stop it first, or give this one --socket\)/);
