@@ -170,18 +170,26 @@ export async function topologyCommand(api: ControlClient, local: ControlClient, 
   throw new Error(`unknown command 'vswitch ${words.slice(0, 2).join(' ')}' (see vswitch --help)`);
 }
 
-/** An object's id from its id or its name (which must be unique among the caller's). */
-async function resolve(api: ControlClient, kind: string, nameOrId: string): Promise<string> {
+/** The ids of the caller's objects of a kind whose id or name is `nameOrId`. An API error
+ *  (a refused token, an agent that does not answer) is thrown as it is: it is not "no such". */
+async function matching(api: ControlClient, kind: string, nameOrId: string): Promise<string[]> {
   const objects = await api.request<ApiObject[]>('GET', `/v1/${PATHS[kind]}`);
-  const matches = objects.filter((o) => o.id === nameOrId || o.name === nameOrId);
-  if (matches.length === 1) return matches[0].id;
-  throw new Error(matches.length === 0 ? `no ${kind} named ${nameOrId}` : `${matches.length} ${kind}s are named ${nameOrId}: give the id`);
+  return objects.filter((o) => o.id === nameOrId || o.name === nameOrId).map((o) => o.id);
 }
 
+/** An object's id from its id or its name (which must be unique among the caller's). */
+async function resolve(api: ControlClient, kind: string, nameOrId: string): Promise<string> {
+  const ids = await matching(api, kind, nameOrId);
+  if (ids.length === 1) return ids[0];
+  throw new Error(ids.length === 0 ? `no ${kind} named ${nameOrId}` : `${ids.length} ${kind}s are named ${nameOrId}: give the id`);
+}
+
+/** A bridge's or else a router's id from its id or name. */
 async function resolveDevice(api: ControlClient, nameOrId: string): Promise<string> {
   for (const kind of ['bridge', 'router']) {
-    const id = await resolve(api, kind, nameOrId).catch(() => undefined);
-    if (id) return id;
+    const ids = await matching(api, kind, nameOrId);
+    if (ids.length === 1) return ids[0];
+    if (ids.length > 1) throw new Error(`${ids.length} ${kind}s are named ${nameOrId}: give the id`);
   }
   throw new Error(`no bridge or router named ${nameOrId}`);
 }

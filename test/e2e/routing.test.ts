@@ -86,6 +86,9 @@ test('the vswitch CLI builds a routed network, shows it, and traces a frame thro
     (await lab.exec(sw, process.execPath, [VSWITCH, '--socket', agent.socket, '--api', agent.api.address, '--token', token, ...args])).stdout;
   const token = /token: (\S+)/.exec(await cli(admin, 'tenant', 'create', 'acme'))![1];
   await cli(token, 'router', 'create', 'r');
+  // A wrong token says so, even where the command first looks a name up.
+  const refused = await cli('not-a-token', 'port', 'create', 'r', '--name', 'x').then(() => '', (e: { stderr: string }) => e.stderr);
+  t.regex(refused, /the bearer token is not valid/);
   for (const n of [1, 2]) {
     await cli(token, 'bridge', 'create', `net${n}`);
     await cli(token, 'port', 'create', 'r', '--name', `r-net${n}`, '--address', `10.0.${n}.1/24`);
