@@ -5,7 +5,7 @@
 // may be repeated; a migration left open past its deadline is ended by the source host's agent.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ADMIN_TENANT, Migration, Stored, TopologyStore } from '../topology';
-import { ApiError, freeTunnelKey, owned } from './rules';
+import { ApiError, freeTunnelKey, owned, refuseIfInterfaceBound } from './rules';
 
 /** How long a migration may stay open by default: a big guest over a slow link takes minutes. */
 export const DEFAULT_MIGRATION_SECONDS = 600;
@@ -53,8 +53,7 @@ export async function beginMigration(store: TopologyStore, tenant: string, body:
     if (existing.value.destinationHost === body.destinationHost && existing.value.destinationInterface === body.interface) return { migration: existing, created: false };
     throw new ApiError(409, 'MIGRATING', `port ${body.port} is already migrating to ${existing.value.destinationHost} (${existing.value.destinationInterface})`, 'port');
   }
-  const taken = (await store.list('binding')).find((b) => b.value.host === body.destinationHost && b.value.interface === body.interface);
-  if (taken) throw new ApiError(409, 'INTERFACE_BOUND', `interface ${body.interface} on host ${body.destinationHost} is bound to port ${taken.value.id}`, 'interface');
+  await refuseIfInterfaceBound(store, body.destinationHost, body.interface, tenant);
   const migration: Migration = {
     id: body.port, tenant: port.value.tenant, port: body.port, sourceHost: binding.value.host, destinationHost: body.destinationHost,
     destinationInterface: body.interface, state: 'mirroring', begunAt: now, deadline: now + (body.timeoutSeconds ?? DEFAULT_MIGRATION_SECONDS) * 1000,

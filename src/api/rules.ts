@@ -108,11 +108,19 @@ export async function checkObject<K extends Kind>(store: TopologyStore, kind: K,
         return;
       }
       if (!binding.interface) throw new ApiError(400, 'INVALID_VALUE', 'interface is required: the interface on the host, or give vtepAddress and vni', 'interface');
-      const taken = (await store.list('binding')).find((b) => b.value.host === binding.host && b.value.interface === binding.interface && b.value.id !== binding.id);
-      if (taken) throw new ApiError(409, 'INTERFACE_BOUND', `interface ${binding.interface} on host ${binding.host} is bound to port ${taken.value.id}`, 'interface');
+      await refuseIfInterfaceBound(store, binding.host, binding.interface, tenant, binding.id);
       return;
     }
   }
+}
+
+/** An interface of a host is bound to one port at most. Whose port holds it is said only to
+ *  that port's tenant (or the operator): another tenant learns that it is taken, not by what. */
+export async function refuseIfInterfaceBound(store: TopologyStore, host: string, iface: string, tenant: string, exceptPort = ''): Promise<void> {
+  const taken = (await store.list('binding')).find((b) => b.value.host === host && b.value.interface === iface && b.value.id !== exceptPort);
+  if (!taken) return;
+  const holder = tenant === ADMIN_TENANT || taken.value.tenant === tenant ? `port ${taken.value.id}` : 'another tenant\'s port';
+  throw new ApiError(409, 'INTERFACE_BOUND', `interface ${iface} on host ${host} is bound to ${holder}`, 'interface');
 }
 
 /** Links are kept on both ends: a port's peer points back at it. */

@@ -215,3 +215,31 @@ test('migrations: begin binds the destination too, repeats are answered alike, c
   t.like((await call(ADMIN, 'GET', `/v1/bindings/${port}`)).body, { host: HOST, interface: 'vnet0' });
   t.is((await call(ADMIN, 'DELETE', `/v1/migrations/${port}`)).status, 204);
 });
+
+test("an interface bound to another tenant's port is refused without naming that port; its own tenant and the operator are told which", async (t) => {
+  const { call, tenant, store } = await setUp(t);
+  const host2 = '22222222-2222-3333-4444-555555555555';
+  await store.put('host', { id: host2, tenant: ADMIN_TENANT, name: 'h2', underlayAddress: '' });
+  const [a, b] = [await tenant('a'), await tenant('b')];
+  const portsOf = async (token: string) => {
+    const bridge = (await call(token, 'POST', '/v1/bridges', { name: 'net' })).body.id as string;
+    return [(await call(token, 'POST', '/v1/ports', { device: bridge })).body.id as string, (await call(token, 'POST', '/v1/ports', { device: bridge })).body.id as string];
+  };
+  const [[portA, portA2], [portB, portB2]] = [await portsOf(a), await portsOf(b)];
+  t.is((await call(b, 'POST', '/v1/bindings', { port: portB, interface: 'vnet1', host: host2 })).status, 201);
+  t.is((await call(a, 'POST', '/v1/bindings', { port: portA, interface: 'vnet0' })).status, 201);
+
+  const refused = await call(a, 'POST', '/v1/bindings', { port: portA2, interface: 'vnet1', host: host2 });
+  t.is(refused.status, 409);
+  t.is(refused.body.error.code, 'INTERFACE_BOUND');
+  t.regex(refused.body.error.message, /vnet1 .* is bound to another tenant's port/);
+  t.false(JSON.stringify(refused.body).includes(portB), 'tenant b\'s port id is not in the answer');
+  const migrating = await call(a, 'POST', '/v1/migrations', { port: portA, destinationHost: host2, interface: 'vnet1' });
+  t.is(migrating.body.error.code, 'INTERFACE_BOUND');
+  t.false(JSON.stringify(migrating.body).includes(portB), 'nor when a migration asks for it');
+
+  const own = await call(b, 'POST', '/v1/bindings', { port: portB2, interface: 'vnet1', host: host2 });
+  t.regex(own.body.error.message, new RegExp(`bound to port ${portB}`), 'b is told which of its ports');
+  const operator = await call(ADMIN, 'POST', '/v1/bindings', { port: portA2, interface: 'vnet1', host: host2 });
+  t.regex(operator.body.error.message, new RegExp(`bound to port ${portB}`), 'so is the operator');
+});
