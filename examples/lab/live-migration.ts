@@ -9,7 +9,7 @@
 //     switchover (the destination's RESUME), the peers relying on the guest's announcement.
 import path from 'node:path';
 import { VXLAN_UDP_PORT } from '../../src/packet';
-import { eventually, RunningAgent, sleep } from './agent-process';
+import { eventually, RunningAgent, sleep, WAIT_MS } from './agent-process';
 import { capture } from './capture';
 import { domainXml, runHook } from './libvirt';
 import type { Lab } from './namespaces';
@@ -197,8 +197,8 @@ async function migrationFigures(qmp: Qmp): Promise<{ 'total-time': number; downt
 
 /** Waits until every host has moved to the destination (ms since the epoch): the port bound
  *  there; with a migration, it committed and neither end counts it in progress; the peer's
- *  flows to the VM tunnel to the destination and none to the source. A bound, not a timing:
- *  a minute. */
+ *  flows to the VM tunnel to the destination and none to the source. Each condition in turn,
+ *  so that the one that never held is named; WAIT_MS in all. */
 async function everyHostMoved(
   agents: { source: RunningAgent; destination: RunningAgent; peer: RunningAgent },
   expected: { port: string; destinationHost: string; destinationAddress: string; sourceAddress: string; migration: boolean },
@@ -215,10 +215,10 @@ async function everyHostMoved(
       return actions.some((a) => a.includes(`dst=${expected.destinationAddress})`)) && !actions.some((a) => a.includes(`dst=${expected.sourceAddress})`));
     }],
   ];
-  const end = Date.now() + 60_000;
+  const end = Date.now() + WAIT_MS;
   for (let i = 0; i < conditions.length;) {
     if (await conditions[i][1]()) i++;
-    else if (Date.now() > end) throw new Error(`not every host moved to the destination: ${conditions[i][0]} did not hold within a minute`);
+    else if (Date.now() > end) throw new Error(`not every host moved to the destination: ${conditions[i][0]} did not hold within ${WAIT_MS / 1000} s`);
     else await sleep(5);
   }
   return Date.now();
