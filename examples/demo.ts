@@ -27,7 +27,7 @@ async function main(): Promise<void> {
         { gateway: ['10.0.1.1/24'], interfaces: [`${tenant}-tap1`] },
         { gateway: ['10.0.2.1/24'], interfaces: [`${tenant}-tap2`] },
       ]);
-      console.log(`tenant ${tenant}: POST /v1/tenants, /v1/routers, 2 x /v1/bridges, 6 x /v1/ports, 2 x /v1/bindings (router ${net.router.slice(0, 8)})`);
+      console.log(`tenant ${tenant}: POST /v1/tenants, /v1/routers, 2 x /v1/bridges, 6 x /v1/ports; the operator: 2 x /v1/bindings (router ${net.router.slice(0, 8)})`);
     }
     const cli = (...args: string[]) => lab.exec(sw, process.execPath, [require.resolve('../../bin/vswitch'), '--socket', agent.socket, '--api', agent.api.address, ...args], 30_000);
     const token = (await import('node:fs')).readFileSync(`${agent.stateDir}/admin-token`, 'utf8').trim();

@@ -34,7 +34,7 @@ export async function multihostDemo(): Promise<void> {
     }
     for (const [i, net] of [nets[0], nets[0], nets[1]].entries()) {
       const port = await api.request<{ id: string }>('POST', '/v1/ports', { device: net, name: `vm${i + 1}` });
-      await api.request('POST', '/v1/bindings', { port: port.id, interface: `tap${i + 1}`, host: ids[i] });
+      await agents[0].api.request('POST', '/v1/bindings', { port: port.id, interface: `tap${i + 1}`, host: ids[i] }); // the operator binds
     }
 
     for (const [from, to, what] of [[0, '10.0.1.12', 'vm1 -> vm2, one bridge across host1 and host2'], [0, '10.0.2.13', 'vm1 -> vm3, across the router to host3']] as const) {

@@ -20,7 +20,7 @@ export async function scale(options: { log: (line: string) => void }): Promise<o
     const etcd = await startEtcd(lab);
     const admin = new EtcdStore(etcd.endpoint);
     stores.push(admin);
-    const hosts = Array.from({ length: HOSTS }, (_, i) => ({ id: newId(), tenant: ADMIN_TENANT, name: `host${i}`, underlayAddress: `10.${i >> 8}.${i & 255}.1` }));
+    const hosts = Array.from({ length: HOSTS }, (_, i) => ({ id: newId(), tenant: ADMIN_TENANT, name: `host${i}`, underlayAddress: `10.${i >> 8}.${i & 255}.1`, tokenSha256: '' }));
     await inBatches(hosts, (h) => admin.put('host', h));
     const bridges = Array.from({ length: PORTS / 100 }, (_, i) => ({ id: newId(), tenant: 't1', name: `net${i}`, vlanAware: false }));
     await inBatches(bridges, (b) => admin.put('bridge', b));

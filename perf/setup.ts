@@ -20,7 +20,7 @@ export async function setup(options: { tries: number; log: (line: string) => voi
     for (let i = 0; i < options.tries; i++) {
       const vm = await routedHost(lab, sw, `vm${i}`, `vm${i}`, `10.0.1.${10 + i}`);
       const port = await net.api.request<{ id: string }>('POST', '/v1/ports', { device: net.bridges[0], name: `vm${i}` });
-      await net.api.request('POST', '/v1/bindings', { port: port.id, interface: `vm${i}` });
+      await agent.api.request('POST', '/v1/bindings', { port: port.id, interface: `vm${i}` });
       const bound = performance.now();
       let replied = false;
       while (!replied && performance.now() - bound < 5000) {

@@ -1,5 +1,6 @@
 // A tenant's network made through the tenant API, as a tenant would: subnets, each a bridge
-// with a port for a VM's interface, joined by one router.
+// with a port for a VM's interface, joined by one router. The operator binds the ports to the
+// interfaces (as Nova does in OpenStack): tenants do not bind.
 import { ControlClient } from '../../src/cli/client';
 
 export interface Subnet {
@@ -33,7 +34,7 @@ export async function tenantNetwork(admin: ControlClient, name: string, subnets:
     await api.request('POST', '/v1/ports', { device: bridge.id, name: `${name}-net${i + 1}-uplink`, peer: routerPort.id });
     for (const iface of subnet.interfaces) {
       const port = await api.request<Created>('POST', '/v1/ports', { device: bridge.id, name: `${name}-${iface}` });
-      await api.request('POST', '/v1/bindings', { port: port.id, interface: iface });
+      await admin.request('POST', '/v1/bindings', { port: port.id, interface: iface });
       network.ports.set(iface, port.id);
     }
   }

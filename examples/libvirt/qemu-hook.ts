@@ -71,7 +71,8 @@ export async function hook(args: string[], xml: string, log: (line: string) => v
   }
   if (interfaces.length === 0) return;
   const host = fs.readFileSync(path.join(STATE_DIR, 'host-id'), 'utf8').trim();
-  const api = new ControlClient(API, fs.readFileSync(path.join(STATE_DIR, 'admin-token'), 'utf8').trim());
+  // The host's own credential: it binds and migrates on this host only.
+  const api = new ControlClient(API, fs.readFileSync(path.join(STATE_DIR, 'host-token'), 'utf8').trim());
   const migrationOf = (port: string) => api.request<Migration>('GET', `/v1/migrations/${port}`).catch(() => undefined);
 
   if ((operation === 'prepare' || operation === 'start') && sub === 'begin' && fs.existsSync(arriving)) {

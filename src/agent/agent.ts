@@ -1,13 +1,13 @@
 // `vswitch agent`: one host's switch with its control API, metrics and JSON logs, configured
 // by a file and flags, stopped cleanly by SIGTERM or SIGINT. On the embedded default it also
 // keeps the topology store (a file in the state directory) and serves the tenant API.
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino, { Logger } from 'pino';
-import { tenantApi } from '../api';
+import { newToken, tenantApi, tokenDigest } from '../api';
 import type { LearnedStation, Neighbor } from '../simulation';
 import { ADMIN_TENANT, EmbeddedStore, EtcdStore, neighborId, stationId, TopologyStore } from '../topology';
 import { ControlApi, refuseIfTaken } from './control-api';
@@ -69,9 +69,7 @@ export class Agent {
     let leave = async () => {};
     try {
       for (const port of config.ports ?? []) sw.addPort(port);
-      const host = { id: hostId, tenant: ADMIN_TENANT, name: os.hostname(), underlayAddress: config.underlay ?? '' };
-      const known = await store.get('host', hostId);
-      if (!known || known.value.underlayAddress !== host.underlayAddress) await store.put('host', { ...host, name: known?.value.name ?? host.name });
+      await registerHost(store, hostId, config.underlay ?? '', kept(path.join(stateDir, 'host-token'), newToken), logger);
       leave = await store.announce(hostId, config.hostLeaseSeconds ?? DEFAULT_HOST_LEASE_SECONDS);
       stopWatching = await followStore(store, sw, logger);
       sw.on('neighbors-learned', (neighbors: Neighbor[]) => void shareNeighbors(store, neighbors, logger));
@@ -79,7 +77,7 @@ export class Agent {
       sw.on('guest-running', (event: { migration: string; at: number }) => void noteGuestRunning(store, event, logger));
       stopMigrations = watchMigrations(store, sw, hostId, logger);
       if ((config.api ?? DEFAULT_API) !== 'off') {
-        const adminToken = kept(path.join(stateDir, 'admin-token'), () => randomBytes(24).toString('base64url'));
+        const adminToken = kept(path.join(stateDir, 'admin-token'), newToken);
         api = tenantApi({ store, adminToken, hostId, trace: (port, flow) => trace(sw, port, flow) });
         await api.listen(listenOptions(config.api ?? DEFAULT_API));
       }
@@ -111,6 +109,18 @@ export class Agent {
     await this.store.close();
     fs.rmSync(this.socket, { force: true });
   }
+}
+
+/** This host in the store: its underlay address, and its credential's digest the first time
+ *  (after that the operator's rotation or revocation stands, and a stale token is warned of). */
+async function registerHost(store: TopologyStore, id: string, underlayAddress: string, token: string, logger: Logger): Promise<void> {
+  const known = await store.get('host', id);
+  const tokenSha256 = known?.value.tokenSha256 || tokenDigest(token);
+  if (tokenSha256 !== tokenDigest(token)) {
+    logger.warn({ hostId: id }, "the credential in the state directory's host-token is not this host's (rotated or revoked): the API refuses it until `vswitch host rotate-token` runs on this host");
+  }
+  if (known?.value.underlayAddress === underlayAddress && known.value.tokenSha256 === tokenSha256) return;
+  await store.put('host', { id, tenant: ADMIN_TENANT, name: known?.value.name ?? os.hostname(), underlayAddress, tokenSha256 });
 }
 
 function openStore(store: string, stateDir: string): TopologyStore {

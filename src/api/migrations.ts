@@ -3,8 +3,9 @@
 // at the source and copied to the destination, which holds them until the guest runs there),
 // commit moves the binding to the destination, abort goes back to the source alone. Each step
 // may be repeated; a migration left open past its deadline is ended by the source host's agent.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ADMIN_TENANT, Migration, Stored, TopologyStore } from '../topology';
+import type { FastifyInstance } from 'fastify';
+import { Migration, Stored, TopologyStore } from '../topology';
+import { Caller, EVERYONE, findFor, HOSTS_TOO, scopeOf, visibleTo } from './callers';
 import { ApiError, freeTunnelKey, owned, refuseIfInterfaceBound } from './rules';
 
 /** How long a migration may stay open by default: a big guest over a slow link takes minutes. */
@@ -41,11 +42,15 @@ export const MIGRATION_OBJECT = {
   },
 };
 
-/** Starts a migration, or finds the same one already started (201 or 200). */
-export async function beginMigration(store: TopologyStore, tenant: string, body: BeginMigration, now = Date.now()): Promise<{ migration: Stored<'migration'>; created: boolean }> {
-  const port = await owned(store, 'port', body.port, tenant, 'port');
+/** Starts a migration, or finds the same one already started (201 or 200). A host's
+ *  credential starts one only to or from its own host. */
+export async function beginMigration(store: TopologyStore, caller: Caller, body: BeginMigration, now = Date.now()): Promise<{ migration: Stored<'migration'>; created: boolean }> {
+  const port = await owned(store, 'port', body.port, scopeOf(caller), 'port');
   const binding = await store.get('binding', body.port);
   if (!binding?.value.interface) throw new ApiError(409, 'NOT_BOUND', `port ${body.port} is not bound to an interface: there is nothing to migrate`, 'port');
+  if (caller.role === 'host' && caller.host !== body.destinationHost && caller.host !== binding.value.host) {
+    throw new ApiError(403, 'FORBIDDEN', `this credential is host ${caller.host}'s: it migrates ports to or from that host only`, 'destinationHost');
+  }
   if (!(await store.get('host', body.destinationHost))) throw new ApiError(400, 'UNKNOWN_REFERENCE', `no host ${body.destinationHost}`, 'destinationHost');
   if (body.destinationHost === binding.value.host) throw new ApiError(400, 'INVALID_VALUE', 'the destination is the host the port is bound on', 'destinationHost');
   const existing = await store.get('migration', body.port);
@@ -53,7 +58,7 @@ export async function beginMigration(store: TopologyStore, tenant: string, body:
     if (existing.value.destinationHost === body.destinationHost && existing.value.destinationInterface === body.interface) return { migration: existing, created: false };
     throw new ApiError(409, 'MIGRATING', `port ${body.port} is already migrating to ${existing.value.destinationHost} (${existing.value.destinationInterface})`, 'port');
   }
-  await refuseIfInterfaceBound(store, body.destinationHost, body.interface, tenant);
+  await refuseIfInterfaceBound(store, body.destinationHost, body.interface);
   const migration: Migration = {
     id: body.port, tenant: port.value.tenant, port: body.port, sourceHost: binding.value.host, destinationHost: body.destinationHost,
     destinationInterface: body.interface, state: 'mirroring', begunAt: now, deadline: now + (body.timeoutSeconds ?? DEFAULT_MIGRATION_SECONDS) * 1000,
@@ -92,26 +97,28 @@ export async function expireMigration(store: TopologyStore, current: Stored<'mig
 }
 
 /** The routes: /v1/migrations (GET, POST to begin), /v1/migrations/ID (GET, DELETE), and
- *  /v1/migrations/ID/commit and /abort. A port's tenant may migrate it, as it may bind it. */
+ *  /v1/migrations/ID/commit and /abort. The operator and the hosts involved (their libvirt
+ *  hooks) migrate a port; its tenant sees the migration. */
 export function migrationRoutes(app: FastifyInstance, store: TopologyStore, present: (stored: Stored) => object): void {
-  const visible = (request: FastifyRequest, m: Stored<'migration'>) => request.tenant === ADMIN_TENANT || m.value.tenant === request.tenant;
-  const find = (request: FastifyRequest, id: string) => owned(store, 'migration', id, request.tenant);
+  const reads = { access: { roles: EVERYONE, what: 'read migrations' } };
+  const writes = { access: { roles: HOSTS_TOO, what: 'begin, commit, abort or delete migrations' } };
+  const find = (caller: Caller, id: string) => findFor(store, caller, 'migration', id);
 
-  app.get('/v1/migrations', async (request) => (await store.list('migration')).filter((m) => visible(request, m)).map(present));
-  app.get<{ Params: { id: string } }>('/v1/migrations/:id', async (request) => present(await find(request, request.params.id)));
-  app.post<{ Body: BeginMigration }>('/v1/migrations', { schema: { body: BEGIN_BODY } }, async (request, reply) => {
-    const { migration, created } = await beginMigration(store, request.tenant, request.body);
+  app.get('/v1/migrations', { config: reads }, async (request) => (await store.list('migration')).filter((m) => visibleTo(request.caller, m)).map(present));
+  app.get<{ Params: { id: string } }>('/v1/migrations/:id', { config: reads }, async (request) => present(await find(request.caller, request.params.id)));
+  app.post<{ Body: BeginMigration }>('/v1/migrations', { schema: { body: BEGIN_BODY }, config: writes }, async (request, reply) => {
+    const { migration, created } = await beginMigration(store, request.caller, request.body);
     reply.code(created ? 201 : 200);
     return present(migration);
   });
-  app.post<{ Params: { id: string } }>('/v1/migrations/:id/commit', async (request) => {
-    return present(await commitMigration(store, await find(request, request.params.id)));
+  app.post<{ Params: { id: string } }>('/v1/migrations/:id/commit', { config: writes }, async (request) => {
+    return present(await commitMigration(store, await find(request.caller, request.params.id)));
   });
-  app.post<{ Params: { id: string } }>('/v1/migrations/:id/abort', async (request) => {
-    return present(await abortMigration(store, await find(request, request.params.id)));
+  app.post<{ Params: { id: string } }>('/v1/migrations/:id/abort', { config: writes }, async (request) => {
+    return present(await abortMigration(store, await find(request.caller, request.params.id)));
   });
-  app.delete<{ Params: { id: string } }>('/v1/migrations/:id', async (request, reply) => {
-    const current = await find(request, request.params.id);
+  app.delete<{ Params: { id: string } }>('/v1/migrations/:id', { config: writes }, async (request, reply) => {
+    const current = await find(request.caller, request.params.id);
     const ended = current.value.state === 'mirroring' ? await abortMigration(store, current, 'deleted while mirroring') : current;
     await store.delete('migration', ended.value.id, ended.version);
     reply.code(204);

@@ -1,7 +1,8 @@
 // The tenant API's resources: for each, the kind it stores, the JSON schema of what a client
-// may write, and whether only an admin may write it. Routes and the OpenAPI document are
-// both made from this table.
+// may write, and which roles may read and write it. Routes and the OpenAPI document are both
+// made from this table.
 import type { Kind } from '../topology';
+import { EVERYONE, HOSTS_TOO, OPERATOR, Role, TENANTS_TOO } from './callers';
 
 const name = { type: 'string', maxLength: 64 };
 const id = { type: 'string', pattern: '^[0-9a-fA-F-]{36}$' };
@@ -10,8 +11,10 @@ const optionalId = { type: 'string', pattern: '^([0-9a-fA-F-]{36})?$' };
 export interface Resource {
   path: string;
   kind: Kind;
-  /** Only an admin token may create, change or delete these. */
-  adminOnly: boolean;
+  /** Who may list and get these (each sees only what `visibleTo` lets it). */
+  readers: readonly Role[];
+  /** Who may create, change or delete these. */
+  writers: readonly Role[];
   properties: Record<string, object>;
   required: string[];
   /** Fields fixed at creation. */
@@ -20,16 +23,16 @@ export interface Resource {
 
 export const RESOURCES: Resource[] = [
   {
-    path: 'tenants', kind: 'tenant', adminOnly: true, properties: { name }, required: ['name'], immutable: [],
+    path: 'tenants', kind: 'tenant', readers: TENANTS_TOO, writers: OPERATOR, properties: { name }, required: ['name'], immutable: [],
   },
   {
-    path: 'bridges', kind: 'bridge', adminOnly: false, properties: { name, vlanAware: { type: 'boolean' } }, required: [], immutable: [],
+    path: 'bridges', kind: 'bridge', readers: TENANTS_TOO, writers: TENANTS_TOO, properties: { name, vlanAware: { type: 'boolean' } }, required: [], immutable: [],
   },
   {
-    path: 'routers', kind: 'router', adminOnly: false, properties: { name }, required: [], immutable: [],
+    path: 'routers', kind: 'router', readers: TENANTS_TOO, writers: TENANTS_TOO, properties: { name }, required: [], immutable: [],
   },
   {
-    path: 'ports', kind: 'port', adminOnly: false,
+    path: 'ports', kind: 'port', readers: TENANTS_TOO, writers: TENANTS_TOO,
     properties: {
       name, device: id,
       mac: { type: 'string', pattern: '^([0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5})?$' },
@@ -42,7 +45,7 @@ export const RESOURCES: Resource[] = [
     required: ['device'], immutable: ['device'],
   },
   {
-    path: 'routes', kind: 'route', adminOnly: false,
+    path: 'routes', kind: 'route', readers: TENANTS_TOO, writers: TENANTS_TOO,
     properties: {
       router: id, destination: { type: 'string', maxLength: 50 }, nextHop: { type: 'string', maxLength: 50 }, port: optionalId,
       weight: { type: 'integer', minimum: 0, maximum: 65535 },
@@ -50,7 +53,7 @@ export const RESOURCES: Resource[] = [
     required: ['router', 'destination'], immutable: ['router'],
   },
   {
-    path: 'bindings', kind: 'binding', adminOnly: false,
+    path: 'bindings', kind: 'binding', readers: EVERYONE, writers: HOSTS_TOO,
     properties: {
       port: id, host: { type: 'string', maxLength: 64 }, interface: { type: 'string', pattern: '^([A-Za-z0-9_.:-]{1,15})?$' },
       vtepAddress: { type: 'string', maxLength: 15 }, vni: { type: 'integer', minimum: 1, maximum: 16777215 },
@@ -58,16 +61,16 @@ export const RESOURCES: Resource[] = [
     required: ['port'], immutable: ['port'],
   },
   {
-    path: 'mirrors', kind: 'mirror', adminOnly: false,
+    path: 'mirrors', kind: 'mirror', readers: TENANTS_TOO, writers: TENANTS_TOO,
     properties: { name, port: id, toPort: id, direction: { type: 'string', enum: ['in', 'out', 'both'] }, match: { type: 'string', maxLength: 256 } },
     required: ['port', 'toPort'], immutable: [],
   },
   {
-    path: 'tunnel-zones', kind: 'tunnelZone', adminOnly: true,
+    path: 'tunnel-zones', kind: 'tunnelZone', readers: OPERATOR, writers: OPERATOR,
     properties: { name, hosts: { type: 'array', maxItems: 10000, items: { type: 'string', maxLength: 64 } } }, required: ['name'], immutable: [],
   },
   {
-    path: 'hosts', kind: 'host', adminOnly: true, properties: { name, underlayAddress: { type: 'string', maxLength: 50 } }, required: ['name'], immutable: [],
+    path: 'hosts', kind: 'host', readers: HOSTS_TOO, writers: OPERATOR, properties: { name, underlayAddress: { type: 'string', maxLength: 50 } }, required: ['name'], immutable: [],
   },
 ];
 

@@ -12,13 +12,17 @@ export class ApiError extends Error {
   }
 }
 
-/** Another tenant's object is as good as absent: 404, never 403, so ids leak nothing. */
+/** Another tenant's object is as good as absent: 404 (400 for a field that names it), never
+ *  403, and the message does not repeat the id, so no answer carries another tenant's ids. */
 export async function owned<K extends Kind>(store: TopologyStore, kind: K, id: string, tenant: string, field?: string): Promise<Stored<K>> {
   const found = id ? await store.get(kind, id) : undefined;
-  if (!found || (tenant !== ADMIN_TENANT && found.value.tenant !== tenant)) {
-    throw new ApiError(field ? 400 : 404, field ? 'UNKNOWN_REFERENCE' : 'NOT_FOUND', `no ${kind} ${id}`, field);
-  }
+  if (!found || (tenant !== ADMIN_TENANT && found.value.tenant !== tenant)) throw notFound(kind, field);
   return found;
+}
+
+export function notFound(kind: Kind, field?: string): ApiError {
+  if (field) return new ApiError(400, 'UNKNOWN_REFERENCE', `no ${kind} has the id given in ${field}`, field);
+  return new ApiError(404, 'NOT_FOUND', `no ${kind} has this id`);
 }
 
 function parses(parse: (text: string) => unknown, text: string, field: string, what: string): void {
@@ -30,13 +34,13 @@ function parses(parse: (text: string) => unknown, text: string, field: string, w
 }
 
 /** Checks a new version of an object; fills in what is derived (a router port's MAC). */
-export async function checkObject<K extends Kind>(store: TopologyStore, kind: K, value: KindMap[K], hostId: string): Promise<void> {
+export async function checkObject<K extends Kind>(store: TopologyStore, kind: K, value: KindMap[K]): Promise<void> {
   const tenant = value.tenant;
   switch (kind) {
     case 'port': {
       const port = value as Port;
       const device = (await store.get('bridge', port.device)) ?? (await store.get('router', port.device));
-      if (!device || (tenant !== ADMIN_TENANT && device.value.tenant !== tenant)) throw new ApiError(400, 'UNKNOWN_REFERENCE', `no bridge or router ${port.device}`, 'device');
+      if (!device || (tenant !== ADMIN_TENANT && device.value.tenant !== tenant)) throw new ApiError(400, 'UNKNOWN_REFERENCE', 'no bridge or router has the id given in device', 'device');
       if (device.kind === 'router') {
         port.mac ||= macFromId(port.id);
         if (port.vlan || port.trunk) throw new ApiError(400, 'INVALID_VALUE', 'a router port has no VLAN: give it to the bridge port it links to', 'vlan');
@@ -99,7 +103,8 @@ export async function checkObject<K extends Kind>(store: TopologyStore, kind: K,
       const port = await owned(store, 'port', binding.id, tenant, 'port');
       if (!(await store.get('bridge', port.value.device))) throw new ApiError(400, 'INVALID_VALUE', 'only a bridge port is bound to an interface (a router port lives in the switch)', 'port');
       if (port.value.peer) throw new ApiError(409, 'PORT_LINKED', `port ${binding.id} is linked to ${port.value.peer}: a linked port is not bound`, 'port');
-      binding.host ||= hostId;
+      // Whoever binds it (the operator, a host), a binding is its port's tenant's to read.
+      binding.tenant = port.value.tenant;
       if (!(await store.get('host', binding.host))) throw new ApiError(400, 'UNKNOWN_REFERENCE', `no host ${binding.host}`, 'host');
       if (binding.vtepAddress) {
         parses(parseIpv4, binding.vtepAddress, 'vtepAddress', 'an IPv4 address');
@@ -108,19 +113,17 @@ export async function checkObject<K extends Kind>(store: TopologyStore, kind: K,
         return;
       }
       if (!binding.interface) throw new ApiError(400, 'INVALID_VALUE', 'interface is required: the interface on the host, or give vtepAddress and vni', 'interface');
-      await refuseIfInterfaceBound(store, binding.host, binding.interface, tenant, binding.id);
+      await refuseIfInterfaceBound(store, binding.host, binding.interface, binding.id);
       return;
     }
   }
 }
 
-/** An interface of a host is bound to one port at most. Whose port holds it is said only to
- *  that port's tenant (or the operator): another tenant learns that it is taken, not by what. */
-export async function refuseIfInterfaceBound(store: TopologyStore, host: string, iface: string, tenant: string, exceptPort = ''): Promise<void> {
+/** An interface of a host is bound to one port at most. Only the operator and hosts bind, so
+ *  the answer may say which port holds it. */
+export async function refuseIfInterfaceBound(store: TopologyStore, host: string, iface: string, exceptPort = ''): Promise<void> {
   const taken = (await store.list('binding')).find((b) => b.value.host === host && b.value.interface === iface && b.value.id !== exceptPort);
-  if (!taken) return;
-  const holder = tenant === ADMIN_TENANT || taken.value.tenant === tenant ? `port ${taken.value.id}` : 'another tenant\'s port';
-  throw new ApiError(409, 'INTERFACE_BOUND', `interface ${iface} on host ${host} is bound to ${holder}`, 'interface');
+  if (taken) throw new ApiError(409, 'INTERFACE_BOUND', `interface ${iface} on host ${host} is bound to port ${taken.value.id}`, 'interface');
 }
 
 /** Links are kept on both ends: a port's peer points back at it. */

@@ -1,13 +1,15 @@
 // The tenant API: REST over HTTP for every topology object, with JSON-schema validation,
-// bearer tokens (a tenant sees and changes only its own objects; the admin token sees all),
-// compare-and-set on updates (If-Match: version), and errors as {error: {code, message, field}}.
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+// bearer tokens for three roles (callers.ts: the operator sees and changes everything, a host
+// binds on itself, a tenant sees and changes only its own topology), compare-and-set on
+// updates (If-Match: version), and errors as {error: {code, message, field}}.
 import Fastify, { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ADMIN_TENANT, EMPTY, KindMap, newId, Port, PortBinding, Stored, StoreConflict, StoreUnavailable, TopologyStore } from '../topology';
+import { EMPTY, KindMap, newId, Port, PortBinding, Stored, StoreConflict, StoreUnavailable, TopologyStore } from '../topology';
 import { openApiDocument } from './openapi';
 import { bodySchema, Resource, RESOURCES } from './resources';
 import { migrationRoutes } from './migrations';
-import { ApiError, checkObject, deleteDependents, freeTunnelKey, owned, relink } from './rules';
+import { credentialRoutes } from './credentials';
+import { authenticate, Caller, findFor, mustBe, newToken, Role, scopeOf, TENANTS_TOO, tokenDigest, visibleTo } from './callers';
+import { ApiError, checkObject, deleteDependents, freeTunnelKey, relink } from './rules';
 
 export interface TenantApiOptions {
   store: TopologyStore;
@@ -20,7 +22,11 @@ export interface TenantApiOptions {
 
 declare module 'fastify' {
   interface FastifyRequest {
-    tenant: string;
+    caller: Caller;
+  }
+  interface FastifyContextConfig {
+    /** Who may call the route, and what it does (for the 403's sentence). */
+    access?: { roles: readonly Role[]; what: string };
   }
 }
 
@@ -29,13 +35,11 @@ const TRACE_BODY = {
   properties: { port: { type: 'string' }, flow: { type: 'string', maxLength: 500 } },
 };
 
-const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
-
 export function tenantApi(options: TenantApiOptions): FastifyInstance {
   const { store } = options;
   const app = Fastify({ logger: false, ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } } });
-  app.decorateRequest('tenant', '');
-  const adminDigest = Buffer.from(sha256(options.adminToken), 'hex');
+  app.decorateRequest('caller', null as never);
+  const adminDigest = tokenDigest(options.adminToken);
 
   app.setErrorHandler((error: Error & { validation?: { instancePath: string; params: Record<string, unknown>; message?: string }[]; statusCode?: number; code?: string }, _request, reply) => {
     if (error instanceof ApiError) return send(reply, error.status, error.code, error.message, error.field);
@@ -52,30 +56,30 @@ export function tenantApi(options: TenantApiOptions): FastifyInstance {
     if (error.statusCode && error.statusCode < 500) return send(reply, error.statusCode, error.code ?? 'BAD_REQUEST', error.message);
     return send(reply, 500, 'INTERNAL', error.message);
   });
-  app.setNotFoundHandler((request, reply) => send(reply, 404, 'NO_SUCH_PATH', `no ${request.method} ${request.url} in this API (see /openapi.json)`));
+  // The path is said with its ids as {id}: an answer repeats no id it was sent.
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0].replace(/[0-9a-fA-F-]{36}/g, '{id}').slice(0, 200);
+    return send(reply, 404, 'NO_SUCH_PATH', `no ${request.method} ${path} in this API (see /openapi.json)`);
+  });
 
+  // Who calls, then whether that role may call this route at all: before the body is read or
+  // any object looked up.
   app.addHook('onRequest', async (request) => {
     if (request.url === '/openapi.json') return;
-    const token = /^Bearer (\S+)$/.exec(request.headers.authorization ?? '')?.[1];
-    if (!token) throw new ApiError(401, 'UNAUTHENTICATED', 'send a bearer token: Authorization: Bearer <token>');
-    const digest = sha256(token);
-    if (timingSafeEqual(Buffer.from(digest, 'hex'), adminDigest)) {
-      request.tenant = ADMIN_TENANT;
-      return;
-    }
-    const tenant = (await store.list('tenant')).find((t) => t.value.tokenSha256 === digest);
-    if (!tenant) throw new ApiError(401, 'UNAUTHENTICATED', 'the bearer token is not valid');
-    request.tenant = tenant.value.id;
+    request.caller = await authenticate(store, adminDigest, request.headers.authorization);
+    const access = request.routeOptions.config.access;
+    if (access) mustBe(request.caller, access.roles, access.what);
   });
 
   app.get('/openapi.json', async () => openApiDocument());
-  app.post<{ Body: { port: string; flow: string } }>('/v1/trace', { schema: { body: TRACE_BODY } }, async (request) => {
-    await owned(store, 'port', request.body.port, request.tenant, 'port');
+  app.post<{ Body: { port: string; flow: string } }>('/v1/trace', { schema: { body: TRACE_BODY }, config: { access: { roles: TENANTS_TOO, what: 'trace' } } }, async (request) => {
+    await findFor(store, request.caller, 'port', request.body.port);
     if (!options.trace) throw new ApiError(501, 'NO_TRACE', 'this API runs without a switch to trace on');
     return options.trace(request.body.port, request.body.flow);
   });
   for (const resource of RESOURCES) routes(app, resource, options);
   migrationRoutes(app, store, present);
+  credentialRoutes(app, store);
   return app;
 }
 
@@ -83,8 +87,9 @@ function send(reply: FastifyReply, status: number, code: string, message: string
   return reply.code(status).send({ error: { code, message, ...(field ? { field } : {}) } });
 }
 
-/** An object as the API shows it: its fields and version; a binding names its port. */
-function present(stored: Stored): Record<string, unknown> {
+/** An object as the API shows it: its fields and version (never a token's digest); a binding
+ *  names its port. */
+export function present(stored: Stored): Record<string, unknown> {
   const fields = { ...(stored.value as unknown as Record<string, unknown>) };
   delete fields.tokenSha256;
   return { ...fields, ...(stored.kind === 'binding' ? { port: stored.value.id } : {}), version: stored.version };
@@ -94,9 +99,14 @@ function routes(app: FastifyInstance, resource: Resource, options: TenantApiOpti
   const { store } = options;
   const { kind } = resource;
   const base = `/v1/${resource.path}`;
-  const visible = (request: FastifyRequest, stored: Stored) => request.tenant === ADMIN_TENANT || stored.value.tenant === request.tenant;
-  const mayWrite = (request: FastifyRequest) => {
-    if (resource.adminOnly && request.tenant !== ADMIN_TENANT) throw new ApiError(403, 'ADMIN_ONLY', `only the admin token may change ${resource.path}`);
+  const reads = { access: { roles: resource.readers, what: `read ${resource.path}` } };
+  const writes = { access: { roles: resource.writers, what: `create, change or delete ${resource.path}` } };
+  // A host's credential binds on that host only; the operator's binding names any host, or
+  // this API's own.
+  const bindingHost = (caller: Caller, host: string): string => {
+    if (caller.role !== 'host') return host || options.hostId;
+    if (host && host !== caller.host) throw new ApiError(403, 'FORBIDDEN', `this credential is host ${caller.host}'s: it binds interfaces on that host only`, 'host');
+    return caller.host;
   };
 
   // Hosts say whether their agent is alive; bindings, whether their host is.
@@ -110,24 +120,23 @@ function routes(app: FastifyInstance, resource: Resource, options: TenantApiOpti
     });
   };
 
-  app.get(base, async (request) => withState((await store.list(kind)).filter((o) => visible(request, o))));
+  app.get(base, { config: reads }, async (request) => withState((await store.list(kind)).filter((o) => visibleTo(request.caller, o))));
 
-  app.get<{ Params: { id: string } }>(`${base}/:id`, async (request) => (await withState([await owned(store, kind, request.params.id, request.tenant)]))[0]);
+  app.get<{ Params: { id: string } }>(`${base}/:id`, { config: reads }, async (request) => (await withState([await findFor(store, request.caller, kind, request.params.id)]))[0]);
 
-  app.post<{ Body: Record<string, unknown> }>(base, { schema: { body: bodySchema(resource, true) } }, async (request, reply) => {
-    mayWrite(request);
+  app.post<{ Body: Record<string, unknown> }>(base, { schema: { body: bodySchema(resource, true) }, config: writes }, async (request, reply) => {
     // A binding's id is its port's: it names the port, which is not a field of its own.
     const { port, ...rest } = request.body;
-    const fields = kind === 'binding' ? rest : request.body;
+    const fields = kind === 'binding' ? { ...rest, host: bindingHost(request.caller, rest.host as string) } : request.body;
     const id = kind === 'binding' ? (port as string) : newId();
     let token: string | undefined;
-    const value = { ...EMPTY[kind], ...fields, id, tenant: request.tenant } as KindMap[typeof kind] & { tokenSha256?: string };
+    const value = { ...EMPTY[kind], ...fields, id, tenant: scopeOf(request.caller) } as KindMap[typeof kind];
     if (kind === 'tenant') {
-      token = randomBytes(24).toString('base64url');
-      Object.assign(value, { tenant: id, tokenSha256: sha256(token) });
+      token = newToken();
+      Object.assign(value, { tenant: id, tokenSha256: tokenDigest(token) });
     }
     if (kind === 'port') (value as Port).tunnelKey = await freeTunnelKey(store);
-    await checkObject(store, kind, value, options.hostId);
+    await checkObject(store, kind, value);
     const stored = await store.put(kind, value, 0).catch((error: unknown) => {
       if (error instanceof StoreConflict) throw new ApiError(409, 'EXISTS', `port ${id} is already bound (unbind it first)`, 'port');
       throw error;
@@ -137,9 +146,8 @@ function routes(app: FastifyInstance, resource: Resource, options: TenantApiOpti
     return { ...present(stored), ...(token ? { token } : {}) };
   });
 
-  app.patch<{ Params: { id: string }; Body: Record<string, unknown> }>(`${base}/:id`, { schema: { body: bodySchema(resource, false) } }, async (request) => {
-    mayWrite(request);
-    const current = await owned(store, kind, request.params.id, request.tenant);
+  app.patch<{ Params: { id: string }; Body: Record<string, unknown> }>(`${base}/:id`, { schema: { body: bodySchema(resource, false) }, config: writes }, async (request) => {
+    const current = await findFor(store, request.caller, kind, request.params.id);
     const expected = ifMatch(request) ?? current.version;
     for (const field of [...resource.immutable, ...(kind === 'binding' ? ['port'] : [])]) {
       if (field in request.body && request.body[field] !== (current.value as unknown as Record<string, unknown>)[field === 'port' ? 'id' : field]) {
@@ -147,17 +155,19 @@ function routes(app: FastifyInstance, resource: Resource, options: TenantApiOpti
       }
     }
     const fields = { ...request.body };
-    if (kind === 'binding') delete fields.port;
+    if (kind === 'binding') {
+      delete fields.port;
+      fields.host = bindingHost(request.caller, (fields.host as string) ?? (current.value as PortBinding).host);
+    }
     const value = { ...current.value, ...fields } as KindMap[typeof kind];
-    await checkObject(store, kind, value, options.hostId);
+    await checkObject(store, kind, value);
     const stored = await store.put(kind, value, expected);
     if (kind === 'port') await relink(store, current.value as Port, value as Port);
     return present(stored);
   });
 
-  app.delete<{ Params: { id: string } }>(`${base}/:id`, async (request, reply) => {
-    mayWrite(request);
-    const current = await owned(store, kind, request.params.id, request.tenant);
+  app.delete<{ Params: { id: string } }>(`${base}/:id`, { config: writes }, async (request, reply) => {
+    const current = await findFor(store, request.caller, kind, request.params.id);
     await deleteDependents(store, kind, current.value.id);
     await store.delete(kind, current.value.id, ifMatch(request) ?? current.version);
     reply.code(204);

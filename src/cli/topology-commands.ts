@@ -12,6 +12,13 @@ const STATE_DIR = process.env.VSWITCH_STATE_DIR ?? '/var/lib/vswitch';
 
 export const TOPOLOGY_USAGE = `
   tenant create NAME              a tenant; prints its token (once)
+  tenant rotate-token TENANT      a new token for TENANT (name or id; a tenant's own token may
+                                  rotate itself); the old one stops working at once
+  tenant revoke-token TENANT      no token works for TENANT until the operator rotates it
+  host list                       the hosts, and whether their agents are alive
+  host rotate-token [HOST]        a new credential for HOST's agent and libvirt hook; without
+                                  HOST, this host's, written to ${STATE_DIR}/host-token
+  host revoke-token HOST          HOST's credential stops working (a lost host, a stolen disk)
   bridge create NAME [--vlan-aware]           router create NAME
   bridge|router|tenant|route list             bridge|router|tenant delete NAME|ID
   port create DEVICE [--name N] [--address CIDR]... [--mac MAC] [--vlan N] [--trunk] [--peer PORT]
@@ -46,7 +53,7 @@ export const TOPOLOGY_OPTIONS: Record<string, string[]> = {
   'migration begin': ['to', 'interface', 'timeout'],
   trace: ['port'],
 };
-export const TOPOLOGY_COMMANDS = new Set(['tenant', 'bridge', 'router', 'route', 'mirror', 'migration', 'show', 'trace']);
+export const TOPOLOGY_COMMANDS = new Set(['tenant', 'host', 'bridge', 'router', 'route', 'mirror', 'migration', 'show', 'trace']);
 export const VIRTUAL_PORT_COMMANDS = new Set(['create', 'bind', 'unbind', 'delete']);
 
 type Print = (value: unknown, text: () => string) => void;
@@ -64,7 +71,7 @@ export function tenantClient(args: Args): ControlClient {
   return new ControlClient(flag(args, 'api') ?? DEFAULT_API, token);
 }
 
-const PATHS: Record<string, string> = { tenant: 'tenants', bridge: 'bridges', router: 'routers', route: 'routes', port: 'ports', mirror: 'mirrors', migration: 'migrations' };
+const PATHS: Record<string, string> = { tenant: 'tenants', host: 'hosts', bridge: 'bridges', router: 'routers', route: 'routes', port: 'ports', mirror: 'mirrors', migration: 'migrations' };
 
 export async function topologyCommand(api: ControlClient, local: ControlClient, words: string[], args: Args, print: Print): Promise<number> {
   const [command, sub, ...rest] = words;
@@ -92,13 +99,23 @@ export async function topologyCommand(api: ControlClient, local: ControlClient, 
   const base = `/v1/${PATHS[command]}`;
   if (sub === 'list') {
     const objects = await api.request<ApiObject[]>('GET', base);
-    print(objects, () => table(['id', 'name', 'tenant'], objects.map((o) => [o.id, o.name ?? (o.destination as string) ?? (o.state as string) ?? '', o.tenant])));
+    const [heading, column] = command === 'host' ? ['agent', (o: ApiObject) => (o.alive ? 'alive' : 'down')] : ['tenant', (o: ApiObject) => o.tenant];
+    print(objects, () => table(['id', 'name', heading], objects.map((o) => [o.id, o.name ?? (o.destination as string) ?? (o.state as string) ?? '', column(o)])));
     return 0;
   }
   if (sub === 'delete' || (command === 'route' && sub === 'del')) {
     const id = await resolve(api, command, need(0, `a ${command} name or id`));
     await api.request('DELETE', `${base}/${id}`);
     print({ deleted: id }, () => `${command} ${id} deleted`);
+    return 0;
+  }
+  if ((command === 'tenant' || command === 'host') && (sub === 'rotate-token' || sub === 'revoke-token')) {
+    const here = command === 'host' && sub === 'rotate-token' && !rest[0];
+    const id = here ? fs.readFileSync(path.join(STATE_DIR, 'host-id'), 'utf8').trim() : await resolve(api, command, need(0, `a ${command} name or id`));
+    const answer = await api.request<{ id: string; token?: string }>('POST', `${base}/${id}/${sub}`);
+    if (here) fs.writeFileSync(path.join(STATE_DIR, 'host-token'), `${answer.token}\n`, { mode: 0o600 });
+    const said = here ? `host ${id}: new credential written to ${path.join(STATE_DIR, 'host-token')}` : answer.token ? `${command} ${id}: new token: ${answer.token}` : `${command} ${id}: token revoked`;
+    print(here ? { id } : answer, () => said);
     return 0;
   }
   if (command === 'mirror' && sub === 'create') {

@@ -20,7 +20,14 @@ export interface Port {
   tunnelKey: number;
 }
 export interface Route { id: string; tenant: string; router: string; destination: string; nextHop: string; port: string; weight: number }
-export interface Host { id: string; tenant: string; name: string; underlayAddress: string }
+export interface Host {
+  id: string;
+  tenant: string;
+  name: string;
+  underlayAddress: string;
+  /** Hex digest of the host's credential (its agent and libvirt hook call the API with it). */
+  tokenSha256: string;
+}
 export interface PortBinding { id: string; tenant: string; host: string; interface: string; vtepAddress: string; vni: number }
 export interface RouterNeighbor { id: string; tenant: string; router: string; address: string; mac: string }
 export interface TunnelZone { id: string; tenant: string; name: string; hosts: string[] }
@@ -71,7 +78,7 @@ export const EMPTY: { [K in Kind]: Omit<KindMap[K], 'id' | 'tenant'> } = {
   router: { name: '' },
   port: { name: '', device: '', mac: '', addresses: [], vlan: 0, trunk: false, peer: '', adminUp: true, tunnelKey: 0 },
   route: { router: '', destination: '', nextHop: '', port: '', weight: 100 },
-  host: { name: '', underlayAddress: '' },
+  host: { name: '', underlayAddress: '', tokenSha256: '' },
   binding: { host: '', interface: '', vtepAddress: '', vni: 0 },
   neighbor: { router: '', address: '', mac: '' },
   station: { bridge: '', vlan: 0, mac: '', port: '' },

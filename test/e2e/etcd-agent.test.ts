@@ -36,7 +36,7 @@ test('an agent on etcd: forwards through an etcd outage, and applies changes onc
   const gateway = await net.api.request<{ id: string }>('POST', '/v1/ports', { device: net.router, addresses: ['10.0.3.1/24'] });
   await net.api.request('POST', '/v1/ports', { device: bridge!.id, peer: gateway.id });
   const vm = await net.api.request<{ id: string }>('POST', '/v1/ports', { device: bridge!.id });
-  await net.api.request('POST', '/v1/bindings', { port: vm.id, interface: 't3' });
+  await agent.api.request('POST', '/v1/bindings', { port: vm.id, interface: 't3' });
   t.true(await eventually(() => ping(lab, h1, '10.0.3.5', 1)), 'a subnet added after the outage is routed');
   t.true((await net.api.request<unknown[]>('GET', '/v1/bridges')).length === 3, 'nothing made before the outage was lost');
 });

@@ -58,7 +58,7 @@ test('an agent that cannot be reached does not stop libvirt: exit 0, and the rea
   t.teardown(() => lab.cleanup());
   const stateDir = lab.directory('nowhere-state');
   fs.writeFileSync(path.join(stateDir, 'host-id'), 'h9');
-  fs.writeFileSync(path.join(stateDir, 'admin-token'), 'x');
+  fs.writeFileSync(path.join(stateDir, 'host-token'), 'x');
   const nobody = { stateDir };
   await runHook(lab, nobody, ['vm1', 'migrate', 'begin', '-'], domain('p', 'vm1-dst'));
   const result = await runHook(lab, nobody, ['vm1', 'prepare', 'begin', '-'], domain('p', 'vm1-dst'));

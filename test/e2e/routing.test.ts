@@ -94,8 +94,11 @@ test('the vswitch CLI builds a routed network, shows it, and traces a frame thro
     await cli(token, 'port', 'create', 'r', '--name', `r-net${n}`, '--address', `10.0.${n}.1/24`);
     await cli(token, 'port', 'create', `net${n}`, '--name', `net${n}-up`, '--peer', `r-net${n}`);
     await cli(token, 'port', 'create', `net${n}`, '--name', `vm${n}`);
-    await cli(token, 'port', 'bind', `vm${n}`, `t${n}`);
+    await cli(admin, 'port', 'bind', `vm${n}`, `t${n}`);
   }
+  // Binding is the operator's (or the host's): a tenant is told so.
+  const forbidden = await cli(token, 'port', 'unbind', 'vm1').then(() => '', (e: { stderr: string }) => e.stderr);
+  t.regex(forbidden, /a tenant's token may not create, change or delete bindings/);
   await cli(token, 'route', 'add', 'r', '172.16.0.0/12', '--via', '10.0.2.5');
   t.true(await eventually(() => ping(lab, h1, '10.0.2.5', 1)), 'ping across the router built by the CLI');
 
@@ -116,4 +119,20 @@ test('the vswitch CLI builds a routed network, shows it, and traces a frame thro
   t.regex(trace, /Datapath actions: set_eth\(02(:[0-9a-f]{2}){5}->[0-9a-f:]{17}\),dec_ttl,output:2/);
   const viaApi = await agent.api.request<{ actions: string }>('POST', '/v1/trace', { port: (JSON.parse(await cli(token, '--json', 'show')).ports as { id: string; name: string }[]).find((p) => p.name === 'vm1')!.id, flow: `icmp,dl_src=${mac},dl_dst=${routerMac},nw_src=10.0.1.5,nw_dst=10.0.2.5,nw_ttl=1` });
   t.is(viaApi.actions, 'drop(ttlExpired)', 'the same trace through the tenant API');
+
+  const rotated = /new token: (\S+)/.exec(await cli(admin, 'tenant', 'rotate-token', 'acme'))![1];
+  t.regex(await cli('not-a-token', 'router', 'list').catch((e: { stderr: string }) => e.stderr), /not valid/);
+  t.regex(await cli(token, 'router', 'list').catch((e: { stderr: string }) => e.stderr), /not valid/, 'the old token stops working');
+  t.regex(await cli(rotated, 'router', 'list'), /\br\b/);
+
+  // The host's own credential, made by the agent; rotated on the host, into its state directory.
+  const fs = await import('node:fs');
+  const hostToken = () => fs.readFileSync(`${agent.stateDir}/host-token`, 'utf8').trim();
+  const before = hostToken();
+  t.is(JSON.parse(await cli(before, '--json', 'host', 'list')).length, 1, 'a host sees itself');
+  await lab.exec(sw, 'env', [`VSWITCH_STATE_DIR=${agent.stateDir}`, process.execPath, VSWITCH, '--api', agent.api.address, '--token', admin, 'host', 'rotate-token']);
+  t.not(hostToken(), before);
+  t.regex(await cli(before, 'host', 'list').catch((e: { stderr: string }) => e.stderr), /not valid/, 'the old credential is refused');
+  t.regex(await cli(hostToken(), 'host', 'list'), /alive/);
+  t.false([admin, token, rotated, before, hostToken()].some((secret) => agent.log().includes(secret)), 'no token is in the agent\'s log');
 });
