@@ -25,7 +25,7 @@ export interface RunningAgent {
 /** Starts an agent; `stateDir` reuses another agent's state (a restart), else it gets its own. */
 export async function startAgent(lab: Lab, ns: string, args: string[] = [], stateDir = lab.directory(`${path.basename(ns)}-state`)): Promise<RunningAgent> {
   // In a lab directory, so that it goes with the lab even when the agent was killed.
-  const socket = path.join(lab.directory('sockets'), `${path.basename(ns)}.sock`);
+  const socket = path.join(lab.directory('sockets'), `${path.basename(stateDir)}.sock`);
   const apiSocket = path.join(stateDir, 'api.sock');
   const child = lab.spawn(ns, process.execPath, [VSWITCH, 'agent', '--socket', socket, '--log-level', 'info', '--state-dir', stateDir, '--api', apiSocket, ...args]);
   let output = '';

@@ -2,6 +2,7 @@
 // picked for the run, or a lab namespace's, on etcd's own ports), its data in the lab's
 // directory; stopped and removed with the lab.
 import net from 'node:net';
+import type { CertificateAuthority } from './certificates';
 import type { Lab } from './namespaces';
 
 export interface RunningEtcd {
@@ -18,15 +19,19 @@ export interface EtcdPlace {
   address?: string;
   /** Another etcd's data, to bring it back after a stop. */
   dataDir?: string;
+  /** Serve clients over TLS with this CA's server certificate, and take only clients with a
+   *  certificate it signed (--client-cert-auth). */
+  tls?: CertificateAuthority;
 }
 
 export async function startEtcd(lab: Lab, place: EtcdPlace = {}): Promise<RunningEtcd> {
   const { ns = null, address = '127.0.0.1' } = place;
   const dataDir = place.dataDir ?? lab.directory(`etcd-${ns ?? 'host'}`);
   const [client, peer] = ns === null ? [await freePort(), await freePort()] : [2379, 2380];
-  const endpoint = `http://${address}:${client}`;
+  const endpoint = `${place.tls ? 'https' : 'http'}://${address}:${client}`;
+  const tls = place.tls ? ['--cert-file', place.tls.server.cert, '--key-file', place.tls.server.key, '--client-cert-auth', '--trusted-ca-file', place.tls.ca] : [];
   const child = lab.spawn(ns, 'etcd', [
-    '--name', lab.id, '--data-dir', dataDir,
+    '--name', lab.id, '--data-dir', dataDir, ...tls,
     '--listen-client-urls', endpoint, '--advertise-client-urls', endpoint,
     '--listen-peer-urls', `http://${address}:${peer}`, '--initial-advertise-peer-urls', `http://${address}:${peer}`,
     '--initial-cluster', `${lab.id}=http://${address}:${peer}`,

@@ -5,6 +5,7 @@ export * from './traffic';
 export * from './topologies';
 export * from './tenant-network';
 export * from './etcd';
+export * from './certificates';
 export * from './libvirt';
 export * from './qemu';
 export * from './qmp';

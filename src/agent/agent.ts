@@ -3,11 +3,12 @@
 // keeps the topology store (a file in the state directory) and serves the tenant API.
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
+import type { Server as HttpsServer } from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino, { Logger } from 'pino';
-import { newToken, tenantApi, tokenDigest } from '../api';
+import { httpsOnly, newToken, tenantApi, tokenDigest } from '../api';
 import type { LearnedStation, Neighbor } from '../simulation';
 import { ADMIN_TENANT, EmbeddedStore, EtcdStore, neighborId, stationId, TopologyStore } from '../topology';
 import { ControlApi, refuseIfTaken } from './control-api';
@@ -33,8 +34,17 @@ export interface AgentConfig extends Omit<SwitchOptions, 'logger' | 'hostId'> {
   stateDir?: string;
   /** Where the tenant API listens: HOST:PORT, a unix socket path, or 'off'. */
   api?: string;
-  /** The topology store: 'embedded' (a file in stateDir, the default) or etcd://HOST:PORT[,HOST:PORT…]. */
+  /** The topology store: 'embedded' (a file in stateDir, the default), etcd://HOST:PORT[,HOST:PORT…],
+   *  or etcds://… for etcd over TLS. */
   store?: string;
+  /** etcd over TLS: the CA that signed etcd's certificate, and this agent's client certificate
+   *  and key (for etcd's --client-cert-auth), PEM files. */
+  etcdCa?: string;
+  etcdCert?: string;
+  etcdKey?: string;
+  /** Serve the tenant API over HTTPS with this certificate and key (PEM files). */
+  apiTlsCert?: string;
+  apiTlsKey?: string;
   /** This host's address on the underlay (where other hosts' tunnels reach it). */
   underlay?: string;
   /** How long this host stays alive in the store after its agent stops renewing (it died). */
@@ -60,7 +70,7 @@ export class Agent {
     const stateDir = config.stateDir ?? DEFAULT_STATE_DIR;
     fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
     const hostId = kept(path.join(stateDir, 'host-id'), () => randomUUID());
-    const store = openStore(config.store ?? 'embedded', stateDir);
+    const store = openStore(config, stateDir);
     const sw = Switch.create({ ...config, hostId, logger });
     const control = new ControlApi(sw, switchMetrics(sw));
     let api: FastifyInstance | null = null;
@@ -78,8 +88,9 @@ export class Agent {
       stopMigrations = watchMigrations(store, sw, hostId, logger);
       if ((config.api ?? DEFAULT_API) !== 'off') {
         const adminToken = kept(path.join(stateDir, 'admin-token'), newToken);
-        api = tenantApi({ store, adminToken, hostId, trace: (port, flow) => trace(sw, port, flow) });
-        await api.listen(listenOptions(config.api ?? DEFAULT_API));
+        const tls = config.apiTlsCert ? { cert: pem(config.apiTlsCert, 'apiTlsCert'), key: pem(config.apiTlsKey!, 'apiTlsKey') } : undefined;
+        api = tenantApi({ store, adminToken, hostId, tls, trace: (port, flow) => trace(sw, port, flow) });
+        await listen(api, listenOptions(config.api ?? DEFAULT_API), tls !== undefined);
       }
       // Last: an agent that answers on its socket is ready in every part.
       await control.listen(socket);
@@ -123,9 +134,37 @@ async function registerHost(store: TopologyStore, id: string, underlayAddress: s
   await store.put('host', { id, tenant: ADMIN_TENANT, name: known?.value.name ?? os.hostname(), underlayAddress, tokenSha256 });
 }
 
-function openStore(store: string, stateDir: string): TopologyStore {
+function openStore(config: AgentConfig, stateDir: string): TopologyStore {
+  const store = config.store ?? 'embedded';
   if (store === 'embedded') return EmbeddedStore.open(path.join(stateDir, 'topology'));
-  return new EtcdStore(store.slice('etcd://'.length).split(',').map((hostPort) => `http://${hostPort}`).join(','));
+  const [scheme, hosts] = store.split('://');
+  if (scheme === 'etcd') return new EtcdStore(hosts.split(',').map((hostPort) => `http://${hostPort}`).join(','));
+  const tls = {
+    ca: pem(config.etcdCa!, 'etcdCa'),
+    ...(config.etcdCert ? { cert: pem(config.etcdCert, 'etcdCert'), key: pem(config.etcdKey!, 'etcdKey') } : {}),
+  };
+  return new EtcdStore(hosts.split(',').map((hostPort) => `https://${hostPort}`).join(','), undefined, tls);
+}
+
+/** A PEM file the config names, or an error that names the setting and the file. */
+function pem(file: string, setting: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (error) {
+    throw new SwitchError('CONFIG_INVALID', `${setting}: cannot read ${file}: ${(error as Error).message}`, 400, setting);
+  }
+}
+
+/** The API on its address; over TLS, behind a listener that refuses plain HTTP clearly. */
+async function listen(api: FastifyInstance, where: { path: string } | { host: string; port: number }, tls: boolean): Promise<void> {
+  if (!tls) return void (await api.listen(where));
+  await api.ready();
+  const listener = httpsOnly(api.server as unknown as HttpsServer);
+  api.addHook('onClose', (_instance, done) => listener.close(() => done()));
+  await new Promise<void>((resolve, reject) => {
+    listener.once('error', reject);
+    listener.listen('path' in where ? where.path : where, () => resolve());
+  });
 }
 
 /** What this host's routers resolved goes to the store, for every host (and a restart). */
@@ -237,7 +276,7 @@ export function readAgentConfig(file: string): AgentConfig {
 }
 
 const CONFIG_KEYS = new Set([
-  'socket', 'logLevel', 'ports', 'stateDir', 'api', 'store', 'underlay', 'hostLeaseSeconds', 'datapathWorkers', 'simulationThreads', 'macTableSize', 'macAgingSeconds', 'flowCapacity', 'flowIdleMs',
+  'socket', 'logLevel', 'ports', 'stateDir', 'api', 'apiTlsCert', 'apiTlsKey', 'store', 'etcdCa', 'etcdCert', 'etcdKey', 'underlay', 'hostLeaseSeconds', 'datapathWorkers', 'simulationThreads', 'macTableSize', 'macAgingSeconds', 'flowCapacity', 'flowIdleMs',
   'migrationHoldMs',
 ]);
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
@@ -260,9 +299,20 @@ export function validateAgentConfig(config: AgentConfig): void {
   if (config.api !== undefined && (typeof config.api !== 'string' || !(config.api === 'off' || config.api.includes('/') || /^[^:]+:\d{1,5}$/.test(config.api)))) {
     throw new SwitchError('CONFIG_INVALID', "api must be HOST:PORT (e.g. 127.0.0.1:8780), a unix socket path, or 'off'", 400, 'api');
   }
-  if (config.store !== undefined && (typeof config.store !== 'string' || !/^(embedded|etcd:\/\/[^,/\s]+:\d+(,[^,/\s]+:\d+)*)$/.test(config.store))) {
-    throw new SwitchError('CONFIG_INVALID', "store must be 'embedded' or etcd://HOST:PORT[,HOST:PORT...]", 400, 'store');
+  if (config.store !== undefined && (typeof config.store !== 'string' || !/^(embedded|etcds?:\/\/[^,/\s]+:\d+(,[^,/\s]+:\d+)*)$/.test(config.store))) {
+    throw new SwitchError('CONFIG_INVALID', "store must be 'embedded', etcd://HOST:PORT[,HOST:PORT...] or etcds://… (TLS)", 400, 'store');
   }
+  for (const key of ['apiTlsCert', 'apiTlsKey', 'etcdCa', 'etcdCert', 'etcdKey'] as const) {
+    if (config[key] !== undefined && (typeof config[key] !== 'string' || config[key] === '')) throw new SwitchError('CONFIG_INVALID', `${key} must be the path of a PEM file`, 400, key);
+  }
+  const pair = (a: 'apiTlsCert' | 'etcdCert', b: 'apiTlsKey' | 'etcdKey') => {
+    if ((config[a] === undefined) !== (config[b] === undefined)) throw new SwitchError('CONFIG_INVALID', `${a} and ${b} go together: a certificate and its private key`, 400, config[a] ? b : a);
+  };
+  pair('apiTlsCert', 'apiTlsKey');
+  pair('etcdCert', 'etcdKey');
+  const overTls = config.store?.startsWith('etcds://') ?? false;
+  if (overTls && !config.etcdCa) throw new SwitchError('CONFIG_INVALID', 'etcds:// needs etcdCa: the CA that signed etcd\'s certificate', 400, 'etcdCa');
+  if (!overTls && (config.etcdCa || config.etcdCert)) throw new SwitchError('CONFIG_INVALID', 'etcdCa, etcdCert and etcdKey are for a store at etcds://HOST:PORT', 400, 'store');
   if (config.underlay !== undefined && !/^[\d.]+$|^[0-9a-fA-F:]+$/.test(String(config.underlay))) {
     throw new SwitchError('CONFIG_INVALID', 'underlay must be this host\'s IP address on the underlay network', 400, 'underlay');
   }

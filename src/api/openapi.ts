@@ -14,6 +14,7 @@ export function openApiDocument(): object {
   for (const r of RESOURCES) {
     const object = { type: 'object', properties: { id: { type: 'string' }, tenant: { type: 'string' }, version: { type: 'integer' }, ...r.properties } };
     paths[`/v1/${r.path}`] = {
+      description: `read: ${r.readers.join(', ')}; write: ${r.writers.join(', ')} (docs/SECURITY.md)`,
       get: { summary: `list ${r.path}`, responses: { 200: { description: 'the caller\'s objects', ...json({ type: 'array', items: object }) }, ...errors(401) } },
       post: { summary: `create a ${r.kind}`, requestBody: json(bodySchema(r, true)), responses: { 201: { description: 'created', ...json(object) }, ...errors(400, 401, 403, 409) } },
     };
@@ -34,16 +35,25 @@ export function openApiDocument(): object {
     post: {
       summary: 'begin a migration: the port is bound on the destination too, which holds what it is sent until the guest runs there',
       requestBody: json(BEGIN_BODY),
-      responses: { 201: { description: 'begun', ...json(MIGRATION_OBJECT) }, 200: { description: 'the same migration, already begun', ...json(MIGRATION_OBJECT) }, ...errors(400, 401, 404, 409) },
+      responses: { 201: { description: 'begun', ...json(MIGRATION_OBJECT) }, 200: { description: 'the same migration, already begun', ...json(MIGRATION_OBJECT) }, ...errors(400, 401, 403, 404, 409) },
     },
   };
   paths['/v1/migrations/{id}'] = {
     parameters: id,
     get: migration('read a migration', [401, 404]),
-    delete: { summary: 'delete a migration (aborted first if it is mirroring)', responses: { 204: { description: 'deleted' }, ...errors(401, 404) } },
+    delete: { summary: 'delete a migration (aborted first if it is mirroring)', responses: { 204: { description: 'deleted' }, ...errors(401, 403, 404) } },
   };
-  paths['/v1/migrations/{id}/commit'] = { parameters: id, post: migration('commit: the binding moves to the destination', [401, 404, 409]) };
-  paths['/v1/migrations/{id}/abort'] = { parameters: id, post: migration('abort: back to the source alone', [401, 404, 409]) };
+  paths['/v1/migrations/{id}/commit'] = { parameters: id, post: migration('commit: the binding moves to the destination', [401, 403, 404, 409]) };
+  paths['/v1/migrations/{id}/abort'] = { parameters: id, post: migration('abort: back to the source alone', [401, 403, 404, 409]) };
+  const credential = { type: 'object', properties: { id: { type: 'string' }, version: { type: 'integer' }, token: { type: 'string' }, revoked: { type: 'boolean' } } };
+  for (const path of ['tenants', 'hosts']) {
+    for (const [verb, summary] of [['rotate', 'a new token, in the answer; the old one stops working'], ['revoke', 'no token works until the next rotation']]) {
+      paths[`/v1/${path}/{id}/${verb}-token`] = {
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        post: { summary, responses: { 200: { description: 'done', ...json(credential) }, ...errors(401, 403, 404) } },
+      };
+    }
+  }
   return {
     openapi: '3.1.0',
     info: { title: 'vswitch tenant API', version: '1' },

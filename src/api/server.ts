@@ -18,6 +18,8 @@ export interface TenantApiOptions {
   hostId: string;
   /** Traces a frame description arriving on a virtual port bound on this host. */
   trace?: (port: string, flow: string) => unknown;
+  /** Serve HTTPS with this certificate and key (PEM); listen with `httpsOnly(app.server)`. */
+  tls?: { cert: Buffer; key: Buffer };
 }
 
 declare module 'fastify' {
@@ -37,7 +39,7 @@ const TRACE_BODY = {
 
 export function tenantApi(options: TenantApiOptions): FastifyInstance {
   const { store } = options;
-  const app = Fastify({ logger: false, ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } } });
+  const app = Fastify({ logger: false, ...(options.tls ? { https: options.tls } : {}), ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } } });
   app.decorateRequest('caller', null as never);
   const adminDigest = tokenDigest(options.adminToken);
 

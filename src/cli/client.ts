@@ -1,6 +1,8 @@
-// The client of the agent's APIs: HTTP + JSON over a unix socket, with a bearer token for the
-// tenant API.
+// The client of the agent's APIs: HTTP + JSON over a unix socket or TCP, HTTPS for an address
+// given as https://HOST:PORT (trusting `ca`, else the system's CAs), with a bearer token for
+// the tenant API.
 import http from 'node:http';
+import https from 'node:https';
 
 export class ControlError extends Error {
   constructor(readonly status: number, readonly code: string, message: string, readonly field?: string) {
@@ -8,16 +10,21 @@ export class ControlError extends Error {
   }
 }
 
+/** What a TLS client's error code means to whoever runs the command. */
+const UNTRUSTED = new Set(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'ERR_TLS_CERT_ALTNAME_INVALID']);
+
 export class ControlClient {
-  /** `address`: a unix socket path, or HOST:PORT. */
-  constructor(readonly address: string, private readonly token?: string) {}
+  /** `address`: a unix socket path, HOST:PORT, or https://HOST:PORT; `ca`: the PEM of the CA
+   *  that signed an HTTPS API's certificate. */
+  constructor(readonly address: string, private readonly token?: string, private readonly ca?: string) {}
 
   request<T>(method: string, path: string, body?: unknown): Promise<T> {
     return new Promise((resolve, reject) => {
       const payload = body === undefined ? undefined : JSON.stringify(body);
-      const req = http.request(
+      const secure = this.address.startsWith('https://');
+      const req = (secure ? https : http).request(
         {
-          ...where(this.address), method, path,
+          ...where(this.address.replace(/^https:\/\//, '')), ...(secure && this.ca ? { ca: this.ca } : {}), method, path,
           headers: { ...(payload ? { 'content-type': 'application/json' } : {}), ...(this.token ? { authorization: `Bearer ${this.token}` } : {}) },
         },
         (res) => {
@@ -38,6 +45,10 @@ export class ControlClient {
       req.on('error', (error: NodeJS.ErrnoException) => {
         if (error.code === 'ENOENT' || error.code === 'ECONNREFUSED') {
           reject(new ControlError(0, 'AGENT_UNREACHABLE', `no agent answers on ${this.address} (start one with: vswitch agent, or pass --socket / --api)`));
+        } else if (UNTRUSTED.has(error.code ?? '')) {
+          reject(new ControlError(0, 'TLS_UNTRUSTED', `the API at ${this.address} showed a certificate this client does not trust (${error.message}): pass the CA that signed it with --cacert`));
+        } else if (error.code === 'EPROTO' || error.code === 'ERR_SSL_WRONG_VERSION_NUMBER') {
+          reject(new ControlError(0, 'TLS_UNSUPPORTED', `the API at ${this.address} does not speak HTTPS (${error.message}): give it as HOST:PORT`));
         } else reject(error);
       });
       if (payload) req.write(payload);

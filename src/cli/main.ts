@@ -10,7 +10,10 @@ const USAGE = `usage: vswitch [--socket PATH] [--json] COMMAND
   agent [--config FILE] [--port NAME[:KIND[:VLAN]]]... [--log-level LEVEL]
         [--datapath-workers N] [--simulation-threads N]   run the switch (the daemon)
         [--state-dir DIR] [--api HOST:PORT|PATH|off]      topology store, tenant API
+        [--api-tls-cert PEM --api-tls-key PEM]            the tenant API over HTTPS only
         [--store embedded|etcd://HOST:PORT[,…]]            where the topology lives
+        [--store etcds://HOST:PORT[,…] --etcd-ca PEM [--etcd-cert PEM --etcd-key PEM]]
+                                                          etcd over TLS (with a client certificate)
         [--underlay ADDRESS] [--host-lease SECONDS]        this host on the underlay
         [--migration-hold-ms MS]        how old a frame held for a VM arriving by migration may get
   port add NAME [--kind packet|tap] [--vlan N] [--no-vnet-hdr]
@@ -26,10 +29,13 @@ ${TOPOLOGY_USAGE}
 The agent's local socket defaults to $VSWITCH_SOCKET or ${DEFAULT_SOCKET}.`;
 
 const BOOLEANS = new Set(['json', 'no-vnet-hdr', 'help', 'vlan-aware', 'trunk']);
-const GLOBAL_OPTIONS = ['socket', 'json', 'help', 'api', 'token'];
+const GLOBAL_OPTIONS = ['socket', 'json', 'help', 'api', 'token', 'cacert'];
 /** The options each command takes, besides the global ones. */
 const COMMAND_OPTIONS: Record<string, string[]> = {
-  agent: ['config', 'port', 'log-level', 'datapath-workers', 'simulation-threads', 'state-dir', 'api', 'store', 'underlay', 'host-lease', 'migration-hold-ms'],
+  agent: [
+    'config', 'port', 'log-level', 'datapath-workers', 'simulation-threads', 'state-dir', 'api', 'api-tls-cert', 'api-tls-key', 'store', 'etcd-ca', 'etcd-cert', 'etcd-key',
+    'underlay', 'host-lease', 'migration-hold-ms',
+  ],
   'port add': ['kind', 'vlan', 'no-vnet-hdr'],
   ...TOPOLOGY_OPTIONS,
 };
@@ -157,6 +163,10 @@ async function runAgent(args: Args): Promise<number> {
   if (api) config.api = api;
   const store = flag(args, 'store');
   if (store) config.store = store;
+  for (const [option, key] of [['api-tls-cert', 'apiTlsCert'], ['api-tls-key', 'apiTlsKey'], ['etcd-ca', 'etcdCa'], ['etcd-cert', 'etcdCert'], ['etcd-key', 'etcdKey']] as const) {
+    const file = flag(args, option);
+    if (file) config[key] = file;
+  }
   const underlay = flag(args, 'underlay');
   if (underlay) config.underlay = underlay;
   const lease = integerFlag(args, 'host-lease');

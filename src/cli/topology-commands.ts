@@ -41,8 +41,9 @@ export const TOPOLOGY_USAGE = `
                                   FLOW as ovs-appctl ofproto/trace takes it, e.g.
                                   icmp,dl_src=…,dl_dst=…,nw_src=10.0.1.5,nw_dst=10.0.2.5,nw_ttl=64
 
-The tenant API is --api HOST:PORT|SOCKET ($VSWITCH_API, default ${DEFAULT_API}); the token is
---token ($VSWITCH_TOKEN), or the admin token in ${STATE_DIR}/admin-token.`;
+The tenant API is --api HOST:PORT|https://HOST:PORT|SOCKET ($VSWITCH_API, default ${DEFAULT_API});
+over HTTPS, --cacert PEM ($VSWITCH_CACERT) is the CA that signed its certificate (else the
+system's). The token is --token ($VSWITCH_TOKEN), or the admin token in ${STATE_DIR}/admin-token.`;
 
 export const TOPOLOGY_OPTIONS: Record<string, string[]> = {
   'bridge create': ['vlan-aware'],
@@ -68,7 +69,16 @@ export function tenantClient(args: Args): ControlClient {
       token = undefined;
     }
   }
-  return new ControlClient(flag(args, 'api') ?? DEFAULT_API, token);
+  const cacert = flag(args, 'cacert') ?? process.env.VSWITCH_CACERT;
+  let ca: string | undefined;
+  if (cacert) {
+    try {
+      ca = fs.readFileSync(cacert, 'utf8');
+    } catch (error) {
+      throw new Error(`--cacert: cannot read ${cacert}: ${(error as Error).message}`);
+    }
+  }
+  return new ControlClient(flag(args, 'api') ?? DEFAULT_API, token, ca);
 }
 
 const PATHS: Record<string, string> = { tenant: 'tenants', host: 'hosts', bridge: 'bridges', router: 'routers', route: 'routes', port: 'ports', mirror: 'mirrors', migration: 'migrations' };

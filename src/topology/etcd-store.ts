@@ -10,6 +10,12 @@ import { StoreConflict, StoreEvent, StoreSnapshot, StoreUnavailable, TopologySto
 
 const DEFAULT_ROOT = '/vswitch/';
 
+export interface EtcdTls {
+  ca: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+}
+
 export class EtcdStore implements TopologyStore {
   private readonly client: Etcd3;
   private readonly prefix: string;
@@ -17,9 +23,11 @@ export class EtcdStore implements TopologyStore {
   private readonly leases = new Set<Lease>();
 
   /** `endpoints`: etcd's client URLs, e.g. http://127.0.0.1:2379 (comma-separated for several);
-   *  `root`: the key prefix of everything this store keeps. */
-  constructor(private readonly endpoints: string, root = DEFAULT_ROOT) {
-    this.client = new Etcd3({ hosts: endpoints.split(','), dialTimeout: 3000 });
+   *  `root`: the key prefix of everything this store keeps; `tls`, for https:// endpoints: the
+   *  CA that signed etcd's certificate, and a client certificate and key if etcd asks for one. */
+  constructor(private readonly endpoints: string, root = DEFAULT_ROOT, tls?: EtcdTls) {
+    const credentials = tls && { rootCertificate: tls.ca, ...(tls.cert ? { certChain: tls.cert, privateKey: tls.key } : {}) };
+    this.client = new Etcd3({ hosts: endpoints.split(','), dialTimeout: 3000, ...(credentials ? { credentials } : {}) });
     this.prefix = `${root}topology/`;
     this.liveness = `${root}liveness/`;
   }
@@ -130,7 +138,7 @@ export class EtcdStore implements TopologyStore {
     try {
       return await call();
     } catch (error) {
-      throw new StoreUnavailable(`etcd at ${this.endpoints}`, (error as Error).message);
+      throw new StoreUnavailable(`etcd at ${this.endpoints}`, tlsReason((error as Error).message) ?? (error as Error).message);
     }
   }
 
@@ -147,4 +155,15 @@ export class EtcdStore implements TopologyStore {
   private decode(kv: IKeyValue): Stored {
     return decodeObject(kv.value, Number(kv.mod_revision));
   }
+}
+
+/** What a TLS failure under gRPC's words means for whoever configures the agent. */
+function tlsReason(message: string): string | undefined {
+  if (/alert bad certificate|alert certificate required|alert unknown ca|SSL alert number (42|48|116)/.test(message)) {
+    return 'etcd refused this client\'s certificate, or the lack of one: give a client certificate and key that etcd\'s --trusted-ca-file signed (etcdCert, etcdKey)';
+  }
+  if (/unable to verify|self[- ]signed certificate|unable to get local issuer|certificate has expired|Hostname\/IP does not match/.test(message)) {
+    return `etcd showed a certificate that etcdCa did not sign, or not for this address (${message.split('Last error: ').at(-1)?.split('. Resolution')[0]})`;
+  }
+  return undefined;
 }

@@ -15,6 +15,10 @@ for (const [title, config, field] of [
   ['a number given as text', { simulationThreads: 'two' }, 'simulationThreads'],
   ['an unknown log level', { logLevel: 'loud' }, 'logLevel'],
   ['ports that are not a list', { ports: { name: 'vnet0' } }, 'ports'],
+  ['an HTTPS certificate without its key', { apiTlsCert: '/etc/c.pem' }, 'apiTlsKey'],
+  ['etcd over TLS without the CA of its certificate', { store: 'etcds://10.0.0.1:2379' }, 'etcdCa'],
+  ['a client certificate for a plain etcd', { store: 'etcd://10.0.0.1:2379', etcdCa: '/etc/ca.pem', etcdCert: '/c', etcdKey: '/k' }, 'store'],
+  ['an etcd client key without its certificate', { store: 'etcds://10.0.0.1:2379', etcdCa: '/etc/ca.pem', etcdKey: '/k' }, 'etcdCert'],
 ] as [string, object, string][]) {
   test(`refused: ${title}, naming the setting`, (t) => {
     const error = t.throws(() => validateAgentConfig(config as never), { instanceOf: SwitchError });
