@@ -27,7 +27,7 @@ export interface EtcdPlace {
 export async function startEtcd(lab: Lab, place: EtcdPlace = {}): Promise<RunningEtcd> {
   const { ns = null, address = '127.0.0.1' } = place;
   const dataDir = place.dataDir ?? lab.directory(`etcd-${ns ?? 'host'}`);
-  const [client, peer] = ns === null ? [await freePort(), await freePort()] : [2379, 2380];
+  const [client, peer] = ns === null ? await freePorts(2) : [2379, 2380];
   const endpoint = `${place.tls ? 'https' : 'http'}://${address}:${client}`;
   const tls = place.tls ? ['--cert-file', place.tls.server.cert, '--key-file', place.tls.server.key, '--client-cert-auth', '--trusted-ca-file', place.tls.ca] : [];
   const child = lab.spawn(ns, 'etcd', [
@@ -45,12 +45,14 @@ export async function startEtcd(lab: Lab, place: EtcdPlace = {}): Promise<Runnin
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
+/** Ports free on loopback now, all different: each is held until all are picked (picked one
+ *  after the other, the kernel may hand out the same port twice). */
+async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(Array.from({ length: count }, () => new Promise<net.Server>((resolve, reject) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => resolve(server));
     server.on('error', reject);
-  });
+  })));
+  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  return ports;
 }

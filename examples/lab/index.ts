@@ -11,6 +11,7 @@ export * from './qemu';
 export * from './qmp';
 export * from './sequenced-stream';
 export * from './capture';
+export * from './raw-frames';
 export * from './route-changes';
 export * from './live-migration';
 export * from './overlay-hosts';

@@ -191,6 +191,7 @@ export class HostTopology {
         const terminated = binding.host === this.hostId;
         return {
           id: p.id, name: p.name || p.id.slice(0, 8), device: p.device, mac: p.mac, addresses: p.addresses, vlan: p.vlan, trunk: p.trunk,
+          portSecurity: false, allowedAddressPairs: [], // a gateway to a physical network: many MACs behind it
           peer: p.peer, up: p.adminUp, datapathPort: terminated ? vtepPortNumber(index) : 0, index,
           tunnelKey: binding.vni, remote: binding.vtepAddress, remoteHost: '', migrating: null,
         };
@@ -204,6 +205,7 @@ export class HostTopology {
       const primary = here && !arriving ? local : undefined;
       return {
         id: p.id, name: p.name || p.id.slice(0, 8), device: p.device, mac: p.mac, addresses: p.addresses, vlan: p.vlan, trunk: p.trunk,
+        portSecurity: p.portSecurity, allowedAddressPairs: p.allowedAddressPairs,
         peer: p.peer, up: p.adminUp && (primary ? primary.up : true), index, tunnelKey: p.tunnelKey,
         ...(here ? { datapathPort: primary?.number ?? 0, remote: '', remoteHost: '' } : this.placeOn(binding?.host)),
         migrating: migration ? { ...(arriving ? { datapathPort: local?.up ? local.number : 0, remote: '', remoteHost: '' } : this.placeOn(migration.destinationHost)), markKey: migration.markKey } : null,
@@ -212,7 +214,7 @@ export class HostTopology {
     for (const p of ports.filter((p) => !p.binding)) {
       const id = localPortId(p.name);
       statePorts.push({
-        id, name: p.name, device: LOCAL_BRIDGE, mac: '', addresses: [], vlan: p.vlan ?? 0, trunk: p.vlan === undefined,
+        id, name: p.name, device: LOCAL_BRIDGE, mac: '', addresses: [], vlan: p.vlan ?? 0, trunk: p.vlan === undefined, portSecurity: false, allowedAddressPairs: [],
         peer: '', up: p.up, datapathPort: p.number, index: this.indexOf(id), tunnelKey: 0, remote: '', remoteHost: '', migrating: null,
       });
     }

@@ -29,6 +29,13 @@ export function switchMetrics(sw: Switch): Registry {
     },
   });
   new Counter({
+    name: 'vswitch_port_drops_total', help: 'Frames the port sent that were dropped, by reason', labelNames: [...portLabels, 'reason'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of sw.listPorts()) for (const [reason, value] of Object.entries(p.drops)) this.inc({ port: p.number, name: p.name, reason }, value);
+    },
+  });
+  new Counter({
     name: 'vswitch_drops_total', help: 'Frames dropped, by reason', labelNames: ['reason'], registers: [registry],
     collect() {
       this.reset();

@@ -26,6 +26,8 @@ export interface PortInfo {
   state: PortState;
   reason?: string;
   counters: { rxPackets: number; rxBytes: number; rxDropped: number; txPackets: number; txBytes: number; txDropped: number };
+  /** What it sent that was dropped, by reason (only reasons that happened). */
+  drops: Record<string, number>;
 }
 
 export function validatePortConfig(config: PortConfig): void {

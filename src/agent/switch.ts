@@ -595,6 +595,7 @@ export class Switch extends EventEmitter {
         txPackets: counter(PortCounter.txPackets),
         txBytes: counter(PortCounter.txBytes), txDropped: counter(PortCounter.txDropped),
       },
+      drops: Object.fromEntries(DROP_REASONS.map((reason, code) => [reason, sumCounters(all, all[0].portDropIndex(number, code))] as const).filter(([, n]) => n > 0)),
     };
   }
 

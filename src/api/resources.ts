@@ -41,6 +41,14 @@ export const RESOURCES: Resource[] = [
       trunk: { type: 'boolean' },
       peer: optionalId,
       adminUp: { type: 'boolean' },
+      portSecurity: { type: 'boolean', description: 'a bridge port\'s VM sends only from its mac and addresses (default true)' },
+      allowedAddressPairs: {
+        type: 'array', maxItems: 16,
+        items: {
+          type: 'object', additionalProperties: false, required: ['ipAddress'],
+          properties: { ipAddress: { type: 'string', maxLength: 50 }, macAddress: { type: 'string', pattern: '^([0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5})?$' } },
+        },
+      },
     },
     required: ['device'], immutable: ['device'],
   },

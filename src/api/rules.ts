@@ -46,8 +46,13 @@ export async function checkObject<K extends Kind>(store: TopologyStore, kind: K,
         if (port.vlan || port.trunk) throw new ApiError(400, 'INVALID_VALUE', 'a router port has no VLAN: give it to the bridge port it links to', 'vlan');
       }
       if (port.mac) parses(parseMac, port.mac, 'mac', 'a MAC address');
-      port.addresses.forEach((a, i) => parses(parsePrefix, a, `addresses/${i}`, 'an address with a prefix length, such as 10.0.0.1/24'));
-      if (device.kind === 'bridge' && port.addresses.length > 0) throw new ApiError(400, 'INVALID_VALUE', 'a bridge port has no addresses: give them to a router port', 'addresses');
+      port.addresses.forEach((a, i) => parses(parsePrefix, a, `addresses/${i}`, 'an address (with a prefix length on a router port), such as 10.0.0.1/24'));
+      port.allowedAddressPairs = port.allowedAddressPairs.map((pair, i) => {
+        parses(parsePrefix, pair.ipAddress, `allowedAddressPairs/${i}/ipAddress`, 'an address or a prefix, such as 10.0.0.100 or 10.0.0.96/28');
+        if (pair.macAddress) parses(parseMac, pair.macAddress, `allowedAddressPairs/${i}/macAddress`, 'a MAC address');
+        return { ipAddress: pair.ipAddress, macAddress: pair.macAddress ?? '' };
+      });
+      if (device.kind === 'router' && port.allowedAddressPairs.length > 0) throw new ApiError(400, 'INVALID_VALUE', 'a router port sends from its own addresses: pairs are for a bridge port\'s VM', 'allowedAddressPairs');
       if (port.peer) {
         if (port.peer === port.id) throw new ApiError(400, 'INVALID_VALUE', 'a port cannot be linked to itself', 'peer');
         const peer = await owned(store, 'port', port.peer, tenant, 'peer');

@@ -28,7 +28,7 @@ ${TOPOLOGY_USAGE}
 
 The agent's local socket defaults to $VSWITCH_SOCKET or ${DEFAULT_SOCKET}.`;
 
-const BOOLEANS = new Set(['json', 'no-vnet-hdr', 'help', 'vlan-aware', 'trunk']);
+const BOOLEANS = new Set(['json', 'no-vnet-hdr', 'help', 'vlan-aware', 'trunk', 'no-port-security']);
 const GLOBAL_OPTIONS = ['socket', 'json', 'help', 'api', 'token', 'cacert'];
 /** The options each command takes, besides the global ones. */
 const COMMAND_OPTIONS: Record<string, string[]> = {
@@ -110,10 +110,11 @@ async function portCommand(
     const ports = await client.request<PortInfo[]>('GET', '/ports');
     print(ports, () =>
       table(
-        ['port', 'name', 'kind', 'vlan', 'state', 'rx packets', 'rx bytes', 'rx dropped', 'tx packets', 'tx bytes', 'tx dropped'],
+        ['port', 'name', 'kind', 'vlan', 'state', 'rx packets', 'rx bytes', 'rx dropped', 'tx packets', 'tx bytes', 'tx dropped', 'its frames dropped'],
         ports.map((p) => [
           p.number, p.name, p.kind, p.vlan ?? 'trunk', p.state + (p.reason ? ` (${p.reason})` : ''),
           p.counters.rxPackets, p.counters.rxBytes, p.counters.rxDropped, p.counters.txPackets, p.counters.txBytes, p.counters.txDropped,
+          Object.entries(p.drops).map(([reason, n]) => `${reason}=${n}`).join(' ') || '-',
         ]),
       ),
     );

@@ -22,8 +22,10 @@ export const TOPOLOGY_USAGE = `
   bridge create NAME [--vlan-aware]           router create NAME
   bridge|router|tenant|route list             bridge|router|tenant delete NAME|ID
   port create DEVICE [--name N] [--address CIDR]... [--mac MAC] [--vlan N] [--trunk] [--peer PORT]
+                    [--allowed-address IP[/LEN][,MAC]]... [--no-port-security]
                                   a port of a bridge or router (DEVICE: name or id);
-                                  --peer links it to another device's port
+                                  --peer links it to another device's port; a bridge port's
+                                  VM sends only from its --mac and --address (and allowed ones)
   port bind PORT INTERFACE [--host ID]        port unbind PORT        port delete PORT
   route add ROUTER PREFIX [--via ADDRESS] [--port PORT] [--weight N]
   route delete ID
@@ -47,7 +49,7 @@ system's). The token is --token ($VSWITCH_TOKEN), or the admin token in ${STATE_
 
 export const TOPOLOGY_OPTIONS: Record<string, string[]> = {
   'bridge create': ['vlan-aware'],
-  'port create': ['name', 'address', 'mac', 'vlan', 'trunk', 'peer'],
+  'port create': ['name', 'address', 'mac', 'vlan', 'trunk', 'peer', 'allowed-address', 'no-port-security'],
   'port bind': ['host'],
   'route add': ['via', 'port', 'weight'],
   'mirror create': ['to', 'direction', 'match', 'name'],
@@ -168,6 +170,9 @@ export async function topologyCommand(api: ControlClient, local: ControlClient, 
     for (const [option, field] of [['name', 'name'], ['mac', 'mac']]) if (flag(args, option)) body[field] = flag(args, option);
     if (integerFlag(args, 'vlan') !== undefined) body.vlan = integerFlag(args, 'vlan');
     if (args.flags.has('trunk')) body.trunk = true;
+    if (args.flags.has('no-port-security')) body.portSecurity = false;
+    const pairs = args.flags.get('allowed-address') ?? [];
+    if (pairs.length > 0) body.allowedAddressPairs = pairs.map((pair) => ({ ipAddress: pair.split(',')[0], macAddress: pair.split(',')[1] ?? '' }));
     if (flag(args, 'peer')) body.peer = await resolve(api, 'port', flag(args, 'peer')!);
     created(await api.request<ApiObject>('POST', base, body));
     return 0;
@@ -241,6 +246,8 @@ async function show(api: ControlClient): Promise<{ json: unknown; text: string }
           port.peer ? `<-> ${label(byId.get(port.peer as string))} of ${label(byId.get(byId.get(port.peer as string)?.device as string))}` : '',
           binding ? `bound to ${binding.interface as string} on host ${(binding.host as string).slice(0, 8)}` : '',
           port.adminUp === false ? 'admin down' : '',
+          kind === 'bridge' && port.portSecurity === false ? 'port security off' : '',
+          ...((port.allowedAddressPairs as { ipAddress: string; macAddress: string }[] | undefined) ?? []).map((p) => `also ${p.ipAddress}${p.macAddress ? ` from ${p.macAddress}` : ''}`),
         ].filter(Boolean);
         lines.push(`    port ${label(port)} (${port.id.slice(0, 8)})${details.length ? ': ' + details.join(', ') : ''}`);
       }

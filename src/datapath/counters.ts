@@ -11,7 +11,9 @@ const CACHE_COUNTERS = 8;
 const portsAt = 0;
 const dropsAt = MAX_PORTS * PORT_COUNTERS;
 const cacheAt = dropsAt + DROP_REASONS.length;
-const TOTAL = cacheAt + CACHE_COUNTERS;
+/** Drops by reason of each port's frames (what it sent that went nowhere), beside the totals. */
+const portDropsAt = cacheAt + CACHE_COUNTERS;
+const TOTAL = portDropsAt + MAX_PORTS * DROP_REASONS.length;
 
 export class DatapathCounters {
   readonly values: Float64Array;
@@ -36,9 +38,14 @@ export class DatapathCounters {
     return cacheAt + counter;
   }
 
+  portDropIndex(port: number, reasonCode: number): number {
+    return portDropsAt + port * DROP_REASONS.length + reasonCode;
+  }
+
   /** Zeroes a port's counters when its number is given to a new port. */
   resetPort(port: number): void {
     this.values.fill(0, this.portIndex(port, 0), this.portIndex(port, PORT_COUNTERS));
+    this.values.fill(0, this.portDropIndex(port, 0), this.portDropIndex(port, DROP_REASONS.length));
   }
 }
 

@@ -91,6 +91,8 @@ export class Datapath implements FrameSink {
   private tunnelPort: TunnelPort | null = null;
   /** Frames of the current batch keyed and waiting for the lookup. */
   private admitted = 0;
+  /** The port whose frame is being forwarded (0: none): its drops count against it too. */
+  private inPort = 0;
   private readonly vxlan = new VxlanHeader();
   private readonly sources = new Uint32Array(256);
   /** Per received slot: 0, or the size of each datagram of a run the kernel kept together. */
@@ -254,6 +256,7 @@ export class Datapath implements FrameSink {
 
   /** Counts a received frame (vnet header at `at`) on its in-port and keys it for the batch. */
   private admit(number: number, at: number, length: number): void {
+    this.inPort = number;
     const c = this.counters.values;
     c[this.counters.portIndex(number, PortCounter.rxPackets)]++;
     c[this.counters.portIndex(number, PortCounter.rxBytes)] += length - VNET_HEADER_BYTES;
@@ -277,6 +280,7 @@ export class Datapath implements FrameSink {
       const id = this.ids[j];
       const at = this.frameAt[j];
       const length = this.frameLength[j];
+      this.inPort = this.keys[j * KEY_WORDS + KeyWord.inPortVlan] >>> 16;
       if (id >= 0) {
         this.cache.lastUsed[id] = this.now;
         this.cache.packets[id]++;
@@ -286,6 +290,7 @@ export class Datapath implements FrameSink {
         this.drop(Drop.queueFull);
       }
     }
+    this.inPort = 0;
   }
 
   /** A frame into the tunnel: finished (checksum, segments) as for a port without vnet headers,
@@ -423,6 +428,7 @@ export class Datapath implements FrameSink {
 
   drop(reasonCode: number): void {
     this.counters.values[this.counters.dropIndex(reasonCode)]++;
+    this.counters.values[this.counters.portDropIndex(this.inPort, reasonCode)]++;
   }
 
   /** Sends every queued output batch and frees the scratch space. */
@@ -499,6 +505,7 @@ export class Datapath implements FrameSink {
     const actionIds = answers.actionLists.map((actions) => this.actionTable.intern(actions));
     const staleSets = answers.tagSets.map((tags) => tags.some((tag) => (this.invalidatedAt.get(tag) ?? -1) > generation));
     this.pending.complete(batch).forEach((flow, i) => {
+      this.inPort = flow.key[KeyWord.inPortVlan] >>> 16;
       const actionId = actionIds[answers.flows[i * 3]];
       const tagSet = answers.flows[i * 3 + 1];
       if (answers.flows[i * 3 + 2] === 0) {
@@ -517,6 +524,7 @@ export class Datapath implements FrameSink {
       }
       for (const frame of flow.frames) this.execute(frame, actionId);
     });
+    this.inPort = 0;
     this.flush();
     this.sendUpcalls();
   }

@@ -21,6 +21,7 @@ export const DROP_REASONS = [
   'unbound', 'noRoute', 'ttlExpired', 'notForRouter', 'neighborUnresolved', 'loop',
   'noTunnel', 'unknownTunnelPeer', 'unknownTunnelKey', 'mirrorDestination',
   'heldTooLong', 'readAtSource', 'migrationMark',
+  'spoofedMac', 'spoofedIp', 'spoofedArp', 'spoofedNeighbor', 'routerAdvertisement',
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 export const dropCode = (reason: DropReason): number => DROP_REASONS.indexOf(reason);

@@ -15,7 +15,8 @@ export const KeyWord = {
   typeProtoFlags: 1,
   /** destination MAC (6 bytes) then source MAC (6 bytes), big-endian. */
   macs: 2,
-  /** IPv4 address in the first word, IPv6 in all four; ARP's sender address. */
+  /** IPv4 address in the first word, IPv6 in all four; ARP's sender address, then its sender
+   *  hardware address in the next two words (what port security checks). */
   networkSource: 5,
   /** Same for the destination; ARP's target address. */
   networkDestination: 9,
@@ -112,6 +113,9 @@ export class FlowKeyExtractor {
       if (this.arp.point(frame, l3, end) !== null) flags |= KeyFlag.truncated;
       else {
         key[at + KeyWord.networkSource] = readWord(frame, this.arp.spaAt);
+        const sha = this.arp.shaAt;
+        key[at + KeyWord.networkSource + 1] = readWord(frame, sha);
+        key[at + KeyWord.networkSource + 2] = ((frame[sha + 4] << 24) | (frame[sha + 5] << 16)) >>> 0;
         key[at + KeyWord.networkDestination] = readWord(frame, this.arp.tpaAt);
         key[at + KeyWord.transport] = this.arp.oper << 16;
       }
@@ -165,6 +169,8 @@ export interface FlowKeyFields {
   networkDestination: Uint8Array;
   transportSource: number;
   transportDestination: number;
+  /** ARP's sender hardware address (zeros for anything else). */
+  arpSourceMac: Uint8Array;
 }
 
 export function describeKey(key: Uint32Array, at: number): FlowKeyFields {
@@ -177,6 +183,8 @@ export function describeKey(key: Uint32Array, at: number): FlowKeyFields {
     return out;
   };
   const typeProto = key[at + KeyWord.typeProtoFlags];
+  const arpSourceMac = new Uint8Array(8);
+  if (typeProto >>> 16 === EtherType.arp) for (let w = 0; w < 2; w++) writeWord(arpSourceMac, w * 4, key[at + KeyWord.networkSource + 1 + w]);
   return {
     inPort: key[at + KeyWord.inPortVlan] >>> 16,
     vlanTci: key[at + KeyWord.inPortVlan] & 0xffff,
@@ -189,6 +197,7 @@ export function describeKey(key: Uint32Array, at: number): FlowKeyFields {
     networkDestination: address(KeyWord.networkDestination),
     transportSource: key[at + KeyWord.transport] >>> 16,
     transportDestination: key[at + KeyWord.transport] & 0xffff,
+    arpSourceMac: arpSourceMac.subarray(0, 6),
   };
 }
 
@@ -211,7 +220,7 @@ export function formatKey(fields: FlowKeyFields, formatMac: (b: Uint8Array) => s
   }
   if (isIp) parts.push(`nw_proto=${fields.ipProtocol}`);
   if (isIp && fields.ipProtocol !== 0) parts.push(`tp_src=${fields.transportSource}`, `tp_dst=${fields.transportDestination}`);
-  if (fields.ethertype === EtherType.arp) parts.push(`arp_op=${fields.transportSource}`);
+  if (fields.ethertype === EtherType.arp) parts.push(`arp_op=${fields.transportSource}`, `arp_sha=${formatMac(fields.arpSourceMac)}`);
   if (fields.flags & KeyFlag.fragment) parts.push('nw_frag=yes');
   if (fields.flags & KeyFlag.lastHop) parts.push('nw_ttl<=1');
   if (fields.flags & KeyFlag.truncated) parts.push('truncated');

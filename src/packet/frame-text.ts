@@ -1,6 +1,6 @@
 // A frame written as text in Open vSwitch's flow syntax, for traces: a protocol word (arp, ip,
 // ipv6, icmp, icmp6, tcp, tcp6, udp, udp6) and fields such as dl_src=, dl_dst=, dl_vlan=,
-// nw_src=, nw_dst=, nw_ttl=, tp_src=, tp_dst=, icmp_type=, icmp_code=, arp_op=. Checksums are
+// nw_src=, nw_dst=, nw_ttl=, tp_src=, tp_dst=, icmp_type=, icmp_code=, arp_op=, arp_sha=. Checksums are
 // left as they fall (an ICMPv6 one is not right): a trace reads headers, not checksums.
 import { parseMac } from './address';
 import { ArpOperation, emitArp } from './arp';
@@ -21,7 +21,7 @@ export const FLOW_PROTOCOLS: Record<string, { ethertype: number; ip?: number }> 
   tcp: { ethertype: EtherType.ipv4, ip: IpProtocol.tcp }, tcp6: { ethertype: EtherType.ipv6, ip: IpProtocol.tcp },
   udp: { ethertype: EtherType.ipv4, ip: IpProtocol.udp }, udp6: { ethertype: EtherType.ipv6, ip: IpProtocol.udp },
 };
-const FIELDS = new Set(['dl_src', 'dl_dst', 'dl_vlan', 'nw_src', 'nw_dst', 'nw_ttl', 'tp_src', 'tp_dst', 'icmp_type', 'icmp_code', 'arp_op']);
+const FIELDS = new Set(['dl_src', 'dl_dst', 'dl_vlan', 'nw_src', 'nw_dst', 'nw_ttl', 'tp_src', 'tp_dst', 'icmp_type', 'icmp_code', 'arp_op', 'arp_sha']);
 
 export class FrameTextError extends Error {}
 
@@ -62,7 +62,8 @@ export function frameFromText(text: string): Uint8Array {
   if (vlan >= 0) at = emitVlanTag(b, at, { pcp: 0, dei: false, vid: vlan, ethertype });
   if (ethertype === EtherType.arp) {
     const oper = number('arp_op', ArpOperation.request, 2);
-    return b.slice(0, emitArp(b, at, { oper, sha: source, spa: nwSource, tha: new Uint8Array(6), tpa: nwDestination }));
+    const sha = fields.has('arp_sha') ? guard('arp_sha', parseMac, '') : source;
+    return b.slice(0, emitArp(b, at, { oper, sha, spa: nwSource, tha: new Uint8Array(6), tpa: nwDestination }));
   }
   const transport = ip === IpProtocol.tcp ? TCP_HEADER_BYTES : ip === IpProtocol.udp ? UDP_HEADER_BYTES : 8;
   const ttl = number('nw_ttl', 64, 255);

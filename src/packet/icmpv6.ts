@@ -5,7 +5,9 @@ import { HeaderView } from './view';
 
 export const Icmpv6Type = {
   destinationUnreachable: 1, timeExceeded: 3, echoRequest: 128, echoReply: 129,
-  neighborSolicitation: 135, neighborAdvertisement: 136,
+  routerSolicitation: 133, routerAdvertisement: 134, neighborSolicitation: 135, neighborAdvertisement: 136, redirect: 137,
+  /** MLDv2's listener report (RFC 3810), which a host sends from :: before it has an address. */
+  listenerReport: 143,
 } as const;
 export const NdpOption = { sourceLinkLayerAddress: 1, targetLinkLayerAddress: 2 } as const;
 /** Neighbor advertisement flags (RFC 4861 §4.4): Router, Solicited, Override. */

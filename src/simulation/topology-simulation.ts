@@ -6,6 +6,7 @@ import { FlowKeyExtractor, KEY_WORDS } from '../flow';
 import { VNET_HEADER_BYTES } from '../packet';
 import { BridgeStep } from './bridge';
 import { RouterStep } from './router';
+import { PortSecurity } from './port-security';
 import { portTag } from './tags';
 import { MirrorEntry, VirtualMigratingPlace, VirtualPlace, VirtualPort, VirtualTopology } from './virtual-topology';
 import { Emission, SimulationResult, Walk } from './walk';
@@ -27,6 +28,7 @@ export class TopologySimulation implements TopologyWalker {
   now = 0;
   private readonly bridge = new BridgeStep(this);
   private readonly router = new RouterStep(this);
+  private readonly portSecurity = new PortSecurity();
   private readonly extractor = new FlowKeyExtractor();
   private readonly portTags: string[] = [];
 
@@ -43,6 +45,10 @@ export class TopologySimulation implements TopologyWalker {
     if (!port) {
       w.drop('unbound', () => `datapath port ${inPort} is bound to no virtual port`);
       return w.result();
+    }
+    if (port.guard) {
+      w.tags.add(port.tag); // the port's MAC and addresses decide: a change to them is a change to this flow
+      if (!this.portSecurity.admits(port.guard, port.name, w)) return w.result();
     }
     // The guest of a VM migrating away sends here: the destination learns what it has read.
     if (port.migrating?.remote && port.migrating.markKey > 0 && inPort === port.datapathPort) this.markSent(port, port.migrating, w);

@@ -6,6 +6,7 @@ import { parseMac } from '../packet';
 import { FlowMatch, parseFlowMatch } from '../flow';
 import type { Mirror, Port, Route } from '../topology';
 import { MacTable } from './mac-table';
+import { PortGuard, portGuard } from './port-security';
 import { deviceTag, hostTag, MacTags, neighborTag, portTag, vportTag } from './tags';
 import { contains, formatAddress, parsePrefix, Prefix } from '../packet';
 
@@ -54,7 +55,7 @@ export interface PortPlace {
 }
 
 /** A port as the walk needs it: the model's fields, and where it stands on this host. */
-export interface StatePort extends PortPlace, Pick<Port, 'id' | 'name' | 'device' | 'mac' | 'addresses' | 'vlan' | 'trunk' | 'peer' | 'tunnelKey'> {
+export interface StatePort extends PortPlace, Pick<Port, 'id' | 'name' | 'device' | 'mac' | 'addresses' | 'vlan' | 'trunk' | 'peer' | 'tunnelKey' | 'portSecurity' | 'allowedAddressPairs'> {
   /** Administratively up, and its interface up when it is bound here. */
   up: boolean;
   /** A small number that stays the port's while it exists: what the MAC tables hold. */
@@ -89,6 +90,8 @@ export interface VirtualPort extends Omit<StatePort, 'migrating'>, VirtualPlace 
   mirrorsOut: MirrorEntry[];
   /** A mirror's destination: it takes only copies (no floods, no learning, nothing from it). */
   mirrorDestination: boolean;
+  /** What a bridge port's VM may send from; null: anything (no port security). */
+  guard: PortGuard | null;
 }
 
 export interface MirrorEntry {
@@ -163,6 +166,7 @@ export class VirtualTopology {
         macBytes: p.mac ? parseMac(p.mac) : new Uint8Array(6),
         prefixes: p.addresses.map((text) => ({ ...parsePrefix(text), text })),
         mirrorsIn: [], mirrorsOut: [], mirrorDestination: false,
+        guard: bridge ? portGuard(p) : null,
       };
       this.ports.set(p.id, port);
       this.byIndex[port.index] = port;

@@ -18,7 +18,12 @@ export interface Port {
   adminUp: boolean;
   /** The VNI other hosts' tunnels carry its frames with: given by the API, unique. */
   tunnelKey: number;
+  /** A bridge port's VM sends only from its MAC and addresses (and the pairs). */
+  portSecurity: boolean;
+  allowedAddressPairs: AddressPair[];
 }
+/** An address (or prefix) a VM may send from besides its own; with a MAC, from that MAC. */
+export interface AddressPair { ipAddress: string; macAddress: string }
 export interface Route { id: string; tenant: string; router: string; destination: string; nextHop: string; port: string; weight: number }
 export interface Host {
   id: string;
@@ -76,7 +81,7 @@ export const EMPTY: { [K in Kind]: Omit<KindMap[K], 'id' | 'tenant'> } = {
   tenant: { name: '', tokenSha256: '' },
   bridge: { name: '', vlanAware: false },
   router: { name: '' },
-  port: { name: '', device: '', mac: '', addresses: [], vlan: 0, trunk: false, peer: '', adminUp: true, tunnelKey: 0 },
+  port: { name: '', device: '', mac: '', addresses: [], vlan: 0, trunk: false, peer: '', adminUp: true, tunnelKey: 0, portSecurity: true, allowedAddressPairs: [] },
   route: { router: '', destination: '', nextHop: '', port: '', weight: 100 },
   host: { name: '', underlayAddress: '', tokenSha256: '' },
   binding: { host: '', interface: '', vtepAddress: '', vni: 0 },
