@@ -1,11 +1,11 @@
 // Entry point of a datapath worker thread: the engine, driven by the agent's messages and by
 // the readiness of the ports it receives on.
 import { parentPort, workerData } from 'node:worker_threads';
-import { Datapath, DatapathCounters, DatapathOptions, FromDatapath, ToDatapath } from '../src/datapath';
+import { Datapath, DatapathCounters, DatapathOptions, FromDatapath, PortMeterBuffers, PortMeters, ToDatapath } from '../src/datapath';
 
-const { options, counters } = workerData as { options: DatapathOptions; counters: SharedArrayBuffer };
+const { options, counters, meters } = workerData as { options: DatapathOptions; counters: SharedArrayBuffer; meters: PortMeterBuffers };
 const port = parentPort!;
-const datapath = new Datapath(options, new DatapathCounters(counters), (message: FromDatapath) => port.postMessage(message));
+const datapath = new Datapath(options, new DatapathCounters(counters), new PortMeters(meters), (message: FromDatapath) => port.postMessage(message));
 const housekeeping = setInterval(() => datapath.tick(), 1000);
 
 port.on('message', (message: ToDatapath | { type: 'stop' }) => {

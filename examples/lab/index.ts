@@ -12,6 +12,7 @@ export * from './qmp';
 export * from './sequenced-stream';
 export * from './capture';
 export * from './raw-frames';
+export * from './flow-flood';
 export * from './route-changes';
 export * from './live-migration';
 export * from './overlay-hosts';

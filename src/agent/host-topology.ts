@@ -5,7 +5,7 @@
 // threads a versioned state to walk.
 import { parseMac } from '../packet';
 import type { TunnelMap } from '../datapath';
-import { Host, Kind, Migration, Mirror, PortBinding, Station, Stored, TunnelZone } from '../topology';
+import { Host, Kind, Migration, Mirror, Port, PortBinding, PortQos, Station, Stored, TunnelZone } from '../topology';
 import {
   deviceTag, EncodedState, encodeState, hostTag, macClock, macTag, MacTable, Neighbor, neighborTag, PortPlace, StatePort, TopologyState, vportTag,
 } from '../simulation';
@@ -73,6 +73,11 @@ export class HostTopology {
     for (const b of this.list('binding')) if (b.host === this.hostId && b.interface && this.objects.has(`port/${b.id}`)) here.set(b.interface, b.id);
     for (const m of this.migrating()) if (m.destinationHost === this.hostId && this.objects.has(`port/${m.port}`)) here.set(m.destinationInterface, m.port);
     return here;
+  }
+
+  /** A virtual port's QoS limits, or undefined when there is no such port. */
+  qosOf(port: string): PortQos | undefined {
+    return (this.objects.get(`port/${port}`)?.value as Port | undefined)?.qos;
   }
 
   /** Ports whose VM is arriving here and has not run here yet: their frames are held. */

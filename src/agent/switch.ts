@@ -10,8 +10,8 @@ import { Worker } from 'node:worker_threads';
 import pino, { Logger } from 'pino';
 import { Piscina } from 'piscina';
 import {
-  CacheCounter, DatapathOptions, DEFAULT_DATAPATH_OPTIONS, FlowDump, FrameBatch, FromDatapath, native,
-  PortCounter, PortSpec, sumCounters, ToDatapath, Transmission, TUNNEL_PORT, TunnelMap,
+  CacheCounter, DatapathOptions, DEFAULT_DATAPATH_OPTIONS, FlowDump, FrameBatch, FromDatapath, native, newPortMeterBuffers,
+  PortCounter, PortMeters, PortSpec, sumCounters, ToDatapath, Transmission, TUNNEL_PORT, TunnelMap,
 } from '../datapath';
 import { DROP_REASONS, FlowKeyExtractor, KEY_WORDS } from '../flow';
 import { formatMac, parseIpv4, VNET_HEADER_BYTES, VXLAN_UDP_PORT } from '../packet';
@@ -25,6 +25,7 @@ import { ArrivingGuests, HoldablePort } from './arriving-guests';
 import { DatapathThread, settle } from './datapath-thread';
 import { DatapathPortView, HostTopology, LOCAL_BRIDGE, VTEP_PORT_BASE } from './host-topology';
 import { PortConfig, PortInfo, PortState, validatePortConfig } from './port-config';
+import { applyPortLimits } from './port-limits';
 import { SlowPath, SlowPathStats } from './slow-path';
 import { SwitchOptions, validateSwitchOptions } from './switch-options';
 
@@ -81,6 +82,9 @@ export class Switch extends EventEmitter {
   private readonly pool: Piscina<SimulationTask, SimulationAnswer>;
   private readonly slowPath: SlowPath;
   private readonly ports = new Map<number, PortRecord>();
+  /** Ports' QoS limits, shared with every datapath worker. */
+  private readonly meterBuffers = newPortMeterBuffers();
+  private readonly meters = new PortMeters(this.meterBuffers);
   /** Interfaces a binding names that are not there yet: attached when they appear. */
   private readonly awaitedBindings = new Map<string, string>();
   private traced: TopologySimulation | null = null;
@@ -173,6 +177,7 @@ export class Switch extends EventEmitter {
     owner.receiving++;
     const record: PortRecord = { spec, vlan: config.vlan, binding, state: 'up', owner };
     this.ports.set(number, record);
+    this.applyLimits();
     this.attach(spec, owner);
     this.topology.changed();
     this.invalidate(this.tagsOf(record));
@@ -249,6 +254,7 @@ export class Switch extends EventEmitter {
       } else if (!record) this.bind(name, port);
     }
     if (stale.length > 0) this.invalidate(stale);
+    this.applyLimits();
     this.refreshTunnel();
     this.syncHolds();
     this.slowPath.releaseResolved();
@@ -333,6 +339,10 @@ export class Switch extends EventEmitter {
     await this.pool.destroy();
   }
 
+  private applyLimits(): void {
+    applyPortLimits(this.meters, [...this.ports.values()].map((r) => ({ number: r.spec.number, qos: r.binding ? this.topology.qosOf(r.binding) : undefined })));
+  }
+
   private attach(spec: PortSpec, owner: DatapathThread): void {
     for (const w of this.workers) this.post(w, { type: 'addPort', port: spec, receive: w === owner });
   }
@@ -345,7 +355,7 @@ export class Switch extends EventEmitter {
   }
 
   private startWorker(handle: DatapathThread): void {
-    const worker = new Worker(path.join(WORKERS_DIR, 'datapath.js'), { workerData: { options: this.datapathOptions, counters: handle.counters.buffer } });
+    const worker = new Worker(path.join(WORKERS_DIR, 'datapath.js'), { workerData: { options: this.datapathOptions, counters: handle.counters.buffer, meters: this.meterBuffers } });
     handle.worker = worker;
     worker.on('message', (message: FromDatapath) => this.onWorkerMessage(handle, message));
     worker.on('error', (error) => this.log.error({ err: error }, 'datapath worker failed'));

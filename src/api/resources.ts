@@ -42,6 +42,10 @@ export const RESOURCES: Resource[] = [
       peer: optionalId,
       adminUp: { type: 'boolean' },
       portSecurity: { type: 'boolean', description: 'a bridge port\'s VM sends only from its mac and addresses (default true)' },
+      qos: {
+        type: 'object', additionalProperties: false, description: 'rate limits where the port is bound; 0: none',
+        properties: Object.fromEntries(['sendKbps', 'receiveKbps', 'burstKbytes', 'newFlowsPerSecond'].map((f) => [f, { type: 'integer', minimum: 0, maximum: 100_000_000 }])),
+      },
       allowedAddressPairs: {
         type: 'array', maxItems: 16,
         items: {

@@ -4,7 +4,7 @@
 import { parseIpv4, parseMac } from '../packet';
 import { parseAddress, parsePrefix } from '../packet';
 import { FlowMatchError, parseFlowMatch } from '../flow';
-import { ADMIN_TENANT, Kind, KindMap, macFromId, Port, Stored, TopologyStore } from '../topology';
+import { ADMIN_TENANT, EMPTY, Kind, KindMap, macFromId, Port, Stored, TopologyStore } from '../topology';
 
 export class ApiError extends Error {
   constructor(readonly status: number, readonly code: string, message: string, readonly field?: string) {
@@ -52,6 +52,8 @@ export async function checkObject<K extends Kind>(store: TopologyStore, kind: K,
         if (pair.macAddress) parses(parseMac, pair.macAddress, `allowedAddressPairs/${i}/macAddress`, 'a MAC address');
         return { ipAddress: pair.ipAddress, macAddress: pair.macAddress ?? '' };
       });
+      port.qos = { ...EMPTY.port.qos, ...port.qos };
+      if (device.kind === 'router' && Object.values(port.qos).some((v) => v > 0)) throw new ApiError(400, 'INVALID_VALUE', 'a router port has no QoS limits: give them to the bridge port of the VM', 'qos');
       if (device.kind === 'router' && port.allowedAddressPairs.length > 0) throw new ApiError(400, 'INVALID_VALUE', 'a router port sends from its own addresses: pairs are for a bridge port\'s VM', 'allowedAddressPairs');
       if (port.peer) {
         if (port.peer === port.id) throw new ApiError(400, 'INVALID_VALUE', 'a port cannot be linked to itself', 'peer');

@@ -23,9 +23,11 @@ export const TOPOLOGY_USAGE = `
   bridge|router|tenant|route list             bridge|router|tenant delete NAME|ID
   port create DEVICE [--name N] [--address CIDR]... [--mac MAC] [--vlan N] [--trunk] [--peer PORT]
                     [--allowed-address IP[/LEN][,MAC]]... [--no-port-security]
+                    [--send-kbps N] [--receive-kbps N] [--burst-kbytes N] [--new-flows-per-second N]
                                   a port of a bridge or router (DEVICE: name or id);
                                   --peer links it to another device's port; a bridge port's
-                                  VM sends only from its --mac and --address (and allowed ones)
+                                  VM sends only from its --mac and --address (and allowed ones),
+                                  at the rates given (QoS: 0 or none, no limit)
   port bind PORT INTERFACE [--host ID]        port unbind PORT        port delete PORT
   route add ROUTER PREFIX [--via ADDRESS] [--port PORT] [--weight N]
   route delete ID
@@ -49,7 +51,7 @@ system's). The token is --token ($VSWITCH_TOKEN), or the admin token in ${STATE_
 
 export const TOPOLOGY_OPTIONS: Record<string, string[]> = {
   'bridge create': ['vlan-aware'],
-  'port create': ['name', 'address', 'mac', 'vlan', 'trunk', 'peer', 'allowed-address', 'no-port-security'],
+  'port create': ['name', 'address', 'mac', 'vlan', 'trunk', 'peer', 'allowed-address', 'no-port-security', 'send-kbps', 'receive-kbps', 'burst-kbytes', 'new-flows-per-second'],
   'port bind': ['host'],
   'route add': ['via', 'port', 'weight'],
   'mirror create': ['to', 'direction', 'match', 'name'],
@@ -172,6 +174,9 @@ export async function topologyCommand(api: ControlClient, local: ControlClient, 
     if (args.flags.has('trunk')) body.trunk = true;
     if (args.flags.has('no-port-security')) body.portSecurity = false;
     const pairs = args.flags.get('allowed-address') ?? [];
+    const qos = Object.fromEntries(([['send-kbps', 'sendKbps'], ['receive-kbps', 'receiveKbps'], ['burst-kbytes', 'burstKbytes'], ['new-flows-per-second', 'newFlowsPerSecond']] as const)
+      .filter(([option]) => integerFlag(args, option) !== undefined).map(([option, field]) => [field, integerFlag(args, option)]));
+    if (Object.keys(qos).length > 0) body.qos = qos;
     if (pairs.length > 0) body.allowedAddressPairs = pairs.map((pair) => ({ ipAddress: pair.split(',')[0], macAddress: pair.split(',')[1] ?? '' }));
     if (flag(args, 'peer')) body.peer = await resolve(api, 'port', flag(args, 'peer')!);
     created(await api.request<ApiObject>('POST', base, body));
@@ -247,6 +252,7 @@ async function show(api: ControlClient): Promise<{ json: unknown; text: string }
           binding ? `bound to ${binding.interface as string} on host ${(binding.host as string).slice(0, 8)}` : '',
           port.adminUp === false ? 'admin down' : '',
           kind === 'bridge' && port.portSecurity === false ? 'port security off' : '',
+          ...Object.entries((port.qos as Record<string, number> | undefined) ?? {}).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`),
           ...((port.allowedAddressPairs as { ipAddress: string; macAddress: string }[] | undefined) ?? []).map((p) => `also ${p.ipAddress}${p.macAddress ? ` from ${p.macAddress}` : ''}`),
         ].filter(Boolean);
         lines.push(`    port ${label(port)} (${port.id.slice(0, 8)})${details.length ? ': ' + details.join(', ') : ''}`);

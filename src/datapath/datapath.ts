@@ -12,6 +12,8 @@ import { Segmenter } from '../packet/segmentation';
 import { completeChecksum, VNET_HEADER_BYTES, VnetGso } from '../packet/vnet-header';
 import { emitVxlan, VXLAN_HEADER_BYTES, VXLAN_UDP_PORT, VxlanHeader } from '../packet/vxlan';
 import { CacheCounter, DatapathCounters, MAX_PORTS, PortCounter } from './counters';
+import { FLOW_UNITS, Meter, PortMeters } from './meters';
+import { Shaper } from './shaper';
 import type { ActiveSource, FlowDump, FromDatapath, PortSpec, SlowPathAnswers, Transmission, TunnelMap } from './messages';
 import { FrameIo, isLinkFailure, native } from './native';
 import { PendingFlows } from './pending';
@@ -71,6 +73,8 @@ const Drop = {
   heldTooLong: dropCode('heldTooLong'),
   readAtSource: dropCode('readAtSource'),
   migrationMark: dropCode('migrationMark'),
+  rateLimited: dropCode('rateLimited'),
+  newFlowLimited: dropCode('newFlowLimited'),
 };
 
 export class Datapath implements FrameSink {
@@ -103,12 +107,14 @@ export class Datapath implements FrameSink {
   /** Tag -> generation of its last invalidation: a slow-path answer computed before it is stale. */
   private readonly invalidatedAt = new Map<string, number>();
   private readonly dirty: Port[] = [];
+  private readonly shaper = new Shaper();
   private now = 0;
   private lastTick = 0;
 
   constructor(
     private readonly options: DatapathOptions,
     readonly counters: DatapathCounters,
+    private readonly meters: PortMeters,
     private readonly send: (message: FromDatapath) => void,
     private readonly io: FrameIo = native,
   ) {
@@ -217,6 +223,7 @@ export class Datapath implements FrameSink {
   }
 
   removePort(number: number): void {
+    this.shaper.forget(number);
     const port = this.ports[number];
     if (!port) return;
     if (port.watch) this.io.unwatch(port.watch);
@@ -229,6 +236,10 @@ export class Datapath implements FrameSink {
     const port = this.ports[number];
     if (!port) return;
     for (let round = 0; round < ROUNDS_PER_WAKE && port.up; round++) {
+      if (this.meters.limits(number, Meter.fromPort)) {
+        const wait = this.meters.waitMs(number, Meter.fromPort);
+        if (wait > 0) return this.pause(port, wait);
+      }
       const n = this.io.recvBatch(port.spec.fd, port.isTap, this.arena, 0, SLOT_BYTES, this.options.batch, this.lengths, port.spec.vnetHdr);
       if (n < 0) {
         if (isLinkFailure(-n, port.isTap)) this.fail(port, -n);
@@ -260,6 +271,7 @@ export class Datapath implements FrameSink {
     const c = this.counters.values;
     c[this.counters.portIndex(number, PortCounter.rxPackets)]++;
     c[this.counters.portIndex(number, PortCounter.rxBytes)] += length - VNET_HEADER_BYTES;
+    if (this.meters.limits(number, Meter.fromPort)) this.meters.charge(number, Meter.fromPort, length - VNET_HEADER_BYTES);
     const parsed = this.admitted;
     if (length === 0) this.drop(Drop.oversize);
     else if (!this.extractor.extract(this.arena, at + VNET_HEADER_BYTES, at + length, number, this.keys, parsed * KEY_WORDS)) this.drop(Drop.malformed);
@@ -286,6 +298,8 @@ export class Datapath implements FrameSink {
         this.cache.packets[id]++;
         this.cache.bytes[id] += length - VNET_HEADER_BYTES;
         this.executor.run(this.actionTable.programs[this.cache.actions[id]], at, length, this);
+      } else if (this.meters.limits(this.inPort, Meter.newFlows) && !this.pending.has(this.keys, j * KEY_WORDS, this.hashes[j]) && !this.meters.take(this.inPort, Meter.newFlows, FLOW_UNITS)) {
+        this.drop(Drop.newFlowLimited);
       } else if (!this.pending.add(this.keys, j * KEY_WORDS, this.hashes[j], this.arena, at, length)) {
         this.drop(Drop.queueFull);
       }
@@ -377,9 +391,60 @@ export class Datapath implements FrameSink {
     this.flush();
   }
 
+  /** A VM over its send limit is not read until its bucket's debt is paid: its frames wait in
+   *  the kernel's queue (which drops when full), as behind a slower link. */
+  private pause(port: Port, ms: number): void {
+    if (!port.watch) return;
+    this.io.unwatch(port.watch);
+    port.watch = null;
+    setTimeout(() => {
+      if (this.ports[port.number] !== port || port.watch || !port.up) return;
+      port.watch = this.io.watch(port.spec.fd, () => this.drain(port.number));
+      this.drain(port.number);
+    }, ms);
+  }
+
   output(number: number, arena: Uint8Array, at: number, length: number): void {
     const port = this.ports[number];
     if (port === undefined || !port.up) return this.drop(Drop.portDown);
+    if (this.meters.limits(number, Meter.toPort) && (this.shaper.waiting(number) || !this.meters.take(number, Meter.toPort, length - VNET_HEADER_BYTES))) {
+      return this.shape(number, arena.slice(at, at + length));
+    }
+    this.deliver(port, arena, at, length);
+  }
+
+  /** A frame to a port over its receive limit: it waits its turn in the shaper. */
+  private shape(number: number, frame: Uint8Array): void {
+    if (!this.shaper.hold(number, frame)) return this.dropAt(number, Drop.rateLimited);
+    this.shaper.schedule(number, this.meters.waitMs(number, Meter.toPort, this.shaper.head(number)!.length - VNET_HEADER_BYTES), () => this.releaseShaped(number));
+  }
+
+  /** Sends the frames whose turn has come; the rest wait for the next refill. */
+  private releaseShaped(number: number): void {
+    const port = this.ports[number];
+    if (port === undefined || !port.up) return this.shaper.forget(number);
+    this.now = this.clock();
+    for (let frame = this.shaper.head(number); frame; frame = this.shaper.head(number)) {
+      const wait = this.meters.waitMs(number, Meter.toPort, frame.length - VNET_HEADER_BYTES);
+      if (wait > 0) {
+        this.shaper.schedule(number, wait, () => this.releaseShaped(number));
+        break;
+      }
+      this.meters.charge(number, Meter.toPort, frame.length - VNET_HEADER_BYTES);
+      this.shaper.shift(number);
+      let at = this.executor.stage(frame);
+      if (at < 0) {
+        this.flush();
+        at = this.executor.stage(frame);
+      }
+      if (at < 0) this.dropAt(number, Drop.oversize);
+      else this.deliver(port, this.arena, at, frame.length);
+    }
+    this.flush();
+  }
+
+  /** Out of a port: as it is to a port that takes vnet headers, finished in software otherwise. */
+  private deliver(port: Port, arena: Uint8Array, at: number, length: number): void {
     if (port.held) return port.held.add(arena.slice(at, at + length), this.now);
     if (port.spec.vnetHdr) return this.queue(port, at, length);
     // This output takes plain frames: finish in software what the sender offloaded.
@@ -403,6 +468,11 @@ export class Datapath implements FrameSink {
   private outputPieces(number: number, offsets: Uint32Array, lengths: Uint32Array, count: number): void {
     const port = this.ports[number];
     if (port === undefined || !port.up) return this.drop(Drop.portDown);
+    if (this.meters.limits(number, Meter.toPort)) {
+      let bytes = -VNET_HEADER_BYTES;
+      for (let i = 0; i < count; i++) bytes += lengths[i];
+      if (this.shaper.waiting(number) || !this.meters.take(number, Meter.toPort, bytes)) return this.shape(number, gather(this.arena, offsets, lengths, count));
+    }
     if (port.held) return port.held.add(gather(this.arena, offsets, lengths, count), this.now);
     const tx = this.startSend(port, count);
     for (let i = 0; i < count; i++) tx.piece(offsets[i], lengths[i]);
@@ -427,8 +497,14 @@ export class Datapath implements FrameSink {
   }
 
   drop(reasonCode: number): void {
+    this.dropAt(this.inPort, reasonCode);
+  }
+
+  /** A drop counted against a port other than the one whose frame is forwarded (the limited
+   *  port a frame was sent to). */
+  private dropAt(port: number, reasonCode: number): void {
     this.counters.values[this.counters.dropIndex(reasonCode)]++;
-    this.counters.values[this.counters.portDropIndex(this.inPort, reasonCode)]++;
+    this.counters.values[this.counters.portDropIndex(port, reasonCode)]++;
   }
 
   /** Sends every queued output batch and frees the scratch space. */

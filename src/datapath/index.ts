@@ -2,6 +2,7 @@
 export * from './counters';
 export * from './datapath';
 export * from './messages';
+export * from './meters';
 export * from './native';
 export * from './pending';
 export * from './port';

@@ -41,6 +41,11 @@ export class PendingFlows {
   }
 
   /** Queues a copy of the frame behind its flow's upcall; false when it must be dropped. */
+  /** Whether a flow with this key already waits (a frame of it starts no new upcall). */
+  has(key: Uint32Array, at: number, hash: number): boolean {
+    return this.find(key, at, hash) !== undefined;
+  }
+
   add(key: Uint32Array, at: number, hash: number, arena: Uint8Array, frameAt: number, length: number): boolean {
     let flow = this.find(key, at, hash);
     if (flow && flow.frames.length >= this.maxPerFlow) return false;

@@ -1,7 +1,7 @@
 // Objects to and from their protobuf bytes (topology.proto), for the store's log and snapshot.
 import path from 'node:path';
 import protobuf from 'protobufjs';
-import { Kind, KINDS, Stored } from './model';
+import { EMPTY, Kind, KINDS, Stored } from './model';
 
 // The schema ships as source: from dist/src/topology back to src/topology.
 const SCHEMA = path.resolve(__dirname, '..', '..', '..', 'src', 'topology', 'topology.proto');
@@ -67,10 +67,12 @@ export function decodeSnapshot(bytes: Uint8Array): { revision: number; objects: 
   return { revision: m.revision ?? 0, objects: m.objects.map((o) => complete(fromMessage(o))) };
 }
 
-/** proto3 leaves fields at their defaults out of the bytes: put them back. */
+/** proto3 leaves fields at their defaults out of the bytes: put them back (a message field
+ *  that was never written, such as one added since, as the model's empty value). */
 function complete(stored: Stored): Stored {
   const type = root.lookupType(`vswitch.topology.${typeName(stored.kind)}`);
   const value = type.toObject(type.fromObject(stored.value), TO_OBJECT);
+  for (const [field, empty] of Object.entries(EMPTY[stored.kind])) if (value[field] === null) value[field] = empty;
   return { ...stored, value: value as Stored['value'] };
 }
 

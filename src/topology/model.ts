@@ -21,7 +21,10 @@ export interface Port {
   /** A bridge port's VM sends only from its MAC and addresses (and the pairs). */
   portSecurity: boolean;
   allowedAddressPairs: AddressPair[];
+  /** Rate limits where it is bound (0: none). */
+  qos: PortQos;
 }
+export interface PortQos { sendKbps: number; receiveKbps: number; burstKbytes: number; newFlowsPerSecond: number }
 /** An address (or prefix) a VM may send from besides its own; with a MAC, from that MAC. */
 export interface AddressPair { ipAddress: string; macAddress: string }
 export interface Route { id: string; tenant: string; router: string; destination: string; nextHop: string; port: string; weight: number }
@@ -81,7 +84,9 @@ export const EMPTY: { [K in Kind]: Omit<KindMap[K], 'id' | 'tenant'> } = {
   tenant: { name: '', tokenSha256: '' },
   bridge: { name: '', vlanAware: false },
   router: { name: '' },
-  port: { name: '', device: '', mac: '', addresses: [], vlan: 0, trunk: false, peer: '', adminUp: true, tunnelKey: 0, portSecurity: true, allowedAddressPairs: [] },
+  port: { name: '', device: '', mac: '', addresses: [], vlan: 0, trunk: false, peer: '', adminUp: true, tunnelKey: 0, portSecurity: true, allowedAddressPairs: [],
+    qos: { sendKbps: 0, receiveKbps: 0, burstKbytes: 0, newFlowsPerSecond: 0 },
+  },
   route: { router: '', destination: '', nextHop: '', port: '', weight: 100 },
   host: { name: '', underlayAddress: '', tokenSha256: '' },
   binding: { host: '', interface: '', vtepAddress: '', vni: 0 },
