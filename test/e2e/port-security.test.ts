@@ -76,7 +76,8 @@ test('port security: spoofed MAC, IPv4, IPv6, ARP, RA and NA are dropped and cou
   t.true(await eventually(() => ping(lab, vm1, '10.0.0.12', 1)), 'vm1 reaches vm2 from its own MAC and address');
   t.true(await ping(lab, vm1, 'fd00::12', 1), 'and over IPv6');
   const lla2 = /inet6 (fe80::\S+)\//.exec((await lab.ip(vm2, '-6', 'addr', 'show', 'dev', 'eth0')).stdout)![1];
-  t.true(await ping(lab, vm1, `${lla2}%eth0`, 1), 'and from its link-local address');
+  // Each link-local address is tentative until its duplicate address detection is done.
+  t.true(await eventually(() => ping(lab, vm1, `${lla2}%eth0`, 1)), 'and from its link-local address');
 
   const seen = capture(lab, vm2, 'eth0', 'udp or arp or icmp6', { format: [] });
   await seen.ready;
