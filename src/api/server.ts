@@ -51,8 +51,10 @@ export function tenantApi(options: TenantApiOptions): FastifyInstance {
     if (error instanceof StoreUnavailable) return send(reply, 503, 'STORE_UNAVAILABLE', error.message);
     if (error.validation) {
       const v = error.validation[0];
-      const field = (v.params.missingProperty ?? v.params.additionalProperty ?? v.instancePath.replace(/^\//, '')) as string;
-      const message = v.params.additionalProperty ? `unknown field '${field}'` : `${field || 'body'} ${v.message}`;
+      // The full path of the field: allowedAddressPairs/0/ipAddress, not ipAddress.
+      const leaf = (v.params.missingProperty ?? v.params.additionalProperty) as string | undefined;
+      const field = [v.instancePath.replace(/^\//, ''), leaf].filter(Boolean).join('/');
+      const message = v.params.additionalProperty ? `unknown field '${field}'` : v.params.missingProperty ? `${field} is required` : `${field || 'body'} ${v.message}`;
       return send(reply, 400, 'INVALID_BODY', message, field || undefined);
     }
     if (error.statusCode && error.statusCode < 500) return send(reply, error.statusCode, error.code ?? 'BAD_REQUEST', error.message);

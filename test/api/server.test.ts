@@ -65,6 +65,16 @@ test('malformed bodies are 400 with the field named, and change nothing', async 
     ['ports', { device: bridge, vlan: 5000 }, 'vlan'],
     ['routes', { router, destination: 'ten/8', nextHop: '10.0.0.1' }, 'destination'],
     ['routes', { router, destination: '10.0.0.0/8', nextHop: 'fe80::1' }, 'nextHop'],
+    ['ports', { device: bridge, addresses: ['10.0.0.5/33'] }, 'addresses/0'],
+    ['ports', { device: bridge, allowedAddressPairs: [{ ipAddress: 'ten' }] }, 'allowedAddressPairs/0/ipAddress'],
+    ['ports', { device: bridge, allowedAddressPairs: [{ ipAddress: '10.0.0.9', macAddress: 'zz' }] }, 'allowedAddressPairs/0/macAddress'],
+    ['ports', { device: bridge, allowedAddressPairs: [{ ipAddress: '10.0.0.9', mac: '02:00:00:00:00:01' }] }, 'allowedAddressPairs/0/mac'],
+    ['ports', { device: bridge, allowedAddressPairs: [{ macAddress: '02:00:00:00:00:01' }] }, 'allowedAddressPairs/0/ipAddress'],
+    ['ports', { device: router, allowedAddressPairs: [{ ipAddress: '10.0.0.9' }] }, 'allowedAddressPairs'],
+    ['ports', { device: bridge, portSecurity: 'no' }, 'portSecurity'],
+    ['ports', { device: bridge, qos: { sendKbps: -1 } }, 'qos/sendKbps'],
+    ['ports', { device: bridge, qos: { rate: 5 } }, 'qos/rate'],
+    ['ports', { device: router, addresses: ['10.0.0.1/24'], qos: { sendKbps: 1000 } }, 'qos'],
   ];
   const operatorCases: [string, object, string][] = [
     ['bindings', { interface: 'tap9' }, 'port'],
