@@ -7,7 +7,7 @@ import { parseMac } from '../packet';
 import type { TunnelMap } from '../datapath';
 import { Host, Kind, Migration, Mirror, Port, PortBinding, PortQos, Station, Stored, TunnelZone } from '../topology';
 import {
-  deviceTag, EncodedState, encodeState, hostTag, macClock, macTag, MacTable, Neighbor, neighborTag, PortPlace, StatePort, TopologyState, vportTag,
+  ConnTable, deviceTag, EncodedState, encodeState, hostTag, macClock, macTag, MacTable, Neighbor, neighborTag, PortPlace, securityGroupTag, StatePort, TopologyState, vportTag,
 } from '../simulation';
 
 /** The bridge of ports attached without a binding. */
@@ -35,8 +35,13 @@ export class HostTopology {
   private encoded: EncodedState | null = null;
   private current: TopologyState | null = null;
 
-  constructor(readonly hostId: string, private readonly macTableSize: number) {
+  /** Connections of every tenant's security groups, shared with the simulation threads and
+   *  the datapath workers (which keep the used ones alive). */
+  readonly conntrack: ConnTable;
+
+  constructor(readonly hostId: string, private readonly macTableSize: number, conntrackSize = DEFAULT_CONNTRACK_SIZE) {
     this.tableFor(LOCAL_BRIDGE);
+    this.conntrack = new ConnTable(conntrackSize);
   }
 
   /** Takes the store's objects as they are now; returns the tags of the flows this makes stale. */
@@ -197,6 +202,7 @@ export class HostTopology {
         return {
           id: p.id, name: p.name || p.id.slice(0, 8), device: p.device, mac: p.mac, addresses: p.addresses, vlan: p.vlan, trunk: p.trunk,
           portSecurity: false, allowedAddressPairs: [], // a gateway to a physical network: many MACs behind it
+          securityGroups: [], zone: zoneOf(p.tenant),
           peer: p.peer, up: p.adminUp, datapathPort: terminated ? vtepPortNumber(index) : 0, index,
           tunnelKey: binding.vni, remote: binding.vtepAddress, remoteHost: '', migrating: null,
         };
@@ -210,7 +216,7 @@ export class HostTopology {
       const primary = here && !arriving ? local : undefined;
       return {
         id: p.id, name: p.name || p.id.slice(0, 8), device: p.device, mac: p.mac, addresses: p.addresses, vlan: p.vlan, trunk: p.trunk,
-        portSecurity: p.portSecurity, allowedAddressPairs: p.allowedAddressPairs,
+        portSecurity: p.portSecurity, allowedAddressPairs: p.allowedAddressPairs, securityGroups: p.securityGroups, zone: zoneOf(p.tenant),
         peer: p.peer, up: p.adminUp && (primary ? primary.up : true), index, tunnelKey: p.tunnelKey,
         ...(here ? { datapathPort: primary?.number ?? 0, remote: '', remoteHost: '' } : this.placeOn(binding?.host)),
         migrating: migration ? { ...(arriving ? { datapathPort: local?.up ? local.number : 0, remote: '', remoteHost: '' } : this.placeOn(migration.destinationHost)), markKey: migration.markKey } : null,
@@ -219,7 +225,7 @@ export class HostTopology {
     for (const p of ports.filter((p) => !p.binding)) {
       const id = localPortId(p.name);
       statePorts.push({
-        id, name: p.name, device: LOCAL_BRIDGE, mac: '', addresses: [], vlan: p.vlan ?? 0, trunk: p.vlan === undefined, portSecurity: false, allowedAddressPairs: [],
+        id, name: p.name, device: LOCAL_BRIDGE, mac: '', addresses: [], vlan: p.vlan ?? 0, trunk: p.vlan === undefined, portSecurity: false, allowedAddressPairs: [], securityGroups: [], zone: [0, 0],
         peer: '', up: p.up, datapathPort: p.number, index: this.indexOf(id), tunnelKey: 0, remote: '', remoteHost: '', migrating: null,
       });
     }
@@ -240,6 +246,7 @@ export class HostTopology {
       routes: this.list('route'),
       neighbors: this.neighborList(),
       mirrors: this.list('mirror').map(({ id, name, port, direction, toPort, match }) => ({ id, name: name || id.slice(0, 8), port, direction, toPort, match })),
+      securityGroups: this.list('securityGroup').map(({ id, name, rules }) => ({ id, name: name || id.slice(0, 8), rules })),
     };
     return this.current;
   }
@@ -252,7 +259,7 @@ export class HostTopology {
 
   /** The state for the simulation threads, encoded once per version. */
   encode(ports: readonly DatapathPortView[]): EncodedState {
-    this.encoded ??= encodeState(this.state(ports), this.tableBuffers);
+    this.encoded ??= encodeState(this.state(ports), this.tableBuffers, this.conntrack.buffer);
     return this.encoded;
   }
 
@@ -277,10 +284,15 @@ export class HostTopology {
         tags.add(vportTag(v.id));
         if (port?.device) tags.add(deviceTag(port.device));
         if (port?.peer) tags.add(vportTag(port.peer));
+        // Its groups' members changed (rules that name them as remote groups see other addresses).
+        for (const group of (port as Partial<Port> | undefined)?.securityGroups ?? []) tags.add(securityGroupTag(group));
         return;
       }
       case 'route':
         tags.add(deviceTag(v.router!));
+        return;
+      case 'securityGroup':
+        tags.add(securityGroupTag(v.id));
         return;
       case 'host':
         tags.add(hostTag(v.id));
@@ -330,3 +342,12 @@ const localPortId = (name: string): string => `${LOCAL_BRIDGE}:${name}`;
 /** Datapath port numbers of VTEPs' ports (no interface behind them) sit above the ports'. */
 export const VTEP_PORT_BASE = 512;
 const vtepPortNumber = (index: number): number => VTEP_PORT_BASE + (index % VTEP_PORT_BASE);
+
+/** Connections tracked at once on a host by default (nf_conntrack_max is of this order). */
+export const DEFAULT_CONNTRACK_SIZE = 65536;
+
+/** A tenant's connection tracking zone: 64 bits of its id, the same on every host. */
+export function zoneOf(tenant: string): [number, number] {
+  const hex = tenant.replace(/-/g, '');
+  return [parseInt(hex.slice(0, 8), 16) | 0, parseInt(hex.slice(8, 16), 16) | 0];
+}

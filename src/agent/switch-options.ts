@@ -11,6 +11,8 @@ export interface SwitchOptions {
   macAgingSeconds?: number;
   flowCapacity?: number;
   flowIdleMs?: number;
+  /** Connections security groups track at once (a full table refuses new ones). */
+  conntrackSize?: number;
   /** This host's id in the topology (its port bindings name it); the hostname by default. */
   hostId?: string;
   /** This host's underlay address: the VXLAN tunnel to other hosts listens there (UDP 4789). */
@@ -28,6 +30,7 @@ const OPTION_RANGES: [keyof SwitchOptions, number, number][] = [
   ['macAgingSeconds', 1, 1 << 20],
   ['flowCapacity', 1, 1 << 24],
   ['flowIdleMs', 1, 1 << 30],
+  ['conntrackSize', 2, 1 << 22],
   ['migrationHoldMs', 1, 10_000],
 ];
 

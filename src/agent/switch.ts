@@ -16,7 +16,7 @@ import {
 import { DROP_REASONS, FlowKeyExtractor, KEY_WORDS } from '../flow';
 import { formatMac, parseIpv4, VNET_HEADER_BYTES, VXLAN_UDP_PORT } from '../packet';
 import {
-  decodeState, deviceTag, macClock, macTag, portTag, SimulationResult, TABLE_SPACE_TAG, TopologySimulation, vportTag,
+  connectionTag, CONNTRACK_SPACE_TAG, decodeState, deviceTag, macClock, macTag, portTag, SimulationResult, TABLE_SPACE_TAG, TopologySimulation, vportTag,
 } from '../simulation';
 import type { Stored } from '../topology';
 import type { SimulationAnswer, SimulationTask } from '../../workers/simulation';
@@ -68,6 +68,7 @@ const AWAITED_CHECK_MS = 100;
 /** A worker that dies more often than this in a minute is not restarted again. */
 const MAX_RESTARTS_PER_MINUTE = 5;
 const MAC_AGING_CHECK_MS = 5000;
+const CONNTRACK_SWEEP_MS = 1000;
 const WORKERS_DIR = path.join(__dirname, '..', '..', 'workers');
 /** How old a frame held for an arriving VM may be when it runs: QEMU's guest pause at the
  *  switchover is 18-65 ms here (docs/MIGRATION.md), so this covers it with room. */
@@ -106,7 +107,7 @@ export class Switch extends EventEmitter {
     this.log = options.logger ?? pino({ level: 'silent' });
     this.macAgingSeconds = options.macAgingSeconds ?? 300;
     this.arriving = new ArrivingGuests(options.migrationHoldMs ?? MIGRATION_HOLD_MS, (m) => this.workers.forEach((w) => this.post(w, m)), this.log);
-    this.topology = new HostTopology(options.hostId ?? os.hostname(), options.macTableSize ?? 8192);
+    this.topology = new HostTopology(options.hostId ?? os.hostname(), options.macTableSize ?? 8192, options.conntrackSize);
     this.datapathOptions = {
       ...DEFAULT_DATAPATH_OPTIONS,
       ...(options.flowCapacity ? { flowCapacity: options.flowCapacity } : {}),
@@ -137,6 +138,7 @@ export class Switch extends EventEmitter {
       setInterval(() => this.checkLinks(), LINK_CHECK_MS),
       setInterval(() => this.attachAwaited(), AWAITED_CHECK_MS),
       setInterval(() => this.ageMacs(), MAC_AGING_CHECK_MS),
+      setInterval(() => this.sweepConnections(), CONNTRACK_SWEEP_MS),
       setInterval(() => this.slowPath.tick(), LINK_CHECK_MS),
     );
   }
@@ -339,6 +341,12 @@ export class Switch extends EventEmitter {
     await this.pool.destroy();
   }
 
+  /** Connections past their time end, and their flows with them. */
+  private sweepConnections(): void {
+    const gone = this.topology.conntrack.sweep(Date.now());
+    if (gone.length > 0) this.invalidate([...gone.map(connectionTag), CONNTRACK_SPACE_TAG]);
+  }
+
   private applyLimits(): void {
     applyPortLimits(this.meters, [...this.ports.values()].map((r) => ({ number: r.spec.number, qos: r.binding ? this.topology.qosOf(r.binding) : undefined })));
   }
@@ -400,6 +408,9 @@ export class Switch extends EventEmitter {
       case 'portRemoved':
         handle.removals.get(message.number)?.();
         handle.removals.delete(message.number);
+        return;
+      case 'activeConnections':
+        this.topology.conntrack.refresh(message.slots, Date.now());
         return;
       case 'activeSources':
         for (const s of message.sources) {

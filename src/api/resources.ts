@@ -46,6 +46,7 @@ export const RESOURCES: Resource[] = [
         type: 'object', additionalProperties: false, description: 'rate limits where the port is bound; 0: none',
         properties: Object.fromEntries(['sendKbps', 'receiveKbps', 'burstKbytes', 'newFlowsPerSecond'].map((f) => [f, { type: 'integer', minimum: 0, maximum: 100_000_000 }])),
       },
+      securityGroups: { type: 'array', maxItems: 16, items: id, description: 'a bridge port\'s security groups; none: no filtering' },
       allowedAddressPairs: {
         type: 'array', maxItems: 16,
         items: {
@@ -76,6 +77,29 @@ export const RESOURCES: Resource[] = [
     path: 'mirrors', kind: 'mirror', readers: TENANTS_TOO, writers: TENANTS_TOO,
     properties: { name, port: id, toPort: id, direction: { type: 'string', enum: ['in', 'out', 'both'] }, match: { type: 'string', maxLength: 256 } },
     required: ['port', 'toPort'], immutable: [],
+  },
+  {
+    path: 'security-groups', kind: 'securityGroup', readers: TENANTS_TOO, writers: TENANTS_TOO,
+    properties: {
+      name,
+      rules: {
+        type: 'array', maxItems: 200, description: 'allow rules; without rules given, a new group allows all egress (as Neutron\'s)',
+        items: {
+          type: 'object', additionalProperties: false, required: ['direction'],
+          properties: {
+            direction: { type: 'string', enum: ['ingress', 'egress'] },
+            ethertype: { type: 'string', enum: ['IPv4', 'IPv6'] },
+            protocol: { type: 'string', enum: ['any', 'tcp', 'udp', 'icmp', 'icmpv6'] },
+            portMin: { type: 'integer', minimum: 0, maximum: 65535 },
+            portMax: { type: 'integer', minimum: 0, maximum: 65535 },
+            icmpType: { type: 'integer', minimum: -1, maximum: 255 },
+            remotePrefix: { type: 'string', maxLength: 50 },
+            remoteGroup: optionalId,
+          },
+        },
+      },
+    },
+    required: [], immutable: [],
   },
   {
     path: 'tunnel-zones', kind: 'tunnelZone', readers: OPERATOR, writers: OPERATOR,

@@ -4,7 +4,7 @@
 import { parseIpv4, parseMac } from '../packet';
 import { parseAddress, parsePrefix } from '../packet';
 import { FlowMatchError, parseFlowMatch } from '../flow';
-import { ADMIN_TENANT, EMPTY, Kind, KindMap, macFromId, Port, Stored, TopologyStore } from '../topology';
+import { ADMIN_TENANT, EMPTY, EMPTY_RULE, Kind, KindMap, macFromId, Port, Stored, TopologyStore } from '../topology';
 
 export class ApiError extends Error {
   constructor(readonly status: number, readonly code: string, message: string, readonly field?: string) {
@@ -53,6 +53,8 @@ export async function checkObject<K extends Kind>(store: TopologyStore, kind: K,
         return { ipAddress: pair.ipAddress, macAddress: pair.macAddress ?? '' };
       });
       port.qos = { ...EMPTY.port.qos, ...port.qos };
+      for (const [i, group] of port.securityGroups.entries()) await owned(store, 'securityGroup', group, tenant, `securityGroups/${i}`);
+      if (device.kind === 'router' && port.securityGroups.length > 0) throw new ApiError(400, 'INVALID_VALUE', 'security groups are for a bridge port\'s VM', 'securityGroups');
       if (device.kind === 'router' && Object.values(port.qos).some((v) => v > 0)) throw new ApiError(400, 'INVALID_VALUE', 'a router port has no QoS limits: give them to the bridge port of the VM', 'qos');
       if (device.kind === 'router' && port.allowedAddressPairs.length > 0) throw new ApiError(400, 'INVALID_VALUE', 'a router port sends from its own addresses: pairs are for a bridge port\'s VM', 'allowedAddressPairs');
       if (port.peer) {
@@ -95,6 +97,27 @@ export async function checkObject<K extends Kind>(store: TopologyStore, kind: K,
       } catch (error) {
         if (error instanceof FlowMatchError) throw new ApiError(400, 'INVALID_VALUE', error.message, 'match');
         throw error;
+      }
+      return;
+    }
+    case 'securityGroup': {
+      const group = value as KindMap['securityGroup'];
+      // One port is portMin alone, as in Neutron.
+      group.rules = group.rules.map((rule) => ({ ...EMPTY_RULE, ...rule, portMax: rule.portMax || rule.portMin || 0 }));
+      for (const [i, rule] of group.rules.entries()) {
+        const field = `rules/${i}`;
+        if (rule.portMax < rule.portMin) throw new ApiError(400, 'INVALID_VALUE', 'portMax is below portMin', `${field}/portMax`);
+        if ((rule.portMin || rule.portMax) && rule.protocol !== 'tcp' && rule.protocol !== 'udp') throw new ApiError(400, 'INVALID_VALUE', 'ports are for tcp or udp', `${field}/portMin`);
+        if (rule.icmpType >= 0 && rule.protocol !== 'icmp' && rule.protocol !== 'icmpv6') throw new ApiError(400, 'INVALID_VALUE', 'icmpType is for icmp or icmpv6', `${field}/icmpType`);
+        if ((rule.protocol === 'icmp' && rule.ethertype !== 'IPv4') || (rule.protocol === 'icmpv6' && rule.ethertype !== 'IPv6')) {
+          throw new ApiError(400, 'INVALID_VALUE', `${rule.protocol} goes with ${rule.protocol === 'icmp' ? 'IPv4' : 'IPv6'}`, `${field}/ethertype`);
+        }
+        if (rule.remotePrefix) {
+          parses(parsePrefix, rule.remotePrefix, `${field}/remotePrefix`, 'a prefix such as 10.0.0.0/24');
+          if ((parsePrefix(rule.remotePrefix).address.length === 16) !== (rule.ethertype === 'IPv6')) throw new ApiError(400, 'INVALID_VALUE', 'the prefix is not of the rule\'s ethertype', `${field}/remotePrefix`);
+        }
+        if (rule.remotePrefix && rule.remoteGroup) throw new ApiError(400, 'INVALID_VALUE', 'a rule names a remote prefix or a remote group, not both', `${field}/remoteGroup`);
+        if (rule.remoteGroup && rule.remoteGroup !== group.id) await owned(store, 'securityGroup', rule.remoteGroup, tenant, `${field}/remoteGroup`);
       }
       return;
     }
@@ -165,6 +188,12 @@ export async function deleteDependents(store: TopologyStore, kind: Kind, id: str
   if (kind === 'binding') {
     const migration = await store.get('migration', id);
     if (migration?.value.state === 'mirroring') await store.put('migration', { ...migration.value, state: 'aborted', endedAt: Date.now(), reason: 'the port was unbound' }, migration.version);
+  }
+  if (kind === 'securityGroup') {
+    const member = (await store.list('port')).find((p) => p.value.securityGroups.includes(id));
+    if (member) throw new ApiError(409, 'IN_USE', `port ${member.value.id} is a member of security group ${id}: take it out first`);
+    const naming = (await store.list('securityGroup')).find((g) => g.value.id !== id && g.value.rules.some((r) => r.remoteGroup === id));
+    if (naming) throw new ApiError(409, 'IN_USE', `a rule of security group ${naming.value.id} names ${id} as its remote group`);
   }
   if (kind === 'tenant') {
     for (const k of ['bridge', 'router'] as const) {

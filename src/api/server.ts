@@ -3,7 +3,7 @@
 // binds on itself, a tenant sees and changes only its own topology), compare-and-set on
 // updates (If-Match: version), and errors as {error: {code, message, field}}.
 import Fastify, { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { EMPTY, KindMap, newId, Port, PortBinding, Stored, StoreConflict, StoreUnavailable, TopologyStore } from '../topology';
+import { EMPTY, EMPTY_RULE, KindMap, newId, Port, PortBinding, SecurityGroup, Stored, StoreConflict, StoreUnavailable, TopologyStore } from '../topology';
 import { openApiDocument } from './openapi';
 import { bodySchema, Resource, RESOURCES } from './resources';
 import { migrationRoutes } from './migrations';
@@ -31,6 +31,10 @@ declare module 'fastify' {
     access?: { roles: readonly Role[]; what: string };
   }
 }
+
+/** A new security group allows every egress, as Neutron's does: its members reach out, and
+ *  take in only what its ingress rules (and connection tracking) allow. */
+const DEFAULT_GROUP_RULES = (['IPv4', 'IPv6'] as const).map((ethertype) => ({ ...EMPTY_RULE, direction: 'egress' as const, ethertype }));
 
 const TRACE_BODY = {
   type: 'object', additionalProperties: false, required: ['port', 'flow'],
@@ -140,6 +144,7 @@ function routes(app: FastifyInstance, resource: Resource, options: TenantApiOpti
       Object.assign(value, { tenant: id, tokenSha256: tokenDigest(token) });
     }
     if (kind === 'port') (value as Port).tunnelKey = await freeTunnelKey(store);
+    if (kind === 'securityGroup' && !('rules' in fields)) (value as SecurityGroup).rules = DEFAULT_GROUP_RULES;
     await checkObject(store, kind, value);
     const stored = await store.put(kind, value, 0).catch((error: unknown) => {
       if (error instanceof StoreConflict) throw new ApiError(409, 'EXISTS', `port ${id} is already bound (unbind it first)`, 'port');

@@ -667,6 +667,8 @@ export class Datapath implements FrameSink {
     this.countKernelDrops();
     const sources = this.activeSources(this.lastTick);
     if (sources.length > 0) this.send({ type: 'activeSources', sources });
+    const connections = this.activeConnections(this.lastTick);
+    if (connections.length > 0) this.send({ type: 'activeConnections', slots: connections });
     this.lastTick = now;
     this.publishCacheCounters();
   }
@@ -697,6 +699,22 @@ export class Datapath implements FrameSink {
 
   close(): void {
     for (const port of this.ports) if (port) this.removePort(port.number);
+  }
+
+  /** Tracked connections whose flows were used since `since` (their `ct:` tags): connection
+   *  tracking keeps them alive, as the kernel's does with every packet. */
+  private activeConnections(since: number): number[] {
+    const cache = this.cache;
+    const seenSets = new Set<number>();
+    const slots: number[] = [];
+    for (let id = 0; id < cache.capacity; id++) {
+      if (cache.actions[id] < 0 || ((cache.lastUsed[id] - since) | 0) < 0) continue;
+      const set = cache.tagSetOf(id);
+      if (seenSets.has(set)) continue;
+      seenSets.add(set);
+      for (const tag of cache.tagSets.tags(set)) if (tag.startsWith('ct:')) slots.push(Number(tag.slice(3)));
+    }
+    return slots;
   }
 
   /** Stations whose flows were used since `since`: the slow path keeps their MACs learned. */

@@ -136,5 +136,7 @@ export type FromDatapath =
   | { type: 'guestRunning'; number: number }
   | { type: 'portRemoved'; number: number }
   | { type: 'activeSources'; sources: ActiveSource[] }
+  /** Tracked connections (their slots) whose flows were used since the last report. */
+  | { type: 'activeConnections'; slots: number[] }
   | { type: 'flows'; request: number; flows: FlowDump[] }
   | { type: 'flushed'; request: number; removed: number };

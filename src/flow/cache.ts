@@ -145,6 +145,11 @@ export class FlowCache {
     this.count--;
   }
 
+  /** The tag set of a cached flow (its tags: tagSets.tags(set)). */
+  tagSetOf(id: number): number {
+    return this.tagSet[id];
+  }
+
   /** Removes every flow tagged `tag`; returns how many. */
   invalidate(tag: string): number {
     let removed = 0;

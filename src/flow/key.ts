@@ -26,8 +26,12 @@ export const KeyWord = {
 export const KEY_WORDS = 14;
 
 /** `lastHop`: an IPv4 TTL or IPv6 hop limit of 1 or less, which a router answers with an
- *  ICMP error instead of forwarding: such frames must not share a flow with the others. */
-export const KeyFlag = { vlan: 1, fragment: 2, truncated: 4, lastHop: 8 } as const;
+ *  ICMP error instead of forwarding: such frames must not share a flow with the others.
+ *  `tcpSyn`..`tcpAck`: TCP's control bits, so that connection tracking sees each opening,
+ *  closing and reset at a flow setup while a connection's data shares one flow. */
+export const KeyFlag = { vlan: 1, fragment: 2, truncated: 4, lastHop: 8, tcpSyn: 16, tcpFin: 32, tcpRst: 64, tcpAck: 128 } as const;
+/** The byte of TCP's control bits (RFC 9293, 3.1): FIN 0x01, SYN 0x02, RST 0x04, ACK 0x10. */
+const TCP_FLAGS_AT = 13;
 
 /** IPv6 extension headers walked to find the upper-layer protocol (RFC 8200 §4). */
 const Ipv6Extension = { hopByHop: 0, routing: 43, fragment: 44, destinationOptions: 60 } as const;
@@ -124,6 +128,10 @@ export class FlowKeyExtractor {
       if (proto === IpProtocol.tcp || proto === IpProtocol.udp) {
         if (l4 + 4 <= end) key[at + KeyWord.transport] = ((be16(frame, l4) << 16) | be16(frame, l4 + 2)) >>> 0;
         else flags |= KeyFlag.truncated;
+        if (proto === IpProtocol.tcp && l4 + TCP_FLAGS_AT < end) {
+          const bits = frame[l4 + TCP_FLAGS_AT];
+          flags |= ((bits & 0x02) << 3) | ((bits & 0x01) << 5) | ((bits & 0x04) << 4) | ((bits & 0x10) << 3); // to KeyFlag.tcpSyn..tcpAck
+        }
       } else if (proto === IpProtocol.icmp || proto === IpProtocol.icmpv6) {
         if (l4 + 2 <= end) key[at + KeyWord.transport] = ((frame[l4] << 16) | frame[l4 + 1]) >>> 0;
         else flags |= KeyFlag.truncated;
@@ -224,5 +232,7 @@ export function formatKey(fields: FlowKeyFields, formatMac: (b: Uint8Array) => s
   if (fields.flags & KeyFlag.fragment) parts.push('nw_frag=yes');
   if (fields.flags & KeyFlag.lastHop) parts.push('nw_ttl<=1');
   if (fields.flags & KeyFlag.truncated) parts.push('truncated');
+  const tcp = [['syn', KeyFlag.tcpSyn], ['fin', KeyFlag.tcpFin], ['rst', KeyFlag.tcpRst], ['ack', KeyFlag.tcpAck]].filter(([, f]) => fields.flags & (f as number)).map(([n]) => n);
+  if (tcp.length > 0) parts.push(`tcp_flags=${tcp.join('|')}`);
   return parts.join(',');
 }

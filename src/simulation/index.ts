@@ -4,3 +4,5 @@ export * from './tags';
 export * from './topology-simulation';
 export * from './virtual-topology';
 export * from './walk';
+export * from './conntrack';
+export * from './security-groups';

@@ -7,6 +7,7 @@ import { VNET_HEADER_BYTES } from '../packet';
 import { BridgeStep } from './bridge';
 import { RouterStep } from './router';
 import { PortSecurity } from './port-security';
+import { SecurityGroupStep } from './security-groups';
 import { portTag } from './tags';
 import { MirrorEntry, VirtualMigratingPlace, VirtualPlace, VirtualPort, VirtualTopology } from './virtual-topology';
 import { Emission, SimulationResult, Walk } from './walk';
@@ -29,6 +30,7 @@ export class TopologySimulation implements TopologyWalker {
   private readonly bridge = new BridgeStep(this);
   private readonly router = new RouterStep(this);
   private readonly portSecurity = new PortSecurity();
+  private readonly securityGroups = new SecurityGroupStep(() => this.topology.conntrack);
   private readonly extractor = new FlowKeyExtractor();
   private readonly portTags: string[] = [];
 
@@ -50,9 +52,11 @@ export class TopologySimulation implements TopologyWalker {
       w.tags.add(port.tag); // the port's MAC and addresses decide: a change to them is a change to this flow
       if (!this.portSecurity.admits(port.guard, port.name, w)) return w.result();
     }
+    if (port.groups.length > 0 && !this.securityGroups.egress(port, w)) return w.result();
     // The guest of a VM migrating away sends here: the destination learns what it has read.
     if (port.migrating?.remote && port.migrating.markKey > 0 && inPort === port.datapathPort) this.markSent(port, port.migrating, w);
     this.enter(port, w);
+    this.securityGroups.commit(w, Date.now());
     return w.result();
   }
 
@@ -72,6 +76,7 @@ export class TopologySimulation implements TopologyWalker {
       if (!peer) return w.drop('noOutput', () => `${port.name}'s peer ${port.peer} does not exist`);
       return this.enter(peer, w);
     }
+    if (port.groups.length > 0 && !w.fromDevice && !this.securityGroups.ingress(port, w)) return;
     if (!this.deliver(port, w, 'out')) w.drop('unbound', () => `${port.name} is ${port.up ? 'not bound on this host' : 'down'}`);
   }
 
@@ -116,6 +121,7 @@ export class TopologySimulation implements TopologyWalker {
     this.extractor.extract(frame, VNET_HEADER_BYTES, frame.length, 0, key, 0);
     const sent = new Walk(key, 0, frame, w.dryRun);
     sent.hops = w.hops;
+    sent.fromDevice = true;
     this.leave(from, sent);
     for (const tag of sent.invalidate) w.invalidate.add(tag);
     for (const line of sent.trace) w.note(() => `  sends: ${line.trim()}`);

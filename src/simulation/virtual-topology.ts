@@ -4,10 +4,11 @@
 // tables are shared memory beside it.
 import { parseMac } from '../packet';
 import { FlowMatch, parseFlowMatch } from '../flow';
-import type { Mirror, Port, Route } from '../topology';
+import type { Mirror, Port, Route, SecurityGroup, SecurityGroupRule } from '../topology';
 import { MacTable } from './mac-table';
 import { PortGuard, portGuard } from './port-security';
-import { deviceTag, hostTag, MacTags, neighborTag, portTag, vportTag } from './tags';
+import { ConnTable } from './conntrack';
+import { deviceTag, hostTag, MacTags, neighborTag, portTag, securityGroupTag, vportTag } from './tags';
 import { contains, formatAddress, parsePrefix, Prefix } from '../packet';
 
 export interface TopologyState {
@@ -20,6 +21,7 @@ export interface TopologyState {
   /** Resolved neighbors (ARP, NDP) of each router. */
   neighbors: { router: string; address: string; mac: string }[];
   mirrors: Omit<Mirror, 'tenant'>[];
+  securityGroups: Omit<SecurityGroup, 'tenant'>[];
 }
 
 /** A TopologyState as JSON bytes in shared memory, with the MAC tables it points into: it
@@ -29,19 +31,20 @@ export interface EncodedState {
   buffer: SharedArrayBuffer;
   length: number;
   macTables: SharedArrayBuffer[];
+  conntrack: SharedArrayBuffer;
 }
 
-export function encodeState(state: TopologyState, macTables: SharedArrayBuffer[]): EncodedState {
+export function encodeState(state: TopologyState, macTables: SharedArrayBuffer[], conntrack: SharedArrayBuffer): EncodedState {
   const bytes = new TextEncoder().encode(JSON.stringify(state));
   const buffer = new SharedArrayBuffer(bytes.length);
   new Uint8Array(buffer).set(bytes);
-  return { version: state.version, buffer, length: bytes.length, macTables };
+  return { version: state.version, buffer, length: bytes.length, macTables, conntrack };
 }
 
 export function decodeState(encoded: EncodedState): VirtualTopology {
   const bytes = new Uint8Array(encoded.length);
   bytes.set(new Uint8Array(encoded.buffer, 0, encoded.length));
-  return new VirtualTopology(JSON.parse(new TextDecoder().decode(bytes)) as TopologyState, encoded.macTables);
+  return new VirtualTopology(JSON.parse(new TextDecoder().decode(bytes)) as TopologyState, encoded.macTables, new ConnTable(encoded.conntrack));
 }
 
 /** Where a port's frames are delivered: on this host (a datapath port) or on another. */
@@ -55,7 +58,9 @@ export interface PortPlace {
 }
 
 /** A port as the walk needs it: the model's fields, and where it stands on this host. */
-export interface StatePort extends PortPlace, Pick<Port, 'id' | 'name' | 'device' | 'mac' | 'addresses' | 'vlan' | 'trunk' | 'peer' | 'tunnelKey' | 'portSecurity' | 'allowedAddressPairs'> {
+export interface StatePort extends PortPlace, Pick<Port, 'id' | 'name' | 'device' | 'mac' | 'addresses' | 'vlan' | 'trunk' | 'peer' | 'tunnelKey' | 'portSecurity' | 'allowedAddressPairs' | 'securityGroups'> {
+  /** Its tenant's connection tracking zone (two words of the tenant's id). */
+  zone: [number, number];
   /** Administratively up, and its interface up when it is bound here. */
   up: boolean;
   /** A small number that stays the port's while it exists: what the MAC tables hold. */
@@ -92,6 +97,24 @@ export interface VirtualPort extends Omit<StatePort, 'migrating'>, VirtualPlace 
   mirrorDestination: boolean;
   /** What a bridge port's VM may send from; null: anything (no port security). */
   guard: PortGuard | null;
+  /** Its security groups (none: no filtering). */
+  groups: VirtualGroup[];
+}
+
+export interface VirtualGroup {
+  id: string;
+  name: string;
+  tag: string;
+  rules: VirtualRule[];
+  /** Its members' addresses, for rules that name it as their remote group. */
+  members: Prefix[];
+}
+
+export interface VirtualRule extends Omit<SecurityGroupRule, 'remotePrefix' | 'remoteGroup'> {
+  /** The other end: a prefix, a group (its members'), or anything (null). */
+  remote: Prefix | VirtualGroup | null;
+  /** The group the rule names, for its tag. */
+  remoteTag: string;
 }
 
 export interface MirrorEntry {
@@ -147,9 +170,10 @@ export class VirtualTopology {
   readonly byDatapathPort = new Map<number, VirtualPort>();
   readonly bridges = new Map<string, VirtualBridge>();
   readonly routers = new Map<string, VirtualRouter>();
+  readonly groups = new Map<string, VirtualGroup>();
   private readonly neighbors = new Map<string, NeighborEntry>();
 
-  constructor(state: TopologyState, macTables: readonly SharedArrayBuffer[]) {
+  constructor(state: TopologyState, macTables: readonly SharedArrayBuffer[], readonly conntrack: ConnTable) {
     this.version = state.version;
     for (const b of state.bridges) {
       this.bridges.set(b.id, {
@@ -157,6 +181,7 @@ export class VirtualTopology {
       });
     }
     for (const r of state.routers) this.routers.set(r.id, { id: r.id, name: r.name, tag: deviceTag(r.id), ports: [], routes: [] });
+    for (const g of state.securityGroups) this.groups.set(g.id, { id: g.id, name: g.name, tag: securityGroupTag(g.id), rules: [], members: [] });
     for (const p of state.ports) {
       const bridge = this.bridges.get(p.device);
       const router = this.routers.get(p.device);
@@ -167,12 +192,20 @@ export class VirtualTopology {
         prefixes: p.addresses.map((text) => ({ ...parsePrefix(text), text })),
         mirrorsIn: [], mirrorsOut: [], mirrorDestination: false,
         guard: bridge ? portGuard(p) : null,
+        groups: bridge ? p.securityGroups.map((id) => this.groups.get(id)).filter((g): g is VirtualGroup => g !== undefined) : [],
       };
+      for (const group of port.groups) group.members.push(...port.prefixes.map(({ address }) => ({ address, length: address.length * 8 })));
       this.ports.set(p.id, port);
       this.byIndex[port.index] = port;
       if (p.datapathPort > 0) this.byDatapathPort.set(p.datapathPort, port);
       if (p.migrating && p.migrating.datapathPort > 0) this.byDatapathPort.set(p.migrating.datapathPort, port);
       (bridge ?? router)!.ports.push(port);
+    }
+    for (const g of state.securityGroups) {
+      this.groups.get(g.id)!.rules = g.rules.map(({ remotePrefix, remoteGroup, ...rule }) => {
+        const group = remoteGroup ? this.groups.get(remoteGroup) : undefined;
+        return { ...rule, remote: remotePrefix ? parsePrefix(remotePrefix) : (group ?? null), remoteTag: group?.tag ?? '' };
+      });
     }
     for (const m of state.mirrors) {
       const port = this.ports.get(m.port);

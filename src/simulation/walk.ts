@@ -2,6 +2,7 @@
 // the flow will do. Devices (bridge.ts's VirtualBridge step, router.ts) read and change it.
 import { Action, describeKey, DropReason, FlowKeyFields, KeyFlag } from '../flow';
 import { EtherType, formatMac, VLAN_TAG_BYTES, VNET_HEADER_BYTES, ETHERNET_HEADER_BYTES } from '../packet';
+import type { Tracking } from './security-groups';
 
 /** A frame a device sent by itself (a reply, a solicitation) and the outputs it takes. */
 export interface Emission {
@@ -62,6 +63,12 @@ export class Walk {
   outputs = 0;
   dropReason: DropReason | null = null;
   hops = 0;
+  /** Connection tracking's answer, once a security group asked. */
+  tracking: Tracking | null = null;
+  /** Ports a security group kept the frame from. */
+  denied = 0;
+  /** Sent by a device itself (a router's reply): no security group stands in its way. */
+  fromDevice = false;
 
   readonly fields: FlowKeyFields;
   /** The frame as it is now along the walk (MACs rewritten by routers). */
@@ -106,6 +113,14 @@ export class Walk {
     this.note(() => `drop (${reason}): ${why()}`);
   }
 
+  /** Takes back every output decided so far: the frame goes nowhere, for this reason. */
+  refuse(reason: DropReason, why: () => string): void {
+    this.actions.length = 0;
+    this.outputs = 0;
+    this.dropReason = reason;
+    this.note(() => `drop (${reason}): ${why()}`);
+  }
+
   output(port: number): void {
     this.actions.push({ type: 'output', port });
     this.outputs++;
@@ -125,7 +140,8 @@ export class Walk {
   result(): SimulationResult {
     // A frame a device took in (a ping to a router, an ARP for it) is neither sent nor dropped.
     const consumed = !this.cache && this.dropReason === null;
-    const actions: Action[] = this.outputs > 0 || consumed ? this.actions : [{ type: 'drop', reason: this.dropReason ?? 'noOutput' }];
+    const reason = this.dropReason ?? (this.denied > 0 ? 'securityGroup' : 'noOutput');
+    const actions: Action[] = this.outputs > 0 || consumed ? this.actions : [{ type: 'drop', reason }];
     return {
       actions, tags: [...this.tags], invalidate: [...this.invalidate], cache: this.cache,
       emit: this.emit, learned: this.learned, stations: this.stations, holds: this.holds, trace: this.trace,

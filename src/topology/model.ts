@@ -23,6 +23,8 @@ export interface Port {
   allowedAddressPairs: AddressPair[];
   /** Rate limits where it is bound (0: none). */
   qos: PortQos;
+  /** Security groups of a bridge port; none: no filtering. */
+  securityGroups: string[];
 }
 export interface PortQos { sendKbps: number; receiveKbps: number; burstKbytes: number; newFlowsPerSecond: number }
 /** An address (or prefix) a VM may send from besides its own; with a MAC, from that MAC. */
@@ -57,6 +59,18 @@ export interface Migration {
   markKey: number;
 }
 export type MirrorDirection = 'in' | 'out' | 'both';
+export type SecurityGroupDirection = 'ingress' | 'egress';
+export interface SecurityGroupRule {
+  direction: SecurityGroupDirection;
+  ethertype: 'IPv4' | 'IPv6';
+  protocol: 'any' | 'tcp' | 'udp' | 'icmp' | 'icmpv6';
+  portMin: number;
+  portMax: number;
+  icmpType: number;
+  remotePrefix: string;
+  remoteGroup: string;
+}
+export interface SecurityGroup { id: string; tenant: string; name: string; rules: SecurityGroupRule[] }
 export interface Mirror { id: string; tenant: string; name: string; port: string; direction: MirrorDirection; toPort: string; match: string }
 
 export interface KindMap {
@@ -72,9 +86,10 @@ export interface KindMap {
   tunnelZone: TunnelZone;
   mirror: Mirror;
   migration: Migration;
+  securityGroup: SecurityGroup;
 }
 export type Kind = keyof KindMap;
-export const KINDS: readonly Kind[] = ['tenant', 'bridge', 'router', 'port', 'route', 'host', 'binding', 'neighbor', 'station', 'tunnelZone', 'mirror', 'migration'];
+export const KINDS: readonly Kind[] = ['tenant', 'bridge', 'router', 'port', 'route', 'host', 'binding', 'neighbor', 'station', 'tunnelZone', 'mirror', 'migration', 'securityGroup'];
 
 /** Objects no tenant owns (hosts) belong to this tenant id: only an admin sees them. */
 export const ADMIN_TENANT = 'admin';
@@ -85,7 +100,7 @@ export const EMPTY: { [K in Kind]: Omit<KindMap[K], 'id' | 'tenant'> } = {
   bridge: { name: '', vlanAware: false },
   router: { name: '' },
   port: { name: '', device: '', mac: '', addresses: [], vlan: 0, trunk: false, peer: '', adminUp: true, tunnelKey: 0, portSecurity: true, allowedAddressPairs: [],
-    qos: { sendKbps: 0, receiveKbps: 0, burstKbytes: 0, newFlowsPerSecond: 0 },
+    qos: { sendKbps: 0, receiveKbps: 0, burstKbytes: 0, newFlowsPerSecond: 0 }, securityGroups: [],
   },
   route: { router: '', destination: '', nextHop: '', port: '', weight: 100 },
   host: { name: '', underlayAddress: '', tokenSha256: '' },
@@ -94,6 +109,7 @@ export const EMPTY: { [K in Kind]: Omit<KindMap[K], 'id' | 'tenant'> } = {
   station: { bridge: '', vlan: 0, mac: '', port: '' },
   tunnelZone: { name: '', hosts: [] },
   mirror: { name: '', port: '', direction: 'both', toPort: '', match: '' },
+  securityGroup: { name: '', rules: [] },
   migration: {
     port: '', sourceHost: '', destinationHost: '', destinationInterface: '', state: 'mirroring', begunAt: 0, deadline: 0, guestRunningAt: 0, endedAt: 0, reason: '', markKey: 0,
   },
@@ -119,3 +135,6 @@ export function macFromId(id: string): string {
   const bytes = [0x02, ...[0, 2, 4, 6, 8].map((i) => parseInt(hex.slice(i, i + 2), 16) || 0)];
   return bytes.map((b) => b.toString(16).padStart(2, '0')).join(':');
 }
+
+/** A security group rule with every field: what a rule is completed with. */
+export const EMPTY_RULE: SecurityGroupRule = { direction: 'ingress', ethertype: 'IPv4', protocol: 'any', portMin: 0, portMax: 0, icmpType: -1, remotePrefix: '', remoteGroup: '' };

@@ -114,7 +114,7 @@ test("no answer to tenant A carries an id of tenant B's, whatever A asks", async
 
   const answers: string[] = [];
   const ask = async (method: string, url: string, body?: object) => answers.push(JSON.stringify((await call(a, method, url, body)).body ?? ''));
-  const paths = ['tenants', 'bridges', 'routers', 'ports', 'routes', 'bindings', 'mirrors', 'tunnel-zones', 'hosts', 'migrations'];
+  const paths = ['tenants', 'bridges', 'routers', 'ports', 'routes', 'bindings', 'mirrors', 'security-groups', 'tunnel-zones', 'hosts', 'migrations'];
   for (const p of paths) await ask('GET', `/v1/${p}`);
   for (const id of bIds) {
     for (const p of paths) {
@@ -130,6 +130,8 @@ test("no answer to tenant A carries an id of tenant B's, whatever A asks", async
     await ask('POST', '/v1/mirrors', { port: id, toPort: mine.bindings });
     await ask('POST', '/v1/mirrors', { port: mine.bindings, toPort: id });
     await ask('PATCH', `/v1/mirrors/${mine.mirrors}`, { toPort: id });
+    await ask('PATCH', `/v1/ports/${mine.bindings}`, { securityGroups: [id] });
+    await ask('POST', '/v1/security-groups', { rules: [{ direction: 'ingress', remoteGroup: id }] });
     await ask('POST', '/v1/trace', { port: id, flow: 'icmp' });
     await ask('POST', '/v1/migrations', { port: id, destinationHost: HOST2, interface: 'vnet8' });
     await ask('POST', '/v1/bindings', { port: id, interface: 'vnet8' });

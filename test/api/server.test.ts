@@ -201,3 +201,37 @@ test('an interface is bound to one port at most; the operator is told which hold
   t.is((await call(ADMIN, 'POST', '/v1/bindings', { port: port2, interface: 'vnet1' })).status, 201, 'the same name on another host is another interface');
   t.like((await call(a, 'GET', `/v1/bindings/${port}`)).body, { host: host2, interface: 'vnet1', tenant: (await call(a, 'GET', '/v1/tenants')).body[0].id }, "the port's tenant reads its binding");
 });
+
+test('security groups: rules are checked, a new group lets everything out, and a group in use is not deleted', async (t) => {
+  const { call, tenant } = await setUp(t);
+  const [a, b] = [await tenant('a'), await tenant('b')];
+  const theirs = (await call(b, 'POST', '/v1/security-groups', { name: 'x' })).body.id as string;
+  const fresh = await call(a, 'POST', '/v1/security-groups', { name: 'web' });
+  t.is(fresh.status, 201);
+  t.deepEqual(fresh.body.rules.map((r: { direction: string; ethertype: string }) => `${r.direction} ${r.ethertype}`), ['egress IPv4', 'egress IPv6']);
+  for (const [rule, field] of [
+    [{ direction: 'ingress', protocol: 'tcp', portMin: 90, portMax: 80 }, 'rules/0/portMax'],
+    [{ direction: 'ingress', protocol: 'icmp', portMin: 80 }, 'rules/0/portMin'],
+    [{ direction: 'ingress', protocol: 'tcp', icmpType: 8 }, 'rules/0/icmpType'],
+    [{ direction: 'ingress', ethertype: 'IPv6', protocol: 'icmp' }, 'rules/0/ethertype'],
+    [{ direction: 'ingress', remotePrefix: '2001:db8::/32' }, 'rules/0/remotePrefix'],
+    [{ direction: 'ingress', remoteGroup: theirs }, 'rules/0/remoteGroup'],
+    [{ direction: 'sideways' }, 'rules/0/direction'],
+  ] as const) {
+    const r = await call(a, 'POST', '/v1/security-groups', { rules: [rule] });
+    t.is(r.status, 400, JSON.stringify(rule));
+    t.is(r.body.error.field, field, JSON.stringify(rule));
+  }
+  const single = await call(a, 'POST', '/v1/security-groups', { rules: [{ direction: 'ingress', protocol: 'tcp', portMin: 22 }] });
+  t.like(single.body.rules[0], { portMin: 22, portMax: 22, ethertype: 'IPv4', icmpType: -1 }, 'one port is portMin alone');
+  const bridge = (await call(a, 'POST', '/v1/bridges', {})).body.id;
+  t.is((await call(a, 'POST', '/v1/ports', { device: bridge, securityGroups: [theirs] })).body.error.field, 'securityGroups/0');
+  const port = (await call(a, 'POST', '/v1/ports', { device: bridge, securityGroups: [fresh.body.id] })).body.id;
+  const naming = (await call(a, 'POST', '/v1/security-groups', { rules: [{ direction: 'ingress', remoteGroup: single.body.id }] })).body.id;
+  t.is((await call(a, 'DELETE', `/v1/security-groups/${fresh.body.id}`)).body.error.code, 'IN_USE', 'a member port holds it');
+  t.is((await call(a, 'DELETE', `/v1/security-groups/${single.body.id}`)).body.error.code, 'IN_USE', 'another group\'s rule names it');
+  await call(a, 'PATCH', `/v1/ports/${port}`, { securityGroups: [] });
+  t.is((await call(a, 'DELETE', `/v1/security-groups/${fresh.body.id}`)).status, 204);
+  t.is((await call(a, 'DELETE', `/v1/security-groups/${naming}`)).status, 204);
+  t.is((await call(a, 'DELETE', `/v1/security-groups/${single.body.id}`)).status, 204);
+});

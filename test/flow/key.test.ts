@@ -26,7 +26,7 @@ test('a TCP SYN keys on port, MACs, addresses, protocol and L4 ports', (t) => {
   t.is(formatIpv4(f.networkDestination), '10.0.0.2');
   t.is(f.transportSource, 39854);
   t.is(f.transportDestination, 80);
-  t.is(f.flags, 0);
+  t.is(f.flags, KeyFlag.tcpSyn, 'a SYN is a flow of its own: connection tracking sees it');
 });
 
 test('ARP keys on its opcode and addresses; IPv6 on all 128 bits', (t) => {

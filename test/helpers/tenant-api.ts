@@ -51,6 +51,7 @@ export async function everyKind(call: Awaited<ReturnType<typeof setUp>>['call'],
   if (bound.status !== 201) throw new Error(`bindings: ${JSON.stringify(bound.body)}`);
   const monitor = await made('ports', { device: bridge, name: 'monitor' });
   const mirror = await made('mirrors', { port, toPort: monitor });
-  return { bridges: bridge, routers: router, ports: routerPort, routes: route, bindings: port, mirrors: mirror };
+  const group = await made('security-groups', { name: 'web', rules: [{ direction: 'ingress', ethertype: 'IPv4', protocol: 'tcp', portMin: 80 }] });
+  return { bridges: bridge, routers: router, ports: routerPort, routes: route, bindings: port, mirrors: mirror, 'security-groups': group };
 }
 

@@ -1,0 +1,118 @@
+// Security groups with connection tracking, on VM stand-ins in namespaces on one tenant
+// bridge: vm2's group lets in SSH (tcp/22) and ICMP only, vm1's group nothing (both let
+// everything out). Replies of allowed connections come back in; a rule taken away while a
+// connection is open stops new connections only; a full connection table refuses new
+// connections, counted, while established ones go on.
+import test from 'ava';
+import { eventually, Lab, ping, startAgent } from '../../examples/lab';
+import { ControlClient } from '../../src/cli/client';
+
+const ECHO_SERVER = `
+import socket, sys, threading
+def serve(port):
+    s = socket.create_server(('0.0.0.0', port))
+    while True:
+        c, _ = s.accept()
+        threading.Thread(target=lambda c=c: [c.sendall(d) for d in iter(lambda: c.recv(100), b'')], daemon=True).start()
+for p in sys.argv[1:]: threading.Thread(target=serve, args=(int(p),), daemon=True).start()
+threading.Event().wait()`;
+const CONNECT = `
+import socket, sys
+c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=2)
+c.sendall(b'x')
+assert c.recv(1) == b'x'`;
+/** Keeps one connection open: an echo at the start and one per line on stdin, each printed. */
+const HOLD = `
+import socket, sys
+c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
+def echo(n):
+    c.sendall(b'y')
+    print('echo' if c.recv(1) == b'y' else 'wrong', n, flush=True)
+echo(0)
+for n, _ in enumerate(sys.stdin, 1): echo(n)`;
+
+async function twoVms(lab: Lab, agentArgs: string[] = []) {
+  const sw = await lab.namespace('sw');
+  const vms: string[] = [];
+  for (const n of [1, 2]) {
+    const vm = await lab.namespace(`vm${n}`);
+    await lab.veth(vm, 'eth0', sw, `t${n}`);
+    await lab.ip(vm, 'addr', 'add', `10.0.0.1${n}/24`, 'dev', 'eth0');
+    vms.push(vm);
+  }
+  const agent = await startAgent(lab, sw, agentArgs);
+  const tenant = await agent.api.request<{ token: string }>('POST', '/v1/tenants', { name: 'acme' });
+  const api = new ControlClient(agent.api.address, tenant.token);
+  const bridge = await api.request<{ id: string }>('POST', '/v1/bridges', { name: 'net' });
+  const closed = await api.request<{ id: string; rules: unknown[] }>('POST', '/v1/security-groups', { name: 'closed' });
+  const ssh = await api.request<{ id: string; version: number }>('POST', '/v1/security-groups', {
+    name: 'ssh',
+    rules: [
+      { direction: 'egress', ethertype: 'IPv4' },
+      { direction: 'ingress', ethertype: 'IPv4', protocol: 'tcp', portMin: 22, portMax: 22 },
+      { direction: 'ingress', ethertype: 'IPv4', protocol: 'icmp' },
+    ],
+  });
+  for (const [n, group] of [[1, closed.id], [2, ssh.id]] as const) {
+    const port = await api.request<{ id: string }>('POST', '/v1/ports', { device: bridge.id, name: `vm${n}`, securityGroups: [group] });
+    await agent.api.request('POST', '/v1/bindings', { port: port.id, interface: `t${n}` });
+  }
+  const server = lab.spawn(vms[1], 'python3', ['-c', ECHO_SERVER, '22', '8080', '5353']);
+  const connects = (port: number) => lab.exec(vms[0], 'python3', ['-c', CONNECT, '10.0.0.12', String(port)], 20_000).then(() => true, () => false);
+  return { vms, agent, api, closed, ssh, server, connects };
+}
+
+test('a group that lets in SSH and ICMP: tcp/22 connects, other TCP does not; outbound connections and their replies work, unasked inbound does not', async (t) => {
+  const lab = new Lab();
+  t.teardown(() => lab.cleanup());
+  const { vms: [vm1, vm2], agent, connects } = await twoVms(lab);
+  t.is((await agent.api.request<{ rules: unknown[] }[]>('GET', '/v1/security-groups')).find((g) => (g as unknown as { name: string }).name === 'closed')?.rules.length, 2, 'a new group lets everything out, IPv4 and IPv6');
+  t.true(await eventually(() => connects(22)), 'vm1 connects to vm2\'s SSH, and the replies come back to vm1');
+  t.true(await ping(lab, vm1, '10.0.0.12', 2), 'ping vm1 -> vm2: ICMP in to vm2, the replies back in to vm1');
+  t.false(await connects(8080), 'tcp/8080 is not let in');
+  t.false(await ping(lab, vm2, '10.0.0.11', 2), 'vm1 lets nothing in that it did not ask for');
+  const drops = (await agent.port('t1')).drops.securityGroup ?? 0;
+  t.true(((await agent.port('t2')).drops.securityGroup ?? 0) > 0 && drops > 0, 'the refused frames are counted on the sender\'s port');
+  const trace = await agent.api.request<{ steps: string[] }>('POST', '/v1/trace', {
+    port: (await agent.api.request<{ id: string; name: string }[]>('GET', '/v1/ports')).find((p) => p.name === 'vm1')!.id,
+    flow: 'tcp,nw_src=10.0.0.11,nw_dst=10.0.0.12,tp_dst=8080',
+  });
+  const steps = trace.steps.join('\n');
+  t.regex(steps, /security group closed: egress rule 1 \(IPv4 any\) allows a new connection/, 'the trace names the group and rule that let it out');
+  t.regex(steps, /security groups of vm2 \(ssh\): no ingress rule allows it \(conntrack: new\)/, 'and the groups that kept it out, with the conntrack state seen');
+});
+
+test('a rule taken away while a connection is open stops new connections only', async (t) => {
+  const lab = new Lab();
+  t.teardown(() => lab.cleanup());
+  const { vms: [vm1], api, ssh, connects } = await twoVms(lab);
+  t.true(await eventually(() => connects(22)));
+  const held = lab.spawn(vm1, 'python3', ['-c', HOLD, '10.0.0.12', '22'], { stdin: true });
+  let said = '';
+  held.stdout!.on('data', (d: Buffer) => (said += d.toString()));
+  t.true(await eventually(async () => said.includes('echo 0')), 'a connection is open');
+  await api.request('PATCH', `/v1/security-groups/${ssh.id}`, { rules: [{ direction: 'egress', ethertype: 'IPv4' }, { direction: 'ingress', ethertype: 'IPv4', protocol: 'icmp' }] });
+  t.true(await eventually(async () => !(await connects(22))), 'new connections to tcp/22 are refused');
+  held.stdin!.write('go\n');
+  t.true(await eventually(async () => said.includes('echo 1')), 'the open connection goes on');
+  held.stdin!.end();
+});
+
+test('a full connection table refuses new connections and counts them; established ones keep flowing', async (t) => {
+  const lab = new Lab();
+  t.teardown(() => lab.cleanup());
+  const { vms: [vm1], agent, api, ssh, connects } = await twoVms(lab, ['--conntrack-size', '8']);
+  t.true(await eventually(() => connects(22)));
+  const held = lab.spawn(vm1, 'python3', ['-c', HOLD, '10.0.0.12', '22'], { stdin: true });
+  let said = '';
+  held.stdout!.on('data', (d: Buffer) => (said += d.toString()));
+  t.true(await eventually(async () => said.includes('echo 0')), 'a connection is open');
+  // vm2 lets UDP in; vm1 sends from 40 source ports: 40 connections for 8 slots.
+  await api.request('PATCH', `/v1/security-groups/${ssh.id}`, { rules: [{ direction: 'egress', ethertype: 'IPv4' }, { direction: 'ingress', ethertype: 'IPv4', protocol: 'tcp', portMin: 22 }, { direction: 'ingress', ethertype: 'IPv4', protocol: 'udp' }] });
+  const spray = 'import socket\nfor p in range(41000, 41040):\n    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n    s.bind(("10.0.0.11", p))\n    s.sendto(b"z", ("10.0.0.12", 5353))';
+  await lab.exec(vm1, 'python3', ['-c', spray]);
+  t.true(await eventually(async () => ((await agent.port('t1')).drops.conntrackFull ?? 0) > 0), `new connections are refused and counted: ${JSON.stringify((await agent.port('t1')).drops)}`);
+  held.stdin!.write('go\n');
+  t.true(await eventually(async () => said.includes('echo 1')), 'the established connection goes on');
+  held.stdin!.end();
+});
