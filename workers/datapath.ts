@@ -1,11 +1,12 @@
 // Entry point of a datapath worker thread: the engine, driven by the agent's messages and by
 // the readiness of the ports it receives on.
 import { parentPort, workerData } from 'node:worker_threads';
+import { ConnTable } from '../src/flow';
 import { Datapath, DatapathCounters, DatapathOptions, FromDatapath, PortMeterBuffers, PortMeters, ToDatapath } from '../src/datapath';
 
-const { options, counters, meters } = workerData as { options: DatapathOptions; counters: SharedArrayBuffer; meters: PortMeterBuffers };
+const { options, counters, meters, conntrack } = workerData as { options: DatapathOptions; counters: SharedArrayBuffer; meters: PortMeterBuffers; conntrack: SharedArrayBuffer };
 const port = parentPort!;
-const datapath = new Datapath(options, new DatapathCounters(counters), new PortMeters(meters), (message: FromDatapath) => port.postMessage(message));
+const datapath = new Datapath(options, new DatapathCounters(counters), new PortMeters(meters), new ConnTable(conntrack), (message: FromDatapath) => port.postMessage(message));
 const housekeeping = setInterval(() => datapath.tick(), 1000);
 
 port.on('message', (message: ToDatapath | { type: 'stop' }) => {

@@ -3,11 +3,12 @@
 // own `local` bridge, as a plain learning switch), each bridge's MAC table, and the neighbors
 // the routers resolved. It says which flows a change makes stale, and gives the simulation
 // threads a versioned state to walk.
+import { ConnTable } from '../flow';
 import { parseMac } from '../packet';
 import type { TunnelMap } from '../datapath';
 import { Host, Kind, Migration, Mirror, Port, PortBinding, PortQos, Station, Stored, TunnelZone } from '../topology';
 import {
-  ConnTable, deviceTag, EncodedState, encodeState, hostTag, macClock, macTag, MacTable, Neighbor, neighborTag, PortPlace, securityGroupTag, StatePort, TopologyState, vportTag,
+  deviceTag, EncodedState, encodeState, hostTag, macClock, macTag, MacTable, Neighbor, neighborTag, PortPlace, securityGroupTag, StatePort, TopologyState, vportTag,
 } from '../simulation';
 
 /** The bridge of ports attached without a binding. */

@@ -363,7 +363,7 @@ export class Switch extends EventEmitter {
   }
 
   private startWorker(handle: DatapathThread): void {
-    const worker = new Worker(path.join(WORKERS_DIR, 'datapath.js'), { workerData: { options: this.datapathOptions, counters: handle.counters.buffer, meters: this.meterBuffers } });
+    const worker = new Worker(path.join(WORKERS_DIR, 'datapath.js'), { workerData: { options: this.datapathOptions, counters: handle.counters.buffer, meters: this.meterBuffers, conntrack: this.topology.conntrack.buffer } });
     handle.worker = worker;
     worker.on('message', (message: FromDatapath) => this.onWorkerMessage(handle, message));
     worker.on('error', (error) => this.log.error({ err: error }, 'datapath worker failed'));

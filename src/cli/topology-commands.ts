@@ -24,6 +24,7 @@ export const TOPOLOGY_USAGE = `
   port create DEVICE [--name N] [--address CIDR]... [--mac MAC] [--vlan N] [--trunk] [--peer PORT]
                     [--allowed-address IP[/LEN][,MAC]]... [--no-port-security]
                     [--send-kbps N] [--receive-kbps N] [--burst-kbytes N] [--new-flows-per-second N]
+                    [--security-group GROUP]...
                                   a port of a bridge or router (DEVICE: name or id);
                                   --peer links it to another device's port; a bridge port's
                                   VM sends only from its --mac and --address (and allowed ones),
@@ -35,6 +36,12 @@ export const TOPOLOGY_USAGE = `
                                   copies of PORT's frames (FLOW selects them, e.g. icmp or
                                   tcp,tp_dst=80) to a port bound here (SPAN) or on another host
   mirror list                     mirror delete NAME|ID
+  security-group create NAME      a group that lets its members' traffic out, nothing in
+  security-group list             security-group delete NAME|ID
+  security-group rule add GROUP ingress|egress [--protocol tcp|udp|icmp|icmpv6] [--port N[-M]]
+                    [--icmp-type N] [--remote-prefix CIDR | --remote-group GROUP] [--ipv6]
+                                  lets new connections in or out (their replies come back)
+  security-group rule delete GROUP N      the group's Nth rule (security-group list shows them)
   migration begin PORT --to HOST --interface DEV [--timeout SECONDS]
                                   the port's VM moves to HOST, where it will be DEV: the
                                   port is bound there too, and its frames copied there
@@ -51,14 +58,15 @@ system's). The token is --token ($VSWITCH_TOKEN), or the admin token in ${STATE_
 
 export const TOPOLOGY_OPTIONS: Record<string, string[]> = {
   'bridge create': ['vlan-aware'],
-  'port create': ['name', 'address', 'mac', 'vlan', 'trunk', 'peer', 'allowed-address', 'no-port-security', 'send-kbps', 'receive-kbps', 'burst-kbytes', 'new-flows-per-second'],
+  'port create': ['name', 'address', 'mac', 'vlan', 'trunk', 'peer', 'allowed-address', 'no-port-security', 'send-kbps', 'receive-kbps', 'burst-kbytes', 'new-flows-per-second', 'security-group'],
+  'security-group rule': ['protocol', 'port', 'icmp-type', 'remote-prefix', 'remote-group', 'ipv6'],
   'port bind': ['host'],
   'route add': ['via', 'port', 'weight'],
   'mirror create': ['to', 'direction', 'match', 'name'],
   'migration begin': ['to', 'interface', 'timeout'],
   trace: ['port'],
 };
-export const TOPOLOGY_COMMANDS = new Set(['tenant', 'host', 'bridge', 'router', 'route', 'mirror', 'migration', 'show', 'trace']);
+export const TOPOLOGY_COMMANDS = new Set(['tenant', 'host', 'bridge', 'router', 'route', 'mirror', 'migration', 'security-group', 'show', 'trace']);
 export const VIRTUAL_PORT_COMMANDS = new Set(['create', 'bind', 'unbind', 'delete']);
 
 type Print = (value: unknown, text: () => string) => void;
@@ -85,7 +93,7 @@ export function tenantClient(args: Args): ControlClient {
   return new ControlClient(flag(args, 'api') ?? DEFAULT_API, token, ca);
 }
 
-const PATHS: Record<string, string> = { tenant: 'tenants', host: 'hosts', bridge: 'bridges', router: 'routers', route: 'routes', port: 'ports', mirror: 'mirrors', migration: 'migrations' };
+const PATHS: Record<string, string> = { tenant: 'tenants', host: 'hosts', bridge: 'bridges', router: 'routers', route: 'routes', port: 'ports', mirror: 'mirrors', migration: 'migrations', 'security-group': 'security-groups' };
 
 export async function topologyCommand(api: ControlClient, local: ControlClient, words: string[], args: Args, print: Print): Promise<number> {
   const [command, sub, ...rest] = words;
@@ -159,6 +167,34 @@ export async function topologyCommand(api: ControlClient, local: ControlClient, 
       return 0;
     }
   }
+  if (command === 'security-group' && sub === 'rule') {
+    const [verb, nameOrId] = rest;
+    const id = await resolve(api, 'security-group', nameOrId ?? '');
+    const group = await api.request<ApiObject & { rules: Record<string, unknown>[] }>('GET', `${base}/${id}`);
+    if (verb === 'add') {
+      const direction = rest[2];
+      if (direction !== 'ingress' && direction !== 'egress') throw new Error('vswitch security-group rule add GROUP needs ingress or egress');
+      const [portMin, portMax] = (flag(args, 'port') ?? '').split('-').filter(Boolean).map(Number);
+      const rule: Record<string, unknown> = { direction, ethertype: args.flags.has('ipv6') ? 'IPv6' : 'IPv4', protocol: flag(args, 'protocol') ?? 'any' };
+      if (portMin !== undefined) Object.assign(rule, { portMin, portMax: portMax ?? portMin });
+      if (integerFlag(args, 'icmp-type') !== undefined) rule.icmpType = integerFlag(args, 'icmp-type');
+      if (flag(args, 'remote-prefix')) rule.remotePrefix = flag(args, 'remote-prefix');
+      if (flag(args, 'remote-group')) rule.remoteGroup = await resolve(api, 'security-group', flag(args, 'remote-group')!);
+      group.rules.push(rule);
+    } else if (verb === 'delete') {
+      const n = Number(rest[2]);
+      if (!Number.isInteger(n) || n < 1 || n > group.rules.length) throw new Error(`security group ${nameOrId} has rules 1 to ${group.rules.length}`);
+      group.rules.splice(n - 1, 1);
+    } else throw new Error('vswitch security-group rule add|delete GROUP ...');
+    const changed = await api.request<ApiObject & { rules: Record<string, unknown>[] }>('PATCH', `${base}/${id}`, { rules: group.rules });
+    print(changed, () => describeGroup(changed));
+    return 0;
+  }
+  if (command === 'security-group' && sub === 'list') {
+    const groups = await api.request<(ApiObject & { rules: Record<string, unknown>[] })[]>('GET', base);
+    print(groups, () => groups.map(describeGroup).join('\n') || '(no security groups)');
+    return 0;
+  }
   if (sub === 'create' && command !== 'port') {
     const body: Record<string, unknown> = { name: need(0, 'a name') };
     if (args.flags.has('vlan-aware')) body.vlanAware = true;
@@ -179,6 +215,8 @@ export async function topologyCommand(api: ControlClient, local: ControlClient, 
     if (Object.keys(qos).length > 0) body.qos = qos;
     if (pairs.length > 0) body.allowedAddressPairs = pairs.map((pair) => ({ ipAddress: pair.split(',')[0], macAddress: pair.split(',')[1] ?? '' }));
     if (flag(args, 'peer')) body.peer = await resolve(api, 'port', flag(args, 'peer')!);
+    const groups = args.flags.get('security-group') ?? [];
+    if (groups.length > 0) body.securityGroups = await Promise.all(groups.map((g) => resolve(api, 'security-group', g)));
     created(await api.request<ApiObject>('POST', base, body));
     return 0;
   }
@@ -234,7 +272,8 @@ async function resolveDevice(api: ControlClient, nameOrId: string): Promise<stri
 /** The topology as a tree: tenant > bridges and routers > ports (bindings, links) and routes. */
 async function show(api: ControlClient): Promise<{ json: unknown; text: string }> {
   const get = (p: string) => api.request<ApiObject[]>('GET', `/v1/${p}`);
-  const [tenants, bridges, routers, ports, routes, bindings] = await Promise.all(['tenants', 'bridges', 'routers', 'ports', 'routes', 'bindings'].map(get));
+  const [tenants, bridges, routers, ports, routes, bindings, groups] = await Promise.all(['tenants', 'bridges', 'routers', 'ports', 'routes', 'bindings', 'security-groups'].map(get));
+  const groupsById = new Map(groups.map((g) => [g.id, g]));
   const label = (o: ApiObject | undefined) => (o ? `${o.name || o.id.slice(0, 8)}` : '?');
   const byId = new Map([...bridges, ...routers, ...ports].map((o) => [o.id, o]));
   const lines: string[] = [];
@@ -252,6 +291,7 @@ async function show(api: ControlClient): Promise<{ json: unknown; text: string }
           binding ? `bound to ${binding.interface as string} on host ${(binding.host as string).slice(0, 8)}` : '',
           port.adminUp === false ? 'admin down' : '',
           kind === 'bridge' && port.portSecurity === false ? 'port security off' : '',
+          ...((port.securityGroups as string[] | undefined) ?? []).map((g) => `security group ${label(groupsById.get(g))}`),
           ...Object.entries((port.qos as Record<string, number> | undefined) ?? {}).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`),
           ...((port.allowedAddressPairs as { ipAddress: string; macAddress: string }[] | undefined) ?? []).map((p) => `also ${p.ipAddress}${p.macAddress ? ` from ${p.macAddress}` : ''}`),
         ].filter(Boolean);
@@ -262,5 +302,16 @@ async function show(api: ControlClient): Promise<{ json: unknown; text: string }
       }
     }
   }
-  return { json: { tenants, bridges, routers, ports, routes, bindings }, text: lines.join('\n') || '(no bridges or routers)' };
+  return { json: { tenants, bridges, routers, ports, routes, bindings, securityGroups: groups }, text: lines.join('\n') || '(no bridges or routers)' };
+}
+
+/** A security group and its rules, numbered as `rule delete` takes them. */
+function describeGroup(group: ApiObject & { rules: Record<string, unknown>[] }): string {
+  const rules = group.rules.map((r, i) => {
+    const ports = r.portMin ? ` port ${r.portMin as number}${r.portMax !== r.portMin ? `-${r.portMax as number}` : ''}` : '';
+    const icmp = (r.icmpType as number) >= 0 ? ` type ${r.icmpType as number}` : '';
+    const remote = r.remotePrefix ? ` from/to ${r.remotePrefix as string}` : r.remoteGroup ? ` from/to group ${(r.remoteGroup as string).slice(0, 8)}` : '';
+    return `  ${i + 1}: ${r.direction as string} ${r.ethertype as string} ${r.protocol as string}${ports}${icmp}${remote}`;
+  });
+  return [`security group ${group.name || ''} (${group.id})`, ...rules].join('\n');
 }

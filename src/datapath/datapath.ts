@@ -4,7 +4,9 @@
 // getters sharing one keyed load, which V8 cannot inline (a megamorphic load per use).
 import { ActionTable, dropCode } from '../flow/actions';
 import { FlowCache } from '../flow/cache';
+import { ConnTable } from '../flow/conntrack';
 import { ActionExecutor, FrameSink } from '../flow/execute';
+import { acceptFlowState, FLOW_STATE_KEY, parseFlowState } from '../flow/flow-state';
 import { FlowKeyExtractor, hashKey, KEY_WORDS, KeyWord } from '../flow/key';
 import { TcpCoalescer } from '../packet/coalescing';
 import { describeKernelOffloads } from '../packet/kernel-offloads';
@@ -75,6 +77,7 @@ const Drop = {
   migrationMark: dropCode('migrationMark'),
   rateLimited: dropCode('rateLimited'),
   newFlowLimited: dropCode('newFlowLimited'),
+  conntrackFull: dropCode('conntrackFull'),
 };
 
 export class Datapath implements FrameSink {
@@ -115,6 +118,8 @@ export class Datapath implements FrameSink {
     private readonly options: DatapathOptions,
     readonly counters: DatapathCounters,
     private readonly meters: PortMeters,
+    /** The host's connection table, where flow state from other hosts goes. */
+    private readonly conntrack: ConnTable,
     private readonly send: (message: FromDatapath) => void,
     private readonly io: FrameIo = native,
   ) {
@@ -195,6 +200,7 @@ export class Datapath implements FrameSink {
     if (end - at < VXLAN_HEADER_BYTES + 14 || this.vxlan.point(this.arena, at, end) !== null) return this.drop(Drop.malformed);
     const marked = tunnel.marks.size > 0 ? tunnel.marks.get(this.vxlan.vni) : undefined;
     if (marked !== undefined) return this.markSentAtSource(marked);
+    if (this.vxlan.vni === FLOW_STATE_KEY) return this.receiveFlowState(at + VXLAN_HEADER_BYTES, end);
     const output = tunnel.delivery.get(this.vxlan.vni);
     const ingress = output === undefined ? tunnel.ingress.get(this.vxlan.vni) : undefined;
     if (output === undefined && ingress === undefined) return this.drop(Drop.unknownTunnelKey);
@@ -211,6 +217,14 @@ export class Datapath implements FrameSink {
     if (output !== undefined) return this.output(output, this.arena, vnetAt, VNET_HEADER_BYTES + end - frameAt);
     describeKernelOffloads(this.arena, vnetAt, end);
     this.admit(ingress!, vnetAt, VNET_HEADER_BYTES + end - frameAt);
+  }
+
+  /** A connection another host opened, whose reply may enter here: known before its first
+   *  frame (which follows in this batch or a later one) is delivered. */
+  private receiveFlowState(at: number, end: number): void {
+    const state = parseFlowState(this.arena, at, end); // what the tunnel carries, without a vnet header
+    if (!state) return this.drop(Drop.malformed);
+    if (!acceptFlowState(this.conntrack, state, Date.now())) this.drop(Drop.conntrackFull);
   }
 
   /** Scratch space, sending what is queued to make room when it is full; -1 if still none. */

@@ -4,5 +4,4 @@ export * from './tags';
 export * from './topology-simulation';
 export * from './virtual-topology';
 export * from './walk';
-export * from './conntrack';
 export * from './security-groups';

@@ -5,10 +5,9 @@
 // carries the groups' tags (a rule change re-decides exactly their flows) and its
 // connection's (its flows end with it). Neighbor discovery and DHCP pass unasked, as a VM
 // needs them to have an address at all.
-import { KeyFlag } from '../flow';
-import { contains, formatAddress, Icmpv6Type, IpProtocol, Prefix } from '../packet';
+import { ConnTable, CtState, CtStateCode, emitFlowState, FLOW_STATE_BYTES, FLOW_STATE_KEY, KeyFlag, nextTcpState } from '../flow';
+import { contains, formatAddress, Icmpv6Type, IpProtocol, Prefix, VNET_HEADER_BYTES } from '../packet';
 import type { SecurityGroupDirection } from '../topology';
-import { ConnTable, CtState, CtStateCode, nextTcpState } from './conntrack';
 import { connectionTag, CONNTRACK_SPACE_TAG } from './tags';
 import type { VirtualGroup, VirtualPort, VirtualRule } from './virtual-topology';
 import type { Walk } from './walk';
@@ -55,10 +54,21 @@ export class SecurityGroupStep {
     }
     if (!t.allowed || (tcp && bits & (KeyFlag.tcpRst >>> 4))) return;
     const [sourcePort, destinationPort] = this.ports(w);
-    const slot = this.conntrack().open(t.zone, f.ipProtocol, f.networkSource, f.networkDestination, sourcePort, destinationPort, tcp ? nextTcpState(0, bits, false) : CtState.unreplied, now);
-    if (slot >= 0) return void w.tags.add(connectionTag(slot));
-    w.tags.add(CONNTRACK_SPACE_TAG);
-    w.refuse('conntrackFull', () => 'the connection table is full: a new connection is refused, established ones go on');
+    const state = tcp ? nextTcpState(0, bits, false) : CtState.unreplied;
+    const slot = this.conntrack().open(t.zone, f.ipProtocol, f.networkSource, f.networkDestination, sourcePort, destinationPort, state, now);
+    if (slot < 0) {
+      w.tags.add(CONNTRACK_SPACE_TAG);
+      return w.refuse('conntrackFull', () => 'the connection table is full: a new connection is refused, established ones go on');
+    }
+    w.tags.add(connectionTag(slot));
+    // The reply may enter at the host this flow tunnels to: it learns the connection first.
+    const frame = new Uint8Array(VNET_HEADER_BYTES + FLOW_STATE_BYTES);
+    emitFlowState(frame, VNET_HEADER_BYTES, { zone: t.zone, protocol: f.ipProtocol, source: f.networkSource, destination: f.networkDestination, sourcePort, destinationPort, state });
+    const remotes = new Set(w.actions.flatMap((a) => (a.type === 'tunnel' ? [a.remote] : [])));
+    for (const remote of remotes) {
+      w.note(() => `  flow state of the connection to ${remote}, ahead of its first frame`);
+      w.emit.push({ frame, actions: [{ type: 'tunnel', key: FLOW_STATE_KEY, remote }] });
+    }
   }
 
   private decide(port: VirtualPort, direction: SecurityGroupDirection, remote: Uint8Array, w: Walk): boolean {

@@ -3,11 +3,10 @@
 // The state is plain data so that it can cross to the simulation threads; the bridges' MAC
 // tables are shared memory beside it.
 import { parseMac } from '../packet';
-import { FlowMatch, parseFlowMatch } from '../flow';
+import { ConnTable, FlowMatch, parseFlowMatch } from '../flow';
 import type { Mirror, Port, Route, SecurityGroup, SecurityGroupRule } from '../topology';
 import { MacTable } from './mac-table';
 import { PortGuard, portGuard } from './port-security';
-import { ConnTable } from './conntrack';
 import { deviceTag, hostTag, MacTags, neighborTag, portTag, securityGroupTag, vportTag } from './tags';
 import { contains, formatAddress, parsePrefix, Prefix } from '../packet';
 

@@ -1,6 +1,7 @@
 // A million random, mutated and truncated frames through the datapath engine and the
 // learning bridge: nothing may throw, and every frame is either sent or counted as a drop.
 import test from 'ava';
+import { ConnTable } from '../../src/flow';
 import { Datapath, DatapathCounters, DEFAULT_DATAPATH_OPTIONS, FrameIo, FromDatapath, frameOf, newPortMeterBuffers, packAnswers, PortCounter, PortMeters, PortSpec } from '../../src/datapath';
 import { DROP_REASONS, KEY_WORDS } from '../../src/flow';
 import { VNET_HEADER_BYTES } from '../../src/packet';
@@ -94,7 +95,7 @@ test('a million fuzzed frames: no exception, each one sent or counted as a drop'
   const io = new FuzzIo();
   const counters = new DatapathCounters();
   const upcalls: Extract<FromDatapath, { type: 'upcall' }>[] = [];
-  const datapath = new Datapath(DEFAULT_DATAPATH_OPTIONS, counters, new PortMeters(newPortMeterBuffers()), (m) => m.type === 'upcall' && upcalls.push(m), io);
+  const datapath = new Datapath(DEFAULT_DATAPATH_OPTIONS, counters, new PortMeters(newPortMeterBuffers()), new ConnTable(64), (m) => m.type === 'upcall' && upcalls.push(m), io);
   const specs: PortSpec[] = [
     { number: 1, name: 'fuzz-vnet', kind: 'packet', fd: -1, vnetHdr: true },
     { number: 2, name: 'fuzz-plain', kind: 'packet', fd: -1, vnetHdr: false },

@@ -1,6 +1,7 @@
 // The datapath's VXLAN tunnel with a recording stand-in for the native I/O: datagrams in are
 // delivered by key with no simulation, or dropped and counted; frames out are encapsulated.
 import test from 'ava';
+import { ConnTable } from '../../src/flow';
 import { Datapath, DatapathCounters, DEFAULT_DATAPATH_OPTIONS, FrameIo, FromDatapath, gather, newPortMeterBuffers, PortCounter, PortMeters } from '../../src/datapath';
 import { DROP_REASONS } from '../../src/flow';
 import { emitVxlan, IpProtocol, ipv4PseudoSum, TcpFlag, TcpSegment, VNET_HEADER_BYTES, VnetHeader, VxlanHeader } from '../../src/packet';
@@ -78,7 +79,7 @@ class RecordingIo implements FrameIo {
 function setUp() {
   const io = new RecordingIo();
   const counters = new DatapathCounters();
-  const datapath = new Datapath(DEFAULT_DATAPATH_OPTIONS, counters, new PortMeters(newPortMeterBuffers()), () => {}, io);
+  const datapath = new Datapath(DEFAULT_DATAPATH_OPTIONS, counters, new PortMeters(newPortMeterBuffers()), new ConnTable(64), () => {}, io);
   datapath.addPort({ number: 3, name: 'vm', kind: 'packet', fd: 33, vnetHdr: true }, false);
   datapath.addPort({ number: 0, name: 'vxlan', kind: 'tunnel', fd: 44, vnetHdr: false }, true);
   datapath.setTunnelMap({ delivery: [[5000, 3]], ingress: [], marks: [], peers: [PEER] });
@@ -227,7 +228,7 @@ test('a port held for an arriving VM keeps what is sent to it until the guest se
   const io = new RecordingIo();
   const counters = new DatapathCounters();
   const messages: FromDatapath[] = [];
-  const datapath = new Datapath(DEFAULT_DATAPATH_OPTIONS, counters, new PortMeters(newPortMeterBuffers()), (m) => messages.push(m), io);
+  const datapath = new Datapath(DEFAULT_DATAPATH_OPTIONS, counters, new PortMeters(newPortMeterBuffers()), new ConnTable(64), (m) => messages.push(m), io);
   datapath.addPort({ number: 0, name: 'vxlan', kind: 'tunnel', fd: 44, vnetHdr: false }, true);
   datapath.addPort({ number: 3, name: 'tapd', kind: 'packet', fd: 33, vnetHdr: true }, true);
   datapath.setTunnelMap({ delivery: [[5000, 3]], ingress: [], marks: [], peers: [PEER] });
@@ -257,7 +258,7 @@ test('a port held for an arriving VM keeps what is sent to it until the guest se
 test('a mark from the source (the guest sent there) lets go of what was held before it: the guest read it there', async (t) => {
   const io = new RecordingIo();
   const counters = new DatapathCounters();
-  const datapath = new Datapath(DEFAULT_DATAPATH_OPTIONS, counters, new PortMeters(newPortMeterBuffers()), () => undefined, io);
+  const datapath = new Datapath(DEFAULT_DATAPATH_OPTIONS, counters, new PortMeters(newPortMeterBuffers()), new ConnTable(64), () => undefined, io);
   datapath.addPort({ number: 0, name: 'vxlan', kind: 'tunnel', fd: 44, vnetHdr: false }, true);
   datapath.addPort({ number: 3, name: 'tapd', kind: 'packet', fd: 33, vnetHdr: true }, true);
   datapath.setTunnelMap({ delivery: [[5000, 3]], ingress: [], marks: [[6000, 3]], peers: [PEER] });

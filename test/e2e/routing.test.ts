@@ -120,6 +120,14 @@ test('the vswitch CLI builds a routed network, shows it, and traces a frame thro
   const viaApi = await agent.api.request<{ actions: string }>('POST', '/v1/trace', { port: (JSON.parse(await cli(token, '--json', 'show')).ports as { id: string; name: string }[]).find((p) => p.name === 'vm1')!.id, flow: `icmp,dl_src=${mac},dl_dst=${routerMac},nw_src=10.0.1.5,nw_dst=10.0.2.5,nw_ttl=1` });
   t.is(viaApi.actions, 'drop(ttlExpired)', 'the same trace through the tenant API');
 
+  // Security groups through the CLI: a group, a rule, a port in it, shown.
+  await cli(token, 'security-group', 'create', 'web');
+  const ruled = await cli(token, 'security-group', 'rule', 'add', 'web', 'ingress', '--protocol', 'tcp', '--port', '80-81', '--remote-prefix', '10.0.0.0/8');
+  t.regex(ruled, /3: ingress IPv4 tcp port 80-81 from\/to 10\.0\.0\.0\/8/);
+  await cli(token, 'port', 'create', 'net1', '--name', 'web1', '--security-group', 'web');
+  t.regex(await cli(token, 'show'), /port web1 \(\w+\): security group web/);
+  t.notRegex(await cli(token, 'security-group', 'rule', 'delete', 'web', '3'), /ingress/, 'the rule is gone');
+
   const rotated = /new token: (\S+)/.exec(await cli(admin, 'tenant', 'rotate-token', 'acme'))![1];
   t.regex(await cli('not-a-token', 'router', 'list').catch((e: { stderr: string }) => e.stderr), /not valid/);
   t.regex(await cli(token, 'router', 'list').catch((e: { stderr: string }) => e.stderr), /not valid/, 'the old token stops working');

@@ -4,7 +4,7 @@
 // connection is open stops new connections only; a full connection table refuses new
 // connections, counted, while established ones go on.
 import test from 'ava';
-import { eventually, Lab, ping, startAgent } from '../../examples/lab';
+import { eventually, Lab, overlayHosts, ping, startAgent, vmOn } from '../../examples/lab';
 import { ControlClient } from '../../src/cli/client';
 
 const ECHO_SERVER = `
@@ -115,4 +115,34 @@ test('a full connection table refuses new connections and counts them; establish
   held.stdin!.write('go\n');
   t.true(await eventually(async () => said.includes('echo 1')), 'the established connection goes on');
   held.stdin!.end();
+});
+
+test('two hosts behind a router: the reply enters at the other host and is known there as a reply', async (t) => {
+  const lab = new Lab();
+  t.teardown(() => lab.cleanup());
+  const { hosts, agents, ids } = await overlayHosts(lab, ['host1', 'host2']);
+  const vm1 = await vmOn(lab, hosts[0].ns, 'vm1', 'tap1', '10.0.1.5/24');
+  const vm2 = await vmOn(lab, hosts[1].ns, 'vm2', 'tap2', '10.0.2.6/24');
+  await lab.ip(vm1, 'route', 'add', 'default', 'via', '10.0.1.1');
+  await lab.ip(vm2, 'route', 'add', 'default', 'via', '10.0.2.1');
+  const api = agents[0].api;
+  const closed = await api.request<{ id: string }>('POST', '/v1/security-groups', { name: 'closed' });
+  const ssh = await api.request<{ id: string }>('POST', '/v1/security-groups', {
+    name: 'ssh', rules: [{ direction: 'egress', ethertype: 'IPv4' }, { direction: 'ingress', ethertype: 'IPv4', protocol: 'tcp', portMin: 22 }, { direction: 'ingress', ethertype: 'IPv4', protocol: 'icmp' }],
+  });
+  const router = await api.request<{ id: string }>('POST', '/v1/routers', { name: 'r' });
+  for (const [i, group] of [closed.id, ssh.id].entries()) {
+    const bridge = await api.request<{ id: string }>('POST', '/v1/bridges', { name: `net${i + 1}` });
+    const gateway = await api.request<{ id: string }>('POST', '/v1/ports', { device: router.id, addresses: [`10.0.${i + 1}.1/24`] });
+    await api.request('POST', '/v1/ports', { device: bridge.id, peer: gateway.id });
+    const port = await api.request<{ id: string }>('POST', '/v1/ports', { device: bridge.id, name: `vm${i + 1}`, securityGroups: [group] });
+    await api.request('POST', '/v1/bindings', { port: port.id, interface: `tap${i + 1}`, host: ids[i] });
+  }
+  lab.spawn(vm2, 'python3', ['-c', ECHO_SERVER, '22', '8080']);
+  const connects = (port: number) => lab.exec(vm1, 'python3', ['-c', CONNECT, '10.0.2.6', String(port)], 20_000).then(() => true, () => false);
+  t.true(await eventually(() => connects(22)), 'vm1 on host 1 connects to vm2 on host 2: the replies, simulated on host 2, pass vm1\'s group');
+  t.true(await ping(lab, vm1, '10.0.2.6', 2), 'and pings it');
+  t.false(await connects(8080), 'tcp/8080 is not let in');
+  t.false(await ping(lab, vm2, '10.0.1.5', 2), 'vm2 cannot reach into vm1 unasked');
+  t.is((await agents[1].stats()).drops.malformed, 0, 'host 2 took every flow state host 1 sent');
 });

@@ -2,7 +2,7 @@
 // expiry by state, a bounded table that refuses new connections, and two threads' views of one.
 import test from 'ava';
 import { IpProtocol, parseAddress } from '../../src/packet';
-import { ConnTable, CtState, nextTcpState, TcpBits } from '../../src/simulation';
+import { ConnTable, CtState, nextTcpState, TcpBits } from '../../src/flow';
 
 const [A, B] = [parseAddress('10.0.0.1'), parseAddress('10.0.0.2')];
 const ZONE: [number, number] = [1, 2];

@@ -6,7 +6,7 @@
 // keeps apart. The table is bounded: when the slots near a new connection's home are taken it
 // is refused (and its flow dropped and counted), while established ones go on.
 // Timeouts follow Linux's nf_conntrack defaults (Documentation/networking/nf_conntrack-sysctl.rst).
-import { IpProtocol } from '../packet';
+import { IpProtocol } from '../packet/ipv4';
 
 export const CtState = { synSent: 1, synReceived: 2, established: 3, closing: 4, closed: 5, unreplied: 6, replied: 7 } as const;
 export type CtStateCode = (typeof CtState)[keyof typeof CtState];
