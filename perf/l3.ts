@@ -2,14 +2,10 @@
 // routing (a router namespace with ip_forward) and through this switch's virtual router, one
 // after the other in one run; then flow setups per second: a generator sends 64-byte UDP
 // frames, each of a new 5-tuple, across the virtual router, and the agent's flow inserts count.
-import path from 'node:path';
 import { Lab, ping, routedHost, RunningAgent, startAgent, tenantNetwork } from '../examples/lab';
-import { cpuSeconds, pingRtt, tcpGbps, udp64 } from './measure';
+import { cpuSeconds, flowSetupsPerSecond, pingRtt, tcpGbps, udp64 } from './measure';
 
 const H2 = '10.88.2.2';
-/** New flows offered per second: above the target (100k), below what floods the machine. */
-const OFFERED_FLOWS_PER_S = 150_000;
-const WARM_UP_SECONDS = 3;
 
 interface Routed {
   lab: Lab;
@@ -65,7 +61,7 @@ export async function l3(options: { seconds: number; log: (line: string) => void
         cpu_s: sut.agent ? round(cpuSeconds(sut.agent.pid) - cpuBefore) : null, config: sut.config,
       };
       options.log(`${name}: ${JSON.stringify(systems[name])}`);
-      if (sut.agent) flowSetups = await measureFlowSetups(sut, options);
+      if (sut.agent) flowSetups = await flowSetupsPerSecond(sut.lab, sut.h1, sut.agent, sut.routerMac!, '10.88.1.2', H2, options);
     } finally {
       await sut.lab.cleanup();
     }
@@ -77,24 +73,6 @@ export async function l3(options: { seconds: number; log: (line: string) => void
     flow_setups_per_s: Math.round(flowSetups),
     ratios: { tcp_vs_kernel: round(results.vswitch.tcp / results.kernel.tcp), pps_vs_kernel: round(results.vswitch.pps / results.kernel.pps) },
   };
-}
-
-/** New flows the agent installed per second while the generator sent a new 5-tuple per frame. */
-async function measureFlowSetups(sut: Routed, options: { seconds: number; log: (line: string) => void }): Promise<number> {
-  const agent = sut.agent!;
-  const mac = /link\/ether (\S+)/.exec((await sut.lab.ip(sut.h1, 'link', 'show', 'eth0')).stdout)![1];
-  const generator = path.join(__dirname, 'udp-flows.js');
-  const offer = (seconds: number) => sut.lab.exec(sut.h1, process.execPath, [generator, 'eth0', mac, sut.routerMac!, '10.88.1.2', H2, String(seconds), String(OFFERED_FLOWS_PER_S)], (seconds + 30) * 1000);
-  await offer(WARM_UP_SECONDS); // the JIT compiles the slow path first: the steady state is measured
-  const before = await agent.stats();
-  const started = performance.now();
-  const { stdout } = await offer(options.seconds);
-  const after = await agent.stats();
-  const seconds = (performance.now() - started) / 1000;
-  const inserts = after.flows.inserts - before.flows.inserts;
-  options.log(`flow setups: generator sent ${stdout.trim()} frames; ${inserts} flows installed, ${after.flows.upcalls - before.flows.upcalls} upcalls, ` +
-    `drops ${JSON.stringify(Object.fromEntries(Object.entries(after.drops).map(([k, v]) => [k, v - (before.drops[k] ?? 0)]).filter(([, v]) => v)))} in ${seconds.toFixed(1)} s`);
-  return inserts / seconds;
 }
 
 function round(x: number, digits = 2): number {

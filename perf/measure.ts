@@ -1,7 +1,9 @@
 // Measurements between two lab namespaces: iperf3 TCP and 64-byte UDP (client and server
-// pinned to different cores), ping RTT percentiles, and a process's CPU time from /proc.
+// pinned to different cores), ping RTT percentiles, flow setups per second, and a process's
+// CPU time from /proc.
 import fs from 'node:fs';
-import { iperf as iperfRun, Lab } from '../examples/lab';
+import path from 'node:path';
+import { iperf as iperfRun, Lab, RunningAgent } from '../examples/lab';
 
 /** Client and server on different cores, as the reference figures in FACTS.md were taken. */
 const PINNED = { client: ['taskset', '-c', '0'], server: ['taskset', '-c', '1'] };
@@ -36,3 +38,32 @@ export function cpuSeconds(pid: number): number {
   const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (proc(5), counted from the state field)
   return ticks / 100; // USER_HZ
 }
+
+/** New flows offered per second: above the target (100k), below what floods the machine. */
+export const OFFERED_FLOWS_PER_S = 150_000;
+const WARM_UP_SECONDS = 3;
+
+/** Sends 64-byte UDP frames, each of a new 5-tuple, from `from` (its eth0) to `toMac`;
+ *  `seconds` long; the number sent. */
+export async function offerNewFlows(lab: Lab, from: string, toMac: string, sourceIp: string, destinationIp: string, seconds: number): Promise<string> {
+  const mac = /link\/ether (\S+)/.exec((await lab.ip(from, 'link', 'show', 'eth0')).stdout)![1];
+  const generator = path.join(__dirname, 'udp-flows.js');
+  const { stdout } = await lab.exec(from, process.execPath, [generator, 'eth0', mac, toMac, sourceIp, destinationIp, String(seconds), String(OFFERED_FLOWS_PER_S)], (seconds + 30) * 1000);
+  return stdout.trim();
+}
+
+/** New flows the agent installed per second while the generator sent a new 5-tuple per frame. */
+export async function flowSetupsPerSecond(lab: Lab, from: string, agent: RunningAgent, routerMac: string, sourceIp: string, destinationIp: string, options: { seconds: number; log: (line: string) => void }): Promise<number> {
+  const offer = (seconds: number) => offerNewFlows(lab, from, routerMac, sourceIp, destinationIp, seconds);
+  await offer(WARM_UP_SECONDS); // the JIT compiles the slow path first: the steady state is measured
+  const before = await agent.stats();
+  const started = performance.now();
+  const stdout = await offer(options.seconds);
+  const after = await agent.stats();
+  const seconds = (performance.now() - started) / 1000;
+  const inserts = after.flows.inserts - before.flows.inserts;
+  options.log(`flow setups: generator sent ${stdout} frames; ${inserts} flows installed, ${after.flows.upcalls - before.flows.upcalls} upcalls, ` +
+    `drops ${JSON.stringify(Object.fromEntries(Object.entries(after.drops).map(([k, v]) => [k, v - (before.drops[k] ?? 0)]).filter(([, v]) => v)))} in ${seconds.toFixed(1)} s`);
+  return inserts / seconds;
+}
+

@@ -1,6 +1,7 @@
 // `npm run bench -- NAME [--json] [--seconds N]`: runs one benchmark. With --json the last
 // line printed is the result as one JSON object; progress goes to stderr.
 import { changes } from './changes';
+import { firewall } from './firewall';
 import { flamegraph } from './flamegraph';
 import { flowcache } from './flowcache';
 import { idle } from './idle';
@@ -31,6 +32,9 @@ async function main(argv: string[]): Promise<number> {
     case 'l3':
       result = await l3({ seconds: seconds ?? 5, log });
       break;
+    case 'firewall':
+      result = await firewall({ seconds: seconds ?? 5, log });
+      break;
     case 'changes':
       result = await changes({ rounds: 3, log });
       break;
@@ -50,7 +54,7 @@ async function main(argv: string[]): Promise<number> {
       result = await flamegraph({ seconds: seconds ?? 5, log });
       break;
     default:
-      process.stderr.write('usage: npm run bench -- l2|l3|overlay|changes|migration|scale|setup|flowcache|idle|flamegraph [--json] [--seconds N]\n');
+      process.stderr.write('usage: npm run bench -- l2|l3|firewall|overlay|changes|migration|scale|setup|flowcache|idle|flamegraph [--json] [--seconds N]\n');
       return 2;
   }
   process.stdout.write(json ? JSON.stringify(result) + '\n' : JSON.stringify(result, null, 2) + '\n');

@@ -31,7 +31,7 @@ export default function simulate(task: SimulationTask): SimulationAnswer {
   const invalidate = new Set<string>();
   for (let i = 0; i * KEY_WORDS < task.keys.length; i++) {
     const result = simulation.simulate(task.keys, i * KEY_WORDS, frameOf(task.frames, i), task.now);
-    flows.push({ actions: result.actions, tags: result.tags, cache: result.cache });
+    flows.push({ actions: result.actions, tags: result.tags, cache: result.cache, connection: result.connection });
     for (const tag of result.invalidate) invalidate.add(tag);
     answer.emit.push(...result.emit);
     answer.learned.push(...result.learned);

@@ -3,7 +3,7 @@
 // frames they sent, neighbors they resolved, frames that wait for a neighbor (held here, a
 // few per address for a few seconds, then dropped and counted, as a kernel's neighbor queue does).
 import { Piscina } from 'piscina';
-import { FrameBatch, packFrames, Transmission } from '../datapath';
+import { FLOW_FIELDS, FrameBatch, packFrames, Transmission } from '../datapath';
 import { FlowKeyExtractor, KEY_WORDS } from '../flow';
 import { VNET_HEADER_BYTES } from '../packet';
 import { Hold, LearnedStation, macClock, Neighbor } from '../simulation';
@@ -123,7 +123,7 @@ export class SlowPath {
       .then((answer) => {
         this.stats.released += frames.length;
         const { actionLists, flows } = answer.answers;
-        this.sink.transmit(frames.map((frame, i) => ({ frame, actions: actionLists[flows[i * 3]] })));
+        this.sink.transmit(frames.map((frame, i) => ({ frame, actions: actionLists[flows[i * FLOW_FIELDS]] })));
       })
       .catch(() => (this.stats.unresolved += frames.length));
   }

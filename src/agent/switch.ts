@@ -13,10 +13,10 @@ import {
   CacheCounter, DatapathOptions, DEFAULT_DATAPATH_OPTIONS, FlowDump, FrameBatch, FromDatapath, native, newPortMeterBuffers,
   PortCounter, PortMeters, PortSpec, sumCounters, ToDatapath, Transmission, TUNNEL_PORT, TunnelMap,
 } from '../datapath';
-import { DROP_REASONS, FlowKeyExtractor, KEY_WORDS } from '../flow';
+import { connectionTag, DROP_REASONS, FlowKeyExtractor, KEY_WORDS } from '../flow';
 import { formatMac, parseIpv4, VNET_HEADER_BYTES, VXLAN_UDP_PORT } from '../packet';
 import {
-  connectionTag, CONNTRACK_SPACE_TAG, decodeState, deviceTag, macClock, macTag, portTag, SimulationResult, TABLE_SPACE_TAG, TopologySimulation, vportTag,
+  CONNTRACK_SPACE_TAG, decodeState, deviceTag, macClock, macTag, portTag, SimulationResult, TABLE_SPACE_TAG, TopologySimulation, vportTag,
 } from '../simulation';
 import type { Stored } from '../topology';
 import type { SimulationAnswer, SimulationTask } from '../../workers/simulation';

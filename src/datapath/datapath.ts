@@ -5,6 +5,7 @@
 import { ActionTable, dropCode } from '../flow/actions';
 import { FlowCache } from '../flow/cache';
 import { ConnTable } from '../flow/conntrack';
+import { connectionTag } from '../flow/tags';
 import { ActionExecutor, FrameSink } from '../flow/execute';
 import { acceptFlowState, FLOW_STATE_KEY, parseFlowState } from '../flow/flow-state';
 import { FlowKeyExtractor, hashKey, KEY_WORDS, KeyWord } from '../flow/key';
@@ -16,6 +17,7 @@ import { emitVxlan, VXLAN_HEADER_BYTES, VXLAN_UDP_PORT, VxlanHeader } from '../p
 import { CacheCounter, DatapathCounters, MAX_PORTS, PortCounter } from './counters';
 import { FLOW_UNITS, Meter, PortMeters } from './meters';
 import { Shaper } from './shaper';
+import { FLOW_FIELDS } from './messages';
 import type { ActiveSource, FlowDump, FromDatapath, PortSpec, SlowPathAnswers, Transmission, TunnelMap } from './messages';
 import { FrameIo, isLinkFailure, native } from './native';
 import { PendingFlows } from './pending';
@@ -596,17 +598,19 @@ export class Datapath implements FrameSink {
     const staleSets = answers.tagSets.map((tags) => tags.some((tag) => (this.invalidatedAt.get(tag) ?? -1) > generation));
     this.pending.complete(batch).forEach((flow, i) => {
       this.inPort = flow.key[KeyWord.inPortVlan] >>> 16;
-      const actionId = actionIds[answers.flows[i * 3]];
-      const tagSet = answers.flows[i * 3 + 1];
-      if (answers.flows[i * 3 + 2] === 0) {
-        if (answers.actionLists[answers.flows[i * 3]].length > 0) this.execute(flow.frames[0], actionId);
+      const actionId = actionIds[answers.flows[i * FLOW_FIELDS]];
+      const tagSet = answers.flows[i * FLOW_FIELDS + 1];
+      const connection = answers.flows[i * FLOW_FIELDS + 3];
+      if (answers.flows[i * FLOW_FIELDS + 2] === 0) {
+        if (answers.actionLists[answers.flows[i * FLOW_FIELDS]].length > 0) this.execute(flow.frames[0], actionId);
         for (const frame of flow.frames.slice(1)) {
           if (!this.pending.add(flow.key, 0, flow.hash, frame, 0, frame.length)) this.drop(Drop.queueFull);
         }
         return;
       }
-      if (!staleSets[tagSet] && this.cache.find(flow.key, 0, flow.hash) < 0) {
-        const id = this.cache.insert(flow.key, 0, flow.hash, actionId, answers.tagSets[tagSet], this.now);
+      const stale = staleSets[tagSet] || (connection >= 0 && (this.invalidatedAt.get(connectionTag(connection)) ?? -1) > generation);
+      if (!stale && this.cache.find(flow.key, 0, flow.hash) < 0) {
+        const id = this.cache.insert(flow.key, 0, flow.hash, actionId, answers.tagSets[tagSet], this.now, connection);
         for (const frame of flow.frames) {
           this.cache.packets[id]++;
           this.cache.bytes[id] += frame.length - VNET_HEADER_BYTES;
@@ -719,16 +723,12 @@ export class Datapath implements FrameSink {
    *  tracking keeps them alive, as the kernel's does with every packet. */
   private activeConnections(since: number): number[] {
     const cache = this.cache;
-    const seenSets = new Set<number>();
-    const slots: number[] = [];
+    const slots = new Set<number>();
     for (let id = 0; id < cache.capacity; id++) {
-      if (cache.actions[id] < 0 || ((cache.lastUsed[id] - since) | 0) < 0) continue;
-      const set = cache.tagSetOf(id);
-      if (seenSets.has(set)) continue;
-      seenSets.add(set);
-      for (const tag of cache.tagSets.tags(set)) if (tag.startsWith('ct:')) slots.push(Number(tag.slice(3)));
+      if (cache.connection[id] < 0 || ((cache.lastUsed[id] - since) | 0) < 0) continue;
+      slots.add(cache.connection[id]);
     }
-    return slots;
+    return [...slots];
   }
 
   /** Stations whose flows were used since `since`: the slow path keeps their MACs learned. */

@@ -18,6 +18,8 @@ export interface SlowPathFlow {
   /** False when the slow path answered the frame itself (a ping to a router): not installed,
    *  and every later frame of the flow comes up too. */
   cache: boolean;
+  /** The tracked connection the flow belongs to (its slot), or -1: its flows end with it. */
+  connection: number;
 }
 
 /** The slow path's answers for one upcall batch. Flows on the same path share their action
@@ -27,16 +29,20 @@ export interface SlowPathFlow {
 export interface SlowPathAnswers {
   actionLists: Action[][];
   tagSets: string[][];
-  /** Per flow, three numbers: its action list, its tag set, and 1 when it may be cached. */
+  /** Per flow, FLOW_FIELDS numbers: its action list, its tag set, 1 when it may be cached,
+   *  and its connection (or -1). A connection is not a tag: one per flow, it would make every
+   *  flow's tag set its own. */
   flows: Int32Array;
 }
+export const FLOW_FIELDS = 4;
 
 export function packAnswers(flows: readonly SlowPathFlow[]): SlowPathAnswers {
-  const answers: SlowPathAnswers = { actionLists: [], tagSets: [], flows: new Int32Array(flows.length * 3) };
+  const answers: SlowPathAnswers = { actionLists: [], tagSets: [], flows: new Int32Array(flows.length * FLOW_FIELDS) };
   flows.forEach((flow, i) => {
-    answers.flows[i * 3] = indexIn(answers.actionLists, flow.actions, sameAction);
-    answers.flows[i * 3 + 1] = indexIn(answers.tagSets, flow.tags, (a, b) => a === b);
-    answers.flows[i * 3 + 2] = flow.cache ? 1 : 0;
+    answers.flows[i * FLOW_FIELDS] = indexIn(answers.actionLists, flow.actions, sameAction);
+    answers.flows[i * FLOW_FIELDS + 1] = indexIn(answers.tagSets, flow.tags, (a, b) => a === b);
+    answers.flows[i * FLOW_FIELDS + 2] = flow.cache ? 1 : 0;
+    answers.flows[i * FLOW_FIELDS + 3] = flow.connection;
   });
   return answers;
 }

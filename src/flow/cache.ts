@@ -4,7 +4,7 @@
 // for actions, counters and tags; idle expiry by an incremental sweep; eviction of the least
 // recently used of a few candidates when full; removal by tag.
 import { KEY_WORDS } from './key';
-import { TagSets } from './tags';
+import { connectionOf, TagSets } from './tags';
 
 export interface FlowCacheOptions {
   /** Flows held at most. */
@@ -40,6 +40,12 @@ export class FlowCache {
   readonly bytes: Float64Array;
   readonly stats: FlowCacheStats = { hits: 0, misses: 0, inserts: 0, evictions: 0, expirations: 0, invalidations: 0 };
   readonly tagSets = new TagSets();
+  /** Per flow: its tracked connection (a slot of the connection table), or -1. */
+  readonly connection: Int32Array;
+  /** Per flow: neighbours in its connection's list; the first flow of each connection's. */
+  private readonly connectionNext: Int32Array;
+  private readonly connectionPrev: Int32Array;
+  private readonly connectionHead = new Map<number, number>();
   private readonly slots: Uint32Array;
   /** Per flow: the slot holding its key. */
   private readonly slotOf: Int32Array;
@@ -66,6 +72,9 @@ export class FlowCache {
     this.bytes = new Float64Array(n);
     this.next = new Int32Array(n);
     this.prev = new Int32Array(n);
+    this.connection = new Int32Array(n).fill(EMPTY);
+    this.connectionNext = new Int32Array(n);
+    this.connectionPrev = new Int32Array(n);
     for (let i = 0; i < n; i++) this.next[i] = i + 1 < n ? i + 1 : EMPTY;
     // At most three quarters full, usually about half: probes stay short.
     let slots = 2;
@@ -102,7 +111,7 @@ export class FlowCache {
   }
 
   /** Installs a flow (the key must not be cached); evicts one first when full. Returns its id. */
-  insert(key: Uint32Array, at: number, hash: number, actionId: number, tags: readonly string[], now: number): number {
+  insert(key: Uint32Array, at: number, hash: number, actionId: number, tags: readonly string[], now: number, connection = EMPTY): number {
     if (this.count === this.capacity) this.evictOne();
     const id = this.freeHead;
     this.freeHead = this.next[id];
@@ -118,6 +127,14 @@ export class FlowCache {
     this.prev[id] = EMPTY;
     if (head !== EMPTY) this.prev[head] = id;
     this.tagSets.head[set] = id;
+    this.connection[id] = connection;
+    if (connection !== EMPTY) {
+      const first = this.connectionHead.get(connection) ?? EMPTY;
+      this.connectionNext[id] = first;
+      this.connectionPrev[id] = EMPTY;
+      if (first !== EMPTY) this.connectionPrev[first] = id;
+      this.connectionHead.set(connection, id);
+    }
     let slot = hash & this.slotMask;
     while (this.slots[slot * SLOT_WORDS + SLOT_ID] !== 0) slot = (slot + 1) & this.slotMask;
     const base = slot * SLOT_WORDS;
@@ -138,6 +155,15 @@ export class FlowCache {
     else this.tagSets.head[set] = after;
     if (after !== EMPTY) this.prev[after] = before;
     if (--this.tagSets.refs[set] === 0) this.tagSets.release(set);
+    const connection = this.connection[id];
+    if (connection !== EMPTY) {
+      const [earlier, later] = [this.connectionPrev[id], this.connectionNext[id]];
+      if (earlier !== EMPTY) this.connectionNext[earlier] = later;
+      else if (later !== EMPTY) this.connectionHead.set(connection, later);
+      else this.connectionHead.delete(connection);
+      if (later !== EMPTY) this.connectionPrev[later] = earlier;
+      this.connection[id] = EMPTY;
+    }
     this.unindex(id);
     this.actions[id] = EMPTY;
     this.next[id] = this.freeHead;
@@ -145,14 +171,20 @@ export class FlowCache {
     this.count--;
   }
 
-  /** The tag set of a cached flow (its tags: tagSets.tags(set)). */
-  tagSetOf(id: number): number {
-    return this.tagSet[id];
-  }
-
-  /** Removes every flow tagged `tag`; returns how many. */
+  /** Removes every flow tagged `tag` (or, for a connection's tag, of that connection); returns how many. */
   invalidate(tag: string): number {
     let removed = 0;
+    const connection = connectionOf(tag);
+    if (connection >= 0) {
+      for (let id = this.connectionHead.get(connection) ?? EMPTY; id !== EMPTY; ) {
+        const following = this.connectionNext[id];
+        this.remove(id);
+        removed++;
+        id = following;
+      }
+      this.stats.invalidations += removed;
+      return removed;
+    }
     for (const set of this.tagSets.setsWith(tag)) {
       for (let id = this.tagSets.head[set]; id !== EMPTY; ) {
         const following = this.next[id];

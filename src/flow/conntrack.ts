@@ -71,14 +71,18 @@ export class ConnTable {
 
   /** The connection a frame belongs to, either way, or null. */
   find(zone: readonly [number, number], protocol: number, source: Uint8Array, destination: Uint8Array, sourcePort: number, destinationPort: number): Connection | null {
-    return this.locked(() => {
+    // Locked by hand, not through `locked`: this runs for every new flow of a member port.
+    this.lock();
+    try {
       this.fill(zone, protocol, source, destination, sourcePort, destinationPort);
       const forward = this.lookup();
       if (forward >= 0) return this.connection(forward, false);
       this.fill(zone, protocol, destination, source, destinationPort, sourcePort);
       const back = this.lookup();
       return back >= 0 ? this.connection(back, true) : null;
-    });
+    } finally {
+      this.unlock();
+    }
   }
 
   /** Tracks a new connection as first seen; its slot, or -1 when the table is full. */
@@ -188,13 +192,21 @@ export class ConnTable {
   }
 
   private locked<T>(work: () => T): T {
-    while (Atomics.compareExchange(this.words, Header.lock, 0, 1) !== 0) Atomics.wait(this.words, Header.lock, 1, 1);
+    this.lock();
     try {
       return work();
     } finally {
-      Atomics.store(this.words, Header.lock, 0);
-      Atomics.notify(this.words, Header.lock, 1);
+      this.unlock();
     }
+  }
+
+  private lock(): void {
+    while (Atomics.compareExchange(this.words, Header.lock, 0, 1) !== 0) Atomics.wait(this.words, Header.lock, 1, 1);
+  }
+
+  private unlock(): void {
+    Atomics.store(this.words, Header.lock, 0);
+    Atomics.notify(this.words, Header.lock, 1);
   }
 }
 

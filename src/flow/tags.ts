@@ -3,6 +3,13 @@
 // Flows with the same tags share one interned tag set, so a flow costs one id, whatever
 // the number of its tags.
 
+/** A tracked connection (its slot in the connection table): its flows end with it. Flows keep
+ *  their connection beside their tag set, not in it (FlowCache.connection). */
+export const connectionTag = (slot: number): string => `${CONNECTION_TAG}${slot}`;
+const CONNECTION_TAG = 'ct:';
+/** The slot a connection tag names, or -1 for any other tag. */
+export const connectionOf = (tag: string): number => (tag.startsWith(CONNECTION_TAG) ? Number(tag.slice(CONNECTION_TAG.length)) : -1);
+
 export class TagSets {
   private readonly idsByName = new Map<string, number>();
   private readonly names = new WeakMap<readonly string[], string>();

@@ -8,11 +8,11 @@
 import { ConnTable, CtState, CtStateCode, emitFlowState, FLOW_STATE_BYTES, FLOW_STATE_KEY, KeyFlag, nextTcpState } from '../flow';
 import { contains, formatAddress, Icmpv6Type, IpProtocol, Prefix, VNET_HEADER_BYTES } from '../packet';
 import type { SecurityGroupDirection } from '../topology';
-import { connectionTag, CONNTRACK_SPACE_TAG } from './tags';
+import { CONNTRACK_SPACE_TAG } from './tags';
 import type { VirtualGroup, VirtualPort, VirtualRule } from './virtual-topology';
 import type { Walk } from './walk';
 
-const PROTOCOLS: Record<VirtualRule['protocol'], number> = { any: -1, tcp: IpProtocol.tcp, udp: IpProtocol.udp, icmp: IpProtocol.icmp, icmpv6: IpProtocol.icmpv6 };
+const ANY = -1;
 /** ICMP echo requests and their replies, tracked as one connection: [request, reply] types. */
 const ECHO = [[8, 0], [128, 129]] as const;
 const DHCP = [67, 68];
@@ -60,11 +60,12 @@ export class SecurityGroupStep {
       w.tags.add(CONNTRACK_SPACE_TAG);
       return w.refuse('conntrackFull', () => 'the connection table is full: a new connection is refused, established ones go on');
     }
-    w.tags.add(connectionTag(slot));
+    w.connection = slot;
     // The reply may enter at the host this flow tunnels to: it learns the connection first.
+    const remotes = new Set(w.actions.flatMap((a) => (a.type === 'tunnel' ? [a.remote] : [])));
+    if (remotes.size === 0) return;
     const frame = new Uint8Array(VNET_HEADER_BYTES + FLOW_STATE_BYTES);
     emitFlowState(frame, VNET_HEADER_BYTES, { zone: t.zone, protocol: f.ipProtocol, source: f.networkSource, destination: f.networkDestination, sourcePort, destinationPort, state });
-    const remotes = new Set(w.actions.flatMap((a) => (a.type === 'tunnel' ? [a.remote] : [])));
     for (const remote of remotes) {
       w.note(() => `  flow state of the connection to ${remote}, ahead of its first frame`);
       w.emit.push({ frame, actions: [{ type: 'tunnel', key: FLOW_STATE_KEY, remote }] });
@@ -83,14 +84,15 @@ export class SecurityGroupStep {
       w.note(() => `  security groups of ${port.name}: ${direction}, conntrack ${this.conntrack().stateName(t.found!.state)}${t.found!.reply ? ' (reply)' : ''}: pass`);
       return true;
     }
-    for (const group of port.groups) {
-      for (const [i, rule] of group.rules.entries()) {
-        if (!this.matches(rule, direction, remote, w)) continue;
-        if (rule.remoteTag) w.tags.add(rule.remoteTag);
-        t.allowed = true;
-        w.note(() => `  security group ${group.name}: ${direction} rule ${i + 1} (${describe(rule)}) allows a new connection`);
-        return true;
-      }
+    // For every new flow through a member port: the rules of its direction and protocol only.
+    for (let g = 0; g < port.groups.length; g++) {
+      const group = port.groups[g];
+      const rule = this.firstMatch(group.index[direction].get(w.fields.ipProtocol), remote, w) ?? this.firstMatch(group.index[direction].get(ANY), remote, w);
+      if (!rule) continue;
+      if (rule.remoteTag) w.tags.add(rule.remoteTag);
+      t.allowed = true;
+      w.note(() => `  security group ${group.name}: ${direction} rule ${rule.number} (${describe(rule)}) allows a new connection`);
+      return true;
     }
     for (const group of port.groups) for (const rule of group.rules) if (rule.remoteTag) w.tags.add(rule.remoteTag);
     if (direction === 'egress') w.drop('securityGroup', () => `security groups of ${port.name} (${names(port.groups)}): no egress rule allows it (conntrack: new)`);
@@ -105,7 +107,7 @@ export class SecurityGroupStep {
     const f = w.fields;
     const [sourcePort, destinationPort] = this.ports(w);
     const found = this.conntrack().find(port.zone, f.ipProtocol, f.networkSource, f.networkDestination, sourcePort, destinationPort);
-    if (found) w.tags.add(connectionTag(found.slot));
+    if (found) w.connection = found.slot;
     w.tracking = { zone: port.zone, found, allowed: false };
     return w.tracking;
   }
@@ -123,11 +125,16 @@ export class SecurityGroupStep {
     return [0x100 + f.transportSource, 0x100 + f.transportSource];
   }
 
-  private matches(rule: VirtualRule, direction: SecurityGroupDirection, remote: Uint8Array, w: Walk): boolean {
+  private firstMatch(rules: readonly VirtualRule[] | undefined, remote: Uint8Array, w: Walk): VirtualRule | undefined {
+    if (!rules) return undefined;
+    for (let i = 0; i < rules.length; i++) if (this.matches(rules[i], remote, w)) return rules[i];
+    return undefined;
+  }
+
+  /** Whether a rule of the frame's direction and protocol (or any) matches it. */
+  private matches(rule: VirtualRule, remote: Uint8Array, w: Walk): boolean {
     const f = w.fields;
-    if (rule.direction !== direction || (rule.ethertype === 'IPv6') !== w.ipv6) return false;
-    const protocol = PROTOCOLS[rule.protocol];
-    if (protocol >= 0 && protocol !== f.ipProtocol) return false;
+    if ((rule.ethertype === 'IPv6') !== w.ipv6) return false;
     if ((rule.portMin || rule.portMax) && (f.transportDestination < rule.portMin || f.transportDestination > (rule.portMax || rule.portMin))) return false;
     if (rule.icmpType >= 0 && f.transportSource !== rule.icmpType) return false;
     if (rule.remote === null) return true;

@@ -42,7 +42,5 @@ export const neighborTag = (router: string, address: string): string => `neighbo
 export const TABLE_SPACE_TAG = 'mac-table:space';
 /** A security group: its rules, and its members' addresses (which other groups' rules name). */
 export const securityGroupTag = (id: string): string => `sg:${id}`;
-/** A tracked connection (its slot in the table): its flows end with it. */
-export const connectionTag = (slot: number): string => `ct:${slot}`;
 /** New connections a full connection table refused: retried when space frees. */
 export const CONNTRACK_SPACE_TAG = 'conntrack:space';

@@ -105,11 +105,16 @@ export interface VirtualGroup {
   name: string;
   tag: string;
   rules: VirtualRule[];
+  /** Its rules by direction, then by IP protocol (any: -1), each list in the group's order:
+   *  a new flow is checked against the rules of its own protocol and of any, not all of them. */
+  index: Record<SecurityGroupRule['direction'], Map<number, VirtualRule[]>>;
   /** Its members' addresses, for rules that name it as their remote group. */
   members: Prefix[];
 }
 
 export interface VirtualRule extends Omit<SecurityGroupRule, 'remotePrefix' | 'remoteGroup'> {
+  /** Its place in its group (from 1), for traces. */
+  number: number;
   /** The other end: a prefix, a group (its members'), or anything (null). */
   remote: Prefix | VirtualGroup | null;
   /** The group the rule names, for its tag. */
@@ -180,7 +185,9 @@ export class VirtualTopology {
       });
     }
     for (const r of state.routers) this.routers.set(r.id, { id: r.id, name: r.name, tag: deviceTag(r.id), ports: [], routes: [] });
-    for (const g of state.securityGroups) this.groups.set(g.id, { id: g.id, name: g.name, tag: securityGroupTag(g.id), rules: [], members: [] });
+    for (const g of state.securityGroups) {
+      this.groups.set(g.id, { id: g.id, name: g.name, tag: securityGroupTag(g.id), rules: [], index: { ingress: new Map(), egress: new Map() }, members: [] });
+    }
     for (const p of state.ports) {
       const bridge = this.bridges.get(p.device);
       const router = this.routers.get(p.device);
@@ -201,10 +208,17 @@ export class VirtualTopology {
       (bridge ?? router)!.ports.push(port);
     }
     for (const g of state.securityGroups) {
-      this.groups.get(g.id)!.rules = g.rules.map(({ remotePrefix, remoteGroup, ...rule }) => {
+      const virtual = this.groups.get(g.id)!;
+      virtual.rules = g.rules.map(({ remotePrefix, remoteGroup, ...rule }, i) => {
         const group = remoteGroup ? this.groups.get(remoteGroup) : undefined;
-        return { ...rule, remote: remotePrefix ? parsePrefix(remotePrefix) : (group ?? null), remoteTag: group?.tag ?? '' };
+        return { ...rule, number: i + 1, remote: remotePrefix ? parsePrefix(remotePrefix) : (group ?? null), remoteTag: group?.tag ?? '' };
       });
+      for (const rule of virtual.rules) {
+        const byProtocol = virtual.index[rule.direction];
+        const protocol = RULE_PROTOCOLS[rule.protocol];
+        if (!byProtocol.has(protocol)) byProtocol.set(protocol, []);
+        byProtocol.get(protocol)!.push(rule);
+      }
     }
     for (const m of state.mirrors) {
       const port = this.ports.get(m.port);
@@ -277,3 +291,6 @@ function maskedText(p: Prefix): string {
 }
 
 const neighborKey = (router: string, address: string): string => `${router}/${address}`;
+
+/** A rule's protocol as an IP protocol number; any: -1. */
+export const RULE_PROTOCOLS: Record<SecurityGroupRule['protocol'], number> = { any: -1, tcp: 6, udp: 17, icmp: 1, icmpv6: 58 };

@@ -40,6 +40,8 @@ export interface SimulationResult {
   invalidate: string[];
   /** False when a device answered the frame itself: every such frame must come to the slow path. */
   cache: boolean;
+  /** The tracked connection of the flow (its slot in the table), or -1. */
+  connection: number;
   emit: Emission[];
   learned: Neighbor[];
   stations: LearnedStation[];
@@ -65,6 +67,8 @@ export class Walk {
   hops = 0;
   /** Connection tracking's answer, once a security group asked. */
   tracking: Tracking | null = null;
+  /** The connection the flow belongs to (its slot), or -1. */
+  connection = -1;
   /** Ports a security group kept the frame from. */
   denied = 0;
   /** Sent by a device itself (a router's reply): no security group stands in its way. */
@@ -143,7 +147,7 @@ export class Walk {
     const reason = this.dropReason ?? (this.denied > 0 ? 'securityGroup' : 'noOutput');
     const actions: Action[] = this.outputs > 0 || consumed ? this.actions : [{ type: 'drop', reason }];
     return {
-      actions, tags: [...this.tags], invalidate: [...this.invalidate], cache: this.cache,
+      actions, tags: [...this.tags], invalidate: [...this.invalidate], cache: this.cache, connection: this.connection,
       emit: this.emit, learned: this.learned, stations: this.stations, holds: this.holds, trace: this.trace,
     };
   }

@@ -111,7 +111,7 @@ test('a million fuzzed frames: no exception, each one sent or counted as a drop'
     const stale = new Set<string>();
     for (let at = 0; at < upcall.keys.length; at += KEY_WORDS) {
       const result = simulation.simulate(upcall.keys, at, frameOf(upcall.frames, at / KEY_WORDS), 0);
-      flows.push({ actions: result.actions, tags: result.tags, cache: result.cache });
+      flows.push({ actions: result.actions, tags: result.tags, cache: result.cache, connection: result.connection });
       result.invalidate.forEach((tag) => stale.add(tag));
     }
     if (stale.size > 0) datapath.invalidate(++generation, [...stale]);
