@@ -18,7 +18,8 @@ import { CacheCounter, DatapathCounters, MAX_PORTS, PortCounter } from './counte
 import { FLOW_UNITS, Meter, PortMeters } from './meters';
 import { Shaper } from './shaper';
 import { FLOW_FIELDS } from './messages';
-import type { ActiveSource, FlowDump, FromDatapath, PortSpec, SlowPathAnswers, Transmission, TunnelMap } from './messages';
+import type { FlowDump, FromDatapath, PortSpec, SlowPathAnswers, Transmission, TunnelMap } from './messages';
+import { activeConnections, activeSources } from './flow-activity';
 import { FrameIo, isLinkFailure, native } from './native';
 import { PendingFlows } from './pending';
 import { HeldFrames } from './held-frames';
@@ -55,7 +56,6 @@ const SLOT_BYTES = 65536 + 64;
 const SCRATCH_BYTES = 4 << 20;
 /** Receive rounds per readiness callback before other ports and messages get a turn. */
 const ROUNDS_PER_WAKE = 8;
-const MAX_ACTIVE_SOURCES = 4096;
 /** A UDP GSO send: at most 64 datagrams (UDP_MAX_SEGMENTS) and 64 KiB of UDP payload. */
 const MAX_RUN_DATAGRAMS = 64;
 const MAX_RUN_BYTES = 65507;
@@ -683,9 +683,9 @@ export class Datapath implements FrameSink {
     this.cache.expire(now, sweep);
     for (const batch of this.pending.overdue(now, this.options.slowPathTimeoutMs)) this.failBatch(batch);
     this.countKernelDrops();
-    const sources = this.activeSources(this.lastTick);
+    const sources = activeSources(this.cache, this.lastTick);
     if (sources.length > 0) this.send({ type: 'activeSources', sources });
-    const connections = this.activeConnections(this.lastTick);
+    const connections = activeConnections(this.cache, this.lastTick);
     if (connections.length > 0) this.send({ type: 'activeConnections', slots: connections });
     this.lastTick = now;
     this.publishCacheCounters();
@@ -719,36 +719,6 @@ export class Datapath implements FrameSink {
     for (const port of this.ports) if (port) this.removePort(port.number);
   }
 
-  /** Tracked connections whose flows were used since `since` (their `ct:` tags): connection
-   *  tracking keeps them alive, as the kernel's does with every packet. */
-  private activeConnections(since: number): number[] {
-    const cache = this.cache;
-    const slots = new Set<number>();
-    for (let id = 0; id < cache.capacity; id++) {
-      if (cache.connection[id] < 0 || ((cache.lastUsed[id] - since) | 0) < 0) continue;
-      slots.add(cache.connection[id]);
-    }
-    return [...slots];
-  }
-
-  /** Stations whose flows were used since `since`: the slow path keeps their MACs learned. */
-  private activeSources(since: number): ActiveSource[] {
-    const seen = new Set<string>();
-    const sources: ActiveSource[] = [];
-    const cache = this.cache;
-    for (let id = 0; id < cache.capacity && sources.length < MAX_ACTIVE_SOURCES; id++) {
-      if (cache.actions[id] < 0 || ((cache.lastUsed[id] - since) | 0) < 0) continue;
-      const portVlan = cache.keyWord(id, KeyWord.inPortVlan);
-      const macHigh = cache.keyWord(id, KeyWord.macs + 1) & 0xffff;
-      const macLow = cache.keyWord(id, KeyWord.macs + 2);
-      const name = `${portVlan}/${macHigh}/${macLow}`;
-      if (seen.has(name)) continue;
-      seen.add(name);
-      const mac = Uint8Array.from([macHigh >>> 8, macHigh & 0xff, macLow >>> 24, (macLow >>> 16) & 0xff, (macLow >>> 8) & 0xff, macLow & 0xff]);
-      sources.push({ port: portVlan >>> 16, vlanTci: portVlan & 0xffff, mac });
-    }
-    return sources;
-  }
 
   private clock(): number {
     return Math.floor(performance.now()) >>> 0;
