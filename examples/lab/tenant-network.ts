@@ -40,3 +40,11 @@ export async function tenantNetwork(admin: ControlClient, name: string, subnets:
   }
   return network;
 }
+
+/** A tenant (made with the admin client) with one bridge: its client and the bridge's id. */
+export async function tenantBridge(admin: ControlClient, name: string): Promise<{ api: ControlClient; bridge: string }> {
+  const tenant = await admin.request<Created>('POST', '/v1/tenants', { name });
+  const api = new ControlClient(admin.address, tenant.token);
+  const bridge = await api.request<Created>('POST', '/v1/bridges', { name: `${name}-net` });
+  return { api, bridge: bridge.id };
+}

@@ -68,6 +68,20 @@ export async function vmOn(lab: Lab, host: string, role: string, tap: string, ad
   return vm;
 }
 
+/** VM stand-ins vm1..vmN: namespaces joined to `sw` by veth pairs whose switch ends are named
+ *  t1..tN, with 10.0.0.1N/24 (and fd00::1N/64, without duplicate address detection, if `ipv6`). */
+export async function vmStandIns(lab: Lab, sw: string, count: number, ipv6 = false): Promise<string[]> {
+  const vms: string[] = [];
+  for (let n = 1; n <= count; n++) {
+    const vm = await lab.namespace(`vm${n}`);
+    await lab.veth(vm, 'eth0', sw, `t${n}`);
+    await lab.ip(vm, 'addr', 'add', `10.0.0.1${n}/24`, 'dev', 'eth0');
+    if (ipv6) await lab.ip(vm, 'addr', 'add', `fd00::1${n}/64`, 'dev', 'eth0', 'nodad');
+    vms.push(vm);
+  }
+  return vms;
+}
+
 /** The MAC address of an interface in a namespace. */
 export async function macOf(lab: Lab, ns: string, dev = 'eth0'): Promise<string> {
   return /link\/ether (\S+)/.exec((await lab.ip(ns, 'link', 'show', dev)).stdout)![1];

@@ -5,8 +5,7 @@
 // its own traffic, DHCP discovery, duplicate address detection and the pair's address pass;
 // vm3, and vm1 once its port security is off, get everything through.
 import test from 'ava';
-import { capture, eventually, Lab, macOf, ping, sendFrames, startAgent } from '../../examples/lab';
-import { ControlClient } from '../../src/cli/client';
+import { capture, eventually, Lab, macOf, ping, sendFrames, startAgent, tenantBridge, vmStandIns } from '../../examples/lab';
 import { emitArp, emitEthernet, emitIpv4, emitIpv6, emitUdp, EtherType, IpProtocol, parseAddress, parseMac } from '../../src/packet';
 
 const BROADCAST = 'ff:ff:ff:ff:ff:ff';
@@ -51,24 +50,15 @@ test('port security: spoofed MAC, IPv4, IPv6, ARP, RA and NA are dropped and cou
   const lab = new Lab();
   t.teardown(() => lab.cleanup());
   const sw = await lab.namespace('sw');
-  const vms: string[] = [];
-  for (const n of [1, 2, 3]) {
-    const vm = await lab.namespace(`vm${n}`);
-    await lab.veth(vm, 'eth0', sw, `t${n}`);
-    await lab.ip(vm, 'addr', 'add', `10.0.0.1${n}/24`, 'dev', 'eth0');
-    await lab.ip(vm, 'addr', 'add', `fd00::1${n}/64`, 'dev', 'eth0', 'nodad');
-    vms.push(vm);
-  }
+  const vms = await vmStandIns(lab, sw, 3, true);
   const [vm1, vm2, vm3] = vms;
   const macs = await Promise.all(vms.map((vm) => macOf(lab, vm)));
   const agent = await startAgent(lab, sw);
-  const tenant = await agent.api.request<{ token: string }>('POST', '/v1/tenants', { name: 'acme' });
-  const api = new ControlClient(agent.api.address, tenant.token);
-  const bridge = await api.request<{ id: string }>('POST', '/v1/bridges', { name: 'net' });
+  const { api, bridge } = await tenantBridge(agent.api, 'acme');
   const ports: string[] = [];
   for (const [i, extra] of [{ allowedAddressPairs: [{ ipAddress: '10.0.0.100' }] }, {}, { portSecurity: false }].entries()) {
     const n = i + 1;
-    const port = await api.request<{ id: string; portSecurity: boolean }>('POST', '/v1/ports', { device: bridge.id, name: `vm${n}`, mac: macs[i], addresses: [`10.0.0.1${n}`, `fd00::1${n}`], ...extra });
+    const port = await api.request<{ id: string; portSecurity: boolean }>('POST', '/v1/ports', { device: bridge, name: `vm${n}`, mac: macs[i], addresses: [`10.0.0.1${n}`, `fd00::1${n}`], ...extra });
     t.is(port.portSecurity, n !== 3, 'on unless turned off');
     await agent.api.request('POST', '/v1/bindings', { port: port.id, interface: `t${n}` });
     ports.push(port.id);

@@ -3,26 +3,17 @@
 // at 100,000 a second, limited to 1,000, leaves its neighbours' connections alone while its
 // excess is counted.
 import test from 'ava';
-import { eventually, floodNewFlows, iperfTcp, Lab, macOf, ping, startAgent } from '../../examples/lab';
-import { ControlClient } from '../../src/cli/client';
+import { eventually, floodNewFlows, iperfTcp, Lab, macOf, ping, startAgent, tenantBridge, vmStandIns } from '../../examples/lab';
 
 /** vm1, vm2, vm3 on one tenant bridge; vm1's port has `qos`. */
 async function threeVms(lab: Lab, qos: Record<string, number>) {
   const sw = await lab.namespace('sw');
-  const vms: string[] = [];
-  for (const n of [1, 2, 3]) {
-    const vm = await lab.namespace(`vm${n}`);
-    await lab.veth(vm, 'eth0', sw, `t${n}`);
-    await lab.ip(vm, 'addr', 'add', `10.0.0.1${n}/24`, 'dev', 'eth0');
-    vms.push(vm);
-  }
+  const vms = await vmStandIns(lab, sw, 3);
   const agent = await startAgent(lab, sw);
-  const tenant = await agent.api.request<{ token: string }>('POST', '/v1/tenants', { name: 'acme' });
-  const api = new ControlClient(agent.api.address, tenant.token);
-  const bridge = await api.request<{ id: string }>('POST', '/v1/bridges', { name: 'net' });
+  const { api, bridge } = await tenantBridge(agent.api, 'acme');
   const ports: string[] = [];
   for (const n of [1, 2, 3]) {
-    const port = await api.request<{ id: string }>('POST', '/v1/ports', { device: bridge.id, name: `vm${n}`, ...(n === 1 ? { qos } : {}) });
+    const port = await api.request<{ id: string }>('POST', '/v1/ports', { device: bridge, name: `vm${n}`, ...(n === 1 ? { qos } : {}) });
     await agent.api.request('POST', '/v1/bindings', { port: port.id, interface: `t${n}` });
     ports.push(port.id);
   }

@@ -4,8 +4,7 @@
 // connection is open stops new connections only; a full connection table refuses new
 // connections, counted, while established ones go on.
 import test from 'ava';
-import { eventually, Lab, overlayHosts, ping, startAgent, vmOn } from '../../examples/lab';
-import { ControlClient } from '../../src/cli/client';
+import { eventually, Lab, overlayHosts, ping, startAgent, tenantBridge, vmOn, vmStandIns } from '../../examples/lab';
 
 const ECHO_SERVER = `
 import socket, sys, threading
@@ -31,19 +30,20 @@ def echo(n):
 echo(0)
 for n, _ in enumerate(sys.stdin, 1): echo(n)`;
 
+/** A connection from `vm` kept open (HOLD): `echoed(n)` once its nth echo came back, `next()`
+ *  for another exchange. */
+function heldConnection(lab: Lab, vm: string, address: string, port: number) {
+  const held = lab.spawn(vm, 'python3', ['-c', HOLD, address, String(port)], { stdin: true });
+  let said = '';
+  held.stdout!.on('data', (d: Buffer) => (said += d.toString()));
+  return { echoed: (n: number) => eventually(async () => said.includes(`echo ${n}`)), next: () => held.stdin!.write('go\n'), end: () => held.stdin!.end() };
+}
+
 async function twoVms(lab: Lab, agentArgs: string[] = []) {
   const sw = await lab.namespace('sw');
-  const vms: string[] = [];
-  for (const n of [1, 2]) {
-    const vm = await lab.namespace(`vm${n}`);
-    await lab.veth(vm, 'eth0', sw, `t${n}`);
-    await lab.ip(vm, 'addr', 'add', `10.0.0.1${n}/24`, 'dev', 'eth0');
-    vms.push(vm);
-  }
+  const vms = await vmStandIns(lab, sw, 2);
   const agent = await startAgent(lab, sw, agentArgs);
-  const tenant = await agent.api.request<{ token: string }>('POST', '/v1/tenants', { name: 'acme' });
-  const api = new ControlClient(agent.api.address, tenant.token);
-  const bridge = await api.request<{ id: string }>('POST', '/v1/bridges', { name: 'net' });
+  const { api, bridge } = await tenantBridge(agent.api, 'acme');
   const closed = await api.request<{ id: string; rules: unknown[] }>('POST', '/v1/security-groups', { name: 'closed' });
   const ssh = await api.request<{ id: string; version: number }>('POST', '/v1/security-groups', {
     name: 'ssh',
@@ -54,7 +54,7 @@ async function twoVms(lab: Lab, agentArgs: string[] = []) {
     ],
   });
   for (const [n, group] of [[1, closed.id], [2, ssh.id]] as const) {
-    const port = await api.request<{ id: string }>('POST', '/v1/ports', { device: bridge.id, name: `vm${n}`, securityGroups: [group] });
+    const port = await api.request<{ id: string }>('POST', '/v1/ports', { device: bridge, name: `vm${n}`, securityGroups: [group] });
     await agent.api.request('POST', '/v1/bindings', { port: port.id, interface: `t${n}` });
   }
   const server = lab.spawn(vms[1], 'python3', ['-c', ECHO_SERVER, '22', '8080', '5353']);
@@ -87,15 +87,13 @@ test('a rule taken away while a connection is open stops new connections only', 
   t.teardown(() => lab.cleanup());
   const { vms: [vm1], api, ssh, connects } = await twoVms(lab);
   t.true(await eventually(() => connects(22)));
-  const held = lab.spawn(vm1, 'python3', ['-c', HOLD, '10.0.0.12', '22'], { stdin: true });
-  let said = '';
-  held.stdout!.on('data', (d: Buffer) => (said += d.toString()));
-  t.true(await eventually(async () => said.includes('echo 0')), 'a connection is open');
+  const held = heldConnection(lab, vm1, '10.0.0.12', 22);
+  t.true(await held.echoed(0), 'a connection is open');
   await api.request('PATCH', `/v1/security-groups/${ssh.id}`, { rules: [{ direction: 'egress', ethertype: 'IPv4' }, { direction: 'ingress', ethertype: 'IPv4', protocol: 'icmp' }] });
   t.true(await eventually(async () => !(await connects(22))), 'new connections to tcp/22 are refused');
-  held.stdin!.write('go\n');
-  t.true(await eventually(async () => said.includes('echo 1')), 'the open connection goes on');
-  held.stdin!.end();
+  held.next();
+  t.true(await held.echoed(1), 'the open connection goes on');
+  held.end();
 });
 
 test('a full connection table refuses new connections and counts them; established ones keep flowing', async (t) => {
@@ -103,18 +101,16 @@ test('a full connection table refuses new connections and counts them; establish
   t.teardown(() => lab.cleanup());
   const { vms: [vm1], agent, api, ssh, connects } = await twoVms(lab, ['--conntrack-size', '8']);
   t.true(await eventually(() => connects(22)));
-  const held = lab.spawn(vm1, 'python3', ['-c', HOLD, '10.0.0.12', '22'], { stdin: true });
-  let said = '';
-  held.stdout!.on('data', (d: Buffer) => (said += d.toString()));
-  t.true(await eventually(async () => said.includes('echo 0')), 'a connection is open');
+  const held = heldConnection(lab, vm1, '10.0.0.12', 22);
+  t.true(await held.echoed(0), 'a connection is open');
   // vm2 lets UDP in; vm1 sends from 40 source ports: 40 connections for 8 slots.
   await api.request('PATCH', `/v1/security-groups/${ssh.id}`, { rules: [{ direction: 'egress', ethertype: 'IPv4' }, { direction: 'ingress', ethertype: 'IPv4', protocol: 'tcp', portMin: 22 }, { direction: 'ingress', ethertype: 'IPv4', protocol: 'udp' }] });
   const spray = 'import socket\nfor p in range(41000, 41040):\n    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n    s.bind(("10.0.0.11", p))\n    s.sendto(b"z", ("10.0.0.12", 5353))';
   await lab.exec(vm1, 'python3', ['-c', spray]);
   t.true(await eventually(async () => ((await agent.port('t1')).drops.conntrackFull ?? 0) > 0), `new connections are refused and counted: ${JSON.stringify((await agent.port('t1')).drops)}`);
-  held.stdin!.write('go\n');
-  t.true(await eventually(async () => said.includes('echo 1')), 'the established connection goes on');
-  held.stdin!.end();
+  held.next();
+  t.true(await held.echoed(1), 'the established connection goes on');
+  held.end();
 });
 
 test('two hosts behind a router: the reply enters at the other host and is known there as a reply', async (t) => {
