@@ -16,6 +16,10 @@ const ANY = -1;
 /** ICMP echo requests and their replies, tracked as one connection: [request, reply] types. */
 const ECHO = [[8, 0], [128, 129]] as const;
 const DHCP = [67, 68];
+/** ICMPv4's errors: destination unreachable, time exceeded, parameter problem. */
+const ICMP_ERRORS = [3, 11, 12];
+const ICMP_HEADER_BYTES = 8;
+const IPV6_BYTES = 40;
 
 /** What connection tracking found for a walk, looked up once. */
 export interface Tracking {
@@ -84,6 +88,10 @@ export class SecurityGroupStep {
       w.note(() => `  security groups of ${port.name}: ${direction}, conntrack ${this.conntrack().stateName(t.found!.state)}${t.found!.reply ? ' (reply)' : ''}: pass`);
       return true;
     }
+    if (this.related(t.zone, w)) {
+      w.note(() => `  security groups of ${port.name}: ${direction}, conntrack RELATED (an ICMP error about a tracked connection): pass`);
+      return true;
+    }
     // For every new flow through a member port: the rules of its direction and protocol only.
     for (let g = 0; g < port.groups.length; g++) {
       const group = port.groups[g];
@@ -99,6 +107,25 @@ export class SecurityGroupStep {
     else w.note(() => `  security groups of ${port.name} (${names(port.groups)}): no ingress rule allows it (conntrack: new): not sent there`);
     if (direction === 'ingress') w.denied++;
     return false;
+  }
+
+  /** Whether the frame is an ICMP error (unreachable, time exceeded, too big, parameter
+   *  problem) about a tracked connection: its quote of the packet that caused it names the
+   *  connection (RFC 792, RFC 4443 2.4). The quote is not in the flow key, so such frames
+   *  come to the slow path one by one. */
+  private related(zone: readonly [number, number], w: Walk): boolean {
+    const f = w.fields;
+    const error = w.ipv4 ? f.ipProtocol === IpProtocol.icmp && ICMP_ERRORS.includes(f.transportSource) : f.ipProtocol === IpProtocol.icmpv6 && f.transportSource >= 1 && f.transportSource <= 4;
+    if (!error) return false;
+    w.cache = false;
+    const frame = w.frame;
+    if (!frame) return false;
+    const quote = (w.ipv4 ? w.l3At + (frame[w.l3At] & 0x0f) * 4 : w.l3At + IPV6_BYTES) + ICMP_HEADER_BYTES;
+    const [protocolAt, sourceAt, length, l4At] = w.ipv4 ? [quote + 9, quote + 12, 4, quote + (frame[quote] & 0x0f) * 4] : [quote + 6, quote + 8, 16, quote + IPV6_BYTES];
+    if (l4At + 4 > frame.length) return false;
+    const source = frame.subarray(sourceAt, sourceAt + length);
+    const destination = frame.subarray(sourceAt + length, sourceAt + 2 * length);
+    return this.conntrack().find(zone, frame[protocolAt], source, destination, (frame[l4At] << 8) | frame[l4At + 1], (frame[l4At + 2] << 8) | frame[l4At + 3]) !== null;
   }
 
   /** Looked up once per walk: the connection is the same wherever the frame goes. */

@@ -51,6 +51,7 @@ async function twoVms(lab: Lab, agentArgs: string[] = []) {
       { direction: 'egress', ethertype: 'IPv4' },
       { direction: 'ingress', ethertype: 'IPv4', protocol: 'tcp', portMin: 22, portMax: 22 },
       { direction: 'ingress', ethertype: 'IPv4', protocol: 'icmp' },
+      { direction: 'ingress', ethertype: 'IPv4', protocol: 'udp', portMin: 9999 },
     ],
   });
   for (const [n, group] of [[1, closed.id], [2, ssh.id]] as const) {
@@ -71,6 +72,10 @@ test('a group that lets in SSH and ICMP: tcp/22 connects, other TCP does not; ou
   t.true(await ping(lab, vm1, '10.0.0.12', 2), 'ping vm1 -> vm2: ICMP in to vm2, the replies back in to vm1');
   t.false(await connects(8080), 'tcp/8080 is not let in');
   t.false(await ping(lab, vm2, '10.0.0.11', 2), 'vm1 lets nothing in that it did not ask for');
+  // UDP to a port of vm2's where nothing listens: vm2's port unreachable is let in to vm1, as an
+  // ICMP error about vm1's connection (RELATED), though vm1 lets no ICMP in.
+  const refused = 'import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ns.settimeout(1)\ns.connect(("10.0.0.12", 9999))\ns.send(b"?")\ntry: s.recv(1)\nexcept ConnectionRefusedError: print("refused")\nexcept socket.timeout: print("silence")';
+  t.true(await eventually(async () => (await lab.exec(vm1, 'python3', ['-c', refused])).stdout.includes('refused')), 'the ICMP error about it comes back');
   const drops = (await agent.port('t1')).drops.securityGroup ?? 0;
   t.true(((await agent.port('t2')).drops.securityGroup ?? 0) > 0 && drops > 0, 'the refused frames are counted on the sender\'s port');
   const trace = await agent.api.request<{ steps: string[] }>('POST', '/v1/trace', {
