@@ -13,6 +13,15 @@ const live = new Set<Lab>();
 process.on('exit', () => {
   for (const lab of live) lab.cleanupNow();
 });
+// Stopped by a signal (a benchmark interrupted, a timeout's kill), a process never reaches
+// 'exit': clean up, then die of the same signal as it would have, unless the program has its
+// own handler for it.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(signal, () => {
+    for (const lab of live) lab.cleanupNow();
+    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+  });
+}
 
 export class Lab {
   /** Short, so that names built on it stay within interface-name limits. */
