@@ -126,8 +126,9 @@ export class Agent {
  *  (after that the operator's rotation or revocation stands, and a stale token is warned of). */
 async function registerHost(store: TopologyStore, id: string, underlayAddress: string, token: string, logger: Logger): Promise<void> {
   const known = await store.get('host', id);
-  const tokenSha256 = known?.value.tokenSha256 || tokenDigest(token);
-  if (tokenSha256 !== tokenDigest(token)) {
+  const digest = tokenDigest(token);
+  const tokenSha256 = known?.value.tokenSha256 || digest;
+  if (tokenSha256 !== digest) {
     logger.warn({ hostId: id }, "the credential in the state directory's host-token is not this host's (rotated or revoked): the API refuses it until `vswitch host rotate-token` runs on this host");
   }
   if (known?.value.underlayAddress === underlayAddress && known.value.tokenSha256 === tokenSha256) return;

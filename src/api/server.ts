@@ -97,7 +97,7 @@ function send(reply: FastifyReply, status: number, code: string, message: string
 
 /** An object as the API shows it: its fields and version (never a token's digest); a binding
  *  names its port. */
-export function present(stored: Stored): Record<string, unknown> {
+function present(stored: Stored): Record<string, unknown> {
   const fields = { ...(stored.value as unknown as Record<string, unknown>) };
   delete fields.tokenSha256;
   return { ...fields, ...(stored.kind === 'binding' ? { port: stored.value.id } : {}), version: stored.version };

@@ -3,7 +3,7 @@ import { be16, setBe16 } from './bytes';
 import { finishChecksum, onesComplementSum } from './checksum';
 import { HeaderView } from './view';
 
-export const Icmpv4Type = { echoReply: 0, destinationUnreachable: 3, echoRequest: 8, timeExceeded: 11 } as const;
+export const Icmpv4Type = { echoReply: 0, destinationUnreachable: 3, echoRequest: 8, timeExceeded: 11, parameterProblem: 12 } as const;
 
 const field = { type: 0, code: 1, checksum: 2, identifier: 4, sequence: 6 } as const;
 export const ICMPV4_HEADER_BYTES = 8;

@@ -3,6 +3,9 @@ import { be16, setBe16 } from './bytes';
 import { finishChecksum, onesComplementSum } from './checksum';
 import { HeaderView } from './view';
 
+/** DHCP's well-known ports (RFC 2131, 4.1). */
+export const DhcpPort = { server: 67, client: 68 } as const;
+
 const field = { sourcePort: 0, destinationPort: 2, length: 4, checksum: 6 } as const;
 export const UDP_HEADER_BYTES = 8;
 

@@ -5,7 +5,7 @@
 // Refused outright: router advertisements and redirects from a VM (RA guard, RFC 6105).
 // Decided at flow setup from the flow key (which carries ARP's sender MAC for this); neighbor
 // discovery, whose target and link-layer option are not in the key, is checked frame by frame.
-import { ArpOperation, contains, EtherType, formatAddress, formatMac, Icmpv6Message, Icmpv6Type, IpProtocol, IPV6_HEADER_BYTES, NdpOption, parseMac, parsePrefix, Prefix, sameAddress } from '../packet';
+import { ArpOperation, contains, DhcpPort, EtherType, formatAddress, formatMac, Icmpv6Message, Icmpv6Type, IpProtocol, IPV6_HEADER_BYTES, NdpOption, parseMac, parsePrefix, Prefix, sameAddress } from '../packet';
 import type { AddressPair } from '../topology';
 import type { Walk } from './walk';
 
@@ -23,8 +23,6 @@ export interface PortGuard {
   checksAddresses: boolean;
 }
 
-const DHCP_CLIENT = 68;
-const DHCP_SERVER = 67;
 const ANY_V4 = new Uint8Array(4);
 const ANY_V6 = new Uint8Array(16);
 
@@ -84,7 +82,7 @@ export class PortSecurity {
   /** A frame from a host that has no address yet: DHCP discovery, DAD, MLD reports. */
   private unaddressed(w: Walk): boolean {
     const f = w.fields;
-    if (w.ipv4) return sameAddress(f.networkSource, ANY_V4) && f.ipProtocol === IpProtocol.udp && f.transportSource === DHCP_CLIENT && f.transportDestination === DHCP_SERVER;
+    if (w.ipv4) return sameAddress(f.networkSource, ANY_V4) && f.ipProtocol === IpProtocol.udp && f.transportSource === DhcpPort.client && f.transportDestination === DhcpPort.server;
     return sameAddress(f.networkSource, ANY_V6) && f.ipProtocol === IpProtocol.icmpv6
       && (f.transportSource === Icmpv6Type.neighborSolicitation || f.transportSource === Icmpv6Type.listenerReport);
   }

@@ -6,7 +6,7 @@
 // connection's (its flows end with it). Neighbor discovery and DHCP pass unasked, as a VM
 // needs them to have an address at all.
 import { ConnTable, CtState, CtStateCode, emitFlowState, FLOW_STATE_BYTES, FLOW_STATE_KEY, KeyFlag, nextTcpState } from '../flow';
-import { contains, formatAddress, Icmpv6Type, IpProtocol, Prefix, VNET_HEADER_BYTES } from '../packet';
+import { contains, DhcpPort, formatAddress, ICMPV4_HEADER_BYTES, Icmpv4Type, Icmpv6Type, IpProtocol, IPV6_HEADER_BYTES, Prefix, VNET_HEADER_BYTES } from '../packet';
 import type { SecurityGroupDirection } from '../topology';
 import { CONNTRACK_SPACE_TAG } from './tags';
 import type { VirtualGroup, VirtualPort, VirtualRule } from './virtual-topology';
@@ -14,12 +14,9 @@ import type { Walk } from './walk';
 
 const ANY = -1;
 /** ICMP echo requests and their replies, tracked as one connection: [request, reply] types. */
-const ECHO = [[8, 0], [128, 129]] as const;
-const DHCP = [67, 68];
-/** ICMPv4's errors: destination unreachable, time exceeded, parameter problem. */
-const ICMP_ERRORS = [3, 11, 12];
-const ICMP_HEADER_BYTES = 8;
-const IPV6_BYTES = 40;
+const ECHO = [[Icmpv4Type.echoRequest, Icmpv4Type.echoReply], [Icmpv6Type.echoRequest, Icmpv6Type.echoReply]] as const;
+const DHCP: readonly number[] = [DhcpPort.server, DhcpPort.client];
+const ICMP_ERRORS: readonly number[] = [Icmpv4Type.destinationUnreachable, Icmpv4Type.timeExceeded, Icmpv4Type.parameterProblem];
 
 /** What connection tracking found for a walk, looked up once. */
 export interface Tracking {
@@ -120,8 +117,8 @@ export class SecurityGroupStep {
     w.cache = false;
     const frame = w.frame;
     if (!frame) return false;
-    const quote = (w.ipv4 ? w.l3At + (frame[w.l3At] & 0x0f) * 4 : w.l3At + IPV6_BYTES) + ICMP_HEADER_BYTES;
-    const [protocolAt, sourceAt, length, l4At] = w.ipv4 ? [quote + 9, quote + 12, 4, quote + (frame[quote] & 0x0f) * 4] : [quote + 6, quote + 8, 16, quote + IPV6_BYTES];
+    const quote = (w.ipv4 ? w.l3At + (frame[w.l3At] & 0x0f) * 4 : w.l3At + IPV6_HEADER_BYTES) + ICMPV4_HEADER_BYTES; // ICMPv6's is as long
+    const [protocolAt, sourceAt, length, l4At] = w.ipv4 ? [quote + 9, quote + 12, 4, quote + (frame[quote] & 0x0f) * 4] : [quote + 6, quote + 8, 16, quote + IPV6_HEADER_BYTES];
     if (l4At + 4 > frame.length) return false;
     const source = frame.subarray(sourceAt, sourceAt + length);
     const destination = frame.subarray(sourceAt + length, sourceAt + 2 * length);
