@@ -8,6 +8,7 @@ import { BridgeStep } from './bridge';
 import { RouterStep } from './router';
 import { PortSecurity } from './port-security';
 import { SecurityGroupStep } from './security-groups';
+import { ConnectionTracking } from './connection-tracking';
 import { portTag } from './tags';
 import { MirrorEntry, VirtualMigratingPlace, VirtualPlace, VirtualPort, VirtualTopology } from './virtual-topology';
 import { Emission, SimulationResult, Walk } from './walk';
@@ -30,7 +31,8 @@ export class TopologySimulation implements TopologyWalker {
   private readonly bridge = new BridgeStep(this);
   private readonly router = new RouterStep(this);
   private readonly portSecurity = new PortSecurity();
-  private readonly securityGroups = new SecurityGroupStep(() => this.topology.conntrack);
+  private readonly tracking = new ConnectionTracking(() => this.topology.conntrack);
+  private readonly securityGroups = new SecurityGroupStep(this.tracking);
   private readonly extractor = new FlowKeyExtractor();
   private readonly portTags: string[] = [];
 
@@ -56,7 +58,7 @@ export class TopologySimulation implements TopologyWalker {
     // The guest of a VM migrating away sends here: the destination learns what it has read.
     if (port.migrating?.remote && port.migrating.markKey > 0 && inPort === port.datapathPort) this.markSent(port, port.migrating, w);
     this.enter(port, w);
-    this.securityGroups.commit(w, Date.now());
+    this.tracking.commit(w, Date.now());
     return w.result();
   }
 

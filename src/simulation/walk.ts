@@ -2,7 +2,7 @@
 // the flow will do. Devices (bridge.ts's VirtualBridge step, router.ts) read and change it.
 import { Action, describeKey, DropReason, FlowKeyFields, KeyFlag } from '../flow';
 import { EtherType, formatMac, VLAN_TAG_BYTES, VNET_HEADER_BYTES, ETHERNET_HEADER_BYTES } from '../packet';
-import type { Tracking } from './security-groups';
+import type { Tracking } from './connection-tracking';
 
 /** A frame a device sent by itself (a reply, a solicitation) and the outputs it takes. */
 export interface Emission {
@@ -65,7 +65,7 @@ export class Walk {
   outputs = 0;
   dropReason: DropReason | null = null;
   hops = 0;
-  /** Connection tracking's answer, once a security group asked. */
+  /** Connection tracking's answer, once a security group or a chain asked. */
   tracking: Tracking | null = null;
   /** The connection the flow belongs to (its slot), or -1. */
   connection = -1;

@@ -84,7 +84,7 @@ test('a group that lets in SSH and ICMP: tcp/22 connects, other TCP does not; ou
   });
   const steps = trace.steps.join('\n');
   t.regex(steps, /security group closed: egress rule 1 \(IPv4 any\) allows a new connection/, 'the trace names the group and rule that let it out');
-  t.regex(steps, /security groups of vm2 \(ssh\): no ingress rule allows it \(conntrack: new\)/, 'and the groups that kept it out, with the conntrack state seen');
+  t.regex(steps, /security groups of vm2 \(ssh\): no ingress rule allows it \(conntrack: NEW\)/, 'and the groups that kept it out, with the conntrack state seen');
 });
 
 test('a rule taken away while a connection is open stops new connections only', async (t) => {

@@ -1,0 +1,127 @@
+// Connection tracking in the walk, for whatever asks about a frame's connection (security
+// groups, chains' state conditions): looked up once per walk in the tenant's zone, and
+// committed once the walk is done: a new connection something let through is tracked, a known
+// one moves on. A new one whose flow tunnels to another host is told to that host first, as
+// its reply may enter there (flow state).
+import { ConnTable, CtState, CtStateCode, emitFlowState, FLOW_STATE_BYTES, FLOW_STATE_KEY, KeyFlag, nextTcpState } from '../flow';
+import { ICMPV4_HEADER_BYTES, Icmpv4Type, Icmpv6Type, IpProtocol, IPV6_HEADER_BYTES, VNET_HEADER_BYTES } from '../packet';
+import { CONNTRACK_SPACE_TAG } from './tags';
+import type { Walk } from './walk';
+
+/** ICMP echo requests and their replies, tracked as one connection: [request, reply] types. */
+const ECHO = [[Icmpv4Type.echoRequest, Icmpv4Type.echoReply], [Icmpv6Type.echoRequest, Icmpv6Type.echoReply]] as const;
+const ICMP_ERRORS: readonly number[] = [Icmpv4Type.destinationUnreachable, Icmpv4Type.timeExceeded, Icmpv4Type.parameterProblem];
+
+/** A frame's connection state, as iptables' and MidoNet's rules name it. */
+export type ConnectionState = 'new' | 'established' | 'related' | 'invalid';
+
+/** What connection tracking found for a walk, looked up once. */
+export interface Tracking {
+  zone: [number, number];
+  /** The tracked connection, or null for a frame that opens one (or is related, or invalid). */
+  found: { slot: number; state: CtStateCode; reply: boolean } | null;
+  state: ConnectionState;
+  /** A new connection something allowed: tracked once the walk is done. */
+  allowed: boolean;
+}
+
+export class ConnectionTracking {
+  constructor(private readonly conntrack: () => ConnTable) {}
+
+  /** The frame's connection in `zone`: looked up once per walk, since it is the same wherever
+   *  the frame goes. */
+  track(zone: [number, number], w: Walk): Tracking {
+    if (w.tracking) return w.tracking;
+    const f = w.fields;
+    const [sourcePort, destinationPort] = this.ports(w);
+    const found = this.conntrack().find(zone, f.ipProtocol, f.networkSource, f.networkDestination, sourcePort, destinationPort);
+    if (found) w.connection = found.slot;
+    const state = found ? 'established' : this.related(zone, w) ? 'related' : this.opens(w) ? 'new' : 'invalid';
+    w.tracking = { zone, found, state, allowed: false };
+    return w.tracking;
+  }
+
+  /** The state's name for a trace: ESTABLISHED (reply), RELATED, NEW, INVALID. */
+  describe(t: Tracking): string {
+    if (!t.found) return t.state.toUpperCase();
+    return `${this.conntrack().stateName(t.found.state)}${t.found.reply ? ' (reply)' : ''}`;
+  }
+
+  /** After the walk: a new connection some rule allowed is tracked, a known one moves on. A
+   *  full table refuses the new one: the flow is dropped (and retried when space frees). */
+  commit(w: Walk, now: number): void {
+    const t = w.tracking;
+    if (!t || w.dryRun || w.outputs === 0) return;
+    const f = w.fields;
+    const bits = (f.flags & (KeyFlag.tcpSyn | KeyFlag.tcpFin | KeyFlag.tcpRst | KeyFlag.tcpAck)) >>> 4;
+    const tcp = f.ipProtocol === IpProtocol.tcp;
+    if (t.found) {
+      const state = tcp ? nextTcpState(t.found.state, bits, t.found.reply) : t.found.reply ? CtState.replied : t.found.state;
+      this.conntrack().update(t.found.slot, state, t.found.reply, now);
+      return;
+    }
+    if (!t.allowed || t.state !== 'new') return;
+    const [sourcePort, destinationPort] = this.ports(w);
+    const state = tcp ? nextTcpState(0, bits, false) : CtState.unreplied;
+    const slot = this.conntrack().open(t.zone, f.ipProtocol, f.networkSource, f.networkDestination, sourcePort, destinationPort, state, now);
+    if (slot < 0) {
+      w.tags.add(CONNTRACK_SPACE_TAG);
+      return w.refuse('conntrackFull', () => 'the connection table is full: a new connection is refused, established ones go on');
+    }
+    w.connection = slot;
+    // The reply may enter at the host this flow tunnels to: it learns the connection first.
+    const remotes = new Set(w.actions.flatMap((a) => (a.type === 'tunnel' ? [a.remote] : [])));
+    if (remotes.size === 0) return;
+    const frame = new Uint8Array(VNET_HEADER_BYTES + FLOW_STATE_BYTES);
+    emitFlowState(frame, VNET_HEADER_BYTES, { zone: t.zone, protocol: f.ipProtocol, source: f.networkSource, destination: f.networkDestination, sourcePort, destinationPort, state });
+    for (const remote of remotes) {
+      w.note(() => `  flow state of the connection to ${remote}, ahead of its first frame`);
+      w.emit.push({ frame, actions: [{ type: 'tunnel', key: FLOW_STATE_KEY, remote }] });
+    }
+  }
+
+  /** Whether a frame not tracked may open a connection. A TCP segment without SYN may (picked
+   *  up mid-stream, as nf_conntrack's tcp_loose allows by default, so that connections outlive
+   *  the table); a reset of nothing, SYN with FIN, and an ICMP error about no connection we
+   *  know may not: nf_conntrack calls those invalid. */
+  private opens(w: Walk): boolean {
+    const f = w.fields;
+    if (f.ipProtocol === IpProtocol.tcp) return (f.flags & KeyFlag.tcpRst) === 0 && (f.flags & (KeyFlag.tcpSyn | KeyFlag.tcpFin)) !== (KeyFlag.tcpSyn | KeyFlag.tcpFin);
+    return !this.icmpError(w);
+  }
+
+  private icmpError(w: Walk): boolean {
+    const f = w.fields;
+    return w.ipv4 ? f.ipProtocol === IpProtocol.icmp && ICMP_ERRORS.includes(f.transportSource) : f.ipProtocol === IpProtocol.icmpv6 && f.transportSource >= 1 && f.transportSource <= 4;
+  }
+
+  /** Whether the frame is an ICMP error (unreachable, time exceeded, too big, parameter
+   *  problem) about a tracked connection: its quote of the packet that caused it names the
+   *  connection (RFC 792, RFC 4443 2.4). The quote is not in the flow key, so such frames
+   *  come to the slow path one by one. */
+  private related(zone: readonly [number, number], w: Walk): boolean {
+    if (!this.icmpError(w)) return false;
+    w.cache = false;
+    const frame = w.frame;
+    if (!frame) return false;
+    const quote = (w.ipv4 ? w.l3At + (frame[w.l3At] & 0x0f) * 4 : w.l3At + IPV6_HEADER_BYTES) + ICMPV4_HEADER_BYTES; // ICMPv6's is as long
+    const [protocolAt, sourceAt, length, l4At] = w.ipv4 ? [quote + 9, quote + 12, 4, quote + (frame[quote] & 0x0f) * 4] : [quote + 6, quote + 8, 16, quote + IPV6_HEADER_BYTES];
+    if (l4At + 4 > frame.length) return false;
+    const source = frame.subarray(sourceAt, sourceAt + length);
+    const destination = frame.subarray(sourceAt + length, sourceAt + 2 * length);
+    return this.conntrack().find(zone, frame[protocolAt], source, destination, (frame[l4At] << 8) | frame[l4At + 1], (frame[l4At + 2] << 8) | frame[l4At + 3]) !== null;
+  }
+
+  /** The ports of the tuple: L4 ports; for ICMP echo the request's type as the source port of
+   *  a request and the destination port of a reply, so that a reply is found as the other
+   *  way of its request, and a request the other way is not. */
+  private ports(w: Walk): [number, number] {
+    const f = w.fields;
+    if (f.ipProtocol !== IpProtocol.icmp && f.ipProtocol !== IpProtocol.icmpv6) return [f.transportSource, f.transportDestination];
+    for (const [request, reply] of ECHO) {
+      if (f.transportSource === request) return [request, 0];
+      if (f.transportSource === reply) return [0, request];
+    }
+    return [0x100 + f.transportSource, 0x100 + f.transportSource];
+  }
+}
