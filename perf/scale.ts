@@ -22,7 +22,7 @@ export async function scale(options: { log: (line: string) => void }): Promise<o
     stores.push(admin);
     const hosts = Array.from({ length: HOSTS }, (_, i) => ({ id: newId(), tenant: ADMIN_TENANT, name: `host${i}`, underlayAddress: `10.${i >> 8}.${i & 255}.1`, tokenSha256: '' }));
     await inBatches(hosts, (h) => admin.put('host', h));
-    const bridges = Array.from({ length: PORTS / 100 }, (_, i) => ({ id: newId(), tenant: 't1', name: `net${i}`, vlanAware: false }));
+    const bridges = Array.from({ length: PORTS / 100 }, (_, i) => ({ ...EMPTY.bridge, id: newId(), tenant: 't1', name: `net${i}` }));
     await inBatches(bridges, (b) => admin.put('bridge', b));
     options.log(`writing ${PORTS} ports and bindings`);
     const started = performance.now();

@@ -8,7 +8,7 @@ import { parseMac } from '../packet';
 import type { TunnelMap } from '../datapath';
 import { Host, Kind, Migration, Mirror, Port, PortBinding, PortQos, Station, Stored, TunnelZone } from '../topology';
 import {
-  deviceTag, EncodedState, encodeState, hostTag, macClock, macTag, MacTable, Neighbor, neighborTag, PortPlace, securityGroupTag, StatePort, TopologyState, vportTag,
+  deviceTag, EncodedState, encodeState, hostTag, macClock, macTag, MacTable, Neighbor, neighborTag, PortPlace, securityGroupTag, chainTag, portGroupTag, StatePort, TopologyState, vportTag,
 } from '../simulation';
 
 /** The bridge of ports attached without a binding. */
@@ -203,7 +203,7 @@ export class HostTopology {
         return {
           id: p.id, name: p.name || p.id.slice(0, 8), device: p.device, mac: p.mac, addresses: p.addresses, vlan: p.vlan, trunk: p.trunk,
           portSecurity: false, allowedAddressPairs: [], // a gateway to a physical network: many MACs behind it
-          securityGroups: [], zone: zoneOf(p.tenant),
+          securityGroups: [], inboundChain: p.inboundChain, outboundChain: p.outboundChain, zone: zoneOf(p.tenant),
           peer: p.peer, up: p.adminUp, datapathPort: terminated ? vtepPortNumber(index) : 0, index,
           tunnelKey: binding.vni, remote: binding.vtepAddress, remoteHost: '', migrating: null,
         };
@@ -218,6 +218,7 @@ export class HostTopology {
       return {
         id: p.id, name: p.name || p.id.slice(0, 8), device: p.device, mac: p.mac, addresses: p.addresses, vlan: p.vlan, trunk: p.trunk,
         portSecurity: p.portSecurity, allowedAddressPairs: p.allowedAddressPairs, securityGroups: p.securityGroups, zone: zoneOf(p.tenant),
+        inboundChain: p.inboundChain, outboundChain: p.outboundChain,
         peer: p.peer, up: p.adminUp && (primary ? primary.up : true), index, tunnelKey: p.tunnelKey,
         ...(here ? { datapathPort: primary?.number ?? 0, remote: '', remoteHost: '' } : this.placeOn(binding?.host)),
         migrating: migration ? { ...(arriving ? { datapathPort: local?.up ? local.number : 0, remote: '', remoteHost: '' } : this.placeOn(migration.destinationHost)), markKey: migration.markKey } : null,
@@ -226,7 +227,7 @@ export class HostTopology {
     for (const p of ports.filter((p) => !p.binding)) {
       const id = localPortId(p.name);
       statePorts.push({
-        id, name: p.name, device: LOCAL_BRIDGE, mac: '', addresses: [], vlan: p.vlan ?? 0, trunk: p.vlan === undefined, portSecurity: false, allowedAddressPairs: [], securityGroups: [], zone: [0, 0],
+        id, name: p.name, device: LOCAL_BRIDGE, mac: '', addresses: [], vlan: p.vlan ?? 0, trunk: p.vlan === undefined, portSecurity: false, allowedAddressPairs: [], securityGroups: [], inboundChain: '', outboundChain: '', zone: [0, 0],
         peer: '', up: p.up, datapathPort: p.number, index: this.indexOf(id), tunnelKey: 0, remote: '', remoteHost: '', migrating: null,
       });
     }
@@ -239,15 +240,19 @@ export class HostTopology {
     this.current = {
       version: this.version,
       bridges: [
-        { id: LOCAL_BRIDGE, name: LOCAL_BRIDGE, vlanAware: true, macTable: this.macTables.get(LOCAL_BRIDGE)!.slot },
-        ...this.list('bridge').map((b) => ({ id: b.id, name: b.name || b.id.slice(0, 8), vlanAware: b.vlanAware, macTable: this.macTables.get(b.id)!.slot })),
+        { id: LOCAL_BRIDGE, name: LOCAL_BRIDGE, vlanAware: true, macTable: this.macTables.get(LOCAL_BRIDGE)!.slot, inboundChain: '', outboundChain: '' },
+        ...this.list('bridge').map((b) => ({
+          id: b.id, name: b.name || b.id.slice(0, 8), vlanAware: b.vlanAware, macTable: this.macTables.get(b.id)!.slot, inboundChain: b.inboundChain, outboundChain: b.outboundChain,
+        })),
       ],
-      routers: this.list('router').map((r) => ({ id: r.id, name: r.name || r.id.slice(0, 8) })),
+      routers: this.list('router').map((r) => ({ id: r.id, name: r.name || r.id.slice(0, 8), inboundChain: r.inboundChain, outboundChain: r.outboundChain })),
       ports: statePorts,
       routes: this.list('route'),
       neighbors: this.neighborList(),
       mirrors: this.list('mirror').map(({ id, name, port, direction, toPort, match }) => ({ id, name: name || id.slice(0, 8), port, direction, toPort, match })),
       securityGroups: this.list('securityGroup').map(({ id, name, rules }) => ({ id, name: name || id.slice(0, 8), rules })),
+      chains: this.list('chain').map(({ id, name, rules }) => ({ id, name: name || id.slice(0, 8), rules })),
+      portGroups: this.list('portGroup').map(({ id, ports }) => ({ id, ports })),
     };
     return this.current;
   }
@@ -294,6 +299,12 @@ export class HostTopology {
         return;
       case 'securityGroup':
         tags.add(securityGroupTag(v.id));
+        return;
+      case 'chain':
+        tags.add(chainTag(v.id));
+        return;
+      case 'portGroup':
+        tags.add(portGroupTag(v.id));
         return;
       case 'host':
         tags.add(hostTag(v.id));

@@ -1,12 +1,19 @@
 // The tenant API's resources: for each, the kind it stores, the JSON schema of what a client
 // may write, and which roles may read and write it. Routes and the OpenAPI document are both
 // made from this table.
-import type { Kind } from '../topology';
+import { CHAIN_CONDITIONS, Kind } from '../topology';
 import { EVERYONE, HOSTS_TOO, OPERATOR, Role, TENANTS_TOO } from './callers';
 
 const name = { type: 'string', maxLength: 64 };
 const id = { type: 'string', pattern: '^[0-9a-fA-F-]{36}$' };
 const optionalId = { type: 'string', pattern: '^([0-9a-fA-F-]{36})?$' };
+const mac = { type: 'string', pattern: '^([0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5})?$' };
+const l4Port = { type: 'integer', minimum: 0, maximum: 65535 };
+/** The chains a device or port's frames pass, as it enters and as it leaves. */
+const chains = {
+  inboundChain: { ...optionalId, description: 'a chain for what enters (a router: pre-routing; a port: what enters its device by it)' },
+  outboundChain: { ...optionalId, description: 'a chain for what leaves (a router: post-routing; a port: what leaves its device by it)' },
+};
 
 export interface Resource {
   path: string;
@@ -26,16 +33,15 @@ export const RESOURCES: Resource[] = [
     path: 'tenants', kind: 'tenant', readers: TENANTS_TOO, writers: OPERATOR, properties: { name }, required: ['name'], immutable: [],
   },
   {
-    path: 'bridges', kind: 'bridge', readers: TENANTS_TOO, writers: TENANTS_TOO, properties: { name, vlanAware: { type: 'boolean' } }, required: [], immutable: [],
+    path: 'bridges', kind: 'bridge', readers: TENANTS_TOO, writers: TENANTS_TOO, properties: { name, vlanAware: { type: 'boolean' }, ...chains }, required: [], immutable: [],
   },
   {
-    path: 'routers', kind: 'router', readers: TENANTS_TOO, writers: TENANTS_TOO, properties: { name }, required: [], immutable: [],
+    path: 'routers', kind: 'router', readers: TENANTS_TOO, writers: TENANTS_TOO, properties: { name, ...chains }, required: [], immutable: [],
   },
   {
     path: 'ports', kind: 'port', readers: TENANTS_TOO, writers: TENANTS_TOO,
     properties: {
-      name, device: id,
-      mac: { type: 'string', pattern: '^([0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5})?$' },
+      name, device: id, mac, ...chains,
       addresses: { type: 'array', maxItems: 16, items: { type: 'string', maxLength: 50 } },
       vlan: { type: 'integer', minimum: 0, maximum: 4094 },
       trunk: { type: 'boolean' },
@@ -51,7 +57,7 @@ export const RESOURCES: Resource[] = [
         type: 'array', maxItems: 16,
         items: {
           type: 'object', additionalProperties: false, required: ['ipAddress'],
-          properties: { ipAddress: { type: 'string', maxLength: 50 }, macAddress: { type: 'string', pattern: '^([0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5})?$' } },
+          properties: { ipAddress: { type: 'string', maxLength: 50 }, macAddress: mac },
         },
       },
     },
@@ -100,6 +106,36 @@ export const RESOURCES: Resource[] = [
       },
     },
     required: [], immutable: [],
+  },
+  {
+    path: 'chains', kind: 'chain', readers: TENANTS_TOO, writers: TENANTS_TOO,
+    properties: {
+      name,
+      rules: {
+        type: 'array', maxItems: 1000, description: 'in order: the first rule whose conditions all hold decides; a chain that runs out of rules accepts',
+        items: {
+          type: 'object', additionalProperties: false, required: ['action'],
+          properties: {
+            action: { type: 'string', enum: ['accept', 'drop', 'reject', 'jump', 'return', 'continue'], description: 'reject: a TCP reset, or ICMP administratively prohibited' },
+            jumpTo: optionalId,
+            inPort: optionalId, outPort: optionalId, inPortGroup: optionalId, outPortGroup: optionalId,
+            sourceMac: mac, destinationMac: mac,
+            ethertype: { type: 'integer', minimum: 0, maximum: 65535 },
+            sourcePrefix: { type: 'string', maxLength: 50 }, destinationPrefix: { type: 'string', maxLength: 50 },
+            protocol: { type: 'integer', minimum: 0, maximum: 255 },
+            sourcePortMin: l4Port, sourcePortMax: l4Port, destinationPortMin: l4Port, destinationPortMax: l4Port,
+            icmpType: { type: 'integer', minimum: -1, maximum: 255 }, icmpCode: { type: 'integer', minimum: -1, maximum: 255 },
+            connectionState: { type: 'string', enum: ['', 'new', 'established', 'related', 'invalid'] },
+            invert: { type: 'array', maxItems: CHAIN_CONDITIONS.length, uniqueItems: true, items: { type: 'string', enum: CHAIN_CONDITIONS } },
+          },
+        },
+      },
+    },
+    required: [], immutable: [],
+  },
+  {
+    path: 'port-groups', kind: 'portGroup', readers: TENANTS_TOO, writers: TENANTS_TOO,
+    properties: { name, ports: { type: 'array', maxItems: 10000, uniqueItems: true, items: id } }, required: [], immutable: [],
   },
   {
     path: 'tunnel-zones', kind: 'tunnelZone', readers: OPERATOR, writers: OPERATOR,

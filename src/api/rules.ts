@@ -4,7 +4,7 @@
 import { parseIpv4, parseMac } from '../packet';
 import { parseAddress, parsePrefix } from '../packet';
 import { FlowMatchError, parseFlowMatch } from '../flow';
-import { ADMIN_TENANT, EMPTY, EMPTY_RULE, Kind, KindMap, macFromId, Port, Stored, TopologyStore } from '../topology';
+import { ADMIN_TENANT, Chain, ChainRule, EMPTY, EMPTY_CHAIN_RULE, EMPTY_RULE, Filtered, Kind, KindMap, macFromId, Port, Stored, TopologyStore } from '../topology';
 
 export class ApiError extends Error {
   constructor(readonly status: number, readonly code: string, message: string, readonly field?: string) {
@@ -36,6 +36,7 @@ function parses(parse: (text: string) => unknown, text: string, field: string, w
 /** Checks a new version of an object; fills in what is derived (a router port's MAC). */
 export async function checkObject<K extends Kind>(store: TopologyStore, kind: K, value: KindMap[K]): Promise<void> {
   const tenant = value.tenant;
+  if (kind === 'bridge' || kind === 'router' || kind === 'port') await checkChainsOf(store, value as unknown as Filtered, tenant);
   switch (kind) {
     case 'port': {
       const port = value as Port;
@@ -121,6 +122,13 @@ export async function checkObject<K extends Kind>(store: TopologyStore, kind: K,
       }
       return;
     }
+    case 'chain':
+      return checkChain(store, value as Chain);
+    case 'portGroup': {
+      const group = value as KindMap['portGroup'];
+      for (const [i, port] of group.ports.entries()) await owned(store, 'port', port, tenant, `ports/${i}`);
+      return;
+    }
     case 'tunnelZone': {
       const zone = value as KindMap['tunnelZone'];
       for (const [i, host] of zone.hosts.entries()) {
@@ -146,6 +154,70 @@ export async function checkObject<K extends Kind>(store: TopologyStore, kind: K,
       await refuseIfInterfaceBound(store, binding.host, binding.interface, binding.id);
       return;
     }
+  }
+}
+
+async function checkChainsOf(store: TopologyStore, value: Filtered, tenant: string): Promise<void> {
+  if (value.inboundChain) await owned(store, 'chain', value.inboundChain, tenant, 'inboundChain');
+  if (value.outboundChain) await owned(store, 'chain', value.outboundChain, tenant, 'outboundChain');
+}
+
+const ETHERTYPE_OF_FAMILY = { 4: 0x0800, 16: 0x86dd } as const;
+const PORTED = [6, 17]; // tcp, udp
+const ICMP = [1, 58];
+
+/** A chain's rules: completed, each condition sensible, what they name the tenant's own, and
+ *  no jump that leads back to the chain. */
+async function checkChain(store: TopologyStore, chain: Chain): Promise<void> {
+  const tenant = chain.tenant;
+  chain.rules = chain.rules.map((rule) => ({
+    ...EMPTY_CHAIN_RULE, ...rule,
+    sourcePortMax: rule.sourcePortMax || rule.sourcePortMin || 0, destinationPortMax: rule.destinationPortMax || rule.destinationPortMin || 0,
+  }));
+  for (const [i, rule] of chain.rules.entries()) {
+    const field = (name: string) => `rules/${i}/${name}`;
+    const invalid = (name: string, message: string) => new ApiError(400, 'INVALID_VALUE', message, field(name));
+    if ((rule.action === 'jump') !== (rule.jumpTo !== '')) throw invalid('jumpTo', 'a jump names the chain it goes to, and only a jump does');
+    if (rule.jumpTo === chain.id) throw invalid('jumpTo', 'a chain cannot jump to itself');
+    if (rule.jumpTo) await owned(store, 'chain', rule.jumpTo, tenant, field('jumpTo'));
+    for (const name of ['inPort', 'outPort'] as const) if (rule[name]) await owned(store, 'port', rule[name], tenant, field(name));
+    for (const name of ['inPortGroup', 'outPortGroup'] as const) if (rule[name]) await owned(store, 'portGroup', rule[name], tenant, field(name));
+    for (const name of ['sourceMac', 'destinationMac'] as const) if (rule[name]) parses(parseMac, rule[name], field(name), 'a MAC address');
+    for (const name of ['sourcePrefix', 'destinationPrefix'] as const) {
+      if (!rule[name]) continue;
+      parses(parsePrefix, rule[name], field(name), 'an address or a prefix, such as 10.0.0.0/24 or 2001:db8::/32');
+      const family = ETHERTYPE_OF_FAMILY[parsePrefix(rule[name]).address.length as 4 | 16];
+      if (rule.ethertype && rule.ethertype !== family) throw invalid(name, 'the prefix is not of the rule\'s ethertype');
+    }
+    for (const [min, max] of [['sourcePortMin', 'sourcePortMax'], ['destinationPortMin', 'destinationPortMax']] as const) {
+      if (rule[max] < rule[min]) throw invalid(max, `${max} is below ${min}`);
+      if (rule[min] + rule[max] > 0 && !PORTED.includes(rule.protocol)) throw invalid(min, 'ports are for tcp (6) or udp (17)');
+    }
+    for (const name of ['icmpType', 'icmpCode'] as const) if (rule[name] >= 0 && !ICMP.includes(rule.protocol)) throw invalid(name, `${name} is for icmp (1) or icmpv6 (58)`);
+    const absent = rule.invert.find((condition) => !hasCondition(rule, condition));
+    if (absent) throw invalid('invert', `${absent} is inverted, but the rule has no such condition`);
+  }
+  const chains = new Map((await store.list('chain')).map((c) => [c.value.id, c.value]));
+  chains.set(chain.id, chain);
+  const jumps = (id: string) => (chains.get(id)?.rules ?? []).filter((r) => r.jumpTo).map((r) => r.jumpTo);
+  const seen = new Set<string>();
+  const loops = (id: string): boolean => {
+    if (id === chain.id) return true;
+    if (seen.has(id)) return false;
+    seen.add(id);
+    return jumps(id).some(loops);
+  };
+  const at = chain.rules.findIndex((r) => r.jumpTo && loops(r.jumpTo));
+  if (at >= 0) throw new ApiError(400, 'INVALID_VALUE', 'the jump leads back to this chain: chains may not loop', `rules/${at}/jumpTo`);
+}
+
+function hasCondition(rule: ChainRule, condition: ChainRule['invert'][number]): boolean {
+  switch (condition) {
+    case 'sourcePorts': return rule.sourcePortMin + rule.sourcePortMax > 0;
+    case 'destinationPorts': return rule.destinationPortMin + rule.destinationPortMax > 0;
+    case 'icmpType':
+    case 'icmpCode': return rule[condition] >= 0;
+    default: return Boolean(rule[condition]);
   }
 }
 
@@ -178,12 +250,15 @@ export async function deleteDependents(store: TopologyStore, kind: Kind, id: str
   if (kind === 'port') {
     const route = (await store.list('route')).find((r) => r.value.port === id);
     if (route) throw new ApiError(409, 'IN_USE', `route ${route.value.id} goes out of port ${id}: delete it first`);
+    const naming = (await store.list('chain')).find((c) => c.value.rules.some((r) => r.inPort === id || r.outPort === id));
+    if (naming) throw new ApiError(409, 'IN_USE', `a rule of chain ${naming.value.id} names port ${id}: change it first`);
     const port = await store.get('port', id);
     await relink(store, port?.value, undefined);
     await store.delete('binding', id);
     await store.delete('migration', id);
     // As in OVS, a mirror goes with its port or its destination.
     for (const m of await store.list('mirror')) if (m.value.port === id || m.value.toPort === id) await store.delete('mirror', m.value.id);
+    for (const g of await store.list('portGroup')) if (g.value.ports.includes(id)) await store.put('portGroup', { ...g.value, ports: g.value.ports.filter((p) => p !== id) });
   }
   if (kind === 'binding') {
     const migration = await store.get('migration', id);
@@ -194,6 +269,18 @@ export async function deleteDependents(store: TopologyStore, kind: Kind, id: str
     if (member) throw new ApiError(409, 'IN_USE', `port ${member.value.id} is a member of security group ${id}: take it out first`);
     const naming = (await store.list('securityGroup')).find((g) => g.value.id !== id && g.value.rules.some((r) => r.remoteGroup === id));
     if (naming) throw new ApiError(409, 'IN_USE', `a rule of security group ${naming.value.id} names ${id} as its remote group`);
+  }
+  if (kind === 'chain') {
+    for (const k of ['bridge', 'router', 'port'] as const) {
+      const user = (await store.list(k)).find((o) => o.value.inboundChain === id || o.value.outboundChain === id);
+      if (user) throw new ApiError(409, 'IN_USE', `${k} ${user.value.id} filters with chain ${id}: take it off first`);
+    }
+    const jumping = (await store.list('chain')).find((c) => c.value.rules.some((r) => r.jumpTo === id));
+    if (jumping) throw new ApiError(409, 'IN_USE', `a rule of chain ${jumping.value.id} jumps to chain ${id}`);
+  }
+  if (kind === 'portGroup') {
+    const naming = (await store.list('chain')).find((c) => c.value.rules.some((r) => r.inPortGroup === id || r.outPortGroup === id));
+    if (naming) throw new ApiError(409, 'IN_USE', `a rule of chain ${naming.value.id} names port group ${id}`);
   }
   if (kind === 'tenant') {
     for (const k of ['bridge', 'router'] as const) {

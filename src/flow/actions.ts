@@ -22,7 +22,7 @@ export const DROP_REASONS = [
   'noTunnel', 'unknownTunnelPeer', 'unknownTunnelKey', 'mirrorDestination',
   'heldTooLong', 'readAtSource', 'migrationMark',
   'spoofedMac', 'spoofedIp', 'spoofedArp', 'spoofedNeighbor', 'routerAdvertisement',
-  'rateLimited', 'newFlowLimited', 'securityGroup', 'conntrackFull',
+  'rateLimited', 'newFlowLimited', 'securityGroup', 'conntrackFull', 'chain', 'rejected',
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 export const dropCode = (reason: DropReason): number => DROP_REASONS.indexOf(reason);

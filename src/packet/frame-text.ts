@@ -1,6 +1,7 @@
 // A frame written as text in Open vSwitch's flow syntax, for traces: a protocol word (arp, ip,
 // ipv6, icmp, icmp6, tcp, tcp6, udp, udp6) and fields such as dl_src=, dl_dst=, dl_vlan=,
-// nw_src=, nw_dst=, nw_ttl=, tp_src=, tp_dst=, icmp_type=, icmp_code=, arp_op=, arp_sha=. Checksums are
+// nw_src=, nw_dst=, nw_ttl=, tp_src=, tp_dst=, tcp_flags= (syn|ack, as OVS prints them; syn
+// when not given), icmp_type=, icmp_code=, arp_op=, arp_sha=. Checksums are
 // left as they fall (an ICMPv6 one is not right): a trace reads headers, not checksums.
 import { parseMac } from './address';
 import { ArpOperation, emitArp } from './arp';
@@ -21,7 +22,7 @@ export const FLOW_PROTOCOLS: Record<string, { ethertype: number; ip?: number }> 
   tcp: { ethertype: EtherType.ipv4, ip: IpProtocol.tcp }, tcp6: { ethertype: EtherType.ipv6, ip: IpProtocol.tcp },
   udp: { ethertype: EtherType.ipv4, ip: IpProtocol.udp }, udp6: { ethertype: EtherType.ipv6, ip: IpProtocol.udp },
 };
-const FIELDS = new Set(['dl_src', 'dl_dst', 'dl_vlan', 'nw_src', 'nw_dst', 'nw_ttl', 'tp_src', 'tp_dst', 'icmp_type', 'icmp_code', 'arp_op', 'arp_sha']);
+const FIELDS = new Set(['dl_src', 'dl_dst', 'dl_vlan', 'nw_src', 'nw_dst', 'nw_ttl', 'tp_src', 'tp_dst', 'tcp_flags', 'icmp_type', 'icmp_code', 'arp_op', 'arp_sha']);
 
 export class FrameTextError extends Error {}
 
@@ -50,6 +51,12 @@ export function frameFromText(text: string): Uint8Array {
       throw new FrameTextError(`${name}: ${(error as Error).message}`);
     }
   };
+  const tcpFlags = () => {
+    const names = (fields.get('tcp_flags') ?? 'syn').split('|');
+    const unknown = names.find((n) => !(n in TcpFlag));
+    if (unknown !== undefined) throw new FrameTextError(`tcp_flags: '${unknown}' is not one of ${Object.keys(TcpFlag).join(', ')} (join them with |)`);
+    return names.reduce((flags, n) => flags | TcpFlag[n as keyof typeof TcpFlag], 0);
+  };
   const v6 = ethertype === EtherType.ipv6;
   const source = guard('dl_src', parseMac, '52:54:00:00:00:01');
   const destination = guard('dl_dst', parseMac, 'ff:ff:ff:ff:ff:ff');
@@ -70,7 +77,7 @@ export function frameFromText(text: string): Uint8Array {
   const l4 = v6
     ? emitIpv6(b, at, { trafficClass: 0, flowLabel: 0, nextHeader: ip!, hopLimit: ttl, source: nwSource, destination: nwDestination, payloadLength: transport })
     : emitIpv4(b, at, { dscp: 0, ecn: 0, identification: 0, dontFragment: true, ttl, protocol: ip!, source: nwSource, destination: nwDestination, payloadLength: transport });
-  if (ip === IpProtocol.tcp) emitTcp(b, l4, { sourcePort: number('tp_src', 40000, 65535), destinationPort: number('tp_dst', 80, 65535), sequence: 1, acknowledgment: 0, flags: TcpFlag.syn, window: 65535 });
+  if (ip === IpProtocol.tcp) emitTcp(b, l4, { sourcePort: number('tp_src', 40000, 65535), destinationPort: number('tp_dst', 80, 65535), sequence: 1, acknowledgment: 0, flags: tcpFlags(), window: 65535 });
   else if (ip === IpProtocol.udp) emitUdp(b, l4, { sourcePort: number('tp_src', 40000, 65535), destinationPort: number('tp_dst', 53, 65535), payloadLength: 0 });
   else if (ip === IpProtocol.icmp || ip === IpProtocol.icmpv6) {
     const type = number('icmp_type', v6 ? Icmpv6Type.echoRequest : Icmpv4Type.echoRequest, 255);

@@ -42,5 +42,9 @@ export const neighborTag = (router: string, address: string): string => `neighbo
 export const TABLE_SPACE_TAG = 'mac-table:space';
 /** A security group: its rules, and its members' addresses (which other groups' rules name). */
 export const securityGroupTag = (id: string): string => `sg:${id}`;
+/** A chain: its rules (and those of the chains it jumps to carry their own). */
+export const chainTag = (id: string): string => `chain:${id}`;
+/** A port group: its members, which chains' rules name. */
+export const portGroupTag = (id: string): string => `pg:${id}`;
 /** New connections a full connection table refused: retried when space frees. */
 export const CONNTRACK_SPACE_TAG = 'conntrack:space';

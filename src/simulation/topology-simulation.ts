@@ -9,8 +9,9 @@ import { RouterStep } from './router';
 import { PortSecurity } from './port-security';
 import { SecurityGroupStep } from './security-groups';
 import { ConnectionTracking } from './connection-tracking';
+import { ChainStep } from './chains';
 import { portTag } from './tags';
-import { MirrorEntry, VirtualMigratingPlace, VirtualPlace, VirtualPort, VirtualTopology } from './virtual-topology';
+import { MirrorEntry, VirtualBridge, VirtualMigratingPlace, VirtualPlace, VirtualPort, VirtualRouter, VirtualTopology } from './virtual-topology';
 import { Emission, SimulationResult, Walk } from './walk';
 
 /** What the devices' steps call back into. */
@@ -33,6 +34,7 @@ export class TopologySimulation implements TopologyWalker {
   private readonly portSecurity = new PortSecurity();
   private readonly tracking = new ConnectionTracking(() => this.topology.conntrack);
   private readonly securityGroups = new SecurityGroupStep(this.tracking);
+  private readonly chains = new ChainStep(this, this.tracking);
   private readonly extractor = new FlowKeyExtractor();
   private readonly portTags: string[] = [];
 
@@ -72,6 +74,7 @@ export class TopologySimulation implements TopologyWalker {
 
   leave(port: VirtualPort, w: Walk): void {
     w.tags.add(port.tag);
+    if (w.ingress && !this.filterOut(port, w.ingress.port, w)) return;
     this.mirror(port.mirrorsOut, w);
     if (port.peer) {
       const peer = this.topology.ports.get(port.peer);
@@ -140,8 +143,35 @@ export class TopologySimulation implements TopologyWalker {
     if (port.mirrorDestination) return w.drop('mirrorDestination', () => `${port.name} is a mirror's destination: it sends nothing`);
     this.mirror(port.mirrorsIn, w);
     if (!w.enterDevice()) return;
-    if (port.kind === 'bridge') this.bridge.enter(port, w);
-    else this.router.enter(port, w);
+    const outer = w.ingress;
+    w.ingress = { port, source: w.source, destination: w.destination };
+    if (this.filterIn(port, w)) {
+      if (port.kind === 'bridge') this.bridge.enter(port, w);
+      else this.router.enter(port, w);
+    }
+    w.ingress = outer;
     w.hops--;
+  }
+
+  /** The chains of what enters a device by `port`: the port's, then the device's. */
+  private filterIn(port: VirtualPort, w: Walk): boolean {
+    const device = this.device(port);
+    if (!port.inbound && !device.inbound) return true;
+    const place = { inPort: port, outPort: null };
+    return this.chains.pass(port.inbound, { ...place, where: `port ${port.name} inbound` }, w)
+      && this.chains.pass(device.inbound, { ...place, where: `${port.kind} ${device.name} ${port.kind === 'router' ? 'pre-routing' : 'inbound'}` }, w);
+  }
+
+  /** The chains of what leaves a device by `port`: the device's, then the port's. */
+  private filterOut(port: VirtualPort, from: VirtualPort, w: Walk): boolean {
+    const device = this.device(port);
+    if (!port.outbound && !device.outbound) return true;
+    const place = { inPort: from, outPort: port };
+    return this.chains.pass(device.outbound, { ...place, where: `${port.kind} ${device.name} ${port.kind === 'router' ? 'post-routing' : 'outbound'}` }, w)
+      && this.chains.pass(port.outbound, { ...place, where: `port ${port.name} outbound` }, w);
+  }
+
+  private device(port: VirtualPort): VirtualBridge | VirtualRouter {
+    return (this.topology.bridges.get(port.device) ?? this.topology.routers.get(port.device))!;
   }
 }

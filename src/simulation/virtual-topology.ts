@@ -4,7 +4,8 @@
 // tables are shared memory beside it.
 import { parseMac } from '../packet';
 import { ConnTable, FlowMatch, parseFlowMatch } from '../flow';
-import type { Mirror, Port, Route, SecurityGroup, SecurityGroupRule } from '../topology';
+import type { Filtered, Mirror, Port, Route, SecurityGroup, SecurityGroupRule } from '../topology';
+import { StateChain, StatePortGroup, VirtualChain, virtualChains } from './chains';
 import { MacTable } from './mac-table';
 import { PortGuard, portGuard } from './port-security';
 import { deviceTag, hostTag, MacTags, neighborTag, portTag, securityGroupTag, vportTag } from './tags';
@@ -13,14 +14,16 @@ import { contains, formatAddress, parsePrefix, Prefix } from '../packet';
 export interface TopologyState {
   /** Grows with every change the agent applies: threads rebuild when it moves. */
   version: number;
-  bridges: { id: string; name: string; vlanAware: boolean; macTable: number }[];
-  routers: { id: string; name: string }[];
+  bridges: ({ id: string; name: string; vlanAware: boolean; macTable: number } & Filtered)[];
+  routers: ({ id: string; name: string } & Filtered)[];
   ports: StatePort[];
   routes: Omit<Route, 'tenant'>[];
   /** Resolved neighbors (ARP, NDP) of each router. */
   neighbors: { router: string; address: string; mac: string }[];
   mirrors: Omit<Mirror, 'tenant'>[];
   securityGroups: Omit<SecurityGroup, 'tenant'>[];
+  chains: StateChain[];
+  portGroups: StatePortGroup[];
 }
 
 /** A TopologyState as JSON bytes in shared memory, with the MAC tables it points into: it
@@ -57,7 +60,7 @@ export interface PortPlace {
 }
 
 /** A port as the walk needs it: the model's fields, and where it stands on this host. */
-export interface StatePort extends PortPlace, Pick<Port, 'id' | 'name' | 'device' | 'mac' | 'addresses' | 'vlan' | 'trunk' | 'peer' | 'tunnelKey' | 'portSecurity' | 'allowedAddressPairs' | 'securityGroups'> {
+export interface StatePort extends PortPlace, Pick<Port, 'id' | 'name' | 'device' | 'mac' | 'addresses' | 'vlan' | 'trunk' | 'peer' | 'tunnelKey' | 'portSecurity' | 'allowedAddressPairs' | 'securityGroups' | 'inboundChain' | 'outboundChain'> {
   /** Its tenant's connection tracking zone (two words of the tenant's id). */
   zone: [number, number];
   /** Administratively up, and its interface up when it is bound here. */
@@ -98,6 +101,15 @@ export interface VirtualPort extends Omit<StatePort, 'migrating'>, VirtualPlace 
   guard: PortGuard | null;
   /** Its security groups (none: no filtering). */
   groups: VirtualGroup[];
+  /** The chains of what enters its device by it, and of what leaves by it. */
+  inbound: VirtualChain | null;
+  outbound: VirtualChain | null;
+}
+
+/** A device's chains: of what enters it, and of what leaves it. */
+export interface ChainsOf {
+  inbound: VirtualChain | null;
+  outbound: VirtualChain | null;
 }
 
 export interface VirtualGroup {
@@ -139,7 +151,7 @@ export interface NeighborEntry extends LinkAddress {
   tag: string;
 }
 
-export interface VirtualBridge {
+export interface VirtualBridge extends ChainsOf {
   id: string;
   name: string;
   tag: string;
@@ -158,7 +170,7 @@ export interface RouteEntry {
   text: string;
 }
 
-export interface VirtualRouter {
+export interface VirtualRouter extends ChainsOf {
   id: string;
   name: string;
   tag: string;
@@ -175,16 +187,19 @@ export class VirtualTopology {
   readonly bridges = new Map<string, VirtualBridge>();
   readonly routers = new Map<string, VirtualRouter>();
   readonly groups = new Map<string, VirtualGroup>();
+  readonly chains: ReadonlyMap<string, VirtualChain>;
   private readonly neighbors = new Map<string, NeighborEntry>();
 
   constructor(state: TopologyState, macTables: readonly SharedArrayBuffer[], readonly conntrack: ConnTable) {
     this.version = state.version;
+    this.chains = virtualChains(state.chains, state.portGroups);
+    const chainsOf = (f: Filtered): ChainsOf => ({ inbound: this.chains.get(f.inboundChain) ?? null, outbound: this.chains.get(f.outboundChain) ?? null });
     for (const b of state.bridges) {
       this.bridges.set(b.id, {
-        id: b.id, name: b.name, tag: deviceTag(b.id), macTags: new MacTags(b.id), vlanAware: b.vlanAware, macs: new MacTable(macTables[b.macTable]), ports: [],
+        id: b.id, name: b.name, tag: deviceTag(b.id), macTags: new MacTags(b.id), vlanAware: b.vlanAware, macs: new MacTable(macTables[b.macTable]), ports: [], ...chainsOf(b),
       });
     }
-    for (const r of state.routers) this.routers.set(r.id, { id: r.id, name: r.name, tag: deviceTag(r.id), ports: [], routes: [] });
+    for (const r of state.routers) this.routers.set(r.id, { id: r.id, name: r.name, tag: deviceTag(r.id), ports: [], routes: [], ...chainsOf(r) });
     for (const g of state.securityGroups) {
       this.groups.set(g.id, { id: g.id, name: g.name, tag: securityGroupTag(g.id), rules: [], index: { ingress: new Map(), egress: new Map() }, members: [] });
     }
@@ -199,6 +214,7 @@ export class VirtualTopology {
         mirrorsIn: [], mirrorsOut: [], mirrorDestination: false,
         guard: bridge ? portGuard(p) : null,
         groups: bridge ? p.securityGroups.map((id) => this.groups.get(id)).filter((g): g is VirtualGroup => g !== undefined) : [],
+        ...chainsOf(p),
       };
       for (const group of port.groups) group.members.push(...port.prefixes.map(({ address }) => ({ address, length: address.length * 8 })));
       this.ports.set(p.id, port);

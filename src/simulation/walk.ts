@@ -3,6 +3,13 @@
 import { Action, describeKey, DropReason, FlowKeyFields, KeyFlag } from '../flow';
 import { EtherType, formatMac, VLAN_TAG_BYTES, VNET_HEADER_BYTES, ETHERNET_HEADER_BYTES } from '../packet';
 import type { Tracking } from './connection-tracking';
+import type { VirtualPort } from './virtual-topology';
+
+export interface Ingress {
+  port: VirtualPort;
+  source: Uint8Array;
+  destination: Uint8Array;
+}
 
 /** A frame a device sent by itself (a reply, a solicitation) and the outputs it takes. */
 export interface Emission {
@@ -71,8 +78,10 @@ export class Walk {
   connection = -1;
   /** Ports a security group kept the frame from. */
   denied = 0;
-  /** Sent by a device itself (a router's reply): no security group stands in its way. */
+  /** Sent by a device itself (a router's reply): no security group or chain stands in its way. */
   fromDevice = false;
+  /** The device the frame is in: the port it entered by, and its MACs as it entered. */
+  ingress: Ingress | null = null;
 
   readonly fields: FlowKeyFields;
   /** The frame as it is now along the walk (MACs rewritten by routers). */
@@ -137,8 +146,8 @@ export class Walk {
 
   /** The walk's state, to restore after a branch of a flood that may change it. */
   save(): () => void {
-    const { source, destination, tagged, ttl } = this;
-    return () => Object.assign(this, { source, destination, tagged, ttl });
+    const { source, destination, tagged, ttl, ingress } = this;
+    return () => Object.assign(this, { source, destination, tagged, ttl, ingress });
   }
 
   result(): SimulationResult {

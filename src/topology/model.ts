@@ -3,9 +3,12 @@
 import { randomUUID } from 'node:crypto';
 
 export interface Tenant { id: string; tenant: string; name: string; tokenSha256: string }
-export interface Bridge { id: string; tenant: string; name: string; vlanAware: boolean }
-export interface Router { id: string; tenant: string; name: string }
-export interface Port {
+/** Chains a device's frames pass: inbound when they enter it (a router's pre-routing),
+ *  outbound when they leave it (post-routing); empty: none. A port has the same two. */
+export interface Filtered { inboundChain: string; outboundChain: string }
+export interface Bridge extends Filtered { id: string; tenant: string; name: string; vlanAware: boolean }
+export interface Router extends Filtered { id: string; tenant: string; name: string }
+export interface Port extends Filtered {
   id: string;
   tenant: string;
   name: string;
@@ -71,6 +74,41 @@ export interface SecurityGroupRule {
   remoteGroup: string;
 }
 export interface SecurityGroup { id: string; tenant: string; name: string; rules: SecurityGroupRule[] }
+export type ChainAction = 'accept' | 'drop' | 'reject' | 'jump' | 'return' | 'continue';
+export type ConnectionStateCondition = '' | 'new' | 'established' | 'related' | 'invalid';
+/** A rule of a chain (MidoNet's model): conditions that all hold, each of them inverted when
+ *  named in `invert`, and what to do then. An empty, zero or -1 condition holds for all. */
+export interface ChainRule {
+  action: ChainAction;
+  /** jump: the chain to go through; it returns here at its end or at a `return`. */
+  jumpTo: string;
+  inPort: string;
+  outPort: string;
+  inPortGroup: string;
+  outPortGroup: string;
+  sourceMac: string;
+  destinationMac: string;
+  ethertype: number;
+  sourcePrefix: string;
+  destinationPrefix: string;
+  protocol: number;
+  sourcePortMin: number;
+  sourcePortMax: number;
+  destinationPortMin: number;
+  destinationPortMax: number;
+  icmpType: number;
+  icmpCode: number;
+  connectionState: ConnectionStateCondition;
+  invert: ChainCondition[];
+}
+export const CHAIN_CONDITIONS = [
+  'inPort', 'outPort', 'inPortGroup', 'outPortGroup', 'sourceMac', 'destinationMac', 'ethertype', 'sourcePrefix', 'destinationPrefix',
+  'protocol', 'sourcePorts', 'destinationPorts', 'icmpType', 'icmpCode', 'connectionState',
+] as const;
+export type ChainCondition = (typeof CHAIN_CONDITIONS)[number];
+export interface Chain { id: string; tenant: string; name: string; rules: ChainRule[] }
+/** Ports that chains' rules name together (MidoNet's port groups). */
+export interface PortGroup { id: string; tenant: string; name: string; ports: string[] }
 export interface Mirror { id: string; tenant: string; name: string; port: string; direction: MirrorDirection; toPort: string; match: string }
 
 export interface KindMap {
@@ -87,9 +125,11 @@ export interface KindMap {
   mirror: Mirror;
   migration: Migration;
   securityGroup: SecurityGroup;
+  chain: Chain;
+  portGroup: PortGroup;
 }
 export type Kind = keyof KindMap;
-export const KINDS: readonly Kind[] = ['tenant', 'bridge', 'router', 'port', 'route', 'host', 'binding', 'neighbor', 'station', 'tunnelZone', 'mirror', 'migration', 'securityGroup'];
+export const KINDS: readonly Kind[] = ['tenant', 'bridge', 'router', 'port', 'route', 'host', 'binding', 'neighbor', 'station', 'tunnelZone', 'mirror', 'migration', 'securityGroup', 'chain', 'portGroup'];
 
 /** Objects no tenant owns (hosts) belong to this tenant id: only an admin sees them. */
 export const ADMIN_TENANT = 'admin';
@@ -97,10 +137,10 @@ export const ADMIN_TENANT = 'admin';
 /** Every field of a kind, with its empty value: what an object is completed with. */
 export const EMPTY: { [K in Kind]: Omit<KindMap[K], 'id' | 'tenant'> } = {
   tenant: { name: '', tokenSha256: '' },
-  bridge: { name: '', vlanAware: false },
-  router: { name: '' },
+  bridge: { name: '', vlanAware: false, inboundChain: '', outboundChain: '' },
+  router: { name: '', inboundChain: '', outboundChain: '' },
   port: { name: '', device: '', mac: '', addresses: [], vlan: 0, trunk: false, peer: '', adminUp: true, tunnelKey: 0, portSecurity: true, allowedAddressPairs: [],
-    qos: { sendKbps: 0, receiveKbps: 0, burstKbytes: 0, newFlowsPerSecond: 0 }, securityGroups: [],
+    qos: { sendKbps: 0, receiveKbps: 0, burstKbytes: 0, newFlowsPerSecond: 0 }, securityGroups: [], inboundChain: '', outboundChain: '',
   },
   route: { router: '', destination: '', nextHop: '', port: '', weight: 100 },
   host: { name: '', underlayAddress: '', tokenSha256: '' },
@@ -110,6 +150,8 @@ export const EMPTY: { [K in Kind]: Omit<KindMap[K], 'id' | 'tenant'> } = {
   tunnelZone: { name: '', hosts: [] },
   mirror: { name: '', port: '', direction: 'both', toPort: '', match: '' },
   securityGroup: { name: '', rules: [] },
+  chain: { name: '', rules: [] },
+  portGroup: { name: '', ports: [] },
   migration: {
     port: '', sourceHost: '', destinationHost: '', destinationInterface: '', state: 'mirroring', begunAt: 0, deadline: 0, guestRunningAt: 0, endedAt: 0, reason: '', markKey: 0,
   },
@@ -138,3 +180,10 @@ export function macFromId(id: string): string {
 
 /** A security group rule with every field: what a rule is completed with. */
 export const EMPTY_RULE: SecurityGroupRule = { direction: 'ingress', ethertype: 'IPv4', protocol: 'any', portMin: 0, portMax: 0, icmpType: -1, remotePrefix: '', remoteGroup: '' };
+
+/** A chain rule with every field: what a rule is completed with. */
+export const EMPTY_CHAIN_RULE: ChainRule = {
+  action: 'accept', jumpTo: '', inPort: '', outPort: '', inPortGroup: '', outPortGroup: '', sourceMac: '', destinationMac: '', ethertype: 0,
+  sourcePrefix: '', destinationPrefix: '', protocol: 0, sourcePortMin: 0, sourcePortMax: 0, destinationPortMin: 0, destinationPortMax: 0,
+  icmpType: -1, icmpCode: -1, connectionState: '', invert: [],
+};

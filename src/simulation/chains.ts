@@ -1,0 +1,204 @@
+// Rule chains in the walk (MidoNet's model): a port's inbound chain and its device's as a frame
+// enters a device by the port (a router's is pre-routing), the device's outbound chain and the
+// port's as it leaves by one (post-routing). A chain's rules are tried in order; the first
+// whose conditions all hold accepts, drops or rejects the frame, jumps to another chain (which
+// comes back at its end or at a return), returns, or lets the next rule decide (continue). A
+// chain that runs out of rules accepts. Decided at flow setup: the flow carries the tags of the
+// chains and port groups it was decided by, and, when a rule asked for the connection state, its
+// connection's. What devices send themselves (replies, rejections) passes unfiltered.
+import type { ChainAction, ChainCondition, ChainRule } from '../topology';
+import { contains, formatAddress, IpProtocol, parseMac, parsePrefix } from '../packet';
+import type { ConnectionState, ConnectionTracking } from './connection-tracking';
+import { rejection } from './rejection';
+import { chainTag, portGroupTag } from './tags';
+import { TokenBucket } from './token-bucket';
+import type { TopologyWalker } from './topology-simulation';
+import type { VirtualPort } from './virtual-topology';
+import type { Walk } from './walk';
+
+/** Chains a frame may pass through by jumps before the walk gives up. */
+const MAX_DEPTH = 16;
+/** Rejections a chain sends: Linux's defaults for ICMP errors, 1000 a second, 50 at once. */
+const REJECTS_PER_SECOND = 1000;
+const REJECT_BURST = 50;
+
+export interface StateChain { id: string; name: string; rules: ChainRule[] }
+export interface StatePortGroup { id: string; ports: string[] }
+
+export interface VirtualChain {
+  id: string;
+  name: string;
+  tag: string;
+  rules: VirtualChainRule[];
+}
+
+interface VirtualChainRule {
+  /** Its place in its chain (from 1), for traces. */
+  number: number;
+  action: ChainAction;
+  jumpTo: VirtualChain | null;
+  conditions: Condition[];
+  /** Port groups it names: their members decide too. */
+  tags: string[];
+  text: string;
+}
+
+/** Where a chain runs: the port the frame entered the device by, the one it leaves by. */
+export interface ChainPlace {
+  inPort: VirtualPort;
+  outPort: VirtualPort | null;
+  /** The chain's attachment, for traces: "port vm1 inbound", "router r1 pre-routing". */
+  where: string;
+}
+
+interface Context extends ChainPlace {
+  w: Walk;
+  /** The frame's connection state, looked up when a rule first asks (null: not IP). */
+  state(): ConnectionState | null;
+}
+
+type Condition = (c: Context) => boolean;
+
+/** The state's chains with their rules made into conditions, and jumps to the chains they name. */
+export function virtualChains(chains: readonly StateChain[], portGroups: readonly StatePortGroup[]): Map<string, VirtualChain> {
+  const byId = new Map(chains.map((c) => [c.id, { id: c.id, name: c.name, tag: chainTag(c.id), rules: [] } as VirtualChain]));
+  const members = new Map(portGroups.map((g) => [g.id, new Set(g.ports)]));
+  for (const c of chains) {
+    byId.get(c.id)!.rules = c.rules.map((rule, i) => ({
+      number: i + 1, action: rule.action, jumpTo: byId.get(rule.jumpTo) ?? null,
+      conditions: conditionsOf(rule, members), tags: [rule.inPortGroup, rule.outPortGroup].filter(Boolean).map(portGroupTag), text: describe(rule, byId),
+    }));
+  }
+  return byId;
+}
+
+export class ChainStep {
+  private readonly budgets = new Map<string, TokenBucket>();
+
+  constructor(private readonly walker: TopologyWalker, private readonly tracking: ConnectionTracking) {}
+
+  /** Runs a chain (none: passes) over the walk's frame; false when it was dropped or rejected. */
+  pass(chain: VirtualChain | null, place: ChainPlace, w: Walk): boolean {
+    if (!chain || w.fromDevice) return true;
+    let asked = false;
+    const context: Context = {
+      ...place, w,
+      state: () => {
+        if (!(w.ipv4 || w.ipv6)) return null;
+        asked = true;
+        return this.tracking.track(place.inPort.zone, w).state;
+      },
+    };
+    const verdict = this.run(chain, context, 0);
+    if (verdict.action === 'drop' || verdict.action === 'reject') {
+      const by = verdict.rule ? `chain ${verdict.chain.name} rule ${verdict.rule.number} (${verdict.rule.text})` : `chain ${verdict.chain.name}`;
+      const state = asked ? `, conntrack ${this.tracking.describe(w.tracking!)}` : '';
+      if (verdict.action === 'reject') this.reject(verdict.chain, w);
+      w.drop(verdict.action === 'drop' ? 'chain' : 'rejected', () => `${place.where}: ${by}${state}`);
+      return false;
+    }
+    if (!verdict.rule) w.note(() => `  ${place.where}: chain ${chain.name}: no rule decided: accept`);
+    // A connection a chain looked at and let through is tracked, so that its replies are known.
+    if (asked) w.tracking!.allowed = true;
+    return true;
+  }
+
+  private run(chain: VirtualChain, c: Context, depth: number): Verdict {
+    const w = c.w;
+    w.tags.add(chain.tag);
+    if (depth >= MAX_DEPTH) return { action: 'drop', chain, rule: null };
+    for (const rule of chain.rules) {
+      for (const tag of rule.tags) w.tags.add(tag);
+      if (!rule.conditions.every((holds) => holds(c))) continue;
+      const state = () => (w.tracking ? `, conntrack ${this.tracking.describe(w.tracking)}` : '');
+      w.note(() => `  ${c.where}: chain ${chain.name} rule ${rule.number} (${rule.text})${state()}: ${rule.action}${rule.jumpTo ? ` ${rule.jumpTo.name}` : ''}`);
+      if (rule.action === 'continue') continue;
+      if (rule.action === 'return') return { action: 'return', chain, rule };
+      if (rule.action !== 'jump') return { action: rule.action, chain, rule };
+      if (!rule.jumpTo) continue; // taken out since: as if the rule were not there
+      const verdict = this.run(rule.jumpTo, c, depth + 1);
+      if (verdict.action !== 'return') return verdict;
+    }
+    return { action: 'return', chain, rule: null };
+  }
+
+  /** The rejection goes back by the port the frame entered the device by, rate-limited per chain. */
+  private reject(chain: VirtualChain, w: Walk): void {
+    w.cache = false; // each frame of the flow is rejected, not silently dropped by a cached flow
+    const ingress = w.ingress;
+    const frame = ingress ? rejection(w, { source: ingress.destination, destination: ingress.source }) : null;
+    if (!ingress || !frame) return;
+    let budget = this.budgets.get(chain.id);
+    if (!budget) this.budgets.set(chain.id, (budget = new TokenBucket(REJECTS_PER_SECOND, REJECT_BURST)));
+    if (!w.dryRun && !budget.take()) return w.note(() => '  rejection not sent: over the rate limit');
+    w.note(() => `  ${w.fields.ipProtocol === IpProtocol.tcp ? 'TCP reset' : 'ICMP administratively prohibited'} to ${formatAddress(w.fields.networkSource)}`);
+    this.walker.emit(ingress.port, frame, w);
+  }
+}
+
+interface Verdict {
+  action: 'accept' | 'drop' | 'reject' | 'return';
+  chain: VirtualChain;
+  /** The rule that decided, or null at a chain's end. */
+  rule: VirtualChainRule | null;
+}
+
+/** The rule's conditions, each one a test (inverted when the rule says so). */
+function conditionsOf(rule: ChainRule, groups: ReadonlyMap<string, ReadonlySet<string>>): Condition[] {
+  const tests: [ChainCondition, Condition][] = [];
+  const ip = (c: Context) => c.w.ipv4 || c.w.ipv6;
+  const ported = (c: Context) => ip(c) && (c.w.fields.ipProtocol === IpProtocol.tcp || c.w.fields.ipProtocol === IpProtocol.udp);
+  const icmp = (c: Context) => ip(c) && (c.w.fields.ipProtocol === IpProtocol.icmp || c.w.fields.ipProtocol === IpProtocol.icmpv6);
+  if (rule.inPort) tests.push(['inPort', (c) => c.inPort.id === rule.inPort]);
+  if (rule.outPort) tests.push(['outPort', (c) => c.outPort?.id === rule.outPort]);
+  for (const [condition, port] of [['inPortGroup', (c: Context) => c.inPort], ['outPortGroup', (c: Context) => c.outPort]] as const) {
+    if (!rule[condition]) continue;
+    const members = groups.get(rule[condition]) ?? new Set<string>();
+    tests.push([condition, (c) => members.has(port(c)?.id ?? '')]);
+  }
+  for (const [condition, mac] of [['sourceMac', (w: Walk) => w.source], ['destinationMac', (w: Walk) => w.destination]] as const) {
+    if (!rule[condition]) continue;
+    const bytes = parseMac(rule[condition]);
+    tests.push([condition, (c) => bytes.every((b, i) => b === mac(c.w)[i])]);
+  }
+  if (rule.ethertype) tests.push(['ethertype', (c) => c.w.fields.ethertype === rule.ethertype]);
+  for (const [condition, address] of [['sourcePrefix', (w: Walk) => w.fields.networkSource], ['destinationPrefix', (w: Walk) => w.fields.networkDestination]] as const) {
+    if (!rule[condition]) continue;
+    const prefix = parsePrefix(rule[condition]);
+    tests.push([condition, (c) => ip(c) && contains(prefix, address(c.w))]);
+  }
+  if (rule.protocol) tests.push(['protocol', (c) => ip(c) && c.w.fields.ipProtocol === rule.protocol]);
+  if (rule.sourcePortMax) tests.push(['sourcePorts', (c) => ported(c) && c.w.fields.transportSource >= rule.sourcePortMin && c.w.fields.transportSource <= rule.sourcePortMax]);
+  if (rule.destinationPortMax) tests.push(['destinationPorts', (c) => ported(c) && c.w.fields.transportDestination >= rule.destinationPortMin && c.w.fields.transportDestination <= rule.destinationPortMax]);
+  if (rule.icmpType >= 0) tests.push(['icmpType', (c) => icmp(c) && c.w.fields.transportSource === rule.icmpType]);
+  if (rule.icmpCode >= 0) tests.push(['icmpCode', (c) => icmp(c) && c.w.fields.transportDestination === rule.icmpCode]);
+  if (rule.connectionState) tests.push(['connectionState', (c) => c.state() === rule.connectionState]);
+  return tests.map(([condition, test]) => (rule.invert.includes(condition) ? (c: Context) => !test(c) : test));
+}
+
+/** A rule's conditions in a line, for traces: "tcp dst 22 ct new", "!src 10.0.0.0/8". */
+function describe(rule: ChainRule, chains: ReadonlyMap<string, VirtualChain>): string {
+  const not = (condition: ChainCondition) => (rule.invert.includes(condition) ? '!' : '');
+  const range = (min: number, max: number) => (max > min ? `${min}-${max}` : `${min}`);
+  const parts = [
+    rule.inPort && `${not('inPort')}in ${rule.inPort.slice(0, 8)}`,
+    rule.outPort && `${not('outPort')}out ${rule.outPort.slice(0, 8)}`,
+    rule.inPortGroup && `${not('inPortGroup')}in group ${rule.inPortGroup.slice(0, 8)}`,
+    rule.outPortGroup && `${not('outPortGroup')}out group ${rule.outPortGroup.slice(0, 8)}`,
+    rule.sourceMac && `${not('sourceMac')}mac src ${rule.sourceMac}`,
+    rule.destinationMac && `${not('destinationMac')}mac dst ${rule.destinationMac}`,
+    rule.ethertype && `${not('ethertype')}ethertype 0x${rule.ethertype.toString(16).padStart(4, '0')}`,
+    rule.sourcePrefix && `${not('sourcePrefix')}src ${rule.sourcePrefix}`,
+    rule.destinationPrefix && `${not('destinationPrefix')}dst ${rule.destinationPrefix}`,
+    rule.protocol && `${not('protocol')}${PROTOCOL_NAMES[rule.protocol] ?? `protocol ${rule.protocol}`}`,
+    rule.sourcePortMax && `${not('sourcePorts')}sport ${range(rule.sourcePortMin, rule.sourcePortMax)}`,
+    rule.destinationPortMax && `${not('destinationPorts')}dport ${range(rule.destinationPortMin, rule.destinationPortMax)}`,
+    rule.icmpType >= 0 && `${not('icmpType')}type ${rule.icmpType}`,
+    rule.icmpCode >= 0 && `${not('icmpCode')}code ${rule.icmpCode}`,
+    rule.connectionState && `${not('connectionState')}ct ${rule.connectionState}`,
+  ].filter(Boolean);
+  const jump = rule.jumpTo && !chains.has(rule.jumpTo) ? ' (its chain is gone)' : '';
+  return `${parts.join(' ') || 'any'}${jump}`;
+}
+
+const PROTOCOL_NAMES: Record<number, string> = { [IpProtocol.icmp]: 'icmp', [IpProtocol.tcp]: 'tcp', [IpProtocol.udp]: 'udp', [IpProtocol.icmpv6]: 'icmpv6' };
