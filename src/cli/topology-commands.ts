@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Args, flag, integerFlag } from './args';
 import { ControlClient } from './client';
+import { ApiObject, PATHS, resolve, resolveDevice } from './lookup';
 import { table } from './table';
 
 export const DEFAULT_API = process.env.VSWITCH_API ?? '127.0.0.1:8780';
@@ -69,8 +70,7 @@ export const TOPOLOGY_OPTIONS: Record<string, string[]> = {
 export const TOPOLOGY_COMMANDS = new Set(['tenant', 'host', 'bridge', 'router', 'route', 'mirror', 'migration', 'security-group', 'show', 'trace']);
 export const VIRTUAL_PORT_COMMANDS = new Set(['create', 'bind', 'unbind', 'delete']);
 
-type Print = (value: unknown, text: () => string) => void;
-interface ApiObject { id: string; name?: string; tenant: string; version: number; [field: string]: unknown }
+export type Print = (value: unknown, text: () => string) => void;
 
 export function tenantClient(args: Args): ControlClient {
   let token = flag(args, 'token') ?? process.env.VSWITCH_TOKEN;
@@ -92,8 +92,6 @@ export function tenantClient(args: Args): ControlClient {
   }
   return new ControlClient(flag(args, 'api') ?? DEFAULT_API, token, ca);
 }
-
-const PATHS: Record<string, string> = { tenant: 'tenants', host: 'hosts', bridge: 'bridges', router: 'routers', route: 'routes', port: 'ports', mirror: 'mirrors', migration: 'migrations', 'security-group': 'security-groups' };
 
 export async function topologyCommand(api: ControlClient, local: ControlClient, words: string[], args: Args, print: Print): Promise<number> {
   const [command, sub, ...rest] = words;
@@ -243,30 +241,6 @@ export async function topologyCommand(api: ControlClient, local: ControlClient, 
     return 0;
   }
   throw new Error(`unknown command 'vswitch ${words.slice(0, 2).join(' ')}' (see vswitch --help)`);
-}
-
-/** The ids of the caller's objects of a kind whose id or name is `nameOrId`. An API error
- *  (a refused token, an agent that does not answer) is thrown as it is: it is not "no such". */
-async function matching(api: ControlClient, kind: string, nameOrId: string): Promise<string[]> {
-  const objects = await api.request<ApiObject[]>('GET', `/v1/${PATHS[kind]}`);
-  return objects.filter((o) => o.id === nameOrId || o.name === nameOrId).map((o) => o.id);
-}
-
-/** An object's id from its id or its name (which must be unique among the caller's). */
-async function resolve(api: ControlClient, kind: string, nameOrId: string): Promise<string> {
-  const ids = await matching(api, kind, nameOrId);
-  if (ids.length === 1) return ids[0];
-  throw new Error(ids.length === 0 ? `no ${kind} named ${nameOrId}` : `${ids.length} ${kind}s are named ${nameOrId}: give the id`);
-}
-
-/** A bridge's or else a router's id from its id or name. */
-async function resolveDevice(api: ControlClient, nameOrId: string): Promise<string> {
-  for (const kind of ['bridge', 'router']) {
-    const ids = await matching(api, kind, nameOrId);
-    if (ids.length === 1) return ids[0];
-    if (ids.length > 1) throw new Error(`${ids.length} ${kind}s are named ${nameOrId}: give the id`);
-  }
-  throw new Error(`no bridge or router named ${nameOrId}`);
 }
 
 /** The topology as a tree: tenant > bridges and routers > ports (bindings, links) and routes. */
