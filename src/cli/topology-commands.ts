@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Args, flag, integerFlag } from './args';
 import { ControlClient } from './client';
+import { CHAIN_COMMANDS, CHAIN_OPTIONS, CHAIN_USAGE, chainCommand, chainsFrom } from './chain-commands';
 import { ApiObject, PATHS, resolve, resolveDevice } from './lookup';
 import { table } from './table';
 
@@ -25,7 +26,7 @@ export const TOPOLOGY_USAGE = `
   port create DEVICE [--name N] [--address CIDR]... [--mac MAC] [--vlan N] [--trunk] [--peer PORT]
                     [--allowed-address IP[/LEN][,MAC]]... [--no-port-security]
                     [--send-kbps N] [--receive-kbps N] [--burst-kbytes N] [--new-flows-per-second N]
-                    [--security-group GROUP]...
+                    [--security-group GROUP]... [--inbound-chain CHAIN] [--outbound-chain CHAIN]
                                   a port of a bridge or router (DEVICE: name or id);
                                   --peer links it to another device's port; a bridge port's
                                   VM sends only from its --mac and --address (and allowed ones),
@@ -42,7 +43,7 @@ export const TOPOLOGY_USAGE = `
   security-group rule add GROUP ingress|egress [--protocol tcp|udp|icmp|icmpv6] [--port N[-M]]
                     [--icmp-type N] [--remote-prefix CIDR | --remote-group GROUP] [--ipv6]
                                   lets new connections in or out (their replies come back)
-  security-group rule delete GROUP N      the group's Nth rule (security-group list shows them)
+  security-group rule delete GROUP N      the group's Nth rule (security-group list shows them)${CHAIN_USAGE}
   migration begin PORT --to HOST --interface DEV [--timeout SECONDS]
                                   the port's VM moves to HOST, where it will be DEV: the
                                   port is bound there too, and its frames copied there
@@ -59,7 +60,9 @@ system's). The token is --token ($VSWITCH_TOKEN), or the admin token in ${STATE_
 
 export const TOPOLOGY_OPTIONS: Record<string, string[]> = {
   'bridge create': ['vlan-aware'],
-  'port create': ['name', 'address', 'mac', 'vlan', 'trunk', 'peer', 'allowed-address', 'no-port-security', 'send-kbps', 'receive-kbps', 'burst-kbytes', 'new-flows-per-second', 'security-group'],
+  'port create': ['name', 'address', 'mac', 'vlan', 'trunk', 'peer', 'allowed-address', 'no-port-security', 'send-kbps', 'receive-kbps', 'burst-kbytes', 'new-flows-per-second', 'security-group', 'inbound-chain', 'outbound-chain'],
+  ...CHAIN_OPTIONS,
+  ...Object.fromEntries(['bridge set', 'router set', 'port set'].map((command) => [command, ['inbound-chain', 'outbound-chain']])),
   'security-group rule': ['protocol', 'port', 'icmp-type', 'remote-prefix', 'remote-group', 'ipv6'],
   'port bind': ['host'],
   'route add': ['via', 'port', 'weight'],
@@ -67,8 +70,8 @@ export const TOPOLOGY_OPTIONS: Record<string, string[]> = {
   'migration begin': ['to', 'interface', 'timeout'],
   trace: ['port'],
 };
-export const TOPOLOGY_COMMANDS = new Set(['tenant', 'host', 'bridge', 'router', 'route', 'mirror', 'migration', 'security-group', 'show', 'trace']);
-export const VIRTUAL_PORT_COMMANDS = new Set(['create', 'bind', 'unbind', 'delete']);
+export const TOPOLOGY_COMMANDS = new Set(['tenant', 'host', 'bridge', 'router', 'route', 'mirror', 'migration', 'security-group', ...CHAIN_COMMANDS, 'show', 'trace']);
+export const VIRTUAL_PORT_COMMANDS = new Set(['create', 'bind', 'unbind', 'delete', 'set']);
 
 export type Print = (value: unknown, text: () => string) => void;
 
@@ -116,7 +119,19 @@ export async function topologyCommand(api: ControlClient, local: ControlClient, 
     ].join('\n'));
     return 0;
   }
+  if (CHAIN_COMMANDS.has(command)) {
+    const done = await chainCommand(api, words, args, print);
+    if (done !== null) return done;
+  }
   const base = `/v1/${PATHS[command]}`;
+  if (sub === 'set' && (command === 'bridge' || command === 'router' || command === 'port')) {
+    const id = await resolve(api, command, need(0, `a ${command} (name or id)`));
+    const body = await chainsFrom(api, args);
+    if (Object.keys(body).length === 0) throw new Error(`vswitch ${command} set needs --inbound-chain or --outbound-chain`);
+    const o = await api.request<ApiObject>('PATCH', `${base}/${id}`, body);
+    print(o, () => `${command} ${o.name || ''} ${o.id}: inbound chain ${(o.inboundChain as string) || 'none'}, outbound chain ${(o.outboundChain as string) || 'none'}`.replace(/ +/g, ' '));
+    return 0;
+  }
   if (sub === 'list') {
     const objects = await api.request<ApiObject[]>('GET', base);
     const [heading, column] = command === 'host' ? ['agent', (o: ApiObject) => (o.alive ? 'alive' : 'down')] : ['tenant', (o: ApiObject) => o.tenant];
@@ -215,6 +230,7 @@ export async function topologyCommand(api: ControlClient, local: ControlClient, 
     if (flag(args, 'peer')) body.peer = await resolve(api, 'port', flag(args, 'peer')!);
     const groups = args.flags.get('security-group') ?? [];
     if (groups.length > 0) body.securityGroups = await Promise.all(groups.map((g) => resolve(api, 'security-group', g)));
+    Object.assign(body, await chainsFrom(api, args));
     created(await api.request<ApiObject>('POST', base, body));
     return 0;
   }
@@ -246,8 +262,13 @@ export async function topologyCommand(api: ControlClient, local: ControlClient, 
 /** The topology as a tree: tenant > bridges and routers > ports (bindings, links) and routes. */
 async function show(api: ControlClient): Promise<{ json: unknown; text: string }> {
   const get = (p: string) => api.request<ApiObject[]>('GET', `/v1/${p}`);
-  const [tenants, bridges, routers, ports, routes, bindings, groups] = await Promise.all(['tenants', 'bridges', 'routers', 'ports', 'routes', 'bindings', 'security-groups'].map(get));
+  const [tenants, bridges, routers, ports, routes, bindings, groups, chains] = await Promise.all(['tenants', 'bridges', 'routers', 'ports', 'routes', 'bindings', 'security-groups', 'chains'].map(get));
   const groupsById = new Map(groups.map((g) => [g.id, g]));
+  const chainsById = new Map(chains.map((c) => [c.id, c]));
+  const filters = (o: ApiObject, [inbound, outbound]: [string, string]) => [
+    o.inboundChain ? `${inbound} chain ${label(chainsById.get(o.inboundChain as string))}` : '',
+    o.outboundChain ? `${outbound} chain ${label(chainsById.get(o.outboundChain as string))}` : '',
+  ].filter(Boolean);
   const label = (o: ApiObject | undefined) => (o ? `${o.name || o.id.slice(0, 8)}` : '?');
   const byId = new Map([...bridges, ...routers, ...ports].map((o) => [o.id, o]));
   const lines: string[] = [];
@@ -256,7 +277,8 @@ async function show(api: ControlClient): Promise<{ json: unknown; text: string }
     lines.push(`tenant ${label(tenants.find((t) => t.id === owner)) === '?' ? owner : label(tenants.find((t) => t.id === owner))} (${owner})`);
     for (const device of [...bridges, ...routers].filter((d) => d.tenant === owner)) {
       const kind = bridges.includes(device) ? 'bridge' : 'router';
-      lines.push(`  ${kind} ${label(device)} (${device.id})`);
+      const chained = filters(device, kind === 'router' ? ['pre-routing', 'post-routing'] : ['inbound', 'outbound']);
+      lines.push(`  ${kind} ${label(device)} (${device.id})${chained.length ? ': ' + chained.join(', ') : ''}`);
       for (const port of ports.filter((p) => p.device === device.id)) {
         const binding = bindings.find((b) => b.id === port.id);
         const details = [
@@ -266,6 +288,7 @@ async function show(api: ControlClient): Promise<{ json: unknown; text: string }
           port.adminUp === false ? 'admin down' : '',
           kind === 'bridge' && port.portSecurity === false ? 'port security off' : '',
           ...((port.securityGroups as string[] | undefined) ?? []).map((g) => `security group ${label(groupsById.get(g))}`),
+          ...filters(port, ['inbound', 'outbound']),
           ...Object.entries((port.qos as Record<string, number> | undefined) ?? {}).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`),
           ...((port.allowedAddressPairs as { ipAddress: string; macAddress: string }[] | undefined) ?? []).map((p) => `also ${p.ipAddress}${p.macAddress ? ` from ${p.macAddress}` : ''}`),
         ].filter(Boolean);
@@ -276,7 +299,7 @@ async function show(api: ControlClient): Promise<{ json: unknown; text: string }
       }
     }
   }
-  return { json: { tenants, bridges, routers, ports, routes, bindings, securityGroups: groups }, text: lines.join('\n') || '(no bridges or routers)' };
+  return { json: { tenants, bridges, routers, ports, routes, bindings, securityGroups: groups, chains }, text: lines.join('\n') || '(no bridges or routers)' };
 }
 
 /** A security group and its rules, numbered as `rule delete` takes them. */

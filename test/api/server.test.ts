@@ -235,3 +235,50 @@ test('security groups: rules are checked, a new group lets everything out, and a
   t.is((await call(a, 'DELETE', `/v1/security-groups/${naming}`)).status, 204);
   t.is((await call(a, 'DELETE', `/v1/security-groups/${single.body.id}`)).status, 204);
 });
+
+test('chains: rules are checked, what they name is the tenant\'s own, jumps may not loop, and what is in use is not deleted', async (t) => {
+  const { call, tenant } = await setUp(t);
+  const [a, b] = [await tenant('a'), await tenant('b')];
+  const theirs = (await call(b, 'POST', '/v1/chains', { name: 'x' })).body.id as string;
+  const bridge = (await call(a, 'POST', '/v1/bridges', {})).body.id;
+  const port = (await call(a, 'POST', '/v1/ports', { device: bridge })).body.id;
+  const group = (await call(a, 'POST', '/v1/port-groups', { name: 'g', ports: [port] })).body.id;
+  const target = (await call(a, 'POST', '/v1/chains', { name: 'target' })).body.id;
+  for (const [rule, field] of [
+    [{ action: 'jump' }, 'rules/0/jumpTo'],
+    [{ action: 'accept', jumpTo: target }, 'rules/0/jumpTo'],
+    [{ action: 'jump', jumpTo: theirs }, 'rules/0/jumpTo'],
+    [{ action: 'drop', protocol: 1, destinationPortMin: 80 }, 'rules/0/destinationPortMin'],
+    [{ action: 'drop', protocol: 6, sourcePortMin: 90, sourcePortMax: 80 }, 'rules/0/sourcePortMax'],
+    [{ action: 'drop', protocol: 6, icmpType: 3 }, 'rules/0/icmpType'],
+    [{ action: 'drop', ethertype: 0x86dd, sourcePrefix: '10.0.0.0/8' }, 'rules/0/sourcePrefix'],
+    [{ action: 'drop', destinationPrefix: 'ten' }, 'rules/0/destinationPrefix'],
+    [{ action: 'drop', invert: ['sourcePrefix'] }, 'rules/0/invert'],
+    [{ action: 'drop', invert: ['everything'] }, 'rules/0/invert/0'],
+    [{ action: 'drop', connectionState: 'tired' }, 'rules/0/connectionState'],
+    [{ action: 'drop', inPortGroup: port }, 'rules/0/inPortGroup'],
+    [{ action: 'maybe' }, 'rules/0/action'],
+  ] as const) {
+    const r = await call(a, 'POST', '/v1/chains', { rules: [rule] });
+    t.is(r.status, 400, JSON.stringify(rule));
+    t.is(r.body.error.field, field, JSON.stringify(rule));
+    t.false(JSON.stringify(r.body).includes(theirs), 'no answer names b\'s chain');
+  }
+  const first = await call(a, 'POST', '/v1/chains', { name: 'first', rules: [{ action: 'accept', protocol: 6, destinationPortMin: 22 }, { action: 'jump', jumpTo: target }] });
+  t.like(first.body.rules[0], { destinationPortMin: 22, destinationPortMax: 22, icmpType: -1, invert: [] }, 'one port is the Min alone; rules are completed');
+  const loop = await call(a, 'PATCH', `/v1/chains/${target}`, { rules: [{ action: 'jump', jumpTo: first.body.id }] });
+  t.is(loop.status, 400, 'target -> first -> target');
+  t.is(loop.body.error.field, 'rules/0/jumpTo');
+  t.is((await call(a, 'PATCH', `/v1/bridges/${bridge}`, { inboundChain: theirs })).body.error.field, 'inboundChain');
+  t.is((await call(a, 'PATCH', `/v1/ports/${port}`, { outboundChain: first.body.id })).status, 200);
+  const named = (await call(a, 'POST', '/v1/chains', { rules: [{ action: 'drop', outPort: port }, { action: 'drop', outPortGroup: group }] })).body.id;
+  t.is((await call(a, 'DELETE', `/v1/chains/${first.body.id}`)).body.error.code, 'IN_USE', 'a port filters with it');
+  t.is((await call(a, 'DELETE', `/v1/chains/${target}`)).body.error.code, 'IN_USE', 'a rule jumps to it');
+  t.is((await call(a, 'DELETE', `/v1/port-groups/${group}`)).body.error.code, 'IN_USE', 'a rule names it');
+  t.is((await call(a, 'DELETE', `/v1/ports/${port}`)).body.error.code, 'IN_USE', 'a rule names the port');
+  t.is((await call(a, 'DELETE', `/v1/chains/${named}`)).status, 204);
+  t.is((await call(a, 'DELETE', `/v1/ports/${port}`)).status, 204);
+  t.deepEqual((await call(a, 'GET', `/v1/port-groups/${group}`)).body.ports, [], 'a deleted port leaves its groups');
+  t.is((await call(a, 'DELETE', `/v1/chains/${first.body.id}`)).status, 204);
+  t.is((await call(a, 'DELETE', `/v1/chains/${target}`)).status, 204);
+});

@@ -52,6 +52,10 @@ export async function everyKind(call: Awaited<ReturnType<typeof setUp>>['call'],
   const monitor = await made('ports', { device: bridge, name: 'monitor' });
   const mirror = await made('mirrors', { port, toPort: monitor });
   const group = await made('security-groups', { name: 'web', rules: [{ direction: 'ingress', ethertype: 'IPv4', protocol: 'tcp', portMin: 80 }] });
-  return { bridges: bridge, routers: router, ports: routerPort, routes: route, bindings: port, mirrors: mirror, 'security-groups': group };
+  const portGroup = await made('port-groups', { name: 'vms', ports: [port] });
+  const chain = await made('chains', { name: 'in', rules: [{ action: 'drop', inPortGroup: portGroup, protocol: 6, destinationPortMin: 23 }] });
+  const attached = await call(token, 'PATCH', `/v1/bridges/${bridge}`, { inboundChain: chain });
+  if (attached.status !== 200) throw new Error(`chain: ${JSON.stringify(attached.body)}`);
+  return { bridges: bridge, routers: router, ports: routerPort, routes: route, bindings: port, mirrors: mirror, 'security-groups': group, 'port-groups': portGroup, chains: chain };
 }
 
