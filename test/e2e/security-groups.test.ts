@@ -4,40 +4,8 @@
 // connection is open stops new connections only; a full connection table refuses new
 // connections, counted, while established ones go on.
 import test from 'ava';
-import { eventually, Lab, overlayHosts, ping, startAgent, tenantBridge, vmOn, vmStandIns } from '../../examples/lab';
-
-const ECHO_SERVER = `
-import socket, sys, threading
-def serve(port):
-    s = socket.create_server(('0.0.0.0', port))
-    while True:
-        c, _ = s.accept()
-        threading.Thread(target=lambda c=c: [c.sendall(d) for d in iter(lambda: c.recv(100), b'')], daemon=True).start()
-for p in sys.argv[1:]: threading.Thread(target=serve, args=(int(p),), daemon=True).start()
-threading.Event().wait()`;
-const CONNECT = `
-import socket, sys
-c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=2)
-c.sendall(b'x')
-assert c.recv(1) == b'x'`;
-/** Keeps one connection open: an echo at the start and one per line on stdin, each printed. */
-const HOLD = `
-import socket, sys
-c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
-def echo(n):
-    c.sendall(b'y')
-    print('echo' if c.recv(1) == b'y' else 'wrong', n, flush=True)
-echo(0)
-for n, _ in enumerate(sys.stdin, 1): echo(n)`;
-
-/** A connection from `vm` kept open (HOLD): `echoed(n)` once its nth echo came back, `next()`
- *  for another exchange. */
-function heldConnection(lab: Lab, vm: string, address: string, port: number) {
-  const held = lab.spawn(vm, 'python3', ['-c', HOLD, address, String(port)], { stdin: true });
-  let said = '';
-  held.stdout!.on('data', (d: Buffer) => (said += d.toString()));
-  return { echoed: (n: number) => eventually(async () => said.includes(`echo ${n}`)), next: () => held.stdin!.write('go\n'), end: () => held.stdin!.end() };
-}
+import { Lab, overlayHosts, ping, startAgent, tenantBridge, vmOn, vmStandIns, eventually } from '../../examples/lab';
+import { CONNECT, ECHO_SERVER, heldConnection } from '../helpers/connections';
 
 async function twoVms(lab: Lab, agentArgs: string[] = []) {
   const sw = await lab.namespace('sw');
