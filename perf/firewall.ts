@@ -1,10 +1,14 @@
 // `npm run bench -- firewall`: a router between two subnets, with and without a 100-rule
 // firewall and connection tracking, in rounds that alternate their order in one run:
 //   vswitch_no_rules   this switch's virtual router between two virtual bridges;
-//   vswitch_rules      the same, both VM ports in a security group of 100 rules (97 that do
-//                      not match, then TCP, UDP and ICMP in), with connection tracking;
-//   nftables           the Linux kernel routing in a namespace, its forward chain the same 100
-//                      rules after `ct state established,related accept`.
+//   vswitch_rules      the same, both router ports carrying a chain of 100 rules on what leaves
+//                      by them (established, related, 95 that do not match, TCP, UDP, ICMP,
+//                      then drop), with connection tracking;
+//   vswitch_security_group  the same network, both VM ports in a security group of 100 rules
+//                      (97 that do not match, then TCP, UDP and ICMP in), built on chains;
+//   nftables           the Linux kernel routing in a namespace, its forward chain 100 rules:
+//                      `ct state established,related accept`, 96 that do not match, TCP, UDP,
+//                      ICMP, and a drop policy.
 // Each: iperf3 TCP, flow setups per second (64-byte UDP frames, each a new 5-tuple: flows
 // installed; for nftables, conntrack entries made), ping RTT p99. The ratios are of medians,
 // with the spread of the per-round ratios.
@@ -41,19 +45,32 @@ interface Measured {
   rtt_p99_us: number;
 }
 
-async function vswitchRouter(rules: boolean): Promise<Routed> {
+async function vswitchRouter(rules: 'none' | 'chain' | 'securityGroup'): Promise<Routed> {
   const lab = new Lab();
   const sw = await lab.namespace('sw');
   const h1 = await routedHost(lab, sw, 'h1', 'r1', H1);
   const h2 = await routedHost(lab, sw, 'h2', 'r2', H2);
   const agent = await startAgent(lab, sw, ['--log-level', 'warn', '--conntrack-size', String(CONNTRACK_SIZE)]);
   const net = await tenantNetwork(agent.api, 'bench', [{ gateway: ['10.88.1.1/24'], interfaces: ['r1'] }, { gateway: ['10.88.2.1/24'], interfaces: ['r2'] }]);
-  if (rules) {
+  if (rules === 'securityGroup') {
     const group = await net.api.request<{ id: string }>('POST', '/v1/security-groups', { name: 'bench', rules: securityGroupRules() });
     for (const port of net.ports.values()) await net.api.request('PATCH', `/v1/ports/${port}`, { securityGroups: [group.id] });
   }
-  const ports = await agent.api.request<{ name: string; mac: string }[]>('GET', '/v1/ports');
-  return { lab, h1, h2, agent, routerMac: ports.find((p) => p.name === 'bench-r1')!.mac };
+  const routerPorts = (await agent.api.request<{ id: string; name: string; mac: string; device: string }[]>('GET', '/v1/ports')).filter((p) => p.device === net.router);
+  if (rules === 'chain') {
+    const chain = await net.api.request<{ id: string }>('POST', '/v1/chains', { name: 'bench', rules: chainRules() });
+    for (const port of routerPorts) await net.api.request('PATCH', `/v1/ports/${port.id}`, { outboundChain: chain.id });
+  }
+  return { lab, h1, h2, agent, routerMac: routerPorts.find((p) => p.name === 'bench-r1')!.mac };
+}
+
+/** Established and related, 95 rules that match nothing here, TCP, UDP and ICMP, then drop. */
+function chainRules(): object[] {
+  const decoys = Array.from({ length: RULES - 7 }, (_, i) => ({ action: 'accept', sourcePrefix: '192.0.2.0/24', protocol: 6, destinationPortMin: 10_000 + i }));
+  return [
+    { action: 'accept', connectionState: 'established' }, { action: 'accept', connectionState: 'related' }, ...decoys,
+    ...[6, 17, 1].map((protocol) => ({ action: 'accept', protocol })), { action: 'drop' },
+  ];
 }
 
 /** 97 rules that match nothing here, then TCP, UDP and ICMP in; and everything out. */
@@ -71,7 +88,7 @@ async function nftablesRouter(): Promise<Routed> {
   await lab.ip(r, 'addr', 'add', '10.88.1.1/24', 'dev', 'r1');
   await lab.ip(r, 'addr', 'add', '10.88.2.1/24', 'dev', 'r2');
   await lab.exec(r, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']); // inside the router namespace only
-  const decoys = Array.from({ length: RULES - 3 }, (_, i) => `    ip saddr 192.0.2.0/24 tcp dport ${10_000 + i} accept`);
+  const decoys = Array.from({ length: RULES - 4 }, (_, i) => `    ip saddr 192.0.2.0/24 tcp dport ${10_000 + i} accept`);
   const ruleset = [
     'table inet bench {', '  chain forward {', '    type filter hook forward priority filter; policy drop;',
     '    ct state established,related accept', ...decoys, '    ip protocol tcp accept', '    ip protocol udp accept', '    ip protocol icmp accept', '  }', '}',
@@ -98,8 +115,9 @@ async function connectionsPerSecond(sut: Routed, log: (line: string) => void): P
 }
 
 const SYSTEMS: Record<string, () => Promise<Routed>> = {
-  vswitch_no_rules: () => vswitchRouter(false),
-  vswitch_rules: () => vswitchRouter(true),
+  vswitch_no_rules: () => vswitchRouter('none'),
+  vswitch_rules: () => vswitchRouter('chain'),
+  vswitch_security_group: () => vswitchRouter('securityGroup'),
   nftables: nftablesRouter,
 };
 
@@ -139,6 +157,7 @@ export async function firewall(options: { seconds: number; log: (line: string) =
   const tcpWith = ratio('vswitch_rules', 'vswitch_no_rules', (m) => m.tcp_gbps);
   const setupsWith = ratio('vswitch_rules', 'vswitch_no_rules', setupsOf);
   const tcpVsNft = ratio('vswitch_rules', 'nftables', (m) => m.tcp_gbps);
+  const groupSetups = ratio('vswitch_security_group', 'vswitch_no_rules', setupsOf);
   return {
     bench: 'firewall',
     rules: RULES,
@@ -146,15 +165,21 @@ export async function firewall(options: { seconds: number; log: (line: string) =
     seconds_per_test: options.seconds,
     systems,
     per_round: rounds,
-    ratios: { tcp_with_rules_vs_without: tcpWith.median, setups_with_rules_vs_without: setupsWith.median, tcp_vs_nftables: tcpVsNft.median },
-    spread: { tcp_with_rules_vs_without: tcpWith, setups_with_rules_vs_without: setupsWith, tcp_vs_nftables: tcpVsNft },
+    ratios: {
+      tcp_with_rules_vs_without: tcpWith.median, setups_with_rules_vs_without: setupsWith.median, tcp_vs_nftables: tcpVsNft.median,
+      setups_security_group_vs_without: groupSetups.median,
+    },
+    spread: { tcp_with_rules_vs_without: tcpWith, setups_with_rules_vs_without: setupsWith, tcp_vs_nftables: tcpVsNft, setups_security_group_vs_without: groupSetups },
     targets: { tcp_with_rules_vs_without: 0.9, setups_with_rules_vs_without: 0.7 },
   };
 }
 
 function describe(name: string): string {
-  if (name === 'nftables') return `Linux kernel routing in a namespace, nftables forward chain of ${RULES} rules after ct state established,related accept, default veth offloads`;
-  const rules = name === 'vswitch_rules' ? `, both VM ports in a security group of ${RULES} rules, connection tracking` : ', no security groups';
+  if (name === 'nftables') return `Linux kernel routing in a namespace, nftables forward chain of ${RULES} rules (ct state established,related accept first, policy drop), default veth offloads`;
+  const rules = {
+    vswitch_rules: `, both router ports' outbound chain of ${RULES} rules (established, related first), connection tracking`,
+    vswitch_security_group: `, both VM ports in a security group of ${RULES} rules, connection tracking`,
+  }[name] ?? ', no rules';
   return `vswitch agent, virtual router between two virtual bridges${rules}, packet-socket ports with vnet headers, 1 datapath worker, 1 simulation thread`;
 }
 

@@ -18,6 +18,8 @@ import type { Walk } from './walk';
 
 /** Chains a frame may pass through by jumps before the walk gives up. */
 const MAX_DEPTH = 16;
+/** Kinds of frame (ethertype and protocol) a chain keeps its candidate rules for. */
+const MAX_KINDS = 256;
 /** Rejections a chain sends: Linux's defaults for ICMP errors, 1000 a second, 50 at once. */
 const REJECTS_PER_SECOND = 1000;
 const REJECT_BURST = 50;
@@ -27,18 +29,28 @@ export interface StatePortGroup { id: string; ports: string[] }
 
 export interface VirtualChain {
   id: string;
+  /** What traces call it: "chain fw", "security group web". */
   name: string;
+  /** What its flows carry: a change to the chain re-decides them. */
   tag: string;
   rules: VirtualChainRule[];
+  /** What a drop in it is counted as. */
+  dropReason: 'chain' | 'securityGroup';
+  /** Its rules that may hold for a frame of an ethertype and IP protocol, in order (made as
+   *  frames come): a rule for another protocol is not even tried. */
+  candidates: Map<number, VirtualChainRule[]>;
 }
 
-interface VirtualChainRule {
-  /** Its place in its chain (from 1), for traces. */
+export interface VirtualChainRule {
+  /** Its place (from 1), for traces. */
   number: number;
   action: ChainAction;
   jumpTo: VirtualChain | null;
   conditions: Condition[];
-  /** Port groups it names: their members decide too. */
+  /** The ethertype and IP protocol it needs (0: any), for `candidates`. */
+  ethertype: number;
+  protocol: number;
+  /** What else decides with it (port groups, security groups it names). */
   tags: string[];
   text: string;
 }
@@ -48,28 +60,40 @@ export interface ChainPlace {
   inPort: VirtualPort;
   outPort: VirtualPort | null;
   /** The chain's attachment, for traces: "port vm1 inbound", "router r1 pre-routing". */
-  where: string;
+  where: () => string;
 }
 
-interface Context extends ChainPlace {
+export interface Context extends ChainPlace {
   w: Walk;
   /** The frame's connection state, looked up when a rule first asks (null: not IP). */
   state(): ConnectionState | null;
 }
 
-type Condition = (c: Context) => boolean;
+export type Condition = (c: Context) => boolean;
 
 /** The state's chains with their rules made into conditions, and jumps to the chains they name. */
 export function virtualChains(chains: readonly StateChain[], portGroups: readonly StatePortGroup[]): Map<string, VirtualChain> {
-  const byId = new Map(chains.map((c) => [c.id, { id: c.id, name: c.name, tag: chainTag(c.id), rules: [] } as VirtualChain]));
+  const byId = new Map(chains.map((c) => [c.id, virtualChain(c.id, `chain ${c.name}`, chainTag(c.id), 'chain')]));
   const members = new Map(portGroups.map((g) => [g.id, new Set(g.ports)]));
   for (const c of chains) {
     byId.get(c.id)!.rules = c.rules.map((rule, i) => ({
-      number: i + 1, action: rule.action, jumpTo: byId.get(rule.jumpTo) ?? null,
-      conditions: conditionsOf(rule, members), tags: [rule.inPortGroup, rule.outPortGroup].filter(Boolean).map(portGroupTag), text: describe(rule, byId),
+      ...virtualRule(rule, i + 1, members), jumpTo: byId.get(rule.jumpTo) ?? null,
+      tags: [rule.inPortGroup, rule.outPortGroup].filter(Boolean).map(portGroupTag), text: describe(rule, byId),
     }));
   }
   return byId;
+}
+
+export function virtualChain(id: string, name: string, tag: string, dropReason: VirtualChain['dropReason'], rules: VirtualChainRule[] = []): VirtualChain {
+  return { id, name, tag, rules, dropReason, candidates: new Map() };
+}
+
+/** A rule's conditions and what it needs, for a chain of the model or one made from something else. */
+export function virtualRule(rule: ChainRule, number: number, portGroups: ReadonlyMap<string, ReadonlySet<string>> = new Map()): VirtualChainRule {
+  return {
+    number, action: rule.action, jumpTo: null, conditions: conditionsOf(rule, portGroups), tags: [], text: '',
+    ethertype: rule.invert.includes('ethertype') ? 0 : rule.ethertype, protocol: rule.invert.includes('protocol') ? 0 : rule.protocol,
+  };
 }
 
 export class ChainStep {
@@ -91,13 +115,13 @@ export class ChainStep {
     };
     const verdict = this.run(chain, context, 0);
     if (verdict.action === 'drop' || verdict.action === 'reject') {
-      const by = verdict.rule ? `chain ${verdict.chain.name} rule ${verdict.rule.number} (${verdict.rule.text})` : `chain ${verdict.chain.name}`;
+      const by = verdict.rule ? `${verdict.chain.name} rule ${verdict.rule.number} (${verdict.rule.text})` : verdict.chain.name;
       const state = asked ? `, conntrack ${this.tracking.describe(w.tracking!)}` : '';
       if (verdict.action === 'reject') this.reject(verdict.chain, w);
-      w.drop(verdict.action === 'drop' ? 'chain' : 'rejected', () => `${place.where}: ${by}${state}`);
+      w.drop(verdict.action === 'drop' ? verdict.chain.dropReason : 'rejected', () => `${place.where()}: ${by}${state}`);
       return false;
     }
-    if (!verdict.rule) w.note(() => `  ${place.where}: chain ${chain.name}: no rule decided: accept`);
+    if (!verdict.rule) w.note(() => `  ${place.where()}: ${chain.name}: no rule decided: accept`);
     // A connection a chain looked at and let through is tracked, so that its replies are known.
     if (asked) w.tracking!.allowed = true;
     return true;
@@ -107,11 +131,11 @@ export class ChainStep {
     const w = c.w;
     w.tags.add(chain.tag);
     if (depth >= MAX_DEPTH) return { action: 'drop', chain, rule: null };
-    for (const rule of chain.rules) {
+    for (const rule of candidates(chain, w)) {
       for (const tag of rule.tags) w.tags.add(tag);
       if (!rule.conditions.every((holds) => holds(c))) continue;
       const state = () => (w.tracking ? `, conntrack ${this.tracking.describe(w.tracking)}` : '');
-      w.note(() => `  ${c.where}: chain ${chain.name} rule ${rule.number} (${rule.text})${state()}: ${rule.action}${rule.jumpTo ? ` ${rule.jumpTo.name}` : ''}`);
+      w.note(() => `  ${c.where()}: ${chain.name} rule ${rule.number} (${rule.text})${state()}: ${rule.action}${rule.jumpTo ? ` ${rule.jumpTo.name}` : ''}`);
       if (rule.action === 'continue') continue;
       if (rule.action === 'return') return { action: 'return', chain, rule };
       if (rule.action !== 'jump') return { action: rule.action, chain, rule };
@@ -136,6 +160,20 @@ export class ChainStep {
   }
 }
 
+/** The chain's rules a frame of this ethertype and protocol may match, made once per kind of frame. */
+function candidates(chain: VirtualChain, w: Walk): VirtualChainRule[] {
+  const ip = w.ipv4 || w.ipv6;
+  const protocol = ip ? w.fields.ipProtocol : 0;
+  const kind = w.fields.ethertype * 256 + protocol;
+  let rules = chain.candidates.get(kind);
+  if (!rules) {
+    if (chain.candidates.size >= MAX_KINDS) chain.candidates.clear(); // frames of every ethertype, from a hostile VM
+    rules = chain.rules.filter((r) => (!r.ethertype || r.ethertype === w.fields.ethertype) && (!r.protocol || (ip && r.protocol === protocol)));
+    chain.candidates.set(kind, rules);
+  }
+  return rules;
+}
+
 interface Verdict {
   action: 'accept' | 'drop' | 'reject' | 'return';
   chain: VirtualChain;
@@ -144,7 +182,7 @@ interface Verdict {
 }
 
 /** The rule's conditions, each one a test (inverted when the rule says so). */
-function conditionsOf(rule: ChainRule, groups: ReadonlyMap<string, ReadonlySet<string>>): Condition[] {
+export function conditionsOf(rule: ChainRule, groups: ReadonlyMap<string, ReadonlySet<string>>): Condition[] {
   const tests: [ChainCondition, Condition][] = [];
   const ip = (c: Context) => c.w.ipv4 || c.w.ipv6;
   const ported = (c: Context) => ip(c) && (c.w.fields.ipProtocol === IpProtocol.tcp || c.w.fields.ipProtocol === IpProtocol.udp);

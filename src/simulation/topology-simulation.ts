@@ -7,7 +7,6 @@ import { VNET_HEADER_BYTES } from '../packet';
 import { BridgeStep } from './bridge';
 import { RouterStep } from './router';
 import { PortSecurity } from './port-security';
-import { SecurityGroupStep } from './security-groups';
 import { ConnectionTracking } from './connection-tracking';
 import { ChainStep } from './chains';
 import { portTag } from './tags';
@@ -33,7 +32,6 @@ export class TopologySimulation implements TopologyWalker {
   private readonly router = new RouterStep(this);
   private readonly portSecurity = new PortSecurity();
   private readonly tracking = new ConnectionTracking(() => this.topology.conntrack);
-  private readonly securityGroups = new SecurityGroupStep(this.tracking);
   private readonly chains = new ChainStep(this, this.tracking);
   private readonly extractor = new FlowKeyExtractor();
   private readonly portTags: string[] = [];
@@ -56,7 +54,7 @@ export class TopologySimulation implements TopologyWalker {
       w.tags.add(port.tag); // the port's MAC and addresses decide: a change to them is a change to this flow
       if (!this.portSecurity.admits(port.guard, port.name, w)) return w.result();
     }
-    if (port.groups.length > 0 && !this.securityGroups.egress(port, w)) return w.result();
+    if (port.security && !this.chains.pass(port.security.egress, { inPort: port, outPort: null, where: () => `port ${port.name}, from its VM` }, w)) return w.result();
     // The guest of a VM migrating away sends here: the destination learns what it has read.
     if (port.migrating?.remote && port.migrating.markKey > 0 && inPort === port.datapathPort) this.markSent(port, port.migrating, w);
     this.enter(port, w);
@@ -81,7 +79,7 @@ export class TopologySimulation implements TopologyWalker {
       if (!peer) return w.drop('noOutput', () => `${port.name}'s peer ${port.peer} does not exist`);
       return this.enter(peer, w);
     }
-    if (port.groups.length > 0 && !w.fromDevice && !this.securityGroups.ingress(port, w)) return;
+    if (port.security && !this.chains.pass(port.security.ingress, { inPort: w.ingress?.port ?? port, outPort: port, where: () => `port ${port.name}, to its VM` }, w)) return;
     if (!this.deliver(port, w, 'out')) w.drop('unbound', () => `${port.name} is ${port.up ? 'not bound on this host' : 'down'}`);
   }
 
@@ -158,8 +156,8 @@ export class TopologySimulation implements TopologyWalker {
     const device = this.device(port);
     if (!port.inbound && !device.inbound) return true;
     const place = { inPort: port, outPort: null };
-    return this.chains.pass(port.inbound, { ...place, where: `port ${port.name} inbound` }, w)
-      && this.chains.pass(device.inbound, { ...place, where: `${port.kind} ${device.name} ${port.kind === 'router' ? 'pre-routing' : 'inbound'}` }, w);
+    return this.chains.pass(port.inbound, { ...place, where: () => `port ${port.name} inbound` }, w)
+      && this.chains.pass(device.inbound, { ...place, where: () => `${port.kind} ${device.name} ${port.kind === 'router' ? 'pre-routing' : 'inbound'}` }, w);
   }
 
   /** The chains of what leaves a device by `port`: the device's, then the port's. */
@@ -167,8 +165,8 @@ export class TopologySimulation implements TopologyWalker {
     const device = this.device(port);
     if (!port.outbound && !device.outbound) return true;
     const place = { inPort: from, outPort: port };
-    return this.chains.pass(device.outbound, { ...place, where: `${port.kind} ${device.name} ${port.kind === 'router' ? 'post-routing' : 'outbound'}` }, w)
-      && this.chains.pass(port.outbound, { ...place, where: `port ${port.name} outbound` }, w);
+    return this.chains.pass(device.outbound, { ...place, where: () => `${port.kind} ${device.name} ${port.kind === 'router' ? 'post-routing' : 'outbound'}` }, w)
+      && this.chains.pass(port.outbound, { ...place, where: () => `port ${port.name} outbound` }, w);
   }
 
   private device(port: VirtualPort): VirtualBridge | VirtualRouter {

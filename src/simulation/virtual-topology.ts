@@ -4,11 +4,12 @@
 // tables are shared memory beside it.
 import { parseMac } from '../packet';
 import { ConnTable, FlowMatch, parseFlowMatch } from '../flow';
-import type { Filtered, Mirror, Port, Route, SecurityGroup, SecurityGroupRule } from '../topology';
+import type { Filtered, Mirror, Port, Route } from '../topology';
 import { StateChain, StatePortGroup, VirtualChain, virtualChains } from './chains';
+import { MemberChains, SecurityGroupChains, StateGroup } from './security-groups';
 import { MacTable } from './mac-table';
 import { PortGuard, portGuard } from './port-security';
-import { deviceTag, hostTag, MacTags, neighborTag, portTag, securityGroupTag, vportTag } from './tags';
+import { deviceTag, hostTag, MacTags, neighborTag, portTag, vportTag } from './tags';
 import { contains, formatAddress, parsePrefix, Prefix } from '../packet';
 
 export interface TopologyState {
@@ -21,7 +22,7 @@ export interface TopologyState {
   /** Resolved neighbors (ARP, NDP) of each router. */
   neighbors: { router: string; address: string; mac: string }[];
   mirrors: Omit<Mirror, 'tenant'>[];
-  securityGroups: Omit<SecurityGroup, 'tenant'>[];
+  securityGroups: StateGroup[];
   chains: StateChain[];
   portGroups: StatePortGroup[];
 }
@@ -99,8 +100,8 @@ export interface VirtualPort extends Omit<StatePort, 'migrating'>, VirtualPlace 
   mirrorDestination: boolean;
   /** What a bridge port's VM may send from; null: anything (no port security). */
   guard: PortGuard | null;
-  /** Its security groups (none: no filtering). */
-  groups: VirtualGroup[];
+  /** The chains of its security groups, from its VM and to it; null: no groups, no filtering. */
+  security: MemberChains | null;
   /** The chains of what enters its device by it, and of what leaves by it. */
   inbound: VirtualChain | null;
   outbound: VirtualChain | null;
@@ -110,27 +111,6 @@ export interface VirtualPort extends Omit<StatePort, 'migrating'>, VirtualPlace 
 export interface ChainsOf {
   inbound: VirtualChain | null;
   outbound: VirtualChain | null;
-}
-
-export interface VirtualGroup {
-  id: string;
-  name: string;
-  tag: string;
-  rules: VirtualRule[];
-  /** Its rules by direction, then by IP protocol (any: -1), each list in the group's order:
-   *  a new flow is checked against the rules of its own protocol and of any, not all of them. */
-  index: Record<SecurityGroupRule['direction'], Map<number, VirtualRule[]>>;
-  /** Its members' addresses, for rules that name it as their remote group. */
-  members: Prefix[];
-}
-
-export interface VirtualRule extends Omit<SecurityGroupRule, 'remotePrefix' | 'remoteGroup'> {
-  /** Its place in its group (from 1), for traces. */
-  number: number;
-  /** The other end: a prefix, a group (its members'), or anything (null). */
-  remote: Prefix | VirtualGroup | null;
-  /** The group the rule names, for its tag. */
-  remoteTag: string;
 }
 
 export interface MirrorEntry {
@@ -186,7 +166,6 @@ export class VirtualTopology {
   readonly byDatapathPort = new Map<number, VirtualPort>();
   readonly bridges = new Map<string, VirtualBridge>();
   readonly routers = new Map<string, VirtualRouter>();
-  readonly groups = new Map<string, VirtualGroup>();
   readonly chains: ReadonlyMap<string, VirtualChain>;
   private readonly neighbors = new Map<string, NeighborEntry>();
 
@@ -200,9 +179,12 @@ export class VirtualTopology {
       });
     }
     for (const r of state.routers) this.routers.set(r.id, { id: r.id, name: r.name, tag: deviceTag(r.id), ports: [], routes: [], ...chainsOf(r) });
-    for (const g of state.securityGroups) {
-      this.groups.set(g.id, { id: g.id, name: g.name, tag: securityGroupTag(g.id), rules: [], index: { ingress: new Map(), egress: new Map() }, members: [] });
+    // Rules that name a group as their remote group match its members' addresses.
+    const members = new Map<string, Prefix[]>();
+    for (const p of state.ports) {
+      for (const group of p.securityGroups) members.set(group, [...(members.get(group) ?? []), ...p.addresses.map((text) => hostPrefix(parsePrefix(text).address))]);
     }
+    const securityGroups = new SecurityGroupChains(state.securityGroups, members);
     for (const p of state.ports) {
       const bridge = this.bridges.get(p.device);
       const router = this.routers.get(p.device);
@@ -213,28 +195,15 @@ export class VirtualTopology {
         prefixes: p.addresses.map((text) => ({ ...parsePrefix(text), text })),
         mirrorsIn: [], mirrorsOut: [], mirrorDestination: false,
         guard: bridge ? portGuard(p) : null,
-        groups: bridge ? p.securityGroups.map((id) => this.groups.get(id)).filter((g): g is VirtualGroup => g !== undefined) : [],
+        security: null,
         ...chainsOf(p),
       };
-      for (const group of port.groups) group.members.push(...port.prefixes.map(({ address }) => ({ address, length: address.length * 8 })));
+      if (bridge) port.security = securityGroups.member(port, p.securityGroups);
       this.ports.set(p.id, port);
       this.byIndex[port.index] = port;
       if (p.datapathPort > 0) this.byDatapathPort.set(p.datapathPort, port);
       if (p.migrating && p.migrating.datapathPort > 0) this.byDatapathPort.set(p.migrating.datapathPort, port);
       (bridge ?? router)!.ports.push(port);
-    }
-    for (const g of state.securityGroups) {
-      const virtual = this.groups.get(g.id)!;
-      virtual.rules = g.rules.map(({ remotePrefix, remoteGroup, ...rule }, i) => {
-        const group = remoteGroup ? this.groups.get(remoteGroup) : undefined;
-        return { ...rule, number: i + 1, remote: remotePrefix ? parsePrefix(remotePrefix) : (group ?? null), remoteTag: group?.tag ?? '' };
-      });
-      for (const rule of virtual.rules) {
-        const byProtocol = virtual.index[rule.direction];
-        const protocol = RULE_PROTOCOLS[rule.protocol];
-        if (!byProtocol.has(protocol)) byProtocol.set(protocol, []);
-        byProtocol.get(protocol)!.push(rule);
-      }
     }
     for (const m of state.mirrors) {
       const port = this.ports.get(m.port);
@@ -308,5 +277,6 @@ function maskedText(p: Prefix): string {
 
 const neighborKey = (router: string, address: string): string => `${router}/${address}`;
 
-/** A rule's protocol as an IP protocol number; any: -1. */
-export const RULE_PROTOCOLS: Record<SecurityGroupRule['protocol'], number> = { any: -1, tcp: 6, udp: 17, icmp: 1, icmpv6: 58 };
+function hostPrefix(address: Uint8Array): Prefix {
+  return { address, length: address.length * 8 };
+}

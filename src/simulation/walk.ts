@@ -76,8 +76,6 @@ export class Walk {
   tracking: Tracking | null = null;
   /** The connection the flow belongs to (its slot), or -1. */
   connection = -1;
-  /** Ports a security group kept the frame from. */
-  denied = 0;
   /** Sent by a device itself (a router's reply): no security group or chain stands in its way. */
   fromDevice = false;
   /** The device the frame is in: the port it entered by, and its MACs as it entered. */
@@ -153,7 +151,7 @@ export class Walk {
   result(): SimulationResult {
     // A frame a device took in (a ping to a router, an ARP for it) is neither sent nor dropped.
     const consumed = !this.cache && this.dropReason === null;
-    const reason = this.dropReason ?? (this.denied > 0 ? 'securityGroup' : 'noOutput');
+    const reason = this.dropReason ?? 'noOutput';
     const actions: Action[] = this.outputs > 0 || consumed ? this.actions : [{ type: 'drop', reason }];
     return {
       actions, tags: [...this.tags], invalidate: [...this.invalidate], cache: this.cache, connection: this.connection,

@@ -51,8 +51,8 @@ test('a group that lets in SSH and ICMP: tcp/22 connects, other TCP does not; ou
     flow: 'tcp,nw_src=10.0.0.11,nw_dst=10.0.0.12,tp_dst=8080',
   });
   const steps = trace.steps.join('\n');
-  t.regex(steps, /security group closed: egress rule 1 \(IPv4 any\) allows a new connection/, 'the trace names the group and rule that let it out');
-  t.regex(steps, /security groups of vm2 \(ssh\): no ingress rule allows it \(conntrack: NEW\)/, 'and the groups that kept it out, with the conntrack state seen');
+  t.regex(steps, /port vm1, from its VM: security group closed rule 1 \(IPv4 any\), conntrack NEW: accept/, 'the trace names the group and rule that let it out');
+  t.regex(steps, /drop \(securityGroup\): port vm2, to its VM: security groups rule 6 \(no ingress rule of ssh allows it\), conntrack NEW/, 'and the groups that kept it out, with the conntrack state seen');
 });
 
 test('a rule taken away while a connection is open stops new connections only', async (t) => {
