@@ -55,18 +55,23 @@ export interface VirtualChainRule {
   text: string;
 }
 
-/** Where a chain runs: the port the frame entered the device by, the one it leaves by. */
-export interface ChainPlace {
-  inPort: VirtualPort;
-  outPort: VirtualPort | null;
-  /** The chain's attachment, for traces: "port vm1 inbound", "router r1 pre-routing". */
-  where: () => string;
-}
+/** What conditions read: the frame, the port it entered the device by, the one it leaves by
+ *  (outbound chains), and its connection state, looked up when a rule first asks (null: not
+ *  IP). One per step, reused: chains do not nest (what a rejection sends is not filtered). */
+export class Context {
+  w!: Walk;
+  inPort!: VirtualPort;
+  outPort: VirtualPort | null = null;
+  /** Whether a rule asked for the state. */
+  asked = false;
 
-export interface Context extends ChainPlace {
-  w: Walk;
-  /** The frame's connection state, looked up when a rule first asks (null: not IP). */
-  state(): ConnectionState | null;
+  constructor(private readonly tracking: ConnectionTracking) {}
+
+  state(): ConnectionState | null {
+    if (!(this.w.ipv4 || this.w.ipv6)) return null;
+    this.asked = true;
+    return this.tracking.track(this.inPort.zone, this.w).state;
+  }
 }
 
 export type Condition = (c: Context) => boolean;
@@ -98,52 +103,74 @@ export function virtualRule(rule: ChainRule, number: number, portGroups: Readonl
 
 export class ChainStep {
   private readonly budgets = new Map<string, TokenBucket>();
+  private readonly context: Context;
+  /** The chain and rule that gave run's verdict (no rule: the chain ran out). */
+  private decidedIn!: VirtualChain;
+  private decidedBy: VirtualChainRule | null = null;
+  /** Where the chain being run is, for traces. */
+  private where = '';
 
-  constructor(private readonly walker: TopologyWalker, private readonly tracking: ConnectionTracking) {}
+  constructor(private readonly walker: TopologyWalker, private readonly tracking: ConnectionTracking) {
+    this.context = new Context(tracking);
+  }
 
-  /** Runs a chain (none: passes) over the walk's frame; false when it was dropped or rejected. */
-  pass(chain: VirtualChain | null, place: ChainPlace, w: Walk): boolean {
+  /** Runs a chain (none: passes) over the walk's frame, where `where` says (for traces: "port
+   *  vm1 inbound", "router r1 pre-routing"); false when it was dropped or rejected. */
+  pass(chain: VirtualChain | null, where: string, inPort: VirtualPort, outPort: VirtualPort | null, w: Walk): boolean {
     if (!chain || w.fromDevice) return true;
-    let asked = false;
-    const context: Context = {
-      ...place, w,
-      state: () => {
-        if (!(w.ipv4 || w.ipv6)) return null;
-        asked = true;
-        return this.tracking.track(place.inPort.zone, w).state;
-      },
-    };
-    const verdict = this.run(chain, context, 0);
-    if (verdict.action === 'drop' || verdict.action === 'reject') {
-      const by = verdict.rule ? `${verdict.chain.name} rule ${verdict.rule.number} (${verdict.rule.text})` : verdict.chain.name;
-      const state = asked ? `, conntrack ${this.tracking.describe(w.tracking!)}` : '';
-      if (verdict.action === 'reject') this.reject(verdict.chain, w);
-      w.drop(verdict.action === 'drop' ? verdict.chain.dropReason : 'rejected', () => `${place.where()}: ${by}${state}`);
+    const c = this.context;
+    c.w = w;
+    c.inPort = inPort;
+    c.outPort = outPort;
+    c.asked = false;
+    this.where = where;
+    const action = this.run(chain, c, 0);
+    const { decidedIn, decidedBy } = this;
+    if (action === 'drop' || action === 'reject') {
+      const by = decidedBy ? `${decidedIn.name} rule ${decidedBy.number} (${decidedBy.text})` : decidedIn.name;
+      const state = c.asked ? `, conntrack ${this.tracking.describe(w.tracking!)}` : '';
+      if (action === 'reject') this.reject(decidedIn, w);
+      w.drop(action === 'drop' ? decidedIn.dropReason : 'rejected', () => `${where}: ${by}${state}`);
       return false;
     }
-    if (!verdict.rule) w.note(() => `  ${place.where()}: ${chain.name}: no rule decided: accept`);
+    if (!decidedBy && w.dryRun) w.note(() => `  ${where}: ${chain.name}: no rule decided: accept`);
     // A connection a chain looked at and let through is tracked, so that its replies are known.
-    if (asked) w.tracking!.allowed = true;
+    if (c.asked) w.tracking!.allowed = true;
     return true;
   }
 
-  private run(chain: VirtualChain, c: Context, depth: number): Verdict {
+  /** The chain's verdict; the chain and rule that gave it are left in decidedIn and decidedBy. */
+  private run(chain: VirtualChain, c: Context, depth: number): 'accept' | 'drop' | 'reject' | 'return' {
     const w = c.w;
     w.tags.add(chain.tag);
-    if (depth >= MAX_DEPTH) return { action: 'drop', chain, rule: null };
-    for (const rule of candidates(chain, w)) {
-      for (const tag of rule.tags) w.tags.add(tag);
-      if (!rule.conditions.every((holds) => holds(c))) continue;
-      const state = () => (w.tracking ? `, conntrack ${this.tracking.describe(w.tracking)}` : '');
-      w.note(() => `  ${c.where()}: ${chain.name} rule ${rule.number} (${rule.text})${state()}: ${rule.action}${rule.jumpTo ? ` ${rule.jumpTo.name}` : ''}`);
-      if (rule.action === 'continue') continue;
-      if (rule.action === 'return') return { action: 'return', chain, rule };
-      if (rule.action !== 'jump') return { action: rule.action, chain, rule };
-      if (!rule.jumpTo) continue; // taken out since: as if the rule were not there
-      const verdict = this.run(rule.jumpTo, c, depth + 1);
-      if (verdict.action !== 'return') return verdict;
+    this.decidedIn = chain;
+    this.decidedBy = null;
+    if (depth >= MAX_DEPTH) return 'drop';
+    const rules = candidates(chain, w);
+    for (let r = 0; r < rules.length; r++) {
+      const rule = rules[r];
+      for (let t = 0; t < rule.tags.length; t++) w.tags.add(rule.tags[t]);
+      if (!holds(rule, c)) continue;
+      if (w.dryRun) this.noteMatch(chain, rule, c);
+      if (rule.action === 'continue' || (rule.action === 'jump' && !rule.jumpTo)) continue; // a jump to a chain taken out since: as if not there
+      if (rule.action === 'jump') {
+        const verdict = this.run(rule.jumpTo!, c, depth + 1);
+        if (verdict !== 'return') return verdict;
+        continue;
+      }
+      this.decidedIn = chain;
+      this.decidedBy = rule;
+      return rule.action;
     }
-    return { action: 'return', chain, rule: null };
+    this.decidedIn = chain;
+    this.decidedBy = null;
+    return 'return';
+  }
+
+  private noteMatch(chain: VirtualChain, rule: VirtualChainRule, c: Context): void {
+    const w = c.w;
+    const state = w.tracking ? `, conntrack ${this.tracking.describe(w.tracking)}` : '';
+    w.note(() => `  ${this.where}: ${chain.name} rule ${rule.number} (${rule.text})${state}: ${rule.action}${rule.jumpTo ? ` ${rule.jumpTo.name}` : ''}`);
   }
 
   /** The rejection goes back by the port the frame entered the device by, rate-limited per chain. */
@@ -174,11 +201,10 @@ function candidates(chain: VirtualChain, w: Walk): VirtualChainRule[] {
   return rules;
 }
 
-interface Verdict {
-  action: 'accept' | 'drop' | 'reject' | 'return';
-  chain: VirtualChain;
-  /** The rule that decided, or null at a chain's end. */
-  rule: VirtualChainRule | null;
+function holds(rule: VirtualChainRule, c: Context): boolean {
+  const conditions = rule.conditions;
+  for (let i = 0; i < conditions.length; i++) if (!conditions[i](c)) return false;
+  return true;
 }
 
 /** The rule's conditions, each one a test (inverted when the rule says so). */

@@ -54,7 +54,7 @@ export class TopologySimulation implements TopologyWalker {
       w.tags.add(port.tag); // the port's MAC and addresses decide: a change to them is a change to this flow
       if (!this.portSecurity.admits(port.guard, port.name, w)) return w.result();
     }
-    if (port.security && !this.chains.pass(port.security.egress, { inPort: port, outPort: null, where: () => `port ${port.name}, from its VM` }, w)) return w.result();
+    if (port.security && !this.chains.pass(port.security.egress, port.hooks.fromVm, port, null, w)) return w.result();
     // The guest of a VM migrating away sends here: the destination learns what it has read.
     if (port.migrating?.remote && port.migrating.markKey > 0 && inPort === port.datapathPort) this.markSent(port, port.migrating, w);
     this.enter(port, w);
@@ -79,7 +79,7 @@ export class TopologySimulation implements TopologyWalker {
       if (!peer) return w.drop('noOutput', () => `${port.name}'s peer ${port.peer} does not exist`);
       return this.enter(peer, w);
     }
-    if (port.security && !this.chains.pass(port.security.ingress, { inPort: w.ingress?.port ?? port, outPort: port, where: () => `port ${port.name}, to its VM` }, w)) return;
+    if (port.security && !this.chains.pass(port.security.ingress, port.hooks.toVm, w.ingress?.port ?? port, port, w)) return;
     if (!this.deliver(port, w, 'out')) w.drop('unbound', () => `${port.name} is ${port.up ? 'not bound on this host' : 'down'}`);
   }
 
@@ -155,18 +155,14 @@ export class TopologySimulation implements TopologyWalker {
   private filterIn(port: VirtualPort, w: Walk): boolean {
     const device = this.device(port);
     if (!port.inbound && !device.inbound) return true;
-    const place = { inPort: port, outPort: null };
-    return this.chains.pass(port.inbound, { ...place, where: () => `port ${port.name} inbound` }, w)
-      && this.chains.pass(device.inbound, { ...place, where: () => `${port.kind} ${device.name} ${port.kind === 'router' ? 'pre-routing' : 'inbound'}` }, w);
+    return this.chains.pass(port.inbound, port.hooks.inbound, port, null, w) && this.chains.pass(device.inbound, device.hooks.inbound, port, null, w);
   }
 
   /** The chains of what leaves a device by `port`: the device's, then the port's. */
   private filterOut(port: VirtualPort, from: VirtualPort, w: Walk): boolean {
     const device = this.device(port);
     if (!port.outbound && !device.outbound) return true;
-    const place = { inPort: from, outPort: port };
-    return this.chains.pass(device.outbound, { ...place, where: () => `${port.kind} ${device.name} ${port.kind === 'router' ? 'post-routing' : 'outbound'}` }, w)
-      && this.chains.pass(port.outbound, { ...place, where: () => `port ${port.name} outbound` }, w);
+    return this.chains.pass(device.outbound, device.hooks.outbound, from, port, w) && this.chains.pass(port.outbound, port.hooks.outbound, from, port, w);
   }
 
   private device(port: VirtualPort): VirtualBridge | VirtualRouter {

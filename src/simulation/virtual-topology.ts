@@ -105,12 +105,21 @@ export interface VirtualPort extends Omit<StatePort, 'migrating'>, VirtualPlace 
   /** The chains of what enters its device by it, and of what leaves by it. */
   inbound: VirtualChain | null;
   outbound: VirtualChain | null;
+  /** Where its chains are, for traces. */
+  hooks: ChainHooks & { fromVm: string; toVm: string };
 }
 
 /** A device's chains: of what enters it, and of what leaves it. */
 export interface ChainsOf {
   inbound: VirtualChain | null;
   outbound: VirtualChain | null;
+  hooks: ChainHooks;
+}
+
+/** Where chains are, in traces' words: "port vm1 inbound", "router r1 post-routing". */
+export interface ChainHooks {
+  inbound: string;
+  outbound: string;
 }
 
 export interface MirrorEntry {
@@ -172,13 +181,15 @@ export class VirtualTopology {
   constructor(state: TopologyState, macTables: readonly SharedArrayBuffer[], readonly conntrack: ConnTable) {
     this.version = state.version;
     this.chains = virtualChains(state.chains, state.portGroups);
-    const chainsOf = (f: Filtered): ChainsOf => ({ inbound: this.chains.get(f.inboundChain) ?? null, outbound: this.chains.get(f.outboundChain) ?? null });
+    const chainsOf = (f: Filtered, what: string, [into, out] = ['inbound', 'outbound']): ChainsOf => ({
+      inbound: this.chains.get(f.inboundChain) ?? null, outbound: this.chains.get(f.outboundChain) ?? null, hooks: { inbound: `${what} ${into}`, outbound: `${what} ${out}` },
+    });
     for (const b of state.bridges) {
       this.bridges.set(b.id, {
-        id: b.id, name: b.name, tag: deviceTag(b.id), macTags: new MacTags(b.id), vlanAware: b.vlanAware, macs: new MacTable(macTables[b.macTable]), ports: [], ...chainsOf(b),
+        id: b.id, name: b.name, tag: deviceTag(b.id), macTags: new MacTags(b.id), vlanAware: b.vlanAware, macs: new MacTable(macTables[b.macTable]), ports: [], ...chainsOf(b, `bridge ${b.name}`),
       });
     }
-    for (const r of state.routers) this.routers.set(r.id, { id: r.id, name: r.name, tag: deviceTag(r.id), ports: [], routes: [], ...chainsOf(r) });
+    for (const r of state.routers) this.routers.set(r.id, { id: r.id, name: r.name, tag: deviceTag(r.id), ports: [], routes: [], ...chainsOf(r, `router ${r.name}`, ['pre-routing', 'post-routing']) });
     // Rules that name a group as their remote group match its members' addresses.
     const members = new Map<string, Prefix[]>();
     for (const p of state.ports) {
@@ -189,6 +200,7 @@ export class VirtualTopology {
       const bridge = this.bridges.get(p.device);
       const router = this.routers.get(p.device);
       if (!bridge && !router) continue;
+      const chains = chainsOf(p, `port ${p.name}`);
       const port: VirtualPort = {
         ...p, ...place(p), kind: bridge ? 'bridge' : 'router', tag: vportTag(p.id), migrating: p.migrating ? { ...place(p.migrating), markKey: p.migrating.markKey } : null,
         macBytes: p.mac ? parseMac(p.mac) : new Uint8Array(6),
@@ -196,7 +208,8 @@ export class VirtualTopology {
         mirrorsIn: [], mirrorsOut: [], mirrorDestination: false,
         guard: bridge ? portGuard(p) : null,
         security: null,
-        ...chainsOf(p),
+        ...chains,
+        hooks: { ...chains.hooks, fromVm: `port ${p.name}, from its VM`, toVm: `port ${p.name}, to its VM` },
       };
       if (bridge) port.security = securityGroups.member(port, p.securityGroups);
       this.ports.set(p.id, port);
