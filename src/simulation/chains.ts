@@ -127,10 +127,12 @@ export class ChainStep {
     const action = this.run(chain, c, 0);
     const { decidedIn, decidedBy } = this;
     if (action === 'drop' || action === 'reject') {
-      const by = decidedBy ? `${decidedIn.name} rule ${decidedBy.number} (${decidedBy.text})` : decidedIn.name;
-      const state = c.asked ? `, conntrack ${this.tracking.describe(w.tracking!)}` : '';
+      const asked = c.asked;
       if (action === 'reject') this.reject(decidedIn, w);
-      w.drop(action === 'drop' ? decidedIn.dropReason : 'rejected', () => `${where}: ${by}${state}`);
+      w.drop(action === 'drop' ? decidedIn.dropReason : 'rejected', () => {
+        const by = decidedBy ? `${decidedIn.name} rule ${decidedBy.number} (${decidedBy.text})` : `${decidedIn.name} (more than ${MAX_DEPTH} chains deep)`;
+        return `${where}: ${by}${asked ? `, conntrack ${this.tracking.describe(w.tracking!)}` : ''}`;
+      });
       return false;
     }
     if (!decidedBy && w.dryRun) w.note(() => `  ${where}: ${chain.name}: no rule decided: accept`);
