@@ -283,7 +283,7 @@ export async function deleteDependents(store: TopologyStore, kind: Kind, id: str
     if (naming) throw new ApiError(409, 'IN_USE', `a rule of chain ${naming.value.id} names port group ${id}`);
   }
   if (kind === 'tenant') {
-    for (const k of ['bridge', 'router'] as const) {
+    for (const k of ['bridge', 'router', 'securityGroup', 'chain', 'portGroup'] as const) {
       if ((await store.list(k)).some((o) => o.value.tenant === id)) throw new ApiError(409, 'HAS_OBJECTS', `tenant ${id} still owns ${k}s: delete them first`);
     }
   }

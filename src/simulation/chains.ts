@@ -175,15 +175,17 @@ export class ChainStep {
     w.note(() => `  ${this.where}: ${chain.name} rule ${rule.number} (${rule.text})${state}: ${rule.action}${rule.jumpTo ? ` ${rule.jumpTo.name}` : ''}`);
   }
 
-  /** The rejection goes back by the port the frame entered the device by, rate-limited per chain. */
+  /** The rejection goes back by the port the frame entered the device by, rate-limited per
+   *  chain. A flow that was answered is not cached, so that each of its frames is answered
+   *  (a SYN's retransmissions too); one over the limit is, so that a flood meets a cached drop. */
   private reject(chain: VirtualChain, w: Walk): void {
-    w.cache = false; // each frame of the flow is rejected, not silently dropped by a cached flow
     const ingress = w.ingress;
     const frame = ingress ? rejection(w, { source: ingress.destination, destination: ingress.source }) : null;
     if (!ingress || !frame) return;
     let budget = this.budgets.get(chain.id);
     if (!budget) this.budgets.set(chain.id, (budget = new TokenBucket(REJECTS_PER_SECOND, REJECT_BURST)));
     if (!w.dryRun && !budget.take()) return w.note(() => '  rejection not sent: over the rate limit');
+    w.cache = false;
     w.note(() => `  ${w.fields.ipProtocol === IpProtocol.tcp ? 'TCP reset' : 'ICMP administratively prohibited'} to ${formatAddress(w.fields.networkSource)}`);
     this.walker.emit(ingress.port, frame, w);
   }

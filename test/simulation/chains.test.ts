@@ -136,6 +136,15 @@ test('reject: a TCP reset, or ICMP administratively prohibited, back to the send
   t.is(h.simulate(1, ab('tcp,tcp_flags=rst')).emit.length, 0, 'a reset is never answered');
 });
 
+test('rejections are rate-limited per chain (50 at once, 1000 a second); past the limit the drop is cached, so a flood meets it in the datapath', (t) => {
+  const { h } = bridged({ to_b: [rule({ action: 'reject' })] }, { b: { outboundChain: 'to_b' } });
+  const results = Array.from({ length: 500 }, () => h.simulate(1, ab('udp,tp_dst=53')));
+  const sent = results.filter((r) => r.emit.length > 0);
+  t.true(sent.length >= 50 && sent.length < 500, `${sent.length} of 500 rejections sent`);
+  t.true(sent.every((r) => !r.cache), 'an answered flow comes back to be answered again');
+  t.true(results.filter((r) => r.emit.length === 0).every((r) => r.cache && verdict(r.actions) === 'rejected'), 'one over the limit is a cached drop');
+});
+
 test('routers: pre-routing sees the frame as it came, post-routing as routed; a rejection goes back through the router', (t) => {
   const h = new TestHost();
   const R1 = '02:00:00:00:01:01';
