@@ -3,9 +3,9 @@
 // established connections, SSH and ping in, other TCP rejected with a reset, the rest dropped.
 // A rule added while a connection is open affects new connections only, unless it drops
 // established ones by their state.
-import fs from 'node:fs';
 import test from 'ava';
-import { eventually, Lab, macOf, ping, routedHost, startAgent, VSWITCH } from '../../examples/lab';
+import { eventually, Lab, macOf, ping, routedHost, startAgent } from '../../examples/lab';
+import { routedByCli } from '../helpers/cli-network';
 import { ECHO_SERVER, heldConnection } from '../helpers/connections';
 
 /** Connects and says how it went: connected, refused (a reset) or timeout. */
@@ -24,18 +24,7 @@ test('a chain on a router port: SSH and ping pass, other TCP is reset, replies c
   const h1 = await routedHost(lab, sw, 'h1', 't1', '10.0.1.5');
   const h2 = await routedHost(lab, sw, 'h2', 't2', '10.0.2.5');
   const agent = await startAgent(lab, sw);
-  const admin = fs.readFileSync(`${agent.stateDir}/admin-token`, 'utf8').trim();
-  const cli = async (token: string, ...args: string[]) =>
-    (await lab.exec(sw, process.execPath, [VSWITCH, '--socket', agent.socket, '--api', agent.api.address, '--token', token, ...args])).stdout;
-  const token = /token: (\S+)/.exec(await cli(admin, 'tenant', 'create', 'acme'))![1];
-  await cli(token, 'router', 'create', 'r');
-  for (const n of [1, 2]) {
-    await cli(token, 'bridge', 'create', `net${n}`);
-    await cli(token, 'port', 'create', 'r', '--name', `r-net${n}`, '--address', `10.0.${n}.1/24`);
-    await cli(token, 'port', 'create', `net${n}`, '--name', `net${n}-up`, '--peer', `r-net${n}`);
-    await cli(token, 'port', 'create', `net${n}`, '--name', `vm${n}`);
-    await cli(admin, 'port', 'bind', `vm${n}`, `t${n}`);
-  }
+  const { cli, token } = await routedByCli(lab, sw, agent);
   await cli(token, 'chain', 'create', 'fw');
   for (const rule of [
     ['accept', '--state', 'established'], ['accept', '--state', 'related'], ['accept', '--protocol', 'tcp', '--dport', '22', '--state', 'new'],

@@ -3,6 +3,7 @@
 // tenants with the same addresses side by side.
 import test from 'ava';
 import { capture, eventually, iperfTcp, Lab, macOf, ping, routedHost, startAgent, tenantNetwork, VSWITCH } from '../../examples/lab';
+import { routedByCli } from '../helpers/cli-network';
 
 async function routedLab(t: { teardown: (f: () => Promise<void>) => void }) {
   const lab = new Lab();
@@ -81,21 +82,10 @@ test('the vswitch CLI builds a routed network, shows it, and traces a frame thro
   const h1 = await routedHost(lab, sw, 'h1', 't1', '10.0.1.5');
   await routedHost(lab, sw, 'h2', 't2', '10.0.2.5');
   const agent = await startAgent(lab, sw);
-  const admin = (await import('node:fs')).readFileSync(`${agent.stateDir}/admin-token`, 'utf8').trim();
-  const cli = async (token: string, ...args: string[]) =>
-    (await lab.exec(sw, process.execPath, [VSWITCH, '--socket', agent.socket, '--api', agent.api.address, '--token', token, ...args])).stdout;
-  const token = /token: (\S+)/.exec(await cli(admin, 'tenant', 'create', 'acme'))![1];
-  await cli(token, 'router', 'create', 'r');
+  const { cli, admin, token } = await routedByCli(lab, sw, agent);
   // A wrong token says so, even where the command first looks a name up.
   const refused = await cli('not-a-token', 'port', 'create', 'r', '--name', 'x').then(() => '', (e: { stderr: string }) => e.stderr);
   t.regex(refused, /the bearer token is not valid/);
-  for (const n of [1, 2]) {
-    await cli(token, 'bridge', 'create', `net${n}`);
-    await cli(token, 'port', 'create', 'r', '--name', `r-net${n}`, '--address', `10.0.${n}.1/24`);
-    await cli(token, 'port', 'create', `net${n}`, '--name', `net${n}-up`, '--peer', `r-net${n}`);
-    await cli(token, 'port', 'create', `net${n}`, '--name', `vm${n}`);
-    await cli(admin, 'port', 'bind', `vm${n}`, `t${n}`);
-  }
   // Binding is the operator's (or the host's): a tenant is told so.
   const forbidden = await cli(token, 'port', 'unbind', 'vm1').then(() => '', (e: { stderr: string }) => e.stderr);
   t.regex(forbidden, /a tenant's token may not create, change or delete bindings/);
