@@ -170,15 +170,17 @@ export class RouterStep {
     w.drop('notForRouter', () => `nothing listens on ${formatAddress(w.fields.networkDestination)}`);
   }
 
-  /** An ICMP error back to the sender, from the ingress port's address; never about an error. */
+  /** An ICMP error back to the sender, from the ingress port's address; never about an error.
+   *  A flow that was answered is not cached, so that each of its frames is answered (each probe
+   *  of a traceroute); one over the rate limit is, so that a flood meets a cached drop. */
   private icmpError(port: VirtualPort, w: Walk, type: number, code: number): void {
-    w.cache = false;
     const isError = w.ipv4
       ? w.fields.ipProtocol === IpProtocol.icmp && ICMPV4_ERRORS.has(w.fields.transportSource)
       : w.fields.ipProtocol === IpProtocol.icmpv6 && w.fields.transportSource < 128;
     const source = port.prefixes.find((p) => p.address.length === w.fields.networkSource.length);
     if (isError || !source || !w.frame || w.fields.networkDestination[0] >= (w.ipv4 ? 224 : 0xff)) return;
     if (!w.dryRun && !this.icmpBudget(port.device).take()) return w.note(() => '  ICMP error not sent: over the rate limit');
+    w.cache = false;
     w.note(() => `  ICMP ${type}/${code} to ${formatAddress(w.fields.networkSource)}`);
     const link = { source: port.macBytes, destination: w.source };
     const quote = quoteOf(w.frame, w.l3At, w.ipv6);
