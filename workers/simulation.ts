@@ -3,7 +3,7 @@
 // when it changed; learned MACs go straight into the shared tables, so any thread may take a batch.
 import { FrameBatch, frameOf, packAnswers, SlowPathAnswers, SlowPathFlow, Transmission } from '../src/datapath';
 import { KEY_WORDS } from '../src/flow';
-import { decodeState, EncodedState, Hold, LearnedStation, Neighbor, TopologySimulation } from '../src/simulation';
+import { decodeState, EncodedState, Hold, LearnedStation, Neighbor, Service, TopologySimulation } from '../src/simulation';
 
 export interface SimulationTask {
   keys: Uint32Array;
@@ -20,13 +20,15 @@ export interface SimulationAnswer {
   learned: Neighbor[];
   stations: LearnedStation[];
   holds: Hold[];
+  /** Answers of services (DHCP, router advertisements) sent from this host. */
+  served: Record<Service, number>;
 }
 
 let simulation: TopologySimulation | null = null;
 
 export default function simulate(task: SimulationTask): SimulationAnswer {
   if (simulation?.topology.version !== task.state.version) simulation = new TopologySimulation(decodeState(task.state));
-  const answer: SimulationAnswer = { answers: packAnswers([]), invalidate: [], emit: [], learned: [], stations: [], holds: [] };
+  const answer: SimulationAnswer = { answers: packAnswers([]), invalidate: [], emit: [], learned: [], stations: [], holds: [], served: { dhcp: 0, routerAdvertisement: 0 } };
   const flows: SlowPathFlow[] = [];
   const invalidate = new Set<string>();
   for (let i = 0; i * KEY_WORDS < task.keys.length; i++) {
@@ -34,6 +36,7 @@ export default function simulate(task: SimulationTask): SimulationAnswer {
     flows.push({ actions: result.actions, tags: result.tags, cache: result.cache, connection: result.connection });
     for (const tag of result.invalidate) invalidate.add(tag);
     answer.emit.push(...result.emit);
+    for (const e of result.emit) if (e.service) answer.served[e.service]++;
     answer.learned.push(...result.learned);
     answer.stations.push(...result.stations);
     answer.holds.push(...result.holds);

@@ -39,6 +39,8 @@ export class HostTopology {
   /** Connections of every tenant's security groups, shared with the simulation threads and
    *  the datapath workers (which keep the used ones alive). */
   readonly conntrack: ConnTable;
+  /** The MTU VMs are told (DHCP) when their subnet says none: the switch sets it from the underlay. */
+  guestMtu = 1500;
 
   constructor(readonly hostId: string, private readonly macTableSize: number, conntrackSize = DEFAULT_CONNTRACK_SIZE) {
     this.tableFor(LOCAL_BRIDGE);
@@ -240,9 +242,10 @@ export class HostTopology {
     this.current = {
       version: this.version,
       bridges: [
-        { id: LOCAL_BRIDGE, name: LOCAL_BRIDGE, vlanAware: true, macTable: this.macTables.get(LOCAL_BRIDGE)!.slot, inboundChain: '', outboundChain: '' },
+        { id: LOCAL_BRIDGE, name: LOCAL_BRIDGE, vlanAware: true, macTable: this.macTables.get(LOCAL_BRIDGE)!.slot, inboundChain: '', outboundChain: '', subnets: [] },
         ...this.list('bridge').map((b) => ({
           id: b.id, name: b.name || b.id.slice(0, 8), vlanAware: b.vlanAware, macTable: this.macTables.get(b.id)!.slot, inboundChain: b.inboundChain, outboundChain: b.outboundChain,
+          subnets: b.subnets,
         })),
       ],
       routers: this.list('router').map((r) => ({ id: r.id, name: r.name || r.id.slice(0, 8), inboundChain: r.inboundChain, outboundChain: r.outboundChain })),
@@ -253,6 +256,7 @@ export class HostTopology {
       securityGroups: this.list('securityGroup').map(({ id, name, rules }) => ({ id, name: name || id.slice(0, 8), rules })),
       chains: this.list('chain').map(({ id, name, rules }) => ({ id, name: name || id.slice(0, 8), rules })),
       portGroups: this.list('portGroup').map(({ id, ports }) => ({ id, ports })),
+      guestMtu: this.guestMtu,
     };
     return this.current;
   }

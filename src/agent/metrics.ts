@@ -42,6 +42,15 @@ export function switchMetrics(sw: Switch): Registry {
       for (const [reason, value] of Object.entries(sw.stats().drops)) this.inc({ reason }, value);
     },
   });
+  new Counter({
+    name: 'vswitch_service_answers_total', help: 'Answers this host\'s switch sent its VMs, by service (dhcp, routerAdvertisement)', labelNames: ['service'], registers: [registry],
+    collect() {
+      this.reset();
+      const { dhcpReplies, routerAdvertisements } = sw.stats().slowPath;
+      this.inc({ service: 'dhcp' }, dhcpReplies);
+      this.inc({ service: 'routerAdvertisement' }, routerAdvertisements);
+    },
+  });
   const flowCounter = (name: string, help: string, pick: (f: ReturnType<Switch['stats']>['flows']) => number) =>
     new Counter({
       name, help, registers: [registry],

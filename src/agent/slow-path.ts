@@ -24,6 +24,9 @@ export interface SlowPathStats {
   released: number;
   /** Frames that waited for a neighbor that never answered, or found the queue full. */
   unresolved: number;
+  /** DHCP answers and router advertisements this host sent its VMs. */
+  dhcpReplies: number;
+  routerAdvertisements: number;
 }
 
 export interface SlowPathSink {
@@ -43,7 +46,7 @@ interface Waiting {
 }
 
 export class SlowPath {
-  readonly stats: SlowPathStats = { batches: 0, failures: 0, lastLatencyMs: 0, released: 0, unresolved: 0 };
+  readonly stats: SlowPathStats = { batches: 0, failures: 0, lastLatencyMs: 0, released: 0, unresolved: 0, dhcpReplies: 0, routerAdvertisements: 0 };
   private readonly waiting = new Map<string, Waiting>();
   private readonly extractor = new FlowKeyExtractor();
   /** Slow-path latency observer (the agent's metrics hook in here). */
@@ -83,6 +86,8 @@ export class SlowPath {
 
   private carryOut(answer: SimulationAnswer): void {
     if (answer.emit.length > 0) this.sink.transmit(answer.emit);
+    this.stats.dhcpReplies += answer.served.dhcp;
+    this.stats.routerAdvertisements += answer.served.routerAdvertisement;
     if (answer.stations.length > 0) this.sink.stations(answer.stations);
     for (const hold of answer.holds) this.hold(hold);
     if (answer.learned.length === 0) return;

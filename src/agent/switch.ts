@@ -27,6 +27,7 @@ import { DatapathPortView, HostTopology, LOCAL_BRIDGE, VTEP_PORT_BASE } from './
 import { PortConfig, PortInfo, PortState, validatePortConfig } from './port-config';
 import { applyPortLimits } from './port-limits';
 import { SlowPath, SlowPathStats } from './slow-path';
+import { guestMtu } from './guest-mtu';
 import { SwitchOptions, validateSwitchOptions } from './switch-options';
 
 /** A learned station: the bridge and port where it lives. */
@@ -108,6 +109,7 @@ export class Switch extends EventEmitter {
     this.macAgingSeconds = options.macAgingSeconds ?? 300;
     this.arriving = new ArrivingGuests(options.migrationHoldMs ?? MIGRATION_HOLD_MS, (m) => this.workers.forEach((w) => this.post(w, m)), this.log);
     this.topology = new HostTopology(options.hostId ?? os.hostname(), options.macTableSize ?? 8192, options.conntrackSize);
+    this.topology.guestMtu = guestMtu(options.underlay);
     this.datapathOptions = {
       ...DEFAULT_DATAPATH_OPTIONS,
       ...(options.flowCapacity ? { flowCapacity: options.flowCapacity } : {}),

@@ -15,6 +15,27 @@ const chains = {
   outboundChain: { ...optionalId, description: 'a chain for what leaves (a router: post-routing; a port: what leaves its device by it)' },
 };
 
+const address = { type: 'string', maxLength: 50 };
+/** A bridge's IP subnets: what DHCP and router advertisements tell its VMs. */
+const subnets = {
+  type: 'array', maxItems: 8, description: 'the network\'s IP subnets; on an IPv4 one with dhcp, each VM\'s host answers its DHCP with its port\'s address',
+  items: {
+    type: 'object', additionalProperties: false, required: ['cidr'],
+    properties: {
+      cidr: address, gateway: address, dhcp: { type: 'boolean' },
+      dnsServers: { type: 'array', maxItems: 8, items: address },
+      domain: { type: 'string', pattern: '^([A-Za-z0-9-]{1,63}(\\.[A-Za-z0-9-]{1,63})*)?$', maxLength: 200 },
+      routes: {
+        type: 'array', maxItems: 16,
+        items: { type: 'object', additionalProperties: false, required: ['destination', 'nextHop'], properties: { destination: address, nextHop: address } },
+      },
+      poolStart: address, poolEnd: address,
+      leaseSeconds: { type: 'integer', minimum: 60, maximum: 31_536_000 },
+      mtu: { type: 'integer', minimum: 0, maximum: 9000, description: '0: the host\'s (1500, or the underlay\'s less 50 behind VXLAN)' },
+    },
+  },
+};
+
 export interface Resource {
   path: string;
   kind: Kind;
@@ -33,7 +54,7 @@ export const RESOURCES: Resource[] = [
     path: 'tenants', kind: 'tenant', readers: TENANTS_TOO, writers: OPERATOR, properties: { name }, required: ['name'], immutable: [],
   },
   {
-    path: 'bridges', kind: 'bridge', readers: TENANTS_TOO, writers: TENANTS_TOO, properties: { name, vlanAware: { type: 'boolean' }, ...chains }, required: [], immutable: [],
+    path: 'bridges', kind: 'bridge', readers: TENANTS_TOO, writers: TENANTS_TOO, properties: { name, vlanAware: { type: 'boolean' }, ...chains, subnets }, required: [], immutable: [],
   },
   {
     path: 'routers', kind: 'router', readers: TENANTS_TOO, writers: TENANTS_TOO, properties: { name, ...chains }, required: [], immutable: [],

@@ -4,7 +4,8 @@
 import { parseIpv4, parseMac } from '../packet';
 import { parseAddress, parsePrefix } from '../packet';
 import { FlowMatchError, parseFlowMatch } from '../flow';
-import { ADMIN_TENANT, Chain, ChainRule, EMPTY, EMPTY_CHAIN_RULE, EMPTY_RULE, Filtered, Kind, KindMap, macFromId, Port, Stored, TopologyStore } from '../topology';
+import { addressFromPool, checkSubnets } from './subnets';
+import { ADMIN_TENANT, Bridge, Chain, ChainRule, EMPTY, EMPTY_CHAIN_RULE, EMPTY_RULE, Filtered, Kind, KindMap, macFromId, Port, Stored, TopologyStore } from '../topology';
 
 export class ApiError extends Error {
   constructor(readonly status: number, readonly code: string, message: string, readonly field?: string) {
@@ -42,6 +43,7 @@ export async function checkObject<K extends Kind>(store: TopologyStore, kind: K,
       const port = value as Port;
       const device = (await store.get('bridge', port.device)) ?? (await store.get('router', port.device));
       if (!device || (tenant !== ADMIN_TENANT && device.value.tenant !== tenant)) throw new ApiError(400, 'UNKNOWN_REFERENCE', 'no bridge or router has the id given in device', 'device');
+      if (device.kind === 'bridge') await addressFromPool(store, port, device.value as Bridge);
       if (device.kind === 'router') {
         port.mac ||= macFromId(port.id);
         if (port.vlan || port.trunk) throw new ApiError(400, 'INVALID_VALUE', 'a router port has no VLAN: give it to the bridge port it links to', 'vlan');
@@ -124,6 +126,8 @@ export async function checkObject<K extends Kind>(store: TopologyStore, kind: K,
     }
     case 'chain':
       return checkChain(store, value as Chain);
+    case 'bridge':
+      return checkSubnets(value as Bridge);
     case 'portGroup': {
       const group = value as KindMap['portGroup'];
       for (const [i, port] of group.ports.entries()) await owned(store, 'port', port, tenant, `ports/${i}`);

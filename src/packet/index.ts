@@ -18,3 +18,4 @@ export * from './view';
 export * from './vnet-header';
 export * from './vxlan';
 export * from './frame-text';
+export * from './dhcp';

@@ -7,9 +7,14 @@ import { TABLE_SPACE_TAG } from './tags';
 import { VirtualBridge, VirtualPort } from './virtual-topology';
 import { Walk } from './walk';
 import { formatMac } from '../packet';
+import { DhcpService } from './dhcp-service';
 
 export class BridgeStep {
-  constructor(private readonly walker: TopologyWalker) {}
+  private readonly dhcp: DhcpService;
+
+  constructor(private readonly walker: TopologyWalker) {
+    this.dhcp = new DhcpService(walker);
+  }
 
   enter(port: VirtualPort, w: Walk): void {
     const bridge = this.walker.topology.bridges.get(port.device)!;
@@ -30,6 +35,7 @@ export class BridgeStep {
       if (!port.peer) w.stations.push({ bridge: bridge.id, vlan, mac: formatMac(w.source), port: port.id });
     }
     if (learned === 'refused') w.tags.add(TABLE_SPACE_TAG);
+    if (bridge.dhcp.length > 0 && this.dhcp.answers(bridge, port, w)) return;
 
     if (w.destination[0] & 1) {
       w.note(() => '  destination is multicast: flood');

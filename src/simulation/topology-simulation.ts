@@ -11,7 +11,7 @@ import { ConnectionTracking } from './connection-tracking';
 import { ChainStep } from './chains';
 import { portTag } from './tags';
 import { MirrorEntry, VirtualBridge, VirtualMigratingPlace, VirtualPlace, VirtualPort, VirtualRouter, VirtualTopology } from './virtual-topology';
-import { Emission, SimulationResult, Walk } from './walk';
+import { Emission, Service, SimulationResult, Walk } from './walk';
 
 /** What the devices' steps call back into. */
 export interface TopologyWalker {
@@ -22,8 +22,8 @@ export interface TopologyWalker {
   leave(port: VirtualPort, w: Walk): void;
   /** Where a frame a device sends from `from` goes, walked now. */
   emission(from: VirtualPort, frame: Uint8Array, w: Walk): Emission;
-  /** The same, sent along with the walk's result. */
-  emit(from: VirtualPort, frame: Uint8Array, w: Walk): void;
+  /** The same, sent along with the walk's result (a service's answer says which). */
+  emit(from: VirtualPort, frame: Uint8Array, w: Walk, service?: Service): void;
 }
 
 export class TopologySimulation implements TopologyWalker {
@@ -131,8 +131,8 @@ export class TopologySimulation implements TopologyWalker {
     return { frame, actions: sent.result().actions };
   }
 
-  emit(from: VirtualPort, frame: Uint8Array, w: Walk): void {
-    w.emit.push(this.emission(from, frame, w));
+  emit(from: VirtualPort, frame: Uint8Array, w: Walk, service?: Service): void {
+    w.emit.push({ ...this.emission(from, frame, w), ...(service ? { service } : {}) });
   }
 
   private enter(port: VirtualPort, w: Walk): void {

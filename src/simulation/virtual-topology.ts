@@ -4,7 +4,8 @@
 // tables are shared memory beside it.
 import { parseMac } from '../packet';
 import { ConnTable, FlowMatch, parseFlowMatch } from '../flow';
-import type { Filtered, Mirror, Port, Route } from '../topology';
+import { Filtered, macFromId, Mirror, Port, Route, Subnet } from '../topology';
+import { DhcpSubnet, dhcpSubnets } from './dhcp-service';
 import { StateChain, StatePortGroup, VirtualChain, virtualChains } from './chains';
 import { MemberChains, SecurityGroupChains, StateGroup } from './security-groups';
 import { MacTable } from './mac-table';
@@ -15,7 +16,7 @@ import { contains, formatAddress, parsePrefix, Prefix } from '../packet';
 export interface TopologyState {
   /** Grows with every change the agent applies: threads rebuild when it moves. */
   version: number;
-  bridges: ({ id: string; name: string; vlanAware: boolean; macTable: number } & Filtered)[];
+  bridges: ({ id: string; name: string; vlanAware: boolean; macTable: number; subnets: Subnet[] } & Filtered)[];
   routers: ({ id: string; name: string } & Filtered)[];
   ports: StatePort[];
   routes: Omit<Route, 'tenant'>[];
@@ -25,6 +26,8 @@ export interface TopologyState {
   securityGroups: StateGroup[];
   chains: StateChain[];
   portGroups: StatePortGroup[];
+  /** The MTU VMs are told when their subnet says 0: 1500, or the underlay's less VXLAN's 50. */
+  guestMtu: number;
 }
 
 /** A TopologyState as JSON bytes in shared memory, with the MAC tables it points into: it
@@ -142,6 +145,9 @@ export interface NeighborEntry extends LinkAddress {
 
 export interface VirtualBridge extends ChainsOf {
   id: string;
+  /** Its IPv4 subnets that answer DHCP, and the MAC the answers come from. */
+  dhcp: DhcpSubnet[];
+  serviceMac: Uint8Array;
   name: string;
   tag: string;
   macTags: MacTags;
@@ -186,7 +192,7 @@ export class VirtualTopology {
     });
     for (const b of state.bridges) {
       this.bridges.set(b.id, {
-        id: b.id, name: b.name, tag: deviceTag(b.id), macTags: new MacTags(b.id), vlanAware: b.vlanAware, macs: new MacTable(macTables[b.macTable]), ports: [], ...chainsOf(b, `bridge ${b.name}`),
+        id: b.id, name: b.name, tag: deviceTag(b.id), dhcp: dhcpSubnets(b.subnets, state.guestMtu), serviceMac: parseMac(macFromId(b.id)), macTags: new MacTags(b.id), vlanAware: b.vlanAware, macs: new MacTable(macTables[b.macTable]), ports: [], ...chainsOf(b, `bridge ${b.name}`),
       });
     }
     for (const r of state.routers) this.routers.set(r.id, { id: r.id, name: r.name, tag: deviceTag(r.id), ports: [], routes: [], ...chainsOf(r, `router ${r.name}`, ['pre-routing', 'post-routing']) });

@@ -15,7 +15,12 @@ export interface Ingress {
 export interface Emission {
   frame: Uint8Array;
   actions: Action[];
+  /** A service's answer, counted where it was sent. */
+  service?: Service;
 }
+
+/** The services devices answer for VMs, counted per host. */
+export type Service = 'dhcp' | 'routerAdvertisement';
 
 export interface Neighbor {
   router: string;

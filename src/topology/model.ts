@@ -6,7 +6,26 @@ export interface Tenant { id: string; tenant: string; name: string; tokenSha256:
 /** Chains a device's frames pass: inbound when they enter it (a router's pre-routing),
  *  outbound when they leave it (post-routing); empty: none. A port has the same two. */
 export interface Filtered { inboundChain: string; outboundChain: string }
-export interface Bridge extends Filtered { id: string; tenant: string; name: string; vlanAware: boolean }
+export interface Bridge extends Filtered { id: string; tenant: string; name: string; vlanAware: boolean; subnets: Subnet[] }
+/** An IP subnet of a bridge's network, and what its VMs are told about it (DHCP, router advertisements). */
+export interface Subnet {
+  cidr: string;
+  /** The router's address on it, as DHCP tells VMs (empty: the subnet's first address). */
+  gateway: string;
+  /** IPv4: the agent of a VM's host answers its DHCP with the port's address. */
+  dhcp: boolean;
+  dnsServers: string[];
+  domain: string;
+  /** Static routes for VMs (DHCP option 121). */
+  routes: SubnetRoute[];
+  /** Addresses for ports created on the bridge without one (empty: the whole subnet). */
+  poolStart: string;
+  poolEnd: string;
+  leaseSeconds: number;
+  /** What VMs are told (DHCP option 26); 0: the host's, the underlay's less 50 behind VXLAN. */
+  mtu: number;
+}
+export interface SubnetRoute { destination: string; nextHop: string }
 export interface Router extends Filtered { id: string; tenant: string; name: string }
 export interface Port extends Filtered {
   id: string;
@@ -137,7 +156,7 @@ export const ADMIN_TENANT = 'admin';
 /** Every field of a kind, with its empty value: what an object is completed with. */
 export const EMPTY: { [K in Kind]: Omit<KindMap[K], 'id' | 'tenant'> } = {
   tenant: { name: '', tokenSha256: '' },
-  bridge: { name: '', vlanAware: false, inboundChain: '', outboundChain: '' },
+  bridge: { name: '', vlanAware: false, inboundChain: '', outboundChain: '', subnets: [] },
   router: { name: '', inboundChain: '', outboundChain: '' },
   port: { name: '', device: '', mac: '', addresses: [], vlan: 0, trunk: false, peer: '', adminUp: true, tunnelKey: 0, portSecurity: true, allowedAddressPairs: [],
     qos: { sendKbps: 0, receiveKbps: 0, burstKbytes: 0, newFlowsPerSecond: 0 }, securityGroups: [], inboundChain: '', outboundChain: '',
@@ -187,3 +206,6 @@ export const EMPTY_CHAIN_RULE: ChainRule = {
   sourcePrefix: '', destinationPrefix: '', protocol: 0, sourcePortMin: 0, sourcePortMax: 0, destinationPortMin: 0, destinationPortMax: 0,
   icmpType: -1, icmpCode: -1, connectionState: '', invert: [],
 };
+
+/** A subnet with every field: what a subnet is completed with. */
+export const EMPTY_SUBNET: Subnet = { cidr: '', gateway: '', dhcp: true, dnsServers: [], domain: '', routes: [], poolStart: '', poolEnd: '', leaseSeconds: 86400, mtu: 0 };

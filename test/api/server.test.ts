@@ -282,3 +282,33 @@ test('chains: rules are checked, what they name is the tenant\'s own, jumps may 
   t.is((await call(a, 'DELETE', `/v1/chains/${first.body.id}`)).status, 204);
   t.is((await call(a, 'DELETE', `/v1/chains/${target}`)).status, 204);
 });
+
+test('subnets: checked and completed; ports made without an address get the pool\'s next free one, until it is exhausted', async (t) => {
+  const { call, tenant } = await setUp(t);
+  const a = await tenant('a');
+  for (const [subnets, field] of [
+    [[{ cidr: '10.0.0.1/24' }], 'subnets/0/cidr'],
+    [[{ cidr: '10.0.0.0/31' }], 'subnets/0/cidr'],
+    [[{ cidr: '10.0.0.0/24', gateway: '10.0.1.1' }], 'subnets/0/gateway'],
+    [[{ cidr: '10.0.0.0/24' }, { cidr: '10.0.0.128/25' }], 'subnets/1/cidr'],
+    [[{ cidr: '10.0.0.0/24', poolStart: '10.0.0.20', poolEnd: '10.0.0.10' }], 'subnets/0/poolEnd'],
+    [[{ cidr: '10.0.0.0/24', routes: [{ destination: '172.16.0.0/12', nextHop: '192.168.0.1' }] }], 'subnets/0/routes/0/nextHop'],
+    [[{ cidr: '10.0.0.0/24', dnsServers: ['dns'] }], 'subnets/0/dnsServers/0'],
+    [[{ cidr: '10.0.0.0/24', domain: 'not a domain' }], 'subnets/0/domain'],
+  ] as const) {
+    const r = await call(a, 'POST', '/v1/bridges', { subnets });
+    t.is(r.status, 400, JSON.stringify(subnets));
+    t.is(r.body.error.field, field, JSON.stringify(subnets));
+  }
+  const bridge = await call(a, 'POST', '/v1/bridges', { subnets: [{ cidr: '10.0.0.0/24', poolStart: '10.0.0.10', poolEnd: '10.0.0.12' }, { cidr: '2001:db8::/64' }] });
+  t.like(bridge.body.subnets[0], { gateway: '10.0.0.1', dhcp: true, leaseSeconds: 86400, mtu: 0 });
+  t.like(bridge.body.subnets[1], { gateway: '2001:db8::1', dhcp: false }, 'IPv6 is advertised by routers, not served by DHCP');
+  const fixed = await call(a, 'POST', '/v1/ports', { device: bridge.body.id, addresses: ['10.0.0.11'] });
+  t.deepEqual(fixed.body.addresses, ['10.0.0.11'], 'an address given is kept');
+  const made = [];
+  for (let i = 0; i < 2; i++) made.push((await call(a, 'POST', '/v1/ports', { device: bridge.body.id })).body.addresses);
+  t.deepEqual(made, [['10.0.0.10'], ['10.0.0.12']], 'the pool\'s free addresses, in order, past the one taken');
+  const full = await call(a, 'POST', '/v1/ports', { device: bridge.body.id });
+  t.is(full.status, 409);
+  t.is(full.body.error.code, 'POOL_EXHAUSTED');
+});

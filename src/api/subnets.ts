@@ -1,0 +1,91 @@
+// A bridge's IP subnets as the API takes them (completed, each address in its place, no two
+// overlapping), and addresses from a subnet's pool for ports created without one, as Neutron's
+// IPAM gives fixed IPs: DHCP then only tells a VM its port's address.
+import { contains, formatAddress, parseAddress, parsePrefix, Prefix } from '../packet';
+import { Bridge, EMPTY_SUBNET, Port, TopologyStore } from '../topology';
+import { ApiError } from './rules';
+
+/** Completes and checks a bridge's subnets; fills in each gateway (the first address). */
+export function checkSubnets(bridge: Bridge): void {
+  bridge.subnets = bridge.subnets.map((s) => ({ ...EMPTY_SUBNET, ...s }));
+  const prefixes: Prefix[] = [];
+  for (const [i, subnet] of bridge.subnets.entries()) {
+    const field = (name: string) => `subnets/${i}/${name}`;
+    const invalid = (name: string, message: string) => new ApiError(400, 'INVALID_VALUE', message, field(name));
+    const prefix = parse(() => parsePrefix(subnet.cidr), field('cidr'), `'${subnet.cidr}' is not a prefix such as 10.0.0.0/24`);
+    const bits = prefix.address.length * 8;
+    if (prefix.length > bits - 2 || prefix.length < 8) throw invalid('cidr', `a subnet's prefix length is from 8 to ${bits - 2}`);
+    if (masked(prefix).some((b, k) => b !== prefix.address[k])) throw invalid('cidr', `host bits are set: the subnet is ${formatAddress(masked(prefix))}/${prefix.length}`);
+    if (prefixes.some((p) => p.address.length === prefix.address.length && (contains(p, prefix.address) || contains(prefix, p.address)))) throw invalid('cidr', 'it overlaps another subnet of the bridge');
+    prefixes.push(prefix);
+    const inside = (name: 'gateway' | 'poolStart' | 'poolEnd', text: string): Uint8Array => {
+      const address = parse(() => parseAddress(text), field(name), `'${text}' is not an address`);
+      if (!contains(prefix, address)) throw invalid(name, `${text} is not in ${subnet.cidr}`);
+      return address;
+    };
+    subnet.gateway ||= formatAddress(offset(prefix.address, 1));
+    inside('gateway', subnet.gateway);
+    if (subnet.poolStart || subnet.poolEnd) {
+      if (!subnet.poolStart || !subnet.poolEnd) throw invalid(subnet.poolStart ? 'poolEnd' : 'poolStart', 'a pool has a start and an end');
+      if (compare(inside('poolStart', subnet.poolStart), inside('poolEnd', subnet.poolEnd)) > 0) throw invalid('poolEnd', 'the pool ends before it starts');
+    }
+    subnet.dnsServers.forEach((d, k) => parse(() => parseAddress(d), field(`dnsServers/${k}`), `'${d}' is not an address`));
+    subnet.routes.forEach((r, k) => {
+      parse(() => parsePrefix(r.destination), field(`routes/${k}/destination`), `'${r.destination}' is not a prefix`);
+      const hop = parse(() => parseAddress(r.nextHop), field(`routes/${k}/nextHop`), `'${r.nextHop}' is not an address`);
+      if (!contains(prefix, hop)) throw invalid(`routes/${k}/nextHop`, `the next hop ${r.nextHop} is not in ${subnet.cidr}`);
+    });
+    if (subnet.dhcp && prefix.address.length === 16) subnet.dhcp = false; // DHCPv6 is not served: routers advertise the prefix (SLAAC)
+  }
+}
+
+/** A bridge port created without addresses on a bridge with an IPv4 DHCP subnet gets the pool's
+ *  first address no port has (nor the gateway); a full pool is refused. */
+export async function addressFromPool(store: TopologyStore, port: Port, bridge: Bridge): Promise<void> {
+  const subnet = bridge.subnets.find((s) => s.dhcp);
+  if (!subnet || port.addresses.length > 0 || port.peer) return;
+  const prefix = parsePrefix(subnet.cidr);
+  const taken = new Set([subnet.gateway]);
+  for (const p of await store.list('port')) if (p.value.device === bridge.id) for (const a of p.value.addresses) taken.add(a.split('/')[0]);
+  const first = subnet.poolStart ? parseAddress(subnet.poolStart) : offset(prefix.address, 1);
+  const last = subnet.poolEnd ? parseAddress(subnet.poolEnd) : offset(masked(prefix).map((b, k) => b | (~mask(prefix)[k] & 0xff)), -1);
+  for (let address = first; compare(address, last) <= 0; address = offset(address, 1)) {
+    if (!taken.has(formatAddress(address))) {
+      port.addresses = [formatAddress(address)];
+      return;
+    }
+  }
+  throw new ApiError(409, 'POOL_EXHAUSTED', `every address of ${subnet.cidr}'s pool is taken`, 'addresses');
+}
+
+function parse<T>(f: () => T, field: string, message: string): T {
+  try {
+    return f();
+  } catch {
+    throw new ApiError(400, 'INVALID_VALUE', message, field);
+  }
+}
+
+function mask(prefix: Prefix): number[] {
+  return [...prefix.address].map((_, k) => (0xff << (8 - Math.max(0, Math.min(8, prefix.length - k * 8)))) & 0xff);
+}
+
+function masked(prefix: Prefix): Uint8Array {
+  const m = mask(prefix);
+  return prefix.address.map((b, k) => b & m[k]);
+}
+
+/** The address `n` after (or before) this one, IPv4 (a 32-bit sum) or IPv6 (its last 32 bits). */
+function offset(address: Uint8Array, n: number): Uint8Array {
+  const out = address.slice();
+  const at = out.length - 4;
+  const value = ((out[at] << 24) | (out[at + 1] << 16) | (out[at + 2] << 8) | out[at + 3]) >>> 0;
+  const next = (value + n) >>> 0;
+  out.set([next >>> 24, (next >>> 16) & 0xff, (next >>> 8) & 0xff, next & 0xff], at);
+  return out;
+}
+
+function compare(a: Uint8Array, b: Uint8Array): number {
+  for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) return a[k] - b[k];
+  return 0;
+}
