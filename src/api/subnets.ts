@@ -1,7 +1,7 @@
 // A bridge's IP subnets as the API takes them (completed, each address in its place, no two
-// overlapping), and addresses from a subnet's pool for ports created without one, as Neutron's
-// IPAM gives fixed IPs: DHCP then only tells a VM its port's address.
-import { contains, formatAddress, parseAddress, parsePrefix, Prefix } from '../packet';
+// overlapping), and its ports' addresses from them, as Neutron's IPAM gives fixed IPs: DHCP
+// then only tells a VM its port's address.
+import { contains, eui64Address, formatAddress, parseAddress, parseMac, parsePrefix, Prefix } from '../packet';
 import { Bridge, EMPTY_SUBNET, Port, TopologyStore } from '../topology';
 import { ApiError } from './rules';
 
@@ -39,11 +39,19 @@ export function checkSubnets(bridge: Bridge): void {
   }
 }
 
-/** A bridge port created without addresses on a bridge with an IPv4 DHCP subnet gets the pool's
- *  first address no port has (nor the gateway); a full pool is refused. */
+/** The addresses a bridge port is given, as Neutron's IPAM gives fixed IPs: on an IPv4 DHCP
+ *  subnet, a port with no IPv4 address gets the pool's first address no port has (nor the
+ *  gateway), and a full pool is refused; on an IPv6 /64, a port with a MAC gets the address
+ *  SLAAC will form from it, so that port security lets it send from there. */
 export async function addressFromPool(store: TopologyStore, port: Port, bridge: Bridge): Promise<void> {
+  if (port.peer) return;
+  const has = (prefix: Prefix) => port.addresses.some((a) => contains(prefix, parsePrefix(a).address));
+  for (const subnet of bridge.subnets.filter((s) => s.cidr.includes(':'))) {
+    const prefix = parsePrefix(subnet.cidr);
+    if (prefix.length === 64 && port.mac && !has(prefix)) port.addresses = [...port.addresses, formatAddress(eui64Address(prefix.address, parseMac(port.mac)))];
+  }
   const subnet = bridge.subnets.find((s) => s.dhcp);
-  if (!subnet || port.addresses.length > 0 || port.peer) return;
+  if (!subnet || port.addresses.some((a) => !a.includes(':'))) return;
   const prefix = parsePrefix(subnet.cidr);
   const taken = new Set([subnet.gateway]);
   for (const p of await store.list('port')) if (p.value.device === bridge.id) for (const a of p.value.addresses) taken.add(a.split('/')[0]);
@@ -51,7 +59,7 @@ export async function addressFromPool(store: TopologyStore, port: Port, bridge: 
   const last = subnet.poolEnd ? parseAddress(subnet.poolEnd) : offset(masked(prefix).map((b, k) => b | (~mask(prefix)[k] & 0xff)), -1);
   for (let address = first; compare(address, last) <= 0; address = offset(address, 1)) {
     if (!taken.has(formatAddress(address))) {
-      port.addresses = [formatAddress(address)];
+      port.addresses = [formatAddress(address), ...port.addresses];
       return;
     }
   }

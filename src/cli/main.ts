@@ -3,6 +3,7 @@ import { Agent, AgentConfig, DEFAULT_SOCKET, LearnedMac, PortConfig, PortInfo, r
 import { Args, flag, integerFlag, parseArgs } from './args';
 import { ControlClient, ControlError } from './client';
 import { table } from './table';
+import { SUBNET_BOOLEANS } from './subnet-commands';
 import { tenantClient, topologyCommand, TOPOLOGY_COMMANDS, TOPOLOGY_OPTIONS, TOPOLOGY_USAGE, VIRTUAL_PORT_COMMANDS } from './topology-commands';
 
 const USAGE = `usage: vswitch [--socket PATH] [--json] COMMAND
@@ -29,7 +30,7 @@ ${TOPOLOGY_USAGE}
 
 The agent's local socket defaults to $VSWITCH_SOCKET or ${DEFAULT_SOCKET}.`;
 
-const BOOLEANS = new Set(['json', 'no-vnet-hdr', 'help', 'vlan-aware', 'trunk', 'no-port-security', 'ipv6']);
+const BOOLEANS = new Set(['json', 'no-vnet-hdr', 'help', 'vlan-aware', 'trunk', 'no-port-security', 'ipv6', ...SUBNET_BOOLEANS]);
 const GLOBAL_OPTIONS = ['socket', 'json', 'help', 'api', 'token', 'cacert'];
 /** The options each command takes, besides the global ones. */
 const COMMAND_OPTIONS: Record<string, string[]> = {

@@ -7,6 +7,7 @@ import { Args, flag, integerFlag } from './args';
 import { ControlClient } from './client';
 import { CHAIN_COMMANDS, CHAIN_OPTIONS, CHAIN_USAGE, chainCommand, chainsFrom } from './chain-commands';
 import { ApiObject, PATHS, resolve, resolveDevice } from './lookup';
+import { describeSubnet, SUBNET_OPTIONS, SUBNET_USAGE, subnetCommand } from './subnet-commands';
 import { table } from './table';
 
 export const DEFAULT_API = process.env.VSWITCH_API ?? '127.0.0.1:8780';
@@ -21,7 +22,7 @@ export const TOPOLOGY_USAGE = `
   host rotate-token [HOST]        a new credential for HOST's agent and libvirt hook; without
                                   HOST, this host's, written to ${STATE_DIR}/host-token
   host revoke-token HOST          HOST's credential stops working (a lost host, a stolen disk)
-  bridge create NAME [--vlan-aware]           router create NAME
+  bridge create NAME [--vlan-aware]           router create NAME${SUBNET_USAGE}
   bridge|router|tenant|route list             bridge|router|tenant delete NAME|ID
   port create DEVICE [--name N] [--address CIDR]... [--mac MAC] [--vlan N] [--trunk] [--peer PORT]
                     [--allowed-address IP[/LEN][,MAC]]... [--no-port-security]
@@ -62,6 +63,7 @@ export const TOPOLOGY_OPTIONS: Record<string, string[]> = {
   'bridge create': ['vlan-aware'],
   'port create': ['name', 'address', 'mac', 'vlan', 'trunk', 'peer', 'allowed-address', 'no-port-security', 'send-kbps', 'receive-kbps', 'burst-kbytes', 'new-flows-per-second', 'security-group', 'inbound-chain', 'outbound-chain'],
   ...CHAIN_OPTIONS,
+  ...SUBNET_OPTIONS,
   ...Object.fromEntries(['bridge set', 'router set', 'port set'].map((command) => [command, ['inbound-chain', 'outbound-chain']])),
   'security-group rule': ['protocol', 'port', 'icmp-type', 'remote-prefix', 'remote-group', 'ipv6'],
   'port bind': ['host'],
@@ -70,7 +72,7 @@ export const TOPOLOGY_OPTIONS: Record<string, string[]> = {
   'migration begin': ['to', 'interface', 'timeout'],
   trace: ['port'],
 };
-export const TOPOLOGY_COMMANDS = new Set(['tenant', 'host', 'bridge', 'router', 'route', 'mirror', 'migration', 'security-group', ...CHAIN_COMMANDS, 'show', 'trace']);
+export const TOPOLOGY_COMMANDS = new Set(['tenant', 'host', 'bridge', 'router', 'route', 'mirror', 'migration', 'security-group', ...CHAIN_COMMANDS, 'subnet', 'show', 'trace']);
 export const VIRTUAL_PORT_COMMANDS = new Set(['create', 'bind', 'unbind', 'delete', 'set']);
 
 export type Print = (value: unknown, text: () => string) => void;
@@ -119,6 +121,7 @@ export async function topologyCommand(api: ControlClient, local: ControlClient, 
     ].join('\n'));
     return 0;
   }
+  if (command === 'subnet') return subnetCommand(api, words, args, print);
   if (CHAIN_COMMANDS.has(command)) {
     const done = await chainCommand(api, words, args, print);
     if (done !== null) return done;
@@ -279,6 +282,7 @@ async function show(api: ControlClient): Promise<{ json: unknown; text: string }
       const kind = bridges.includes(device) ? 'bridge' : 'router';
       const chained = filters(device, kind === 'router' ? ['pre-routing', 'post-routing'] : ['inbound', 'outbound']);
       lines.push(`  ${kind} ${label(device)} (${device.id})${chained.length ? ': ' + chained.join(', ') : ''}`);
+      for (const subnet of (device.subnets as Record<string, unknown>[] | undefined) ?? []) lines.push(describeSubnet(subnet));
       for (const port of ports.filter((p) => p.device === device.id)) {
         const binding = bindings.find((b) => b.id === port.id);
         const details = [

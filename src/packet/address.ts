@@ -61,3 +61,16 @@ export function formatIpv6(b: Uint8Array, at = 0): string {
   if (bestStart < 0) return hex.join(':');
   return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLength).join(':')}`;
 }
+
+/** An IPv6 address of a /64 prefix and the modified EUI-64 interface identifier of a MAC (RFC
+ *  4291, appendix A): what SLAAC forms (RFC 4862). */
+export function eui64Address(prefix: Uint8Array, mac: Uint8Array): Uint8Array {
+  return Uint8Array.from([...prefix.subarray(0, 8), mac[0] ^ 0x02, mac[1], mac[2], 0xff, 0xfe, mac[3], mac[4], mac[5]]);
+}
+
+const LINK_LOCAL_PREFIX = Uint8Array.from([0xfe, 0x80, 0, 0, 0, 0, 0, 0]);
+
+/** The link-local address (fe80::/64) of a MAC. */
+export function linkLocalOf(mac: Uint8Array): Uint8Array {
+  return eui64Address(LINK_LOCAL_PREFIX, mac);
+}

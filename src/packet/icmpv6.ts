@@ -9,7 +9,7 @@ export const Icmpv6Type = {
   /** MLDv2's listener report (RFC 3810), which a host sends from :: before it has an address. */
   listenerReport: 143,
 } as const;
-export const NdpOption = { sourceLinkLayerAddress: 1, targetLinkLayerAddress: 2 } as const;
+export const NdpOption = { sourceLinkLayerAddress: 1, targetLinkLayerAddress: 2, prefixInformation: 3, mtu: 5 } as const;
 /** Neighbor advertisement flags (RFC 4861 §4.4): Router, Solicited, Override. */
 export const NdpFlag = { router: 0x80, solicited: 0x40, override: 0x20 } as const;
 

@@ -5,7 +5,7 @@
 // Refused outright: router advertisements and redirects from a VM (RA guard, RFC 6105).
 // Decided at flow setup from the flow key (which carries ARP's sender MAC for this); neighbor
 // discovery, whose target and link-layer option are not in the key, is checked frame by frame.
-import { ArpOperation, contains, DhcpPort, EtherType, formatAddress, formatMac, Icmpv6Message, Icmpv6Type, IpProtocol, IPV6_HEADER_BYTES, NdpOption, parseMac, parsePrefix, Prefix, sameAddress } from '../packet';
+import { ArpOperation, contains, DhcpPort, EtherType, formatAddress, formatMac, Icmpv6Message, Icmpv6Type, IpProtocol, IPV6_HEADER_BYTES, linkLocalOf, NdpOption, parseMac, parsePrefix, Prefix, sameAddress } from '../packet';
 import type { AddressPair } from '../topology';
 import type { Walk } from './walk';
 
@@ -36,7 +36,7 @@ export function portGuard(port: { mac: string; addresses: readonly string[]; all
   };
   const identities: Identity[] = [];
   const ownPrefixes = port.addresses.map(exact);
-  if (own) identities.push({ mac: own, prefixes: [...ownPrefixes, { address: linkLocal(own), length: 128 }] });
+  if (own) identities.push({ mac: own, prefixes: [...ownPrefixes, { address: linkLocalOf(own), length: 128 }] });
   for (const pair of port.allowedAddressPairs) {
     const mac = pair.macAddress ? parseMac(pair.macAddress) : own;
     if (!mac) continue; // a pair without a MAC on a port without one: any MAC may send from it, below
@@ -51,11 +51,6 @@ export function portGuard(port: { mac: string; addresses: readonly string[]; all
     return { identities: [{ mac: new Uint8Array(0), prefixes: [...ownPrefixes, ...port.allowedAddressPairs.map((p) => parsePrefix(p.ipAddress))] }], checksAddresses };
   }
   return { identities, checksAddresses };
-}
-
-/** fe80::/64 with the modified EUI-64 interface identifier of a MAC (RFC 4291, appendix A). */
-function linkLocal(mac: Uint8Array): Uint8Array {
-  return Uint8Array.from([0xfe, 0x80, 0, 0, 0, 0, 0, 0, mac[0] ^ 0x02, mac[1], mac[2], 0xff, 0xfe, mac[3], mac[4], mac[5]]);
 }
 
 export class PortSecurity {

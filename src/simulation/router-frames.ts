@@ -4,7 +4,7 @@
 import {
   ArpOperation, emitArp, emitEthernet, emitIcmpv4, emitIpv4, emitIpv6, emitNdp, EtherType, ETHERNET_HEADER_BYTES,
   finishChecksum, ICMPV4_HEADER_BYTES, ICMPV6_HEADER_BYTES, Icmpv6Type, IpProtocol, IPV4_HEADER_BYTES, IPV6_HEADER_BYTES,
-  ipv6PseudoSum, NdpFlag, onesComplementSum, setBe16, VNET_HEADER_BYTES,
+  ipv6PseudoSum, NdpFlag, NdpOption, onesComplementSum, setBe16, setBe32, VNET_HEADER_BYTES,
 } from '../packet';
 
 const BROADCAST = new Uint8Array(6).fill(0xff);
@@ -13,6 +13,13 @@ const DEFAULT_TTL = 64;
 const NDP_HOP_LIMIT = 255;
 /** RFC 4443 §2.4(c): an ICMPv6 error holds as much of the offending packet as fits in 1280. */
 const IPV6_MIN_MTU = 1280;
+/** A router advertisement: its fixed part, and what it says (RFC 4861 6.2.1's defaults). */
+const RA_HEADER_BYTES = 16;
+const RA_ROUTER_LIFETIME_S = 1800;
+const PREFIX_ON_LINK = 0x80;
+const PREFIX_AUTONOMOUS = 0x40;
+const PREFIX_VALID_S = 2_592_000;
+const PREFIX_PREFERRED_S = 604_800;
 /** RFC 1812 §4.3.2.3 allows more, but the IP header and 8 bytes are what every host reads. */
 const ICMPV4_QUOTE_AFTER_HEADER = 8;
 
@@ -89,6 +96,31 @@ function ndp(link: Link, source: Uint8Array, destination: Uint8Array, type: 135 
   return frame(link, EtherType.ipv6, IPV6_HEADER_BYTES + length, (b, at) => {
     const icmpAt = emitIpv6(b, at, { trafficClass: 0, flowLabel: 0, nextHeader: IpProtocol.icmpv6, hopLimit: NDP_HOP_LIMIT, source, destination, payloadLength: length });
     emitNdp(b, icmpAt, { type, flags, target, linkLayerAddress: mac });
+    setBe16(b, icmpAt + 2, finishChecksum(onesComplementSum(b, icmpAt, icmpAt + length, ipv6PseudoSum(b, at, IpProtocol.icmpv6, length))));
+  });
+}
+
+/** RFC 4861 4.2, 4.6: an advertisement of a router port's /64 prefixes for SLAAC (on-link,
+ *  autonomous), its MTU and its MAC, from its link-local address. */
+export function routerAdvertisement(link: Link, source: Uint8Array, destination: Uint8Array, prefixes: readonly Uint8Array[], mtu: number): Uint8Array {
+  const length = RA_HEADER_BYTES + 8 + 8 + prefixes.length * 32;
+  return frame(link, EtherType.ipv6, IPV6_HEADER_BYTES + length, (b, at) => {
+    const icmpAt = emitIpv6(b, at, { trafficClass: 0, flowLabel: 0, nextHeader: IpProtocol.icmpv6, hopLimit: NDP_HOP_LIMIT, source, destination, payloadLength: length });
+    b[icmpAt] = Icmpv6Type.routerAdvertisement;
+    b[icmpAt + 4] = DEFAULT_TTL; // the hop limit hosts should use
+    setBe16(b, icmpAt + 6, RA_ROUTER_LIFETIME_S);
+    let o = icmpAt + RA_HEADER_BYTES;
+    b.set([NdpOption.sourceLinkLayerAddress, 1, ...link.source], o);
+    o += 8;
+    b.set([NdpOption.mtu, 1, 0, 0, mtu >>> 24, (mtu >>> 16) & 0xff, (mtu >>> 8) & 0xff, mtu & 0xff], o);
+    o += 8;
+    for (const prefix of prefixes) {
+      b.set([NdpOption.prefixInformation, 4, 64, PREFIX_ON_LINK | PREFIX_AUTONOMOUS], o);
+      setBe32(b, o + 4, PREFIX_VALID_S);
+      setBe32(b, o + 8, PREFIX_PREFERRED_S);
+      b.set(prefix.subarray(0, 8), o + 16);
+      o += 32;
+    }
     setBe16(b, icmpAt + 2, finishChecksum(onesComplementSum(b, icmpAt, icmpAt + length, ipv6PseudoSum(b, at, IpProtocol.icmpv6, length))));
   });
 }

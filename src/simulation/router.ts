@@ -1,15 +1,16 @@
 // A virtual router in the walk. Routes by longest prefix (connected subnets of its ports,
 // then static routes), resolves next hops with ARP (RFC 826) or neighbor discovery (RFC
 // 4861) and holds the frame meanwhile, rewrites the MACs and decrements the TTL, answers
-// ARP, neighbor solicitations and pings to its own addresses, and sends ICMP time exceeded
-// and destination unreachable (RFC 792, RFC 4443). What it answers itself is not cached.
+// ARP, neighbor solicitations and pings to its own addresses, router solicitations with its
+// IPv6 /64 prefixes (SLAAC), and sends ICMP time exceeded and destination unreachable (RFC
+// 792, RFC 4443). What it answers itself is not cached.
 import {
   ArpOperation, ArpPacket, EtherType, formatMac, Icmpv4Type, Icmpv6Message, Icmpv6Type, IpProtocol,
-  IPV6_HEADER_BYTES, NdpOption,
+  IPV6_HEADER_BYTES, linkLocalOf, NdpOption,
 } from '../packet';
 import { contains, formatAddress, sameAddress } from '../packet';
 import {
-  arpReply, arpRequest, icmpv4, icmpv6, neighborAdvertisement, neighborSolicitation, quoteOf,
+  arpReply, arpRequest, icmpv4, icmpv6, neighborAdvertisement, neighborSolicitation, quoteOf, routerAdvertisement,
 } from './router-frames';
 import { neighborTag } from './tags';
 import { TokenBucket } from './token-bucket';
@@ -19,6 +20,7 @@ import { Walk } from './walk';
 
 const UNSPECIFIED_V6 = new Uint8Array(16);
 const ALL_NODES_V6 = Uint8Array.from([0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+const ALL_NODES_MAC = Uint8Array.from([0x33, 0x33, 0, 0, 0, 1]);
 /** ICMPv4 types that are errors: never answered with another error (RFC 1122 §3.2.2). */
 const ICMPV4_ERRORS = new Set([3, 4, 5, 11, 12]);
 const Unreachable = { v4Network: 0, v4Port: 3, v6NoRoute: 0, v6Port: 4 } as const;
@@ -49,6 +51,7 @@ export class RouterStep {
     if (w.ipv6 && w.fields.ipProtocol === IpProtocol.icmpv6 && (type === Icmpv6Type.neighborSolicitation || type === Icmpv6Type.neighborAdvertisement)) {
       return this.neighborDiscovery(router, port, w);
     }
+    if (w.ipv6 && w.fields.ipProtocol === IpProtocol.icmpv6 && type === Icmpv6Type.routerSolicitation) return this.solicited(port, w);
     if (!toUs) return w.drop('notForRouter', () => 'multicast and broadcast are not routed');
     if (w.ipv4 || w.ipv6) return this.ip(router, port, w);
     w.drop('notForRouter', () => `ethertype 0x${w.fields.ethertype.toString(16)} is not routed`);
@@ -87,13 +90,28 @@ export class RouterStep {
       w.cache = false;
       return w.note(() => `  neighbor advertisement: ${formatAddress(target)} is at ${formatMac(mac)}`);
     }
-    if (!port.prefixes.some((p) => sameAddress(p.address, target))) return w.drop('notForRouter', () => `solicitation for ${formatAddress(target)}, not an address of ${port.name}`);
+    if (!port.prefixes.some((p) => sameAddress(p.address, target)) && !sameAddress(linkLocalOf(port.macBytes), target)) {
+      return w.drop('notForRouter', () => `solicitation for ${formatAddress(target)}, not an address of ${port.name}`);
+    }
     w.cache = false;
     const asker = w.fields.networkSource;
     const fromUnspecified = sameAddress(asker, UNSPECIFIED_V6);
     if (!fromUnspecified) this.learn(router, asker, mac, w);
     w.note(() => `  neighbor solicitation for ${formatAddress(target)}: advertise ${port.mac}`);
     this.walker.emit(port, neighborAdvertisement(port.macBytes, target, w.source, fromUnspecified ? ALL_NODES_V6 : asker), w);
+  }
+
+  /** A host's router solicitation (RFC 4861 6.2.6): an advertisement of the port's /64
+   *  prefixes, to the host, or to all nodes when it asked from ::. A port with none is silent. */
+  private solicited(port: VirtualPort, w: Walk): void {
+    w.cache = false;
+    const prefixes = port.prefixes.filter((p) => p.address.length === 16 && p.length === 64).map((p) => p.address);
+    if (prefixes.length === 0) return w.drop('notForRouter', () => `router solicitation: ${port.name} has no IPv6 /64 to advertise`);
+    const fromUnspecified = sameAddress(w.fields.networkSource, UNSPECIFIED_V6);
+    const link = { source: port.macBytes, destination: fromUnspecified ? ALL_NODES_MAC : w.source };
+    w.note(() => `  router solicitation: advertise ${port.prefixes.filter((p) => p.address.length === 16 && p.length === 64).map((p) => p.text).join(', ')}`);
+    const frame = routerAdvertisement(link, linkLocalOf(port.macBytes), fromUnspecified ? ALL_NODES_V6 : w.fields.networkSource, prefixes, this.walker.topology.guestMtu);
+    this.walker.emit(port, frame, w, 'routerAdvertisement');
   }
 
   private ip(router: VirtualRouter, port: VirtualPort, w: Walk): void {

@@ -182,10 +182,13 @@ export class VirtualTopology {
   readonly bridges = new Map<string, VirtualBridge>();
   readonly routers = new Map<string, VirtualRouter>();
   readonly chains: ReadonlyMap<string, VirtualChain>;
+  /** What VMs are told their MTU is (DHCP, router advertisements) when their subnet says none. */
+  readonly guestMtu: number;
   private readonly neighbors = new Map<string, NeighborEntry>();
 
   constructor(state: TopologyState, macTables: readonly SharedArrayBuffer[], readonly conntrack: ConnTable) {
     this.version = state.version;
+    this.guestMtu = state.guestMtu;
     this.chains = virtualChains(state.chains, state.portGroups);
     const chainsOf = (f: Filtered, what: string, [into, out] = ['inbound', 'outbound']): ChainsOf => ({
       inbound: this.chains.get(f.inboundChain) ?? null, outbound: this.chains.get(f.outboundChain) ?? null, hooks: { inbound: `${what} ${into}`, outbound: `${what} ${out}` },

@@ -1,7 +1,7 @@
 import test from 'ava';
 import {
-  ArpOperation, ArpPacket, EtherType, formatMac, Icmpv4Message, Icmpv4Type, Icmpv6Type, Ipv4Packet,
-  onesComplementSum, parseMac, VNET_HEADER_BYTES,
+  ArpOperation, ArpPacket, EtherType, formatAddress, formatMac, frameFromText, Icmpv4Message, Icmpv4Type, Icmpv6Type, Ipv4Packet, ipv6PseudoSum,
+  linkLocalOf, onesComplementSum, parseMac, VNET_HEADER_BYTES,
 } from '../../src/packet';
 import { neighborTag } from '../../src/simulation';
 import { parseAddress } from '../../src/packet';
@@ -156,4 +156,28 @@ test('ICMP errors are rate-limited per router (Linux defaults: 50 at once, 1000 
   t.true(sent.length >= 50 && sent.length < 500, `${sent.length} of 500 time-exceeded messages sent`);
   t.true(sent.every((r) => !r.cache), 'an answered flow is not cached: the next probe is answered too');
   t.true(results.filter((r) => r.emit.length === 0).every((r) => r.cache), 'one over the limit is a cached drop: a flood meets it in the datapath');
+});
+
+test('answers a router solicitation with its /64 prefixes for SLAAC, its MTU and MAC, from its link-local address, which it also answers solicitations for', (t) => {
+  const { host } = routed();
+  const result = host.simulate(1, frameFromText(`icmp6,dl_src=${formatMac(H1)},dl_dst=33:33:00:00:00:02,nw_src=fe80::5054:ff:fe00:101,nw_dst=ff02::2,icmp_type=133`));
+  t.false(result.cache);
+  t.is(result.emit.length, 1);
+  t.is(result.emit[0].service, 'routerAdvertisement');
+  t.deepEqual(outputs(result.emit[0].actions), [1]);
+  const ra = result.emit[0].frame.subarray(VNET_HEADER_BYTES);
+  const ip = 14;
+  const icmp = ip + 40;
+  t.is(formatAddress(ra.subarray(ip + 8, ip + 24)), formatAddress(linkLocalOf(parseMac(R1))), 'from its link-local address');
+  t.is(formatAddress(ra.subarray(ip + 24, ip + 40)), 'fe80::5054:ff:fe00:101', 'to the host that asked');
+  t.is(ra[ip + 7], 255, 'hop limit 255, as neighbor discovery requires');
+  t.is(ra[icmp], Icmpv6Type.routerAdvertisement);
+  t.is(onesComplementSum(ra, icmp, ra.length, ipv6PseudoSum(ra, ip, 58, ra.length - icmp)), 0xffff, 'the checksum holds');
+  const options = ra.subarray(icmp + 16);
+  t.deepEqual([...options.subarray(0, 2)], [1, 1], 'source link-layer address');
+  t.deepEqual([...options.subarray(8, 16)], [5, 1, 0, 0, 0, 0, 0x05, 0xdc], 'MTU 1500');
+  t.deepEqual([...options.subarray(16, 20)], [3, 4, 64, 0xc0], 'a /64, on-link and autonomous');
+  t.is(formatAddress(options.subarray(32, 48)), '2001:db8:1::', 'the prefix');
+  const solicitation = host.simulate(1, bare(neighborSolicitation(H1, parseAddress('2001:db8:1::5'), linkLocalOf(parseMac(R1)))));
+  t.is(solicitation.emit.length, 1, 'a solicitation for its link-local address is answered');
 });
