@@ -1,0 +1,75 @@
+// Addresses on demand, across two hosts: a VM stand-in on host 2 with nothing configured runs
+// busybox's DHCP client and gets its port's address, the gateway, DNS, domain and the overlay's
+// MTU, answered by its own host's agent (counted there, not on host 1); and forms its IPv6
+// address by SLAAC from the router's advertisement; then it reaches a VM on host 1 across
+// the router, both ways.
+import fs from 'node:fs';
+import path from 'node:path';
+import test from 'ava';
+import { eventually, Lab, macOf, overlayHosts, ping } from '../../examples/lab';
+
+/** udhcpc's script: on a lease, what it was told into $OUT, then the interface configured so. */
+const SCRIPT = `#!/bin/sh
+[ "$1" = bound ] || exit 0
+echo "ip=$ip mask=$mask router=$router dns=$dns domain=$domain mtu=$mtu" > "$OUT"
+ip link set "$interface" mtu "$mtu"
+ip addr add "$ip/$mask" dev "$interface"
+ip route add default via "$router"
+`;
+
+test('DHCP from the VM\'s own host (address, gateway, DNS, domain, overlay MTU), SLAAC from the router, and traffic across the router', async (t) => {
+  const lab = new Lab();
+  t.teardown(() => lab.cleanup());
+  const { hosts, agents, ids } = await overlayHosts(lab, ['host1', 'host2']);
+  const api = agents[0].api;
+  const vm1 = await lab.namespace('vm1');
+  await lab.veth(vm1, 'eth0', hosts[1].ns, 'tap1');
+  const vm2 = await lab.namespace('vm2');
+  await lab.veth(vm2, 'eth0', hosts[0].ns, 'tap2');
+  await lab.ip(vm2, 'addr', 'add', '10.0.2.5/24', 'dev', 'eth0');
+  await lab.ip(vm2, 'addr', 'add', '2001:db8:2::5/64', 'dev', 'eth0', 'nodad');
+  await lab.ip(vm2, 'route', 'add', 'default', 'via', '10.0.2.1');
+  await lab.ip(vm2, '-6', 'route', 'add', 'default', 'via', '2001:db8:2::1');
+
+  const router = await api.request<{ id: string }>('POST', '/v1/routers', { name: 'r' });
+  const subnets = [
+    [{ cidr: '10.0.1.0/24', dnsServers: ['10.0.1.53'], domain: 'example.org' }, { cidr: '2001:db8:1::/64' }],
+    [{ cidr: '10.0.2.0/24' }, { cidr: '2001:db8:2::/64' }],
+  ];
+  const bridges: string[] = [];
+  for (const [i, s] of subnets.entries()) {
+    const bridge = await api.request<{ id: string }>('POST', '/v1/bridges', { name: `net${i + 1}`, subnets: s });
+    const gateway = await api.request<{ id: string }>('POST', '/v1/ports', { device: router.id, addresses: [`10.0.${i + 1}.1/24`, `2001:db8:${i + 1}::1/64`] });
+    await api.request('POST', '/v1/ports', { device: bridge.id, peer: gateway.id });
+    bridges.push(bridge.id);
+  }
+  // A fresh port, as Nova makes one: the VM's MAC, no address (the subnets give them).
+  const port1 = await api.request<{ id: string; addresses: string[] }>('POST', '/v1/ports', { device: bridges[0], name: 'vm1', mac: await macOf(lab, vm1) });
+  t.is(port1.addresses[0], '10.0.1.2', 'the pool\'s first address');
+  t.regex(port1.addresses[1], /^2001:db8:1:/, 'and the one SLAAC will form');
+  const port2 = await api.request<{ id: string }>('POST', '/v1/ports', { device: bridges[1], name: 'vm2', addresses: ['10.0.2.5', '2001:db8:2::5'] });
+  await api.request('POST', '/v1/bindings', { port: port1.id, interface: 'tap1', host: ids[1] });
+  await api.request('POST', '/v1/bindings', { port: port2.id, interface: 'tap2', host: ids[0] });
+
+  const script = path.join(lab.directory('dhcp'), 'udhcpc.script');
+  fs.writeFileSync(script, SCRIPT, { mode: 0o755 });
+  const told = path.join(lab.directory('dhcp'), 'lease');
+  const leased = () => lab.exec(vm1, 'env', [`OUT=${told}`, 'busybox', 'udhcpc', '-i', 'eth0', '-f', '-q', '-n', '-t', '5', '-T', '1', '-O', 'mtu', '-s', script], 30_000).then(() => true, () => false);
+  t.true(await eventually(leased), 'udhcpc gets a lease (the binding may take a moment to reach host 2)');
+  const lease = fs.readFileSync(told, 'utf8');
+  t.regex(lease, /ip=10\.0\.1\.2 mask=24 router=10\.0\.1\.1 dns=10\.0\.1\.53 domain=example\.org mtu=1550/, 'the underlay\'s 1600 less VXLAN\'s 50');
+  t.true(await eventually(() => ping(lab, vm1, '10.0.1.1', 1)), 'it pings its gateway');
+  t.true(await eventually(() => ping(lab, vm1, '10.0.2.5', 1)), 'and across the router to host 1');
+  const answered = async (i: number) => (await agents[i].stats()).slowPath;
+  t.true((await answered(1)).dhcpReplies >= 2, 'the offer and the ack came from host 2, where the VM is');
+  t.is((await answered(0)).dhcpReplies, 0, 'host 1 answered nothing, and saw no broadcast of it');
+
+  // The link comes up anew: the kernel solicits a router, and forms its address from the answer.
+  await lab.ip(vm1, 'link', 'set', 'eth0', 'down');
+  await lab.ip(vm1, 'link', 'set', 'eth0', 'up');
+  const global = async () => /inet6 (2001:db8:1:\S+)\/64 scope global(?! tentative)/.exec((await lab.ip(vm1, '-6', 'addr', 'show', 'dev', 'eth0')).stdout)?.[1];
+  t.true(await eventually(async () => (await global()) !== undefined), 'a SLAAC address, out of duplicate address detection');
+  t.is(`${await global()}`, port1.addresses[1], 'the one its port was given');
+  t.true((await answered(1)).routerAdvertisements > 0, 'advertised by host 2');
+  t.true(await eventually(() => ping(lab, vm1, '2001:db8:2::5', 1)), 'IPv6 across the router, by the route the advertisement gave');
+});
