@@ -10,6 +10,9 @@ export type Action =
   | { type: 'set_eth'; source: string; destination: string }
   /** Decrements the IPv4 TTL (checksum updated) or the IPv6 hop limit; drops at 1. */
   | { type: 'dec_ttl' }
+  /** Rewrites an IPv4 address (NAT), with the IPv4 header's and TCP's or UDP's checksums
+   *  updated (RFC 1624), also when the checksum is left to the device (a partial one). */
+  | { type: 'set_ipv4'; field: 'source' | 'destination'; address: string }
   /** Into the VXLAN tunnel to another host: `key` (the VNI) names the port there. */
   | { type: 'tunnel'; key: number; remote: string }
   | { type: 'drop'; reason: DropReason };
@@ -27,7 +30,7 @@ export const DROP_REASONS = [
 export type DropReason = (typeof DROP_REASONS)[number];
 export const dropCode = (reason: DropReason): number => DROP_REASONS.indexOf(reason);
 
-export const Op = { output: 1, pushVlan: 2, popVlan: 3, drop: 4, setEth: 5, decTtl: 6, data: 7, tunnel: 8 } as const;
+export const Op = { output: 1, pushVlan: 2, popVlan: 3, drop: 4, setEth: 5, decTtl: 6, data: 7, tunnel: 8, setIpv4Source: 9, setIpv4Destination: 10 } as const;
 
 /** Interned programs: an Int32Array of (op, argument) pairs per distinct action list; an
  *  action that needs more than one argument is followed by `data` pairs carrying the rest. */
@@ -65,6 +68,10 @@ function encode(action: Action): number[] {
     }
     case 'dec_ttl':
       return [Op.decTtl, 0];
+    case 'set_ipv4': {
+      const a = parseIpv4(action.address);
+      return [action.field === 'source' ? Op.setIpv4Source : Op.setIpv4Destination, (a[0] << 24) | (a[1] << 16) | (a[2] << 8) | a[3]];
+    }
     case 'tunnel': {
       const remote = parseIpv4(action.remote);
       return [Op.tunnel, action.key, Op.data, ((remote[0] << 24) | (remote[1] << 16) | (remote[2] << 8) | remote[3]) | 0];
@@ -90,6 +97,8 @@ export function formatActions(actions: readonly Action[]): string {
           return `set_eth(${a.source}->${a.destination})`;
         case 'dec_ttl':
           return 'dec_ttl';
+        case 'set_ipv4':
+          return `set_ipv4(${a.field === 'source' ? 'src' : 'dst'}=${a.address})`;
         case 'tunnel':
           return `tunnel(key=${a.key},dst=${a.remote})`;
         case 'drop':

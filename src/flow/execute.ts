@@ -24,7 +24,15 @@ const VLAN_MISMATCH = dropCode('vlanMismatch');
 const TTL_EXPIRED = dropCode('ttlExpired');
 const MALFORMED = dropCode('malformed');
 const IPV4_TTL = 8;
+const IPV4_PROTOCOL = 9;
 const IPV4_CHECKSUM = 10;
+const IPV4_SOURCE = 12;
+const IPV4_DESTINATION = 16;
+const IPV4_MIN_HEADER = 20;
+const TCP = 6;
+const UDP = 17;
+const TCP_CHECKSUM = 16;
+const UDP_CHECKSUM = 6;
 const IPV6_HOP_LIMIT = 7;
 
 export class ActionExecutor {
@@ -65,7 +73,7 @@ export class ActionExecutor {
         frameLength += op === Op.pushVlan ? VLAN_TAG_BYTES : -VLAN_TAG_BYTES;
         frameAt = copyAt;
         handedOut = false;
-      } else if (op === Op.setEth || op === Op.decTtl) {
+      } else if (op === Op.setEth || op === Op.decTtl || op === Op.setIpv4Source || op === Op.setIpv4Destination) {
         if (handedOut) {
           const copyAt = this.reserve(frameLength);
           if (copyAt < 0) {
@@ -82,7 +90,7 @@ export class ActionExecutor {
           writeWord(this.arena, frameAt + VNET_HEADER_BYTES + 8, program[i + 5]);
           i += 4;
         } else {
-          const problem = this.decrementTtl(frameAt, frameLength);
+          const problem = op === Op.decTtl ? this.decrementTtl(frameAt, frameLength) : this.setIpv4(frameAt, frameLength, op === Op.setIpv4Source ? IPV4_SOURCE : IPV4_DESTINATION, arg);
           if (problem >= 0) {
             sink.drop(problem);
             return;
@@ -112,8 +120,8 @@ export class ActionExecutor {
     return at;
   }
 
-  /** -1 when done, else the code of the drop reason. */
-  private decrementTtl(at: number, length: number): number {
+  /** Where the frame's L3 header starts, and its ethertype. */
+  private l3Of(at: number): [number, number] {
     const a = this.arena;
     let l3 = at + VNET_HEADER_BYTES + MAC_BYTES;
     let type = (a[l3] << 8) | a[l3 + 1];
@@ -121,7 +129,44 @@ export class ActionExecutor {
       l3 += VLAN_TAG_BYTES;
       type = (a[l3] << 8) | a[l3 + 1];
     }
-    l3 += 2;
+    return [l3 + 2, type];
+  }
+
+  /** Rewrites the IPv4 address at `field` of the header to `address` and updates the
+   *  checksums it is in: the header's, and TCP's or UDP's (their pseudo-header holds it), in
+   *  the first fragment. A checksum the device will finish (vnet NEEDS_CSUM) holds the
+   *  pseudo-header's sum itself, not its complement: it is updated as such. UDP's 0 (none)
+   *  stays. -1 when done, else the code of the drop reason. */
+  private setIpv4(at: number, length: number, field: number, address: number): number {
+    const a = this.arena;
+    const [l3, type] = this.l3Of(at);
+    const end = at + length;
+    if (type !== EtherType.ipv4 || l3 + IPV4_MIN_HEADER > end) return MALFORMED;
+    const oldHigh = (a[l3 + field] << 8) | a[l3 + field + 1];
+    const oldLow = (a[l3 + field + 2] << 8) | a[l3 + field + 3];
+    const newHigh = (address >>> 16) & 0xffff;
+    const newLow = address & 0xffff;
+    write16(a, l3 + IPV4_CHECKSUM, swapWords(read16(a, l3 + IPV4_CHECKSUM), false, oldHigh, newHigh, oldLow, newLow));
+    const l4 = l3 + (a[l3] & 0x0f) * 4;
+    const firstFragment = (read16(a, l3 + 6) & 0x1fff) === 0;
+    const protocol = a[l3 + IPV4_PROTOCOL];
+    const checksumAt = protocol === TCP ? l4 + TCP_CHECKSUM : protocol === UDP ? l4 + UDP_CHECKSUM : -1;
+    if (firstFragment && checksumAt >= 0 && checksumAt + 2 <= end) {
+      const partial = (a[at] & VnetFlag.needsChecksum) !== 0 && (a[at + 6] | (a[at + 7] << 8)) + at + VNET_HEADER_BYTES === l4;
+      const before = read16(a, checksumAt);
+      if (!(protocol === UDP && !partial && before === 0)) {
+        const after = swapWords(before, partial, oldHigh, newHigh, oldLow, newLow);
+        write16(a, checksumAt, protocol === UDP && !partial && after === 0 ? 0xffff : after);
+      }
+    }
+    for (let k = 0; k < 4; k++) a[l3 + field + k] = address >>> (24 - 8 * k);
+    return -1;
+  }
+
+  /** -1 when done, else the code of the drop reason. */
+  private decrementTtl(at: number, length: number): number {
+    const a = this.arena;
+    const [l3, type] = this.l3Of(at);
     if (type === EtherType.ipv4 && l3 + IPV4_CHECKSUM + 2 <= at + length) {
       const ttl = a[l3 + IPV4_TTL];
       if (ttl <= 1) return TTL_EXPIRED;
@@ -181,6 +226,23 @@ function writeWord(a: Uint8Array, at: number, word: number): void {
   a[at + 1] = word >>> 16;
   a[at + 2] = word >>> 8;
   a[at + 3] = word;
+}
+
+/** A checksum with two words of what it covers replaced (RFC 1624); a partial one (the
+ *  uncomplemented sum a device finishes) moves the other way. */
+function swapWords(checksum: number, partial: boolean, oldHigh: number, newHigh: number, oldLow: number, newLow: number): number {
+  const c = partial ? ~checksum & 0xffff : checksum;
+  const updated = updateChecksum(updateChecksum(c, oldHigh, newHigh), oldLow, newLow);
+  return partial ? ~updated & 0xffff : updated;
+}
+
+function read16(a: Uint8Array, at: number): number {
+  return (a[at] << 8) | a[at + 1];
+}
+
+function write16(a: Uint8Array, at: number, value: number): void {
+  a[at] = value >>> 8;
+  a[at + 1] = value & 0xff;
 }
 
 function addLe16(a: Uint8Array, at: number, delta: number): void {

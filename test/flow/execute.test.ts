@@ -1,5 +1,6 @@
 import test from 'ava';
 import { ActionExecutor, ActionTable, DROP_REASONS, FrameSink } from '../../src/flow';
+import { foldSum, formatAddress, frameFromText, Ipv4Packet, ipv4PseudoSum, onesComplementSum, TcpSegment, UdpDatagram } from '../../src/packet';
 import { toHex } from '../helpers/bytes';
 import { icmpEchoRequest } from '../helpers/frames';
 
@@ -55,4 +56,64 @@ test('an empty program and pop_vlan on an untagged frame are counted drops', (t)
   executor.run(table.programs[table.intern([{ type: 'pop_vlan' }, { type: 'output', port: 1 }])], 0, length, sink);
   t.deepEqual(sink.drops, ['noOutput', 'vlanMismatch']);
   t.is(sink.sent.length, 0);
+});
+
+/** A TCP or UDP frame from frame text with every checksum right, behind a vnet header; `partial`:
+ *  the L4 checksum left to the device (NEEDS_CSUM, the pseudo-header's sum in its place). */
+function natFrame(what: 'tcp' | 'udp', partial = false, udpNoChecksum = false) {
+  const frame = frameFromText(`${what},nw_src=10.0.1.5,nw_dst=198.51.100.7,tp_src=40000,tp_dst=443`);
+  const l4 = 14 + 20;
+  const ip = new Ipv4Packet(frame, 14);
+  ip.fillChecksum();
+  const length = frame.length - l4;
+  const pseudo = ipv4PseudoSum(frame, 14, ip.protocol, length);
+  const checksumAt = l4 + (what === 'tcp' ? 16 : 6);
+  if (partial) {
+    frame[checksumAt] = 0;
+    frame[checksumAt + 1] = 0;
+    const sum = foldSum(pseudo);
+    frame[checksumAt] = sum >>> 8;
+    frame[checksumAt + 1] = sum & 0xff;
+  } else if (what === 'tcp') new TcpSegment(frame, l4, frame.length).fillChecksum(pseudo);
+  else if (!udpNoChecksum) new UdpDatagram(frame, l4, frame.length).fillChecksum(pseudo);
+  const header = partial ? [1, 0, 0, 0, 0, 0, l4, 0, what === 'tcp' ? 16 : 6, 0] : [0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+  return Uint8Array.from([...header, ...frame]);
+}
+
+/** Runs set_ipv4 on a frame; the frame after, without its vnet header. */
+function natted(input: Uint8Array, field: 'source' | 'destination', address: string): Uint8Array {
+  const arena = new Uint8Array(4096);
+  arena.set(input, 0);
+  const sink = new RecordingSink();
+  const table = new ActionTable();
+  new ActionExecutor(arena, 2048, 2048).run(table.programs[table.intern([{ type: 'set_ipv4', field, address }, { type: 'output', port: 1 }])], 0, input.length, sink);
+  return arena.slice(10, input.length);
+}
+
+const l4Holds = (f: Uint8Array) => onesComplementSum(f, 34, f.length, ipv4PseudoSum(f, 14, f[23], f.length - 34)) === 0xffff;
+
+test('set_ipv4 rewrites the source or destination with the IPv4 and TCP/UDP checksums right (RFC 1624)', (t) => {
+  for (const what of ['tcp', 'udp'] as const) {
+    for (const field of ['source', 'destination'] as const) {
+      const out = natted(natFrame(what), field, '203.0.113.10');
+      t.is(formatAddress(out.subarray(field === 'source' ? 26 : 30, field === 'source' ? 30 : 34)), '203.0.113.10');
+      t.true(new Ipv4Packet(out, 14).verifyChecksum(), `${what} ${field}: the IPv4 header's checksum`);
+      t.true(l4Holds(out), `${what} ${field}: the ${what} checksum`);
+    }
+  }
+  const none = natted(natFrame('udp', false, true), 'source', '203.0.113.10');
+  t.deepEqual([...none.subarray(40, 42)], [0, 0], 'UDP without a checksum stays without one');
+});
+
+test('set_ipv4 on a frame whose checksum the device finishes: the pseudo-header\'s sum moves, and the device\'s checksum comes out right', (t) => {
+  for (const what of ['tcp', 'udp'] as const) {
+    const out = natted(natFrame(what, true), 'source', '203.0.113.10');
+    // What the device does: the sum of the segment from csum_start, with the partial sum in
+    // the checksum's place, complemented, written there.
+    const checksumAt = 34 + (what === 'tcp' ? 16 : 6);
+    const finished = ~onesComplementSum(out, 34, out.length) & 0xffff;
+    out[checksumAt] = finished >>> 8;
+    out[checksumAt + 1] = finished & 0xff;
+    t.true(l4Holds(out), what);
+  }
 });
