@@ -6,9 +6,9 @@
 import { ConnTable } from '../flow';
 import { parseMac } from '../packet';
 import type { TunnelMap } from '../datapath';
-import { Host, Kind, Migration, Mirror, Port, PortBinding, PortQos, Station, Stored, TunnelZone } from '../topology';
+import { FloatingIp, Host, Kind, Migration, Mirror, Port, PortBinding, PortQos, Station, Stored, TunnelZone } from '../topology';
 import {
-  deviceTag, EncodedState, encodeState, hostTag, macClock, macTag, MacTable, Neighbor, neighborTag, PortPlace, securityGroupTag, chainTag, portGroupTag, StatePort, TopologyState, vportTag,
+  deviceTag, EncodedState, encodeState, hostTag, macClock, macTag, MacTable, Neighbor, neighborTag, PortPlace, securityGroupTag, chainTag, portGroupTag, externalTag, StatePort, TopologyState, vportTag,
 } from '../simulation';
 
 /** The bridge of ports attached without a binding. */
@@ -248,7 +248,9 @@ export class HostTopology {
           subnets: b.subnets,
         })),
       ],
-      routers: this.list('router').map((r) => ({ id: r.id, name: r.name || r.id.slice(0, 8), inboundChain: r.inboundChain, outboundChain: r.outboundChain })),
+      routers: this.list('router').map((r) => ({
+        id: r.id, name: r.name || r.id.slice(0, 8), inboundChain: r.inboundChain, outboundChain: r.outboundChain, externalNetwork: r.externalNetwork, gatewayPort: r.gatewayPort,
+      })),
       ports: statePorts,
       routes: this.list('route'),
       neighbors: this.neighborList(),
@@ -257,6 +259,7 @@ export class HostTopology {
       chains: this.list('chain').map(({ id, name, rules }) => ({ id, name: name || id.slice(0, 8), rules })),
       portGroups: this.list('portGroup').map(({ id, ports }) => ({ id, ports })),
       guestMtu: this.guestMtu,
+      floatingIps: this.list('floatingIp').map(({ network, address, port }) => ({ network, address, port })),
     };
     return this.current;
   }
@@ -309,6 +312,9 @@ export class HostTopology {
         return;
       case 'portGroup':
         tags.add(portGroupTag(v.id));
+        return;
+      case 'floatingIp':
+        tags.add(externalTag((object.value as FloatingIp).network));
         return;
       case 'host':
         tags.add(hostTag(v.id));

@@ -42,7 +42,8 @@ export const scopeOf = (caller: Caller): string => (caller.role === 'tenant' ? c
  *  the migrations to or from it. */
 export function visibleTo(caller: Caller, stored: Stored): boolean {
   if (caller.role === 'operator') return true;
-  if (caller.role === 'tenant') return stored.value.tenant === caller.tenant;
+  // External networks are the operator's, for every tenant to put gateways and floating IPs on.
+  if (caller.role === 'tenant') return stored.value.tenant === caller.tenant || (stored.kind === 'bridge' && (stored as Stored<'bridge'>).value.external);
   switch (stored.kind) {
     case 'host': return stored.value.id === caller.host;
     case 'binding': return (stored as Stored<'binding'>).value.host === caller.host;

@@ -54,10 +54,11 @@ export const RESOURCES: Resource[] = [
     path: 'tenants', kind: 'tenant', readers: TENANTS_TOO, writers: OPERATOR, properties: { name }, required: ['name'], immutable: [],
   },
   {
-    path: 'bridges', kind: 'bridge', readers: TENANTS_TOO, writers: TENANTS_TOO, properties: { name, vlanAware: { type: 'boolean' }, ...chains, subnets }, required: [], immutable: [],
+    path: 'bridges', kind: 'bridge', readers: TENANTS_TOO, writers: TENANTS_TOO, properties: { name, vlanAware: { type: 'boolean' }, ...chains, subnets, external: { type: 'boolean', description: 'an external network (the operator\'s): routers\' gateways and floating IPs are on it' } }, required: [], immutable: [],
   },
   {
-    path: 'routers', kind: 'router', readers: TENANTS_TOO, writers: TENANTS_TOO, properties: { name, ...chains }, required: [], immutable: [],
+    path: 'routers', kind: 'router', readers: TENANTS_TOO, writers: TENANTS_TOO,
+    properties: { name, ...chains, externalNetwork: { ...optionalId, description: 'the external network for its gateway: the API makes the gateway port, with an address of the network (empty: none)' } }, required: [], immutable: [],
   },
   {
     path: 'ports', kind: 'port', readers: TENANTS_TOO, writers: TENANTS_TOO,
@@ -153,6 +154,10 @@ export const RESOURCES: Resource[] = [
       },
     },
     required: [], immutable: [],
+  },
+  {
+    path: 'floating-ips', kind: 'floatingIp', readers: TENANTS_TOO, writers: TENANTS_TOO,
+    properties: { network: id, port: { ...optionalId, description: 'the VM\'s port it maps to (empty: none)' } }, required: ['network'], immutable: ['network'],
   },
   {
     path: 'port-groups', kind: 'portGroup', readers: TENANTS_TOO, writers: TENANTS_TOO,

@@ -5,6 +5,7 @@ import { parseIpv4, parseMac } from '../packet';
 import { parseAddress, parsePrefix } from '../packet';
 import { FlowMatchError, parseFlowMatch } from '../flow';
 import { addressFromPool, checkSubnets } from './subnets';
+import { checkFloatingIp, externalNetwork, refuseGatewayPort } from './gateways';
 import { ADMIN_TENANT, Bridge, Chain, ChainRule, EMPTY, EMPTY_CHAIN_RULE, EMPTY_RULE, Filtered, Kind, KindMap, macFromId, Port, Stored, TopologyStore } from '../topology';
 
 export class ApiError extends Error {
@@ -126,8 +127,20 @@ export async function checkObject<K extends Kind>(store: TopologyStore, kind: K,
     }
     case 'chain':
       return checkChain(store, value as Chain);
-    case 'bridge':
-      return checkSubnets(value as Bridge);
+    case 'bridge': {
+      const bridge = value as Bridge;
+      if (bridge.external && tenant !== ADMIN_TENANT) throw new ApiError(403, 'FORBIDDEN', 'external networks are the operator\'s to make', 'external');
+      checkSubnets(bridge);
+      if (bridge.external && !bridge.subnets.some((s) => !s.cidr.includes(':'))) throw new ApiError(400, 'INVALID_VALUE', 'an external network needs an IPv4 subnet (its addresses go to gateways and floating IPs)', 'subnets');
+      return;
+    }
+    case 'router': {
+      const router = value as KindMap['router'];
+      if (router.externalNetwork) await externalNetwork(store, router.externalNetwork, 'externalNetwork');
+      return;
+    }
+    case 'floatingIp':
+      return checkFloatingIp(store, value as KindMap['floatingIp']);
     case 'portGroup': {
       const group = value as KindMap['portGroup'];
       for (const [i, port] of group.ports.entries()) await owned(store, 'port', port, tenant, `ports/${i}`);
@@ -246,6 +259,8 @@ export async function relink(store: TopologyStore, before: Port | undefined, aft
 
 /** Refuses a deletion that would leave dangling references; deletes what belongs to the object. */
 export async function deleteDependents(store: TopologyStore, kind: Kind, id: string): Promise<void> {
+  if (kind === 'router' && (await store.get('router', id))?.value.gatewayPort) throw new ApiError(409, 'HAS_GATEWAY', `router ${id} has a gateway: unset its externalNetwork first`);
+  if (kind === 'bridge' && (await store.list('floatingIp')).some((f) => f.value.network === id)) throw new ApiError(409, 'IN_USE', `external network ${id} still has floating IPs`);
   if (kind === 'bridge' || kind === 'router') {
     if ((await store.list('port')).some((p) => p.value.device === id)) throw new ApiError(409, 'HAS_PORTS', `${kind} ${id} still has ports: delete them first`);
     for (const r of await store.list('route')) if (r.value.router === id) await store.delete('route', r.value.id);
@@ -257,7 +272,9 @@ export async function deleteDependents(store: TopologyStore, kind: Kind, id: str
     const naming = (await store.list('chain')).find((c) => c.value.rules.some((r) => r.inPort === id || r.outPort === id));
     if (naming) throw new ApiError(409, 'IN_USE', `a rule of chain ${naming.value.id} names port ${id}: change it first`);
     const port = await store.get('port', id);
+    if (port) await refuseGatewayPort(store, port.value);
     await relink(store, port?.value, undefined);
+    for (const f of await store.list('floatingIp')) if (f.value.port === id) await store.put('floatingIp', { ...f.value, port: '' });
     await store.delete('binding', id);
     await store.delete('migration', id);
     // As in OVS, a mirror goes with its port or its destination.
@@ -287,7 +304,7 @@ export async function deleteDependents(store: TopologyStore, kind: Kind, id: str
     if (naming) throw new ApiError(409, 'IN_USE', `a rule of chain ${naming.value.id} names port group ${id}`);
   }
   if (kind === 'tenant') {
-    for (const k of ['bridge', 'router', 'securityGroup', 'chain', 'portGroup'] as const) {
+    for (const k of ['bridge', 'router', 'securityGroup', 'chain', 'portGroup', 'floatingIp'] as const) {
       if ((await store.list(k)).some((o) => o.value.tenant === id)) throw new ApiError(409, 'HAS_OBJECTS', `tenant ${id} still owns ${k}s: delete them first`);
     }
   }

@@ -3,13 +3,14 @@
 // binds on itself, a tenant sees and changes only its own topology), compare-and-set on
 // updates (If-Match: version), and errors as {error: {code, message, field}}.
 import Fastify, { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { EMPTY, EMPTY_RULE, KindMap, newId, Port, PortBinding, SecurityGroup, Stored, StoreConflict, StoreUnavailable, TopologyStore } from '../topology';
+import { EMPTY, EMPTY_RULE, KindMap, newId, Port, PortBinding, Router, SecurityGroup, Stored, StoreConflict, StoreUnavailable, TopologyStore } from '../topology';
 import { openApiDocument } from './openapi';
 import { bodySchema, Resource, RESOURCES } from './resources';
 import { migrationRoutes } from './migrations';
 import { credentialRoutes } from './credentials';
 import { authenticate, Caller, findFor, mustBe, newToken, Role, scopeOf, TENANTS_TOO, tokenDigest, visibleTo } from './callers';
 import { ApiError, checkObject, deleteDependents, freeTunnelKey, relink } from './rules';
+import { refuseGatewayPort, syncGateway } from './gateways';
 
 export interface TenantApiOptions {
   store: TopologyStore;
@@ -117,6 +118,12 @@ function routes(app: FastifyInstance, resource: Resource, options: TenantApiOpti
     return caller.host;
   };
 
+  // A router written: the gateway its external network asks for is made or taken away.
+  const withGateway = async (before: Router | undefined, stored: Stored<'router'>): Promise<Stored> => {
+    await syncGateway(store, before, stored.value);
+    return (await store.get('router', stored.value.id)) ?? stored;
+  };
+
   // Hosts say whether their agent is alive; bindings, whether their host is.
   const withState = async (objects: Stored[]) => {
     const alive = kind === 'host' || kind === 'binding' ? await store.liveHosts() : new Set<string>();
@@ -151,8 +158,9 @@ function routes(app: FastifyInstance, resource: Resource, options: TenantApiOpti
       throw error;
     });
     if (kind === 'port') await relink(store, undefined, value as Port);
+    const made = kind === 'router' ? await withGateway(undefined, stored as Stored<'router'>) : stored;
     reply.code(201);
-    return { ...present(stored), ...(token ? { token } : {}) };
+    return { ...present(made), ...(token ? { token } : {}) };
   });
 
   app.patch<{ Params: { id: string }; Body: Record<string, unknown> }>(`${base}/:id`, { schema: { body: bodySchema(resource, false) }, config: writes }, async (request) => {
@@ -169,10 +177,11 @@ function routes(app: FastifyInstance, resource: Resource, options: TenantApiOpti
       fields.host = bindingHost(request.caller, (fields.host as string) ?? (current.value as PortBinding).host);
     }
     const value = { ...current.value, ...fields } as KindMap[typeof kind];
+    if (kind === 'port') await refuseGatewayPort(store, current.value as Port);
     await checkObject(store, kind, value);
     const stored = await store.put(kind, value, expected);
     if (kind === 'port') await relink(store, current.value as Port, value as Port);
-    return present(stored);
+    return present(kind === 'router' ? await withGateway(current.value as Router, stored as Stored<'router'>) : stored);
   });
 
   app.delete<{ Params: { id: string } }>(`${base}/:id`, { config: writes }, async (request, reply) => {

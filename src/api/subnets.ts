@@ -2,7 +2,7 @@
 // overlapping), and its ports' addresses from them, as Neutron's IPAM gives fixed IPs: DHCP
 // then only tells a VM its port's address.
 import { contains, eui64Address, formatAddress, parseAddress, parseMac, parsePrefix, Prefix } from '../packet';
-import { Bridge, EMPTY_SUBNET, Port, TopologyStore } from '../topology';
+import { Bridge, EMPTY_SUBNET, Port, Subnet, TopologyStore } from '../topology';
 import { ApiError } from './rules';
 
 /** Completes and checks a bridge's subnets; fills in each gateway (the first address). */
@@ -52,18 +52,24 @@ export async function addressFromPool(store: TopologyStore, port: Port, bridge: 
   }
   const subnet = bridge.subnets.find((s) => s.dhcp);
   if (!subnet || port.addresses.some((a) => !a.includes(':'))) return;
-  const prefix = parsePrefix(subnet.cidr);
-  const taken = new Set([subnet.gateway]);
+  const taken = new Set<string>();
   for (const p of await store.list('port')) if (p.value.device === bridge.id) for (const a of p.value.addresses) taken.add(a.split('/')[0]);
+  const address = firstFree(subnet, taken);
+  if (!address) throw new ApiError(409, 'POOL_EXHAUSTED', `every address of ${subnet.cidr}'s pool is taken`, 'addresses');
+  port.addresses = [address, ...port.addresses];
+}
+
+/** The first address of a subnet's pool (else of the whole subnet) that is not taken, nor the
+ *  gateway; null when there is none. */
+export function firstFree(subnet: Subnet, taken: ReadonlySet<string>): string | null {
+  const prefix = parsePrefix(subnet.cidr);
   const first = subnet.poolStart ? parseAddress(subnet.poolStart) : offset(prefix.address, 1);
   const last = subnet.poolEnd ? parseAddress(subnet.poolEnd) : offset(masked(prefix).map((b, k) => b | (~mask(prefix)[k] & 0xff)), -1);
   for (let address = first; compare(address, last) <= 0; address = offset(address, 1)) {
-    if (!taken.has(formatAddress(address))) {
-      port.addresses = [formatAddress(address), ...port.addresses];
-      return;
-    }
+    const text = formatAddress(address);
+    if (text !== subnet.gateway && !taken.has(text)) return text;
   }
-  throw new ApiError(409, 'POOL_EXHAUSTED', `every address of ${subnet.cidr}'s pool is taken`, 'addresses');
+  return null;
 }
 
 function parse<T>(f: () => T, field: string, message: string): T {

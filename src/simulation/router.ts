@@ -12,6 +12,7 @@ import { contains, formatAddress, sameAddress } from '../packet';
 import {
   arpReply, arpRequest, icmpv4, icmpv6, neighborAdvertisement, neighborSolicitation, quoteOf, routerAdvertisement,
 } from './router-frames';
+import { FloatingIpStep } from './floating-ips';
 import { neighborTag } from './tags';
 import { TokenBucket } from './token-bucket';
 import type { TopologyWalker } from './topology-simulation';
@@ -31,6 +32,7 @@ const ICMP_ERROR_BURST = 50;
 
 export class RouterStep {
   private readonly icmpBudgets = new Map<string, TokenBucket>();
+  private readonly floating = new FloatingIpStep();
 
   constructor(private readonly walker: TopologyWalker) {}
 
@@ -61,7 +63,7 @@ export class RouterStep {
     const op = w.fields.transportSource;
     const sender = w.fields.networkSource;
     const target = w.fields.networkDestination;
-    const own = port.prefixes.find((p) => sameAddress(p.address, target));
+    const own = port.prefixes.some((p) => sameAddress(p.address, target)) || this.floating.owns(router, port, target, w);
     let senderMac = w.source;
     if (w.frame) {
       const arp = new ArpPacket();
@@ -115,6 +117,7 @@ export class RouterStep {
   }
 
   private ip(router: VirtualRouter, port: VirtualPort, w: Walk): void {
+    this.floating.inbound(router, port, w);
     const destination = w.fields.networkDestination;
     if (router.ports.some((p) => p.prefixes.some((prefix) => sameAddress(prefix.address, destination)))) return this.local(port, w);
     if (w.ttl <= 1) {
@@ -130,6 +133,7 @@ export class RouterStep {
     const nextHop = route.nextHop ?? destination;
     w.note(() => `  route ${route.text}: next hop ${formatAddress(nextHop)}`);
     if (!out.up) return w.drop('portDown', () => `${out.name} is down`);
+    this.floating.outbound(router, out, w);
     const peer = out.peer ? this.walker.topology.ports.get(out.peer) : undefined;
     let mac: LinkAddress | undefined;
     if (peer?.kind === 'router') mac = { bytes: peer.macBytes, text: peer.mac };

@@ -46,5 +46,7 @@ export const securityGroupTag = (id: string): string => `sg:${id}`;
 export const chainTag = (id: string): string => `chain:${id}`;
 /** A port group: its members, which chains' rules name. */
 export const portGroupTag = (id: string): string => `pg:${id}`;
+/** An external network: its floating IPs, which every flow through a gateway on it depends on. */
+export const externalTag = (network: string): string => `external:${network}`;
 /** New connections a full connection table refused: retried when space frees. */
 export const CONNTRACK_SPACE_TAG = 'conntrack:space';

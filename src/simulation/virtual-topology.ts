@@ -6,6 +6,7 @@ import { parseMac } from '../packet';
 import { ConnTable, FlowMatch, parseFlowMatch } from '../flow';
 import { Filtered, macFromId, Mirror, Port, Route, Subnet } from '../topology';
 import { DhcpSubnet, dhcpSubnets } from './dhcp-service';
+import { FloatingMaps, floatingMaps, StateFloatingIp } from './floating-ips';
 import { StateChain, StatePortGroup, VirtualChain, virtualChains } from './chains';
 import { MemberChains, SecurityGroupChains, StateGroup } from './security-groups';
 import { MacTable } from './mac-table';
@@ -17,7 +18,7 @@ export interface TopologyState {
   /** Grows with every change the agent applies: threads rebuild when it moves. */
   version: number;
   bridges: ({ id: string; name: string; vlanAware: boolean; macTable: number; subnets: Subnet[] } & Filtered)[];
-  routers: ({ id: string; name: string } & Filtered)[];
+  routers: ({ id: string; name: string; externalNetwork: string; gatewayPort: string } & Filtered)[];
   ports: StatePort[];
   routes: Omit<Route, 'tenant'>[];
   /** Resolved neighbors (ARP, NDP) of each router. */
@@ -28,6 +29,7 @@ export interface TopologyState {
   portGroups: StatePortGroup[];
   /** The MTU VMs are told when their subnet says 0: 1500, or the underlay's less VXLAN's 50. */
   guestMtu: number;
+  floatingIps: StateFloatingIp[];
 }
 
 /** A TopologyState as JSON bytes in shared memory, with the MAC tables it points into: it
@@ -167,6 +169,10 @@ export interface RouteEntry {
 
 export interface VirtualRouter extends ChainsOf {
   id: string;
+  /** Its gateway port on an external network, and that network; null, '': none. */
+  gateway: VirtualPort | null;
+  externalNetwork: string;
+  floating: FloatingMaps;
   name: string;
   tag: string;
   ports: VirtualPort[];
@@ -198,7 +204,12 @@ export class VirtualTopology {
         id: b.id, name: b.name, tag: deviceTag(b.id), dhcp: dhcpSubnets(b.subnets, state.guestMtu), serviceMac: parseMac(macFromId(b.id)), macTags: new MacTags(b.id), vlanAware: b.vlanAware, macs: new MacTable(macTables[b.macTable]), ports: [], ...chainsOf(b, `bridge ${b.name}`),
       });
     }
-    for (const r of state.routers) this.routers.set(r.id, { id: r.id, name: r.name, tag: deviceTag(r.id), ports: [], routes: [], ...chainsOf(r, `router ${r.name}`, ['pre-routing', 'post-routing']) });
+    for (const r of state.routers) {
+      this.routers.set(r.id, {
+        id: r.id, name: r.name, tag: deviceTag(r.id), ports: [], routes: [], gateway: null, externalNetwork: r.externalNetwork, floating: { inbound: new Map(), outbound: new Map() },
+        ...chainsOf(r, `router ${r.name}`, ['pre-routing', 'post-routing']),
+      });
+    }
     // Rules that name a group as their remote group match its members' addresses.
     const members = new Map<string, Prefix[]>();
     for (const p of state.ports) {
@@ -236,6 +247,8 @@ export class VirtualTopology {
       if (m.direction !== 'in') port.mirrorsOut.push(entry);
       to.mirrorDestination = true;
     }
+    for (const r of state.routers) this.routers.get(r.id)!.gateway = this.ports.get(r.gatewayPort) ?? null;
+    floatingMaps(state.floatingIps, new Map(state.ports.map((p) => [p.id, p])), this.routers);
     for (const router of this.routers.values()) {
       for (const port of router.ports) {
         for (const p of port.prefixes) router.routes.push({ id: `connected:${port.id}`, prefix: p, nextHop: null, port, weight: 0, text: `${maskedText(p)} dev ${port.name}` });

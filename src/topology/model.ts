@@ -6,7 +6,15 @@ export interface Tenant { id: string; tenant: string; name: string; tokenSha256:
 /** Chains a device's frames pass: inbound when they enter it (a router's pre-routing),
  *  outbound when they leave it (post-routing); empty: none. A port has the same two. */
 export interface Filtered { inboundChain: string; outboundChain: string }
-export interface Bridge extends Filtered { id: string; tenant: string; name: string; vlanAware: boolean; subnets: Subnet[] }
+export interface Bridge extends Filtered {
+  id: string;
+  tenant: string;
+  name: string;
+  vlanAware: boolean;
+  subnets: Subnet[];
+  /** An external network (the operator's): routers' gateways and floating IPs are on it. */
+  external: boolean;
+}
 /** An IP subnet of a bridge's network, and what its VMs are told about it (DHCP, router advertisements). */
 export interface Subnet {
   cidr: string;
@@ -26,7 +34,17 @@ export interface Subnet {
   mtu: number;
 }
 export interface SubnetRoute { destination: string; nextHop: string }
-export interface Router extends Filtered { id: string; tenant: string; name: string }
+export interface Router extends Filtered {
+  id: string;
+  tenant: string;
+  name: string;
+  /** The external network the router's gateway is on (empty: none). */
+  externalNetwork: string;
+  /** Its gateway port, which the API makes on the external network (read-only). */
+  gatewayPort: string;
+}
+/** An address of an external network mapped one to one to a VM port's address: DNAT in, SNAT out. */
+export interface FloatingIp { id: string; tenant: string; network: string; address: string; port: string }
 export interface Port extends Filtered {
   id: string;
   tenant: string;
@@ -146,9 +164,10 @@ export interface KindMap {
   securityGroup: SecurityGroup;
   chain: Chain;
   portGroup: PortGroup;
+  floatingIp: FloatingIp;
 }
 export type Kind = keyof KindMap;
-export const KINDS: readonly Kind[] = ['tenant', 'bridge', 'router', 'port', 'route', 'host', 'binding', 'neighbor', 'station', 'tunnelZone', 'mirror', 'migration', 'securityGroup', 'chain', 'portGroup'];
+export const KINDS: readonly Kind[] = ['tenant', 'bridge', 'router', 'port', 'route', 'host', 'binding', 'neighbor', 'station', 'tunnelZone', 'mirror', 'migration', 'securityGroup', 'chain', 'portGroup', 'floatingIp'];
 
 /** Objects no tenant owns (hosts) belong to this tenant id: only an admin sees them. */
 export const ADMIN_TENANT = 'admin';
@@ -156,8 +175,8 @@ export const ADMIN_TENANT = 'admin';
 /** Every field of a kind, with its empty value: what an object is completed with. */
 export const EMPTY: { [K in Kind]: Omit<KindMap[K], 'id' | 'tenant'> } = {
   tenant: { name: '', tokenSha256: '' },
-  bridge: { name: '', vlanAware: false, inboundChain: '', outboundChain: '', subnets: [] },
-  router: { name: '', inboundChain: '', outboundChain: '' },
+  bridge: { name: '', vlanAware: false, inboundChain: '', outboundChain: '', subnets: [], external: false },
+  router: { name: '', inboundChain: '', outboundChain: '', externalNetwork: '', gatewayPort: '' },
   port: { name: '', device: '', mac: '', addresses: [], vlan: 0, trunk: false, peer: '', adminUp: true, tunnelKey: 0, portSecurity: true, allowedAddressPairs: [],
     qos: { sendKbps: 0, receiveKbps: 0, burstKbytes: 0, newFlowsPerSecond: 0 }, securityGroups: [], inboundChain: '', outboundChain: '',
   },
@@ -171,6 +190,7 @@ export const EMPTY: { [K in Kind]: Omit<KindMap[K], 'id' | 'tenant'> } = {
   securityGroup: { name: '', rules: [] },
   chain: { name: '', rules: [] },
   portGroup: { name: '', ports: [] },
+  floatingIp: { network: '', address: '', port: '' },
   migration: {
     port: '', sourceHost: '', destinationHost: '', destinationInterface: '', state: 'mirroring', begunAt: 0, deadline: 0, guestRunningAt: 0, endedAt: 0, reason: '', markKey: 0,
   },

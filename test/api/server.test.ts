@@ -312,3 +312,38 @@ test('subnets: checked and completed; ports made without an address get the pool
   t.is(full.status, 409);
   t.is(full.body.error.code, 'POOL_EXHAUSTED');
 });
+
+test('external networks: the operator\'s; a router\'s gateway is made on one, with its address; floating IPs from its pool, for VMs behind such a router', async (t) => {
+  const { call, tenant } = await setUp(t);
+  const a = await tenant('a');
+  const subnets = [{ cidr: '203.0.113.0/24', dhcp: false }];
+  t.is((await call(a, 'POST', '/v1/bridges', { external: true, subnets })).status, 403, 'a tenant makes no external network');
+  const ext = (await call(ADMIN, 'POST', '/v1/bridges', { name: 'public', external: true, subnets })).body.id as string;
+  t.true((await call(a, 'GET', '/v1/bridges')).body.some((b: { id: string }) => b.id === ext), 'tenants see external networks');
+  const own = (await call(a, 'POST', '/v1/bridges', { name: 'net1', subnets: [{ cidr: '10.0.1.0/24' }] })).body.id as string;
+  const router = (await call(a, 'POST', '/v1/routers', { name: 'r' })).body.id as string;
+  t.is((await call(a, 'PATCH', `/v1/routers/${router}`, { externalNetwork: own })).body.error.field, 'externalNetwork', 'not an external network');
+  const withGateway = (await call(a, 'PATCH', `/v1/routers/${router}`, { externalNetwork: ext })).body;
+  t.truthy(withGateway.gatewayPort);
+  const gateway = (await call(a, 'GET', `/v1/ports/${withGateway.gatewayPort}`)).body;
+  t.like(gateway, { name: 'gateway', device: router, addresses: ['203.0.113.2/24'] }, 'the network\'s first free address (.1 is its gateway)');
+  t.is((await call(a, 'GET', `/v1/ports/${gateway.peer}`)).status, 404, 'its peer on the external network is the operator\'s');
+  t.is((await call(a, 'DELETE', `/v1/ports/${gateway.id}`)).body.error.code, 'GATEWAY_PORT');
+  t.is((await call(a, 'PATCH', `/v1/ports/${gateway.id}`, { addresses: ['203.0.113.9/24'] })).body.error.code, 'GATEWAY_PORT');
+
+  const inside = (await call(a, 'POST', '/v1/ports', { device: router, addresses: ['10.0.1.1/24'] })).body.id;
+  await call(a, 'POST', '/v1/ports', { device: own, peer: inside });
+  const vm = (await call(a, 'POST', '/v1/ports', { device: own, name: 'vm' })).body.id;
+  const stray = (await call(a, 'POST', '/v1/ports', { device: (await call(a, 'POST', '/v1/bridges', {})).body.id, addresses: ['10.9.0.5'] })).body.id;
+  const fip = (await call(a, 'POST', '/v1/floating-ips', { network: ext })).body;
+  t.is(fip.address, '203.0.113.3', 'the next free address');
+  t.is((await call(a, 'PATCH', `/v1/floating-ips/${fip.id}`, { port: stray })).body.error.field, 'port', 'no router joins that port to the network');
+  t.is((await call(a, 'PATCH', `/v1/floating-ips/${fip.id}`, { port: vm })).status, 200);
+  t.is((await call(a, 'POST', '/v1/floating-ips', { network: ext, port: vm })).body.error.code, 'IN_USE', 'one floating IP per port');
+  t.is((await call(a, 'DELETE', `/v1/routers/${router}`)).body.error.code, 'HAS_GATEWAY');
+  await call(a, 'PATCH', `/v1/routers/${router}`, { externalNetwork: '' });
+  t.is((await call(a, 'GET', `/v1/ports/${gateway.id}`)).status, 404, 'unset, the gateway port goes');
+  t.is((await call(a, 'GET', `/v1/routers/${router}`)).body.gatewayPort, '');
+  await call(a, 'DELETE', `/v1/ports/${vm}`);
+  t.is((await call(a, 'GET', `/v1/floating-ips/${fip.id}`)).body.port, '', 'a deleted port leaves its floating IP');
+});

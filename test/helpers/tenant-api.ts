@@ -56,6 +56,13 @@ export async function everyKind(call: Awaited<ReturnType<typeof setUp>>['call'],
   const chain = await made('chains', { name: 'in', rules: [{ action: 'drop', inPortGroup: portGroup, protocol: 6, destinationPortMin: 23 }] });
   const attached = await call(token, 'PATCH', `/v1/bridges/${bridge}`, { inboundChain: chain });
   if (attached.status !== 200) throw new Error(`chain: ${JSON.stringify(attached.body)}`);
-  return { bridges: bridge, routers: router, ports: routerPort, routes: route, bindings: port, mirrors: mirror, 'security-groups': group, 'port-groups': portGroup, chains: chain };
+  const external = await call(ADMIN, 'POST', '/v1/bridges', { name: 'public', external: true, subnets: [{ cidr: '203.0.113.0/24', dhcp: false }] });
+  const gateway = await call(token, 'PATCH', `/v1/routers/${router}`, { externalNetwork: external.body.id });
+  if (gateway.status !== 200) throw new Error(`gateway: ${JSON.stringify(gateway.body)}`);
+  const floatingIp = await made('floating-ips', { network: external.body.id });
+  return {
+    bridges: bridge, routers: router, ports: routerPort, routes: route, bindings: port, mirrors: mirror, 'security-groups': group, 'port-groups': portGroup, chains: chain,
+    'floating-ips': floatingIp,
+  };
 }
 

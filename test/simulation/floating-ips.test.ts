@@ -1,0 +1,61 @@
+// Floating IPs at a router's gateway: ARP answered for them on the external network, DNAT in,
+// SNAT out, and every flow through the gateway tied to the network's floating IPs.
+import test from 'ava';
+import { Action } from '../../src/flow';
+import { frameFromText } from '../../src/packet';
+import { externalTag } from '../../src/simulation';
+import { EMPTY_SUBNET } from '../../src/topology';
+import { outputs, TestHost } from '../helpers/topology';
+
+const [OUT, VM1, VM2] = ['52:54:00:00:00:99', '52:54:00:00:00:01', '52:54:00:00:00:02'];
+const [GW, R1] = ['02:00:00:00:00:aa', '02:00:00:00:00:01'];
+const ids = (n: number) => `${n}0000000-0000-0000-0000-00000000000${n}`;
+
+/** The outside on datapath port 3 (203.0.113.1, on external network ext), vm1 and vm2 on
+ *  net1 (ports 1 and 2) behind router r, whose gateway is 203.0.113.2; vm1 has 203.0.113.10. */
+function network() {
+  const h = new TestHost();
+  const [ext, router, net1, gw, extSide, r1, net1Side] = [1, 2, 3, 4, 5, 6, 7].map(ids);
+  h.put('bridge', { id: ext, name: 'ext', external: true, subnets: [{ ...EMPTY_SUBNET, cidr: '203.0.113.0/24', gateway: '203.0.113.1', dhcp: false }] });
+  h.put('router', { id: router, name: 'r', externalNetwork: ext, gatewayPort: gw });
+  h.put('bridge', { id: net1, name: 'net1' });
+  h.put('port', { id: gw, device: router, name: 'gateway', mac: GW, addresses: ['203.0.113.2/24'], peer: extSide });
+  h.put('port', { id: extSide, device: ext, name: 'gw-side', peer: gw, portSecurity: false });
+  h.put('port', { id: r1, device: router, name: 'r1', mac: R1, addresses: ['10.0.1.1/24'], peer: net1Side });
+  h.put('port', { id: net1Side, device: net1, name: 'net1-up', peer: r1, portSecurity: false });
+  const vm1 = h.put('port', { device: net1, name: 'vm1', addresses: ['10.0.1.5'], portSecurity: false });
+  const vm2 = h.put('port', { device: net1, name: 'vm2', addresses: ['10.0.1.6'], portSecurity: false });
+  const uplink = h.put('port', { device: ext, name: 'uplink', portSecurity: false });
+  const fip = h.put('floatingIp', { network: ext, address: '203.0.113.10', port: vm1 });
+  for (const [address, mac] of [['10.0.1.5', VM1], ['10.0.1.6', VM2], ['203.0.113.1', OUT]]) h.put('neighbor', { id: `${router}_${address}`, router, address, mac });
+  h.ports = [vm1, vm2, uplink].map((binding, i) => ({ number: i + 1, name: `tap${i + 1}`, up: true, binding }));
+  for (const [port, mac, address] of [[1, VM1, '10.0.1.5'], [2, VM2, '10.0.1.6']] as const) h.simulate(port, frameFromText(`arp,dl_src=${mac},nw_src=${address},nw_dst=10.0.1.9`));
+  return { h, ext, vm2, fip };
+}
+const nat = (actions: Action[]) => actions.filter((a) => a.type === 'set_ipv4');
+
+test('the router answers ARP for a floating IP on the external network', (t) => {
+  const { h } = network();
+  const reply = h.simulate(3, frameFromText(`arp,dl_src=${OUT},nw_src=203.0.113.1,nw_dst=203.0.113.10`));
+  t.is(reply.emit.length, 1);
+  t.deepEqual(outputs(reply.emit[0].actions), [3]);
+  t.is(h.simulate(3, frameFromText(`arp,dl_src=${OUT},nw_src=203.0.113.1,nw_dst=203.0.113.11`)).emit.length, 0, 'not for an address no one has');
+});
+
+test('DNAT in, SNAT out; a moved floating IP re-decides the flows through the gateway', (t) => {
+  const { h, ext, vm2, fip } = network();
+  const inbound = h.simulate(3, frameFromText(`tcp,dl_src=${OUT},dl_dst=${GW},nw_src=203.0.113.1,nw_dst=203.0.113.10,tp_dst=22`));
+  t.deepEqual(nat(inbound.actions), [{ type: 'set_ipv4', field: 'destination', address: '10.0.1.5' }]);
+  t.deepEqual(outputs(inbound.actions), [1], 'to vm1');
+  t.true(inbound.tags.includes(externalTag(ext)));
+  const outbound = h.simulate(1, frameFromText(`tcp,dl_src=${VM1},dl_dst=${R1},nw_src=10.0.1.5,nw_dst=203.0.113.1,tp_src=22,tp_dst=40000`));
+  t.deepEqual(nat(outbound.actions), [{ type: 'set_ipv4', field: 'source', address: '203.0.113.10' }]);
+  t.deepEqual(outputs(outbound.actions), [3], 'out to the external network');
+  const unmapped = h.simulate(2, frameFromText(`tcp,dl_src=${VM2},dl_dst=${R1},nw_src=10.0.1.6,nw_dst=203.0.113.1`));
+  t.deepEqual(nat(unmapped.actions), [], 'vm2 has no floating IP (and SNAT of many to one is not built): its address goes out as it is');
+  t.true(unmapped.tags.includes(externalTag(ext)), 'but the flow is tied to the network\'s floating IPs');
+  h.put('floatingIp', { id: fip, network: ext, address: '203.0.113.10', port: vm2 });
+  const moved = h.simulate(3, frameFromText(`tcp,dl_src=${OUT},dl_dst=${GW},nw_src=203.0.113.1,nw_dst=203.0.113.10,tp_dst=22`));
+  t.deepEqual(outputs(moved.actions), [2], 'to vm2 now');
+  t.regex(h.simulate(3, frameFromText(`icmp,dl_src=${OUT},dl_dst=${GW},nw_src=203.0.113.1,nw_dst=203.0.113.10`), true).trace.join('\n'), /floating IP 203\.0\.113\.10 -> 10\.0\.1\.6 \(DNAT\)/);
+});
