@@ -7,7 +7,7 @@ import { ADMIN_TENANT, Bridge, EMPTY, FloatingIp, macFromId, newId, Port, Router
 import { ApiError, freeTunnelKey, owned } from './rules';
 import { firstFree } from './subnets';
 
-/** An external network that `field` names: the operator's bridge with an IPv4 subnet. */
+/** An external network that `field` names: a bridge the operator made external. */
 export async function externalNetwork(store: TopologyStore, id: string, field: string): Promise<Bridge> {
   const bridge = id ? (await store.get('bridge', id))?.value : undefined;
   if (!bridge || !bridge.external) throw new ApiError(400, 'UNKNOWN_REFERENCE', `no external network has the id given in ${field}`, field);
@@ -17,7 +17,7 @@ export async function externalNetwork(store: TopologyStore, id: string, field: s
 /** An address of the network that no port, gateway or floating IP has; 409 when none is left. */
 export async function freeExternalAddress(store: TopologyStore, network: Bridge): Promise<string> {
   const subnet = network.subnets.find((s) => !s.cidr.includes(':'));
-  if (!subnet) throw new ApiError(409, 'POOL_EXHAUSTED', 'the external network has no IPv4 subnet', 'network');
+  if (!subnet) throw new ApiError(409, 'POOL_EXHAUSTED', 'the external network has no IPv4 subnet yet to give addresses from', 'network');
   const taken = new Set<string>();
   const ports = await store.list('port');
   const onNetwork = new Set(ports.filter((p) => p.value.device === network.id).map((p) => p.value.id));

@@ -130,9 +130,7 @@ export async function checkObject<K extends Kind>(store: TopologyStore, kind: K,
     case 'bridge': {
       const bridge = value as Bridge;
       if (bridge.external && tenant !== ADMIN_TENANT) throw new ApiError(403, 'FORBIDDEN', 'external networks are the operator\'s to make', 'external');
-      checkSubnets(bridge);
-      if (bridge.external && !bridge.subnets.some((s) => !s.cidr.includes(':'))) throw new ApiError(400, 'INVALID_VALUE', 'an external network needs an IPv4 subnet (its addresses go to gateways and floating IPs)', 'subnets');
-      return;
+      return checkSubnets(bridge);
     }
     case 'router': {
       const router = value as KindMap['router'];

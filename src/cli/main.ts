@@ -30,7 +30,7 @@ ${TOPOLOGY_USAGE}
 
 The agent's local socket defaults to $VSWITCH_SOCKET or ${DEFAULT_SOCKET}.`;
 
-const BOOLEANS = new Set(['json', 'no-vnet-hdr', 'help', 'vlan-aware', 'trunk', 'no-port-security', 'ipv6', ...SUBNET_BOOLEANS]);
+const BOOLEANS = new Set(['json', 'no-vnet-hdr', 'help', 'vlan-aware', 'trunk', 'no-port-security', 'ipv6', 'external', ...SUBNET_BOOLEANS]);
 const GLOBAL_OPTIONS = ['socket', 'json', 'help', 'api', 'token', 'cacert'];
 /** The options each command takes, besides the global ones. */
 const COMMAND_OPTIONS: Record<string, string[]> = {

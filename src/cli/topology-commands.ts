@@ -8,6 +8,7 @@ import { ControlClient } from './client';
 import { CHAIN_COMMANDS, CHAIN_OPTIONS, CHAIN_USAGE, chainCommand, chainsFrom } from './chain-commands';
 import { ApiObject, PATHS, resolve, resolveDevice } from './lookup';
 import { describeSubnet, SUBNET_OPTIONS, SUBNET_USAGE, subnetCommand } from './subnet-commands';
+import { FLOATING_IP_OPTIONS, FLOATING_IP_USAGE, floatingIpCommand } from './floating-ip-commands';
 import { table } from './table';
 
 export const DEFAULT_API = process.env.VSWITCH_API ?? '127.0.0.1:8780';
@@ -22,7 +23,10 @@ export const TOPOLOGY_USAGE = `
   host rotate-token [HOST]        a new credential for HOST's agent and libvirt hook; without
                                   HOST, this host's, written to ${STATE_DIR}/host-token
   host revoke-token HOST          HOST's credential stops working (a lost host, a stolen disk)
-  bridge create NAME [--vlan-aware]           router create NAME${SUBNET_USAGE}
+  bridge create NAME [--vlan-aware] [--external]        router create NAME
+                                  --external: an external network (the operator's), where
+                                  routers have gateways and floating IPs come from
+  router set ROUTER --gateway EXTERNAL|none   the router's gateway on an external network${SUBNET_USAGE}${FLOATING_IP_USAGE}
   bridge|router|tenant|route list             bridge|router|tenant delete NAME|ID
   port create DEVICE [--name N] [--address CIDR]... [--mac MAC] [--vlan N] [--trunk] [--peer PORT]
                     [--allowed-address IP[/LEN][,MAC]]... [--no-port-security]
@@ -60,11 +64,12 @@ over HTTPS, --cacert PEM ($VSWITCH_CACERT) is the CA that signed its certificate
 system's). The token is --token ($VSWITCH_TOKEN), or the admin token in ${STATE_DIR}/admin-token.`;
 
 export const TOPOLOGY_OPTIONS: Record<string, string[]> = {
-  'bridge create': ['vlan-aware'],
+  'bridge create': ['vlan-aware', 'external'],
   'port create': ['name', 'address', 'mac', 'vlan', 'trunk', 'peer', 'allowed-address', 'no-port-security', 'send-kbps', 'receive-kbps', 'burst-kbytes', 'new-flows-per-second', 'security-group', 'inbound-chain', 'outbound-chain'],
   ...CHAIN_OPTIONS,
   ...SUBNET_OPTIONS,
-  ...Object.fromEntries(['bridge set', 'router set', 'port set'].map((command) => [command, ['inbound-chain', 'outbound-chain']])),
+  ...Object.fromEntries(['bridge set', 'router set', 'port set'].map((command) => [command, ['inbound-chain', 'outbound-chain', ...(command === 'router set' ? ['gateway'] : [])]])),
+  ...FLOATING_IP_OPTIONS,
   'security-group rule': ['protocol', 'port', 'icmp-type', 'remote-prefix', 'remote-group', 'ipv6'],
   'port bind': ['host'],
   'route add': ['via', 'port', 'weight'],
@@ -72,7 +77,7 @@ export const TOPOLOGY_OPTIONS: Record<string, string[]> = {
   'migration begin': ['to', 'interface', 'timeout'],
   trace: ['port'],
 };
-export const TOPOLOGY_COMMANDS = new Set(['tenant', 'host', 'bridge', 'router', 'route', 'mirror', 'migration', 'security-group', ...CHAIN_COMMANDS, 'subnet', 'show', 'trace']);
+export const TOPOLOGY_COMMANDS = new Set(['tenant', 'host', 'bridge', 'router', 'route', 'mirror', 'migration', 'security-group', ...CHAIN_COMMANDS, 'subnet', 'floating-ip', 'show', 'trace']);
 export const VIRTUAL_PORT_COMMANDS = new Set(['create', 'bind', 'unbind', 'delete', 'set']);
 
 export type Print = (value: unknown, text: () => string) => void;
@@ -122,6 +127,7 @@ export async function topologyCommand(api: ControlClient, local: ControlClient, 
     return 0;
   }
   if (command === 'subnet') return subnetCommand(api, words, args, print);
+  if (command === 'floating-ip') return floatingIpCommand(api, words, args, print);
   if (CHAIN_COMMANDS.has(command)) {
     const done = await chainCommand(api, words, args, print);
     if (done !== null) return done;
@@ -129,10 +135,13 @@ export async function topologyCommand(api: ControlClient, local: ControlClient, 
   const base = `/v1/${PATHS[command]}`;
   if (sub === 'set' && (command === 'bridge' || command === 'router' || command === 'port')) {
     const id = await resolve(api, command, need(0, `a ${command} (name or id)`));
-    const body = await chainsFrom(api, args);
-    if (Object.keys(body).length === 0) throw new Error(`vswitch ${command} set needs --inbound-chain or --outbound-chain`);
+    const body: Record<string, string> = await chainsFrom(api, args);
+    const gateway = flag(args, 'gateway');
+    if (gateway !== undefined) body.externalNetwork = gateway === 'none' ? '' : await resolve(api, 'bridge', gateway);
+    if (Object.keys(body).length === 0) throw new Error(`vswitch ${command} set needs --inbound-chain or --outbound-chain${command === 'router' ? ' or --gateway' : ''}`);
     const o = await api.request<ApiObject>('PATCH', `${base}/${id}`, body);
-    print(o, () => `${command} ${o.name || ''} ${o.id}: inbound chain ${(o.inboundChain as string) || 'none'}, outbound chain ${(o.outboundChain as string) || 'none'}`.replace(/ +/g, ' '));
+    const gatewayText = command === 'router' ? `, gateway ${o.gatewayPort ? `on ${o.externalNetwork as string}` : 'none'}` : '';
+    print(o, () => `${command} ${o.name || ''} ${o.id}: inbound chain ${(o.inboundChain as string) || 'none'}, outbound chain ${(o.outboundChain as string) || 'none'}${gatewayText}`.replace(/ +/g, ' '));
     return 0;
   }
   if (sub === 'list') {
@@ -214,6 +223,7 @@ export async function topologyCommand(api: ControlClient, local: ControlClient, 
   if (sub === 'create' && command !== 'port') {
     const body: Record<string, unknown> = { name: need(0, 'a name') };
     if (args.flags.has('vlan-aware')) body.vlanAware = true;
+    if (args.flags.has('external')) body.external = true;
     const o = await api.request<ApiObject & { token?: string }>('POST', base, body);
     created(o, o.token ? `\ntoken: ${o.token}` : '');
     return 0;
@@ -265,7 +275,12 @@ export async function topologyCommand(api: ControlClient, local: ControlClient, 
 /** The topology as a tree: tenant > bridges and routers > ports (bindings, links) and routes. */
 async function show(api: ControlClient): Promise<{ json: unknown; text: string }> {
   const get = (p: string) => api.request<ApiObject[]>('GET', `/v1/${p}`);
-  const [tenants, bridges, routers, ports, routes, bindings, groups, chains] = await Promise.all(['tenants', 'bridges', 'routers', 'ports', 'routes', 'bindings', 'security-groups', 'chains'].map(get));
+  const [tenants, all, routers, ports, routes, bindings, groups, chains, floatingIps] = await Promise.all(
+    ['tenants', 'bridges', 'routers', 'ports', 'routes', 'bindings', 'security-groups', 'chains', 'floating-ips'].map(get),
+  );
+  // External networks stand apart: the operator's, every tenant's way out.
+  const externals = all.filter((b) => b.external);
+  const bridges = all.filter((b) => !b.external);
   const groupsById = new Map(groups.map((g) => [g.id, g]));
   const chainsById = new Map(chains.map((c) => [c.id, c]));
   const filters = (o: ApiObject, [inbound, outbound]: [string, string]) => [
@@ -273,26 +288,28 @@ async function show(api: ControlClient): Promise<{ json: unknown; text: string }
     o.outboundChain ? `${outbound} chain ${label(chainsById.get(o.outboundChain as string))}` : '',
   ].filter(Boolean);
   const label = (o: ApiObject | undefined) => (o ? `${o.name || o.id.slice(0, 8)}` : '?');
-  const byId = new Map([...bridges, ...routers, ...ports].map((o) => [o.id, o]));
-  const lines: string[] = [];
+  const byId = new Map([...all, ...routers, ...ports].map((o) => [o.id, o]));
+  const lines = externals.map((e) => `external network ${label(e)} (${e.id}): ${(e.subnets as { cidr: string }[]).map((s) => s.cidr).join(', ')}`);
   const owners = [...new Set([...bridges, ...routers].map((d) => d.tenant))];
   for (const owner of owners) {
     lines.push(`tenant ${label(tenants.find((t) => t.id === owner)) === '?' ? owner : label(tenants.find((t) => t.id === owner))} (${owner})`);
     for (const device of [...bridges, ...routers].filter((d) => d.tenant === owner)) {
       const kind = bridges.includes(device) ? 'bridge' : 'router';
       const chained = filters(device, kind === 'router' ? ['pre-routing', 'post-routing'] : ['inbound', 'outbound']);
+      if (device.gatewayPort) chained.push(`gateway on ${label(byId.get(device.externalNetwork as string))} ${(byId.get(device.gatewayPort as string)?.addresses as string[] | undefined)?.join(', ') ?? ''}`.trim());
       lines.push(`  ${kind} ${label(device)} (${device.id})${chained.length ? ': ' + chained.join(', ') : ''}`);
       for (const subnet of (device.subnets as Record<string, unknown>[] | undefined) ?? []) lines.push(describeSubnet(subnet));
       for (const port of ports.filter((p) => p.device === device.id)) {
         const binding = bindings.find((b) => b.id === port.id);
         const details = [
           port.mac as string, (port.addresses as string[]).join(', '), port.vlan ? `vlan ${port.vlan as number}` : '', port.trunk ? 'trunk' : '',
-          port.peer ? `<-> ${label(byId.get(port.peer as string))} of ${label(byId.get(byId.get(port.peer as string)?.device as string))}` : '',
+          port.peer && port.id !== device.gatewayPort ? `<-> ${label(byId.get(port.peer as string))} of ${label(byId.get(byId.get(port.peer as string)?.device as string))}` : '',
           binding ? `bound to ${binding.interface as string} on host ${(binding.host as string).slice(0, 8)}` : '',
           port.adminUp === false ? 'admin down' : '',
           kind === 'bridge' && port.portSecurity === false ? 'port security off' : '',
           ...((port.securityGroups as string[] | undefined) ?? []).map((g) => `security group ${label(groupsById.get(g))}`),
           ...filters(port, ['inbound', 'outbound']),
+          ...floatingIps.filter((f) => f.port === port.id).map((f) => `floating IP ${f.address as string}`),
           ...Object.entries((port.qos as Record<string, number> | undefined) ?? {}).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`),
           ...((port.allowedAddressPairs as { ipAddress: string; macAddress: string }[] | undefined) ?? []).map((p) => `also ${p.ipAddress}${p.macAddress ? ` from ${p.macAddress}` : ''}`),
         ].filter(Boolean);
@@ -303,7 +320,7 @@ async function show(api: ControlClient): Promise<{ json: unknown; text: string }
       }
     }
   }
-  return { json: { tenants, bridges, routers, ports, routes, bindings, securityGroups: groups, chains }, text: lines.join('\n') || '(no bridges or routers)' };
+  return { json: { tenants, bridges: all, routers, ports, routes, bindings, securityGroups: groups, chains, floatingIps }, text: lines.join('\n') || '(no bridges or routers)' };
 }
 
 /** A security group and its rules, numbered as `rule delete` takes them. */

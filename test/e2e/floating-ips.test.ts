@@ -1,9 +1,10 @@
 // Floating IPs end to end: an outside namespace on an external network reaches a VM by its
 // floating IP with ping and TCP, and the VM sees the outside's real address; the outside's
 // kernel counts no checksum errors; the floating IP moved to another VM answers from there,
-// and how long that took from the API's answer is measured.
+// and how long that took from the API's answer is measured. Built with the CLI.
 import test from 'ava';
 import { eventually, Lab, ping, routedHost, startAgent } from '../../examples/lab';
+import { cliFor } from '../helpers/cli-network';
 
 /** Answers each connection with its name and the address it came from, then closes. */
 const WHO = `
@@ -36,23 +37,29 @@ test('the outside reaches a VM by its floating IP (ping, TCP, its real address s
   const vm1 = await routedHost(lab, sw, 'vm1', 't1', '10.0.1.5');
   const vm2 = await routedHost(lab, sw, 'vm2', 't2', '10.0.1.6');
   const agent = await startAgent(lab, sw);
-  const api = agent.api;
-
-  const ext = await api.request<{ id: string }>('POST', '/v1/bridges', { name: 'public', external: true, subnets: [{ cidr: '203.0.113.0/24', gateway: '203.0.113.1', dhcp: false }] });
-  const uplink = await api.request<{ id: string }>('POST', '/v1/ports', { device: ext.id, name: 'uplink', portSecurity: false });
-  await api.request('POST', '/v1/bindings', { port: uplink.id, interface: 'up0' });
-  const router = await api.request<{ id: string }>('POST', '/v1/routers', { name: 'r', externalNetwork: ext.id });
-  const net = await api.request<{ id: string }>('POST', '/v1/bridges', { name: 'net1' });
-  const inside = await api.request<{ id: string }>('POST', '/v1/ports', { device: router.id, addresses: ['10.0.1.1/24'] });
-  await api.request('POST', '/v1/ports', { device: net.id, peer: inside.id });
-  const vms: string[] = [];
+  // The operator's external network, on the interface to the outside; a tenant's router with
+  // its gateway there, and two VMs behind it: all with the CLI.
+  const { cli, admin } = cliFor(lab, sw, agent);
+  await cli(admin, 'bridge', 'create', 'public', '--external');
+  await cli(admin, 'subnet', 'add', 'public', '203.0.113.0/24', '--gateway', '203.0.113.1', '--no-dhcp');
+  await cli(admin, 'port', 'create', 'public', '--name', 'uplink', '--no-port-security');
+  await cli(admin, 'port', 'bind', 'uplink', 'up0');
+  const token = /token: (\S+)/.exec(await cli(admin, 'tenant', 'create', 'acme'))![1];
+  await cli(token, 'router', 'create', 'r');
+  t.regex(await cli(token, 'router', 'set', 'r', '--gateway', 'public'), /gateway on /);
+  await cli(token, 'bridge', 'create', 'net1');
+  await cli(token, 'port', 'create', 'r', '--name', 'r-net1', '--address', '10.0.1.1/24');
+  await cli(token, 'port', 'create', 'net1', '--name', 'net1-up', '--peer', 'r-net1');
   for (const [n, address] of [[1, '10.0.1.5'], [2, '10.0.1.6']] as const) {
-    const port = await api.request<{ id: string }>('POST', '/v1/ports', { device: net.id, name: `vm${n}`, addresses: [address] });
-    await api.request('POST', '/v1/bindings', { port: port.id, interface: `t${n}` });
-    vms.push(port.id);
+    await cli(token, 'port', 'create', 'net1', '--name', `vm${n}`, '--address', address);
+    await cli(admin, 'port', 'bind', `vm${n}`, `t${n}`);
   }
-  const fip = await api.request<{ id: string; address: string }>('POST', '/v1/floating-ips', { network: ext.id, port: vms[0] });
+  const fip = { address: /floating IP (\S+)/.exec(await cli(token, 'floating-ip', 'create', '--network', 'public', '--port', 'vm1'))![1] };
   t.is(fip.address, '203.0.113.3', 'after .1 (the outside) and .2 (the router\'s gateway)');
+  const show = await cli(token, 'show');
+  t.regex(show, /external network public \(/);
+  t.regex(show, /router r \(\S+\): gateway on public 203\.0\.113\.2\/24/);
+  t.regex(show, /port vm1 \(\w+\): 10\.0\.1\.5, .*floating IP 203\.0\.113\.3/);
 
   lab.spawn(vm1, 'python3', ['-c', WHO, 'vm1']);
   lab.spawn(vm2, 'python3', ['-c', WHO, 'vm2']);
@@ -72,10 +79,15 @@ test('the outside reaches a VM by its floating IP (ping, TCP, its real address s
   let answers = '';
   asking.stdout!.on('data', (d: Buffer) => (answers += d.toString()));
   t.true(await eventually(async () => answers.includes('vm1')), 'the outside is asking vm1');
-  await api.request('PATCH', `/v1/floating-ips/${fip.id}`, { port: vms[1] });
+  // Through the API itself, so that its answer's time is known (`floating-ip set` does the same).
+  const [moving] = await agent.api.request<{ id: string }[]>('GET', '/v1/floating-ips');
+  const vm2Port = (await agent.api.request<{ id: string; name: string }[]>('GET', '/v1/ports')).find((p) => p.name === 'vm2')!;
+  await agent.api.request('PATCH', `/v1/floating-ips/${moving.id}`, { port: vm2Port.id });
   const answered = Date.now();
   t.true(await eventually(async () => /^\d+ vm2 /m.test(answers)), 'vm2 answers at the floating IP');
   const first = Number(/^(\d+) vm2 /m.exec(answers)![1]);
   t.log(`the floating IP answered from vm2 ${first - answered} ms after the API's answer (target 100 ms)`);
   t.true(await ping(lab, outside, fip.address, 1), 'and pings too');
+  t.regex(await cli(token, 'floating-ip', 'set', fip.address, '--port', 'vm1'), /floating IP 203\.0\.113\.3 \(\S+\) -> port /, 'and back, with the CLI');
+  t.true(await eventually(async () => /^\d+ vm1 /m.test(answers.slice(answers.lastIndexOf('vm2')))), 'vm1 answers again');
 });

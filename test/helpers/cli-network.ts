@@ -7,9 +7,15 @@ import { Lab, RunningAgent, VSWITCH } from '../../examples/lab';
 /** The `vswitch` command against a lab agent, run in `ns` with a token; its standard output. */
 export type Cli = (token: string, ...args: string[]) => Promise<string>;
 
-export async function routedByCli(lab: Lab, ns: string, agent: RunningAgent): Promise<{ cli: Cli; admin: string; token: string }> {
+/** The CLI against `agent`, run in `ns`, and the operator's token. */
+export function cliFor(lab: Lab, ns: string, agent: RunningAgent): { cli: Cli; admin: string } {
   const admin = fs.readFileSync(`${agent.stateDir}/admin-token`, 'utf8').trim();
   const cli: Cli = async (token, ...args) => (await lab.exec(ns, process.execPath, [VSWITCH, '--socket', agent.socket, '--api', agent.api.address, '--token', token, ...args])).stdout;
+  return { cli, admin };
+}
+
+export async function routedByCli(lab: Lab, ns: string, agent: RunningAgent): Promise<{ cli: Cli; admin: string; token: string }> {
+  const { cli, admin } = cliFor(lab, ns, agent);
   const token = /token: (\S+)/.exec(await cli(admin, 'tenant', 'create', 'acme'))![1];
   await cli(token, 'router', 'create', 'r');
   for (const n of [1, 2]) {

@@ -1,0 +1,53 @@
+// `vswitch floating-ip`: addresses of an external network mapped to VMs' ports, through the
+// tenant API. A floating IP is named by its address or its id.
+import { Args, flag } from './args';
+import { ControlClient } from './client';
+import { ApiObject, resolve } from './lookup';
+import { table } from './table';
+import type { Print } from './topology-commands';
+
+export const FLOATING_IP_USAGE = `
+  floating-ip create --network EXTERNAL [--port PORT]
+                                  an address of the external network for PORT's VM: what comes
+                                  to it reaches the VM, what the VM sends out leaves from it
+  floating-ip set ADDRESS|ID --port PORT|none      floating-ip list      floating-ip delete ADDRESS|ID`;
+
+export const FLOATING_IP_OPTIONS: Record<string, string[]> = { 'floating-ip create': ['network', 'port'], 'floating-ip set': ['port'] };
+
+type FloatingIp = ApiObject & { network: string; address: string; port: string };
+
+export async function floatingIpCommand(api: ControlClient, words: string[], args: Args, print: Print): Promise<number> {
+  const [, sub, name] = words;
+  const base = '/v1/floating-ips';
+  const portOf = async () => {
+    const port = flag(args, 'port');
+    return port === undefined || port === 'none' ? '' : resolve(api, 'port', port);
+  };
+  const said = (f: FloatingIp) => `floating IP ${f.address} (${f.id})${f.port ? ` -> port ${f.port}` : ''}`;
+  if (sub === 'create') {
+    const network = flag(args, 'network');
+    if (!network) throw new Error('vswitch floating-ip create needs --network EXTERNAL (an external network\'s name or id)');
+    const made = await api.request<FloatingIp>('POST', base, { network: await resolve(api, 'bridge', network), port: await portOf() });
+    print(made, () => said(made));
+    return 0;
+  }
+  if (sub === 'list') {
+    const all = await api.request<FloatingIp[]>('GET', base);
+    print(all, () => table(['address', 'id', 'port'], all.map((f) => [f.address, f.id, f.port || '-'])));
+    return 0;
+  }
+  if ((sub === 'set' || sub === 'delete') && name) {
+    const found = (await api.request<FloatingIp[]>('GET', base)).filter((f) => f.address === name || f.id === name);
+    if (found.length !== 1) throw new Error(`no floating IP ${name}`);
+    if (sub === 'delete') {
+      await api.request('DELETE', `${base}/${found[0].id}`);
+      print({ deleted: found[0].id }, () => `floating IP ${found[0].address} deleted`);
+      return 0;
+    }
+    if (flag(args, 'port') === undefined) throw new Error('vswitch floating-ip set needs --port PORT|none');
+    const changed = await api.request<FloatingIp>('PATCH', `${base}/${found[0].id}`, { port: await portOf() });
+    print(changed, () => said(changed));
+    return 0;
+  }
+  throw new Error('vswitch floating-ip create|set|list|delete ...');
+}
