@@ -3,7 +3,7 @@
 // kernel counts no checksum errors; the floating IP moved to another VM answers from there,
 // and how long that took from the API's answer is measured. Built with the CLI.
 import test from 'ava';
-import { eventually, Lab, ping, routedHost, startAgent } from '../../examples/lab';
+import { eventually, Lab, overlayHosts, ping, routedHost, startAgent } from '../../examples/lab';
 import { cliFor } from '../helpers/cli-network';
 
 /** Answers each connection with its name and the address it came from, then closes. */
@@ -90,4 +90,29 @@ test('the outside reaches a VM by its floating IP (ping, TCP, its real address s
   t.true(await ping(lab, outside, fip.address, 1), 'and pings too');
   t.regex(await cli(token, 'floating-ip', 'set', fip.address, '--port', 'vm1'), /floating IP 203\.0\.113\.3 \(\S+\) -> port /, 'and back, with the CLI');
   t.true(await eventually(async () => /^\d+ vm1 /m.test(answers.slice(answers.lastIndexOf('vm2')))), 'vm1 answers again');
+});
+
+test('across hosts: the uplink bound on the gateway host, the VM on another; in by the floating IP, back from it', async (t) => {
+  const lab = new Lab();
+  t.teardown(() => lab.cleanup());
+  const { hosts, agents, ids } = await overlayHosts(lab, ['gw', 'host2']);
+  const outside = await lab.namespace('out');
+  await lab.veth(outside, 'eth0', hosts[0].ns, 'up0');
+  await lab.ip(outside, 'addr', 'add', '203.0.113.1/24', 'dev', 'eth0');
+  const vm = await routedHost(lab, hosts[1].ns, 'vm1', 't1', '10.0.1.5');
+  const api = agents[0].api;
+  const ext = await api.request<{ id: string }>('POST', '/v1/bridges', { name: 'public', external: true, subnets: [{ cidr: '203.0.113.0/24', gateway: '203.0.113.1', dhcp: false }] });
+  const uplink = await api.request<{ id: string }>('POST', '/v1/ports', { device: ext.id, name: 'uplink', portSecurity: false });
+  await api.request('POST', '/v1/bindings', { port: uplink.id, interface: 'up0', host: ids[0] });
+  const router = await api.request<{ id: string }>('POST', '/v1/routers', { name: 'r', externalNetwork: ext.id });
+  const net = await api.request<{ id: string }>('POST', '/v1/bridges', { name: 'net1' });
+  const inside = await api.request<{ id: string }>('POST', '/v1/ports', { device: router.id, addresses: ['10.0.1.1/24'] });
+  await api.request('POST', '/v1/ports', { device: net.id, peer: inside.id });
+  const port = await api.request<{ id: string }>('POST', '/v1/ports', { device: net.id, name: 'vm1', addresses: ['10.0.1.5'] });
+  await api.request('POST', '/v1/bindings', { port: port.id, interface: 't1', host: ids[1] });
+  const fip = await api.request<{ address: string }>('POST', '/v1/floating-ips', { network: ext.id, port: port.id });
+  lab.spawn(vm, 'python3', ['-c', WHO, 'vm1']);
+  t.true(await eventually(() => ping(lab, outside, fip.address, 1)), 'ping by the floating IP: in at the gateway host, tunnelled to host 2, and back');
+  const ask = async () => (await lab.exec(outside, 'python3', ['-c', `import socket\nc = socket.create_connection(("${fip.address}", 8080), timeout=2)\nprint(c.recv(100).decode())`])).stdout.trim();
+  t.true(await eventually(async () => (await ask().catch(() => '')) === 'vm1 203.0.113.1'), 'TCP, and the VM sees the outside\'s address');
 });
