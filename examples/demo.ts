@@ -2,9 +2,11 @@
 // tenant gets two subnets joined by a virtual router, with the very same addresses as the
 // other tenant; hosts (network namespaces) ping and stream TCP across their router, and never
 // reach the other tenant. Prints the topology, a trace and the counters, then cleans up.
-// `npm run demo -- multihost` runs examples/multihost.ts instead: three hosts over VXLAN.
+// `npm run demo -- multihost` runs examples/multihost.ts instead: three hosts over VXLAN;
+// `npm run demo -- services`, examples/services.ts: DHCP and a floating IP.
 import { iperfTcp, Lab, ping, routedHost, startAgent, tenantNetwork } from './lab';
 import { multihostDemo } from './multihost';
+import { servicesDemo } from './services';
 
 async function main(): Promise<void> {
   const lab = new Lab();
@@ -63,7 +65,8 @@ async function main(): Promise<void> {
   }
 }
 
-(process.argv[2] === 'multihost' ? multihostDemo() : main()).catch((error) => {
+const demos: Record<string, () => Promise<void>> = { multihost: multihostDemo, services: servicesDemo };
+(demos[process.argv[2]] ?? main)().catch((error) => {
   console.error(`demo failed: ${(error as Error).message}`);
   process.exitCode = 1;
 });

@@ -16,3 +16,4 @@ export * from './flow-flood';
 export * from './route-changes';
 export * from './live-migration';
 export * from './overlay-hosts';
+export * from './dhcp-client';

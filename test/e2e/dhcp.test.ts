@@ -3,19 +3,8 @@
 // MTU, answered by its own host's agent (counted there, not on host 1); and forms its IPv6
 // address by SLAAC from the router's advertisement; then it reaches a VM on host 1 across
 // the router, both ways.
-import fs from 'node:fs';
-import path from 'node:path';
 import test from 'ava';
-import { eventually, Lab, macOf, overlayHosts, ping } from '../../examples/lab';
-
-/** udhcpc's script: on a lease, what it was told into $OUT, then the interface configured so. */
-const SCRIPT = `#!/bin/sh
-[ "$1" = bound ] || exit 0
-echo "ip=$ip mask=$mask router=$router dns=$dns domain=$domain mtu=$mtu" > "$OUT"
-ip link set "$interface" mtu "$mtu"
-ip addr add "$ip/$mask" dev "$interface"
-ip route add default via "$router"
-`;
+import { dhcpLease, eventually, Lab, macOf, overlayHosts, ping } from '../../examples/lab';
 
 test('DHCP from the VM\'s own host (address, gateway, DNS, domain, overlay MTU), SLAAC from the router, and traffic across the router', async (t) => {
   const lab = new Lab();
@@ -51,13 +40,9 @@ test('DHCP from the VM\'s own host (address, gateway, DNS, domain, overlay MTU),
   await api.request('POST', '/v1/bindings', { port: port1.id, interface: 'tap1', host: ids[1] });
   await api.request('POST', '/v1/bindings', { port: port2.id, interface: 'tap2', host: ids[0] });
 
-  const script = path.join(lab.directory('dhcp'), 'udhcpc.script');
-  fs.writeFileSync(script, SCRIPT, { mode: 0o755 });
-  const told = path.join(lab.directory('dhcp'), 'lease');
-  const leased = () => lab.exec(vm1, 'env', [`OUT=${told}`, 'busybox', 'udhcpc', '-i', 'eth0', '-f', '-q', '-n', '-t', '5', '-T', '1', '-O', 'mtu', '-s', script], 30_000).then(() => true, () => false);
-  t.true(await eventually(leased), 'udhcpc gets a lease (the binding may take a moment to reach host 2)');
-  const lease = fs.readFileSync(told, 'utf8');
-  t.regex(lease, /ip=10\.0\.1\.2 mask=24 router=10\.0\.1\.1 dns=10\.0\.1\.53 domain=example\.org mtu=1550/, 'the underlay\'s 1600 less VXLAN\'s 50');
+  let lease: string | null = null;
+  t.true(await eventually(async () => (lease = await dhcpLease(lab, vm1)) !== null), 'udhcpc gets a lease (the binding may take a moment to reach host 2)');
+  t.regex(lease!, /ip=10\.0\.1\.2 mask=24 router=10\.0\.1\.1 dns=10\.0\.1\.53 domain=example\.org mtu=1550/, 'the underlay\'s 1600 less VXLAN\'s 50');
   t.true(await eventually(() => ping(lab, vm1, '10.0.1.1', 1)), 'it pings its gateway');
   t.true(await eventually(() => ping(lab, vm1, '10.0.2.5', 1)), 'and across the router to host 1');
   const answered = async (i: number) => (await agents[i].stats()).slowPath;

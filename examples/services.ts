@@ -1,0 +1,83 @@
+// `npm run demo -- services`: a tenant's VM gets its address by DHCP from the switch, and the
+// outside reaches it by a floating IP on the operator's external network. An "outside"
+// namespace stands for what lies beyond the gateway. Everything is made with the vswitch CLI,
+// then shown, traced and cleaned up.
+import fs from 'node:fs';
+import { dhcpLease, eventually, Lab, macOf, ping, startAgent, VSWITCH } from './lab';
+
+/** Answers each connection with the address it came from. */
+const WHO = `
+import socket
+s = socket.create_server(('0.0.0.0', 8080))
+while True:
+    c, peer = s.accept()
+    c.sendall(f'vm1 sees you as {peer[0]}'.encode())
+    c.close()`;
+
+export async function servicesDemo(): Promise<void> {
+  const lab = new Lab();
+  const step = (text: string) => process.stdout.write(`\n== ${text}\n`);
+  try {
+    step(`namespaces: ${lab.id}-sw runs the agent; out is the outside (203.0.113.1); vm1 has nothing configured`);
+    const sw = await lab.namespace('sw');
+    const outside = await lab.namespace('out');
+    await lab.veth(outside, 'eth0', sw, 'up0');
+    await lab.ip(outside, 'addr', 'add', '203.0.113.1/24', 'dev', 'eth0');
+    const vm1 = await lab.namespace('vm1');
+    await lab.veth(vm1, 'eth0', sw, 'tap1');
+    const agent = await startAgent(lab, sw, ['--log-level', 'warn']);
+    const admin = fs.readFileSync(`${agent.stateDir}/admin-token`, 'utf8').trim();
+    const cli = async (token: string, ...args: string[]) => {
+      const { stdout } = await lab.exec(sw, process.execPath, [VSWITCH, '--socket', agent.socket, '--api', agent.api.address, '--token', token, ...args], 30_000);
+      console.log(`$ vswitch ${args.join(' ')}${stdout.trim() ? `\n${stdout.trim()}` : ''}`);
+      return stdout;
+    };
+
+    step('the operator: an external network on the interface to the outside');
+    await cli(admin, 'bridge', 'create', 'public', '--external');
+    await cli(admin, 'subnet', 'add', 'public', '203.0.113.0/24', '--gateway', '203.0.113.1', '--no-dhcp');
+    await cli(admin, 'port', 'create', 'public', '--name', 'uplink', '--no-port-security');
+    await cli(admin, 'port', 'bind', 'uplink', 'up0');
+    const token = /token: (\S+)/.exec(await cli(admin, 'tenant', 'create', 'acme'))![1];
+
+    step('the tenant: a router with its gateway on it, a network with a DHCP subnet, a port for vm1 (no address given)');
+    await cli(token, 'router', 'create', 'r');
+    await cli(token, 'router', 'set', 'r', '--gateway', 'public');
+    await cli(token, 'bridge', 'create', 'net1');
+    await cli(token, 'subnet', 'add', 'net1', '10.0.1.0/24', '--dns', '10.0.1.53', '--domain', 'acme.example');
+    await cli(token, 'port', 'create', 'r', '--name', 'r-net1', '--address', '10.0.1.1/24');
+    await cli(token, 'port', 'create', 'net1', '--name', 'net1-up', '--peer', 'r-net1');
+    await cli(token, 'port', 'create', 'net1', '--name', 'vm1', '--mac', await macOf(lab, vm1));
+    await cli(admin, 'port', 'bind', 'vm1', 'tap1');
+
+    step('vm1 asks for an address: busybox udhcpc, answered by the switch on vm1\'s host');
+    let lease: string | null = null;
+    await eventually(async () => (lease = await dhcpLease(lab, vm1)) !== null);
+    console.log(lease ?? 'no lease');
+    console.log((await lab.ip(vm1, '-4', 'addr', 'show', 'dev', 'eth0')).stdout.trim());
+    await eventually(() => ping(lab, vm1, '10.0.1.1', 1));
+    console.log(`vm1 pings its gateway: ${await ping(lab, vm1, '10.0.1.1', 1)}`);
+
+    step('a floating IP for vm1: the outside reaches it');
+    const address = /floating IP (\S+)/.exec(await cli(token, 'floating-ip', 'create', '--network', 'public', '--port', 'vm1'))![1];
+    lab.spawn(vm1, 'python3', ['-c', WHO]);
+    await eventually(() => ping(lab, outside, address, 1));
+    console.log((await lab.exec(outside, 'ping', ['-c', '3', '-i', '0.2', address])).stdout.trim().split('\n').slice(-2).join('\n'));
+    let said = '';
+    await eventually(async () => {
+      said = (await lab.exec(outside, 'python3', ['-c', `import socket\nprint(socket.create_connection(("${address}", 8080), timeout=2).recv(100).decode())`]).catch(() => ({ stdout: '' }))).stdout.trim();
+      return said !== '';
+    });
+    console.log(`the outside connects to ${address}:8080: "${said}"`);
+
+    step('vswitch show, and a trace of the way in');
+    await cli(token, 'show');
+    const routerMac = /gateway \(\w+\): (\S+),/.exec(await lab.exec(sw, process.execPath, [VSWITCH, '--api', agent.api.address, '--token', token, 'show']).then((r) => r.stdout))?.[1];
+    await cli(token, 'trace', '--port', 'up0', `tcp,dl_src=${await macOf(lab, outside)},dl_dst=${routerMac},nw_src=203.0.113.1,nw_dst=${address},tp_dst=8080`);
+    console.log('\nNot built yet (docs/SERVICES.md): SNAT for VMs without a floating IP, the load balancer.');
+  } finally {
+    step('cleaning up');
+    await lab.cleanup();
+    console.log('namespaces, processes and the agent\'s state directory removed');
+  }
+}
