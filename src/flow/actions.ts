@@ -25,7 +25,7 @@ export const DROP_REASONS = [
   'noTunnel', 'unknownTunnelPeer', 'unknownTunnelKey', 'mirrorDestination',
   'heldTooLong', 'readAtSource', 'migrationMark',
   'spoofedMac', 'spoofedIp', 'spoofedArp', 'spoofedNeighbor', 'routerAdvertisement',
-  'rateLimited', 'newFlowLimited', 'securityGroup', 'conntrackFull', 'chain', 'rejected',
+  'rateLimited', 'newFlowLimited', 'securityGroup', 'conntrackFull', 'chain', 'rejected', 'serviceLimited',
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 export const dropCode = (reason: DropReason): number => DROP_REASONS.indexOf(reason);

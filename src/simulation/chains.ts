@@ -11,7 +11,7 @@ import { contains, formatAddress, IpProtocol, parseMac, parsePrefix } from '../p
 import type { ConnectionState, ConnectionTracking } from './connection-tracking';
 import { rejection } from './rejection';
 import { chainTag, portGroupTag } from './tags';
-import { TokenBucket } from './token-bucket';
+import { TokenBuckets } from './token-bucket';
 import type { TopologyWalker } from './topology-simulation';
 import type { VirtualPort } from './virtual-topology';
 import type { Walk } from './walk';
@@ -102,7 +102,7 @@ export function virtualRule(rule: ChainRule, number: number, portGroups: Readonl
 }
 
 export class ChainStep {
-  private readonly budgets = new Map<string, TokenBucket>();
+  private readonly budgets = new TokenBuckets(REJECTS_PER_SECOND, REJECT_BURST);
   private readonly context: Context;
   /** The chain and rule that gave run's verdict (no rule: the chain ran out). */
   private decidedIn!: VirtualChain;
@@ -182,9 +182,7 @@ export class ChainStep {
     const ingress = w.ingress;
     const frame = ingress ? rejection(w, { source: ingress.destination, destination: ingress.source }) : null;
     if (!ingress || !frame) return;
-    let budget = this.budgets.get(chain.id);
-    if (!budget) this.budgets.set(chain.id, (budget = new TokenBucket(REJECTS_PER_SECOND, REJECT_BURST)));
-    if (!w.dryRun && !budget.take()) return w.note(() => '  rejection not sent: over the rate limit');
+    if (!w.dryRun && !this.budgets.take(chain.id)) return w.note(() => '  rejection not sent: over the rate limit');
     w.cache = false;
     w.note(() => `  ${w.fields.ipProtocol === IpProtocol.tcp ? 'TCP reset' : 'ICMP administratively prohibited'} to ${formatAddress(w.fields.networkSource)}`);
     this.walker.emit(ingress.port, frame, w);

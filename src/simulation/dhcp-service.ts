@@ -9,6 +9,7 @@ import {
   UdpDatagram, VNET_HEADER_BYTES,
 } from '../packet';
 import type { Subnet } from '../topology';
+import { TokenBuckets } from './token-bucket';
 import type { TopologyWalker } from './topology-simulation';
 import type { VirtualBridge, VirtualPort } from './virtual-topology';
 import type { Walk } from './walk';
@@ -16,6 +17,9 @@ import type { Walk } from './walk';
 const BROADCAST_IPV4 = Uint8Array.from([255, 255, 255, 255]);
 const ZERO_IPV4 = new Uint8Array(4);
 const REPLY_TTL = 64;
+/** DHCP messages a port's VM gets answered: a client sends a handful a minute. */
+const DHCP_PER_SECOND = 20;
+const DHCP_BURST = 20;
 
 /** A subnet as the DHCP service answers on it: its options made once per topology version. */
 export interface DhcpSubnet {
@@ -46,6 +50,8 @@ export function dhcpSubnets(subnets: readonly Subnet[], guestMtu: number): DhcpS
 }
 
 export class DhcpService {
+  private readonly budgets = new TokenBuckets(DHCP_PER_SECOND, DHCP_BURST);
+
   constructor(private readonly walker: TopologyWalker) {}
 
   /** Whether the frame was a VM's DHCP message this bridge answers (or takes in, as a
@@ -56,7 +62,13 @@ export class DhcpService {
     const address = port.prefixes.find((p) => p.address.length === 4);
     const subnet = address && bridge.dhcp.find((s) => contains(s.prefix, address.address));
     if (!address || !subnet) return false;
-    w.cache = false; // each message is answered
+    // Each message is answered, so none is cached; past its port's budget, the drop is, so
+    // that a VM flooding DHCP meets it in the datapath and leaves the slow path to the others.
+    if (!w.dryRun && !this.budgets.take(port.id)) {
+      w.drop('serviceLimited', () => `${port.name} sends DHCP faster than ${DHCP_PER_SECOND} a second`);
+      return true;
+    }
+    w.cache = false;
     const message = this.message(w);
     if (!message) {
       w.note(() => `  DHCP for ${port.name}: ${w.frame ? 'a malformed message' : 'answered with its address'}`);

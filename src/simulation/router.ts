@@ -14,7 +14,7 @@ import {
 } from './router-frames';
 import { FloatingIpStep } from './floating-ips';
 import { neighborTag } from './tags';
-import { TokenBucket } from './token-bucket';
+import { TokenBuckets } from './token-bucket';
 import type { TopologyWalker } from './topology-simulation';
 import { LinkAddress, VirtualPort, VirtualRouter } from './virtual-topology';
 import { Walk } from './walk';
@@ -29,18 +29,17 @@ const Unreachable = { v4Network: 0, v4Port: 3, v6NoRoute: 0, v6Port: 4 } as cons
 /** Linux's defaults for ICMP errors: 1000 a second, 50 at once (per router here). */
 const ICMP_ERRORS_PER_SECOND = 1000;
 const ICMP_ERROR_BURST = 50;
+/** Router solicitations answered per host port: a host sends a few, then one an hour at most. */
+const SOLICITATIONS_PER_SECOND = 10;
+const SOLICITATION_BURST = 10;
 
 export class RouterStep {
-  private readonly icmpBudgets = new Map<string, TokenBucket>();
+  /** ICMP errors per router; answers to router solicitations per port. */
+  private readonly icmpBudgets = new TokenBuckets(ICMP_ERRORS_PER_SECOND, ICMP_ERROR_BURST);
+  private readonly solicitationBudgets = new TokenBuckets(SOLICITATIONS_PER_SECOND, SOLICITATION_BURST);
   private readonly floating = new FloatingIpStep();
 
   constructor(private readonly walker: TopologyWalker) {}
-
-  private icmpBudget(router: string): TokenBucket {
-    let budget = this.icmpBudgets.get(router);
-    if (!budget) this.icmpBudgets.set(router, (budget = new TokenBucket(ICMP_ERRORS_PER_SECOND, ICMP_ERROR_BURST)));
-    return budget;
-  }
 
   enter(port: VirtualPort, w: Walk): void {
     const router = this.walker.topology.routers.get(port.device)!;
@@ -106,9 +105,11 @@ export class RouterStep {
   /** A host's router solicitation (RFC 4861 6.2.6): an advertisement of the port's /64
    *  prefixes, to the host, or to all nodes when it asked from ::. A port with none is silent. */
   private solicited(port: VirtualPort, w: Walk): void {
-    w.cache = false;
     const prefixes = port.prefixes.filter((p) => p.address.length === 16 && p.length === 64).map((p) => p.address);
     if (prefixes.length === 0) return w.drop('notForRouter', () => `router solicitation: ${port.name} has no IPv6 /64 to advertise`);
+    // Past the budget the drop is cached: a flood meets it in the datapath.
+    if (!w.dryRun && !this.solicitationBudgets.take(`${port.id}/${formatMac(w.source)}`)) return w.drop('serviceLimited', () => 'router solicitations faster than they are answered');
+    w.cache = false;
     const fromUnspecified = sameAddress(w.fields.networkSource, UNSPECIFIED_V6);
     const link = { source: port.macBytes, destination: fromUnspecified ? ALL_NODES_MAC : w.source };
     w.note(() => `  router solicitation: advertise ${port.prefixes.filter((p) => p.address.length === 16 && p.length === 64).map((p) => p.text).join(', ')}`);
@@ -201,7 +202,7 @@ export class RouterStep {
       : w.fields.ipProtocol === IpProtocol.icmpv6 && w.fields.transportSource < 128;
     const source = port.prefixes.find((p) => p.address.length === w.fields.networkSource.length);
     if (isError || !source || !w.frame || w.fields.networkDestination[0] >= (w.ipv4 ? 224 : 0xff)) return;
-    if (!w.dryRun && !this.icmpBudget(port.device).take()) return w.note(() => '  ICMP error not sent: over the rate limit');
+    if (!w.dryRun && !this.icmpBudgets.take(port.device)) return w.note(() => '  ICMP error not sent: over the rate limit');
     w.cache = false;
     w.note(() => `  ICMP ${type}/${code} to ${formatAddress(w.fields.networkSource)}`);
     const link = { source: port.macBytes, destination: w.source };

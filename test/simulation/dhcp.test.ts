@@ -72,3 +72,11 @@ test('REQUEST for its address is ACKed, for another NAKed; a port with no addres
   t.deepEqual(outputs(unanswered.actions), [1], 'b has no address: its broadcast floods, as any does');
   t.regex(h.simulate(1, clientMessage(A, DhcpMessageType.discover), true).trace.join('\n'), /DHCP DISCOVER from a: OFFER 10\.0\.0\.5/);
 });
+
+test('a VM flooding DHCP is answered within its budget; past it the drop is cached, so the flood stays in the datapath', (t) => {
+  const h = network();
+  const results = Array.from({ length: 500 }, () => h.simulate(1, clientMessage(A, DhcpMessageType.discover)));
+  const answered = results.filter((r) => r.emit.length > 0);
+  t.true(answered.length >= 20 && answered.length < 500, `${answered.length} of 500 answered`);
+  t.true(results.filter((r) => r.emit.length === 0).every((r) => r.cache && r.actions[0]?.type === 'drop' && r.actions[0].reason === 'serviceLimited'));
+});
