@@ -11,8 +11,10 @@ export type Action =
   /** Decrements the IPv4 TTL (checksum updated) or the IPv6 hop limit; drops at 1. */
   | { type: 'dec_ttl' }
   /** Rewrites an IPv4 address (NAT), with the IPv4 header's and TCP's or UDP's checksums
-   *  updated (RFC 1624), also when the checksum is left to the device (a partial one). */
-  | { type: 'set_ipv4'; field: 'source' | 'destination'; address: string }
+   *  updated (RFC 1624), also when the checksum is left to the device (a partial one).
+   *  `quoted`: the address in the packet an ICMP error quotes instead, with the quote's
+   *  checksums and the ICMP message's (RFC 5508 4.2). */
+  | { type: 'set_ipv4'; field: 'source' | 'destination'; address: string; quoted?: boolean }
   /** Into the VXLAN tunnel to another host: `key` (the VNI) names the port there. */
   | { type: 'tunnel'; key: number; remote: string }
   | { type: 'drop'; reason: DropReason };
@@ -30,7 +32,9 @@ export const DROP_REASONS = [
 export type DropReason = (typeof DROP_REASONS)[number];
 export const dropCode = (reason: DropReason): number => DROP_REASONS.indexOf(reason);
 
-export const Op = { output: 1, pushVlan: 2, popVlan: 3, drop: 4, setEth: 5, decTtl: 6, data: 7, tunnel: 8, setIpv4Source: 9, setIpv4Destination: 10 } as const;
+export const Op = { output: 1, pushVlan: 2, popVlan: 3, drop: 4, setEth: 5, decTtl: 6, data: 7, tunnel: 8, setIpv4Source: 9, setIpv4Destination: 10,
+  setQuotedIpv4Source: 11, setQuotedIpv4Destination: 12,
+} as const;
 
 /** Interned programs: an Int32Array of (op, argument) pairs per distinct action list; an
  *  action that needs more than one argument is followed by `data` pairs carrying the rest. */
@@ -70,7 +74,8 @@ function encode(action: Action): number[] {
       return [Op.decTtl, 0];
     case 'set_ipv4': {
       const a = parseIpv4(action.address);
-      return [action.field === 'source' ? Op.setIpv4Source : Op.setIpv4Destination, (a[0] << 24) | (a[1] << 16) | (a[2] << 8) | a[3]];
+      const op = action.quoted ? (action.field === 'source' ? Op.setQuotedIpv4Source : Op.setQuotedIpv4Destination) : action.field === 'source' ? Op.setIpv4Source : Op.setIpv4Destination;
+      return [op, (a[0] << 24) | (a[1] << 16) | (a[2] << 8) | a[3]];
     }
     case 'tunnel': {
       const remote = parseIpv4(action.remote);
@@ -98,7 +103,7 @@ export function formatActions(actions: readonly Action[]): string {
         case 'dec_ttl':
           return 'dec_ttl';
         case 'set_ipv4':
-          return `set_ipv4(${a.field === 'source' ? 'src' : 'dst'}=${a.address})`;
+          return `set_ipv4(${a.quoted ? 'quoted_' : ''}${a.field === 'source' ? 'src' : 'dst'}=${a.address})`;
         case 'tunnel':
           return `tunnel(key=${a.key},dst=${a.remote})`;
         case 'drop':

@@ -29,8 +29,13 @@ const IPV4_CHECKSUM = 10;
 const IPV4_SOURCE = 12;
 const IPV4_DESTINATION = 16;
 const IPV4_MIN_HEADER = 20;
+const ICMP = 1;
 const TCP = 6;
 const UDP = 17;
+const ICMP_HEADER = 8;
+/** ICMPv4's errors, which quote the packet they are about: unreachable, source quench,
+ *  redirect, time exceeded, parameter problem. */
+const ICMP_ERRORS = [3, 4, 5, 11, 12];
 const TCP_CHECKSUM = 16;
 const UDP_CHECKSUM = 6;
 const IPV6_HOP_LIMIT = 7;
@@ -73,7 +78,7 @@ export class ActionExecutor {
         frameLength += op === Op.pushVlan ? VLAN_TAG_BYTES : -VLAN_TAG_BYTES;
         frameAt = copyAt;
         handedOut = false;
-      } else if (op === Op.setEth || op === Op.decTtl || op === Op.setIpv4Source || op === Op.setIpv4Destination) {
+      } else if (op === Op.setEth || op === Op.decTtl || (op >= Op.setIpv4Source && op <= Op.setQuotedIpv4Destination)) {
         if (handedOut) {
           const copyAt = this.reserve(frameLength);
           if (copyAt < 0) {
@@ -90,7 +95,9 @@ export class ActionExecutor {
           writeWord(this.arena, frameAt + VNET_HEADER_BYTES + 8, program[i + 5]);
           i += 4;
         } else {
-          const problem = op === Op.decTtl ? this.decrementTtl(frameAt, frameLength) : this.setIpv4(frameAt, frameLength, op === Op.setIpv4Source ? IPV4_SOURCE : IPV4_DESTINATION, arg);
+          const field = op === Op.setIpv4Source || op === Op.setQuotedIpv4Source ? IPV4_SOURCE : IPV4_DESTINATION;
+          const problem = op === Op.decTtl ? this.decrementTtl(frameAt, frameLength)
+            : op <= Op.setIpv4Destination ? this.setIpv4(frameAt, frameLength, field, arg) : this.setQuotedIpv4(frameAt, frameLength, field, arg);
           if (problem >= 0) {
             sink.drop(problem);
             return;
@@ -160,6 +167,40 @@ export class ActionExecutor {
       }
     }
     for (let k = 0; k < 4; k++) a[l3 + field + k] = address >>> (24 - 8 * k);
+    return -1;
+  }
+
+  /** Rewrites the IPv4 address at `field` of the packet an ICMP error quotes, with the quote's
+   *  header checksum, its TCP or UDP checksum where the quote holds it, and the ICMP message's
+   *  checksum, which covers all three. A frame that is not an ICMPv4 error is left as it is. */
+  private setQuotedIpv4(at: number, length: number, field: number, address: number): number {
+    const a = this.arena;
+    const [l3, type] = this.l3Of(at);
+    const end = at + length;
+    if (type !== EtherType.ipv4 || l3 + IPV4_MIN_HEADER > end || a[l3 + IPV4_PROTOCOL] !== ICMP) return -1;
+    const icmp = l3 + (a[l3] & 0x0f) * 4;
+    const inner = icmp + ICMP_HEADER;
+    if (!ICMP_ERRORS.includes(a[icmp]) || inner + IPV4_MIN_HEADER > end || a[inner] >> 4 !== 4) return -1;
+    const oldHigh = read16(a, inner + field);
+    const oldLow = read16(a, inner + field + 2);
+    const newHigh = (address >>> 16) & 0xffff;
+    const newLow = address & 0xffff;
+    let icmpSum = swapWords(read16(a, icmp + 2), false, oldHigh, newHigh, oldLow, newLow);
+    const innerSum = read16(a, inner + IPV4_CHECKSUM);
+    const innerSumAfter = swapWords(innerSum, false, oldHigh, newHigh, oldLow, newLow);
+    write16(a, inner + IPV4_CHECKSUM, innerSumAfter);
+    icmpSum = updateChecksum(icmpSum, innerSum, innerSumAfter);
+    const protocol = a[inner + IPV4_PROTOCOL];
+    const innerL4 = inner + (a[inner] & 0x0f) * 4;
+    const checksumAt = protocol === TCP ? innerL4 + TCP_CHECKSUM : protocol === UDP ? innerL4 + UDP_CHECKSUM : -1;
+    if (checksumAt >= 0 && checksumAt + 2 <= end && !(protocol === UDP && read16(a, checksumAt) === 0)) {
+      const l4Sum = read16(a, checksumAt);
+      const l4SumAfter = swapWords(l4Sum, false, oldHigh, newHigh, oldLow, newLow) || (protocol === UDP ? 0xffff : 0);
+      write16(a, checksumAt, l4SumAfter);
+      icmpSum = updateChecksum(icmpSum, l4Sum, l4SumAfter);
+    }
+    write16(a, icmp + 2, icmpSum);
+    for (let k = 0; k < 4; k++) a[inner + field + k] = address >>> (24 - 8 * k);
     return -1;
   }
 

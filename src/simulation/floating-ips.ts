@@ -1,11 +1,13 @@
 // Floating IPs at a router's gateway (1:1 NAT, as Neutron's and MidoNet's): a frame that comes
 // in by the gateway to a floating IP has its destination rewritten to the VM's address (DNAT)
 // before it is routed; a frame the VM sends out by the gateway leaves from the floating IP
-// (SNAT). The router answers ARP for its floating IPs on the external network. Stateless:
+// (SNAT); ICMP errors have the packet they quote translated too, so that path MTU discovery
+// and port unreachables reach the socket. The router answers ARP for its floating IPs on the
+// external network. Stateless:
 // each direction is its own flow, decided at flow setup, and every flow through a gateway
 // carries its external network's tag, so a floating IP made, moved or taken away re-decides
 // them all.
-import { formatAddress, parseAddress } from '../packet';
+import { formatAddress, Icmpv4Type, IpProtocol, parseAddress } from '../packet';
 import { externalTag } from './tags';
 import type { StatePort, VirtualPort, VirtualRouter } from './virtual-topology';
 import type { Walk } from './walk';
@@ -34,6 +36,8 @@ export class FloatingIpStep {
     if (!fixed) return;
     w.note(() => `  floating IP ${formatAddress(floating)} -> ${formatAddress(fixed)} (DNAT)`);
     w.actions.push({ type: 'set_ipv4', field: 'destination', address: formatAddress(fixed) });
+    // An error about what the VM sent quotes it as it left, from the floating IP.
+    if (icmpError(w)) w.actions.push({ type: 'set_ipv4', field: 'source', address: formatAddress(fixed), quoted: true });
     w.fields.networkDestination = fixed;
   }
 
@@ -47,8 +51,17 @@ export class FloatingIpStep {
     if (!floating) return;
     w.note(() => `  ${formatAddress(fixed)} -> floating IP ${formatAddress(floating)} (SNAT)`);
     w.actions.push({ type: 'set_ipv4', field: 'source', address: formatAddress(floating) });
+    // An error the VM sends quotes what came to it, sent to the floating IP.
+    if (icmpError(w)) w.actions.push({ type: 'set_ipv4', field: 'destination', address: formatAddress(floating), quoted: true });
     w.fields.networkSource = floating;
   }
+}
+
+const ICMP_ERRORS: readonly number[] = [Icmpv4Type.destinationUnreachable, Icmpv4Type.timeExceeded, Icmpv4Type.parameterProblem];
+
+/** Whether the frame is an ICMP error, which quotes the packet it is about (RFC 792). */
+function icmpError(w: Walk): boolean {
+  return w.fields.ipProtocol === IpProtocol.icmp && ICMP_ERRORS.includes(w.fields.transportSource);
 }
 
 /** Each router's floating IPs: a floating IP maps to its port's first IPv4 address, at the

@@ -5,6 +5,7 @@
 import test from 'ava';
 import { eventually, Lab, overlayHosts, ping, routedHost, startAgent } from '../../examples/lab';
 import { cliFor } from '../helpers/cli-network';
+import { udpAnswer } from '../helpers/connections';
 
 /** Answers each connection with its name and the address it came from, then closes. */
 const WHO = `
@@ -67,6 +68,10 @@ test('the outside reaches a VM by its floating IP (ping, TCP, its real address s
   const ask = async () => (await lab.exec(outside, 'python3', ['-c', `import socket\nc = socket.create_connection(("${fip.address}", 8080), timeout=2)\nprint(c.recv(100).decode())`])).stdout.trim();
   t.true(await eventually(async () => (await ask().catch(() => '')) !== ''), 'TCP by the floating IP');
   t.is(await ask(), 'vm1 203.0.113.1', 'vm1 answers, and sees the outside\'s own address');
+  // ICMP errors about translated packets reach the sockets that sent them, both ways: the
+  // packet each quotes is translated too.
+  t.is(await udpAnswer(lab, vm1, '203.0.113.1', 9999), 'refused', 'the outside\'s port unreachable, quoting what left from the floating IP, reaches vm1');
+  t.is(await udpAnswer(lab, outside, fip.address, 9999), 'refused', 'vm1\'s port unreachable, quoting what came to its own address, reaches the outside');
   const snmp = (await lab.exec(outside, 'cat', ['/proc/net/snmp'])).stdout.split('\n');
   for (const proto of ['Ip', 'Icmp', 'Tcp', 'Udp']) {
     const [names, values] = snmp.filter((l) => l.startsWith(`${proto}:`)).map((l) => l.split(/\s+/).slice(1));

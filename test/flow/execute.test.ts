@@ -1,6 +1,7 @@
 import test from 'ava';
 import { ActionExecutor, ActionTable, DROP_REASONS, FrameSink } from '../../src/flow';
-import { foldSum, formatAddress, frameFromText, Ipv4Packet, ipv4PseudoSum, onesComplementSum, TcpSegment, UdpDatagram } from '../../src/packet';
+import { foldSum, formatAddress, frameFromText, Ipv4Packet, ipv4PseudoSum, onesComplementSum, parseAddress, parseMac, TcpSegment, UdpDatagram } from '../../src/packet';
+import { icmpv4 } from '../../src/simulation/router-frames';
 import { toHex } from '../helpers/bytes';
 import { icmpEchoRequest } from '../helpers/frames';
 
@@ -81,12 +82,12 @@ function natFrame(what: 'tcp' | 'udp', partial = false, udpNoChecksum = false) {
 }
 
 /** Runs set_ipv4 on a frame; the frame after, without its vnet header. */
-function natted(input: Uint8Array, field: 'source' | 'destination', address: string): Uint8Array {
+function natted(input: Uint8Array, field: 'source' | 'destination', address: string, quoted = false): Uint8Array {
   const arena = new Uint8Array(4096);
   arena.set(input, 0);
   const sink = new RecordingSink();
   const table = new ActionTable();
-  new ActionExecutor(arena, 2048, 2048).run(table.programs[table.intern([{ type: 'set_ipv4', field, address }, { type: 'output', port: 1 }])], 0, input.length, sink);
+  new ActionExecutor(arena, 2048, 2048).run(table.programs[table.intern([{ type: 'set_ipv4', field, address, quoted }, { type: 'output', port: 1 }])], 0, input.length, sink);
   return arena.slice(10, input.length);
 }
 
@@ -116,4 +117,17 @@ test('set_ipv4 on a frame whose checksum the device finishes: the pseudo-header\
     out[checksumAt + 1] = finished & 0xff;
     t.true(l4Holds(out), what);
   }
+});
+
+test('set_ipv4 on the packet an ICMP error quotes: the quote\'s address, its checksums and the ICMP message\'s all right', (t) => {
+  const udp = natFrame('udp').subarray(10);
+  const quoted = udp.slice(14); // the IPv4 packet, as a port unreachable quotes it (whole here)
+  const error = icmpv4({ source: parseMac('02:00:00:00:00:01'), destination: parseMac('02:00:00:00:00:02') }, parseAddress('198.51.100.7'), parseAddress('10.0.1.5'), 3, 3, 0, quoted);
+  const out = natted(error, 'source', '203.0.113.10', true);
+  const inner = 14 + 20 + 8;
+  t.is(formatAddress(out.subarray(inner + 12, inner + 16)), '203.0.113.10');
+  t.is(onesComplementSum(out, 34, out.length), 0xffff, 'the ICMP checksum');
+  t.true(new Ipv4Packet(out, inner).verifyChecksum(), 'the quoted header\'s checksum');
+  t.is(onesComplementSum(out, inner + 20, out.length, ipv4PseudoSum(out, inner, 17, out.length - inner - 20)), 0xffff, 'the quoted UDP checksum');
+  t.is(formatAddress(out.subarray(30, 34)), '10.0.1.5', 'the outer header is left alone');
 });

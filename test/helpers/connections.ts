@@ -1,5 +1,6 @@
-// TCP as a VM's applications use it, in python3 inside a VM stand-in's namespace: an echo
-// server, a connection that must echo once, and a connection kept open across changes.
+// TCP and UDP as a VM's applications use them, in python3 inside a VM stand-in's namespace: an
+// echo server, a connection that must echo once, a connection kept open across changes, and
+// a datagram to a closed port.
 import { eventually, Lab } from '../../examples/lab';
 
 export const ECHO_SERVER = `
@@ -39,3 +40,10 @@ export function heldConnection(lab: Lab, vm: string, address: string, port: numb
   };
 }
 
+
+/** A UDP datagram from `vm` to a port where nothing listens: whether the port unreachable it
+ *  draws comes back to the socket ('refused'), or nothing does ('silence'). */
+export async function udpAnswer(lab: Lab, vm: string, address: string, port: number): Promise<'refused' | 'silence'> {
+  const script = `import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ns.settimeout(1)\ns.connect(("${address}", ${port}))\ns.send(b"?")\ntry: s.recv(1)\nexcept ConnectionRefusedError: print("refused")\nexcept socket.timeout: print("silence")`;
+  return (await lab.exec(vm, 'python3', ['-c', script])).stdout.includes('refused') ? 'refused' : 'silence';
+}
