@@ -3,16 +3,7 @@
 // namespace stands for what lies beyond the gateway. Everything is made with the vswitch CLI,
 // then shown, traced and cleaned up.
 import fs from 'node:fs';
-import { dhcpLease, eventually, Lab, macOf, ping, startAgent, VSWITCH } from './lab';
-
-/** Answers each connection with the address it came from. */
-const WHO = `
-import socket
-s = socket.create_server(('0.0.0.0', 8080))
-while True:
-    c, peer = s.accept()
-    c.sendall(f'vm1 sees you as {peer[0]}'.encode())
-    c.close()`;
+import { askWho, dhcpLease, eventually, Lab, macOf, ping, startAgent, VSWITCH, whoServer } from './lab';
 
 export async function servicesDemo(): Promise<void> {
   const lab = new Lab();
@@ -60,15 +51,12 @@ export async function servicesDemo(): Promise<void> {
 
     step('a floating IP for vm1: the outside reaches it');
     const address = /floating IP (\S+)/.exec(await cli(token, 'floating-ip', 'create', '--network', 'public', '--port', 'vm1'))![1];
-    lab.spawn(vm1, 'python3', ['-c', WHO]);
+    whoServer(lab, vm1, 'vm1');
     await eventually(() => ping(lab, outside, address, 1));
     console.log((await lab.exec(outside, 'ping', ['-c', '3', '-i', '0.2', address])).stdout.trim().split('\n').slice(-2).join('\n'));
     let said = '';
-    await eventually(async () => {
-      said = (await lab.exec(outside, 'python3', ['-c', `import socket\nprint(socket.create_connection(("${address}", 8080), timeout=2).recv(100).decode())`]).catch(() => ({ stdout: '' }))).stdout.trim();
-      return said !== '';
-    });
-    console.log(`the outside connects to ${address}:8080: "${said}"`);
+    await eventually(async () => (said = await askWho(lab, outside, address)) !== '');
+    console.log(`the outside connects to ${address}:8080, and the server says who it is and whom it sees: "${said}"`);
 
     step('vswitch show, and a trace of the way in');
     await cli(token, 'show');

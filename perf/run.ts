@@ -3,6 +3,7 @@
 import { changes } from './changes';
 import { firewall } from './firewall';
 import { flamegraph } from './flamegraph';
+import { floating } from './floating';
 import { flowcache } from './flowcache';
 import { idle } from './idle';
 import { l2 } from './l2';
@@ -50,11 +51,14 @@ async function main(argv: string[]): Promise<number> {
     case 'setup':
       result = await setup({ tries: 20, log });
       break;
+    case 'floating':
+      result = await floating({ log });
+      break;
     case 'flamegraph':
       result = await flamegraph({ seconds: seconds ?? 5, log });
       break;
     default:
-      process.stderr.write('usage: npm run bench -- l2|l3|firewall|overlay|changes|migration|scale|setup|flowcache|idle|flamegraph [--json] [--seconds N]\n');
+      process.stderr.write('usage: npm run bench -- l2|l3|firewall|floating|overlay|changes|migration|scale|setup|flowcache|idle|flamegraph [--json] [--seconds N]\n');
       return 2;
   }
   process.stdout.write(json ? JSON.stringify(result) + '\n' : JSON.stringify(result, null, 2) + '\n');

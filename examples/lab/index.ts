@@ -17,3 +17,5 @@ export * from './route-changes';
 export * from './live-migration';
 export * from './overlay-hosts';
 export * from './dhcp-client';
+export * from './external-network';
+export * from './who';
