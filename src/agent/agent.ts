@@ -278,7 +278,7 @@ export function readAgentConfig(file: string): AgentConfig {
 
 const CONFIG_KEYS = new Set([
   'socket', 'logLevel', 'ports', 'stateDir', 'api', 'apiTlsCert', 'apiTlsKey', 'store', 'etcdCa', 'etcdCert', 'etcdKey', 'underlay', 'hostLeaseSeconds', 'datapathWorkers', 'simulationThreads', 'macTableSize', 'macAgingSeconds', 'flowCapacity', 'flowIdleMs', 'conntrackSize',
-  'migrationHoldMs',
+  'migrationHoldMs', 'routerAdvertisementSeconds',
 ]);
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 

@@ -19,6 +19,9 @@ export interface SwitchOptions {
   underlay?: string;
   /** How old a frame held for a VM arriving by migration may get and still be sent to it (ms). */
   migrationHoldMs?: number;
+  /** Seconds between routers' unsolicited advertisements to this host's VMs (RFC 4861's
+   *  MaxRtrAdvInterval is 600; 200 by default). */
+  routerAdvertisementSeconds?: number;
   logger?: Logger;
 }
 
@@ -32,6 +35,7 @@ const OPTION_RANGES: [keyof SwitchOptions, number, number][] = [
   ['flowIdleMs', 1, 1 << 30],
   ['conntrackSize', 2, 1 << 22],
   ['migrationHoldMs', 1, 10_000],
+  ['routerAdvertisementSeconds', 1, 1800],
 ];
 
 export function validateSwitchOptions(options: SwitchOptions): void {

@@ -28,6 +28,7 @@ import { PortConfig, PortInfo, PortState, validatePortConfig } from './port-conf
 import { applyPortLimits } from './port-limits';
 import { SlowPath, SlowPathStats } from './slow-path';
 import { guestMtu } from './guest-mtu';
+import { routerAdvertisements } from './router-advertiser';
 import { SwitchOptions, validateSwitchOptions } from './switch-options';
 
 /** A learned station: the bridge and port where it lives. */
@@ -62,6 +63,8 @@ interface PortRecord {
 }
 
 const LINK_CHECK_MS = 1000;
+/** Seconds between routers' unsolicited advertisements (RFC 4861: at most 600). */
+const ROUTER_ADVERTISEMENT_S = 200;
 /** A bound interface that is not there yet, or whose link is down, is looked at this often: an
  *  arriving VM's tap appears when libvirt starts the incoming QEMU, and must carry frames before
  *  the switchover. */
@@ -142,6 +145,7 @@ export class Switch extends EventEmitter {
       setInterval(() => this.ageMacs(), MAC_AGING_CHECK_MS),
       setInterval(() => this.sweepConnections(), CONNTRACK_SWEEP_MS),
       setInterval(() => this.slowPath.tick(), LINK_CHECK_MS),
+      setInterval(() => this.advertise(), (options.routerAdvertisementSeconds ?? ROUTER_ADVERTISEMENT_S) * 1000),
     );
   }
 
@@ -456,6 +460,13 @@ export class Switch extends EventEmitter {
   }
 
   /** Frames the slow path sends: any worker may send on any port. */
+  /** Routers' unsolicited advertisements to the VMs bound here (router-advertiser.ts). */
+  private advertise(): void {
+    const frames = routerAdvertisements(this.topology.state(this.portViews()));
+    this.transmit(frames);
+    this.slowPath.stats.routerAdvertisements += frames.length;
+  }
+
   private transmit(frames: Transmission[]): void {
     if (!this.closed) this.post(this.workers[0], { type: 'transmit', frames });
   }

@@ -18,6 +18,7 @@ const USAGE = `usage: vswitch [--socket PATH] [--json] COMMAND
         [--underlay ADDRESS] [--host-lease SECONDS]        this host on the underlay
         [--migration-hold-ms MS]        how old a frame held for a VM arriving by migration may get
         [--conntrack-size N]            connections security groups track at once (65536)
+        [--router-advertisement-seconds N]  between routers' unsolicited advertisements (200)
   port add NAME [--kind packet|tap] [--vlan N] [--no-vnet-hdr]
                                   attach an interface (packet: an existing one such as
                                   a QEMU vnet device or veth; tap: create or open a tap)
@@ -36,7 +37,7 @@ const GLOBAL_OPTIONS = ['socket', 'json', 'help', 'api', 'token', 'cacert'];
 const COMMAND_OPTIONS: Record<string, string[]> = {
   agent: [
     'config', 'port', 'log-level', 'datapath-workers', 'simulation-threads', 'state-dir', 'api', 'api-tls-cert', 'api-tls-key', 'store', 'etcd-ca', 'etcd-cert', 'etcd-key',
-    'underlay', 'host-lease', 'migration-hold-ms', 'conntrack-size',
+    'underlay', 'host-lease', 'migration-hold-ms', 'conntrack-size', 'router-advertisement-seconds',
   ],
   'port add': ['kind', 'vlan', 'no-vnet-hdr'],
   ...TOPOLOGY_OPTIONS,
@@ -176,6 +177,8 @@ async function runAgent(args: Args): Promise<number> {
   if (lease !== undefined) config.hostLeaseSeconds = lease;
   const conntrackSize = integerFlag(args, 'conntrack-size');
   if (conntrackSize !== undefined) config.conntrackSize = conntrackSize;
+  const advertisementSeconds = integerFlag(args, 'router-advertisement-seconds');
+  if (advertisementSeconds !== undefined) config.routerAdvertisementSeconds = advertisementSeconds;
   const hold = integerFlag(args, 'migration-hold-ms');
   if (hold !== undefined) config.migrationHoldMs = hold;
   const datapathWorkers = integerFlag(args, 'datapath-workers');

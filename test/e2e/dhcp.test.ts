@@ -4,7 +4,7 @@
 // address by SLAAC from the router's advertisement; then it reaches a VM on host 1 across
 // the router, both ways.
 import test from 'ava';
-import { dhcpLease, eventually, Lab, macOf, overlayHosts, ping } from '../../examples/lab';
+import { dhcpLease, eventually, Lab, macOf, overlayHosts, ping, startAgent } from '../../examples/lab';
 
 test('DHCP from the VM\'s own host (address, gateway, DNS, domain, overlay MTU), SLAAC from the router, and traffic across the router', async (t) => {
   const lab = new Lab();
@@ -57,4 +57,27 @@ test('DHCP from the VM\'s own host (address, gateway, DNS, domain, overlay MTU),
   t.is(`${await global()}`, port1.addresses[1], 'the one its port was given');
   t.true((await answered(1)).routerAdvertisements > 0, 'advertised by host 2');
   t.true(await eventually(() => ping(lab, vm1, '2001:db8:2::5', 1)), 'IPv6 across the router, by the route the advertisement gave');
+});
+
+test('a VM that never solicits still gets its SLAAC address from the routers\' unsolicited advertisements', async (t) => {
+  const lab = new Lab();
+  t.teardown(() => lab.cleanup());
+  const sw = await lab.namespace('sw');
+  const vm = await lab.namespace('vm1');
+  // Interfaces made in this namespace from now on send no router solicitation.
+  await lab.exec(vm, 'sysctl', ['-qw', 'net.ipv6.conf.default.router_solicitations=0']);
+  await lab.veth(vm, 'eth0', sw, 'tap1');
+  const agent = await startAgent(lab, sw, ['--router-advertisement-seconds', '1']);
+  const api = agent.api;
+  const router = await api.request<{ id: string }>('POST', '/v1/routers', { name: 'r' });
+  const bridge = await api.request<{ id: string }>('POST', '/v1/bridges', { name: 'net1', subnets: [{ cidr: '2001:db8:1::/64' }] });
+  const gateway = await api.request<{ id: string }>('POST', '/v1/ports', { device: router.id, addresses: ['2001:db8:1::1/64'] });
+  await api.request('POST', '/v1/ports', { device: bridge.id, peer: gateway.id });
+  const port = await api.request<{ id: string; addresses: string[] }>('POST', '/v1/ports', { device: bridge.id, name: 'vm1', mac: await macOf(lab, vm) });
+  await api.request('POST', '/v1/bindings', { port: port.id, interface: 'tap1' });
+  const global = async () => /inet6 (2001:db8:1:\S+)\/64 scope global(?! tentative)/.exec((await lab.ip(vm, '-6', 'addr', 'show', 'dev', 'eth0')).stdout)?.[1];
+  t.true(await eventually(async () => (await global()) !== undefined), 'a SLAAC address, from an advertisement nobody asked for');
+  t.is(`${await global()}`, port.addresses[0]);
+  t.true((await agent.stats()).slowPath.routerAdvertisements > 0);
+  t.true(await eventually(() => ping(lab, vm, '2001:db8:1::1', 1)), 'it pings the router');
 });
