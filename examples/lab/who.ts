@@ -27,8 +27,8 @@ export function whoServer(lab: Lab, ns: string, name: string): void {
 }
 
 /** What the server at `address` says ("vm1 203.0.113.1"), or '' when none answers in 2 s. */
-export async function askWho(lab: Lab, ns: string, address: string): Promise<string> {
-  const once = `import socket\nc = socket.create_connection(("${address}", 8080), timeout=2)\nprint(c.recv(100).decode())`;
+export async function askWho(lab: Lab, ns: string, address: string, port = 8080): Promise<string> {
+  const once = `import socket\nc = socket.create_connection(("${address}", ${port}), timeout=2)\nprint(c.recv(100).decode())`;
   return (await lab.exec(ns, 'python3', ['-c', once]).catch(() => ({ stdout: '' }))).stdout.trim();
 }
 

@@ -259,7 +259,7 @@ export class HostTopology {
       chains: this.list('chain').map(({ id, name, rules }) => ({ id, name: name || id.slice(0, 8), rules })),
       portGroups: this.list('portGroup').map(({ id, ports }) => ({ id, ports })),
       guestMtu: this.guestMtu,
-      floatingIps: this.list('floatingIp').map(({ network, address, port }) => ({ network, address, port })),
+      floatingIps: this.list('floatingIp').map(({ network, address, port, portForwards }) => ({ network, address, port, portForwards })),
     };
     return this.current;
   }

@@ -50,20 +50,34 @@ export async function syncGateway(store: TopologyStore, before: Router | undefin
   await store.put('router', { ...after, gatewayPort: routerSide });
 }
 
-/** A floating IP's network is external, its address is given from there, and its port is the
- *  tenant's, a VM's with an IPv4 address, behind a router of the tenant's whose gateway is on
- *  that network, and no other floating IP's. */
+/** A floating IP's network is external, its address is given from there, and its port (no
+ *  other floating IP's), or the ports it forwards to, are behind a gateway there. */
 export async function checkFloatingIp(store: TopologyStore, fip: FloatingIp): Promise<void> {
   const network = await externalNetwork(store, fip.network, 'network');
   if (!fip.address) fip.address = (await freeExternalAddress(store, network)).split('/')[0];
-  if (!fip.port) return;
-  const port = (await owned(store, 'port', fip.port, fip.tenant, 'port')).value;
-  if (!(await store.get('bridge', port.device)) || !port.addresses.some((a) => !a.includes(':'))) {
-    throw new ApiError(400, 'INVALID_VALUE', 'a floating IP goes to a VM\'s port with an IPv4 address', 'port');
+  if (fip.port && fip.portForwards.length > 0) throw new ApiError(400, 'INVALID_VALUE', 'a floating IP maps to one port whole, or forwards some of its ports: not both', 'portForwards');
+  if (fip.port) {
+    await behindGateway(store, fip, fip.port, 'port');
+    const taken = (await store.list('floatingIp')).find((f) => f.value.port === fip.port && f.value.id !== fip.id);
+    if (taken) throw new ApiError(409, 'IN_USE', `the port has floating IP ${taken.value.address} already`, 'port');
   }
-  if (!(await routerOf(store, port, fip.network))) throw new ApiError(400, 'INVALID_VALUE', 'no router of the port\'s network has its gateway on this external network', 'port');
-  const taken = (await store.list('floatingIp')).find((f) => f.value.port === fip.port && f.value.id !== fip.id);
-  if (taken) throw new ApiError(409, 'IN_USE', `the port has floating IP ${taken.value.address} already`, 'port');
+  const seen = new Set<string>();
+  for (const [i, forward] of fip.portForwards.entries()) {
+    await behindGateway(store, fip, forward.port, `portForwards/${i}/port`);
+    const key = `${forward.protocol}/${forward.externalPort}`;
+    if (seen.has(key)) throw new ApiError(409, 'IN_USE', `${forward.protocol} port ${forward.externalPort} is forwarded twice`, `portForwards/${i}/externalPort`);
+    seen.add(key);
+  }
+}
+
+/** A port a floating IP maps to: the tenant's, a VM's with an IPv4 address, behind a router of
+ *  the tenant's whose gateway is on the floating IP's network. */
+async function behindGateway(store: TopologyStore, fip: FloatingIp, id: string, field: string): Promise<void> {
+  const port = (await owned(store, 'port', id, fip.tenant, field)).value;
+  if (!(await store.get('bridge', port.device)) || !port.addresses.some((a) => !a.includes(':'))) {
+    throw new ApiError(400, 'INVALID_VALUE', 'a floating IP goes to a VM\'s port with an IPv4 address', field);
+  }
+  if (!(await routerOf(store, port, fip.network))) throw new ApiError(400, 'INVALID_VALUE', 'no router of the port\'s network has its gateway on this external network', field);
 }
 
 /** The router that joins a VM port's bridge to an external network, if one does. */

@@ -157,7 +157,17 @@ export const RESOURCES: Resource[] = [
   },
   {
     path: 'floating-ips', kind: 'floatingIp', readers: TENANTS_TOO, writers: TENANTS_TOO,
-    properties: { network: id, port: { ...optionalId, description: 'the VM\'s port it maps to (empty: none)' } }, required: ['network'], immutable: ['network'],
+    properties: {
+      network: id, port: { ...optionalId, description: 'the VM\'s port it maps to (empty: none)' },
+      portForwards: {
+        type: 'array', maxItems: 256, description: 'with no port: external ports forwarded to VMs\' ports',
+        items: {
+          type: 'object', additionalProperties: false, required: ['protocol', 'externalPort', 'port', 'internalPort'],
+          properties: { protocol: { type: 'string', enum: ['tcp', 'udp'] }, externalPort: { type: 'integer', minimum: 1, maximum: 65535 }, port: id, internalPort: { type: 'integer', minimum: 1, maximum: 65535 } },
+        },
+      },
+    },
+    required: ['network'], immutable: ['network'],
   },
   {
     path: 'port-groups', kind: 'portGroup', readers: TENANTS_TOO, writers: TENANTS_TOO,

@@ -272,7 +272,11 @@ export async function deleteDependents(store: TopologyStore, kind: Kind, id: str
     const port = await store.get('port', id);
     if (port) await refuseGatewayPort(store, port.value);
     await relink(store, port?.value, undefined);
-    for (const f of await store.list('floatingIp')) if (f.value.port === id) await store.put('floatingIp', { ...f.value, port: '' });
+    for (const f of await store.list('floatingIp')) {
+      if (f.value.port === id || f.value.portForwards.some((p) => p.port === id)) {
+        await store.put('floatingIp', { ...f.value, port: f.value.port === id ? '' : f.value.port, portForwards: f.value.portForwards.filter((p) => p.port !== id) });
+      }
+    }
     await store.delete('binding', id);
     await store.delete('migration', id);
     // As in OVS, a mirror goes with its port or its destination.

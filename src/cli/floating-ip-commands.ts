@@ -10,11 +10,16 @@ export const FLOATING_IP_USAGE = `
   floating-ip create --network EXTERNAL [--port PORT]
                                   an address of the external network for PORT's VM: what comes
                                   to it reaches the VM, what the VM sends out leaves from it
-  floating-ip set ADDRESS|ID --port PORT|none      floating-ip list      floating-ip delete ADDRESS|ID`;
+  floating-ip set ADDRESS|ID --port PORT|none      floating-ip list      floating-ip delete ADDRESS|ID
+  floating-ip forward ADDRESS|ID tcp|udp EXTERNAL-PORT PORT INTERNAL-PORT
+                                  one port of a floating IP that maps to no VM whole, to PORT's
+                                  VM's INTERNAL-PORT (port forwarding)
+  floating-ip unforward ADDRESS|ID tcp|udp EXTERNAL-PORT`;
 
 export const FLOATING_IP_OPTIONS: Record<string, string[]> = { 'floating-ip create': ['network', 'port'], 'floating-ip set': ['port'] };
 
-type FloatingIp = ApiObject & { network: string; address: string; port: string };
+type Forward = { protocol: string; externalPort: number; port: string; internalPort: number };
+type FloatingIp = ApiObject & { network: string; address: string; port: string; portForwards: Forward[] };
 
 export async function floatingIpCommand(api: ControlClient, words: string[], args: Args, print: Print): Promise<number> {
   const [, sub, name] = words;
@@ -23,7 +28,10 @@ export async function floatingIpCommand(api: ControlClient, words: string[], arg
     const port = flag(args, 'port');
     return port === undefined || port === 'none' ? '' : resolve(api, 'port', port);
   };
-  const said = (f: FloatingIp) => `floating IP ${f.address} (${f.id})${f.port ? ` -> port ${f.port}` : ''}`;
+  const said = (f: FloatingIp) => [
+    `floating IP ${f.address} (${f.id})${f.port ? ` -> port ${f.port}` : ''}`,
+    ...f.portForwards.map((p) => `  ${p.protocol} ${p.externalPort} -> port ${p.port} ${p.internalPort}`),
+  ].join('\n');
   if (sub === 'create') {
     const network = flag(args, 'network');
     if (!network) throw new Error('vswitch floating-ip create needs --network EXTERNAL (an external network\'s name or id)');
@@ -36,18 +44,38 @@ export async function floatingIpCommand(api: ControlClient, words: string[], arg
     print(all, () => table(['address', 'id', 'port'], all.map((f) => [f.address, f.id, f.port || '-'])));
     return 0;
   }
-  if ((sub === 'set' || sub === 'delete') && name) {
-    const found = (await api.request<FloatingIp[]>('GET', base)).filter((f) => f.address === name || f.id === name);
-    if (found.length !== 1) throw new Error(`no floating IP ${name}`);
-    if (sub === 'delete') {
-      await api.request('DELETE', `${base}/${found[0].id}`);
-      print({ deleted: found[0].id }, () => `floating IP ${found[0].address} deleted`);
-      return 0;
-    }
-    if (flag(args, 'port') === undefined) throw new Error('vswitch floating-ip set needs --port PORT|none');
-    const changed = await api.request<FloatingIp>('PATCH', `${base}/${found[0].id}`, { port: await portOf() });
+  if ((sub === 'forward' || sub === 'unforward') && name) {
+    const [protocol, external, port, internal] = words.slice(3);
+    const number = (text: string | undefined, what: string) => {
+      if (!text || !/^\d+$/.test(text)) throw new Error(`vswitch floating-ip ${sub} needs ${what}`);
+      return Number(text);
+    };
+    if (protocol !== 'tcp' && protocol !== 'udp') throw new Error(`vswitch floating-ip ${sub} ADDRESS tcp|udp ...`);
+    const found = await byName(api, name);
+    const others = found.portForwards.filter((p) => p.protocol !== protocol || p.externalPort !== number(external, 'an external port'));
+    const portForwards = sub === 'unforward' ? others : [...others, { protocol, externalPort: number(external, 'an external port'), port: await resolve(api, 'port', port ?? ''), internalPort: number(internal, 'an internal port') }];
+    const changed = await api.request<FloatingIp>('PATCH', `${base}/${found.id}`, { portForwards });
     print(changed, () => said(changed));
     return 0;
   }
-  throw new Error('vswitch floating-ip create|set|list|delete ...');
+  if ((sub === 'set' || sub === 'delete') && name) {
+    const found = await byName(api, name);
+    if (sub === 'delete') {
+      await api.request('DELETE', `${base}/${found.id}`);
+      print({ deleted: found.id }, () => `floating IP ${found.address} deleted`);
+      return 0;
+    }
+    if (flag(args, 'port') === undefined) throw new Error('vswitch floating-ip set needs --port PORT|none');
+    const changed = await api.request<FloatingIp>('PATCH', `${base}/${found.id}`, { port: await portOf() });
+    print(changed, () => said(changed));
+    return 0;
+  }
+  throw new Error('vswitch floating-ip create|set|forward|unforward|list|delete ...');
+}
+
+/** A floating IP by its address or id. */
+async function byName(api: ControlClient, name: string): Promise<FloatingIp> {
+  const found = (await api.request<FloatingIp[]>('GET', '/v1/floating-ips')).filter((f) => f.address === name || f.id === name);
+  if (found.length !== 1) throw new Error(`no floating IP ${name}`);
+  return found[0];
 }

@@ -78,7 +78,7 @@ export class ActionExecutor {
         frameLength += op === Op.pushVlan ? VLAN_TAG_BYTES : -VLAN_TAG_BYTES;
         frameAt = copyAt;
         handedOut = false;
-      } else if (op === Op.setEth || op === Op.decTtl || (op >= Op.setIpv4Source && op <= Op.setQuotedIpv4Destination)) {
+      } else if (op === Op.setEth || op === Op.decTtl || (op >= Op.setIpv4Source && op <= Op.setL4Destination)) {
         if (handedOut) {
           const copyAt = this.reserve(frameLength);
           if (copyAt < 0) {
@@ -97,7 +97,9 @@ export class ActionExecutor {
         } else {
           const field = op === Op.setIpv4Source || op === Op.setQuotedIpv4Source ? IPV4_SOURCE : IPV4_DESTINATION;
           const problem = op === Op.decTtl ? this.decrementTtl(frameAt, frameLength)
-            : op <= Op.setIpv4Destination ? this.setIpv4(frameAt, frameLength, field, arg) : this.setQuotedIpv4(frameAt, frameLength, field, arg);
+            : op <= Op.setIpv4Destination ? this.setIpv4(frameAt, frameLength, field, arg)
+            : op <= Op.setQuotedIpv4Destination ? this.setQuotedIpv4(frameAt, frameLength, field, arg)
+            : this.setL4Port(frameAt, frameLength, op === Op.setL4Source ? 0 : 2, arg);
           if (problem >= 0) {
             sink.drop(problem);
             return;
@@ -201,6 +203,29 @@ export class ActionExecutor {
     }
     write16(a, icmp + 2, icmpSum);
     for (let k = 0; k < 4; k++) a[inner + field + k] = address >>> (24 - 8 * k);
+    return -1;
+  }
+
+  /** Rewrites the TCP or UDP port at `field` (0: source, 2: destination) of an IPv4 frame's
+   *  first fragment, with its checksum updated unless the device finishes it (the pseudo-header
+   *  holds no port) or UDP has none. -1 when done, else the code of the drop reason. */
+  private setL4Port(at: number, length: number, field: number, port: number): number {
+    const a = this.arena;
+    const [l3, type] = this.l3Of(at);
+    const end = at + length;
+    if (type !== EtherType.ipv4 || l3 + IPV4_MIN_HEADER > end || (read16(a, l3 + 6) & 0x1fff) !== 0) return MALFORMED;
+    const protocol = a[l3 + IPV4_PROTOCOL];
+    const l4 = l3 + (a[l3] & 0x0f) * 4;
+    const checksumAt = protocol === TCP ? l4 + TCP_CHECKSUM : protocol === UDP ? l4 + UDP_CHECKSUM : -1;
+    if (checksumAt < 0 || checksumAt + 2 > end) return MALFORMED;
+    const before = read16(a, l4 + field);
+    const partial = (a[at] & VnetFlag.needsChecksum) !== 0 && (a[at + 6] | (a[at + 7] << 8)) + at + VNET_HEADER_BYTES === l4;
+    const checksum = read16(a, checksumAt);
+    if (!partial && !(protocol === UDP && checksum === 0)) {
+      const after = updateChecksum(checksum, before, port);
+      write16(a, checksumAt, protocol === UDP && after === 0 ? 0xffff : after);
+    }
+    write16(a, l4 + field, port);
     return -1;
   }
 

@@ -206,7 +206,7 @@ export class VirtualTopology {
     }
     for (const r of state.routers) {
       this.routers.set(r.id, {
-        id: r.id, name: r.name, tag: deviceTag(r.id), ports: [], routes: [], gateway: null, externalNetwork: r.externalNetwork, floating: { inbound: new Map(), outbound: new Map() },
+        id: r.id, name: r.name, tag: deviceTag(r.id), ports: [], routes: [], gateway: null, externalNetwork: r.externalNetwork, floating: { inbound: new Map(), outbound: new Map(), forwardsIn: new Map(), forwardsOut: new Map(), forwarding: new Set() },
         ...chainsOf(r, `router ${r.name}`, ['pre-routing', 'post-routing']),
       });
     }

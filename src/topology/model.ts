@@ -44,7 +44,9 @@ export interface Router extends Filtered {
   gatewayPort: string;
 }
 /** An address of an external network mapped one to one to a VM port's address: DNAT in, SNAT out. */
-export interface FloatingIp { id: string; tenant: string; network: string; address: string; port: string }
+export interface FloatingIp { id: string; tenant: string; network: string; address: string; port: string; portForwards: PortForward[] }
+/** One external port of a floating IP (one mapped to no port) to a VM's address and port. */
+export interface PortForward { protocol: 'tcp' | 'udp'; externalPort: number; port: string; internalPort: number }
 export interface Port extends Filtered {
   id: string;
   tenant: string;
@@ -190,7 +192,7 @@ export const EMPTY: { [K in Kind]: Omit<KindMap[K], 'id' | 'tenant'> } = {
   securityGroup: { name: '', rules: [] },
   chain: { name: '', rules: [] },
   portGroup: { name: '', ports: [] },
-  floatingIp: { network: '', address: '', port: '' },
+  floatingIp: { network: '', address: '', port: '', portForwards: [] },
   migration: {
     port: '', sourceHost: '', destinationHost: '', destinationInterface: '', state: 'mirroring', begunAt: 0, deadline: 0, guestRunningAt: 0, endedAt: 0, reason: '', markKey: 0,
   },

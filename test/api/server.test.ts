@@ -340,10 +340,17 @@ test('external networks: the operator\'s; a router\'s gateway is made on one, wi
   t.is((await call(a, 'PATCH', `/v1/floating-ips/${fip.id}`, { port: stray })).body.error.field, 'port', 'no router joins that port to the network');
   t.is((await call(a, 'PATCH', `/v1/floating-ips/${fip.id}`, { port: vm })).status, 200);
   t.is((await call(a, 'POST', '/v1/floating-ips', { network: ext, port: vm })).body.error.code, 'IN_USE', 'one floating IP per port');
+  const forward = (port: string, externalPort = 2222) => ({ protocol: 'tcp', externalPort, port, internalPort: 22 });
+  t.is((await call(a, 'POST', '/v1/floating-ips', { network: ext, port: vm, portForwards: [forward(vm)] })).body.error.field, 'portForwards', 'whole, or some ports: not both');
+  t.is((await call(a, 'POST', '/v1/floating-ips', { network: ext, portForwards: [forward(stray)] })).body.error.field, 'portForwards/0/port');
+  t.is((await call(a, 'POST', '/v1/floating-ips', { network: ext, portForwards: [forward(vm), forward(vm)] })).body.error.code, 'IN_USE');
+  const forwarding = (await call(a, 'POST', '/v1/floating-ips', { network: ext, portForwards: [forward(vm), forward(vm, 2223)] })).body;
+  t.is(forwarding.portForwards.length, 2);
   t.is((await call(a, 'DELETE', `/v1/routers/${router}`)).body.error.code, 'HAS_GATEWAY');
   await call(a, 'PATCH', `/v1/routers/${router}`, { externalNetwork: '' });
   t.is((await call(a, 'GET', `/v1/ports/${gateway.id}`)).status, 404, 'unset, the gateway port goes');
   t.is((await call(a, 'GET', `/v1/routers/${router}`)).body.gatewayPort, '');
   await call(a, 'DELETE', `/v1/ports/${vm}`);
   t.is((await call(a, 'GET', `/v1/floating-ips/${fip.id}`)).body.port, '', 'a deleted port leaves its floating IP');
+  t.deepEqual((await call(a, 'GET', `/v1/floating-ips/${forwarding.id}`)).body.portForwards, [], 'and the floating IPs that forwarded to it');
 });

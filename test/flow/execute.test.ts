@@ -81,13 +81,13 @@ function natFrame(what: 'tcp' | 'udp', partial = false, udpNoChecksum = false) {
   return Uint8Array.from([...header, ...frame]);
 }
 
-/** Runs set_ipv4 on a frame; the frame after, without its vnet header. */
-function natted(input: Uint8Array, field: 'source' | 'destination', address: string, quoted = false): Uint8Array {
+/** Runs set_ipv4 (or set_l4_port, given a port) on a frame; the frame after, without its vnet header. */
+function natted(input: Uint8Array, field: 'source' | 'destination', address: string, quoted = false, port = 0): Uint8Array {
   const arena = new Uint8Array(4096);
   arena.set(input, 0);
   const sink = new RecordingSink();
   const table = new ActionTable();
-  new ActionExecutor(arena, 2048, 2048).run(table.programs[table.intern([{ type: 'set_ipv4', field, address, quoted }, { type: 'output', port: 1 }])], 0, input.length, sink);
+  new ActionExecutor(arena, 2048, 2048).run(table.programs[table.intern([port ? { type: 'set_l4_port', field, port } : { type: 'set_ipv4', field, address, quoted }, { type: 'output', port: 1 }])], 0, input.length, sink);
   return arena.slice(10, input.length);
 }
 
@@ -130,4 +130,21 @@ test('set_ipv4 on the packet an ICMP error quotes: the quote\'s address, its che
   t.true(new Ipv4Packet(out, inner).verifyChecksum(), 'the quoted header\'s checksum');
   t.is(onesComplementSum(out, inner + 20, out.length, ipv4PseudoSum(out, inner, 17, out.length - inner - 20)), 0xffff, 'the quoted UDP checksum');
   t.is(formatAddress(out.subarray(30, 34)), '10.0.1.5', 'the outer header is left alone');
+});
+
+test('set_l4_port rewrites a TCP or UDP port with its checksum right; a partial checksum needs nothing, UDP\'s 0 stays', (t) => {
+  for (const what of ['tcp', 'udp'] as const) {
+    for (const field of ['source', 'destination'] as const) {
+      const out = natted(natFrame(what), field, '', false, 2222);
+      t.is((out[34 + (field === 'source' ? 0 : 2)] << 8) | out[35 + (field === 'source' ? 0 : 2)], 2222);
+      t.true(l4Holds(out), `${what} ${field}`);
+    }
+    const partial = natted(natFrame(what, true), 'destination', '', false, 2222);
+    const checksumAt = 34 + (what === 'tcp' ? 16 : 6);
+    const finished = ~onesComplementSum(partial, 34, partial.length) & 0xffff;
+    partial[checksumAt] = finished >>> 8;
+    partial[checksumAt + 1] = finished & 0xff;
+    t.true(l4Holds(partial), `${what}: the device's checksum comes out right`);
+  }
+  t.deepEqual([...natted(natFrame('udp', false, true), 'source', '', false, 2222).subarray(40, 42)], [0, 0]);
 });

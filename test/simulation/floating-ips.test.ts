@@ -59,3 +59,18 @@ test('DNAT in, SNAT out; a moved floating IP re-decides the flows through the ga
   t.deepEqual(outputs(moved.actions), [2], 'to vm2 now');
   t.regex(h.simulate(3, frameFromText(`icmp,dl_src=${OUT},dl_dst=${GW},nw_src=203.0.113.1,nw_dst=203.0.113.10`), true).trace.join('\n'), /floating IP 203\.0\.113\.10 -> 10\.0\.1\.6 \(DNAT\)/);
 });
+
+test('port forwarding: a forwarded port of a floating IP to a VM\'s port, both ways; ARP answered for it', (t) => {
+  const { h, ext, vm2 } = network();
+  h.put('floatingIp', { network: ext, address: '203.0.113.20', portForwards: [{ protocol: 'tcp', externalPort: 2222, port: vm2, internalPort: 22 }] });
+  t.is(h.simulate(3, frameFromText(`arp,dl_src=${OUT},nw_src=203.0.113.1,nw_dst=203.0.113.20`)).emit.length, 1);
+  const inbound = h.simulate(3, frameFromText(`tcp,dl_src=${OUT},dl_dst=${GW},nw_src=203.0.113.1,nw_dst=203.0.113.20,tp_src=50000,tp_dst=2222`));
+  t.deepEqual(nat(inbound.actions), [{ type: 'set_ipv4', field: 'destination', address: '10.0.1.6' }]);
+  t.deepEqual(inbound.actions.filter((a) => a.type === 'set_l4_port'), [{ type: 'set_l4_port', field: 'destination', port: 22 }]);
+  t.deepEqual(outputs(inbound.actions), [2], 'to vm2');
+  const reply = h.simulate(2, frameFromText(`tcp,dl_src=${VM2},dl_dst=${R1},nw_src=10.0.1.6,nw_dst=203.0.113.1,tp_src=22,tp_dst=50000`));
+  t.deepEqual(nat(reply.actions), [{ type: 'set_ipv4', field: 'source', address: '203.0.113.20' }]);
+  t.deepEqual(reply.actions.filter((a) => a.type === 'set_l4_port'), [{ type: 'set_l4_port', field: 'source', port: 2222 }]);
+  const other = h.simulate(3, frameFromText(`tcp,dl_src=${OUT},dl_dst=${GW},nw_src=203.0.113.1,nw_dst=203.0.113.20,tp_dst=2223`));
+  t.deepEqual(nat(other.actions), [], 'a port not forwarded goes nowhere new');
+});
