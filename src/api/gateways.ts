@@ -56,14 +56,19 @@ export async function checkFloatingIp(store: TopologyStore, fip: FloatingIp): Pr
   const network = await externalNetwork(store, fip.network, 'network');
   if (!fip.address) fip.address = (await freeExternalAddress(store, network)).split('/')[0];
   if (fip.port && fip.portForwards.length > 0) throw new ApiError(400, 'INVALID_VALUE', 'a floating IP maps to one port whole, or forwards some of its ports: not both', 'portForwards');
+  // Without connection state, a VM's replies are told apart by address and port alone: a port
+  // has a floating IP whole, or is forwarded to, not both.
+  const others = (await store.list('floatingIp')).filter((f) => f.value.id !== fip.id).map((f) => f.value);
   if (fip.port) {
     await behindGateway(store, fip, fip.port, 'port');
-    const taken = (await store.list('floatingIp')).find((f) => f.value.port === fip.port && f.value.id !== fip.id);
-    if (taken) throw new ApiError(409, 'IN_USE', `the port has floating IP ${taken.value.address} already`, 'port');
+    const taken = others.find((f) => f.port === fip.port);
+    if (taken) throw new ApiError(409, 'IN_USE', `the port has floating IP ${taken.address} already`, 'port');
+    if (others.some((f) => f.portForwards.some((p) => p.port === fip.port))) throw new ApiError(409, 'IN_USE', 'a floating IP forwards ports to this port: it takes no floating IP whole', 'port');
   }
   const seen = new Set<string>();
   for (const [i, forward] of fip.portForwards.entries()) {
     await behindGateway(store, fip, forward.port, `portForwards/${i}/port`);
+    if (others.some((f) => f.port === forward.port)) throw new ApiError(409, 'IN_USE', 'the port has a floating IP whole: no port is forwarded to it', `portForwards/${i}/port`);
     const key = `${forward.protocol}/${forward.externalPort}`;
     if (seen.has(key)) throw new ApiError(409, 'IN_USE', `${forward.protocol} port ${forward.externalPort} is forwarded twice`, `portForwards/${i}/externalPort`);
     seen.add(key);

@@ -60,11 +60,9 @@ export class FloatingIpStep {
     if (out !== router.gateway) return;
     w.tags.add(externalTag(router.externalNetwork));
     if (!w.ipv4) return;
-    // A forwarded port's replies leave from the port it was reached at, whatever else the VM has.
-    if (this.forwardOut(router, w)) return;
     const fixed = w.fields.networkSource;
     const floating = router.floating.outbound.get(formatAddress(fixed));
-    if (!floating) return;
+    if (!floating) return this.forwardOut(router, w); // a port has a floating IP whole or forwarded ports (the API sees to it)
     w.note(() => `  ${formatAddress(fixed)} -> floating IP ${formatAddress(floating)} (SNAT)`);
     w.actions.push({ type: 'set_ipv4', field: 'source', address: formatAddress(floating) });
     // An error the VM sends quotes what came to it, sent to the floating IP.
@@ -84,18 +82,16 @@ export class FloatingIpStep {
     f.transportDestination = to.port;
   }
 
-  /** What a VM sends from a forwarded port leaves from the floating IP's forwarded port; false
-   *  when the frame is not from one. */
-  private forwardOut(router: VirtualRouter, w: Walk): boolean {
+  /** What a VM sends from a forwarded port leaves from the floating IP's forwarded port. */
+  private forwardOut(router: VirtualRouter, w: Walk): void {
     const f = w.fields;
     const [address, port] = [formatAddress(f.networkSource), f.transportSource];
     const to = router.floating.forwardsOut.get(forwardKey(f.ipProtocol, address, port));
-    if (!to) return false;
+    if (!to) return;
     w.note(() => `  ${address}:${port} -> forwarded port ${formatAddress(to.address)}:${to.port} (SNAT)`);
     w.actions.push({ type: 'set_ipv4', field: 'source', address: formatAddress(to.address) }, { type: 'set_l4_port', field: 'source', port: to.port });
     f.networkSource = to.address;
     f.transportSource = to.port;
-    return true;
   }
 }
 

@@ -344,8 +344,11 @@ test('external networks: the operator\'s; a router\'s gateway is made on one, wi
   t.is((await call(a, 'POST', '/v1/floating-ips', { network: ext, port: vm, portForwards: [forward(vm)] })).body.error.field, 'portForwards', 'whole, or some ports: not both');
   t.is((await call(a, 'POST', '/v1/floating-ips', { network: ext, portForwards: [forward(stray)] })).body.error.field, 'portForwards/0/port');
   t.is((await call(a, 'POST', '/v1/floating-ips', { network: ext, portForwards: [forward(vm), forward(vm)] })).body.error.code, 'IN_USE');
+  t.is((await call(a, 'POST', '/v1/floating-ips', { network: ext, portForwards: [forward(vm)] })).body.error.field, 'portForwards/0/port', 'vm has a floating IP whole');
+  await call(a, 'PATCH', `/v1/floating-ips/${fip.id}`, { port: '' });
   const forwarding = (await call(a, 'POST', '/v1/floating-ips', { network: ext, portForwards: [forward(vm), forward(vm, 2223)] })).body;
   t.is(forwarding.portForwards.length, 2);
+  t.is((await call(a, 'PATCH', `/v1/floating-ips/${fip.id}`, { port: vm })).body.error.code, 'IN_USE', 'ports are forwarded to vm: no floating IP whole');
   t.is((await call(a, 'DELETE', `/v1/routers/${router}`)).body.error.code, 'HAS_GATEWAY');
   await call(a, 'PATCH', `/v1/routers/${router}`, { externalNetwork: '' });
   t.is((await call(a, 'GET', `/v1/ports/${gateway.id}`)).status, 404, 'unset, the gateway port goes');

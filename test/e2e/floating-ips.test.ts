@@ -46,11 +46,6 @@ test('the outside reaches a VM by its floating IP (ping, TCP, its real address s
   t.true(await eventually(() => ping(lab, outside, fip.address, 1)), 'ping by the floating IP');
   t.true(await eventually(async () => (await askWho(lab, outside, fip.address)) !== ''), 'TCP by the floating IP');
   t.is(await askWho(lab, outside, fip.address), 'vm1 203.0.113.1', 'vm1 answers, and sees the outside\'s own address');
-  // Port forwarding: a second floating IP, mapped to no VM whole, forwards its TCP 2222 to vm2's 8080.
-  const second = /floating IP (\S+)/.exec(await cli(token, 'floating-ip', 'create', '--network', 'public'))![1];
-  t.regex(await cli(token, 'floating-ip', 'forward', second, 'tcp', '2222', 'vm2', '8080'), /tcp 2222 -> port \S+ 8080/);
-  t.true(await eventually(async () => (await askWho(lab, outside, second, 2222)) === 'vm2 203.0.113.1'), 'the forwarded port reaches vm2, which sees the outside\'s address');
-  t.is(await askWho(lab, outside, second, 8080), '', 'a port not forwarded reaches nobody');
   // ICMP errors about translated packets reach the sockets that sent them, both ways: the
   // packet each quotes is translated too.
   t.is(await udpAnswer(lab, vm1, '203.0.113.1', 9999), 'refused', 'the outside\'s port unreachable, quoting what left from the floating IP, reaches vm1');
@@ -76,6 +71,13 @@ test('the outside reaches a VM by its floating IP (ping, TCP, its real address s
   t.regex(await cli(token, 'floating-ip', 'set', fip.address, '--port', 'vm1'), /floating IP 203\.0\.113\.3 \(\S+\) -> port /, 'and back, with the CLI');
   const back = Date.now();
   t.true(await eventually(async () => asking.firstAfter('vm1', back) !== undefined), 'vm1 answers again');
+
+  // Port forwarding: a second floating IP, mapped to no VM whole, forwards its TCP 2222 to vm2's
+  // 8080 (vm2 has no floating IP whole now: a port has one or the other).
+  const second = /floating IP (\S+)/.exec(await cli(token, 'floating-ip', 'create', '--network', 'public'))![1];
+  t.regex(await cli(token, 'floating-ip', 'forward', second, 'tcp', '2222', 'vm2', '8080'), /tcp 2222 -> port \S+ 8080/);
+  t.true(await eventually(async () => (await askWho(lab, outside, second, 2222)) === 'vm2 203.0.113.1'), 'the forwarded port reaches vm2, which sees the outside\'s address');
+  t.is(await askWho(lab, outside, second, 8080), '', 'a port not forwarded reaches nobody');
 });
 
 test('across hosts: the uplink bound on the gateway host, the VM on another; in by the floating IP, back from it', async (t) => {
