@@ -5,6 +5,7 @@
 // Files, not the folder's index: see the imports of src/datapath/datapath.ts.
 import { updateChecksum } from '../packet/checksum';
 import { EtherType, VLAN_TAG_BYTES } from '../packet/ethernet';
+import { isIcmpv4Error } from '../packet/icmpv4';
 import { VNET_HEADER_BYTES, VnetFlag, VnetGso } from '../packet/vnet-header';
 import { dropCode, Op } from './actions';
 
@@ -33,9 +34,6 @@ const ICMP = 1;
 const TCP = 6;
 const UDP = 17;
 const ICMP_HEADER = 8;
-/** ICMPv4's errors, which quote the packet they are about: unreachable, source quench,
- *  redirect, time exceeded, parameter problem. */
-const ICMP_ERRORS = [3, 4, 5, 11, 12];
 const TCP_CHECKSUM = 16;
 const UDP_CHECKSUM = 6;
 const IPV6_HOP_LIMIT = 7;
@@ -182,7 +180,7 @@ export class ActionExecutor {
     if (type !== EtherType.ipv4 || l3 + IPV4_MIN_HEADER > end || a[l3 + IPV4_PROTOCOL] !== ICMP) return -1;
     const icmp = l3 + (a[l3] & 0x0f) * 4;
     const inner = icmp + ICMP_HEADER;
-    if (!ICMP_ERRORS.includes(a[icmp]) || inner + IPV4_MIN_HEADER > end || a[inner] >> 4 !== 4) return -1;
+    if (!isIcmpv4Error(a[icmp]) || inner + IPV4_MIN_HEADER > end || a[inner] >> 4 !== 4) return -1;
     const oldHigh = read16(a, inner + field);
     const oldLow = read16(a, inner + field + 2);
     const newHigh = (address >>> 16) & 0xffff;

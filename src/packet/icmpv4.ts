@@ -4,6 +4,11 @@ import { finishChecksum, onesComplementSum } from './checksum';
 import { HeaderView } from './view';
 
 export const Icmpv4Type = { echoReply: 0, destinationUnreachable: 3, echoRequest: 8, timeExceeded: 11, parameterProblem: 12 } as const;
+/** ICMPv4's errors, which quote the packet they are about (RFC 792): unreachable, source
+ *  quench, redirect, time exceeded, parameter problem. No error is answered with another
+ *  (RFC 1122 3.2.2). */
+const ERROR_TYPES: readonly number[] = [3, 4, 5, 11, 12];
+export const isIcmpv4Error = (type: number): boolean => ERROR_TYPES.includes(type);
 
 const field = { type: 0, code: 1, checksum: 2, identifier: 4, sequence: 6 } as const;
 export const ICMPV4_HEADER_BYTES = 8;

@@ -9,6 +9,8 @@ export const Icmpv6Type = {
   /** MLDv2's listener report (RFC 3810), which a host sends from :: before it has an address. */
   listenerReport: 143,
 } as const;
+/** ICMPv6's errors are its types below 128 (RFC 4443 2.1). */
+export const isIcmpv6Error = (type: number): boolean => type < 128;
 export const NdpOption = { sourceLinkLayerAddress: 1, targetLinkLayerAddress: 2, prefixInformation: 3, mtu: 5 } as const;
 /** Neighbor advertisement flags (RFC 4861 §4.4): Router, Solicited, Override. */
 export const NdpFlag = { router: 0x80, solicited: 0x40, override: 0x20 } as const;

@@ -10,7 +10,6 @@ import type { Walk } from './walk';
 
 /** ICMP echo requests and their replies, tracked as one connection: [request, reply] types. */
 const ECHO = [[Icmpv4Type.echoRequest, Icmpv4Type.echoReply], [Icmpv6Type.echoRequest, Icmpv6Type.echoReply]] as const;
-const ICMP_ERRORS: readonly number[] = [Icmpv4Type.destinationUnreachable, Icmpv4Type.timeExceeded, Icmpv4Type.parameterProblem];
 
 /** A frame's connection state, as iptables' and MidoNet's rules name it. */
 export type ConnectionState = 'new' | 'established' | 'related' | 'invalid';
@@ -87,12 +86,7 @@ export class ConnectionTracking {
   private opens(w: Walk): boolean {
     const f = w.fields;
     if (f.ipProtocol === IpProtocol.tcp) return (f.flags & KeyFlag.tcpRst) === 0 && (f.flags & (KeyFlag.tcpSyn | KeyFlag.tcpFin)) !== (KeyFlag.tcpSyn | KeyFlag.tcpFin);
-    return !this.icmpError(w);
-  }
-
-  private icmpError(w: Walk): boolean {
-    const f = w.fields;
-    return w.ipv4 ? f.ipProtocol === IpProtocol.icmp && ICMP_ERRORS.includes(f.transportSource) : f.ipProtocol === IpProtocol.icmpv6 && f.transportSource >= 1 && f.transportSource <= 4;
+    return !w.icmpError;
   }
 
   /** Whether the frame is an ICMP error (unreachable, time exceeded, too big, parameter
@@ -100,7 +94,7 @@ export class ConnectionTracking {
    *  connection (RFC 792, RFC 4443 2.4). The quote is not in the flow key, so such frames
    *  come to the slow path one by one. */
   private related(zone: readonly [number, number], w: Walk): boolean {
-    if (!this.icmpError(w)) return false;
+    if (!w.icmpError) return false;
     w.cache = false;
     const frame = w.frame;
     if (!frame) return false;

@@ -7,7 +7,7 @@
 // router answers ARP for its floating IPs on the external network. Stateless: each direction is
 // its own flow, decided at flow setup, and every flow through a gateway carries its external
 // network's tag, so a floating IP made, moved or taken away re-decides them all.
-import { formatAddress, Icmpv4Type, IpProtocol, parseAddress } from '../packet';
+import { formatAddress, IpProtocol, parseAddress } from '../packet';
 import { externalTag } from './tags';
 import type { PortForward } from '../topology';
 import type { StatePort, VirtualPort, VirtualRouter } from './virtual-topology';
@@ -51,7 +51,7 @@ export class FloatingIpStep {
     w.note(() => `  floating IP ${formatAddress(floating)} -> ${formatAddress(fixed)} (DNAT)`);
     w.actions.push({ type: 'set_ipv4', field: 'destination', address: formatAddress(fixed) });
     // An error about what the VM sent quotes it as it left, from the floating IP.
-    if (icmpError(w)) w.actions.push({ type: 'set_ipv4', field: 'source', address: formatAddress(fixed), quoted: true });
+    if (w.icmpError) w.actions.push({ type: 'set_ipv4', field: 'source', address: formatAddress(fixed), quoted: true });
     w.fields.networkDestination = fixed;
   }
 
@@ -66,7 +66,7 @@ export class FloatingIpStep {
     w.note(() => `  ${formatAddress(fixed)} -> floating IP ${formatAddress(floating)} (SNAT)`);
     w.actions.push({ type: 'set_ipv4', field: 'source', address: formatAddress(floating) });
     // An error the VM sends quotes what came to it, sent to the floating IP.
-    if (icmpError(w)) w.actions.push({ type: 'set_ipv4', field: 'destination', address: formatAddress(floating), quoted: true });
+    if (w.icmpError) w.actions.push({ type: 'set_ipv4', field: 'destination', address: formatAddress(floating), quoted: true });
     w.fields.networkSource = floating;
   }
 
@@ -93,13 +93,6 @@ export class FloatingIpStep {
     f.networkSource = to.address;
     f.transportSource = to.port;
   }
-}
-
-const ICMP_ERRORS: readonly number[] = [Icmpv4Type.destinationUnreachable, Icmpv4Type.timeExceeded, Icmpv4Type.parameterProblem];
-
-/** Whether the frame is an ICMP error, which quotes the packet it is about (RFC 792). */
-function icmpError(w: Walk): boolean {
-  return w.fields.ipProtocol === IpProtocol.icmp && ICMP_ERRORS.includes(w.fields.transportSource);
 }
 
 /** Each router's floating IPs: a floating IP maps to its port's first IPv4 address, at the

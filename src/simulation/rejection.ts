@@ -24,8 +24,7 @@ export function rejection(w: Walk, link: Link): Uint8Array | null {
   const ip = w.ipv4 ? new Ipv4Packet() : new Ipv6Packet();
   if (ip.point(frame, w.l3At, frame.length) !== null) return null;
   if (f.ipProtocol === IpProtocol.tcp) return reset(w, ip, link);
-  const error = w.ipv4 ? f.ipProtocol === IpProtocol.icmp && f.transportSource !== Icmpv4Type.echoRequest && f.transportSource !== Icmpv4Type.echoReply : f.ipProtocol === IpProtocol.icmpv6 && f.transportSource < 128;
-  if (error) return null;
+  if (w.icmpError) return null;
   const quote = quoteOf(frame, w.l3At, w.ipv6);
   return w.ipv4
     ? icmpv4(link, f.networkDestination, f.networkSource, Icmpv4Type.destinationUnreachable, PROHIBITED.v4, 0, quote)

@@ -22,8 +22,6 @@ import { Walk } from './walk';
 const UNSPECIFIED_V6 = new Uint8Array(16);
 const ALL_NODES_V6 = Uint8Array.from([0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
 const ALL_NODES_MAC = Uint8Array.from([0x33, 0x33, 0, 0, 0, 1]);
-/** ICMPv4 types that are errors: never answered with another error (RFC 1122 §3.2.2). */
-const ICMPV4_ERRORS = new Set([3, 4, 5, 11, 12]);
 const Unreachable = { v4Network: 0, v4Port: 3, v6NoRoute: 0, v6Port: 4 } as const;
 
 /** Linux's defaults for ICMP errors: 1000 a second, 50 at once (per router here). */
@@ -197,11 +195,8 @@ export class RouterStep {
    *  A flow that was answered is not cached, so that each of its frames is answered (each probe
    *  of a traceroute); one over the rate limit is, so that a flood meets a cached drop. */
   private icmpError(port: VirtualPort, w: Walk, type: number, code: number): void {
-    const isError = w.ipv4
-      ? w.fields.ipProtocol === IpProtocol.icmp && ICMPV4_ERRORS.has(w.fields.transportSource)
-      : w.fields.ipProtocol === IpProtocol.icmpv6 && w.fields.transportSource < 128;
     const source = port.prefixes.find((p) => p.address.length === w.fields.networkSource.length);
-    if (isError || !source || !w.frame || w.fields.networkDestination[0] >= (w.ipv4 ? 224 : 0xff)) return;
+    if (w.icmpError || !source || !w.frame || w.fields.networkDestination[0] >= (w.ipv4 ? 224 : 0xff)) return;
     if (!w.dryRun && !this.icmpBudgets.take(port.device)) return w.note(() => '  ICMP error not sent: over the rate limit');
     w.cache = false;
     w.note(() => `  ICMP ${type}/${code} to ${formatAddress(w.fields.networkSource)}`);

@@ -1,7 +1,7 @@
 // One walk of a frame through the virtual topology: where it is, what was decided, and what
 // the flow will do. Devices (bridge.ts's VirtualBridge step, router.ts) read and change it.
 import { Action, describeKey, DropReason, FlowKeyFields, KeyFlag } from '../flow';
-import { EtherType, formatMac, VLAN_TAG_BYTES, VNET_HEADER_BYTES, ETHERNET_HEADER_BYTES } from '../packet';
+import { EtherType, formatMac, IpProtocol, isIcmpv4Error, isIcmpv6Error, VLAN_TAG_BYTES, VNET_HEADER_BYTES, ETHERNET_HEADER_BYTES } from '../packet';
 import type { Tracking } from './connection-tracking';
 import type { VirtualPort } from './virtual-topology';
 
@@ -110,6 +110,13 @@ export class Walk {
 
   get ipv6(): boolean {
     return this.fields.ethertype === EtherType.ipv6;
+  }
+
+  /** Whether the frame is an ICMP error, which quotes the packet it is about. */
+  get icmpError(): boolean {
+    const f = this.fields;
+    if (this.ipv4) return f.ipProtocol === IpProtocol.icmp && isIcmpv4Error(f.transportSource);
+    return this.ipv6 && f.ipProtocol === IpProtocol.icmpv6 && isIcmpv6Error(f.transportSource);
   }
 
   /** Records a step of a trace; the text is made only when tracing. */
