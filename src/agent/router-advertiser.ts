@@ -5,10 +5,8 @@
 // (Linux's reach an hour apart).
 import { Transmission } from '../datapath';
 import { linkLocalOf, parseMac, parsePrefix } from '../packet';
-import { routerAdvertisement } from '../simulation/router-frames';
+import { ALL_NODES, routerAdvertisement } from '../simulation/router-frames';
 import type { TopologyState } from '../simulation';
-
-const ALL_NODES = { mac: Uint8Array.from([0x33, 0x33, 0, 0, 0, 1]), address: Uint8Array.from([0xff, 0x02, ...new Array(13).fill(0), 1]) };
 
 /** The advertisements of a version of the state: one per router port with /64s, to the datapath
  *  ports of its bridge's VMs bound on this host (untagged: access ports, or a trunk's VLAN 0). */

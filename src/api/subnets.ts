@@ -1,7 +1,7 @@
 // A bridge's IP subnets as the API takes them (completed, each address in its place, no two
 // overlapping), and its ports' addresses from them, as Neutron's IPAM gives fixed IPs: DHCP
 // then only tells a VM its port's address.
-import { contains, eui64Address, formatAddress, parseAddress, parseMac, parsePrefix, Prefix } from '../packet';
+import { contains, eui64Address, formatAddress, maskOf, networkOf, parseAddress, parseMac, parsePrefix, Prefix } from '../packet';
 import { Bridge, EMPTY_SUBNET, Port, Subnet, TopologyStore } from '../topology';
 import { ApiError } from './rules';
 
@@ -15,7 +15,8 @@ export function checkSubnets(bridge: Bridge): void {
     const prefix = parse(() => parsePrefix(subnet.cidr), field('cidr'), `'${subnet.cidr}' is not a prefix such as 10.0.0.0/24`);
     const bits = prefix.address.length * 8;
     if (prefix.length > bits - 2 || prefix.length < 8) throw invalid('cidr', `a subnet's prefix length is from 8 to ${bits - 2}`);
-    if (masked(prefix).some((b, k) => b !== prefix.address[k])) throw invalid('cidr', `host bits are set: the subnet is ${formatAddress(masked(prefix))}/${prefix.length}`);
+    const network = networkOf(prefix);
+    if (network.some((b, k) => b !== prefix.address[k])) throw invalid('cidr', `host bits are set: the subnet is ${formatAddress(network)}/${prefix.length}`);
     if (prefixes.some((p) => p.address.length === prefix.address.length && (contains(p, prefix.address) || contains(prefix, p.address)))) throw invalid('cidr', 'it overlaps another subnet of the bridge');
     prefixes.push(prefix);
     const inside = (name: 'gateway' | 'poolStart' | 'poolEnd', text: string): Uint8Array => {
@@ -64,7 +65,7 @@ export async function addressFromPool(store: TopologyStore, port: Port, bridge: 
 export function firstFree(subnet: Subnet, taken: ReadonlySet<string>): string | null {
   const prefix = parsePrefix(subnet.cidr);
   const first = subnet.poolStart ? parseAddress(subnet.poolStart) : offset(prefix.address, 1);
-  const last = subnet.poolEnd ? parseAddress(subnet.poolEnd) : offset(masked(prefix).map((b, k) => b | (~mask(prefix)[k] & 0xff)), -1);
+  const last = subnet.poolEnd ? parseAddress(subnet.poolEnd) : offset(broadcastOf(prefix), -1);
   for (let address = first; compare(address, last) <= 0; address = offset(address, 1)) {
     const text = formatAddress(address);
     if (text !== subnet.gateway && !taken.has(text)) return text;
@@ -80,13 +81,10 @@ function parse<T>(f: () => T, field: string, message: string): T {
   }
 }
 
-function mask(prefix: Prefix): number[] {
-  return [...prefix.address].map((_, k) => (0xff << (8 - Math.max(0, Math.min(8, prefix.length - k * 8)))) & 0xff);
-}
-
-function masked(prefix: Prefix): Uint8Array {
-  const m = mask(prefix);
-  return prefix.address.map((b, k) => b & m[k]);
+/** The prefix's last address (all host bits set). */
+function broadcastOf(prefix: Prefix): Uint8Array {
+  const mask = maskOf(prefix);
+  return networkOf(prefix).map((b, k) => b | (~mask[k] & 0xff));
 }
 
 /** The address `n` after (or before) this one, IPv4 (a 32-bit sum) or IPv6 (its last 32 bits). */

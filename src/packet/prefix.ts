@@ -39,3 +39,14 @@ export function contains(prefix: Prefix, address: Uint8Array): boolean {
 export function sameAddress(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((byte, i) => byte === b[i]);
 }
+
+/** The prefix's netmask, as many bytes as its address (255.255.255.0 for a /24). */
+export function maskOf(prefix: Prefix): Uint8Array {
+  return prefix.address.map((_, k) => (0xff << (8 - Math.max(0, Math.min(8, prefix.length - k * 8)))) & 0xff);
+}
+
+/** The prefix's network address: its address with the host bits cleared. */
+export function networkOf(prefix: Prefix): Uint8Array {
+  const mask = maskOf(prefix);
+  return prefix.address.map((b, k) => b & mask[k]);
+}

@@ -5,7 +5,7 @@
 // address there is not answered, and its message floods as any broadcast does.
 import {
   contains, DHCP_BROADCAST_FLAG, DhcpMessage, DhcpMessageType, DhcpOption, DhcpPort, dhcpReplyLength, emitDhcpReply, emitEthernet, emitIpv4, emitUdp,
-  EtherType, ETHERNET_HEADER_BYTES, formatAddress, IpProtocol, IPV4_HEADER_BYTES, ipv4PseudoSum, parseAddress, parsePrefix, Prefix, UDP_HEADER_BYTES,
+  EtherType, ETHERNET_HEADER_BYTES, formatAddress, IpProtocol, IPV4_HEADER_BYTES, ipv4PseudoSum, maskOf, parseAddress, parsePrefix, Prefix, UDP_HEADER_BYTES,
   UdpDatagram, VNET_HEADER_BYTES,
 } from '../packet';
 import type { Subnet } from '../topology';
@@ -35,10 +35,9 @@ export function dhcpSubnets(subnets: readonly Subnet[], guestMtu: number): DhcpS
   return subnets.filter((s) => s.dhcp && !s.cidr.includes(':')).map((s) => {
     const prefix = parsePrefix(s.cidr);
     const gateway = parseAddress(s.gateway);
-    const mask = Uint8Array.from([0, 1, 2, 3].map((k) => (0xff << (8 - Math.max(0, Math.min(8, prefix.length - k * 8)))) & 0xff));
     const routes = s.routes.map((r) => ({ ...parsePrefix(r.destination), via: parseAddress(r.nextHop) }));
     const options: [number, Uint8Array][] = [
-      [DhcpOption.serverId, gateway], [DhcpOption.subnetMask, mask], [DhcpOption.router, gateway],
+      [DhcpOption.serverId, gateway], [DhcpOption.subnetMask, maskOf(prefix)], [DhcpOption.router, gateway],
       [DhcpOption.interfaceMtu, uint16(s.mtu || guestMtu)],
     ];
     if (s.dnsServers.length > 0) options.push([DhcpOption.dnsServers, concat(s.dnsServers.map(parseAddress))]);

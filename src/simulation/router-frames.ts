@@ -8,6 +8,8 @@ import {
 } from '../packet';
 
 const BROADCAST = new Uint8Array(6).fill(0xff);
+/** IPv6's all-nodes group (ff02::1) and its MAC (RFC 2464 7). */
+export const ALL_NODES = { address: Uint8Array.from([0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]), mac: Uint8Array.from([0x33, 0x33, 0, 0, 0, 1]) } as const;
 const ZERO_MAC = new Uint8Array(6);
 const DEFAULT_TTL = 64;
 const NDP_HOP_LIMIT = 255;

@@ -10,7 +10,7 @@ import {
 } from '../packet';
 import { contains, formatAddress, sameAddress } from '../packet';
 import {
-  arpReply, arpRequest, icmpv4, icmpv6, neighborAdvertisement, neighborSolicitation, quoteOf, routerAdvertisement,
+  ALL_NODES, arpReply, arpRequest, icmpv4, icmpv6, neighborAdvertisement, neighborSolicitation, quoteOf, routerAdvertisement,
 } from './router-frames';
 import { FloatingIpStep } from './floating-ips';
 import { neighborTag } from './tags';
@@ -20,8 +20,6 @@ import { LinkAddress, VirtualPort, VirtualRouter } from './virtual-topology';
 import { Walk } from './walk';
 
 const UNSPECIFIED_V6 = new Uint8Array(16);
-const ALL_NODES_V6 = Uint8Array.from([0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
-const ALL_NODES_MAC = Uint8Array.from([0x33, 0x33, 0, 0, 0, 1]);
 const Unreachable = { v4Network: 0, v4Port: 3, v6NoRoute: 0, v6Port: 4 } as const;
 
 /** Linux's defaults for ICMP errors: 1000 a second, 50 at once (per router here). */
@@ -97,7 +95,7 @@ export class RouterStep {
     const fromUnspecified = sameAddress(asker, UNSPECIFIED_V6);
     if (!fromUnspecified) this.learn(router, asker, mac, w);
     w.note(() => `  neighbor solicitation for ${formatAddress(target)}: advertise ${port.mac}`);
-    this.walker.emit(port, neighborAdvertisement(port.macBytes, target, w.source, fromUnspecified ? ALL_NODES_V6 : asker), w);
+    this.walker.emit(port, neighborAdvertisement(port.macBytes, target, w.source, fromUnspecified ? ALL_NODES.address : asker), w);
   }
 
   /** A host's router solicitation (RFC 4861 6.2.6): an advertisement of the port's /64
@@ -109,9 +107,9 @@ export class RouterStep {
     if (!w.dryRun && !this.solicitationBudgets.take(`${port.id}/${formatMac(w.source)}`)) return w.drop('serviceLimited', () => 'router solicitations faster than they are answered');
     w.cache = false;
     const fromUnspecified = sameAddress(w.fields.networkSource, UNSPECIFIED_V6);
-    const link = { source: port.macBytes, destination: fromUnspecified ? ALL_NODES_MAC : w.source };
+    const link = { source: port.macBytes, destination: fromUnspecified ? ALL_NODES.mac : w.source };
     w.note(() => `  router solicitation: advertise ${port.prefixes.filter((p) => p.address.length === 16 && p.length === 64).map((p) => p.text).join(', ')}`);
-    const frame = routerAdvertisement(link, linkLocalOf(port.macBytes), fromUnspecified ? ALL_NODES_V6 : w.fields.networkSource, prefixes, this.walker.topology.guestMtu);
+    const frame = routerAdvertisement(link, linkLocalOf(port.macBytes), fromUnspecified ? ALL_NODES.address : w.fields.networkSource, prefixes, this.walker.topology.guestMtu);
     this.walker.emit(port, frame, w, 'routerAdvertisement');
   }
 

@@ -12,7 +12,7 @@ import { MemberChains, SecurityGroupChains, StateGroup } from './security-groups
 import { MacTable } from './mac-table';
 import { PortGuard, portGuard } from './port-security';
 import { deviceTag, hostTag, MacTags, neighborTag, portTag, vportTag } from './tags';
-import { contains, formatAddress, parsePrefix, Prefix } from '../packet';
+import { contains, formatAddress, networkOf, parsePrefix, Prefix } from '../packet';
 
 export interface TopologyState {
   /** Grows with every change the agent applies: threads rebuild when it moves. */
@@ -303,11 +303,7 @@ function connectedPort(router: VirtualRouter, address: Uint8Array): VirtualPort 
 }
 
 function maskedText(p: Prefix): string {
-  const masked = p.address.map((byte, i) => {
-    const bits = Math.min(8, Math.max(0, p.length - i * 8));
-    return byte & ((0xff << (8 - bits)) & 0xff);
-  });
-  return `${formatAddress(masked)}/${p.length}`;
+  return `${formatAddress(networkOf(p))}/${p.length}`;
 }
 
 const neighborKey = (router: string, address: string): string => `${router}/${address}`;
