@@ -15,9 +15,11 @@ export type Action =
    *  `quoted`: the address in the packet an ICMP error quotes instead, with the quote's
    *  checksums and the ICMP message's (RFC 5508 4.2). */
   | { type: 'set_ipv4'; field: 'source' | 'destination'; address: string; quoted?: boolean }
-  /** Rewrites a TCP or UDP port (port forwarding), with the checksum updated (a partial one
-   *  needs nothing: ports are not in the pseudo-header). */
-  | { type: 'set_l4_port'; field: 'source' | 'destination'; port: number }
+  /** Rewrites a TCP or UDP port (NAT, port forwarding), or an ICMP echo's identifier (either
+   *  field), with the checksum updated (a partial one needs nothing: ports are not in the
+   *  pseudo-header). `quoted`: the port in the packet an ICMP error quotes instead, with the
+   *  quote's checksum and the ICMP message's. */
+  | { type: 'set_l4_port'; field: 'source' | 'destination'; port: number; quoted?: boolean }
   /** Into the VXLAN tunnel to another host: `key` (the VNI) names the port there. */
   | { type: 'tunnel'; key: number; remote: string }
   | { type: 'drop'; reason: DropReason };
@@ -36,7 +38,7 @@ export type DropReason = (typeof DROP_REASONS)[number];
 export const dropCode = (reason: DropReason): number => DROP_REASONS.indexOf(reason);
 
 export const Op = { output: 1, pushVlan: 2, popVlan: 3, drop: 4, setEth: 5, decTtl: 6, data: 7, tunnel: 8, setIpv4Source: 9, setIpv4Destination: 10,
-  setQuotedIpv4Source: 11, setQuotedIpv4Destination: 12, setL4Source: 13, setL4Destination: 14,
+  setQuotedIpv4Source: 11, setQuotedIpv4Destination: 12, setL4Source: 13, setL4Destination: 14, setQuotedL4Source: 15, setQuotedL4Destination: 16,
 } as const;
 
 /** Interned programs: an Int32Array of (op, argument) pairs per distinct action list; an
@@ -80,8 +82,10 @@ function encode(action: Action): number[] {
       const op = action.quoted ? (action.field === 'source' ? Op.setQuotedIpv4Source : Op.setQuotedIpv4Destination) : action.field === 'source' ? Op.setIpv4Source : Op.setIpv4Destination;
       return [op, (a[0] << 24) | (a[1] << 16) | (a[2] << 8) | a[3]];
     }
-    case 'set_l4_port':
-      return [action.field === 'source' ? Op.setL4Source : Op.setL4Destination, action.port];
+    case 'set_l4_port': {
+      const op = action.quoted ? (action.field === 'source' ? Op.setQuotedL4Source : Op.setQuotedL4Destination) : action.field === 'source' ? Op.setL4Source : Op.setL4Destination;
+      return [op, action.port];
+    }
     case 'tunnel': {
       const remote = parseIpv4(action.remote);
       return [Op.tunnel, action.key, Op.data, ((remote[0] << 24) | (remote[1] << 16) | (remote[2] << 8) | remote[3]) | 0];
@@ -110,7 +114,7 @@ export function formatActions(actions: readonly Action[]): string {
         case 'set_ipv4':
           return `set_ipv4(${a.quoted ? 'quoted_' : ''}${a.field === 'source' ? 'src' : 'dst'}=${a.address})`;
         case 'set_l4_port':
-          return `set_l4_port(${a.field === 'source' ? 'src' : 'dst'}=${a.port})`;
+          return `set_l4_port(${a.quoted ? 'quoted_' : ''}${a.field === 'source' ? 'src' : 'dst'}=${a.port})`;
         case 'tunnel':
           return `tunnel(key=${a.key},dst=${a.remote})`;
         case 'drop':

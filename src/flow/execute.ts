@@ -5,7 +5,7 @@
 // Files, not the folder's index: see the imports of src/datapath/datapath.ts.
 import { updateChecksum } from '../packet/checksum';
 import { EtherType, VLAN_TAG_BYTES } from '../packet/ethernet';
-import { isIcmpv4Error } from '../packet/icmpv4';
+import { Icmpv4Type, isIcmpv4Error } from '../packet/icmpv4';
 import { VNET_HEADER_BYTES, VnetFlag, VnetGso } from '../packet/vnet-header';
 import { dropCode, Op } from './actions';
 
@@ -34,6 +34,8 @@ const ICMP = 1;
 const TCP = 6;
 const UDP = 17;
 const ICMP_HEADER = 8;
+const ICMP_CHECKSUM = 2;
+const ICMP_IDENTIFIER = 4;
 const TCP_CHECKSUM = 16;
 const UDP_CHECKSUM = 6;
 const IPV6_HOP_LIMIT = 7;
@@ -76,7 +78,7 @@ export class ActionExecutor {
         frameLength += op === Op.pushVlan ? VLAN_TAG_BYTES : -VLAN_TAG_BYTES;
         frameAt = copyAt;
         handedOut = false;
-      } else if (op === Op.setEth || op === Op.decTtl || (op >= Op.setIpv4Source && op <= Op.setL4Destination)) {
+      } else if (op === Op.setEth || op === Op.decTtl || (op >= Op.setIpv4Source && op <= Op.setQuotedL4Destination)) {
         if (handedOut) {
           const copyAt = this.reserve(frameLength);
           if (copyAt < 0) {
@@ -97,7 +99,8 @@ export class ActionExecutor {
           const problem = op === Op.decTtl ? this.decrementTtl(frameAt, frameLength)
             : op <= Op.setIpv4Destination ? this.setIpv4(frameAt, frameLength, field, arg)
             : op <= Op.setQuotedIpv4Destination ? this.setQuotedIpv4(frameAt, frameLength, field, arg)
-            : this.setL4Port(frameAt, frameLength, op === Op.setL4Source ? 0 : 2, arg);
+            : op <= Op.setL4Destination ? this.setL4Port(frameAt, frameLength, op === Op.setL4Source ? 0 : 2, arg)
+            : this.setQuotedL4Port(frameAt, frameLength, op === Op.setQuotedL4Source ? 0 : 2, arg);
           if (problem >= 0) {
             sink.drop(problem);
             return;
@@ -205,25 +208,45 @@ export class ActionExecutor {
   }
 
   /** Rewrites the TCP or UDP port at `field` (0: source, 2: destination) of an IPv4 frame's
-   *  first fragment, with its checksum updated unless the device finishes it (the pseudo-header
-   *  holds no port) or UDP has none. -1 when done, else the code of the drop reason. */
+   *  first fragment, or an ICMP echo's identifier, with its checksum updated unless the device
+   *  finishes it (the pseudo-header holds no port) or UDP has none. -1 when done, else the code
+   *  of the drop reason. */
   private setL4Port(at: number, length: number, field: number, port: number): number {
     const a = this.arena;
     const [l3, type] = this.l3Of(at);
     const end = at + length;
     if (type !== EtherType.ipv4 || l3 + IPV4_MIN_HEADER > end || (read16(a, l3 + 6) & 0x1fff) !== 0) return MALFORMED;
-    const protocol = a[l3 + IPV4_PROTOCOL];
     const l4 = l3 + (a[l3] & 0x0f) * 4;
-    const checksumAt = protocol === TCP ? l4 + TCP_CHECKSUM : protocol === UDP ? l4 + UDP_CHECKSUM : -1;
-    if (checksumAt < 0 || checksumAt + 2 > end) return MALFORMED;
-    const before = read16(a, l4 + field);
+    const [portAt, checksumAt] = portPlaces(a, a[l3 + IPV4_PROTOCOL], l4, field);
+    if (portAt < 0 || checksumAt + 2 > end || portAt + 2 > end) return MALFORMED;
     const partial = (a[at] & VnetFlag.needsChecksum) !== 0 && (a[at + 6] | (a[at + 7] << 8)) + at + VNET_HEADER_BYTES === l4;
-    const checksum = read16(a, checksumAt);
-    if (!partial && !(protocol === UDP && checksum === 0)) {
-      const after = updateChecksum(checksum, before, port);
-      write16(a, checksumAt, protocol === UDP && after === 0 ? 0xffff : after);
+    if (!partial) rewriteChecksummed(a, checksumAt, a[l3 + IPV4_PROTOCOL] === UDP, read16(a, portAt), port);
+    write16(a, portAt, port);
+    return -1;
+  }
+
+  /** Rewrites the port at `field` of the packet an ICMP error quotes (an echo's identifier
+   *  either way), with the quote's checksum where the quote holds it and the ICMP message's,
+   *  which covers both. A frame that is not an ICMPv4 error is left as it is. */
+  private setQuotedL4Port(at: number, length: number, field: number, port: number): number {
+    const a = this.arena;
+    const [l3, type] = this.l3Of(at);
+    const end = at + length;
+    if (type !== EtherType.ipv4 || l3 + IPV4_MIN_HEADER > end || a[l3 + IPV4_PROTOCOL] !== ICMP) return -1;
+    const icmp = l3 + (a[l3] & 0x0f) * 4;
+    const inner = icmp + ICMP_HEADER;
+    if (!isIcmpv4Error(a[icmp]) || inner + IPV4_MIN_HEADER > end || a[inner] >> 4 !== 4) return -1;
+    const [portAt, checksumAt] = portPlaces(a, a[inner + IPV4_PROTOCOL], inner + (a[inner] & 0x0f) * 4, field);
+    if (portAt < 0 || portAt + 2 > end) return -1;
+    const before = read16(a, portAt);
+    let icmpSum = updateChecksum(read16(a, icmp + 2), before, port);
+    if (checksumAt + 2 <= end) {
+      const sum = read16(a, checksumAt);
+      rewriteChecksummed(a, checksumAt, a[inner + IPV4_PROTOCOL] === UDP, before, port);
+      icmpSum = updateChecksum(icmpSum, sum, read16(a, checksumAt));
     }
-    write16(a, l4 + field, port);
+    write16(a, icmp + 2, icmpSum);
+    write16(a, portAt, port);
     return -1;
   }
 
@@ -298,6 +321,25 @@ function swapWords(checksum: number, partial: boolean, oldHigh: number, newHigh:
   const c = partial ? ~checksum & 0xffff : checksum;
   const updated = updateChecksum(updateChecksum(c, oldHigh, newHigh), oldLow, newLow);
   return partial ? ~updated & 0xffff : updated;
+}
+
+/** Where a port (0: source, 2: destination) and the checksum covering it are in the L4 header
+ *  at `l4`: TCP's and UDP's; an ICMP echo's identifier is its port either way. [-1, -1] for
+ *  anything else. */
+function portPlaces(a: Uint8Array, protocol: number, l4: number, field: number): [number, number] {
+  if (protocol === TCP) return [l4 + field, l4 + TCP_CHECKSUM];
+  if (protocol === UDP) return [l4 + field, l4 + UDP_CHECKSUM];
+  if (protocol === ICMP && (a[l4] === Icmpv4Type.echoRequest || a[l4] === Icmpv4Type.echoReply)) return [l4 + ICMP_IDENTIFIER, l4 + ICMP_CHECKSUM];
+  return [-1, -1];
+}
+
+/** Updates the checksum at `checksumAt` for one word changed from `before` to `after`; UDP's 0
+ *  (none) stays, and a UDP sum that comes to 0 is sent as 0xffff (RFC 768). */
+function rewriteChecksummed(a: Uint8Array, checksumAt: number, udp: boolean, before: number, after: number): void {
+  const checksum = read16(a, checksumAt);
+  if (udp && checksum === 0) return;
+  const updated = updateChecksum(checksum, before, after);
+  write16(a, checksumAt, udp && updated === 0 ? 0xffff : updated);
 }
 
 function read16(a: Uint8Array, at: number): number {

@@ -6,6 +6,8 @@ import { be16 } from '../packet/bytes';
 import { EthernetFrame, EtherType, VlanTag, VLAN_TAG_BYTES } from '../packet/ethernet';
 import { IpProtocol, Ipv4Packet } from '../packet/ipv4';
 import { Ipv6Packet } from '../packet/ipv6';
+import { Icmpv4Type } from '../packet/icmpv4';
+import { Icmpv6Type } from '../packet/icmpv6';
 
 /** Word offsets inside one key. */
 export const KeyWord = {
@@ -20,7 +22,8 @@ export const KeyWord = {
   networkSource: 5,
   /** Same for the destination; ARP's target address. */
   networkDestination: 9,
-  /** L4 source port << 16 | destination port; ICMP type << 16 | code; ARP opcode << 16. */
+  /** L4 source port << 16 | destination port; ICMP type << 24 | code << 16 | an echo's
+   *  identifier (what NAT translates an echo's by, as a port); ARP opcode << 16. */
   transport: 13,
 } as const;
 export const KEY_WORDS = 14;
@@ -133,8 +136,12 @@ export class FlowKeyExtractor {
           flags |= ((bits & 0x02) << 3) | ((bits & 0x01) << 5) | ((bits & 0x04) << 4) | ((bits & 0x10) << 3); // to KeyFlag.tcpSyn..tcpAck
         }
       } else if (proto === IpProtocol.icmp || proto === IpProtocol.icmpv6) {
-        if (l4 + 2 <= end) key[at + KeyWord.transport] = ((frame[l4] << 16) | frame[l4 + 1]) >>> 0;
-        else flags |= KeyFlag.truncated;
+        if (l4 + 2 <= end) {
+          const type = frame[l4];
+          const echo = proto === IpProtocol.icmp ? type === Icmpv4Type.echoRequest || type === Icmpv4Type.echoReply : type === Icmpv6Type.echoRequest || type === Icmpv6Type.echoReply;
+          const identifier = echo && l4 + 6 <= end ? be16(frame, l4 + 4) : 0;
+          key[at + KeyWord.transport] = ((type << 24) | (frame[l4 + 1] << 16) | identifier) >>> 0;
+        } else flags |= KeyFlag.truncated;
       }
     }
     key[at + KeyWord.typeProtoFlags] = ((ethertype << 16) | (proto << 8) | flags) >>> 0;
@@ -175,8 +182,11 @@ export interface FlowKeyFields {
   sourceMac: Uint8Array;
   networkSource: Uint8Array;
   networkDestination: Uint8Array;
+  /** L4 ports; ICMP's type and code; ARP's opcode in the source. */
   transportSource: number;
   transportDestination: number;
+  /** An ICMP echo request's or reply's identifier, else 0. */
+  icmpIdentifier: number;
   /** ARP's sender hardware address (zeros for anything else). */
   arpSourceMac: Uint8Array;
 }
@@ -191,6 +201,8 @@ export function describeKey(key: Uint32Array, at: number): FlowKeyFields {
     return out;
   };
   const typeProto = key[at + KeyWord.typeProtoFlags];
+  const icmp = ((typeProto >>> 8) & 0xff) === IpProtocol.icmp || ((typeProto >>> 8) & 0xff) === IpProtocol.icmpv6;
+  const transport = key[at + KeyWord.transport];
   const arpSourceMac = new Uint8Array(8);
   if (typeProto >>> 16 === EtherType.arp) for (let w = 0; w < 2; w++) writeWord(arpSourceMac, w * 4, key[at + KeyWord.networkSource + 1 + w]);
   return {
@@ -203,8 +215,9 @@ export function describeKey(key: Uint32Array, at: number): FlowKeyFields {
     sourceMac: macs.subarray(6, 12),
     networkSource: address(KeyWord.networkSource),
     networkDestination: address(KeyWord.networkDestination),
-    transportSource: key[at + KeyWord.transport] >>> 16,
-    transportDestination: key[at + KeyWord.transport] & 0xffff,
+    transportSource: icmp ? transport >>> 24 : transport >>> 16,
+    transportDestination: icmp ? (transport >>> 16) & 0xff : transport & 0xffff,
+    icmpIdentifier: icmp ? transport & 0xffff : 0,
     arpSourceMac: arpSourceMac.subarray(0, 6),
   };
 }
@@ -228,6 +241,7 @@ export function formatKey(fields: FlowKeyFields, formatMac: (b: Uint8Array) => s
   }
   if (isIp) parts.push(`nw_proto=${fields.ipProtocol}`);
   if (isIp && fields.ipProtocol !== 0) parts.push(`tp_src=${fields.transportSource}`, `tp_dst=${fields.transportDestination}`);
+  if (fields.icmpIdentifier) parts.push(`icmp_id=${fields.icmpIdentifier}`);
   if (fields.ethertype === EtherType.arp) parts.push(`arp_op=${fields.transportSource}`, `arp_sha=${formatMac(fields.arpSourceMac)}`);
   if (fields.flags & KeyFlag.fragment) parts.push('nw_frag=yes');
   if (fields.flags & KeyFlag.lastHop) parts.push('nw_ttl<=1');

@@ -96,26 +96,52 @@ export class ConnectionTracking {
   private related(zone: readonly [number, number], w: Walk): boolean {
     if (!w.icmpError) return false;
     w.cache = false;
-    const frame = w.frame;
-    if (!frame) return false;
-    const quote = (w.ipv4 ? w.l3At + (frame[w.l3At] & 0x0f) * 4 : w.l3At + IPV6_HEADER_BYTES) + ICMPV4_HEADER_BYTES; // ICMPv6's is as long
-    const [protocolAt, sourceAt, length, l4At] = w.ipv4 ? [quote + 9, quote + 12, 4, quote + (frame[quote] & 0x0f) * 4] : [quote + 6, quote + 8, 16, quote + IPV6_HEADER_BYTES];
-    if (l4At + 4 > frame.length) return false;
-    const source = frame.subarray(sourceAt, sourceAt + length);
-    const destination = frame.subarray(sourceAt + length, sourceAt + 2 * length);
-    return this.conntrack().find(zone, frame[protocolAt], source, destination, (frame[l4At] << 8) | frame[l4At + 1], (frame[l4At + 2] << 8) | frame[l4At + 3]) !== null;
+    const q = quotedTuple(w);
+    return q !== null && this.conntrack().find(zone, q.protocol, q.source, q.destination, q.sourcePort, q.destinationPort) !== null;
   }
 
-  /** The ports of the tuple: L4 ports; for ICMP echo the request's type as the source port of
-   *  a request and the destination port of a reply, so that a reply is found as the other
-   *  way of its request, and a request the other way is not. */
+  /** The ports of the tuple: L4 ports; for ICMP echo its identifier and the request's type,
+   *  a request's as (identifier, type) and a reply's as (type, identifier), so that a reply is
+   *  found as the other way of its request, and a request the other way is not. */
   private ports(w: Walk): [number, number] {
     const f = w.fields;
     if (f.ipProtocol !== IpProtocol.icmp && f.ipProtocol !== IpProtocol.icmpv6) return [f.transportSource, f.transportDestination];
     for (const [request, reply] of ECHO) {
-      if (f.transportSource === request) return [request, 0];
-      if (f.transportSource === reply) return [0, request];
+      if (f.transportSource === request) return [f.icmpIdentifier, request];
+      if (f.transportSource === reply) return [request, f.icmpIdentifier];
     }
     return [0x100 + f.transportSource, 0x100 + f.transportSource];
   }
+}
+
+/** The connection an ICMP error is about, as its quote of the packet that caused it names it
+ *  (RFC 792, RFC 4443 2.4), with the tuple's ports as `ports` makes them; null when the quote
+ *  is too short to say. */
+export interface QuotedTuple {
+  protocol: number;
+  source: Uint8Array;
+  destination: Uint8Array;
+  sourcePort: number;
+  destinationPort: number;
+  /** Whether the quoted packet is an echo (its identifier is its port). */
+  echo: boolean;
+}
+
+export function quotedTuple(w: Walk): QuotedTuple | null {
+  const frame = w.frame;
+  if (!frame || !w.icmpError) return null;
+  const quote = (w.ipv4 ? w.l3At + (frame[w.l3At] & 0x0f) * 4 : w.l3At + IPV6_HEADER_BYTES) + ICMPV4_HEADER_BYTES; // ICMPv6's is as long
+  const [protocolAt, sourceAt, length, l4At] = w.ipv4 ? [quote + 9, quote + 12, 4, quote + (frame[quote] & 0x0f) * 4] : [quote + 6, quote + 8, 16, quote + IPV6_HEADER_BYTES];
+  if (l4At + 8 > frame.length) return null;
+  const protocol = frame[protocolAt];
+  const source = frame.subarray(sourceAt, sourceAt + length);
+  const destination = frame.subarray(sourceAt + length, sourceAt + 2 * length);
+  const word = (at: number) => (frame[at] << 8) | frame[at + 1];
+  if (protocol === IpProtocol.icmp || protocol === IpProtocol.icmpv6) {
+    // Only an echo request is sent by one side and quoted back to it.
+    const request = ECHO[protocol === IpProtocol.icmp ? 0 : 1][0];
+    if (frame[l4At] !== request) return null;
+    return { protocol, source, destination, sourcePort: word(l4At + 4), destinationPort: request, echo: true };
+  }
+  return { protocol, source, destination, sourcePort: word(l4At), destinationPort: word(l4At + 2), echo: false };
 }

@@ -87,7 +87,7 @@ function natted(input: Uint8Array, field: 'source' | 'destination', address: str
   arena.set(input, 0);
   const sink = new RecordingSink();
   const table = new ActionTable();
-  new ActionExecutor(arena, 2048, 2048).run(table.programs[table.intern([port ? { type: 'set_l4_port', field, port } : { type: 'set_ipv4', field, address, quoted }, { type: 'output', port: 1 }])], 0, input.length, sink);
+  new ActionExecutor(arena, 2048, 2048).run(table.programs[table.intern([port ? { type: 'set_l4_port', field, port, quoted } : { type: 'set_ipv4', field, address, quoted }, { type: 'output', port: 1 }])], 0, input.length, sink);
   return arena.slice(10, input.length);
 }
 
@@ -147,4 +147,29 @@ test('set_l4_port rewrites a TCP or UDP port with its checksum right; a partial 
     t.true(l4Holds(partial), `${what}: the device's checksum comes out right`);
   }
   t.deepEqual([...natted(natFrame('udp', false, true), 'source', '', false, 2222).subarray(40, 42)], [0, 0]);
+});
+
+test('set_l4_port on an ICMP echo rewrites its identifier, either field, with the ICMP checksum right', (t) => {
+  for (const field of ['source', 'destination'] as const) {
+    const out = natted(Uint8Array.from([...new Uint8Array(10), ...icmpEchoRequest]), field, '', false, 0x4321);
+    t.is((out[38] << 8) | out[39], 0x4321);
+    t.is(onesComplementSum(out, 34, out.length), 0xffff, field);
+  }
+});
+
+test('set_l4_port on the packet an ICMP error quotes: a UDP port or an echo\'s identifier, with the quote\'s checksum and the ICMP message\'s right', (t) => {
+  const link = { source: parseMac('02:00:00:00:00:01'), destination: parseMac('02:00:00:00:00:02') };
+  const udp = natFrame('udp').subarray(10 + 14);
+  const unreachable = icmpv4(link, parseAddress('198.51.100.7'), parseAddress('10.0.1.5'), 3, 3, 0, udp);
+  const out = natted(unreachable, 'source', '', true, 5555);
+  const inner = 14 + 20 + 8;
+  t.is((out[inner + 20] << 8) | out[inner + 21], 5555, 'the quoted source port');
+  t.is(onesComplementSum(out, 34, out.length), 0xffff, 'the ICMP checksum');
+  t.is(onesComplementSum(out, inner + 20, out.length, ipv4PseudoSum(out, inner, 17, out.length - inner - 20)), 0xffff, 'the quoted UDP checksum');
+  const echo = icmpEchoRequest.slice(14);
+  const exceeded = icmpv4(link, parseAddress('198.51.100.1'), parseAddress('10.0.0.1'), 11, 0, 0, echo);
+  const out2 = natted(exceeded, 'source', '', true, 0x1234);
+  t.is((out2[inner + 24] << 8) | out2[inner + 25], 0x1234, 'the quoted echo\'s identifier');
+  t.is(onesComplementSum(out2, inner + 20, out2.length), 0xffff, 'the quoted echo\'s checksum');
+  t.is(onesComplementSum(out2, 34, out2.length), 0xffff, 'the ICMP checksum');
 });

@@ -2,7 +2,7 @@ import test from 'ava';
 import { describeKey, FlowKeyExtractor, hashKey, KEY_WORDS, KeyFlag } from '../../src/flow';
 import { EtherType, formatIpv4, formatIpv6, formatMac, IpProtocol } from '../../src/packet';
 import { hex } from '../helpers/bytes';
-import { arpRequest, neighborSolicitation, tcpSyn, udpDatagram } from '../helpers/frames';
+import { arpRequest, icmpEchoRequest, neighborSolicitation, tcpSyn, udpDatagram } from '../helpers/frames';
 
 const extractor = new FlowKeyExtractor();
 
@@ -82,4 +82,18 @@ test('an IPv6 fragment is flagged; a later fragment has no L4 ports', (t) => {
   const g = describeKey(keyOf(later), 0);
   t.is(g.flags & KeyFlag.fragment, KeyFlag.fragment);
   t.is(g.transportSource, 0);
+});
+
+test('ICMP keys on type and code, and an echo on its identifier too (NAT translates it as a port)', (t) => {
+  const f = describeKey(keyOf(icmpEchoRequest), 0);
+  t.is(f.ipProtocol, IpProtocol.icmp);
+  t.is(f.transportSource, 8, 'echo request');
+  t.is(f.transportDestination, 0, 'code');
+  t.is(f.icmpIdentifier, (icmpEchoRequest[38] << 8) | icmpEchoRequest[39]);
+  const other = icmpEchoRequest.slice();
+  other[39] ^= 1;
+  t.notDeepEqual(keyOf(other), keyOf(icmpEchoRequest), 'two pings with their own identifiers are two flows');
+  const sequenced = icmpEchoRequest.slice();
+  sequenced[41] ^= 1;
+  t.deepEqual(keyOf(sequenced), keyOf(icmpEchoRequest), 'one ping\'s echoes, whatever their sequence, are one flow');
 });
