@@ -19,3 +19,4 @@ export * from './overlay-hosts';
 export * from './dhcp-client';
 export * from './external-network';
 export * from './who';
+export * from './beyond';

@@ -14,7 +14,8 @@ import { ADMIN_TENANT, EmbeddedStore, EtcdStore, neighborId, stationId, Topology
 import { ControlApi, refuseIfTaken } from './control-api';
 import { noteGuestRunning, watchMigrations } from './migration-watch';
 import { SwitchError } from './errors';
-import { switchMetrics } from './metrics';
+import { natMetrics, switchMetrics } from './metrics';
+import { NatLeases } from './nat-leases';
 import { trace } from './trace';
 import type { PortConfig } from './port-config';
 import { Switch } from './switch';
@@ -72,7 +73,8 @@ export class Agent {
     const hostId = kept(path.join(stateDir, 'host-id'), () => randomUUID());
     const store = openStore(config, stateDir);
     const sw = Switch.create({ ...config, hostId, logger });
-    const control = new ControlApi(sw, switchMetrics(sw));
+    const metrics = switchMetrics(sw);
+    const control = new ControlApi(sw, metrics);
     let api: FastifyInstance | null = null;
     let stopWatching = () => {};
     let stopMigrations = () => {};
@@ -80,8 +82,17 @@ export class Agent {
     try {
       for (const port of config.ports ?? []) sw.addPort(port);
       await registerHost(store, hostId, config.underlay ?? '', kept(path.join(stateDir, 'host-token'), newToken), logger);
-      leave = await store.announce(hostId, config.hostLeaseSeconds ?? DEFAULT_HOST_LEASE_SECONDS);
+      const announced = await store.announce(hostId, config.hostLeaseSeconds ?? DEFAULT_HOST_LEASE_SECONDS);
+      leave = announced;
       stopWatching = await followStore(store, sw, logger);
+      const natLeases = new NatLeases(store, sw.topology, logger);
+      leave = async () => {
+        await natLeases.stop();
+        await announced();
+      };
+      natMetrics(metrics, natLeases, sw);
+      sw.on('nat-shortages', (shortages: Record<string, number>) => natLeases.balance(shortages));
+      sw.on('topology-changed', () => natLeases.balance());
       sw.on('neighbors-learned', (neighbors: Neighbor[]) => void shareNeighbors(store, neighbors, logger));
       sw.on('stations-learned', (stations: LearnedStation[]) => void shareStations(store, stations, logger));
       sw.on('guest-running', (event: { migration: string; at: number }) => void noteGuestRunning(store, event, logger));

@@ -6,9 +6,9 @@
 import { ConnTable } from '../flow';
 import { parseMac } from '../packet';
 import type { TunnelMap } from '../datapath';
-import { FloatingIp, Host, Kind, Migration, Mirror, Port, PortBinding, PortQos, Station, Stored, TunnelZone } from '../topology';
+import { FloatingIp, Host, Kind, Migration, Mirror, NAT_BLOCK_PORTS, NAT_FIRST_PORT, NatBlock, Port, PortBinding, PortQos, Router, Station, Stored, TunnelZone } from '../topology';
 import {
-  deviceTag, EncodedState, encodeState, hostTag, macClock, macTag, MacTable, Neighbor, neighborTag, PortPlace, securityGroupTag, chainTag, portGroupTag, externalTag, StatePort, TopologyState, vportTag,
+  deviceTag, EncodedState, encodeState, hostTag, macClock, macTag, MacTable, Neighbor, neighborTag, PortPlace, securityGroupTag, chainTag, portGroupTag, externalTag, StatePort, StateSourceNat, TopologyState, vportTag,
 } from '../simulation';
 
 /** The bridge of ports attached without a binding. */
@@ -250,6 +250,7 @@ export class HostTopology {
       ],
       routers: this.list('router').map((r) => ({
         id: r.id, name: r.name || r.id.slice(0, 8), inboundChain: r.inboundChain, outboundChain: r.outboundChain, externalNetwork: r.externalNetwork, gatewayPort: r.gatewayPort,
+        zone: zoneOf(r.tenant), sourceNat: this.sourceNatOf(r),
       })),
       ports: statePorts,
       routes: this.list('route'),
@@ -262,6 +263,42 @@ export class HostTopology {
       floatingIps: this.list('floatingIp').map(({ network, address, port, portForwards }) => ({ network, address, port, portForwards })),
     };
     return this.current;
+  }
+
+  /** The addresses whose source NAT this host gives ports on: the gateways of routers that a
+   *  VM bound here sits behind (a port of theirs links to its bridge). */
+  sourceNatWanted(): { network: string; address: string }[] {
+    const bridges = new Set(this.list('binding').filter((b) => b.host === this.hostId).map((b) => (this.objects.get(`port/${b.id}`)?.value as Port | undefined)?.device));
+    const behind = new Set<string>();
+    for (const p of this.list('port')) {
+      const peer = p.peer ? (this.objects.get(`port/${p.peer}`)?.value as Port | undefined) : undefined;
+      if (peer && bridges.has(p.device)) behind.add(peer.device);
+    }
+    return this.list('router').filter((r) => behind.has(r.id)).flatMap((r) => {
+      const address = this.gatewayAddress(r);
+      return address ? [{ network: r.externalNetwork, address }] : [];
+    });
+  }
+
+  /** Every leased block of source NAT ports, of every host. */
+  natBlocks(): NatBlock[] {
+    return this.list('natBlock');
+  }
+
+  private sourceNatOf(r: Router): StateSourceNat | null {
+    const address = this.gatewayAddress(r);
+    if (!address) return null;
+    const ports: [number, number][] = this.natBlocks()
+      .filter((b) => b.host === this.hostId && b.network === r.externalNetwork && b.address === address)
+      .map((b) => [NAT_FIRST_PORT + b.block * NAT_BLOCK_PORTS, NAT_BLOCK_PORTS]);
+    return { key: `${r.externalNetwork}/${address}`, zone: zoneOf(r.externalNetwork), address, ports: ports.sort((a, b) => a[0] - b[0]) };
+  }
+
+  /** The IPv4 address of a router's gateway port, or ''. */
+  private gatewayAddress(r: Router): string {
+    if (!r.externalNetwork || !r.gatewayPort) return '';
+    const gateway = this.objects.get(`port/${r.gatewayPort}`)?.value as Port | undefined;
+    return gateway?.addresses.find((a) => !a.includes(':'))?.split('/')[0] ?? '';
   }
 
   /** A port bound on another host: reached through its tunnel, when this host tunnels to it. */

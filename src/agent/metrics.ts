@@ -1,6 +1,7 @@
 // Prometheus metrics of one switch, read from its shared counters at scrape time (prom-client).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Switch } from './switch';
+import type { NatLeases } from './nat-leases';
 
 export function switchMetrics(sw: Switch): Registry {
   const registry = new Registry();
@@ -103,4 +104,35 @@ export function switchMetrics(sw: Switch): Registry {
   });
   sw.onSlowPathLatency = (seconds) => latency.observe(seconds);
   return registry;
+}
+
+/** Source NAT's, for an agent that leases its ports: translations in use, blocks held, and
+ *  connections refused for want of a port. */
+export function natMetrics(registry: Registry, leases: NatLeases, sw: Switch): void {
+  new Gauge({
+    name: 'vswitch_nat_translations', help: 'Connections this host translated (source NAT) that are live', registers: [registry],
+    collect() {
+      this.set(leases.stats.translations);
+    },
+  });
+  new Gauge({
+    name: 'vswitch_nat_blocks', help: 'Blocks of source NAT ports this host holds', registers: [registry],
+    collect() {
+      this.set(leases.stats.blocks);
+    },
+  });
+  new Counter({
+    name: 'vswitch_nat_allocation_failures_total', help: 'New connections source NAT refused: every port this host held was taken', registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(sw.topology.conntrack.exhausted);
+    },
+  });
+  new Counter({
+    name: 'vswitch_nat_block_failures_total', help: 'Blocks of source NAT ports wanted and not had: every block of the address was held', registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(leases.stats.failures);
+    },
+  });
 }

@@ -37,6 +37,8 @@ export interface SlowPathSink {
   learned(neighbors: Neighbor[]): void;
   /** Stations this host's bridges learned on their ports, to be shared too. */
   stations(stations: LearnedStation[]): void;
+  /** Source NAT addresses (network/address) this host ran out of ports on: connections refused. */
+  natShortages(shortages: Record<string, number>): void;
 }
 
 interface Waiting {
@@ -89,6 +91,7 @@ export class SlowPath {
     this.stats.dhcpReplies += answer.served.dhcp;
     this.stats.routerAdvertisements += answer.served.routerAdvertisement;
     if (answer.stations.length > 0) this.sink.stations(answer.stations);
+    if (Object.keys(answer.natShortages).length > 0) this.sink.natShortages(answer.natShortages);
     for (const hold of answer.holds) this.hold(hold);
     if (answer.learned.length === 0) return;
     const stale = this.topology.learnNeighbors(answer.learned);

@@ -137,6 +137,7 @@ export class Switch extends EventEmitter {
       transmit: (frames) => this.transmit(frames),
       learned: (neighbors) => this.emit('neighbors-learned', neighbors),
       stations: (stations) => this.emit('stations-learned', stations),
+      natShortages: (shortages) => this.emit('nat-shortages', shortages),
     });
     if (this.tunnel) for (const w of this.workers) this.post(w, { type: 'addPort', port: this.tunnel, receive: w === this.workers[0] });
     this.timers.push(
@@ -417,6 +418,9 @@ export class Switch extends EventEmitter {
         return;
       case 'activeConnections':
         this.topology.conntrack.refresh(message.slots, Date.now());
+        return;
+      case 'connectionsEnded':
+        this.invalidate(message.slots.map(connectionTag));
         return;
       case 'activeSources':
         for (const s of message.sources) {

@@ -226,7 +226,9 @@ export class Datapath implements FrameSink {
   private receiveFlowState(at: number, end: number): void {
     const state = parseFlowState(this.arena, at, end); // what the tunnel carries, without a vnet header
     if (!state) return this.drop(Drop.malformed);
-    if (!acceptFlowState(this.conntrack, state, Date.now())) this.drop(Drop.conntrackFull);
+    const ended = acceptFlowState(this.conntrack, state, Date.now());
+    if (!ended) this.drop(Drop.conntrackFull);
+    else if (ended.length > 0) this.send({ type: 'connectionsEnded', slots: ended });
   }
 
   /** Scratch space, sending what is queued to make room when it is full; -1 if still none. */

@@ -144,5 +144,8 @@ export type FromDatapath =
   | { type: 'activeSources'; sources: ActiveSource[] }
   /** Tracked connections (their slots) whose flows were used since the last report. */
   | { type: 'activeConnections'; slots: number[] }
+  /** Connections flow state from another host ended here (it took their NAT port): their
+   *  flows must go. */
+  | { type: 'connectionsEnded'; slots: number[] }
   | { type: 'flows'; request: number; flows: FlowDump[] }
   | { type: 'flushed'; request: number; removed: number };

@@ -5,6 +5,10 @@
 // flow setups come here: a flow's first frame, and TCP's SYN, FIN and RST, which the flow key
 // keeps apart. The table is bounded: when the slots near a new connection's home are taken it
 // is refused (and its flow dropped and counted), while established ones go on.
+// A connection whose source NAT translated has a second entry, its reply index: the tuple as
+// the outside sees it (translated source), in the NAT's zone, pointing back at the connection
+// and holding the source it replaces (nf_conntrack keeps a reply tuple the same way). The two
+// live and end together.
 // Timeouts follow Linux's nf_conntrack defaults (Documentation/networking/nf_conntrack-sysctl.rst).
 import { IpProtocol } from '../packet/ipv4';
 
@@ -19,10 +23,15 @@ const ICMP_TIMEOUT_S = 30;
 /** TCP's control bits as the flow key keeps them (KeyFlag's tcp bits, shifted down). */
 export const TcpBits = { syn: 1, fin: 2, rst: 4, ack: 8 } as const;
 
-const Header = { lock: 0, count: 1, refusals: 2 } as const;
+const Header = { lock: 0, count: 1, refusals: 2, exhausted: 3 } as const;
 const HEADER_WORDS = 4;
-/** Per slot: status, state, expires (s since the epoch), reply seen, then the tuple. */
-const Slot = { status: 0, state: 1, expires: 2, replied: 3, tuple: 4 } as const;
+/** Per slot: status, state, expires (s since the epoch), reply seen, its role, the slot of its
+ *  partner (+1; 0: none), the NAT's address (IPv4) and port, then the tuple. A translated
+ *  connection holds the source it was given; its reply index, the source it replaced. */
+const Slot = { status: 0, state: 1, expires: 2, replied: 3, role: 4, partner: 5, natAddress: 6, natPort: 7, tuple: 8 } as const;
+const Role = { plain: 0, translated: 1, replyIndex: 2 } as const;
+/** A reply index lives as long as its connection, never by itself. */
+const FOREVER = 0x7fffffff;
 /** zone (2 words), protocol << 8 | family, source (4), destination (4), ports. */
 const TUPLE_WORDS = 12;
 const SLOT_WORDS = Slot.tuple + TUPLE_WORDS;
@@ -35,6 +44,27 @@ export interface Connection {
   state: CtStateCode;
   /** Whether the frame goes the other way from the connection's first. */
   reply: boolean;
+  /** Source NAT's: for a translated connection the source it was given, for a reply index
+   *  the source it replaced (and `slot` is then the connection's); else null. */
+  nat: { address: Uint8Array; port: number; replyIndex: boolean } | null;
+}
+
+/** A connection as first seen, in its zone. */
+export interface Tuple {
+  zone: readonly [number, number];
+  protocol: number;
+  source: Uint8Array;
+  destination: Uint8Array;
+  sourcePort: number;
+  destinationPort: number;
+}
+
+/** What source NAT asks for: the connection's new source address (IPv4), the zone its reply
+ *  index is kept in (the outside's), and the ports it may be given, as [first, count] runs. */
+export interface Translation {
+  zone: readonly [number, number];
+  address: Uint8Array;
+  ports: readonly (readonly [number, number])[];
 }
 
 export class ConnTable {
@@ -69,6 +99,11 @@ export class ConnTable {
     return Atomics.load(this.words, Header.refusals);
   }
 
+  /** Connections source NAT refused because every port it may give was taken. */
+  get exhausted(): number {
+    return Atomics.load(this.words, Header.exhausted);
+  }
+
   /** The connection a frame belongs to, either way, or null. */
   find(zone: readonly [number, number], protocol: number, source: Uint8Array, destination: Uint8Array, sourcePort: number, destinationPort: number): Connection | null {
     // Locked by hand, not through `locked`: this runs for every new flow of a member port.
@@ -91,21 +126,120 @@ export class ConnTable {
       this.fill(zone, protocol, source, destination, sourcePort, destinationPort);
       const existing = this.lookup();
       if (existing >= 0) return existing;
-      const home = hash(this.probe) & this.mask;
-      for (let i = 0; i < PROBE; i++) {
-        const slot = (home + i) & this.mask;
-        const b = this.base(slot);
-        if (this.words[b + Slot.status] === Status.live) continue;
-        this.words.set(this.probe, b + Slot.tuple);
-        this.words[b + Slot.state] = state;
-        this.words[b + Slot.replied] = 0;
-        this.words[b + Slot.expires] = this.seconds(now) + timeout(state, protocol);
-        this.words[b + Slot.status] = Status.live;
-        this.words[Header.count]++;
-        return slot;
+      const slot = this.place(state, this.seconds(now) + timeout(state, protocol));
+      if (slot < 0) this.words[Header.refusals]++;
+      return slot;
+    });
+  }
+
+  /** Tracks a connection with its source translated (source NAT): to `nat.address` and the
+   *  first of `nat.ports`, counted from a point the tuple picks, that no connection from there
+   *  to the same destination holds, with its reply index in `nat.zone`. A connection tracked
+   *  already keeps its translation. `claim`: the only port is this one, and whatever holds it
+   *  here is ended (another host, which leased it, says so), its slots added to `ended`. The
+   *  connection (`nat` its new source), or 'exhausted' when every port is taken, or 'full'. */
+  openTranslated(t: Tuple, nat: Translation, state: CtStateCode, now: number, claim: number[] | null = null): Connection | 'exhausted' | 'full' {
+    return this.locked(() => {
+      this.fill(t.zone, t.protocol, t.source, t.destination, t.sourcePort, t.destinationPort);
+      let existing = this.lookup();
+      const was = this.base(existing);
+      if (existing >= 0 && this.words[was + Slot.role] === Role.translated) {
+        const same = this.words[was + Slot.natAddress] === word(nat.address) && this.words[was + Slot.natPort] === nat.ports[0][0];
+        if (!claim || same) return this.connection(existing, false);
+        claim.push(...this.end(existing));
+        existing = -1;
       }
-      this.words[Header.refusals]++;
-      return -1;
+      const port = this.freePort(t, nat, claim);
+      if (port < 0) {
+        this.words[Header.exhausted]++;
+        return 'exhausted';
+      }
+      // The reply index first (the probe holds its tuple), then the connection.
+      const expires = this.seconds(now) + timeout(state, t.protocol);
+      const index = this.place(state, FOREVER);
+      this.fill(t.zone, t.protocol, t.source, t.destination, t.sourcePort, t.destinationPort);
+      const slot = index < 0 ? -1 : existing >= 0 ? existing : this.place(state, expires);
+      if (slot < 0) {
+        if (index >= 0) this.end(index);
+        this.words[Header.refusals]++;
+        return 'full';
+      }
+      const b = this.base(slot);
+      const i = this.base(index);
+      this.words[b + Slot.expires] = expires;
+      [this.words[b + Slot.role], this.words[b + Slot.partner], this.words[b + Slot.natAddress], this.words[b + Slot.natPort]] = [Role.translated, index + 1, word(nat.address), port];
+      [this.words[i + Slot.role], this.words[i + Slot.partner], this.words[i + Slot.natAddress], this.words[i + Slot.natPort]] = [Role.replyIndex, slot + 1, word(t.source), t.sourcePort];
+      return this.connection(slot, false);
+    });
+  }
+
+  /** The port for `t` from nat.ports, with the probe left holding its reply index's tuple; -1
+   *  when all are taken. */
+  private freePort(t: Tuple, nat: Translation, claim: number[] | null): number {
+    const total = nat.ports.reduce((n, [, count]) => n + count, 0);
+    if (total === 0) return -1;
+    let i = hash(this.probe) % total;
+    for (let tried = 0; tried < total; tried++, i = (i + 1) % total) {
+      let k = i;
+      const run = nat.ports.find(([, count]) => (k < count ? true : ((k -= count), false)))!;
+      const port = run[0] + k;
+      this.fill(nat.zone, t.protocol, nat.address, t.destination, port, t.destinationPort);
+      const holder = this.lookup();
+      if (holder < 0) return port;
+      if (claim) {
+        claim.push(...this.end(holder));
+        this.fill(nat.zone, t.protocol, nat.address, t.destination, port, t.destinationPort);
+        return port;
+      }
+    }
+    return -1;
+  }
+
+  /** A free slot near the probe's home, made live with the probe's tuple; -1 when none is. */
+  private place(state: CtStateCode, expires: number): number {
+    const home = hash(this.probe) & this.mask;
+    for (let i = 0; i < PROBE; i++) {
+      const slot = (home + i) & this.mask;
+      const b = this.base(slot);
+      if (this.words[b + Slot.status] === Status.live) continue;
+      this.words.set(this.probe, b + Slot.tuple);
+      this.words[b + Slot.state] = state;
+      this.words[b + Slot.replied] = 0;
+      this.words[b + Slot.role] = Role.plain;
+      this.words[b + Slot.partner] = 0;
+      this.words[b + Slot.expires] = expires;
+      this.words[b + Slot.status] = Status.live;
+      this.words[Header.count]++;
+      return slot;
+    }
+    return -1;
+  }
+
+  /** Ends a connection, or a reply index, and its partner; the slots ended. */
+  private end(slot: number): number[] {
+    const b = this.base(slot);
+    if (this.words[b + Slot.status] !== Status.live) return [];
+    this.words[b + Slot.status] = Status.gone;
+    this.words[Header.count]--;
+    const partner = this.words[b + Slot.partner] - 1;
+    return partner >= 0 ? [slot, ...this.end(partner)] : [slot];
+  }
+
+  /** Ends a connection a walk opened for a frame that went nowhere after all. */
+  close(slot: number): void {
+    this.locked(() => this.end(slot));
+  }
+
+  /** The sources source NAT gave the connections tracked here: address (IPv4 as a number)
+   *  and port of each. */
+  translations(): { address: number; port: number }[] {
+    return this.locked(() => {
+      const out: { address: number; port: number }[] = [];
+      for (let slot = 0; slot <= this.mask; slot++) {
+        const b = this.base(slot);
+        if (this.words[b + Slot.status] === Status.live && this.words[b + Slot.role] === Role.translated) out.push({ address: this.words[b + Slot.natAddress] >>> 0, port: this.words[b + Slot.natPort] });
+      }
+      return out;
     });
   }
 
@@ -139,9 +273,7 @@ export class ConnTable {
       for (let slot = 0; slot <= this.mask; slot++) {
         const b = this.base(slot);
         if (this.words[b + Slot.status] !== Status.live || this.words[b + Slot.expires] > at) continue;
-        this.words[b + Slot.status] = Status.gone;
-        this.words[Header.count]--;
-        gone.push(slot);
+        gone.push(...this.end(slot));
       }
       return gone;
     });
@@ -152,7 +284,14 @@ export class ConnTable {
   }
 
   private connection(slot: number, reply: boolean): Connection {
-    return { slot, state: this.words[this.base(slot) + Slot.state] as CtStateCode, reply };
+    const b = this.base(slot);
+    const role = this.words[b + Slot.role];
+    if (role === Role.plain) return { slot, state: this.words[b + Slot.state] as CtStateCode, reply, nat: null };
+    const address = new Uint8Array(4);
+    for (let k = 0; k < 4; k++) address[k] = this.words[b + Slot.natAddress] >>> (24 - 8 * k);
+    const nat = { address, port: this.words[b + Slot.natPort], replyIndex: role === Role.replyIndex };
+    const own = role === Role.replyIndex ? this.words[b + Slot.partner] - 1 : slot;
+    return { slot: own, state: this.words[this.base(own) + Slot.state] as CtStateCode, reply, nat };
   }
 
   private fill(zone: readonly [number, number], protocol: number, source: Uint8Array, destination: Uint8Array, sourcePort: number, destinationPort: number): void {
@@ -226,6 +365,10 @@ export function nextTcpState(state: CtStateCode | 0, bits: number, reply: boolea
   if (state === CtState.synReceived && !reply) return CtState.established;
   if (state === 0) return CtState.established;
   return state;
+}
+
+function word(address: Uint8Array): number {
+  return (address[0] << 24) | (address[1] << 16) | (address[2] << 8) | address[3];
 }
 
 function hash(words: Int32Array): number {

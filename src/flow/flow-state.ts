@@ -2,25 +2,28 @@
 // tunnels to before the flow's first frame, so that the reply, simulated there, is known there
 // as a reply. It travels in VXLAN on a key no port has, from a host the tunnel takes
 // datagrams from (a registered peer); the receiving datapath writes it into its own table.
-// The record, big-endian (our own format, version 1):
+// A connection source NAT translated carries its translation, so that its reply, entering
+// there, is translated back there.
+// The record, big-endian (our own format, version 2):
 //   0 version | 1 state | 2 IP protocol | 3 address length (4 or 16) | 4..11 zone
 //   12..27 source address | 28..43 destination address | 44 source port | 46 destination port
-import { ConnTable, CtStateCode } from './conntrack';
+//   48..55 NAT's zone | 56..59 NAT's source address (IPv4) | 60 NAT's source port | 62 flags (1: translated)
+import { ConnTable, CtStateCode, Translation, Tuple } from './conntrack';
 
 /** The VNI of flow state: above every port's tunnel key (the API gives out 1 to 0xfffffe). */
 export const FLOW_STATE_KEY = 0xffffff;
-export const FLOW_STATE_BYTES = 48;
-const VERSION = 1;
-const field = { version: 0, state: 1, protocol: 2, addressLength: 3, zone: 4, source: 12, destination: 28, sourcePort: 44, destinationPort: 46 } as const;
+export const FLOW_STATE_BYTES = 64;
+const VERSION = 2;
+const field = {
+  version: 0, state: 1, protocol: 2, addressLength: 3, zone: 4, source: 12, destination: 28, sourcePort: 44, destinationPort: 46,
+  natZone: 48, natAddress: 56, natPort: 60, flags: 62,
+} as const;
+const TRANSLATED = 1;
 
-export interface FlowState {
-  zone: readonly [number, number];
-  protocol: number;
-  source: Uint8Array;
-  destination: Uint8Array;
-  sourcePort: number;
-  destinationPort: number;
+export interface FlowState extends Tuple {
   state: CtStateCode;
+  /** Source NAT's translation: the zone of its reply index, the new source address and port. */
+  nat: { zone: readonly [number, number]; address: Uint8Array; port: number } | null;
 }
 
 /** Writes a record at b[at..]; returns where it ends. */
@@ -37,6 +40,13 @@ export function emitFlowState(b: Uint8Array, at: number, s: FlowState): number {
   b.set(s.destination, at + field.destination);
   view.setUint16(field.sourcePort, s.sourcePort);
   view.setUint16(field.destinationPort, s.destinationPort);
+  if (s.nat) {
+    view.setInt32(field.natZone, s.nat.zone[0]);
+    view.setInt32(field.natZone + 4, s.nat.zone[1]);
+    b.set(s.nat.address.subarray(0, 4), at + field.natAddress);
+    view.setUint16(field.natPort, s.nat.port);
+    view.setUint8(field.flags, TRANSLATED);
+  }
   return at + FLOW_STATE_BYTES;
 }
 
@@ -55,10 +65,18 @@ export function parseFlowState(b: Uint8Array, at: number, end: number): FlowStat
     sourcePort: view.getUint16(field.sourcePort),
     destinationPort: view.getUint16(field.destinationPort),
     state: state as CtStateCode,
+    nat: view.getUint8(field.flags) & TRANSLATED
+      ? { zone: [view.getInt32(field.natZone), view.getInt32(field.natZone + 4)], address: b.slice(at + field.natAddress, at + field.natAddress + 4), port: view.getUint16(field.natPort) }
+      : null,
   };
 }
 
-/** Writes a received record into the table. */
-export function acceptFlowState(table: ConnTable, s: FlowState, now: number): boolean {
-  return table.open(s.zone, s.protocol, s.source, s.destination, s.sourcePort, s.destinationPort, s.state, now) >= 0;
+/** Writes a received record into the table: the slots of the connections it ended (a port
+ *  the sender leased is taken from whatever held it here: that is over), or null when the
+ *  table is full. */
+export function acceptFlowState(table: ConnTable, s: FlowState, now: number): number[] | null {
+  if (!s.nat) return table.open(s.zone, s.protocol, s.source, s.destination, s.sourcePort, s.destinationPort, s.state, now) >= 0 ? [] : null;
+  const ended: number[] = [];
+  const nat: Translation = { zone: s.nat.zone, address: s.nat.address, ports: [[s.nat.port, 1]] };
+  return typeof table.openTranslated(s, nat, s.state, now, ended) === 'object' ? ended : null;
 }

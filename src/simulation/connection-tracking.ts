@@ -3,7 +3,7 @@
 // committed once the walk is done: a new connection something let through is tracked, a known
 // one moves on. A new one whose flow tunnels to another host is told to that host first, as
 // its reply may enter there (flow state).
-import { ConnTable, CtState, CtStateCode, emitFlowState, FLOW_STATE_BYTES, FLOW_STATE_KEY, KeyFlag, nextTcpState } from '../flow';
+import { Connection, ConnTable, CtState, emitFlowState, FLOW_STATE_BYTES, FLOW_STATE_KEY, FlowKeyFields, FlowState, KeyFlag, nextTcpState } from '../flow';
 import { ICMPV4_HEADER_BYTES, Icmpv4Type, Icmpv6Type, IpProtocol, IPV6_HEADER_BYTES, VNET_HEADER_BYTES } from '../packet';
 import { CONNTRACK_SPACE_TAG } from './tags';
 import type { Walk } from './walk';
@@ -18,7 +18,7 @@ export type ConnectionState = 'new' | 'established' | 'related' | 'invalid';
 export interface Tracking {
   zone: [number, number];
   /** The tracked connection, or null for a frame that opens one (or is related, or invalid). */
-  found: { slot: number; state: CtStateCode; reply: boolean } | null;
+  found: Connection | null;
   state: ConnectionState;
   /** A new connection something allowed: tracked once the walk is done. */
   allowed: boolean;
@@ -32,7 +32,7 @@ export class ConnectionTracking {
   track(zone: [number, number], w: Walk): Tracking {
     if (w.tracking) return w.tracking;
     const f = w.fields;
-    const [sourcePort, destinationPort] = this.ports(w);
+    const [sourcePort, destinationPort] = tuplePorts(f);
     const found = this.conntrack().find(zone, f.ipProtocol, f.networkSource, f.networkDestination, sourcePort, destinationPort);
     if (found) w.connection = found.slot;
     const state = found ? 'established' : this.related(zone, w) ? 'related' : this.opens(w) ? 'new' : 'invalid';
@@ -47,20 +47,26 @@ export class ConnectionTracking {
   }
 
   /** After the walk: a new connection some rule allowed is tracked, a known one moves on. A
-   *  full table refuses the new one: the flow is dropped (and retried when space frees). */
+   *  full table refuses the new one: the flow is dropped (and retried when space frees). A
+   *  connection source NAT opened for a frame that went nowhere after all is ended. */
   commit(w: Walk, now: number): void {
     const t = w.tracking;
-    if (!t || w.dryRun || w.outputs === 0) return;
+    if (!t || w.dryRun) return;
+    if (w.outputs === 0) {
+      if (w.translation) this.conntrack().close(w.translation.slot);
+      return;
+    }
     const f = w.fields;
     const bits = (f.flags & (KeyFlag.tcpSyn | KeyFlag.tcpFin | KeyFlag.tcpRst | KeyFlag.tcpAck)) >>> 4;
     const tcp = f.ipProtocol === IpProtocol.tcp;
     if (t.found) {
       const state = tcp ? nextTcpState(t.found.state, bits, t.found.reply) : t.found.reply ? CtState.replied : t.found.state;
       this.conntrack().update(t.found.slot, state, t.found.reply, now);
+      if (w.translation) this.tell(w, w.translation);
       return;
     }
     if (!t.allowed || t.state !== 'new') return;
-    const [sourcePort, destinationPort] = this.ports(w);
+    const [sourcePort, destinationPort] = tuplePorts(f);
     const state = tcp ? nextTcpState(0, bits, false) : CtState.unreplied;
     const slot = this.conntrack().open(t.zone, f.ipProtocol, f.networkSource, f.networkDestination, sourcePort, destinationPort, state, now);
     if (slot < 0) {
@@ -68,11 +74,15 @@ export class ConnectionTracking {
       return w.refuse('conntrackFull', () => 'the connection table is full: a new connection is refused, established ones go on');
     }
     w.connection = slot;
-    // The reply may enter at the host this flow tunnels to: it learns the connection first.
+    this.tell(w, { zone: t.zone, protocol: f.ipProtocol, source: f.networkSource, destination: f.networkDestination, sourcePort, destinationPort, state, nat: null });
+  }
+
+  /** The reply may enter at the host this flow tunnels to: it learns the connection first. */
+  private tell(w: Walk, state: FlowState): void {
     const remotes = new Set(w.actions.flatMap((a) => (a.type === 'tunnel' ? [a.remote] : [])));
     if (remotes.size === 0) return;
     const frame = new Uint8Array(VNET_HEADER_BYTES + FLOW_STATE_BYTES);
-    emitFlowState(frame, VNET_HEADER_BYTES, { zone: t.zone, protocol: f.ipProtocol, source: f.networkSource, destination: f.networkDestination, sourcePort, destinationPort, state });
+    emitFlowState(frame, VNET_HEADER_BYTES, state);
     for (const remote of remotes) {
       w.note(() => `  flow state of the connection to ${remote}, ahead of its first frame`);
       w.emit.push({ frame, actions: [{ type: 'tunnel', key: FLOW_STATE_KEY, remote }] });
@@ -99,19 +109,18 @@ export class ConnectionTracking {
     const q = quotedTuple(w);
     return q !== null && this.conntrack().find(zone, q.protocol, q.source, q.destination, q.sourcePort, q.destinationPort) !== null;
   }
+}
 
-  /** The ports of the tuple: L4 ports; for ICMP echo its identifier and the request's type,
-   *  a request's as (identifier, type) and a reply's as (type, identifier), so that a reply is
-   *  found as the other way of its request, and a request the other way is not. */
-  private ports(w: Walk): [number, number] {
-    const f = w.fields;
-    if (f.ipProtocol !== IpProtocol.icmp && f.ipProtocol !== IpProtocol.icmpv6) return [f.transportSource, f.transportDestination];
-    for (const [request, reply] of ECHO) {
-      if (f.transportSource === request) return [f.icmpIdentifier, request];
-      if (f.transportSource === reply) return [request, f.icmpIdentifier];
-    }
-    return [0x100 + f.transportSource, 0x100 + f.transportSource];
+/** The ports of a connection's tuple: L4 ports; for ICMP echo its identifier and the
+ *  request's type, a request's as (identifier, type) and a reply's as (type, identifier), so
+ *  that a reply is found as the other way of its request, and a request the other way is not. */
+export function tuplePorts(f: FlowKeyFields): [number, number] {
+  if (f.ipProtocol !== IpProtocol.icmp && f.ipProtocol !== IpProtocol.icmpv6) return [f.transportSource, f.transportDestination];
+  for (const [request, reply] of ECHO) {
+    if (f.transportSource === request) return [f.icmpIdentifier, request];
+    if (f.transportSource === reply) return [request, f.icmpIdentifier];
   }
+  return [0x100 + f.transportSource, 0x100 + f.transportSource];
 }
 
 /** The connection an ICMP error is about, as its quote of the packet that caused it names it

@@ -55,11 +55,12 @@ export class FloatingIpStep {
     w.fields.networkDestination = fixed;
   }
 
-  /** A frame routed out by the gateway: from a VM with a floating IP, it leaves from that. */
-  outbound(router: VirtualRouter, out: VirtualPort, w: Walk): void {
-    if (out !== router.gateway) return;
+  /** A frame routed out by the gateway: from a VM with a floating IP, it leaves from that.
+   *  Whether it was translated. */
+  outbound(router: VirtualRouter, out: VirtualPort, w: Walk): boolean {
+    if (out !== router.gateway) return false;
     w.tags.add(externalTag(router.externalNetwork));
-    if (!w.ipv4) return;
+    if (!w.ipv4) return false;
     const fixed = w.fields.networkSource;
     const floating = router.floating.outbound.get(formatAddress(fixed));
     if (!floating) return this.forwardOut(router, w); // a port has a floating IP whole or forwarded ports (the API sees to it)
@@ -68,6 +69,7 @@ export class FloatingIpStep {
     // An error the VM sends quotes what came to it, sent to the floating IP.
     if (w.icmpError) w.actions.push({ type: 'set_ipv4', field: 'destination', address: formatAddress(floating), quoted: true });
     w.fields.networkSource = floating;
+    return true;
   }
 
   /** What comes to a forwarded port of a floating IP goes to its VM's address and port. */
@@ -83,15 +85,16 @@ export class FloatingIpStep {
   }
 
   /** What a VM sends from a forwarded port leaves from the floating IP's forwarded port. */
-  private forwardOut(router: VirtualRouter, w: Walk): void {
+  private forwardOut(router: VirtualRouter, w: Walk): boolean {
     const f = w.fields;
     const [address, port] = [formatAddress(f.networkSource), f.transportSource];
     const to = router.floating.forwardsOut.get(forwardKey(f.ipProtocol, address, port));
-    if (!to) return;
+    if (!to) return false;
     w.note(() => `  ${address}:${port} -> forwarded port ${formatAddress(to.address)}:${to.port} (SNAT)`);
     w.actions.push({ type: 'set_ipv4', field: 'source', address: formatAddress(to.address) }, { type: 'set_l4_port', field: 'source', port: to.port });
     f.networkSource = to.address;
     f.transportSource = to.port;
+    return true;
   }
 }
 

@@ -13,6 +13,7 @@ import {
   ALL_NODES, arpReply, arpRequest, icmpv4, icmpv6, neighborAdvertisement, neighborSolicitation, quoteOf, routerAdvertisement,
 } from './router-frames';
 import { FloatingIpStep } from './floating-ips';
+import { SourceNatStep } from './source-nat';
 import { neighborTag } from './tags';
 import { TokenBuckets } from './token-bucket';
 import type { TopologyWalker } from './topology-simulation';
@@ -34,8 +35,11 @@ export class RouterStep {
   private readonly icmpBudgets = new TokenBuckets(ICMP_ERRORS_PER_SECOND, ICMP_ERROR_BURST);
   private readonly solicitationBudgets = new TokenBuckets(SOLICITATIONS_PER_SECOND, SOLICITATION_BURST);
   private readonly floating = new FloatingIpStep();
+  private readonly sourceNat: SourceNatStep;
 
-  constructor(private readonly walker: TopologyWalker) {}
+  constructor(private readonly walker: TopologyWalker) {
+    this.sourceNat = new SourceNatStep(walker.tracking, () => walker.topology.conntrack);
+  }
 
   enter(port: VirtualPort, w: Walk): void {
     const router = this.walker.topology.routers.get(port.device)!;
@@ -115,6 +119,7 @@ export class RouterStep {
 
   private ip(router: VirtualRouter, port: VirtualPort, w: Walk): void {
     this.floating.inbound(router, port, w);
+    this.sourceNat.inbound(router, port, w);
     const destination = w.fields.networkDestination;
     if (router.ports.some((p) => p.prefixes.some((prefix) => sameAddress(prefix.address, destination)))) return this.local(port, w);
     if (w.ttl <= 1) {
@@ -130,7 +135,7 @@ export class RouterStep {
     const nextHop = route.nextHop ?? destination;
     w.note(() => `  route ${route.text}: next hop ${formatAddress(nextHop)}`);
     if (!out.up) return w.drop('portDown', () => `${out.name} is down`);
-    this.floating.outbound(router, out, w);
+    if (!this.floating.outbound(router, out, w) && !this.sourceNat.outbound(router, out, w)) return;
     const peer = out.peer ? this.walker.topology.ports.get(out.peer) : undefined;
     let mac: LinkAddress | undefined;
     if (peer?.kind === 'router') mac = { bytes: peer.macBytes, text: peer.mac };

@@ -16,6 +16,8 @@ import { Emission, Service, SimulationResult, Walk } from './walk';
 /** What the devices' steps call back into. */
 export interface TopologyWalker {
   readonly topology: VirtualTopology;
+  /** Connection tracking, for whatever asks about a frame's connection. */
+  readonly tracking: ConnectionTracking;
   /** The MAC tables' clock (macClock) for this walk. */
   readonly now: number;
   /** The frame leaves a device by this port: into its peer, or out of the host. */
@@ -28,10 +30,10 @@ export interface TopologyWalker {
 
 export class TopologySimulation implements TopologyWalker {
   now = 0;
+  readonly tracking = new ConnectionTracking(() => this.topology.conntrack);
   private readonly bridge = new BridgeStep(this);
   private readonly router = new RouterStep(this);
   private readonly portSecurity = new PortSecurity();
-  private readonly tracking = new ConnectionTracking(() => this.topology.conntrack);
   private readonly chains = new ChainStep(this, this.tracking);
   private readonly extractor = new FlowKeyExtractor();
   private readonly portTags: string[] = [];

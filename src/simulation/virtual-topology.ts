@@ -2,11 +2,12 @@
 // ports and where they are bound here, routes, resolved neighbors), indexed for lookups.
 // The state is plain data so that it can cross to the simulation threads; the bridges' MAC
 // tables are shared memory beside it.
-import { parseMac } from '../packet';
+import { parseAddress, parseMac } from '../packet';
 import { ConnTable, FlowMatch, parseFlowMatch } from '../flow';
 import { Filtered, macFromId, Mirror, Port, Route, Subnet } from '../topology';
 import { DhcpSubnet, dhcpSubnets } from './dhcp-service';
 import { FloatingMaps, floatingMaps, StateFloatingIp } from './floating-ips';
+import type { SourceNat } from './source-nat';
 import { StateChain, StatePortGroup, VirtualChain, virtualChains } from './chains';
 import { MemberChains, SecurityGroupChains, StateGroup } from './security-groups';
 import { MacTable } from './mac-table';
@@ -18,7 +19,7 @@ export interface TopologyState {
   /** Grows with every change the agent applies: threads rebuild when it moves. */
   version: number;
   bridges: ({ id: string; name: string; vlanAware: boolean; macTable: number; subnets: Subnet[] } & Filtered)[];
-  routers: ({ id: string; name: string; externalNetwork: string; gatewayPort: string } & Filtered)[];
+  routers: ({ id: string; name: string; externalNetwork: string; gatewayPort: string; zone: [number, number]; sourceNat: StateSourceNat | null } & Filtered)[];
   ports: StatePort[];
   routes: Omit<Route, 'tenant'>[];
   /** Resolved neighbors (ARP, NDP) of each router. */
@@ -30,6 +31,15 @@ export interface TopologyState {
   /** The MTU VMs are told when their subnet says 0: 1500, or the underlay's less VXLAN's 50. */
   guestMtu: number;
   floatingIps: StateFloatingIp[];
+}
+
+/** A router's source NAT on this host: the gateway's IPv4 address, the zone of its external
+ *  network, and the ports of the blocks this host leased there, as [first, count] runs. */
+export interface StateSourceNat {
+  key: string;
+  zone: [number, number];
+  address: string;
+  ports: [number, number][];
 }
 
 /** A TopologyState as JSON bytes in shared memory, with the MAC tables it points into: it
@@ -173,6 +183,10 @@ export interface VirtualRouter extends ChainsOf {
   gateway: VirtualPort | null;
   externalNetwork: string;
   floating: FloatingMaps;
+  /** Its tenant's connection tracking zone. */
+  zone: [number, number];
+  /** What its gateway translates connections to, here; null: no gateway, or no address. */
+  sourceNat: SourceNat | null;
   name: string;
   tag: string;
   ports: VirtualPort[];
@@ -206,7 +220,9 @@ export class VirtualTopology {
     }
     for (const r of state.routers) {
       this.routers.set(r.id, {
-        id: r.id, name: r.name, tag: deviceTag(r.id), ports: [], routes: [], gateway: null, externalNetwork: r.externalNetwork, floating: { inbound: new Map(), outbound: new Map(), forwardsIn: new Map(), forwardsOut: new Map(), forwarding: new Set() },
+        id: r.id, name: r.name, tag: deviceTag(r.id), ports: [], routes: [], gateway: null, externalNetwork: r.externalNetwork, zone: r.zone,
+        sourceNat: r.sourceNat ? { ...r.sourceNat, address: parseAddress(r.sourceNat.address) } : null,
+        floating: { inbound: new Map(), outbound: new Map(), forwardsIn: new Map(), forwardsOut: new Map(), forwarding: new Set() },
         ...chainsOf(r, `router ${r.name}`, ['pre-routing', 'post-routing']),
       });
     }
@@ -254,6 +270,20 @@ export class VirtualTopology {
         for (const p of port.prefixes) router.routes.push({ id: `connected:${port.id}`, prefix: p, nextHop: null, port, weight: 0, text: `${maskedText(p)} dev ${port.name}` });
       }
     }
+    // A router with a gateway sends what it has no other route for to its external subnets'
+    // gateways, as Neutron's does: a tenant's own default route comes first.
+    for (const r of state.routers) {
+      const router = this.routers.get(r.id)!;
+      const gateway = router.gateway;
+      for (const subnet of state.bridges.find((b) => b.id === r.externalNetwork)?.subnets ?? []) {
+        if (!gateway || !subnet.gateway) continue;
+        const nextHop = parseAddress(subnet.gateway);
+        router.routes.push({
+          id: `gateway:${gateway.id}`, prefix: { address: new Uint8Array(nextHop.length), length: 0 }, nextHop, port: gateway, weight: GATEWAY_ROUTE_WEIGHT,
+          text: `default via ${subnet.gateway} dev ${gateway.name}`,
+        });
+      }
+    }
     for (const r of state.routes) {
       const router = this.routers.get(r.router);
       if (!router) continue;
@@ -281,6 +311,9 @@ export class VirtualTopology {
     return router.routes.find((r) => contains(r.prefix, address));
   }
 }
+
+/** Above any weight a tenant's route may have (the API takes 0 to 65535). */
+const GATEWAY_ROUTE_WEIGHT = 65536;
 
 function place(p: PortPlace): VirtualPlace {
   return {

@@ -1,6 +1,6 @@
 // One walk of a frame through the virtual topology: where it is, what was decided, and what
 // the flow will do. Devices (bridge.ts's VirtualBridge step, router.ts) read and change it.
-import { Action, describeKey, DropReason, FlowKeyFields, KeyFlag } from '../flow';
+import { Action, describeKey, DropReason, FlowKeyFields, FlowState, KeyFlag } from '../flow';
 import { EtherType, formatMac, IpProtocol, isIcmpv4Error, isIcmpv6Error, VLAN_TAG_BYTES, VNET_HEADER_BYTES, ETHERNET_HEADER_BYTES } from '../packet';
 import type { Tracking } from './connection-tracking';
 import type { VirtualPort } from './virtual-topology';
@@ -54,6 +54,7 @@ export interface SimulationResult {
   cache: boolean;
   /** The tracked connection of the flow (its slot in the table), or -1. */
   connection: number;
+  natShortages: string[];
   emit: Emission[];
   learned: Neighbor[];
   stations: LearnedStation[];
@@ -81,6 +82,10 @@ export class Walk {
   tracking: Tracking | null = null;
   /** The connection the flow belongs to (its slot), or -1. */
   connection = -1;
+  /** A connection source NAT opened in this walk, to be told where its replies enter. */
+  translation: (FlowState & { slot: number }) | null = null;
+  /** Source NAT addresses (network/address) this host had no port left on. */
+  readonly natShortages: string[] = [];
   /** Sent by a device itself (a router's reply): no security group or chain stands in its way. */
   fromDevice = false;
   /** The device the frame is in: the port it entered by, and its MACs as it entered. */
@@ -166,7 +171,7 @@ export class Walk {
     const reason = this.dropReason ?? 'noOutput';
     const actions: Action[] = this.outputs > 0 || consumed ? this.actions : [{ type: 'drop', reason }];
     return {
-      actions, tags: [...this.tags], invalidate: [...this.invalidate], cache: this.cache, connection: this.connection,
+      actions, tags: [...this.tags], invalidate: [...this.invalidate], cache: this.cache, connection: this.connection, natShortages: this.natShortages,
       emit: this.emit, learned: this.learned, stations: this.stations, holds: this.holds, trace: this.trace,
     };
   }

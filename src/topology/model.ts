@@ -45,6 +45,16 @@ export interface Router extends Filtered {
 }
 /** An address of an external network mapped one to one to a VM port's address: DNAT in, SNAT out. */
 export interface FloatingIp { id: string; tenant: string; network: string; address: string; port: string; portForwards: PortForward[] }
+/** A block of source NAT's ports on an address of an external network, leased by one host
+ *  (MidoNet's model): only that host gives its connections these ports, so that two hosts
+ *  never give the same one. The agent leases and gives back; nobody else writes them. */
+export interface NatBlock { id: string; tenant: string; network: string; address: string; block: number; host: string }
+/** Ports per block, and the first block's first port (below it: the well-known and registered
+ *  ports a gateway's own services may use). */
+export const NAT_BLOCK_PORTS = 64;
+export const NAT_FIRST_PORT = 1024;
+export const NAT_BLOCKS = (65536 - NAT_FIRST_PORT) / NAT_BLOCK_PORTS;
+export const natBlockId = (network: string, address: string, block: number): string => `${network}_${address}_${block}`;
 /** One external port of a floating IP (one mapped to no port) to a VM's address and port. */
 export interface PortForward { protocol: 'tcp' | 'udp'; externalPort: number; port: string; internalPort: number }
 export interface Port extends Filtered {
@@ -167,9 +177,10 @@ export interface KindMap {
   chain: Chain;
   portGroup: PortGroup;
   floatingIp: FloatingIp;
+  natBlock: NatBlock;
 }
 export type Kind = keyof KindMap;
-export const KINDS: readonly Kind[] = ['tenant', 'bridge', 'router', 'port', 'route', 'host', 'binding', 'neighbor', 'station', 'tunnelZone', 'mirror', 'migration', 'securityGroup', 'chain', 'portGroup', 'floatingIp'];
+export const KINDS: readonly Kind[] = ['tenant', 'bridge', 'router', 'port', 'route', 'host', 'binding', 'neighbor', 'station', 'tunnelZone', 'mirror', 'migration', 'securityGroup', 'chain', 'portGroup', 'floatingIp', 'natBlock'];
 
 /** Objects no tenant owns (hosts) belong to this tenant id: only an admin sees them. */
 export const ADMIN_TENANT = 'admin';
@@ -193,6 +204,7 @@ export const EMPTY: { [K in Kind]: Omit<KindMap[K], 'id' | 'tenant'> } = {
   chain: { name: '', rules: [] },
   portGroup: { name: '', ports: [] },
   floatingIp: { network: '', address: '', port: '', portForwards: [] },
+  natBlock: { network: '', address: '', block: 0, host: '' },
   migration: {
     port: '', sourceHost: '', destinationHost: '', destinationInterface: '', state: 'mirroring', begunAt: 0, deadline: 0, guestRunningAt: 0, endedAt: 0, reason: '', markKey: 0,
   },

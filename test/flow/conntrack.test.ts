@@ -48,3 +48,31 @@ test('connections end at their state\'s timeout unless refreshed; a full table r
   t.deepEqual(table.sweep(at + 60_000), [slots[1]], 'refreshed at 20 s: gone at 50 s');
   t.deepEqual(table.sweep(at + 121_000).includes(slots[0]), true, 'replied: 120 s');
 });
+
+const OUTSIDE = parseAddress('198.51.100.7');
+const GATEWAY = parseAddress('203.0.113.2');
+const NAT_ZONE: [number, number] = [9, 9];
+
+test('source NAT: a connection gets a port no other connection to the same destination holds; its reply is found by the translated tuple; both end together', (t) => {
+  const table = new ConnTable(256);
+  const nat = { zone: NAT_ZONE, address: GATEWAY, ports: [[2000, 2], [3000, 1]] as [number, number][] };
+  const opened = [40000, 40001, 40002].map((port) => table.openTranslated({ zone: ZONE, protocol: IpProtocol.tcp, source: A, destination: OUTSIDE, sourcePort: port, destinationPort: 443 }, nat, CtState.synSent, 0));
+  const ports = opened.map((c) => (typeof c === 'object' ? c.nat!.port : -1));
+  t.deepEqual([...ports].sort(), [2000, 2001, 3000], 'three connections, three ports');
+  t.is(table.openTranslated({ zone: ZONE, protocol: IpProtocol.tcp, source: B, destination: OUTSIDE, sourcePort: 1, destinationPort: 443 }, nat, CtState.synSent, 0), 'exhausted');
+  t.is(table.exhausted, 1);
+  t.like(table.openTranslated({ zone: ZONE, protocol: IpProtocol.tcp, source: B, destination: OUTSIDE, sourcePort: 1, destinationPort: 80 }, nat, CtState.synSent, 0), { nat: { replyIndex: false } }, 'another destination: a port is free for it');
+  const again = table.openTranslated({ zone: ZONE, protocol: IpProtocol.tcp, source: A, destination: OUTSIDE, sourcePort: 40001, destinationPort: 443 }, nat, CtState.synSent, 0);
+  t.like(again, { nat: { port: ports[1] } }, 'a connection keeps its port');
+  const reply = table.find(NAT_ZONE, IpProtocol.tcp, OUTSIDE, GATEWAY, 443, ports[1]);
+  t.like(reply, { reply: true, slot: (opened[1] as { slot: number }).slot, nat: { port: 40001, replyIndex: true } });
+  t.like(table.find(ZONE, IpProtocol.tcp, A, OUTSIDE, 40001, 443), { reply: false, nat: { port: ports[1], replyIndex: false } });
+  const size = table.size;
+  table.close((opened[1] as { slot: number }).slot);
+  t.is(table.size, size - 2, 'the connection and its reply index end together');
+  t.is(table.find(NAT_ZONE, IpProtocol.tcp, OUTSIDE, GATEWAY, 443, ports[1]), null);
+  t.is(table.translations().length, 3);
+  const swept = table.sweep(10 ** 12);
+  t.is(swept.length, 6, 'past their time: each connection with its reply index');
+  t.is(table.size, 0);
+});

@@ -1,0 +1,161 @@
+// Source NAT's ports, leased from the store a block at a time (MidoNet's model): a host gives
+// a connection a port only from a block it holds, so two hosts never give the same port of one
+// address, and no host asks another for each connection. A host holds a block for each
+// gateway that a VM bound on it sits behind, and more while its connections use over half of
+// what it holds, or when the simulation ran out (the connection refused meanwhile retries);
+// a block unused for a while goes back, and all go back when the agent stops. A dead host's
+// blocks are taken over only when an address has no block left that nobody holds.
+import type { Logger } from 'pino';
+import { ADMIN_TENANT, NAT_BLOCK_PORTS, NAT_BLOCKS, NAT_FIRST_PORT, natBlockId, NatBlock, StoreConflict, TopologyStore } from '../topology';
+import type { HostTopology } from './host-topology';
+
+/** How long a block beyond what is needed stays unused before it goes back. */
+const IDLE_MS = 30_000;
+/** How often usage is looked at. */
+const BALANCE_MS = 2_000;
+
+export interface NatLeaseStats {
+  /** Blocks this host holds now. */
+  blocks: number;
+  /** Connections this host translated that are live now. */
+  translations: number;
+  leased: number;
+  released: number;
+  /** Blocks that could not be had: every block of the address is someone's. */
+  failures: number;
+}
+
+export class NatLeases {
+  readonly stats: NatLeaseStats = { blocks: 0, translations: 0, leased: 0, released: 0, failures: 0 };
+  private readonly idleSince = new Map<string, number>();
+  private running: Promise<void> | null = null;
+  private again = false;
+  private pending: Record<string, number> = {};
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly store: TopologyStore, private readonly topology: HostTopology, private readonly logger: Logger) {
+    this.timer = setInterval(() => this.balance(), BALANCE_MS);
+    this.timer.unref();
+  }
+
+  /** Looks again now; `shortages`: addresses the simulation ran out of ports on. */
+  balance(shortages: Record<string, number> = {}): void {
+    for (const [key, n] of Object.entries(shortages)) this.pending[key] = (this.pending[key] ?? 0) + n;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.run()
+      .catch((error: unknown) => this.logger.warn({ err: error }, 'source NAT blocks: could not lease or give back (tried again shortly)'))
+      .finally(() => {
+        this.running = null;
+        if (this.again) {
+          this.again = false;
+          this.balance();
+        }
+      });
+  }
+
+  /** Gives every block back (the agent stops). */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+    for (const b of this.mine()) await this.store.delete('natBlock', b.id).catch(() => undefined);
+  }
+
+  private async run(): Promise<void> {
+    const shortages = this.pending;
+    this.pending = {};
+    const used = new Map<string, number>(); // block id -> live translations on it
+    const mine = this.mine();
+    const byAddress = new Map(mine.map((b) => [`${b.address}/${b.block}`, b.id]));
+    let translations = 0;
+    for (const t of this.topology.conntrack.translations()) {
+      const address = [24, 16, 8, 0].map((s) => (t.address >>> s) & 0xff).join('.');
+      const id = byAddress.get(`${address}/${Math.floor((t.port - NAT_FIRST_PORT) / NAT_BLOCK_PORTS)}`);
+      if (id === undefined) continue; // another host's: flow state of its connections
+      used.set(id, (used.get(id) ?? 0) + 1);
+      translations++;
+    }
+    this.stats.translations = translations;
+    const now = Date.now();
+    const wanted = new Map(this.topology.sourceNatWanted().map((w) => [`${w.network}/${w.address}`, w]));
+    for (const [key, { network, address }] of wanted) {
+      const held = mine.filter((b) => b.network === network && b.address === address);
+      const inUse = held.reduce((n, b) => n + (used.get(b.id) ?? 0), 0) + (shortages[key] ?? 0);
+      // Over half used is time for another: a burst of new connections finds room meanwhile.
+      const needed = Math.max(1, Math.ceil((2 * inUse) / NAT_BLOCK_PORTS));
+      if (held.length < needed) await this.lease(network, address, needed - held.length);
+      let spare = held.length - needed;
+      for (const b of held) if (spare > 0 && this.idle(b, used, now) && (await this.release(b))) spare--;
+    }
+    for (const b of mine) if (!wanted.has(`${b.network}/${b.address}`) && this.idle(b, used, now)) await this.release(b);
+    this.stats.blocks = this.mine().length;
+  }
+
+  /** Whether a block has been unused for long enough to go back. */
+  private idle(b: NatBlock, used: Map<string, number>, now: number): boolean {
+    if ((used.get(b.id) ?? 0) > 0) {
+      this.idleSince.delete(b.id);
+      return false;
+    }
+    const since = this.idleSince.get(b.id) ?? now;
+    this.idleSince.set(b.id, since);
+    return now - since >= IDLE_MS;
+  }
+
+  private async lease(network: string, address: string, count: number): Promise<void> {
+    const taken = new Map(this.topology.natBlocks().filter((b) => b.network === network && b.address === address).map((b) => [b.block, b.host]));
+    const free = shuffled([...Array(NAT_BLOCKS).keys()].filter((n) => !taken.has(n)));
+    const host = this.topology.hostId;
+    let got = 0;
+    for (const block of free) {
+      if (got === count) return;
+      try {
+        await this.store.put('natBlock', { id: natBlockId(network, address, block), tenant: ADMIN_TENANT, network, address, block, host }, 0);
+        got++;
+        this.stats.leased++;
+      } catch (error) {
+        if (!(error instanceof StoreConflict)) throw error; // another host took it meanwhile
+      }
+    }
+    // Every block is someone's: take over those of hosts that are gone.
+    const live = await this.store.liveHosts();
+    for (const [block, holder] of taken) {
+      if (got === count) return;
+      if (live.has(holder)) continue;
+      const stored = await this.store.get('natBlock', natBlockId(network, address, block));
+      if (!stored || live.has(stored.value.host)) continue;
+      try {
+        await this.store.put('natBlock', { ...stored.value, host }, stored.version);
+        got++;
+        this.stats.leased++;
+      } catch (error) {
+        if (!(error instanceof StoreConflict)) throw error;
+      }
+    }
+    if (got < count) {
+      this.stats.failures += count - got;
+      this.logger.warn({ network, address, wanted: count, got }, 'source NAT: every block of ports of this address is held: connections past them are refused');
+    }
+  }
+
+  private async release(b: NatBlock): Promise<boolean> {
+    const gone = await this.store.delete('natBlock', b.id);
+    this.idleSince.delete(b.id);
+    if (gone) this.stats.released++;
+    return gone;
+  }
+
+  private mine(): NatBlock[] {
+    return this.topology.natBlocks().filter((b) => b.host === this.topology.hostId);
+  }
+}
+
+function shuffled<T>(items: T[]): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [items[i], items[j]] = [items[j], items[i]];
+  }
+  return items;
+}
