@@ -135,7 +135,7 @@ export class RouterStep {
     const nextHop = route.nextHop ?? destination;
     w.note(() => `  route ${route.text}: next hop ${formatAddress(nextHop)}`);
     if (!out.up) return w.drop('portDown', () => `${out.name} is down`);
-    if (!this.floating.outbound(router, out, w) && !this.sourceNat.outbound(router, out, w)) return;
+    if (!this.floating.outbound(router, out, w) && !this.sourceNat.outbound(router, port, out, w)) return;
     const peer = out.peer ? this.walker.topology.ports.get(out.peer) : undefined;
     let mac: LinkAddress | undefined;
     if (peer?.kind === 'router') mac = { bytes: peer.macBytes, text: peer.mac };

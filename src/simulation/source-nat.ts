@@ -24,11 +24,12 @@ export interface SourceNat extends Translation {
 export class SourceNatStep {
   constructor(private readonly tracking: ConnectionTracking, private readonly conntrack: () => ConnTable) {}
 
-  /** A frame routed out by the gateway, not translated already (a floating IP): it leaves from
-   *  the gateway's address and the port its connection was given; false when it is refused. */
-  outbound(router: VirtualRouter, out: VirtualPort, w: Walk): boolean {
+  /** A frame routed out by the gateway from inside (not back out where it came in), not
+   *  translated already (a floating IP): it leaves from the gateway's address and the port its
+   *  connection was given; false when it is refused. */
+  outbound(router: VirtualRouter, from: VirtualPort, out: VirtualPort, w: Walk): boolean {
     const nat = router.sourceNat;
-    if (out !== router.gateway || !nat || !w.ipv4) return true;
+    if (out !== router.gateway || from === router.gateway || !nat || !w.ipv4) return true;
     this.translateOut(router, nat, w);
     return w.dropReason === null;
   }

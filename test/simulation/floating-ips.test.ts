@@ -1,10 +1,12 @@
-// Floating IPs at a router's gateway: ARP answered for them on the external network, DNAT in,
-// SNAT out, and every flow through the gateway tied to the network's floating IPs.
+// The way out at a router's gateway: floating IPs (ARP answered for them on the external
+// network, DNAT in, SNAT out, every flow through the gateway tied to the network's floating
+// IPs), port forwarding, and source NAT of the VMs without one to the gateway's address.
 import test from 'ava';
 import { Action } from '../../src/flow';
-import { frameFromText } from '../../src/packet';
+import { frameFromText, parseAddress, parseMac, VNET_HEADER_BYTES } from '../../src/packet';
+import { icmpv4 } from '../../src/simulation/router-frames';
 import { externalTag } from '../../src/simulation';
-import { EMPTY_SUBNET } from '../../src/topology';
+import { EMPTY_SUBNET, natBlockId } from '../../src/topology';
 import { outputs, TestHost } from '../helpers/topology';
 
 const [OUT, VM1, VM2] = ['52:54:00:00:00:99', '52:54:00:00:00:01', '52:54:00:00:00:02'];
@@ -27,6 +29,7 @@ function network() {
   const vm2 = h.put('port', { device: net1, name: 'vm2', addresses: ['10.0.1.6'], portSecurity: false });
   const uplink = h.put('port', { device: ext, name: 'uplink', portSecurity: false });
   const fip = h.put('floatingIp', { network: ext, address: '203.0.113.10', port: vm1 });
+  h.put('natBlock', { id: natBlockId(ext, '203.0.113.2', 3), network: ext, address: '203.0.113.2', block: 3, host: 'h1', tenant: 'admin' });
   for (const [address, mac] of [['10.0.1.5', VM1], ['10.0.1.6', VM2], ['203.0.113.1', OUT]]) h.put('neighbor', { id: `${router}_${address}`, router, address, mac });
   h.ports = [vm1, vm2, uplink].map((binding, i) => ({ number: i + 1, name: `tap${i + 1}`, up: true, binding }));
   for (const [port, mac, address] of [[1, VM1, '10.0.1.5'], [2, VM2, '10.0.1.6']] as const) h.simulate(port, frameFromText(`arp,dl_src=${mac},nw_src=${address},nw_dst=10.0.1.9`));
@@ -52,8 +55,8 @@ test('DNAT in, SNAT out; a moved floating IP re-decides the flows through the ga
   t.deepEqual(nat(outbound.actions), [{ type: 'set_ipv4', field: 'source', address: '203.0.113.10' }]);
   t.deepEqual(outputs(outbound.actions), [3], 'out to the external network');
   const unmapped = h.simulate(2, frameFromText(`tcp,dl_src=${VM2},dl_dst=${R1},nw_src=10.0.1.6,nw_dst=203.0.113.1`));
-  t.deepEqual(nat(unmapped.actions), [], 'vm2 has no floating IP (and SNAT of many to one is not built): its address goes out as it is');
-  t.true(unmapped.tags.includes(externalTag(ext)), 'but the flow is tied to the network\'s floating IPs');
+  t.deepEqual(nat(unmapped.actions), [{ type: 'set_ipv4', field: 'source', address: '203.0.113.2' }], 'vm2 has no floating IP: source NAT to the gateway\'s address');
+  t.true(unmapped.tags.includes(externalTag(ext)), 'and the flow is tied to the network\'s floating IPs');
   h.put('floatingIp', { id: fip, network: ext, address: '203.0.113.10', port: vm2 });
   const moved = h.simulate(3, frameFromText(`tcp,dl_src=${OUT},dl_dst=${GW},nw_src=203.0.113.1,nw_dst=203.0.113.10,tp_dst=22`));
   t.deepEqual(outputs(moved.actions), [2], 'to vm2 now');
@@ -73,4 +76,45 @@ test('port forwarding: a forwarded port of a floating IP to a VM\'s port, both w
   t.deepEqual(reply.actions.filter((a) => a.type === 'set_l4_port'), [{ type: 'set_l4_port', field: 'source', port: 2222 }]);
   const other = h.simulate(3, frameFromText(`tcp,dl_src=${OUT},dl_dst=${GW},nw_src=203.0.113.1,nw_dst=203.0.113.20,tp_dst=2223`));
   t.deepEqual(nat(other.actions), [], 'a port not forwarded goes nowhere new');
+});
+
+test('source NAT: a VM without a floating IP leaves from the gateway\'s address and a port of this host\'s block; replies and ICMP errors are translated back', (t) => {
+  const { h } = network();
+  const out = h.simulate(2, frameFromText(`tcp,dl_src=${VM2},dl_dst=${R1},nw_src=10.0.1.6,nw_dst=198.51.100.7,tp_src=40000,tp_dst=80`));
+  const port = (out.actions.find((a) => a.type === 'set_l4_port') as { port: number } | undefined)?.port ?? 0;
+  t.true(port >= 1024 + 3 * 64 && port < 1024 + 4 * 64, `port ${port} is of block 3, this host's`);
+  t.deepEqual(outputs(out.actions), [3], 'out to the default route\'s next hop, the external subnet\'s gateway');
+  t.true(out.connection >= 0, 'the flow is tied to its connection');
+  const again = h.simulate(2, frameFromText(`tcp,dl_src=${VM2},dl_dst=${R1},nw_src=10.0.1.6,nw_dst=198.51.100.7,tp_src=40000,tp_dst=80,tcp_flags=ack`));
+  t.deepEqual(again.actions.find((a) => a.type === 'set_l4_port'), { type: 'set_l4_port', field: 'source', port }, 'its next flow keeps the port');
+  const reply = `tcp,dl_src=${OUT},dl_dst=${GW},nw_src=198.51.100.7,nw_dst=203.0.113.2,tp_src=80,tp_dst=${port},tcp_flags=syn|ack`;
+  const back = h.simulate(3, frameFromText(reply));
+  t.deepEqual(back.actions.filter((a) => a.type === 'set_ipv4' || a.type === 'set_l4_port'), [
+    { type: 'set_ipv4', field: 'destination', address: '10.0.1.6' }, { type: 'set_l4_port', field: 'destination', port: 40000 },
+  ]);
+  t.deepEqual(outputs(back.actions), [2], 'to vm2');
+  t.regex(h.simulate(3, frameFromText(reply), true).trace.join('\n'), new RegExp(`un-SNAT 203\\.0\\.113\\.2:${port} -> 10\\.0\\.1\\.6:40000`));
+  // The outside's fragmentation-needed about what left, quoted as it left.
+  const left = frameFromText(`tcp,nw_src=203.0.113.2,nw_dst=198.51.100.7,tp_src=${port},tp_dst=80,tcp_flags=ack`).slice(14);
+  const error = icmpv4({ source: parseMac(OUT), destination: parseMac(GW) }, parseAddress('203.0.113.1'), parseAddress('203.0.113.2'), 3, 4, 1400, left);
+  const translated = h.simulate(3, error.subarray(VNET_HEADER_BYTES));
+  t.deepEqual(translated.actions.filter((a) => a.type === 'set_ipv4' || a.type === 'set_l4_port'), [
+    { type: 'set_ipv4', field: 'destination', address: '10.0.1.6' }, { type: 'set_ipv4', field: 'source', address: '10.0.1.6', quoted: true },
+    { type: 'set_l4_port', field: 'source', port: 40000, quoted: true },
+  ]);
+  t.deepEqual(outputs(translated.actions), [2]);
+  t.false(translated.cache, 'an error\'s quote is not in the flow key: each comes to the slow path');
+  const stranger = h.simulate(3, frameFromText(`tcp,dl_src=${OUT},dl_dst=${GW},nw_src=198.51.100.7,nw_dst=203.0.113.2,tp_src=80,tp_dst=${port + 1}`));
+  t.deepEqual(outputs(stranger.actions), [], 'to a port no connection holds: for the router itself, which has nothing there');
+});
+
+test('source NAT with no port left here: refused, counted, not cached, and the agent told', (t) => {
+  const { h, ext } = network();
+  h.put('natBlock', { id: natBlockId(ext, '203.0.113.2', 3), network: ext, address: '203.0.113.2', block: 3, host: 'h2', tenant: 'admin' });
+  const refused = h.simulate(2, frameFromText(`tcp,dl_src=${VM2},dl_dst=${R1},nw_src=10.0.1.6,nw_dst=198.51.100.7,tp_src=40000,tp_dst=80`));
+  t.deepEqual(refused.actions, [{ type: 'drop', reason: 'natExhausted' }], 'another host\'s block is not this host\'s to give');
+  t.false(refused.cache);
+  t.deepEqual(refused.natShortages, [`${ext}/203.0.113.2`]);
+  const rst = h.simulate(2, frameFromText(`tcp,dl_src=${VM2},dl_dst=${R1},nw_src=10.0.1.6,nw_dst=198.51.100.7,tp_src=40001,tp_dst=80,tcp_flags=rst`));
+  t.deepEqual(rst.actions, [{ type: 'drop', reason: 'natUntranslatable' }], 'a reset of no connection is not sent out with the VM\'s own address');
 });
