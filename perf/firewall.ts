@@ -15,7 +15,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Lab, ping, routedHost, RunningAgent, startAgent, tenantNetwork } from '../examples/lab';
-import { flowSetupsPerSecond, offerNewFlows, pingRtt, tcpGbps } from './measure';
+import { flowSetupsPerSecond, median, offerNewFlows, pingRtt, round2, tcpGbps } from './measure';
 
 const H1 = '10.88.1.2';
 const H2 = '10.88.2.2';
@@ -181,13 +181,4 @@ function describe(name: string): string {
     vswitch_security_group: `, both VM ports in a security group of ${RULES} rules, connection tracking`,
   }[name] ?? ', no rules';
   return `vswitch agent, virtual router between two virtual bridges${rules}, packet-socket ports with vnet headers, 1 datapath worker, 1 simulation thread`;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
-
-function round2(x: number): number {
-  return Number(x.toFixed(2));
 }

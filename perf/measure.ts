@@ -75,3 +75,13 @@ export async function flowSetupsPerSecond(lab: Lab, from: string, agent: Running
   return inserts / seconds;
 }
 
+
+/** The middle of the figures (the mean of the two middle ones for an even count). */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+export function round2(x: number): number {
+  return Number(x.toFixed(2));
+}
