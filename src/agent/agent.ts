@@ -92,7 +92,7 @@ export class Agent {
       };
       natMetrics(metrics, natLeases, sw);
       sw.on('nat-shortages', (shortages: Record<string, number>) => natLeases.balance(shortages));
-      sw.on('topology-changed', () => natLeases.balance());
+      sw.on('topology-changed', () => natLeases.balance({}, false));
       sw.on('neighbors-learned', (neighbors: Neighbor[]) => void shareNeighbors(store, neighbors, logger));
       sw.on('stations-learned', (stations: LearnedStation[]) => void shareStations(store, stations, logger));
       sw.on('guest-running', (event: { migration: string; at: number }) => void noteGuestRunning(store, event, logger));

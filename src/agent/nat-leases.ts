@@ -31,6 +31,7 @@ export class NatLeases {
   private running: Promise<void> | null = null;
   private again = false;
   private pending: Record<string, number> = {};
+  private counting = false;
   private readonly timer: NodeJS.Timeout;
 
   constructor(private readonly store: TopologyStore, private readonly topology: HostTopology, private readonly logger: Logger) {
@@ -38,9 +39,12 @@ export class NatLeases {
     this.timer.unref();
   }
 
-  /** Looks again now; `shortages`: addresses the simulation ran out of ports on. */
-  balance(shortages: Record<string, number> = {}): void {
+  /** Looks again now; `shortages`: addresses the simulation ran out of ports on. Without
+   *  `usage`, only that each address wanted has a block: the translations in use are counted
+   *  (a scan of the connection table) on shortages and on the timer, not on every change. */
+  balance(shortages: Record<string, number> = {}, usage = true): void {
     for (const [key, n] of Object.entries(shortages)) this.pending[key] = (this.pending[key] ?? 0) + n;
+    this.counting ||= usage;
     if (this.running) {
       this.again = true;
       return;
@@ -51,7 +55,7 @@ export class NatLeases {
         this.running = null;
         if (this.again) {
           this.again = false;
-          this.balance();
+          this.balance({}, false);
         }
       });
   }
@@ -64,10 +68,16 @@ export class NatLeases {
   }
 
   private async run(): Promise<void> {
-    const shortages = this.pending;
-    this.pending = {};
-    const used = new Map<string, number>(); // block id -> live translations on it
+    const [shortages, counting] = [this.pending, this.counting];
+    [this.pending, this.counting] = [{}, false];
     const mine = this.mine();
+    if (!counting) {
+      for (const { network, address } of this.topology.sourceNatWanted()) {
+        if (!mine.some((b) => b.network === network && b.address === address)) await this.lease(network, address, 1);
+      }
+      return;
+    }
+    const used = new Map<string, number>(); // block id -> live translations on it
     const byAddress = new Map(mine.map((b) => [`${b.address}/${b.block}`, b.id]));
     let translations = 0;
     for (const t of this.topology.conntrack.translations()) {
