@@ -1,9 +1,10 @@
-// `npm run demo -- services`: a tenant's VM gets its address by DHCP from the switch, and the
-// outside reaches it by a floating IP on the operator's external network. An "outside"
-// namespace stands for what lies beyond the gateway. Everything is made with the vswitch CLI,
+// `npm run demo -- services`: a tenant's VM gets its address by DHCP from the switch, the
+// outside reaches it by a floating IP on the operator's external network, and a VM without one
+// reaches the outside through the router's source NAT. An "outside" namespace stands for what
+// lies beyond the gateway. Everything is made with the vswitch CLI,
 // then shown, traced and cleaned up.
 import fs from 'node:fs';
-import { askWho, dhcpLease, eventually, Lab, macOf, ping, startAgent, VSWITCH, whoServer } from './lab';
+import { askWho, dhcpLease, eventually, Lab, macOf, ping, routedHost, startAgent, VSWITCH, whoServer } from './lab';
 
 export async function servicesDemo(): Promise<void> {
   const lab = new Lab();
@@ -58,14 +59,29 @@ export async function servicesDemo(): Promise<void> {
     await eventually(async () => (said = await askWho(lab, outside, address)) !== '');
     console.log(`the outside connects to ${address}:8080, and the server says who it is and whom it sees: "${said}"`);
 
-    step('vswitch show, and a trace of the way in');
-    await cli(token, 'show');
-    const routerMac = /gateway \(\w+\): (\S+),/.exec(await lab.exec(sw, process.execPath, [VSWITCH, '--api', agent.api.address, '--token', token, 'show']).then((r) => r.stdout))?.[1];
-    await cli(token, 'trace', '--port', 'up0', `tcp,dl_src=${await macOf(lab, outside)},dl_dst=${routerMac},nw_src=203.0.113.1,nw_dst=${address},tp_dst=8080`);
-    console.log('\nNot built yet (docs/SERVICES.md): SNAT for VMs without a floating IP, the load balancer.');
+    step('vm2 has no floating IP: it reaches the outside from the router\'s gateway address (source NAT)');
+    const vm2 = await routedHost(lab, sw, 'vm2', 'tap2', '10.0.1.20');
+    await cli(token, 'port', 'create', 'net1', '--name', 'vm2', '--address', '10.0.1.20', '--mac', await macOf(lab, vm2));
+    await cli(admin, 'port', 'bind', 'vm2', 'tap2');
+    whoServer(lab, outside, 'outside');
+    let seen = '';
+    await eventually(async () => (seen = await askWho(lab, vm2, '203.0.113.1')) !== '');
+    console.log(`vm2 connects to the outside's 203.0.113.1:8080, which says whom it sees: "${seen}"`);
+    console.log((await lab.exec(vm2, 'traceroute', ['-n', '-q', '1', '-w', '2', '203.0.113.1'])).stdout.trim());
+
+    step('vswitch show, and traces of the way in (floating IP) and the way out (source NAT)');
+    const show = await cli(token, 'show');
+    await cli(token, 'trace', '--port', 'up0', `tcp,dl_src=${await macOf(lab, outside)},dl_dst=${macOfPort(show, 'gateway')},nw_src=203.0.113.1,nw_dst=${address},tp_dst=8080`);
+    await cli(token, 'trace', '--port', 'tap2', `tcp,dl_src=${await macOf(lab, vm2)},dl_dst=${macOfPort(show, 'r-net1')},nw_src=10.0.1.20,nw_dst=203.0.113.1,tp_src=40000,tp_dst=8080`);
+    console.log('\nNot built yet (docs/SERVICES.md): the load balancer, gateway failover.');
   } finally {
     step('cleaning up');
     await lab.cleanup();
     console.log('namespaces, processes and the agent\'s state directory removed');
   }
+}
+
+/** The MAC of a port of the router, from `vswitch show`. */
+function macOfPort(show: string, name: string): string {
+  return new RegExp(`port ${name} \\(\\w+\\): (\\S+),`).exec(show)?.[1] ?? '';
 }

@@ -46,7 +46,12 @@ export class SourceNatStep {
     if (t.found?.reply || t.state === 'invalid') return w.refuse('natUntranslatable', () => `a ${t.state} ${t.found?.reply ? 'reply' : 'frame'} with no translation (say, a reset of nothing)`);
     const [sourcePort, destinationPort] = tuplePorts(f);
     const tuple: Tuple = { zone: router.zone, protocol: f.ipProtocol, source: f.networkSource, destination: f.networkDestination, sourcePort, destinationPort };
-    if (w.dryRun) return w.note(() => `  SNAT ${formatAddress(f.networkSource)}:${sourcePort} -> ${formatAddress(nat.address)}:(a port of this host's blocks)`);
+    if (w.dryRun) {
+      // A trace opens no connection: the port is the one a connection would be given then.
+      w.note(() => `  SNAT ${formatAddress(f.networkSource)}:${sourcePort} -> ${formatAddress(nat.address)}:(a port of this host's blocks)`);
+      w.actions.push({ type: 'set_ipv4', field: 'source', address: formatAddress(nat.address) });
+      return;
+    }
     const state = openingState(w);
     const opened = this.conntrack().openTranslated(tuple, nat, state, Date.now());
     if (opened === 'full') {
