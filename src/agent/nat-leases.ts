@@ -34,7 +34,7 @@ export class NatLeases {
   private counting = false;
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly store: TopologyStore, private readonly topology: HostTopology, private readonly logger: Logger) {
+  constructor(private readonly store: TopologyStore, private readonly topology: HostTopology, private readonly logger: Logger, private readonly idleMs = IDLE_MS) {
     this.timer = setInterval(() => this.balance(), BALANCE_MS);
     this.timer.unref();
   }
@@ -58,6 +58,11 @@ export class NatLeases {
           this.balance({}, false);
         }
       });
+  }
+
+  /** Once what was asked so far is done. */
+  async settled(): Promise<void> {
+    while (this.running) await this.running;
   }
 
   /** Gives every block back (the agent stops). */
@@ -111,7 +116,7 @@ export class NatLeases {
     }
     const since = this.idleSince.get(b.id) ?? now;
     this.idleSince.set(b.id, since);
-    return now - since >= IDLE_MS;
+    return now - since >= this.idleMs;
   }
 
   private async lease(network: string, address: string, count: number): Promise<void> {
