@@ -16,6 +16,7 @@ import { noteGuestRunning, watchMigrations } from './migration-watch';
 import { SwitchError } from './errors';
 import { natMetrics, switchMetrics } from './metrics';
 import { NatLeases } from './nat-leases';
+import { GatewayFailover } from './gateway-failover';
 import { trace } from './trace';
 import type { PortConfig } from './port-config';
 import { Switch } from './switch';
@@ -86,7 +87,9 @@ export class Agent {
       leave = announced;
       stopWatching = await followStore(store, sw, logger);
       const natLeases = new NatLeases(store, sw.topology, logger);
+      const failover = new GatewayFailover(store, sw.topology, logger);
       leave = async () => {
+        failover.stop();
         await natLeases.stop();
         await announced();
       };

@@ -280,6 +280,11 @@ export class HostTopology {
     });
   }
 
+  /** Bindings that move here when their host dies (this host is among their standbys). */
+  standbyHere(): PortBinding[] {
+    return this.list('binding').filter((b) => b.standby.some((s) => s.host === this.hostId));
+  }
+
   /** Every leased block of source NAT ports, of every host. */
   natBlocks(): NatBlock[] {
     return this.list('natBlock');

@@ -24,6 +24,7 @@ import { SwitchError } from './errors';
 import { ArrivingGuests, HoldablePort } from './arriving-guests';
 import { DatapathThread, settle } from './datapath-thread';
 import { DatapathPortView, HostTopology, LOCAL_BRIDGE, VTEP_PORT_BASE } from './host-topology';
+import { GatewayAnnouncer } from './gateway-announcer';
 import { PortConfig, PortInfo, PortState, validatePortConfig } from './port-config';
 import { applyPortLimits } from './port-limits';
 import { SlowPath, SlowPathStats } from './slow-path';
@@ -99,6 +100,7 @@ export class Switch extends EventEmitter {
   /** Migrations from this host that their deadline ended (the agent counts them). */
   migrationsExpired = 0;
   private readonly arriving: ArrivingGuests;
+  private readonly gateways = new GatewayAnnouncer();
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly datapathOptions: DatapathOptions;
   private nextRequest = 1;
@@ -192,6 +194,7 @@ export class Switch extends EventEmitter {
     this.invalidate(this.tagsOf(record));
     this.refreshTunnel();
     this.syncHolds();
+    this.announceGateways();
     this.log.info({ port: number, name: config.name, kind: config.kind, vlan: config.vlan }, 'port added');
     const info = this.portInfo(number)!;
     this.emit('port-added', info);
@@ -267,7 +270,14 @@ export class Switch extends EventEmitter {
     this.refreshTunnel();
     this.syncHolds();
     this.slowPath.releaseResolved();
+    this.announceGateways();
     this.emit('topology-changed');
+  }
+
+  /** Uplinks newly bound here announce their gateways' addresses (gratuitous ARP). */
+  private announceGateways(): void {
+    const frames = this.gateways.newlyBound(this.topology.state(this.portViews()));
+    if (frames.length > 0) this.transmit(frames);
   }
 
   /** Holds frames for the ports of VMs arriving here that have not run yet (ArrivingGuests). */

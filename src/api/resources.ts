@@ -98,6 +98,13 @@ export const RESOURCES: Resource[] = [
     properties: {
       port: id, host: { type: 'string', maxLength: 64 }, interface: { type: 'string', pattern: '^([A-Za-z0-9_.:-]{1,15})?$' },
       vtepAddress: { type: 'string', maxLength: 15 }, vni: { type: 'integer', minimum: 1, maximum: 16777215 },
+      standby: {
+        type: 'array', maxItems: 4, description: 'where the binding moves, in order, when its host\'s agent dies: the first live one takes it over (an uplink\'s other gateway hosts)',
+        items: {
+          type: 'object', additionalProperties: false, required: ['host', 'interface'],
+          properties: { host: { type: 'string', maxLength: 64 }, interface: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,15}$' } },
+        },
+      },
     },
     required: ['port'], immutable: ['port'],
   },

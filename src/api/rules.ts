@@ -163,10 +163,18 @@ export async function checkObject<K extends Kind>(store: TopologyStore, kind: K,
         parses(parseIpv4, binding.vtepAddress, 'vtepAddress', 'an IPv4 address');
         if (!binding.vni) throw new ApiError(400, 'INVALID_VALUE', 'a VTEP binding needs the VNI its device uses', 'vni');
         if (binding.interface) throw new ApiError(400, 'INVALID_VALUE', 'a binding is to an interface or to a VTEP, not both', 'interface');
+        if (binding.standby.length > 0) throw new ApiError(400, 'INVALID_VALUE', 'a VTEP binding has no standby: its VTEP is where it is', 'standby');
         return;
       }
       if (!binding.interface) throw new ApiError(400, 'INVALID_VALUE', 'interface is required: the interface on the host, or give vtepAddress and vni', 'interface');
       await refuseIfInterfaceBound(store, binding.host, binding.interface, binding.id);
+      const hosts = new Set([binding.host]);
+      for (const s of binding.standby) {
+        if (hosts.has(s.host)) throw new ApiError(400, 'INVALID_VALUE', `host ${s.host} is named twice: a binding and its standbys are on different hosts`, 'standby');
+        hosts.add(s.host);
+        if (!(await store.get('host', s.host))) throw new ApiError(400, 'UNKNOWN_REFERENCE', `no host ${s.host}`, 'standby');
+        await refuseIfInterfaceBound(store, s.host, s.interface, binding.id);
+      }
       return;
     }
   }

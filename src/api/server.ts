@@ -112,8 +112,9 @@ function routes(app: FastifyInstance, resource: Resource, options: TenantApiOpti
   const writes = { access: { roles: resource.writers, what: `create, change or delete ${resource.path}` } };
   // A host's credential binds on that host only; the operator's binding names any host, or
   // this API's own.
-  const bindingHost = (caller: Caller, host: string): string => {
+  const bindingHost = (caller: Caller, host: string, standby: unknown): string => {
     if (caller.role !== 'host') return host || options.hostId;
+    if (Array.isArray(standby) && standby.length > 0) throw new ApiError(403, 'FORBIDDEN', 'a host\'s credential binds on its own host: standby hosts are the operator\'s to name', 'standby');
     if (host && host !== caller.host) throw new ApiError(403, 'FORBIDDEN', `this credential is host ${caller.host}'s: it binds interfaces on that host only`, 'host');
     return caller.host;
   };
@@ -142,7 +143,7 @@ function routes(app: FastifyInstance, resource: Resource, options: TenantApiOpti
   app.post<{ Body: Record<string, unknown> }>(base, { schema: { body: bodySchema(resource, true) }, config: writes }, async (request, reply) => {
     // A binding's id is its port's: it names the port, which is not a field of its own.
     const { port, ...rest } = request.body;
-    const fields = kind === 'binding' ? { ...rest, host: bindingHost(request.caller, rest.host as string) } : request.body;
+    const fields = kind === 'binding' ? { ...rest, host: bindingHost(request.caller, rest.host as string, rest.standby) } : request.body;
     const id = kind === 'binding' ? (port as string) : newId();
     let token: string | undefined;
     const value = { ...EMPTY[kind], ...fields, id, tenant: scopeOf(request.caller) } as KindMap[typeof kind];
@@ -174,7 +175,7 @@ function routes(app: FastifyInstance, resource: Resource, options: TenantApiOpti
     const fields = { ...request.body };
     if (kind === 'binding') {
       delete fields.port;
-      fields.host = bindingHost(request.caller, (fields.host as string) ?? (current.value as PortBinding).host);
+      fields.host = bindingHost(request.caller, (fields.host as string) ?? (current.value as PortBinding).host, fields.standby);
     }
     const value = { ...current.value, ...fields } as KindMap[typeof kind];
     if (kind === 'port') await refuseGatewayPort(store, current.value as Port);

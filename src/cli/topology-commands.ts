@@ -36,7 +36,10 @@ export const TOPOLOGY_USAGE = `
                                   --peer links it to another device's port; a bridge port's
                                   VM sends only from its --mac and --address (and allowed ones),
                                   at the rates given (QoS: 0 or none, no limit)
-  port bind PORT INTERFACE [--host ID]        port unbind PORT        port delete PORT
+  port bind PORT INTERFACE [--host ID] [--standby HOST:INTERFACE,...]
+                                  --standby: where it moves, in order, when its host's agent
+                                  dies (an uplink's other gateway hosts)
+  port unbind PORT                port delete PORT
   route add ROUTER PREFIX [--via ADDRESS] [--port PORT] [--weight N]
   route delete ID
   mirror create PORT --to PORT [--direction in|out|both] [--match FLOW] [--name N]
@@ -71,7 +74,7 @@ export const TOPOLOGY_OPTIONS: Record<string, string[]> = {
   ...Object.fromEntries(['bridge set', 'router set', 'port set'].map((command) => [command, ['inbound-chain', 'outbound-chain', ...(command === 'router set' ? ['gateway'] : [])]])),
   ...FLOATING_IP_OPTIONS,
   'security-group rule': ['protocol', 'port', 'icmp-type', 'remote-prefix', 'remote-group', 'ipv6'],
-  'port bind': ['host'],
+  'port bind': ['host', 'standby'],
   'route add': ['via', 'port', 'weight'],
   'mirror create': ['to', 'direction', 'match', 'name'],
   'migration begin': ['to', 'interface', 'timeout'],
@@ -249,8 +252,15 @@ export async function topologyCommand(api: ControlClient, local: ControlClient, 
   }
   if (command === 'port' && sub === 'bind') {
     const port = await resolve(api, 'port', need(0, 'a port (name or id)'));
-    const binding = await api.request<ApiObject>('POST', '/v1/bindings', { port, interface: need(1, 'an interface name'), ...(flag(args, 'host') ? { host: flag(args, 'host') } : {}) });
-    print(binding, () => `port ${port} bound to ${binding.interface as string} on host ${binding.host as string}`);
+    const standby = flag(args, 'standby')?.split(',').map((s) => {
+      const [host, iface] = s.split(':');
+      if (!host || !iface) throw new Error(`--standby: '${s}' is not HOST:INTERFACE`);
+      return { host, interface: iface };
+    });
+    const body = { port, interface: need(1, 'an interface name'), ...(flag(args, 'host') ? { host: flag(args, 'host') } : {}), ...(standby ? { standby } : {}) };
+    const binding = await api.request<ApiObject>('POST', '/v1/bindings', body);
+    const also = (binding.standby as { host: string; interface: string }[] | undefined)?.map((s) => `${s.interface} on ${s.host}`).join(', ');
+    print(binding, () => `port ${port} bound to ${binding.interface as string} on host ${binding.host as string}${also ? `; standby: ${also}` : ''}`);
     return 0;
   }
   if (command === 'port' && sub === 'unbind') {

@@ -48,12 +48,14 @@ export class ConnectionTracking {
 
   /** After the walk: a new connection some rule allowed is tracked, a known one moves on. A
    *  full table refuses the new one: the flow is dropped (and retried when space frees). A
-   *  connection source NAT opened for a frame that went nowhere after all is ended. */
+   *  connection source NAT opened for a frame that went nowhere after all is ended; one it
+   *  translated is told again at each flow setup, so that a gateway host that came in since
+   *  (a failover) or lost the first record learns it. */
   commit(w: Walk, now: number): void {
     const t = w.tracking;
     if (!t || w.dryRun) return;
     if (w.outputs === 0) {
-      if (w.translation) this.conntrack().close(w.translation.slot);
+      if (w.translation?.opened) this.conntrack().close(w.translation.slot);
       return;
     }
     const f = w.fields;
@@ -62,7 +64,7 @@ export class ConnectionTracking {
     if (t.found) {
       const state = tcp ? nextTcpState(t.found.state, bits, t.found.reply) : t.found.reply ? CtState.replied : t.found.state;
       this.conntrack().update(t.found.slot, state, t.found.reply, now);
-      if (w.translation) this.tell(w, w.translation);
+      if (w.translation) this.tell(w, { ...w.translation, state });
       return;
     }
     if (!t.allowed || t.state !== 'new') return;

@@ -42,10 +42,14 @@ export class SourceNatStep {
       return w.refuse('natUntranslatable', () => `source NAT translates TCP, UDP and ICMP echo (first fragments), not this: protocol ${f.ipProtocol}`);
     }
     const t = this.tracking.track(router.zone, w);
-    if (t.found?.nat && !t.found.nat.replyIndex) return this.translate(w, 'source', t.found.nat.address, t.found.nat.port);
-    if (t.found?.reply || t.state === 'invalid') return w.refuse('natUntranslatable', () => `a ${t.state} ${t.found?.reply ? 'reply' : 'frame'} with no translation (say, a reset of nothing)`);
     const [sourcePort, destinationPort] = tuplePorts(f);
     const tuple: Tuple = { zone: router.zone, protocol: f.ipProtocol, source: f.networkSource, destination: f.networkDestination, sourcePort, destinationPort };
+    const known = t.found?.nat;
+    if (known && !known.replyIndex) {
+      w.translation = { ...tuple, slot: t.found!.slot, state: t.found!.state, nat: { zone: nat.zone, address: known.address, port: known.port }, opened: false };
+      return this.translate(w, 'source', known.address, known.port);
+    }
+    if (t.found?.reply || t.state === 'invalid') return w.refuse('natUntranslatable', () => `a ${t.state} ${t.found?.reply ? 'reply' : 'frame'} with no translation (say, a reset of nothing)`);
     if (w.dryRun) {
       // A trace opens no connection: the port is the one a connection would be given then.
       w.note(() => `  SNAT ${formatAddress(f.networkSource)}:${sourcePort} -> ${formatAddress(nat.address)}:(a port of this host's blocks)`);
@@ -66,7 +70,7 @@ export class SourceNatStep {
     }
     w.connection = opened.slot;
     t.found = { slot: opened.slot, state: opened.state, reply: false, nat: opened.nat };
-    w.translation = { ...tuple, slot: opened.slot, state, nat: { zone: nat.zone, address: nat.address, port: opened.nat!.port } };
+    w.translation = { ...tuple, slot: opened.slot, state, nat: { zone: nat.zone, address: nat.address, port: opened.nat!.port }, opened: true };
     this.translate(w, 'source', nat.address, opened.nat!.port);
   }
 

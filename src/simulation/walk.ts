@@ -82,8 +82,9 @@ export class Walk {
   tracking: Tracking | null = null;
   /** The connection the flow belongs to (its slot), or -1. */
   connection = -1;
-  /** A connection source NAT opened in this walk, to be told where its replies enter. */
-  translation: (FlowState & { slot: number }) | null = null;
+  /** A connection source NAT translated in this walk (`opened`: opened by it), to be told to
+   *  the host where its replies enter. */
+  translation: (FlowState & { slot: number; opened: boolean }) | null = null;
   /** Source NAT addresses (network/address) this host had no port left on. */
   readonly natShortages: string[] = [];
   /** Sent by a device itself (a router's reply): no security group or chain stands in its way. */

@@ -90,7 +90,9 @@ export interface Host {
   /** Hex digest of the host's credential (its agent and libvirt hook call the API with it). */
   tokenSha256: string;
 }
-export interface PortBinding { id: string; tenant: string; host: string; interface: string; vtepAddress: string; vni: number }
+export interface PortBinding { id: string; tenant: string; host: string; interface: string; vtepAddress: string; vni: number; standby: StandbyBinding[] }
+/** Where a binding moves when its host dies: an uplink's other gateway hosts, in order. */
+export interface StandbyBinding { host: string; interface: string }
 export interface RouterNeighbor { id: string; tenant: string; router: string; address: string; mac: string }
 export interface TunnelZone { id: string; tenant: string; name: string; hosts: string[] }
 export interface Station { id: string; tenant: string; bridge: string; vlan: number; mac: string; port: string }
@@ -195,7 +197,7 @@ export const EMPTY: { [K in Kind]: Omit<KindMap[K], 'id' | 'tenant'> } = {
   },
   route: { router: '', destination: '', nextHop: '', port: '', weight: 100 },
   host: { name: '', underlayAddress: '', tokenSha256: '' },
-  binding: { host: '', interface: '', vtepAddress: '', vni: 0 },
+  binding: { host: '', interface: '', vtepAddress: '', vni: 0, standby: [] },
   neighbor: { router: '', address: '', mac: '' },
   station: { bridge: '', vlan: 0, mac: '', port: '' },
   tunnelZone: { name: '', hosts: [] },

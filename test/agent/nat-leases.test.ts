@@ -41,7 +41,7 @@ test('a host leases a block for the gateway its VM sits behind, more on a shorta
   leases.balance({}, false);
   t.is((await mine()).length, 0, 'no VM of this host behind the gateway: no block');
 
-  await store.put('binding', { id: vm, tenant: 'admin', host: 'h1', interface: 'tap1', vtepAddress: '', vni: 0 });
+  await store.put('binding', { id: vm, tenant: 'admin', host: 'h1', interface: 'tap1', vtepAddress: '', vni: 0, standby: [] });
   await follow();
   leases.balance({}, false);
   const first = await mine();
