@@ -140,3 +140,22 @@ test("no answer to tenant A carries an id of tenant B's, whatever A asks", async
   for (const id of bIds) t.false(everything.includes(id), `b's id ${id} in an answer to a: ${answers.find((x) => x.includes(id))}`);
   t.true(answers.length > 200);
 });
+
+test('standby hosts of a binding are the operator\'s to name: other hosts that exist, each once, for an interface and not a VTEP', async (t) => {
+  const { call, tenant } = await setUp(t);
+  const a = await tenant('a');
+  const bridge = (await call(a, 'POST', '/v1/bridges', {})).body.id;
+  const [p1, p2] = [(await call(a, 'POST', '/v1/ports', { device: bridge })).body.id, (await call(a, 'POST', '/v1/ports', { device: bridge })).body.id];
+  const byHost = await call(HOST_TOKEN, 'POST', '/v1/bindings', { port: p1, interface: 'up0', standby: [{ host: HOST2, interface: 'up0' }] });
+  t.is(byHost.status, 403, 'a host\'s credential does not name other hosts');
+  t.is(byHost.body.error.field, 'standby');
+  for (const [standby, field] of [[[{ host: HOST, interface: 'up0' }], 'standby'], [[{ host: NOBODY, interface: 'up0' }], 'standby'], [[{ host: HOST2 }], undefined]] as const) {
+    const refused = await call(ADMIN, 'POST', '/v1/bindings', { port: p1, host: HOST, interface: 'up0', standby });
+    t.is(refused.status, 400, JSON.stringify(standby));
+    if (field) t.is(refused.body.error.field, field);
+  }
+  t.is((await call(ADMIN, 'POST', '/v1/bindings', { port: p2, host: HOST, vtepAddress: '192.0.2.9', vni: 5, standby: [{ host: HOST2, interface: 'up0' }] })).status, 400, 'a VTEP is where it is');
+  const made = await call(ADMIN, 'POST', '/v1/bindings', { port: p1, host: HOST, interface: 'up0', standby: [{ host: HOST2, interface: 'up1' }] });
+  t.is(made.status, 201);
+  t.like(made.body, { host: HOST, interface: 'up0', standby: [{ host: HOST2, interface: 'up1' }] });
+});
