@@ -163,6 +163,31 @@ export const RESOURCES: Resource[] = [
     required: [], immutable: [],
   },
   {
+    path: 'load-balancers', kind: 'loadBalancer', readers: TENANTS_TOO, writers: TENANTS_TOO,
+    properties: {
+      name, router: id, vip: { ...address, description: 'the address the router answers for, in one of its ports\' networks (IPv4)' },
+      protocol: { type: 'string', enum: ['tcp', 'udp'] }, port: { type: 'integer', minimum: 1, maximum: 65535 },
+      algorithm: { type: 'string', enum: ['roundRobin', 'sourceIp', 'leastConnections'] },
+      members: {
+        type: 'array', maxItems: 64,
+        items: {
+          type: 'object', additionalProperties: false, required: ['address', 'port'],
+          properties: { address, port: { type: 'integer', minimum: 1, maximum: 65535 }, weight: { type: 'integer', minimum: 1, maximum: 256 } },
+        },
+      },
+      monitor: {
+        type: 'object', additionalProperties: false, required: ['type'],
+        properties: {
+          type: { type: 'string', enum: ['none', 'tcp', 'http'] },
+          intervalSeconds: { type: 'integer', minimum: 1, maximum: 3600 }, timeoutSeconds: { type: 'integer', minimum: 1, maximum: 3600 },
+          rise: { type: 'integer', minimum: 1, maximum: 10 }, fall: { type: 'integer', minimum: 1, maximum: 10 },
+          path: { type: 'string', pattern: '^/[!-~]{0,200}$' }, expectStatus: { type: 'integer', minimum: 100, maximum: 599 },
+        },
+      },
+    },
+    required: ['router', 'vip', 'port'], immutable: ['router'],
+  },
+  {
     path: 'floating-ips', kind: 'floatingIp', readers: TENANTS_TOO, writers: TENANTS_TOO,
     properties: {
       network: id, port: { ...optionalId, description: 'the VM\'s port it maps to (empty: none)' },

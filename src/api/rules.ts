@@ -6,6 +6,7 @@ import { parseAddress, parsePrefix } from '../packet';
 import { FlowMatchError, parseFlowMatch } from '../flow';
 import { addressFromPool, checkSubnets } from './subnets';
 import { checkFloatingIp, externalNetwork, refuseGatewayPort } from './gateways';
+import { checkLoadBalancer } from './load-balancers';
 import { ADMIN_TENANT, Bridge, Chain, ChainRule, EMPTY, EMPTY_CHAIN_RULE, EMPTY_RULE, Filtered, Kind, KindMap, macFromId, Port, Stored, TopologyStore } from '../topology';
 
 export class ApiError extends Error {
@@ -139,6 +140,8 @@ export async function checkObject<K extends Kind>(store: TopologyStore, kind: K,
     }
     case 'floatingIp':
       return checkFloatingIp(store, value as KindMap['floatingIp']);
+    case 'loadBalancer':
+      return checkLoadBalancer(store, value as KindMap['loadBalancer']);
     case 'portGroup': {
       const group = value as KindMap['portGroup'];
       for (const [i, port] of group.ports.entries()) await owned(store, 'port', port, tenant, `ports/${i}`);
@@ -267,6 +270,9 @@ export async function relink(store: TopologyStore, before: Port | undefined, aft
 export async function deleteDependents(store: TopologyStore, kind: Kind, id: string): Promise<void> {
   if (kind === 'router' && (await store.get('router', id))?.value.gatewayPort) throw new ApiError(409, 'HAS_GATEWAY', `router ${id} has a gateway: unset its externalNetwork first`);
   if (kind === 'bridge' && (await store.list('floatingIp')).some((f) => f.value.network === id)) throw new ApiError(409, 'IN_USE', `external network ${id} still has floating IPs`);
+  if (kind === 'router' && (await store.list('loadBalancer')).some((l) => l.value.router === id)) throw new ApiError(409, 'IN_USE', `router ${id} has load balancers: delete them first`);
+  // A load balancer's members' health goes with it.
+  if (kind === 'loadBalancer') for (const s of await store.list('memberStatus')) if (s.value.loadBalancer === id) await store.delete('memberStatus', s.value.id);
   if (kind === 'bridge' || kind === 'router') {
     if ((await store.list('port')).some((p) => p.value.device === id)) throw new ApiError(409, 'HAS_PORTS', `${kind} ${id} still has ports: delete them first`);
     for (const r of await store.list('route')) if (r.value.router === id) await store.delete('route', r.value.id);
@@ -314,7 +320,7 @@ export async function deleteDependents(store: TopologyStore, kind: Kind, id: str
     if (naming) throw new ApiError(409, 'IN_USE', `a rule of chain ${naming.value.id} names port group ${id}`);
   }
   if (kind === 'tenant') {
-    for (const k of ['bridge', 'router', 'securityGroup', 'chain', 'portGroup', 'floatingIp'] as const) {
+    for (const k of ['bridge', 'router', 'securityGroup', 'chain', 'portGroup', 'floatingIp', 'loadBalancer'] as const) {
       if ((await store.list(k)).some((o) => o.value.tenant === id)) throw new ApiError(409, 'HAS_OBJECTS', `tenant ${id} still owns ${k}s: delete them first`);
     }
   }

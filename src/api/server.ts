@@ -3,7 +3,8 @@
 // binds on itself, a tenant sees and changes only its own topology), compare-and-set on
 // updates (If-Match: version), and errors as {error: {code, message, field}}.
 import Fastify, { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { EMPTY, EMPTY_RULE, KindMap, newId, Port, PortBinding, Router, SecurityGroup, Stored, StoreConflict, StoreUnavailable, TopologyStore } from '../topology';
+import { EMPTY, EMPTY_RULE, KindMap, LoadBalancer, newId, Port, PortBinding, Router, SecurityGroup, Stored, StoreConflict, StoreUnavailable, TopologyStore } from '../topology';
+import { withMemberHealth } from './load-balancers';
 import { openApiDocument } from './openapi';
 import { bodySchema, Resource, RESOURCES } from './resources';
 import { migrationRoutes } from './migrations';
@@ -125,15 +126,17 @@ function routes(app: FastifyInstance, resource: Resource, options: TenantApiOpti
     return (await store.get('router', stored.value.id)) ?? stored;
   };
 
-  // Hosts say whether their agent is alive; bindings, whether their host is.
+  // Hosts say whether their agent is alive; bindings, whether their host is; load balancers,
+  // their members' health.
   const withState = async (objects: Stored[]) => {
     const alive = kind === 'host' || kind === 'binding' ? await store.liveHosts() : new Set<string>();
-    return objects.map((o) => {
+    return Promise.all(objects.map(async (o) => {
       const shown = present(o);
       if (o.kind === 'host') shown.alive = alive.has(o.value.id);
       if (o.kind === 'binding') shown.state = alive.has((o.value as PortBinding).host) ? 'up' : 'host-down';
+      if (o.kind === 'loadBalancer') shown.members = (await withMemberHealth(store, o.value as LoadBalancer)).members;
       return shown;
-    });
+    }));
   };
 
   app.get(base, { config: reads }, async (request) => withState((await store.list(kind)).filter((o) => visibleTo(request.caller, o))));

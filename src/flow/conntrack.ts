@@ -28,8 +28,14 @@ const HEADER_WORDS = 4;
 /** Per slot: status, state, expires (s since the epoch), reply seen, its role, the slot of its
  *  partner (+1; 0: none), the NAT's address (IPv4) and port, then the tuple. A translated
  *  connection holds the source it was given; its reply index, the source it replaced. */
-const Slot = { status: 0, state: 1, expires: 2, replied: 3, role: 4, partner: 5, natAddress: 6, natPort: 7, tuple: 8 } as const;
+const Slot = { status: 0, state: 1, expires: 2, replied: 3, role: 4, partner: 5, natAddress: 6, natPort: 7, side: 8, tuple: 9 } as const;
 const Role = { plain: 0, translated: 1, replyIndex: 2 } as const;
+/** Which end of a connection a translation rewrites: the source (source NAT), or the
+ *  destination (a load balancer's VIP, to a member). */
+const Side = { source: 0, destination: 1 } as const;
+/** Live connections per load balancer member, by a hash of its address and port (what least
+ *  connections asks): after the slots. */
+const LOAD_WORDS = 4096;
 /** Ports source NAT tries at random before it tries them all in order. */
 const RANDOM_TRIES = 16;
 /** A reply index lives as long as its connection, never by itself. */
@@ -46,9 +52,10 @@ export interface Connection {
   state: CtStateCode;
   /** Whether the frame goes the other way from the connection's first. */
   reply: boolean;
-  /** Source NAT's: for a translated connection the source it was given, for a reply index
-   *  the source it replaced (and `slot` is then the connection's); else null. */
-  nat: { address: Uint8Array; port: number; replyIndex: boolean } | null;
+  /** Its translation: for a translated connection the address and port it was given, for a
+   *  reply index the ones it replaced (and `slot` is then the connection's); `destination`:
+   *  of the destination (a VIP's), else of the source. Else null. */
+  nat: { address: Uint8Array; port: number; replyIndex: boolean; destination: boolean } | null;
 }
 
 /** A connection as first seen, in its zone. */
@@ -61,12 +68,14 @@ export interface Tuple {
   destinationPort: number;
 }
 
-/** What source NAT asks for: the connection's new source address (IPv4), the zone its reply
- *  index is kept in (the outside's), and the ports it may be given, as [first, count] runs. */
+/** What a translation asks for: the connection's new source (source NAT) or destination (a
+ *  load balancer's member) address (IPv4), the zone its reply index is kept in (source NAT:
+ *  the outside's), and the ports it may be given, as [first, count] runs. */
 export interface Translation {
   zone: readonly [number, number];
   address: Uint8Array;
   ports: readonly (readonly [number, number])[];
+  destination?: boolean;
 }
 
 export class ConnTable {
@@ -81,10 +90,10 @@ export class ConnTable {
     if (typeof capacityOrBuffer === 'number') {
       let slots = 2;
       while (slots < capacityOrBuffer) slots *= 2;
-      this.buffer = new SharedArrayBuffer((HEADER_WORDS + slots * SLOT_WORDS) * 4);
+      this.buffer = new SharedArrayBuffer((HEADER_WORDS + slots * SLOT_WORDS + LOAD_WORDS) * 4);
     } else this.buffer = capacityOrBuffer;
     this.words = new Int32Array(this.buffer);
-    this.mask = (this.words.length - HEADER_WORDS) / SLOT_WORDS - 1;
+    this.mask = (this.words.length - HEADER_WORDS - LOAD_WORDS) / SLOT_WORDS - 1;
     this.epoch = epoch;
   }
 
@@ -134,9 +143,10 @@ export class ConnTable {
     });
   }
 
-  /** Tracks a connection with its source translated (source NAT): to `nat.address` and the
-   *  first of `nat.ports`, counted from a point the tuple picks, that no connection from there
-   *  to the same destination holds, with its reply index in `nat.zone`. A connection tracked
+  /** Tracks a connection with its source translated (source NAT): to `nat.address` and a port
+   *  of `nat.ports` that no connection from there to the same destination holds, with its
+   *  reply index in `nat.zone`; or, `nat.destination`, its destination (a load balancer's
+   *  member: one port, free unless the same client already reaches it from the same port). A connection tracked
    *  already keeps its translation. `claim`: the only port is this one, and whatever holds it
    *  here is ended (another host, which leased it, says so), its slots added to `ended`. The
    *  connection (`nat` its new source), or 'exhausted' when every port is taken, or 'full'. */
@@ -168,9 +178,12 @@ export class ConnTable {
       }
       const b = this.base(slot);
       const i = this.base(index);
+      const side = nat.destination ? Side.destination : Side.source;
+      const [replaced, replacedPort] = nat.destination ? [t.destination, t.destinationPort] : [t.source, t.sourcePort];
       this.words[b + Slot.expires] = expires;
-      [this.words[b + Slot.role], this.words[b + Slot.partner], this.words[b + Slot.natAddress], this.words[b + Slot.natPort]] = [Role.translated, index + 1, word(nat.address), port];
-      [this.words[i + Slot.role], this.words[i + Slot.partner], this.words[i + Slot.natAddress], this.words[i + Slot.natPort]] = [Role.replyIndex, slot + 1, word(t.source), t.sourcePort];
+      [this.words[b + Slot.role], this.words[b + Slot.partner], this.words[b + Slot.natAddress], this.words[b + Slot.natPort], this.words[b + Slot.side]] = [Role.translated, index + 1, word(nat.address), port, side];
+      [this.words[i + Slot.role], this.words[i + Slot.partner], this.words[i + Slot.natAddress], this.words[i + Slot.natPort], this.words[i + Slot.side]] = [Role.replyIndex, slot + 1, word(replaced), replacedPort, side];
+      if (nat.destination) this.words[this.loadAt(word(nat.address), port)]++;
       return this.connection(slot, false);
     });
   }
@@ -195,13 +208,17 @@ export class ConnTable {
       }
       return nat.ports[low][0] + i - starts[low];
     };
+    // The reply index's tuple: the connection as the far end sees it.
+    const index = (port: number) => nat.destination
+      ? this.fill(nat.zone, t.protocol, t.source, nat.address, t.sourcePort, port)
+      : this.fill(nat.zone, t.protocol, nat.address, t.destination, port, t.destinationPort);
     const free = (port: number): boolean => {
-      this.fill(nat.zone, t.protocol, nat.address, t.destination, port, t.destinationPort);
+      index(port);
       const holder = this.lookup();
       if (holder < 0) return true;
       if (!claim) return false;
       claim.push(...this.end(holder));
-      this.fill(nat.zone, t.protocol, nat.address, t.destination, port, t.destinationPort);
+      index(port);
       return true;
     };
     for (let tries = 0; tries < Math.min(total, RANDOM_TRIES); tries++) {
@@ -224,6 +241,7 @@ export class ConnTable {
       this.words[b + Slot.replied] = 0;
       this.words[b + Slot.role] = Role.plain;
       this.words[b + Slot.partner] = 0;
+      this.words[b + Slot.side] = Side.source;
       this.words[b + Slot.expires] = expires;
       this.words[b + Slot.status] = Status.live;
       this.words[Header.count]++;
@@ -238,6 +256,7 @@ export class ConnTable {
     if (this.words[b + Slot.status] !== Status.live) return [];
     this.words[b + Slot.status] = Status.gone;
     this.words[Header.count]--;
+    if (this.words[b + Slot.role] === Role.translated && this.words[b + Slot.side] === Side.destination) this.words[this.loadAt(this.words[b + Slot.natAddress], this.words[b + Slot.natPort])]--;
     const partner = this.words[b + Slot.partner] - 1;
     return partner >= 0 ? [slot, ...this.end(partner)] : [slot];
   }
@@ -247,6 +266,16 @@ export class ConnTable {
     this.locked(() => this.end(slot));
   }
 
+  /** Live connections a load balancer gave this member (approximate: members that hash alike
+   *  count together). */
+  load(address: Uint8Array, port: number): number {
+    return Atomics.load(this.words, this.loadAt(word(address), port));
+  }
+
+  private loadAt(address: number, port: number): number {
+    return HEADER_WORDS + (this.mask + 1) * SLOT_WORDS + ((Math.imul(address ^ Math.imul(port, 0x9e3779b1), 0x85ebca6b) >>> 20) & (LOAD_WORDS - 1));
+  }
+
   /** The sources source NAT gave the connections tracked here: address (IPv4 as a number)
    *  and port of each. */
   translations(): { address: number; port: number }[] {
@@ -254,7 +283,7 @@ export class ConnTable {
       const out: { address: number; port: number }[] = [];
       for (let slot = 0; slot <= this.mask; slot++) {
         const b = this.base(slot);
-        if (this.words[b + Slot.status] === Status.live && this.words[b + Slot.role] === Role.translated) out.push({ address: this.words[b + Slot.natAddress] >>> 0, port: this.words[b + Slot.natPort] });
+        if (this.words[b + Slot.status] === Status.live && this.words[b + Slot.role] === Role.translated && this.words[b + Slot.side] === Side.source) out.push({ address: this.words[b + Slot.natAddress] >>> 0, port: this.words[b + Slot.natPort] });
       }
       return out;
     });
@@ -306,7 +335,7 @@ export class ConnTable {
     if (role === Role.plain) return { slot, state: this.words[b + Slot.state] as CtStateCode, reply, nat: null };
     const address = new Uint8Array(4);
     for (let k = 0; k < 4; k++) address[k] = this.words[b + Slot.natAddress] >>> (24 - 8 * k);
-    const nat = { address, port: this.words[b + Slot.natPort], replyIndex: role === Role.replyIndex };
+    const nat = { address, port: this.words[b + Slot.natPort], replyIndex: role === Role.replyIndex, destination: this.words[b + Slot.side] === Side.destination };
     const own = role === Role.replyIndex ? this.words[b + Slot.partner] - 1 : slot;
     return { slot: own, state: this.words[this.base(own) + Slot.state] as CtStateCode, reply, nat };
   }

@@ -7,7 +7,8 @@
 // The record, big-endian (our own format, version 2):
 //   0 version | 1 state | 2 IP protocol | 3 address length (4 or 16) | 4..11 zone
 //   12..27 source address | 28..43 destination address | 44 source port | 46 destination port
-//   48..55 NAT's zone | 56..59 NAT's source address (IPv4) | 60 NAT's source port | 62 flags (1: translated)
+//   48..55 NAT's zone | 56..59 NAT's address (IPv4) | 60 NAT's port | 62 flags (1: translated,
+//   2: the destination is, a load balancer's member; else the source)
 import { ConnTable, CtStateCode, Translation, Tuple } from './conntrack';
 
 /** The VNI of flow state: above every port's tunnel key (the API gives out 1 to 0xfffffe). */
@@ -19,11 +20,13 @@ const field = {
   natZone: 48, natAddress: 56, natPort: 60, flags: 62,
 } as const;
 const TRANSLATED = 1;
+const DESTINATION = 2;
 
 export interface FlowState extends Tuple {
   state: CtStateCode;
-  /** Source NAT's translation: the zone of its reply index, the new source address and port. */
-  nat: { zone: readonly [number, number]; address: Uint8Array; port: number } | null;
+  /** Its translation: the zone of its reply index, the new source (or `destination`'s)
+   *  address and port. */
+  nat: { zone: readonly [number, number]; address: Uint8Array; port: number; destination?: boolean } | null;
 }
 
 /** Writes a record at b[at..]; returns where it ends. */
@@ -45,7 +48,7 @@ export function emitFlowState(b: Uint8Array, at: number, s: FlowState): number {
     view.setInt32(field.natZone + 4, s.nat.zone[1]);
     b.set(s.nat.address.subarray(0, 4), at + field.natAddress);
     view.setUint16(field.natPort, s.nat.port);
-    view.setUint8(field.flags, TRANSLATED);
+    view.setUint8(field.flags, TRANSLATED | (s.nat.destination ? DESTINATION : 0));
   }
   return at + FLOW_STATE_BYTES;
 }
@@ -66,7 +69,10 @@ export function parseFlowState(b: Uint8Array, at: number, end: number): FlowStat
     destinationPort: view.getUint16(field.destinationPort),
     state: state as CtStateCode,
     nat: view.getUint8(field.flags) & TRANSLATED
-      ? { zone: [view.getInt32(field.natZone), view.getInt32(field.natZone + 4)], address: b.slice(at + field.natAddress, at + field.natAddress + 4), port: view.getUint16(field.natPort) }
+      ? {
+        zone: [view.getInt32(field.natZone), view.getInt32(field.natZone + 4)], address: b.slice(at + field.natAddress, at + field.natAddress + 4), port: view.getUint16(field.natPort),
+        destination: (view.getUint8(field.flags) & DESTINATION) !== 0,
+      }
       : null,
   };
 }
@@ -77,6 +83,6 @@ export function parseFlowState(b: Uint8Array, at: number, end: number): FlowStat
 export function acceptFlowState(table: ConnTable, s: FlowState, now: number): number[] | null {
   if (!s.nat) return table.open(s.zone, s.protocol, s.source, s.destination, s.sourcePort, s.destinationPort, s.state, now) >= 0 ? [] : null;
   const ended: number[] = [];
-  const nat: Translation = { zone: s.nat.zone, address: s.nat.address, ports: [[s.nat.port, 1]] };
+  const nat: Translation = { zone: s.nat.zone, address: s.nat.address, ports: [[s.nat.port, 1]], destination: s.nat.destination };
   return typeof table.openTranslated(s, nat, s.state, now, ended) === 'object' ? ended : null;
 }

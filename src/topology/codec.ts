@@ -76,5 +76,5 @@ function complete(stored: Stored): Stored {
   return { ...stored, value: value as Stored['value'] };
 }
 
-const TYPE_NAMES: Partial<Record<Kind, string>> = { binding: 'PortBinding', neighbor: 'RouterNeighbor', station: 'Station', tunnelZone: 'TunnelZone', securityGroup: 'SecurityGroup', portGroup: 'PortGroup', floatingIp: 'FloatingIp', natBlock: 'NatBlock' };
+const TYPE_NAMES: Partial<Record<Kind, string>> = { binding: 'PortBinding', neighbor: 'RouterNeighbor', station: 'Station', tunnelZone: 'TunnelZone', securityGroup: 'SecurityGroup', portGroup: 'PortGroup', floatingIp: 'FloatingIp', natBlock: 'NatBlock', loadBalancer: 'LoadBalancer', memberStatus: 'MemberStatus' };
 const typeName = (kind: Kind): string => TYPE_NAMES[kind] ?? kind[0].toUpperCase() + kind.slice(1);

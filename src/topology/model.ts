@@ -45,6 +45,23 @@ export interface Router extends Filtered {
 }
 /** An address of an external network mapped one to one to a VM port's address: DNAT in, SNAT out. */
 export interface FloatingIp { id: string; tenant: string; network: string; address: string; port: string; portForwards: PortForward[] }
+/** An L4 load balancer on a router: what comes to `vip`:`port` (TCP or UDP) from any of the
+ *  router's sides goes to one of its members, chosen by `algorithm` among the healthy ones, and
+ *  stays with it for the connection's life. */
+export interface LoadBalancer {
+  id: string; tenant: string; name: string; router: string; vip: string; protocol: 'tcp' | 'udp'; port: number;
+  algorithm: LbAlgorithm; members: LbMember[]; monitor: HealthMonitor;
+}
+export type LbAlgorithm = 'roundRobin' | 'sourceIp' | 'leastConnections';
+export interface LbMember { address: string; port: number; weight: number }
+/** How members are checked: TCP connect, or HTTP GET of `path` answered with `expectStatus`;
+ *  every `intervalSeconds`, each try given `timeoutSeconds`; a member is down after `fall`
+ *  failures in a row and up again after `rise` successes. `type` none: every member is up. */
+export interface HealthMonitor { type: 'none' | 'tcp' | 'http'; intervalSeconds: number; timeoutSeconds: number; rise: number; fall: number; path: string; expectStatus: number }
+/** A member's health as the host that checks it (the host its port is bound on) last wrote it. */
+export interface MemberStatus { id: string; tenant: string; loadBalancer: string; address: string; port: number; up: boolean; since: number; transitions: number; host: string }
+export const memberStatusId = (loadBalancer: string, address: string, port: number): string => `${loadBalancer}_${address}_${port}`;
+
 /** A block of source NAT's ports on an address of an external network, leased by one host
  *  (MidoNet's model): only that host gives its connections these ports, so that two hosts
  *  never give the same one. The agent leases and gives back; nobody else writes them. */
@@ -180,9 +197,11 @@ export interface KindMap {
   portGroup: PortGroup;
   floatingIp: FloatingIp;
   natBlock: NatBlock;
+  loadBalancer: LoadBalancer;
+  memberStatus: MemberStatus;
 }
 export type Kind = keyof KindMap;
-export const KINDS: readonly Kind[] = ['tenant', 'bridge', 'router', 'port', 'route', 'host', 'binding', 'neighbor', 'station', 'tunnelZone', 'mirror', 'migration', 'securityGroup', 'chain', 'portGroup', 'floatingIp', 'natBlock'];
+export const KINDS: readonly Kind[] = ['tenant', 'bridge', 'router', 'port', 'route', 'host', 'binding', 'neighbor', 'station', 'tunnelZone', 'mirror', 'migration', 'securityGroup', 'chain', 'portGroup', 'floatingIp', 'natBlock', 'loadBalancer', 'memberStatus'];
 
 /** Objects no tenant owns (hosts) belong to this tenant id: only an admin sees them. */
 export const ADMIN_TENANT = 'admin';
@@ -207,6 +226,11 @@ export const EMPTY: { [K in Kind]: Omit<KindMap[K], 'id' | 'tenant'> } = {
   portGroup: { name: '', ports: [] },
   floatingIp: { network: '', address: '', port: '', portForwards: [] },
   natBlock: { network: '', address: '', block: 0, host: '' },
+  loadBalancer: {
+    name: '', router: '', vip: '', protocol: 'tcp', port: 0, algorithm: 'roundRobin', members: [],
+    monitor: { type: 'none', intervalSeconds: 5, timeoutSeconds: 2, rise: 2, fall: 3, path: '/', expectStatus: 200 },
+  },
+  memberStatus: { loadBalancer: '', address: '', port: 0, up: false, since: 0, transitions: 0, host: '' },
   migration: {
     port: '', sourceHost: '', destinationHost: '', destinationInterface: '', state: 'mirroring', begunAt: 0, deadline: 0, guestRunningAt: 0, endedAt: 0, reason: '', markKey: 0,
   },
