@@ -24,13 +24,15 @@ export interface SimulationAnswer {
   served: Record<Service, number>;
   /** Source NAT addresses (network/address) this host ran out of ports on, and how often. */
   natShortages: Record<string, number>;
+  /** Replies to the agent's health probes. */
+  probeReplies: Uint8Array[];
 }
 
 let simulation: TopologySimulation | null = null;
 
 export default function simulate(task: SimulationTask): SimulationAnswer {
   if (simulation?.topology.version !== task.state.version) simulation = new TopologySimulation(decodeState(task.state));
-  const answer: SimulationAnswer = { answers: packAnswers([]), invalidate: [], emit: [], learned: [], stations: [], holds: [], served: { dhcp: 0, routerAdvertisement: 0 }, natShortages: {} };
+  const answer: SimulationAnswer = { answers: packAnswers([]), invalidate: [], emit: [], learned: [], stations: [], holds: [], served: { dhcp: 0, routerAdvertisement: 0 }, natShortages: {}, probeReplies: [] };
   const flows: SlowPathFlow[] = [];
   const invalidate = new Set<string>();
   for (let i = 0; i * KEY_WORDS < task.keys.length; i++) {
@@ -42,6 +44,7 @@ export default function simulate(task: SimulationTask): SimulationAnswer {
     answer.learned.push(...result.learned);
     answer.stations.push(...result.stations);
     answer.holds.push(...result.holds);
+    answer.probeReplies.push(...result.probeReplies);
     for (const key of result.natShortages) answer.natShortages[key] = (answer.natShortages[key] ?? 0) + 1;
   }
   answer.invalidate = [...invalidate];

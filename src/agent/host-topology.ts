@@ -6,9 +6,9 @@
 import { ConnTable } from '../flow';
 import { parseMac } from '../packet';
 import type { TunnelMap } from '../datapath';
-import { FloatingIp, Host, Kind, Migration, Mirror, NAT_BLOCK_PORTS, NAT_FIRST_PORT, NatBlock, Port, PortBinding, PortQos, Router, Station, Stored, TunnelZone } from '../topology';
+import { FloatingIp, Host, Kind, MemberStatus, memberStatusId, Migration, Mirror, NAT_BLOCK_PORTS, NAT_FIRST_PORT, NatBlock, Port, PortBinding, PortQos, Router, Station, Stored, TunnelZone } from '../topology';
 import {
-  deviceTag, EncodedState, encodeState, hostTag, macClock, macTag, MacTable, Neighbor, neighborTag, PortPlace, securityGroupTag, chainTag, portGroupTag, externalTag, StatePort, StateSourceNat, TopologyState, vportTag,
+  deviceTag, EncodedState, encodeState, hostTag, macClock, macTag, MacTable, Neighbor, neighborTag, PortPlace, securityGroupTag, chainTag, portGroupTag, externalTag, loadBalancerTag, StateLoadBalancer, StatePort, StateSourceNat, TopologyState, vportTag,
 } from '../simulation';
 
 /** The bridge of ports attached without a binding. */
@@ -261,6 +261,7 @@ export class HostTopology {
       portGroups: this.list('portGroup').map(({ id, ports }) => ({ id, ports })),
       guestMtu: this.guestMtu,
       floatingIps: this.list('floatingIp').map(({ network, address, port, portForwards }) => ({ network, address, port, portForwards })),
+      loadBalancers: this.loadBalancers(),
     };
     return this.current;
   }
@@ -278,6 +279,16 @@ export class HostTopology {
       const address = this.gatewayAddress(r);
       return address ? [{ network: r.externalNetwork, address }] : [];
     });
+  }
+
+  /** Load balancers with their members' health: a member is up unless its checks say it is
+   *  down (a new member takes connections before its first check, as HAProxy's do). */
+  private loadBalancers(): StateLoadBalancer[] {
+    const statuses = new Map(this.list('memberStatus').map((s) => [s.id, s]));
+    return this.list('loadBalancer').map(({ id, router, vip, protocol, port, algorithm, members, monitor }) => ({
+      id, router, vip, protocol, port, algorithm,
+      members: members.map((m) => ({ ...m, up: monitor.type === 'none' || (statuses.get(memberStatusId(id, m.address, m.port))?.up ?? true) })),
+    }));
   }
 
   /** Bindings that move here when their host dies (this host is among their standbys). */
@@ -357,6 +368,12 @@ export class HostTopology {
         return;
       case 'floatingIp':
         tags.add(externalTag((object.value as FloatingIp).network));
+        return;
+      case 'loadBalancer':
+        tags.add(loadBalancerTag(v.id));
+        return;
+      case 'memberStatus':
+        tags.add(loadBalancerTag((object.value as MemberStatus).loadBalancer));
         return;
       case 'host':
         tags.add(hostTag(v.id));

@@ -39,6 +39,8 @@ export interface SlowPathSink {
   stations(stations: LearnedStation[]): void;
   /** Source NAT addresses (network/address) this host ran out of ports on: connections refused. */
   natShortages(shortages: Record<string, number>): void;
+  /** Replies to the agent's health probes, for its health monitor. */
+  probeReplies(frames: Uint8Array[]): void;
 }
 
 interface Waiting {
@@ -92,6 +94,7 @@ export class SlowPath {
     this.stats.routerAdvertisements += answer.served.routerAdvertisement;
     if (answer.stations.length > 0) this.sink.stations(answer.stations);
     if (Object.keys(answer.natShortages).length > 0) this.sink.natShortages(answer.natShortages);
+    if (answer.probeReplies.length > 0) this.sink.probeReplies(answer.probeReplies);
     for (const hold of answer.holds) this.hold(hold);
     if (answer.learned.length === 0) return;
     const stale = this.topology.learnNeighbors(answer.learned);

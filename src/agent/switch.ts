@@ -140,6 +140,7 @@ export class Switch extends EventEmitter {
       learned: (neighbors) => this.emit('neighbors-learned', neighbors),
       stations: (stations) => this.emit('stations-learned', stations),
       natShortages: (shortages) => this.emit('nat-shortages', shortages),
+      probeReplies: (frames) => this.emit('probe-replies', frames),
     });
     if (this.tunnel) for (const w of this.workers) this.post(w, { type: 'addPort', port: this.tunnel, receive: w === this.workers[0] });
     this.timers.push(

@@ -33,7 +33,7 @@ export const DROP_REASONS = [
   'heldTooLong', 'readAtSource', 'migrationMark',
   'spoofedMac', 'spoofedIp', 'spoofedArp', 'spoofedNeighbor', 'routerAdvertisement',
   'rateLimited', 'newFlowLimited', 'securityGroup', 'conntrackFull', 'chain', 'rejected', 'serviceLimited',
-  'natExhausted', 'natUntranslatable',
+  'natExhausted', 'natUntranslatable', 'loadBalancerEmpty',
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 export const dropCode = (reason: DropReason): number => DROP_REASONS.indexOf(reason);

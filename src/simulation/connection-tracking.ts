@@ -3,7 +3,7 @@
 // committed once the walk is done: a new connection something let through is tracked, a known
 // one moves on. A new one whose flow tunnels to another host is told to that host first, as
 // its reply may enter there (flow state).
-import { Connection, ConnTable, CtState, emitFlowState, FLOW_STATE_BYTES, FLOW_STATE_KEY, FlowKeyFields, FlowState, KeyFlag, nextTcpState } from '../flow';
+import { Connection, ConnTable, CtState, CtStateCode, emitFlowState, FLOW_STATE_BYTES, FLOW_STATE_KEY, FlowKeyFields, FlowState, KeyFlag, nextTcpState } from '../flow';
 import { ICMPV4_HEADER_BYTES, Icmpv4Type, Icmpv6Type, IpProtocol, IPV6_HEADER_BYTES, VNET_HEADER_BYTES } from '../packet';
 import { CONNTRACK_SPACE_TAG } from './tags';
 import type { Walk } from './walk';
@@ -69,7 +69,7 @@ export class ConnectionTracking {
     }
     if (!t.allowed || t.state !== 'new') return;
     const [sourcePort, destinationPort] = tuplePorts(f);
-    const state = tcp ? nextTcpState(0, bits, false) : CtState.unreplied;
+    const state = openingState(w);
     const slot = this.conntrack().open(t.zone, f.ipProtocol, f.networkSource, f.networkDestination, sourcePort, destinationPort, state, now);
     if (slot < 0) {
       w.tags.add(CONNTRACK_SPACE_TAG);
@@ -111,6 +111,13 @@ export class ConnectionTracking {
     const q = quotedTuple(w);
     return q !== null && this.conntrack().find(zone, q.protocol, q.source, q.destination, q.sourcePort, q.destinationPort) !== null;
   }
+}
+
+/** The state a connection opens in: TCP's from its first frame's control bits. */
+export function openingState(w: Walk): CtStateCode {
+  const f = w.fields;
+  if (f.ipProtocol !== IpProtocol.tcp) return CtState.unreplied;
+  return nextTcpState(0, (f.flags & (KeyFlag.tcpSyn | KeyFlag.tcpFin | KeyFlag.tcpRst | KeyFlag.tcpAck)) >>> 4, false);
 }
 
 /** The ports of a connection's tuple: L4 ports; for ICMP echo its identifier and the

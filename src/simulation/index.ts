@@ -5,3 +5,4 @@ export * from './topology-simulation';
 export * from './virtual-topology';
 export * from './walk';
 export * from './security-groups';
+export * from './load-balancer';

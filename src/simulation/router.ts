@@ -14,6 +14,7 @@ import {
 } from './router-frames';
 import { FloatingIpStep } from './floating-ips';
 import { SourceNatStep } from './source-nat';
+import { LoadBalancerStep } from './load-balancer';
 import { neighborTag } from './tags';
 import { TokenBuckets } from './token-bucket';
 import type { TopologyWalker } from './topology-simulation';
@@ -36,9 +37,11 @@ export class RouterStep {
   private readonly solicitationBudgets = new TokenBuckets(SOLICITATIONS_PER_SECOND, SOLICITATION_BURST);
   private readonly floating = new FloatingIpStep();
   private readonly sourceNat: SourceNatStep;
+  private readonly loadBalancers: LoadBalancerStep;
 
   constructor(private readonly walker: TopologyWalker) {
     this.sourceNat = new SourceNatStep(walker.tracking, () => walker.topology.conntrack);
+    this.loadBalancers = new LoadBalancerStep(walker, walker.tracking, () => walker.topology.conntrack);
   }
 
   enter(port: VirtualPort, w: Walk): void {
@@ -62,7 +65,7 @@ export class RouterStep {
     const op = w.fields.transportSource;
     const sender = w.fields.networkSource;
     const target = w.fields.networkDestination;
-    const own = port.prefixes.some((p) => sameAddress(p.address, target)) || this.floating.owns(router, port, target, w);
+    const own = port.prefixes.some((p) => sameAddress(p.address, target)) || this.floating.owns(router, port, target, w) || this.loadBalancers.owns(router, port, target);
     let senderMac = w.source;
     if (w.frame) {
       const arp = new ArpPacket();
@@ -120,6 +123,7 @@ export class RouterStep {
   private ip(router: VirtualRouter, port: VirtualPort, w: Walk): void {
     this.floating.inbound(router, port, w);
     this.sourceNat.inbound(router, port, w);
+    if (!this.loadBalancers.inbound(router, port, w)) return;
     const destination = w.fields.networkDestination;
     if (router.ports.some((p) => p.prefixes.some((prefix) => sameAddress(prefix.address, destination)))) return this.local(port, w);
     if (w.ttl <= 1) {
@@ -188,6 +192,7 @@ export class RouterStep {
         : icmpv6(link, source, destination, Icmpv6Type.echoReply, 0, rest, payload);
       return this.walker.emit(port, reply, w);
     }
+    if (this.loadBalancers.probeReply(w)) return;
     if (w.fields.ipProtocol === IpProtocol.udp) {
       this.icmpError(port, w, w.ipv4 ? Icmpv4Type.destinationUnreachable : Icmpv6Type.destinationUnreachable, w.ipv4 ? Unreachable.v4Port : Unreachable.v6Port);
     }

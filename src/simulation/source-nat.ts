@@ -6,9 +6,9 @@
 // by the gateway and are translated back. ICMP errors about it are translated both ways, the
 // packet they quote too, so that traceroute and path MTU discovery work. TCP, UDP and ICMP
 // echo (by identifier); IPv4 only, as Neutron: IPv6 is routed, not translated.
-import { ConnTable, CtState, CtStateCode, KeyFlag, nextTcpState, Translation, Tuple } from '../flow';
+import { ConnTable, KeyFlag, Translation, Tuple } from '../flow';
 import { formatAddress, Icmpv4Type, IpProtocol, sameAddress } from '../packet';
-import { ConnectionTracking, quotedTuple, tuplePorts } from './connection-tracking';
+import { ConnectionTracking, openingState, quotedTuple, tuplePorts } from './connection-tracking';
 import { CONNTRACK_SPACE_TAG } from './tags';
 import type { VirtualRouter } from './virtual-topology';
 import type { VirtualPort } from './virtual-topology';
@@ -137,11 +137,4 @@ export class SourceNatStep {
     );
     w.fields.networkSource = nat.address;
   }
-}
-
-/** The state a connection opens in: TCP's from the first frame's control bits. */
-function openingState(w: Walk): CtStateCode {
-  const f = w.fields;
-  if (f.ipProtocol !== IpProtocol.tcp) return CtState.unreplied;
-  return nextTcpState(0, (f.flags & (KeyFlag.tcpSyn | KeyFlag.tcpFin | KeyFlag.tcpRst | KeyFlag.tcpAck)) >>> 4, false);
 }

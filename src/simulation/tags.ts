@@ -48,5 +48,7 @@ export const chainTag = (id: string): string => `chain:${id}`;
 export const portGroupTag = (id: string): string => `pg:${id}`;
 /** An external network: its floating IPs, which every flow through a gateway on it depends on. */
 export const externalTag = (network: string): string => `external:${network}`;
+/** A load balancer: its VIP, members and their health. */
+export const loadBalancerTag = (id: string): string => `lb:${id}`;
 /** New connections a full connection table refused: retried when space frees. */
 export const CONNTRACK_SPACE_TAG = 'conntrack:space';

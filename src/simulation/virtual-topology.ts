@@ -8,6 +8,7 @@ import { Filtered, macFromId, Mirror, Port, Route, Subnet } from '../topology';
 import { DhcpSubnet, dhcpSubnets } from './dhcp-service';
 import { FloatingMaps, floatingMaps, StateFloatingIp } from './floating-ips';
 import type { SourceNat } from './source-nat';
+import { StateLoadBalancer, VirtualLoadBalancer, virtualLoadBalancer } from './load-balancer';
 import { StateChain, StatePortGroup, VirtualChain, virtualChains } from './chains';
 import { MemberChains, SecurityGroupChains, StateGroup } from './security-groups';
 import { MacTable } from './mac-table';
@@ -31,6 +32,7 @@ export interface TopologyState {
   /** The MTU VMs are told when their subnet says 0: 1500, or the underlay's less VXLAN's 50. */
   guestMtu: number;
   floatingIps: StateFloatingIp[];
+  loadBalancers: StateLoadBalancer[];
 }
 
 /** A router's source NAT on this host: the gateway's IPv4 address, the zone of its external
@@ -187,6 +189,7 @@ export interface VirtualRouter extends ChainsOf {
   zone: [number, number];
   /** What its gateway translates connections to, here; null: no gateway, or no address. */
   sourceNat: SourceNat | null;
+  loadBalancers: VirtualLoadBalancer[];
   name: string;
   tag: string;
   ports: VirtualPort[];
@@ -222,6 +225,7 @@ export class VirtualTopology {
       this.routers.set(r.id, {
         id: r.id, name: r.name, tag: deviceTag(r.id), ports: [], routes: [], gateway: null, externalNetwork: r.externalNetwork, zone: r.zone,
         sourceNat: r.sourceNat ? { ...r.sourceNat, address: parseAddress(r.sourceNat.address) } : null,
+        loadBalancers: state.loadBalancers.filter((l) => l.router === r.id).map(virtualLoadBalancer),
         floating: { inbound: new Map(), outbound: new Map(), forwardsIn: new Map(), forwardsOut: new Map(), forwarding: new Set() },
         ...chainsOf(r, `router ${r.name}`, ['pre-routing', 'post-routing']),
       });

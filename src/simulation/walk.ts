@@ -55,6 +55,7 @@ export interface SimulationResult {
   /** The tracked connection of the flow (its slot in the table), or -1. */
   connection: number;
   natShortages: string[];
+  probeReplies: Uint8Array[];
   emit: Emission[];
   learned: Neighbor[];
   stations: LearnedStation[];
@@ -87,6 +88,8 @@ export class Walk {
   translation: (FlowState & { slot: number; opened: boolean }) | null = null;
   /** Source NAT addresses (network/address) this host had no port left on. */
   readonly natShortages: string[] = [];
+  /** Replies to the agent's health probes (frames, vnet header first). */
+  readonly probeReplies: Uint8Array[] = [];
   /** Sent by a device itself (a router's reply): no security group or chain stands in its way. */
   fromDevice = false;
   /** The device the frame is in: the port it entered by, and its MACs as it entered. */
@@ -172,7 +175,7 @@ export class Walk {
     const reason = this.dropReason ?? 'noOutput';
     const actions: Action[] = this.outputs > 0 || consumed ? this.actions : [{ type: 'drop', reason }];
     return {
-      actions, tags: [...this.tags], invalidate: [...this.invalidate], cache: this.cache, connection: this.connection, natShortages: this.natShortages,
+      actions, tags: [...this.tags], invalidate: [...this.invalidate], cache: this.cache, connection: this.connection, natShortages: this.natShortages, probeReplies: this.probeReplies,
       emit: this.emit, learned: this.learned, stations: this.stations, holds: this.holds, trace: this.trace,
     };
   }
