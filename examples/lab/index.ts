@@ -20,3 +20,4 @@ export * from './dhcp-client';
 export * from './external-network';
 export * from './who';
 export * from './beyond';
+export * from './members';

@@ -14,9 +14,10 @@ import { ADMIN_TENANT, EmbeddedStore, EtcdStore, neighborId, stationId, Topology
 import { ControlApi, refuseIfTaken } from './control-api';
 import { noteGuestRunning, watchMigrations } from './migration-watch';
 import { SwitchError } from './errors';
-import { natMetrics, switchMetrics } from './metrics';
+import { loadBalancerMetrics, natMetrics, switchMetrics } from './metrics';
 import { NatLeases } from './nat-leases';
 import { GatewayFailover } from './gateway-failover';
+import { HealthMonitor } from './health-monitor';
 import { trace } from './trace';
 import type { PortConfig } from './port-config';
 import { Switch } from './switch';
@@ -88,7 +89,13 @@ export class Agent {
       stopWatching = await followStore(store, sw, logger);
       const natLeases = new NatLeases(store, sw.topology, logger);
       const failover = new GatewayFailover(store, sw.topology, logger);
+      const health = new HealthMonitor(store, hostId, sw, logger);
+      health.follow(sw.topology.loadBalancerObjects());
+      sw.on('probe-replies', (frames: Uint8Array[]) => health.replies(frames));
+      sw.on('topology-changed', () => health.follow(sw.topology.loadBalancerObjects()));
+      loadBalancerMetrics(metrics, health, sw);
       leave = async () => {
+        health.stop();
         failover.stop();
         await natLeases.stop();
         await announced();

@@ -6,7 +6,7 @@
 import { ConnTable } from '../flow';
 import { parseMac } from '../packet';
 import type { TunnelMap } from '../datapath';
-import { FloatingIp, Host, Kind, MemberStatus, memberStatusId, Migration, Mirror, NAT_BLOCK_PORTS, NAT_FIRST_PORT, NatBlock, Port, PortBinding, PortQos, Router, Station, Stored, TunnelZone } from '../topology';
+import { FloatingIp, Host, Kind, LoadBalancer, MemberStatus, memberStatusId, Migration, Mirror, NAT_BLOCK_PORTS, NAT_FIRST_PORT, NatBlock, Port, PortBinding, PortQos, Router, Station, Stored, TunnelZone } from '../topology';
 import {
   deviceTag, EncodedState, encodeState, hostTag, macClock, macTag, MacTable, Neighbor, neighborTag, PortPlace, securityGroupTag, chainTag, portGroupTag, externalTag, loadBalancerTag, StateLoadBalancer, StatePort, StateSourceNat, TopologyState, vportTag,
 } from '../simulation';
@@ -279,6 +279,11 @@ export class HostTopology {
       const address = this.gatewayAddress(r);
       return address ? [{ network: r.externalNetwork, address }] : [];
     });
+  }
+
+  /** The load balancers as the store has them. */
+  loadBalancerObjects(): LoadBalancer[] {
+    return this.list('loadBalancer');
   }
 
   /** Load balancers with their members' health: a member is up unless its checks say it is

@@ -2,6 +2,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Switch } from './switch';
 import type { NatLeases } from './nat-leases';
+import type { HealthMonitor } from './health-monitor';
+import { parseAddress } from '../packet';
 
 export function switchMetrics(sw: Switch): Registry {
   const registry = new Registry();
@@ -133,6 +135,35 @@ export function natMetrics(registry: Registry, leases: NatLeases, sw: Switch): v
     collect() {
       this.reset();
       this.inc(leases.stats.failures);
+    },
+  });
+}
+
+/** Load balancers': each member's live connections this host gave it, and the health and
+ *  transitions of the members this host checks. */
+export function loadBalancerMetrics(registry: Registry, health: HealthMonitor, sw: Switch): void {
+  const labels = ['load_balancer', 'member'];
+  new Gauge({
+    name: 'vswitch_lb_member_connections', help: 'Live connections this host sent to the member', labelNames: labels, registers: [registry],
+    collect() {
+      this.reset();
+      for (const lb of sw.topology.loadBalancerObjects()) {
+        for (const m of lb.members) this.set({ load_balancer: lb.id, member: `${m.address}:${m.port}` }, sw.topology.conntrack.load(parseAddress(m.address), m.port));
+      }
+    },
+  });
+  new Gauge({
+    name: 'vswitch_lb_member_up', help: '1 while a member this host checks is healthy, 0 when it is down', labelNames: labels, registers: [registry],
+    collect() {
+      this.reset();
+      for (const m of health.checked()) this.set({ load_balancer: m.loadBalancer, member: m.member }, m.up ? 1 : 0);
+    },
+  });
+  new Counter({
+    name: 'vswitch_lb_member_transitions_total', help: 'Times a member this host checks went down or came back', labelNames: labels, registers: [registry],
+    collect() {
+      this.reset();
+      for (const m of health.checked()) this.inc({ load_balancer: m.loadBalancer, member: m.member }, m.transitions);
     },
   });
 }

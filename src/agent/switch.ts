@@ -16,7 +16,7 @@ import {
 import { connectionTag, DROP_REASONS, FlowKeyExtractor, KEY_WORDS } from '../flow';
 import { formatMac, parseIpv4, VNET_HEADER_BYTES, VXLAN_UDP_PORT } from '../packet';
 import {
-  CONNTRACK_SPACE_TAG, decodeState, deviceTag, macClock, macTag, portTag, SimulationResult, TABLE_SPACE_TAG, TopologySimulation, vportTag,
+  CONNTRACK_SPACE_TAG, decodeState, deviceTag, macClock, macTag, portTag, SimulationResult, TABLE_SPACE_TAG, TopologySimulation, TopologyState, vportTag,
 } from '../simulation';
 import type { Stored } from '../topology';
 import type { SimulationAnswer, SimulationTask } from '../../workers/simulation';
@@ -273,6 +273,17 @@ export class Switch extends EventEmitter {
     this.slowPath.releaseResolved();
     this.announceGateways();
     this.emit('topology-changed');
+  }
+
+  /** The topology as this host's walk sees it now. */
+  state(): TopologyState {
+    return this.topology.state(this.portViews());
+  }
+
+  /** Frames the agent's own services send (health checks), each out as its actions say. */
+  send(frames: Transmission[]): void {
+    this.checkOpen();
+    this.transmit(frames);
   }
 
   /** Uplinks newly bound here announce their gateways' addresses (gratuitous ARP). */

@@ -6,7 +6,7 @@ export interface ApiObject { id: string; name?: string; tenant: string; version:
 /** Each command's word for a kind, and the API's path for it. */
 export const PATHS: Record<string, string> = {
   tenant: 'tenants', host: 'hosts', bridge: 'bridges', router: 'routers', route: 'routes', port: 'ports', mirror: 'mirrors', migration: 'migrations',
-  'security-group': 'security-groups', chain: 'chains', 'port-group': 'port-groups',
+  'security-group': 'security-groups', chain: 'chains', 'port-group': 'port-groups', lb: 'load-balancers',
 };
 
 /** The ids of the caller's objects of a kind whose id or name is `nameOrId`. An API error

@@ -9,6 +9,7 @@ import { CHAIN_COMMANDS, CHAIN_OPTIONS, CHAIN_USAGE, chainCommand, chainsFrom } 
 import { ApiObject, PATHS, resolve, resolveDevice } from './lookup';
 import { describeSubnet, SUBNET_OPTIONS, SUBNET_USAGE, subnetCommand } from './subnet-commands';
 import { FLOATING_IP_OPTIONS, FLOATING_IP_USAGE, floatingIpCommand } from './floating-ip-commands';
+import { LOAD_BALANCER_OPTIONS, LOAD_BALANCER_USAGE, loadBalancerCommand } from './load-balancer-commands';
 import { table } from './table';
 
 export const DEFAULT_API = process.env.VSWITCH_API ?? '127.0.0.1:8780';
@@ -26,7 +27,7 @@ export const TOPOLOGY_USAGE = `
   bridge create NAME [--vlan-aware] [--external]        router create NAME
                                   --external: an external network (the operator's), where
                                   routers have gateways and floating IPs come from
-  router set ROUTER --gateway EXTERNAL|none   the router's gateway on an external network${SUBNET_USAGE}${FLOATING_IP_USAGE}
+  router set ROUTER --gateway EXTERNAL|none   the router's gateway on an external network${SUBNET_USAGE}${FLOATING_IP_USAGE}${LOAD_BALANCER_USAGE}
   bridge|router|tenant|route list             bridge|router|tenant delete NAME|ID
   port create DEVICE [--name N] [--address CIDR]... [--mac MAC] [--vlan N] [--trunk] [--peer PORT]
                     [--allowed-address IP[/LEN][,MAC]]... [--no-port-security]
@@ -73,6 +74,7 @@ export const TOPOLOGY_OPTIONS: Record<string, string[]> = {
   ...SUBNET_OPTIONS,
   ...Object.fromEntries(['bridge set', 'router set', 'port set'].map((command) => [command, ['inbound-chain', 'outbound-chain', ...(command === 'router set' ? ['gateway'] : [])]])),
   ...FLOATING_IP_OPTIONS,
+  ...LOAD_BALANCER_OPTIONS,
   'security-group rule': ['protocol', 'port', 'icmp-type', 'remote-prefix', 'remote-group', 'ipv6'],
   'port bind': ['host', 'standby'],
   'route add': ['via', 'port', 'weight'],
@@ -80,7 +82,7 @@ export const TOPOLOGY_OPTIONS: Record<string, string[]> = {
   'migration begin': ['to', 'interface', 'timeout'],
   trace: ['port'],
 };
-export const TOPOLOGY_COMMANDS = new Set(['tenant', 'host', 'bridge', 'router', 'route', 'mirror', 'migration', 'security-group', ...CHAIN_COMMANDS, 'subnet', 'floating-ip', 'show', 'trace']);
+export const TOPOLOGY_COMMANDS = new Set(['tenant', 'host', 'bridge', 'router', 'route', 'mirror', 'migration', 'security-group', ...CHAIN_COMMANDS, 'subnet', 'floating-ip', 'lb', 'show', 'trace']);
 export const VIRTUAL_PORT_COMMANDS = new Set(['create', 'bind', 'unbind', 'delete', 'set']);
 
 export type Print = (value: unknown, text: () => string) => void;
@@ -131,6 +133,7 @@ export async function topologyCommand(api: ControlClient, local: ControlClient, 
   }
   if (command === 'subnet') return subnetCommand(api, words, args, print);
   if (command === 'floating-ip') return floatingIpCommand(api, words, args, print);
+  if (command === 'lb') return loadBalancerCommand(api, words, args, print);
   if (CHAIN_COMMANDS.has(command)) {
     const done = await chainCommand(api, words, args, print);
     if (done !== null) return done;
