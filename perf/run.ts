@@ -8,6 +8,7 @@ import { flowcache } from './flowcache';
 import { idle } from './idle';
 import { l2 } from './l2';
 import { l3 } from './l3';
+import { lb } from './lb';
 import { migration } from './migration';
 import { nat } from './nat';
 import { overlay } from './overlay';
@@ -58,11 +59,14 @@ async function main(argv: string[]): Promise<number> {
     case 'nat':
       result = await nat({ seconds: seconds ?? 5, log });
       break;
+    case 'lb':
+      result = await lb({ seconds: seconds ?? 5, log });
+      break;
     case 'flamegraph':
       result = await flamegraph({ seconds: seconds ?? 5, log });
       break;
     default:
-      process.stderr.write('usage: npm run bench -- l2|l3|firewall|floating|nat|overlay|changes|migration|scale|setup|flowcache|idle|flamegraph [--json] [--seconds N]\n');
+      process.stderr.write('usage: npm run bench -- l2|l3|firewall|floating|nat|lb|overlay|changes|migration|scale|setup|flowcache|idle|flamegraph [--json] [--seconds N]\n');
       return 2;
   }
   process.stdout.write(json ? JSON.stringify(result) + '\n' : JSON.stringify(result, null, 2) + '\n');
