@@ -1,10 +1,10 @@
 // `npm run demo -- services`: a tenant's VM gets its address by DHCP from the switch, the
-// outside reaches it by a floating IP on the operator's external network, and a VM without one
-// reaches the outside through the router's source NAT. An "outside" namespace stands for what
-// lies beyond the gateway. Everything is made with the vswitch CLI,
+// outside reaches it by a floating IP on the operator's external network, a VM without one
+// reaches the outside through the router's source NAT, and the outside reaches a service of
+// two VMs behind a load balancer. An "outside" namespace stands for what lies beyond the gateway. Everything is made with the vswitch CLI,
 // then shown, traced and cleaned up.
 import fs from 'node:fs';
-import { askWho, dhcpLease, eventually, Lab, macOf, ping, routedHost, startAgent, VSWITCH, whoServer } from './lab';
+import { askMembers, askWho, dhcpLease, eventually, Lab, macOf, member, ping, routedHost, startAgent, VSWITCH, whoServer } from './lab';
 
 export async function servicesDemo(): Promise<void> {
   const lab = new Lab();
@@ -69,11 +69,27 @@ export async function servicesDemo(): Promise<void> {
     console.log(`vm2 connects to the outside's 203.0.113.1:8080, which says whom it sees: "${seen}"`);
     console.log((await lab.exec(vm2, 'traceroute', ['-n', '-q', '1', '-w', '2', '203.0.113.1'])).stdout.trim());
 
+    step('a load balancer: the outside reaches a service of vm3 and vm4 at 203.0.113.50:80 (weights 1 and 2, TCP health checks)');
+    for (const [name, address] of [['vm3', '10.0.1.30'], ['vm4', '10.0.1.31']]) {
+      const ns = await routedHost(lab, sw, name, `tap-${name}`, address);
+      await member(lab, ns, name, 8080);
+      await cli(token, 'port', 'create', 'net1', '--name', name, '--address', address, '--mac', await macOf(lab, ns));
+      await cli(admin, 'port', 'bind', name, `tap-${name}`);
+    }
+    await cli(token, 'lb', 'create', 'web', '--router', 'r', '--vip', '203.0.113.50', '--port', '80', '--monitor', 'tcp', '--interval', '1', '--rise', '2', '--fall', '2');
+    await cli(token, 'lb', 'member', 'add', 'web', '10.0.1.30', '8080');
+    await cli(token, 'lb', 'member', 'add', 'web', '10.0.1.31', '8080', '--weight', '2');
+    await eventually(async () => !(await askMembers(lab, outside, '203.0.113.50', 80, 1))[0].startsWith('failed'));
+    const answers = await askMembers(lab, outside, '203.0.113.50', 80, 30);
+    console.log(`30 connections from the outside: vm3 ${answers.filter((n) => n === 'vm3').length}, vm4 ${answers.filter((n) => n === 'vm4').length}`);
+    await eventually(async () => (await lab.exec(sw, process.execPath, [VSWITCH, '--api', agent.api.address, '--token', token, 'lb', 'show', 'web'])).stdout.includes(': up'));
+    await cli(token, 'lb', 'show', 'web');
+
     step('vswitch show, and traces of the way in (floating IP) and the way out (source NAT)');
     const show = await cli(token, 'show');
     await cli(token, 'trace', '--port', 'up0', `tcp,dl_src=${await macOf(lab, outside)},dl_dst=${macOfPort(show, 'gateway')},nw_src=203.0.113.1,nw_dst=${address},tp_dst=8080`);
     await cli(token, 'trace', '--port', 'tap2', `tcp,dl_src=${await macOf(lab, vm2)},dl_dst=${macOfPort(show, 'r-net1')},nw_src=10.0.1.20,nw_dst=203.0.113.1,tp_src=40000,tp_dst=8080`);
-    console.log('\nNot built yet (docs/SERVICES.md): the load balancer.');
+    console.log('\nNot built yet (docs/SERVICES.md): IPv6 load balancing, DHCPv6.');
   } finally {
     step('cleaning up');
     await lab.cleanup();

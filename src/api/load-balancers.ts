@@ -8,9 +8,12 @@ import { ApiError, owned } from './rules';
 
 export async function checkLoadBalancer(store: TopologyStore, lb: LoadBalancer): Promise<void> {
   await owned(store, 'router', lb.router, lb.tenant, 'router');
-  // What is not given takes its default: a member's weight 1, the monitor's fields.
+  // What is not given takes its default: a member's weight 1, the monitor's fields (a check's
+  // timeout at most its interval).
   lb.members = lb.members.map((m) => ({ ...m, weight: m.weight || 1 }));
-  lb.monitor = { ...EMPTY.loadBalancer.monitor, ...lb.monitor };
+  const given: Partial<LoadBalancer['monitor']> = lb.monitor;
+  lb.monitor = { ...EMPTY.loadBalancer.monitor, ...given };
+  if (given.timeoutSeconds === undefined) lb.monitor.timeoutSeconds = Math.min(lb.monitor.timeoutSeconds, lb.monitor.intervalSeconds);
   const vip = address(lb.vip, 'vip');
   const ports = (await store.list('port')).map((p) => p.value).filter((p) => p.device === lb.router);
   const prefixes = ports.flatMap((p) => p.addresses.map(parsePrefix));

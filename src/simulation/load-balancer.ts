@@ -102,7 +102,7 @@ export class LoadBalancerStep {
       return false;
     }
     const t = this.tracking.track(router.zone, w);
-    const known = t.found?.nat;
+    const known = t.found && !t.found.reply ? t.found.nat : null;
     const [sourcePort, destinationPort] = tuplePorts(f);
     const tuple: Tuple = { zone: router.zone, protocol: f.ipProtocol, source: f.networkSource, destination: f.networkDestination, sourcePort, destinationPort };
     if (known && !known.replyIndex && known.destination) {

@@ -44,12 +44,15 @@ export class SourceNatStep {
     const t = this.tracking.track(router.zone, w);
     const [sourcePort, destinationPort] = tuplePorts(f);
     const tuple: Tuple = { zone: router.zone, protocol: f.ipProtocol, source: f.networkSource, destination: f.networkDestination, sourcePort, destinationPort };
-    const known = t.found?.nat;
-    if (known && !known.replyIndex) {
+    const known = t.found && !t.found.reply ? t.found.nat : null;
+    if (known && !known.replyIndex && !known.destination) {
       w.translation = { ...tuple, slot: t.found!.slot, state: t.found!.state, nat: { zone: nat.zone, address: known.address, port: known.port }, opened: false };
       return this.translate(w, 'source', known.address, known.port);
     }
-    if (t.found?.reply || t.state === 'invalid') return w.refuse('natUntranslatable', () => `a ${t.state} ${t.found?.reply ? 'reply' : 'frame'} with no translation (say, a reset of nothing)`);
+    // A reply of a connection the outside opened (to a load balancer's VIP, or routed in)
+    // leaves as it is, as Linux's masquerade translates new connections only.
+    if (t.found?.reply) return w.note(() => '  a reply of a connection from outside: not translated');
+    if (t.state === 'invalid') return w.refuse('natUntranslatable', () => 'an invalid frame with no translation (say, a reset of nothing)');
     if (w.dryRun) {
       // A trace opens no connection: the port is the one a connection would be given then.
       w.note(() => `  SNAT ${formatAddress(f.networkSource)}:${sourcePort} -> ${formatAddress(nat.address)}:(a port of this host's blocks)`);

@@ -118,3 +118,14 @@ test('source NAT with no port left here: refused, counted, not cached, and the a
   const rst = h.simulate(2, frameFromText(`tcp,dl_src=${VM2},dl_dst=${R1},nw_src=10.0.1.6,nw_dst=198.51.100.7,tp_src=40001,tp_dst=80,tcp_flags=rst`));
   t.deepEqual(rst.actions, [{ type: 'drop', reason: 'natUntranslatable' }], 'a reset of no connection is not sent out with the VM\'s own address');
 });
+
+test('a load balancer\'s VIP on the gateway: the outside reaches the member, whose reply leaves from the VIP and is not translated again by source NAT', (t) => {
+  const { h } = network();
+  h.put('loadBalancer', { router: ids(2), vip: '203.0.113.50', protocol: 'tcp', port: 80, algorithm: 'roundRobin', members: [{ address: '10.0.1.6', port: 8080, weight: 1 }] });
+  const inbound = h.simulate(3, frameFromText(`tcp,dl_src=${OUT},dl_dst=${GW},nw_src=198.51.100.7,nw_dst=203.0.113.50,tp_src=41000,tp_dst=80`));
+  t.deepEqual(inbound.actions.filter((a) => a.type === 'set_ipv4' || a.type === 'set_l4_port'), [{ type: 'set_ipv4', field: 'destination', address: '10.0.1.6' }, { type: 'set_l4_port', field: 'destination', port: 8080 }]);
+  t.deepEqual(outputs(inbound.actions), [2], 'to vm2');
+  const reply = h.simulate(2, frameFromText(`tcp,dl_src=${VM2},dl_dst=${R1},nw_src=10.0.1.6,nw_dst=198.51.100.7,tp_src=8080,tp_dst=41000,tcp_flags=syn|ack`));
+  t.deepEqual(reply.actions.filter((a) => a.type === 'set_ipv4' || a.type === 'set_l4_port'), [{ type: 'set_ipv4', field: 'source', address: '203.0.113.50' }, { type: 'set_l4_port', field: 'source', port: 80 }]);
+  t.deepEqual(outputs(reply.actions), [3]);
+});
