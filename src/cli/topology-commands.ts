@@ -288,8 +288,8 @@ export async function topologyCommand(api: ControlClient, local: ControlClient, 
 /** The topology as a tree: tenant > bridges and routers > ports (bindings, links) and routes. */
 async function show(api: ControlClient): Promise<{ json: unknown; text: string }> {
   const get = (p: string) => api.request<ApiObject[]>('GET', `/v1/${p}`);
-  const [tenants, all, routers, ports, routes, bindings, groups, chains, floatingIps] = await Promise.all(
-    ['tenants', 'bridges', 'routers', 'ports', 'routes', 'bindings', 'security-groups', 'chains', 'floating-ips'].map(get),
+  const [tenants, all, routers, ports, routes, bindings, groups, chains, floatingIps, balancers] = await Promise.all(
+    ['tenants', 'bridges', 'routers', 'ports', 'routes', 'bindings', 'security-groups', 'chains', 'floating-ips', 'load-balancers'].map(get),
   );
   // External networks stand apart: the operator's, every tenant's way out.
   const externals = all.filter((b) => b.external);
@@ -331,9 +331,13 @@ async function show(api: ControlClient): Promise<{ json: unknown; text: string }
       for (const route of routes.filter((r) => r.router === device.id)) {
         lines.push(`    route ${route.destination as string}${route.nextHop ? ` via ${route.nextHop as string}` : ''}${route.port ? ` dev ${label(byId.get(route.port as string))}` : ''}`);
       }
+      for (const lb of balancers.filter((l) => l.router === device.id)) {
+        const members = (lb.members as { address: string; port: number; weight: number; health: string }[]).map((m) => `${m.address}:${m.port} (weight ${m.weight}, ${m.health})`);
+        lines.push(`    load balancer ${label(lb)} (${lb.id.slice(0, 8)}): ${lb.protocol as string} ${lb.vip as string}:${lb.port as number}, ${lb.algorithm as string} -> ${members.join(', ') || 'no members'}`);
+      }
     }
   }
-  return { json: { tenants, bridges: all, routers, ports, routes, bindings, securityGroups: groups, chains, floatingIps }, text: lines.join('\n') || '(no bridges or routers)' };
+  return { json: { tenants, bridges: all, routers, ports, routes, bindings, securityGroups: groups, chains, floatingIps, loadBalancers: balancers }, text: lines.join('\n') || '(no bridges or routers)' };
 }
 
 /** A security group and its rules, numbered as `rule delete` takes them. */

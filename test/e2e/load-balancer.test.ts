@@ -48,8 +48,9 @@ test('weights, health checks (out and back, established connection kept), source
   t.is(without.filter((n) => n === 'm3').length, 0, 'no new connection reaches m3');
   t.true(without.every((n) => n === 'm1' || n === 'm2'), 'and every one succeeds');
   t.true(await held.echo(), 'the connection m3 held is still with m3, not moved');
-  const show = (await lab.exec(hosts[0].ns, process.execPath, [VSWITCH, '--socket', agents[0].socket, '--api', agents[0].api.address, '--token', adminToken(agents[0].stateDir), 'lb', 'show', 'web'])).stdout;
-  t.regex(show, /member 10\.0\.2\.13:8080 weight 2: down/, 'the CLI shows it');
+  const cli = async (...args: string[]) => (await lab.exec(hosts[0].ns, process.execPath, [VSWITCH, '--socket', agents[0].socket, '--api', agents[0].api.address, '--token', adminToken(agents[0].stateDir), ...args])).stdout;
+  t.regex(await cli('lb', 'show', 'web'), /member 10\.0\.2\.13:8080 weight 2: down/, 'the CLI shows it');
+  t.regex(await cli('show'), /load balancer web \(\w+\): tcp 10\.0\.2\.100:80, roundRobin -> .*10\.0\.2\.13:8080 \(weight 2, down\)/, 'and vswitch show');
 
   const started = Date.now();
   await servers[2].start();
