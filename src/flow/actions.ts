@@ -1,6 +1,6 @@
 // What a flow does to its frames. The slow path returns a list of actions; the cache stores
 // an interned program id, and the fast path runs the program (execute.ts) with no objects.
-import { parseIpv4, parseMac } from '../packet';
+import { parseIpv4, parseIpv6, parseMac } from '../packet';
 
 export type Action =
   | { type: 'output'; port: number }
@@ -15,6 +15,9 @@ export type Action =
    *  `quoted`: the address in the packet an ICMP error quotes instead, with the quote's
    *  checksums and the ICMP message's (RFC 5508 4.2). */
   | { type: 'set_ipv4'; field: 'source' | 'destination'; address: string; quoted?: boolean }
+  /** Rewrites an IPv6 address (a load balancer's), with TCP's, UDP's or ICMPv6's checksum
+   *  updated (their pseudo-header holds it), a partial one as such. */
+  | { type: 'set_ipv6'; field: 'source' | 'destination'; address: string }
   /** Rewrites a TCP or UDP port (NAT, port forwarding), or an ICMP echo's identifier (either
    *  field), with the checksum updated (a partial one needs nothing: ports are not in the
    *  pseudo-header). `quoted`: the port in the packet an ICMP error quotes instead, with the
@@ -40,6 +43,7 @@ export const dropCode = (reason: DropReason): number => DROP_REASONS.indexOf(rea
 
 export const Op = { output: 1, pushVlan: 2, popVlan: 3, drop: 4, setEth: 5, decTtl: 6, data: 7, tunnel: 8, setIpv4Source: 9, setIpv4Destination: 10,
   setQuotedIpv4Source: 11, setQuotedIpv4Destination: 12, setL4Source: 13, setL4Destination: 14, setQuotedL4Source: 15, setQuotedL4Destination: 16,
+  setIpv6Source: 17, setIpv6Destination: 18,
 } as const;
 
 /** Interned programs: an Int32Array of (op, argument) pairs per distinct action list; an
@@ -83,6 +87,11 @@ function encode(action: Action): number[] {
       const op = action.quoted ? (action.field === 'source' ? Op.setQuotedIpv4Source : Op.setQuotedIpv4Destination) : action.field === 'source' ? Op.setIpv4Source : Op.setIpv4Destination;
       return [op, (a[0] << 24) | (a[1] << 16) | (a[2] << 8) | a[3]];
     }
+    case 'set_ipv6': {
+      const a = parseIpv6(action.address);
+      const word = (i: number) => (a[i] << 24) | (a[i + 1] << 16) | (a[i + 2] << 8) | a[i + 3];
+      return [action.field === 'source' ? Op.setIpv6Source : Op.setIpv6Destination, word(0), Op.data, word(4), Op.data, word(8), Op.data, word(12)];
+    }
     case 'set_l4_port': {
       const op = action.quoted ? (action.field === 'source' ? Op.setQuotedL4Source : Op.setQuotedL4Destination) : action.field === 'source' ? Op.setL4Source : Op.setL4Destination;
       return [op, action.port];
@@ -114,6 +123,8 @@ export function formatActions(actions: readonly Action[]): string {
           return 'dec_ttl';
         case 'set_ipv4':
           return `set_ipv4(${a.quoted ? 'quoted_' : ''}${a.field === 'source' ? 'src' : 'dst'}=${a.address})`;
+        case 'set_ipv6':
+          return `set_ipv6(${a.field === 'source' ? 'src' : 'dst'}=${a.address})`;
         case 'set_l4_port':
           return `set_l4_port(${a.quoted ? 'quoted_' : ''}${a.field === 'source' ? 'src' : 'dst'}=${a.port})`;
         case 'tunnel':

@@ -26,9 +26,10 @@ export const TcpBits = { syn: 1, fin: 2, rst: 4, ack: 8 } as const;
 const Header = { lock: 0, count: 1, refusals: 2, exhausted: 3 } as const;
 const HEADER_WORDS = 4;
 /** Per slot: status, state, expires (s since the epoch), reply seen, its role, the slot of its
- *  partner (+1; 0: none), the NAT's address (IPv4) and port, then the tuple. A translated
+ *  partner (+1; 0: none), the NAT's address (4 words: IPv4 in the first) and port, which side
+ *  it translates, then the tuple. A translated
  *  connection holds the source it was given; its reply index, the source it replaced. */
-const Slot = { status: 0, state: 1, expires: 2, replied: 3, role: 4, partner: 5, natAddress: 6, natPort: 7, side: 8, tuple: 9 } as const;
+const Slot = { status: 0, state: 1, expires: 2, replied: 3, role: 4, partner: 5, natAddress: 6, natPort: 10, side: 11, tuple: 12 } as const;
 const Role = { plain: 0, translated: 1, replyIndex: 2 } as const;
 /** Which end of a connection a translation rewrites: the source (source NAT), or the
  *  destination (a load balancer's VIP, to a member). */
@@ -156,7 +157,7 @@ export class ConnTable {
       let existing = this.lookup();
       const was = this.base(existing);
       if (existing >= 0 && this.words[was + Slot.role] === Role.translated) {
-        const same = this.words[was + Slot.natAddress] === word(nat.address) && this.words[was + Slot.natPort] === nat.ports[0][0];
+        const same = this.holdsAddress(was, nat.address) && this.words[was + Slot.natPort] === nat.ports[0][0];
         if (!claim || same) return this.connection(existing, false);
         claim.push(...this.end(existing));
         existing = -1;
@@ -181,9 +182,11 @@ export class ConnTable {
       const side = nat.destination ? Side.destination : Side.source;
       const [replaced, replacedPort] = nat.destination ? [t.destination, t.destinationPort] : [t.source, t.sourcePort];
       this.words[b + Slot.expires] = expires;
-      [this.words[b + Slot.role], this.words[b + Slot.partner], this.words[b + Slot.natAddress], this.words[b + Slot.natPort], this.words[b + Slot.side]] = [Role.translated, index + 1, word(nat.address), port, side];
-      [this.words[i + Slot.role], this.words[i + Slot.partner], this.words[i + Slot.natAddress], this.words[i + Slot.natPort], this.words[i + Slot.side]] = [Role.replyIndex, slot + 1, word(replaced), replacedPort, side];
-      if (nat.destination) this.words[this.loadAt(word(nat.address), port)]++;
+      [this.words[b + Slot.role], this.words[b + Slot.partner], this.words[b + Slot.natPort], this.words[b + Slot.side]] = [Role.translated, index + 1, port, side];
+      [this.words[i + Slot.role], this.words[i + Slot.partner], this.words[i + Slot.natPort], this.words[i + Slot.side]] = [Role.replyIndex, slot + 1, replacedPort, side];
+      this.words.set(addressWords(nat.address), b + Slot.natAddress);
+      this.words.set(addressWords(replaced), i + Slot.natAddress);
+      if (nat.destination) this.words[this.loadAt(fold(addressWords(nat.address)), port)]++;
       return this.connection(slot, false);
     });
   }
@@ -256,7 +259,9 @@ export class ConnTable {
     if (this.words[b + Slot.status] !== Status.live) return [];
     this.words[b + Slot.status] = Status.gone;
     this.words[Header.count]--;
-    if (this.words[b + Slot.role] === Role.translated && this.words[b + Slot.side] === Side.destination) this.words[this.loadAt(this.words[b + Slot.natAddress], this.words[b + Slot.natPort])]--;
+    if (this.words[b + Slot.role] === Role.translated && this.words[b + Slot.side] === Side.destination) {
+      this.words[this.loadAt(fold(this.words.subarray(b + Slot.natAddress, b + Slot.natAddress + 4)), this.words[b + Slot.natPort])]--;
+    }
     const partner = this.words[b + Slot.partner] - 1;
     return partner >= 0 ? [slot, ...this.end(partner)] : [slot];
   }
@@ -269,7 +274,12 @@ export class ConnTable {
   /** Live connections a load balancer gave this member (approximate: members that hash alike
    *  count together). */
   load(address: Uint8Array, port: number): number {
-    return Atomics.load(this.words, this.loadAt(word(address), port));
+    return Atomics.load(this.words, this.loadAt(fold(addressWords(address)), port));
+  }
+
+  private holdsAddress(b: number, address: Uint8Array): boolean {
+    const words = addressWords(address);
+    return words.every((w, k) => this.words[b + Slot.natAddress + k] === w);
   }
 
   private loadAt(address: number, port: number): number {
@@ -333,8 +343,8 @@ export class ConnTable {
     const b = this.base(slot);
     const role = this.words[b + Slot.role];
     if (role === Role.plain) return { slot, state: this.words[b + Slot.state] as CtStateCode, reply, nat: null };
-    const address = new Uint8Array(4);
-    for (let k = 0; k < 4; k++) address[k] = this.words[b + Slot.natAddress] >>> (24 - 8 * k);
+    const address = new Uint8Array(this.words[this.base(slot) + Slot.tuple + 2] & 0xff); // the tuple's family
+    for (let k = 0; k < address.length; k++) address[k] = this.words[b + Slot.natAddress + (k >> 2)] >>> (24 - 8 * (k & 3));
     const nat = { address, port: this.words[b + Slot.natPort], replyIndex: role === Role.replyIndex, destination: this.words[b + Slot.side] === Side.destination };
     const own = role === Role.replyIndex ? this.words[b + Slot.partner] - 1 : slot;
     return { slot: own, state: this.words[this.base(own) + Slot.state] as CtStateCode, reply, nat };
@@ -413,8 +423,15 @@ export function nextTcpState(state: CtStateCode | 0, bits: number, reply: boolea
   return state;
 }
 
-function word(address: Uint8Array): number {
-  return (address[0] << 24) | (address[1] << 16) | (address[2] << 8) | address[3];
+/** An address (4 or 16 bytes) as four words, big-endian, IPv4's in the first. */
+function addressWords(address: Uint8Array): Int32Array {
+  const words = new Int32Array(4);
+  for (let k = 0; k < address.length; k++) words[k >> 2] |= address[k] << (24 - 8 * (k & 3));
+  return words;
+}
+
+function fold(words: Int32Array): number {
+  return words[0] ^ words[1] ^ words[2] ^ words[3];
 }
 
 function hash(words: Int32Array): number {

@@ -39,6 +39,11 @@ const ICMP_IDENTIFIER = 4;
 const TCP_CHECKSUM = 16;
 const UDP_CHECKSUM = 6;
 const IPV6_HOP_LIMIT = 7;
+const IPV6_NEXT_HEADER = 6;
+const IPV6_SOURCE = 8;
+const IPV6_DESTINATION = 24;
+const IPV6_HEADER = 40;
+const ICMPV6 = 58;
 
 export class ActionExecutor {
   private used = 0;
@@ -78,7 +83,7 @@ export class ActionExecutor {
         frameLength += op === Op.pushVlan ? VLAN_TAG_BYTES : -VLAN_TAG_BYTES;
         frameAt = copyAt;
         handedOut = false;
-      } else if (op === Op.setEth || op === Op.decTtl || (op >= Op.setIpv4Source && op <= Op.setQuotedL4Destination)) {
+      } else if (op === Op.setEth || op === Op.decTtl || (op >= Op.setIpv4Source && op <= Op.setIpv6Destination)) {
         if (handedOut) {
           const copyAt = this.reserve(frameLength);
           if (copyAt < 0) {
@@ -94,6 +99,13 @@ export class ActionExecutor {
           writeWord(this.arena, frameAt + VNET_HEADER_BYTES + 4, program[i + 3]);
           writeWord(this.arena, frameAt + VNET_HEADER_BYTES + 8, program[i + 5]);
           i += 4;
+        } else if (op === Op.setIpv6Source || op === Op.setIpv6Destination) {
+          const problem = this.setIpv6(frameAt, frameLength, op === Op.setIpv6Source ? IPV6_SOURCE : IPV6_DESTINATION, program, i + 1);
+          i += 6;
+          if (problem >= 0) {
+            sink.drop(problem);
+            return;
+          }
         } else {
           const field = op === Op.setIpv4Source || op === Op.setQuotedIpv4Source ? IPV4_SOURCE : IPV4_DESTINATION;
           const problem = op === Op.decTtl ? this.decrementTtl(frameAt, frameLength)
@@ -173,6 +185,33 @@ export class ActionExecutor {
     return -1;
   }
 
+  /** Rewrites the IPv6 address at `field` of the header to the four words at program[at],
+   *  [at+2], [at+4], [at+6], and the TCP, UDP or ICMPv6 checksum that covers it (the
+   *  pseudo-header), a partial one as such. -1 when done, else the code of the drop reason. */
+  private setIpv6(at: number, length: number, field: number, program: Int32Array, from: number): number {
+    const a = this.arena;
+    const [l3, type] = this.l3Of(at);
+    const end = at + length;
+    if (type !== EtherType.ipv6 || l3 + IPV6_HEADER > end) return MALFORMED;
+    const l4 = l3 + IPV6_HEADER;
+    const next = a[l3 + IPV6_NEXT_HEADER];
+    const checksumAt = next === TCP ? l4 + TCP_CHECKSUM : next === UDP ? l4 + UDP_CHECKSUM : next === ICMPV6 ? l4 + ICMP_CHECKSUM : -1;
+    const partial = (a[at] & VnetFlag.needsChecksum) !== 0 && (a[at + 6] | (a[at + 7] << 8)) + at + VNET_HEADER_BYTES === l4;
+    let sum = checksumAt >= 0 && checksumAt + 2 <= end ? read16(a, checksumAt) : -1;
+    if (sum >= 0 && partial) sum = ~sum & 0xffff;
+    for (let k = 0; k < 4; k++) {
+      const word = program[from + 2 * k];
+      const high = (word >>> 16) & 0xffff;
+      const low = word & 0xffff;
+      const at16 = l3 + field + 4 * k;
+      if (sum >= 0) sum = updateChecksum(updateChecksum(sum, read16(a, at16), high), read16(a, at16 + 2), low);
+      write16(a, at16, high);
+      write16(a, at16 + 2, low);
+    }
+    if (sum >= 0) write16(a, checksumAt, partial ? ~sum & 0xffff : sum);
+    return -1;
+  }
+
   /** Rewrites the IPv4 address at `field` of the packet an ICMP error quotes, with the quote's
    *  header checksum, its TCP or UDP checksum where the quote holds it, and the ICMP message's
    *  checksum, which covers all three. A frame that is not an ICMPv4 error is left as it is. */
@@ -208,19 +247,21 @@ export class ActionExecutor {
   }
 
   /** Rewrites the TCP or UDP port at `field` (0: source, 2: destination) of an IPv4 frame's
-   *  first fragment, or an ICMP echo's identifier, with its checksum updated unless the device
+   *  first fragment or an IPv6 frame's (no extension headers), or an ICMP echo's identifier, with its checksum updated unless the device
    *  finishes it (the pseudo-header holds no port) or UDP has none. -1 when done, else the code
    *  of the drop reason. */
   private setL4Port(at: number, length: number, field: number, port: number): number {
     const a = this.arena;
     const [l3, type] = this.l3Of(at);
     const end = at + length;
-    if (type !== EtherType.ipv4 || l3 + IPV4_MIN_HEADER > end || (read16(a, l3 + 6) & 0x1fff) !== 0) return MALFORMED;
-    const l4 = l3 + (a[l3] & 0x0f) * 4;
-    const [portAt, checksumAt] = portPlaces(a, a[l3 + IPV4_PROTOCOL], l4, field);
+    const v6 = type === EtherType.ipv6 && l3 + IPV6_HEADER <= end;
+    if (!v6 && (type !== EtherType.ipv4 || l3 + IPV4_MIN_HEADER > end || (read16(a, l3 + 6) & 0x1fff) !== 0)) return MALFORMED;
+    const l4 = v6 ? l3 + IPV6_HEADER : l3 + (a[l3] & 0x0f) * 4;
+    const protocol = v6 ? a[l3 + IPV6_NEXT_HEADER] : a[l3 + IPV4_PROTOCOL];
+    const [portAt, checksumAt] = portPlaces(a, protocol, l4, field);
     if (portAt < 0 || checksumAt + 2 > end || portAt + 2 > end) return MALFORMED;
     const partial = (a[at] & VnetFlag.needsChecksum) !== 0 && (a[at + 6] | (a[at + 7] << 8)) + at + VNET_HEADER_BYTES === l4;
-    if (!partial) rewriteChecksummed(a, checksumAt, a[l3 + IPV4_PROTOCOL] === UDP, read16(a, portAt), port);
+    if (!partial) rewriteChecksummed(a, checksumAt, protocol === UDP, read16(a, portAt), port);
     write16(a, portAt, port);
     return -1;
   }

@@ -4,20 +4,20 @@
 // datagrams from (a registered peer); the receiving datapath writes it into its own table.
 // A connection source NAT translated carries its translation, so that its reply, entering
 // there, is translated back there.
-// The record, big-endian (our own format, version 2):
+// The record, big-endian (our own format, version 3):
 //   0 version | 1 state | 2 IP protocol | 3 address length (4 or 16) | 4..11 zone
 //   12..27 source address | 28..43 destination address | 44 source port | 46 destination port
-//   48..55 NAT's zone | 56..59 NAT's address (IPv4) | 60 NAT's port | 62 flags (1: translated,
-//   2: the destination is, a load balancer's member; else the source)
+//   48..55 NAT's zone | 56..71 NAT's address (of the same length) | 72 NAT's port | 74 flags
+//   (1: translated; 2: the destination is, a load balancer's member, else the source) | 75..79 0
 import { ConnTable, CtStateCode, Translation, Tuple } from './conntrack';
 
 /** The VNI of flow state: above every port's tunnel key (the API gives out 1 to 0xfffffe). */
 export const FLOW_STATE_KEY = 0xffffff;
-export const FLOW_STATE_BYTES = 64;
-const VERSION = 2;
+export const FLOW_STATE_BYTES = 80;
+const VERSION = 3;
 const field = {
   version: 0, state: 1, protocol: 2, addressLength: 3, zone: 4, source: 12, destination: 28, sourcePort: 44, destinationPort: 46,
-  natZone: 48, natAddress: 56, natPort: 60, flags: 62,
+  natZone: 48, natAddress: 56, natPort: 72, flags: 74,
 } as const;
 const TRANSLATED = 1;
 const DESTINATION = 2;
@@ -46,7 +46,7 @@ export function emitFlowState(b: Uint8Array, at: number, s: FlowState): number {
   if (s.nat) {
     view.setInt32(field.natZone, s.nat.zone[0]);
     view.setInt32(field.natZone + 4, s.nat.zone[1]);
-    b.set(s.nat.address.subarray(0, 4), at + field.natAddress);
+    b.set(s.nat.address.subarray(0, 16), at + field.natAddress);
     view.setUint16(field.natPort, s.nat.port);
     view.setUint8(field.flags, TRANSLATED | (s.nat.destination ? DESTINATION : 0));
   }
@@ -70,7 +70,7 @@ export function parseFlowState(b: Uint8Array, at: number, end: number): FlowStat
     state: state as CtStateCode,
     nat: view.getUint8(field.flags) & TRANSLATED
       ? {
-        zone: [view.getInt32(field.natZone), view.getInt32(field.natZone + 4)], address: b.slice(at + field.natAddress, at + field.natAddress + 4), port: view.getUint16(field.natPort),
+        zone: [view.getInt32(field.natZone), view.getInt32(field.natZone + 4)], address: b.slice(at + field.natAddress, at + field.natAddress + length), port: view.getUint16(field.natPort),
         destination: (view.getUint8(field.flags) & DESTINATION) !== 0,
       }
       : null,

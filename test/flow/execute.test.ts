@@ -1,6 +1,6 @@
 import test from 'ava';
 import { ActionExecutor, ActionTable, DROP_REASONS, FrameSink } from '../../src/flow';
-import { foldSum, formatAddress, frameFromText, Ipv4Packet, ipv4PseudoSum, onesComplementSum, parseAddress, parseMac, TcpSegment, UdpDatagram } from '../../src/packet';
+import { foldSum, formatAddress, frameFromText, Ipv4Packet, ipv4PseudoSum, ipv6PseudoSum, onesComplementSum, parseAddress, parseMac, TcpSegment, UdpDatagram } from '../../src/packet';
 import { icmpv4 } from '../../src/simulation/router-frames';
 import { toHex } from '../helpers/bytes';
 import { icmpEchoRequest } from '../helpers/frames';
@@ -172,4 +172,23 @@ test('set_l4_port on the packet an ICMP error quotes: a UDP port or an echo\'s i
   t.is((out2[inner + 24] << 8) | out2[inner + 25], 0x1234, 'the quoted echo\'s identifier');
   t.is(onesComplementSum(out2, inner + 20, out2.length), 0xffff, 'the quoted echo\'s checksum');
   t.is(onesComplementSum(out2, 34, out2.length), 0xffff, 'the ICMP checksum');
+});
+
+test('set_ipv6 rewrites the source or destination with the TCP checksum right (its pseudo-header holds it), a partial one as such; set_l4_port on IPv6 too', (t) => {
+  const frame = frameFromText('tcp6,nw_src=2001:db8:1::5,nw_dst=2001:db8:2::64,tp_src=40000,tp_dst=80');
+  const l4 = 14 + 40;
+  new TcpSegment(frame, l4, frame.length).fillChecksum(ipv6PseudoSum(frame, 14, 6, frame.length - l4));
+  const holds = (f: Uint8Array) => onesComplementSum(f, l4, f.length, ipv6PseudoSum(f, 14, 6, f.length - l4)) === 0xffff;
+  t.true(holds(frame), 'the frame as made');
+  for (const field of ['source', 'destination'] as const) {
+    const arena = new Uint8Array(4096);
+    arena.set(frame, 10);
+    const table = new ActionTable();
+    const program = table.programs[table.intern([{ type: 'set_ipv6', field, address: '2001:db8:2::b' }, { type: 'set_l4_port', field, port: 8080 }, { type: 'output', port: 1 }])];
+    new ActionExecutor(arena, 2048, 2048).run(program, 0, 10 + frame.length, new RecordingSink());
+    const out = arena.slice(10, 10 + frame.length);
+    t.is(formatAddress(out.subarray(field === 'source' ? 22 : 38, field === 'source' ? 38 : 54)), '2001:db8:2::b');
+    t.is((out[l4 + (field === 'source' ? 0 : 2)] << 8) | out[l4 + (field === 'source' ? 1 : 3)], 8080);
+    t.true(holds(out), `${field}: the TCP checksum`);
+  }
 });

@@ -6,16 +6,16 @@ import { IpProtocol, parseAddress } from '../../src/packet';
 import { hex, toHex } from '../helpers/bytes';
 
 const RECORD = hex(`
-  02 03 06 04  0000 0001 ffff fffe
+  03 03 06 04  0000 0001 ffff fffe
   0a00 0105 0000 0000 0000 0000 0000 0000
   0a00 0206 0000 0000 0000 0000 0000 0000
-  e3a2 0016  0000 0000 0000 0000  0000 0000  0000 00 00`);
+  e3a2 0016  0000 0000 0000 0000  0000 0000 0000 0000 0000 0000 0000 0000  0000 00 00 0000 0000`);
 /** The same connection, translated to 203.0.113.2:1088 with its reply index in zone [7, 8]. */
 const TRANSLATED = hex(`
-  02 03 06 04  0000 0001 ffff fffe
+  03 03 06 04  0000 0001 ffff fffe
   0a00 0105 0000 0000 0000 0000 0000 0000
   0a00 0206 0000 0000 0000 0000 0000 0000
-  e3a2 0016  0000 0007 0000 0008  cb00 7102  0440 01 00`);
+  e3a2 0016  0000 0007 0000 0008  cb00 7102 0000 0000 0000 0000 0000 0000  0440 01 00 0000 0000`);
 
 test('a record parses to the connection it names, and is emitted back byte for byte', (t) => {
   t.is(RECORD.length, FLOW_STATE_BYTES);
@@ -33,7 +33,7 @@ test('a record parses to the connection it names, and is emitted back byte for b
 
 test('short, another version, or an address that is neither 4 nor 16 bytes: refused', (t) => {
   t.is(parseFlowState(RECORD, 0, RECORD.length - 1), null);
-  for (const [at, value] of [[0, 1], [3, 5], [1, 0]]) {
+  for (const [at, value] of [[0, 2], [3, 5], [1, 0]]) {
     const bad = RECORD.slice();
     bad[at] = value;
     t.is(parseFlowState(bad, 0, bad.length), null, `byte ${at} = ${value}`);
