@@ -1,8 +1,8 @@
-// A load balancer's members and clients, in python3 inside the namespaces. A member answers
-// each connection by what its client says first: "GET ..." is answered as HTTP (200, its name),
-// anything else with its name and the client's address, then it echoes what comes until the
-// client closes. It can stop taking connections and take them again (its established ones go
-// on), as a service restarted behind a load balancer does.
+// A load balancer's members and clients, in python3 inside the namespaces. A member (IPv4 and
+// IPv6) answers each connection by what its client says first: "GET ..." is answered as HTTP
+// (200, its name), anything else with its name and the client's address, then it echoes what
+// comes until the client closes. It can stop taking connections and take them again (its
+// established ones go on), as a service restarted behind a load balancer does.
 import type { ChildProcess } from 'node:child_process';
 import type { Lab } from './namespaces';
 
@@ -25,9 +25,10 @@ def accept(s):
         except OSError: return
         threading.Thread(target=serve, args=(c, peer), daemon=True).start()
 def listen(*_):
-    s = socket.socket()
+    s = socket.socket(socket.AF_INET6)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(('0.0.0.0', port))
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    s.bind(('::', port))
     s.listen(1024)
     listening.append(s)
     threading.Thread(target=accept, args=(s,), daemon=True).start()
@@ -119,9 +120,9 @@ function lines(child: ChildProcess): () => string[] {
   return () => text.split('\n').filter(Boolean);
 }
 
-/** A tenant's router between net1 (10.0.1.0/24, the clients) and net2 (10.0.2.0/24, the
- *  members), made through the API `api` (the admin's), each VM interface's port bound on its
- *  host (the API's own when not given). */
+/** A tenant's router between net1 (10.0.1.0/24 and 2001:db8:1::/64, the clients) and net2
+ *  (10.0.2.0/24 and 2001:db8:2::/64, the members), made through the API `api` (the admin's),
+ *  each VM interface's port bound on its host (the API's own when not given). */
 export async function twoNetworks(
   api: import('../../src/cli/client').ControlClient, clients: VmPlace[], members: VmPlace[],
 ): Promise<{ router: string; ports: Map<string, string> }> {
@@ -130,10 +131,10 @@ export async function twoNetworks(
   const ports = new Map<string, string>();
   for (const [i, vms] of [clients, members].entries()) {
     const net = await made('/v1/bridges', { name: `net${i + 1}` });
-    const inside = await made('/v1/ports', { device: router, name: `r-net${i + 1}`, addresses: [`10.0.${i + 1}.1/24`] });
+    const inside = await made('/v1/ports', { device: router, name: `r-net${i + 1}`, addresses: [`10.0.${i + 1}.1/24`, `2001:db8:${i + 1}::1/64`] });
     await made('/v1/ports', { device: net, peer: inside });
     for (const vm of vms) {
-      const port = await made('/v1/ports', { device: net, name: vm.iface, addresses: [vm.address] });
+      const port = await made('/v1/ports', { device: net, name: vm.iface, addresses: [vm.address, ...(vm.address6 ? [vm.address6] : [])] });
       await api.request('POST', '/v1/bindings', { port, interface: vm.iface, ...(vm.host ? { host: vm.host } : {}) });
       ports.set(vm.iface, port);
     }
@@ -144,5 +145,6 @@ export async function twoNetworks(
 export interface VmPlace {
   iface: string;
   address: string;
+  address6?: string;
   host?: string;
 }

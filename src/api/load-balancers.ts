@@ -2,7 +2,7 @@
 // router answers for (in the prefix of one of its ports: a tenant network, or its gateway's
 // external network), members by address and port, and a health monitor. The members' health,
 // written by the hosts that check them, is shown with each.
-import { contains, parseAddress, parseIpv4, parsePrefix, sameAddress } from '../packet';
+import { contains, parseAddress, parsePrefix, sameAddress } from '../packet';
 import { EMPTY, LoadBalancer, memberStatusId, TopologyStore } from '../topology';
 import { ApiError, owned } from './rules';
 
@@ -23,8 +23,9 @@ export async function checkLoadBalancer(store: TopologyStore, lb: LoadBalancer):
   const same = (await store.list('loadBalancer')).find((o) => o.value.id !== lb.id && o.value.router === lb.router && o.value.vip === lb.vip && o.value.protocol === lb.protocol && o.value.port === lb.port);
   if (same) throw new ApiError(409, 'IN_USE', `${lb.protocol} ${lb.vip}:${lb.port} is load balancer ${same.value.id}'s`, 'port');
   const seen = new Set<string>();
+  if (vip.length === 16 && lb.monitor.type !== 'none') throw new ApiError(400, 'INVALID_VALUE', 'health checks of IPv6 members are not built: an IPv6 load balancer has monitor none', 'monitor/type');
   for (const [i, m] of lb.members.entries()) {
-    address(m.address, `members/${i}/address`);
+    if (address(m.address, `members/${i}/address`).length !== vip.length) throw new ApiError(400, 'INVALID_VALUE', `member ${m.address} is not of the VIP's family`, `members/${i}/address`);
     const key = `${m.address}:${m.port}`;
     if (seen.has(key)) throw new ApiError(409, 'IN_USE', `member ${key} is named twice`, `members/${i}`);
     seen.add(key);
@@ -32,14 +33,12 @@ export async function checkLoadBalancer(store: TopologyStore, lb: LoadBalancer):
   if (lb.monitor.timeoutSeconds > lb.monitor.intervalSeconds) throw new ApiError(400, 'INVALID_VALUE', 'a check\'s timeout is at most its interval', 'monitor/timeoutSeconds');
 }
 
-/** IPv4 only for now: IPv6 VIPs and members need an IPv6 rewrite the datapath does not have. */
 function address(text: string, field: string): Uint8Array {
   try {
-    parseIpv4(text);
+    return parseAddress(text);
   } catch {
-    throw new ApiError(400, 'INVALID_VALUE', `'${text}' is not an IPv4 address (IPv6 load balancing is not built)`, field);
+    throw new ApiError(400, 'INVALID_VALUE', `'${text}' is not an IPv4 or IPv6 address`, field);
   }
-  return parseAddress(text);
 }
 
 /** Each member with its health: up, down (its checks failed `fall` times), or unchecked (no

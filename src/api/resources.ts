@@ -165,7 +165,7 @@ export const RESOURCES: Resource[] = [
   {
     path: 'load-balancers', kind: 'loadBalancer', readers: TENANTS_TOO, writers: TENANTS_TOO,
     properties: {
-      name, router: id, vip: { ...address, description: 'the address the router answers for, in one of its ports\' networks (IPv4)' },
+      name, router: id, vip: { ...address, description: 'the address the router answers for, in one of its ports\' networks (IPv4 or IPv6)' },
       protocol: { type: 'string', enum: ['tcp', 'udp'] }, port: { type: 'integer', minimum: 1, maximum: 65535 },
       algorithm: { type: 'string', enum: ['roundRobin', 'sourceIp', 'leastConnections'] },
       members: {

@@ -8,7 +8,7 @@
 // member refuses at once: a TCP reset, or ICMP unreachable for UDP. The router answers ARP for
 // its VIPs in their ports' networks, and hands the replies to the agent's health probes (sent
 // from its own address, from ports HEALTH_PROBE_PORTS) to the agent.
-import { ConnTable, KeyFlag, Tuple } from '../flow';
+import { Action, ConnTable, KeyFlag, Tuple } from '../flow';
 import { contains, formatAddress, IpProtocol, parseAddress, sameAddress } from '../packet';
 import { ConnectionTracking, openingState, tuplePorts } from './connection-tracking';
 import { rejection } from './rejection';
@@ -70,7 +70,8 @@ export class LoadBalancerStep {
 
   constructor(private readonly walker: TopologyWalker, private readonly tracking: ConnectionTracking, private readonly conntrack: () => ConnTable) {}
 
-  /** Whether `target` is a VIP of the router's in `port`'s network: the router answers ARP. */
+  /** Whether `target` is a VIP of the router's in `port`'s network: the router answers ARP or
+   *  neighbor solicitations for it. */
   owns(router: VirtualRouter, port: VirtualPort, target: Uint8Array): boolean {
     return router.loadBalancers.some((l) => sameAddress(l.vip, target) && port.prefixes.some((p) => contains(p, target)));
   }
@@ -89,7 +90,7 @@ export class LoadBalancerStep {
   /** A frame entering the router: to a VIP, it goes to its connection's member, a new one to
    *  the member chosen now; a member's reply leaves from the VIP. False when it was refused. */
   inbound(router: VirtualRouter, port: VirtualPort, w: Walk): boolean {
-    if (router.loadBalancers.length === 0 || !w.ipv4) return true;
+    if (router.loadBalancers.length === 0 || !(w.ipv4 || w.ipv6)) return true;
     const f = w.fields;
     const lb = router.loadBalancers.find((l) => l.protocol === f.ipProtocol && l.port === f.transportDestination && sameAddress(l.vip, f.networkDestination));
     if (!lb) {
@@ -147,7 +148,7 @@ export class LoadBalancerStep {
     if (!found?.nat?.replyIndex || !found.nat.destination || !found.reply) return;
     const vip = formatAddress(found.nat.address);
     w.note(() => `  a member's reply: from the VIP, ${formatAddress(f.networkSource)}:${f.transportSource} -> ${vip}:${found.nat!.port}`);
-    w.actions.push({ type: 'set_ipv4', field: 'source', address: vip }, { type: 'set_l4_port', field: 'source', port: found.nat.port });
+    w.actions.push(setAddress('source', found.nat.address), { type: 'set_l4_port', field: 'source', port: found.nat.port });
     f.networkSource = found.nat.address;
     f.transportSource = found.nat.port;
     w.connection = found.slot;
@@ -157,7 +158,7 @@ export class LoadBalancerStep {
   private translate(w: Walk, address: Uint8Array, port: number, why: string): void {
     const f = w.fields;
     w.note(() => `  load balancer: ${formatAddress(f.networkDestination)}:${f.transportDestination} -> member ${formatAddress(address)}:${port} (${why})`);
-    w.actions.push({ type: 'set_ipv4', field: 'destination', address: formatAddress(address) }, { type: 'set_l4_port', field: 'destination', port });
+    w.actions.push(setAddress('destination', address), { type: 'set_l4_port', field: 'destination', port });
     f.networkDestination = address;
     f.transportDestination = port;
   }
@@ -185,6 +186,11 @@ export class LoadBalancerStep {
     }
     return roundRobin(lb.id, up, w.dryRun);
   }
+}
+
+/** The action that rewrites an address of either family. */
+function setAddress(field: 'source' | 'destination', address: Uint8Array): Action {
+  return { type: address.length === 4 ? 'set_ipv4' : 'set_ipv6', field, address: formatAddress(address) };
 }
 
 /** Smooth weighted round-robin (nginx's): each pick adds every member's weight to its running

@@ -94,7 +94,7 @@ export class RouterStep {
       w.cache = false;
       return w.note(() => `  neighbor advertisement: ${formatAddress(target)} is at ${formatMac(mac)}`);
     }
-    if (!port.prefixes.some((p) => sameAddress(p.address, target)) && !sameAddress(linkLocalOf(port.macBytes), target)) {
+    if (!port.prefixes.some((p) => sameAddress(p.address, target)) && !sameAddress(linkLocalOf(port.macBytes), target) && !this.loadBalancers.owns(router, port, target)) {
       return w.drop('notForRouter', () => `solicitation for ${formatAddress(target)}, not an address of ${port.name}`);
     }
     w.cache = false;

@@ -6,7 +6,7 @@
 // once. Member health shows in the API and the CLI.
 import fs from 'node:fs';
 import test from 'ava';
-import { askMembers, eventually, holdMember, Lab, member, overlayHosts, routedHost, twoNetworks, VSWITCH } from '../../examples/lab';
+import { askMembers, eventually, holdMember, Lab, member, overlayHosts, routedHost, startAgent, twoNetworks, VSWITCH } from '../../examples/lab';
 
 const VIP = '10.0.2.100';
 const MONITOR = { type: 'tcp', intervalSeconds: 1, timeoutSeconds: 1, rise: 2, fall: 2 };
@@ -68,6 +68,21 @@ test('weights, health checks (out and back, established connection kept), source
   t.true(await eventually(async () => (await api.request<{ members: { health: string }[] }>('GET', `/v1/load-balancers/${strict.id}`)).members.every((m) => m.health === 'down')), 'HTTP checks: every member down');
   const refused = await askMembers(lab, client, VIP, 82, 3);
   t.deepEqual(refused, ['failed:ConnectionRefusedError', 'failed:ConnectionRefusedError', 'failed:ConnectionRefusedError'], 'refused at once (a reset), not silence');
+});
+
+test('an IPv6 VIP: a client\'s connections reach both members by weight', async (t) => {
+  const lab = new Lab();
+  t.teardown(() => lab.cleanup());
+  const sw = await lab.namespace('sw');
+  const client = await routedHost(lab, sw, 'client', 'c1', '10.0.1.5', '2001:db8:1::5');
+  const places = [{ iface: 'm1', address: '10.0.2.11', address6: '2001:db8:2::11' }, { iface: 'm2', address: '10.0.2.12', address6: '2001:db8:2::12' }];
+  for (const p of places) await member(lab, await routedHost(lab, sw, p.iface, p.iface, p.address, p.address6), p.iface, 8080);
+  const agent = await startAgent(lab, sw);
+  const { router } = await twoNetworks(agent.api, [{ iface: 'c1', address: '10.0.1.5', address6: '2001:db8:1::5' }], places);
+  await agent.api.request('POST', '/v1/load-balancers', { name: 'web6', router, vip: '2001:db8:2::64', port: 80, members: places.map((p, i) => ({ address: p.address6, port: 8080, weight: i + 1 })) });
+  t.true(await eventually(async () => !(await askMembers(lab, client, '2001:db8:2::64', 80, 1))[0].startsWith('failed')), 'the VIP answers over IPv6');
+  const names = await askMembers(lab, client, '2001:db8:2::64', 80, 30);
+  t.deepEqual([names.filter((n) => n === 'm1').length, names.filter((n) => n === 'm2').length], [10, 20], 'weights 1 and 2');
 });
 
 function adminToken(stateDir: string): string {

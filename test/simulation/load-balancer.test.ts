@@ -20,13 +20,15 @@ function network(lb: Partial<LoadBalancer> = {}) {
   h.put('router', { id: router, name: 'r' });
   h.put('bridge', { id: net1, name: 'net1' });
   h.put('bridge', { id: net2, name: 'net2' });
-  h.put('port', { id: r1, device: router, mac: R1, addresses: ['10.0.1.1/24'], peer: side1 });
+  h.put('port', { id: r1, device: router, mac: R1, addresses: ['10.0.1.1/24', '2001:db8:1::1/64'], peer: side1 });
   h.put('port', { id: side1, device: net1, peer: r1, portSecurity: false });
-  h.put('port', { id: r2, device: router, mac: R2, addresses: ['10.0.2.1/24'], peer: side2 });
+  h.put('port', { id: r2, device: router, mac: R2, addresses: ['10.0.2.1/24', '2001:db8:2::1/64'], peer: side2 });
   h.put('port', { id: side2, device: net2, peer: r2, portSecurity: false });
   const client = h.put('port', { device: net1, name: 'client', addresses: ['10.0.1.5'], portSecurity: false });
   const members = MEMBERS.map((address, i) => h.put('port', { device: net2, name: `m${i}`, mac: `52:54:00:00:02:1${i}`, addresses: [address], portSecurity: false }));
-  for (const [i, address] of MEMBERS.entries()) h.put('neighbor', { id: `${router}_${address}`, router, address, mac: `52:54:00:00:02:1${i}` });
+  for (const [i, address] of MEMBERS.entries()) {
+    for (const a of [address, `2001:db8:2::${11 + i}`]) h.put('neighbor', { id: `${router}_${a}`, router, address: a, mac: `52:54:00:00:02:1${i}` });
+  }
   h.put('neighbor', { id: `${router}_10.0.1.5`, router, address: '10.0.1.5', mac: CLIENT });
   h.put('loadBalancer', {
     id: balancer, router, vip: '10.0.2.100', protocol: 'tcp', port: 80, algorithm: 'roundRobin',
@@ -88,4 +90,14 @@ test('no healthy member: a reset at once, not cached; a reply to a health probe 
   const probe = h.simulate(2, frameFromText(`tcp,dl_src=52:54:00:00:02:10,dl_dst=${R2},nw_src=10.0.2.11,nw_dst=10.0.2.1,tp_src=8080,tp_dst=${HEALTH_PROBE_PORTS.first},tcp_flags=syn|ack`));
   t.is(probe.probeReplies.length, 1);
   t.false(probe.cache);
+});
+
+test('an IPv6 VIP: to a member (set_ipv6), its reply from the VIP', (t) => {
+  const { h, router } = network();
+  h.put('loadBalancer', { router, vip: '2001:db8:2::64', protocol: 'tcp', port: 80, algorithm: 'roundRobin', members: [{ address: '2001:db8:2::11', port: 8080, weight: 1 }] });
+  const out = h.simulate(1, frameFromText(`tcp6,dl_src=${CLIENT},dl_dst=${R1},nw_src=2001:db8:1::5,nw_dst=2001:db8:2::64,tp_src=40000,tp_dst=80`));
+  t.deepEqual(out.actions.filter((a) => a.type === 'set_ipv6' || a.type === 'set_l4_port'), [{ type: 'set_ipv6', field: 'destination', address: '2001:db8:2::11' }, { type: 'set_l4_port', field: 'destination', port: 8080 }]);
+  t.deepEqual(outputs(out.actions), [2]);
+  const reply = h.simulate(2, frameFromText(`tcp6,dl_src=52:54:00:00:02:10,dl_dst=${R2},nw_src=2001:db8:2::11,nw_dst=2001:db8:1::5,tp_src=8080,tp_dst=40000,tcp_flags=syn|ack`));
+  t.deepEqual(reply.actions.filter((a) => a.type === 'set_ipv6' || a.type === 'set_l4_port'), [{ type: 'set_ipv6', field: 'source', address: '2001:db8:2::64' }, { type: 'set_l4_port', field: 'source', port: 80 }]);
 });
