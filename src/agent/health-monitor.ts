@@ -11,11 +11,11 @@
 import type { Logger } from 'pino';
 import type { Transmission } from '../datapath';
 import {
-  emitEthernet, emitIpv4, emitTcp, EtherType, ETHERNET_HEADER_BYTES, formatAddress, IpProtocol, IPV4_HEADER_BYTES, ipv4PseudoSum, Ipv4Packet,
-  parseAddress, parseMac, TCP_HEADER_BYTES, TcpFlag, TcpSegment, VNET_HEADER_BYTES,
+  emitEthernet, emitIpv4, emitIpv6, emitTcp, EtherType, ETHERNET_HEADER_BYTES, formatAddress, IpProtocol, IPV4_HEADER_BYTES, IPV6_HEADER_BYTES, ipv4PseudoSum, Ipv4Packet,
+  ipv6PseudoSum, Ipv6Packet, parseAddress, parseMac, parsePrefix, sameAddress, TCP_HEADER_BYTES, TcpFlag, TcpSegment, VNET_HEADER_BYTES,
 } from '../packet';
 import { HEALTH_PROBE_PORTS, StatePort, TopologyState } from '../simulation';
-import { arpRequest } from '../simulation/router-frames';
+import { arpRequest, neighborSolicitation } from '../simulation/router-frames';
 import { LoadBalancer, memberStatusId, MemberStatus, TopologyStore } from '../topology';
 
 const TICK_MS = 100;
@@ -92,11 +92,14 @@ export class HealthMonitor {
   /** Frames the router handed over: replies to this host's probes. */
   replies(frames: Uint8Array[]): void {
     for (const frame of frames) {
-      const ip = new Ipv4Packet();
-      if (ip.point(frame, VNET_HEADER_BYTES + ETHERNET_HEADER_BYTES, frame.length) !== null || ip.protocol !== IpProtocol.tcp) continue;
+      const l3 = VNET_HEADER_BYTES + ETHERNET_HEADER_BYTES;
+      const v6 = ((frame[l3 - 2] << 8) | frame[l3 - 1]) === EtherType.ipv6;
+      const ip = v6 ? new Ipv6Packet() : new Ipv4Packet();
+      if (ip.point(frame, l3, frame.length) !== null || (v6 ? (ip as Ipv6Packet).nextHeader : (ip as Ipv4Packet).protocol) !== IpProtocol.tcp) continue;
       const tcp = new TcpSegment();
       if (tcp.point(frame, ip.payloadAt, Math.min(frame.length, ip.payloadAt + ip.payloadLength)) !== null) continue;
-      const member = [...this.members.values()].find((m) => m.probe?.sourcePort === tcp.destinationPort && m.port === tcp.sourcePort && m.address === formatAddress(frame.subarray(ip.sourceAt, ip.sourceAt + 4)));
+      const source = formatAddress(frame.subarray(ip.sourceAt, ip.sourceAt + (v6 ? 16 : 4)));
+      const member = [...this.members.values()].find((m) => m.probe?.sourcePort === tcp.destinationPort && m.port === tcp.sourcePort && sameAddress(parseAddress(m.address), parseAddress(source)));
       if (member) this.answered(member, frame, tcp);
     }
   }
@@ -141,7 +144,8 @@ export class HealthMonitor {
     if (!where.toMac) {
       // Not resolved yet: ask, as the router would (its answer is learned in the walk).
       const a = parseAddress(m.address);
-      this.sink.send([{ frame: arpRequest(where.from.mac, where.from.address, a), actions: [{ type: 'output', port: where.datapathPort }] }]);
+      const ask = a.length === 4 ? arpRequest(where.from.mac, where.from.address, a) : neighborSolicitation(where.from.mac, where.from.address, a);
+      this.sink.send([{ frame: ask, actions: [{ type: 'output', port: where.datapathPort }] }]);
       return;
     }
     const sourcePort = this.nextPort;
@@ -176,15 +180,20 @@ export class HealthMonitor {
     });
   }
 
-  /** A TCP segment of a check, from the router port's address to the member. */
+  /** A TCP segment of a check, from the router port's address to the member (IPv4 or IPv6). */
   private segment(m: Checked, probe: Probe, sequence: number, acknowledgment: number, flags: number, payload = new Uint8Array(0)): Transmission {
     const length = TCP_HEADER_BYTES + payload.length;
-    const frame = new Uint8Array(VNET_HEADER_BYTES + ETHERNET_HEADER_BYTES + IPV4_HEADER_BYTES + length);
-    const ipAt = emitEthernet(frame, VNET_HEADER_BYTES, { source: probe.from.mac, destination: probe.toMac, ethertype: EtherType.ipv4 });
-    const tcpAt = emitIpv4(frame, ipAt, { dscp: 0, ecn: 0, identification: 0, dontFragment: true, ttl: 64, protocol: IpProtocol.tcp, source: probe.from.address, destination: parseAddress(m.address), payloadLength: length });
+    const v6 = probe.from.address.length === 16;
+    const frame = new Uint8Array(VNET_HEADER_BYTES + ETHERNET_HEADER_BYTES + (v6 ? IPV6_HEADER_BYTES : IPV4_HEADER_BYTES) + length);
+    const ipAt = emitEthernet(frame, VNET_HEADER_BYTES, { source: probe.from.mac, destination: probe.toMac, ethertype: v6 ? EtherType.ipv6 : EtherType.ipv4 });
+    const [source, destination] = [probe.from.address, parseAddress(m.address)];
+    const tcpAt = v6
+      ? emitIpv6(frame, ipAt, { trafficClass: 0, flowLabel: 0, nextHeader: IpProtocol.tcp, hopLimit: 64, source, destination, payloadLength: length })
+      : emitIpv4(frame, ipAt, { dscp: 0, ecn: 0, identification: 0, dontFragment: true, ttl: 64, protocol: IpProtocol.tcp, source, destination, payloadLength: length });
     emitTcp(frame, tcpAt, { sourcePort: probe.sourcePort, destinationPort: m.port, sequence: sequence >>> 0, acknowledgment, flags, window: 65535 });
     frame.set(payload, tcpAt + TCP_HEADER_BYTES);
-    new TcpSegment(frame, tcpAt, frame.length).fillChecksum(ipv4PseudoSum(frame, ipAt, IpProtocol.tcp, length));
+    const pseudo = v6 ? ipv6PseudoSum(frame, ipAt, IpProtocol.tcp, length) : ipv4PseudoSum(frame, ipAt, IpProtocol.tcp, length);
+    new TcpSegment(frame, tcpAt, frame.length).fillChecksum(pseudo);
     return { frame, actions: [{ type: 'output', port: probe.datapathPort }] };
   }
 }
@@ -194,16 +203,18 @@ export class HealthMonitor {
  *  and its datapath port here. */
 function placeOf(state: TopologyState, m: Checked): { from: { mac: Uint8Array; address: Uint8Array }; toMac: Uint8Array | null; datapathPort: number } | null {
   const ports = new Map(state.ports.map((p) => [p.id, p]));
-  const member = state.ports.find((p) => p.datapathPort > 0 && !p.remote && p.addresses.some((a) => a.split('/')[0] === m.address));
+  const target = parseAddress(m.address);
+  const member = state.ports.find((p) => p.datapathPort > 0 && !p.remote && p.addresses.some((a) => sameAddress(parsePrefix(a).address, target)));
   if (!member) return null;
   const routerPort = state.ports.find((p) => p.device === m.lb.router && ports.get(p.peer)?.device === member.device);
-  const from = routerPort && sourceOn(routerPort);
+  const from = routerPort && sourceOn(routerPort, target.length);
   if (!routerPort || !from) return null;
-  const resolved = state.neighbors.find((n) => n.router === m.lb.router && n.address === m.address)?.mac || member.mac;
+  const resolved = state.neighbors.find((n) => n.router === m.lb.router && sameAddress(parseAddress(n.address), target))?.mac || member.mac;
   return { from: { mac: parseMac(routerPort.mac), address: from }, toMac: resolved ? parseMac(resolved) : null, datapathPort: member.datapathPort };
 }
 
-function sourceOn(port: StatePort): Uint8Array | null {
-  const v4 = port.addresses.find((a) => !a.includes(':'));
-  return port.mac && v4 ? parseAddress(v4.split('/')[0]) : null;
+/** The router port's address of the member's family (a global one, for IPv6). */
+function sourceOn(port: StatePort, length: number): Uint8Array | null {
+  const address = port.addresses.map((a) => parsePrefix(a).address).find((a) => a.length === length);
+  return port.mac && address ? address : null;
 }

@@ -23,7 +23,6 @@ export async function checkLoadBalancer(store: TopologyStore, lb: LoadBalancer):
   const same = (await store.list('loadBalancer')).find((o) => o.value.id !== lb.id && o.value.router === lb.router && o.value.vip === lb.vip && o.value.protocol === lb.protocol && o.value.port === lb.port);
   if (same) throw new ApiError(409, 'IN_USE', `${lb.protocol} ${lb.vip}:${lb.port} is load balancer ${same.value.id}'s`, 'port');
   const seen = new Set<string>();
-  if (vip.length === 16 && lb.monitor.type !== 'none') throw new ApiError(400, 'INVALID_VALUE', 'health checks of IPv6 members are not built: an IPv6 load balancer has monitor none', 'monitor/type');
   for (const [i, m] of lb.members.entries()) {
     if (address(m.address, `members/${i}/address`).length !== vip.length) throw new ApiError(400, 'INVALID_VALUE', `member ${m.address} is not of the VIP's family`, `members/${i}/address`);
     const key = `${m.address}:${m.port}`;

@@ -70,19 +70,24 @@ test('weights, health checks (out and back, established connection kept), source
   t.deepEqual(refused, ['failed:ConnectionRefusedError', 'failed:ConnectionRefusedError', 'failed:ConnectionRefusedError'], 'refused at once (a reset), not silence');
 });
 
-test('an IPv6 VIP: a client\'s connections reach both members by weight', async (t) => {
+test('an IPv6 VIP: connections reach both members by weight, checked over IPv6; a member that stops listening is taken out', async (t) => {
   const lab = new Lab();
   t.teardown(() => lab.cleanup());
   const sw = await lab.namespace('sw');
   const client = await routedHost(lab, sw, 'client', 'c1', '10.0.1.5', '2001:db8:1::5');
   const places = [{ iface: 'm1', address: '10.0.2.11', address6: '2001:db8:2::11' }, { iface: 'm2', address: '10.0.2.12', address6: '2001:db8:2::12' }];
-  for (const p of places) await member(lab, await routedHost(lab, sw, p.iface, p.iface, p.address, p.address6), p.iface, 8080);
+  const servers = [];
+  for (const p of places) servers.push(await member(lab, await routedHost(lab, sw, p.iface, p.iface, p.address, p.address6), p.iface, 8080));
   const agent = await startAgent(lab, sw);
   const { router } = await twoNetworks(agent.api, [{ iface: 'c1', address: '10.0.1.5', address6: '2001:db8:1::5' }], places);
-  await agent.api.request('POST', '/v1/load-balancers', { name: 'web6', router, vip: '2001:db8:2::64', port: 80, members: places.map((p, i) => ({ address: p.address6, port: 8080, weight: i + 1 })) });
-  t.true(await eventually(async () => !(await askMembers(lab, client, '2001:db8:2::64', 80, 1))[0].startsWith('failed')), 'the VIP answers over IPv6');
+  const lb = await agent.api.request<{ id: string }>('POST', '/v1/load-balancers', { name: 'web6', router, vip: '2001:db8:2::64', port: 80, members: places.map((p, i) => ({ address: p.address6, port: 8080, weight: i + 1 })), monitor: MONITOR });
+  const health = async () => (await agent.api.request<{ members: { health: string }[] }>('GET', `/v1/load-balancers/${lb.id}`)).members.map((m) => m.health);
+  t.true(await eventually(async () => (await health()).every((h) => h === 'up')), 'both members checked up over IPv6');
   const names = await askMembers(lab, client, '2001:db8:2::64', 80, 30);
   t.deepEqual([names.filter((n) => n === 'm1').length, names.filter((n) => n === 'm2').length], [10, 20], 'weights 1 and 2');
+  await servers[1].stop();
+  t.true(await eventually(async () => (await health())[1] === 'down'), 'm2 stops listening: down');
+  t.deepEqual([...new Set(await askMembers(lab, client, '2001:db8:2::64', 80, 10))], ['m1'], 'every new connection to m1');
 });
 
 function adminToken(stateDir: string): string {
