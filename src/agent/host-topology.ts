@@ -207,7 +207,7 @@ export class HostTopology {
           portSecurity: false, allowedAddressPairs: [], // a gateway to a physical network: many MACs behind it
           securityGroups: [], inboundChain: p.inboundChain, outboundChain: p.outboundChain, zone: zoneOf(p.tenant),
           peer: p.peer, up: p.adminUp, datapathPort: terminated ? vtepPortNumber(index) : 0, index,
-          tunnelKey: binding.vni, remote: binding.vtepAddress, remoteHost: '', migrating: null,
+          tunnelKey: binding.vni, remote: binding.vtepAddress, remoteHost: '', migrating: null, standbyRemotes: [],
         };
       }
       // While its VM migrates here, the local interface is the arriving end; the binding's host the other.
@@ -222,6 +222,7 @@ export class HostTopology {
         portSecurity: p.portSecurity, allowedAddressPairs: p.allowedAddressPairs, securityGroups: p.securityGroups, zone: zoneOf(p.tenant),
         inboundChain: p.inboundChain, outboundChain: p.outboundChain,
         peer: p.peer, up: p.adminUp && (primary ? primary.up : true), index, tunnelKey: p.tunnelKey,
+        standbyRemotes: (binding?.standby ?? []).map((s) => this.placeOn(s.host).remote).filter(Boolean),
         ...(here ? { datapathPort: primary?.number ?? 0, remote: '', remoteHost: '' } : this.placeOn(binding?.host)),
         migrating: migration ? { ...(arriving ? { datapathPort: local?.up ? local.number : 0, remote: '', remoteHost: '' } : this.placeOn(migration.destinationHost)), markKey: migration.markKey } : null,
       };
@@ -230,7 +231,7 @@ export class HostTopology {
       const id = localPortId(p.name);
       statePorts.push({
         id, name: p.name, device: LOCAL_BRIDGE, mac: '', addresses: [], vlan: p.vlan ?? 0, trunk: p.vlan === undefined, portSecurity: false, allowedAddressPairs: [], securityGroups: [], inboundChain: '', outboundChain: '', zone: [0, 0],
-        peer: '', up: p.up, datapathPort: p.number, index: this.indexOf(id), tunnelKey: 0, remote: '', remoteHost: '', migrating: null,
+        peer: '', up: p.up, datapathPort: p.number, index: this.indexOf(id), tunnelKey: 0, remote: '', remoteHost: '', migrating: null, standbyRemotes: [],
       });
     }
     const live = new Set(statePorts.map((p) => p.id));

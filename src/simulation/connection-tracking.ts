@@ -79,9 +79,10 @@ export class ConnectionTracking {
     this.tell(w, { zone: t.zone, protocol: f.ipProtocol, source: f.networkSource, destination: f.networkDestination, sourcePort, destinationPort, state, nat: null });
   }
 
-  /** The reply may enter at the host this flow tunnels to: it learns the connection first. */
+  /** The reply may enter at the host this flow tunnels to (or a standby gateway host of the
+   *  uplink it leaves by): it learns the connection first. */
   private tell(w: Walk, state: FlowState): void {
-    const remotes = new Set(w.actions.flatMap((a) => (a.type === 'tunnel' ? [a.remote] : [])));
+    const remotes = new Set([...w.actions.flatMap((a) => (a.type === 'tunnel' ? [a.remote] : [])), ...w.alsoTell]);
     if (remotes.size === 0) return;
     const frame = new Uint8Array(VNET_HEADER_BYTES + FLOW_STATE_BYTES);
     emitFlowState(frame, VNET_HEADER_BYTES, state);

@@ -95,6 +95,7 @@ export class TopologySimulation implements TopologyWalker {
   }
 
   private deliverAt(port: VirtualPort, place: VirtualPlace, w: Walk, what: string): boolean {
+    for (const remote of port.standbyRemotes) w.alsoTell.add(remote);
     if (place.remote) {
       // Simulated here, delivered there: the key tells the other host (or a VTEP) which port.
       if (place.remoteTag) w.tags.add(place.remoteTag);

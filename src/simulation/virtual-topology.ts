@@ -81,6 +81,9 @@ export interface PortPlace {
 export interface StatePort extends PortPlace, Pick<Port, 'id' | 'name' | 'device' | 'mac' | 'addresses' | 'vlan' | 'trunk' | 'peer' | 'tunnelKey' | 'portSecurity' | 'allowedAddressPairs' | 'securityGroups' | 'inboundChain' | 'outboundChain'> {
   /** Its tenant's connection tracking zone (two words of the tenant's id). */
   zone: [number, number];
+  /** The underlay addresses of the other hosts its binding moves to when its host dies (an
+   *  uplink's standby gateway hosts): they learn the connections that leave by it too. */
+  standbyRemotes: string[];
   /** Administratively up, and its interface up when it is bound here. */
   up: boolean;
   /** A small number that stays the port's while it exists: what the MAC tables hold. */

@@ -86,6 +86,9 @@ export class Walk {
   /** A connection source NAT translated in this walk (`opened`: opened by it), to be told to
    *  the host where its replies enter. */
   translation: (FlowState & { slot: number; opened: boolean }) | null = null;
+  /** Hosts that learn the connection besides those its flow tunnels to (an uplink's standby
+   *  gateway hosts, where its replies enter after a failover). */
+  readonly alsoTell = new Set<string>();
   /** Source NAT addresses (network/address) this host had no port left on. */
   readonly natShortages: string[] = [];
   /** Replies to the agent's health probes (frames, vnet header first). */

@@ -2,7 +2,7 @@
 // network, DNAT in, SNAT out, every flow through the gateway tied to the network's floating
 // IPs), port forwarding, and source NAT of the VMs without one to the gateway's address.
 import test from 'ava';
-import { Action } from '../../src/flow';
+import { Action, FLOW_STATE_KEY } from '../../src/flow';
 import { frameFromText, parseAddress, parseMac, VNET_HEADER_BYTES } from '../../src/packet';
 import { icmpv4 } from '../../src/simulation/router-frames';
 import { externalTag } from '../../src/simulation';
@@ -128,4 +128,14 @@ test('a load balancer\'s VIP on the gateway: the outside reaches the member, who
   const reply = h.simulate(2, frameFromText(`tcp,dl_src=${VM2},dl_dst=${R1},nw_src=10.0.1.6,nw_dst=198.51.100.7,tp_src=8080,tp_dst=41000,tcp_flags=syn|ack`));
   t.deepEqual(reply.actions.filter((a) => a.type === 'set_ipv4' || a.type === 'set_l4_port'), [{ type: 'set_ipv4', field: 'source', address: '203.0.113.50' }, { type: 'set_l4_port', field: 'source', port: 80 }]);
   t.deepEqual(outputs(reply.actions), [3]);
+});
+
+test('source NAT tells the uplink\'s standby gateway hosts the connection too: its replies find it there after a failover', (t) => {
+  const { h } = network();
+  const uplink = h.ports[2].binding!;
+  h.put('host', { id: 'h2', tenant: 'admin', underlayAddress: '192.0.2.2' });
+  h.put('binding', { id: uplink, tenant: 'admin', host: 'h1', interface: 'tap3', standby: [{ host: 'h2', interface: 'up0' }] });
+  const out = h.simulate(2, frameFromText(`tcp,dl_src=${VM2},dl_dst=${R1},nw_src=10.0.1.6,nw_dst=198.51.100.7,tp_src=40002,tp_dst=80`));
+  t.deepEqual(outputs(out.actions), [3], 'out of the uplink, bound here');
+  t.deepEqual(out.emit.map((e) => e.actions), [[{ type: 'tunnel', key: FLOW_STATE_KEY, remote: '192.0.2.2' }]], 'flow state to the standby host');
 });
