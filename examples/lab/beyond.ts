@@ -1,12 +1,16 @@
 // The outside as a VM behind source NAT meets it, in python3 inside the namespaces: a server
 // that notes the address and port each connection came from (what NAT made of it), a client
 // that opens many connections at once, and a network beyond the outside namespace (the
-// outside routes to it), for traceroute's hops and a narrower path MTU.
+// outside routes to it), for traceroute's hops and a narrower path MTU. The client speaks
+// first: a server flooded with SYNs answers with SYN cookies and keeps nothing until the
+// handshake's last ACK, so a client that waited for the server to speak would wait forever
+// for a connection whose last ACK was lost; its first data completes the handshake instead.
 import type { Lab } from './namespaces';
 
 const PEERS = `
 import asyncio, sys
 async def handle(r, w):
+    await r.readline()
     peer = w.get_extra_info('peername')
     print(f'{peer[0]}:{peer[1]}', flush=True)
     w.write(f'{peer[0]}:{peer[1]}\\n'.encode())
@@ -23,12 +27,13 @@ const MANY = `
 import asyncio, sys
 async def one(host, port):
     r, w = await asyncio.wait_for(asyncio.open_connection(host, port), 60)
+    w.write(b'?\n')
     await asyncio.wait_for(r.readline(), 60)
     return w
 async def main():
     host, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     done = await asyncio.gather(*[one(host, port) for _ in range(n)], return_exceptions=True)
-    print(sum(1 for w in done if not isinstance(w, BaseException)), flush=True)
+    print(sum(1 for w in done if not isinstance(w, BaseException)), ' '.join(sorted(type(w).__name__ for w in done if isinstance(w, BaseException))), flush=True)
     for w in done:
         if not isinstance(w, BaseException): w.close()
 asyncio.run(main())`;
@@ -42,10 +47,11 @@ export function peerServer(lab: Lab, ns: string, port: number): { peers: () => s
 }
 
 /** Opens `count` connections from `vm` to address:port at once, each waiting for the server's
- *  line, all held until every one is done; how many succeeded. */
-export async function openAtOnce(lab: Lab, vm: string, address: string, port: number, count: number): Promise<number> {
+ *  line, all held until every one is done; how many succeeded, and the errors of the others. */
+export async function openAtOnce(lab: Lab, vm: string, address: string, port: number, count: number): Promise<{ succeeded: number; errors: string[] }> {
   const { stdout } = await lab.exec(vm, 'python3', ['-c', MANY, address, String(port), String(count)], 120_000);
-  return Number(stdout.trim());
+  const [succeeded, ...errors] = stdout.trim().split(' ');
+  return { succeeded: Number(succeeded), errors };
 }
 
 export const BEYOND_ADDRESS = '198.51.100.7';
