@@ -217,12 +217,10 @@ export class ActionExecutor {
    *  checksum, which covers all three. A frame that is not an ICMPv4 error is left as it is. */
   private setQuotedIpv4(at: number, length: number, field: number, address: number): number {
     const a = this.arena;
-    const [l3, type] = this.l3Of(at);
     const end = at + length;
-    if (type !== EtherType.ipv4 || l3 + IPV4_MIN_HEADER > end || a[l3 + IPV4_PROTOCOL] !== ICMP) return -1;
-    const icmp = l3 + (a[l3] & 0x0f) * 4;
+    const icmp = this.icmpErrorAt(at, length);
+    if (icmp < 0) return -1;
     const inner = icmp + ICMP_HEADER;
-    if (!isIcmpv4Error(a[icmp]) || inner + IPV4_MIN_HEADER > end || a[inner] >> 4 !== 4) return -1;
     const oldHigh = read16(a, inner + field);
     const oldLow = read16(a, inner + field + 2);
     const newHigh = (address >>> 16) & 0xffff;
@@ -266,17 +264,27 @@ export class ActionExecutor {
     return -1;
   }
 
-  /** Rewrites the port at `field` of the packet an ICMP error quotes (an echo's identifier
-   *  either way), with the quote's checksum where the quote holds it and the ICMP message's,
-   *  which covers both. A frame that is not an ICMPv4 error is left as it is. */
-  private setQuotedL4Port(at: number, length: number, field: number, port: number): number {
+  /** Where the ICMPv4 error message of the frame starts (the IPv4 packet it quotes follows its
+   *  header), or -1 when the frame is no ICMPv4 error quoting an IPv4 header whole. */
+  private icmpErrorAt(at: number, length: number): number {
     const a = this.arena;
     const [l3, type] = this.l3Of(at);
     const end = at + length;
     if (type !== EtherType.ipv4 || l3 + IPV4_MIN_HEADER > end || a[l3 + IPV4_PROTOCOL] !== ICMP) return -1;
     const icmp = l3 + (a[l3] & 0x0f) * 4;
     const inner = icmp + ICMP_HEADER;
-    if (!isIcmpv4Error(a[icmp]) || inner + IPV4_MIN_HEADER > end || a[inner] >> 4 !== 4) return -1;
+    return isIcmpv4Error(a[icmp]) && inner + IPV4_MIN_HEADER <= end && a[inner] >> 4 === 4 ? icmp : -1;
+  }
+
+  /** Rewrites the port at `field` of the packet an ICMP error quotes (an echo's identifier
+   *  either way), with the quote's checksum where the quote holds it and the ICMP message's,
+   *  which covers both. A frame that is not an ICMPv4 error is left as it is. */
+  private setQuotedL4Port(at: number, length: number, field: number, port: number): number {
+    const a = this.arena;
+    const end = at + length;
+    const icmp = this.icmpErrorAt(at, length);
+    if (icmp < 0) return -1;
+    const inner = icmp + ICMP_HEADER;
     const [portAt, checksumAt] = portPlaces(a, a[inner + IPV4_PROTOCOL], inner + (a[inner] & 0x0f) * 4, field);
     if (portAt < 0 || portAt + 2 > end) return -1;
     const before = read16(a, portAt);
