@@ -288,7 +288,7 @@ export class Switch extends EventEmitter {
 
   /** Uplinks newly bound here announce their gateways' addresses (gratuitous ARP). */
   private announceGateways(): void {
-    const frames = this.gateways.newlyBound(this.topology.state(this.portViews()));
+    const frames = this.gateways.newlyBound(this.state());
     if (frames.length > 0) this.transmit(frames);
   }
 

@@ -10,8 +10,7 @@ import { ConnTable, KeyFlag, Translation, Tuple } from '../flow';
 import { formatAddress, Icmpv4Type, IpProtocol, sameAddress } from '../packet';
 import { ConnectionTracking, openingState, quotedTuple, tuplePorts } from './connection-tracking';
 import { CONNTRACK_SPACE_TAG } from './tags';
-import type { VirtualRouter } from './virtual-topology';
-import type { VirtualPort } from './virtual-topology';
+import type { VirtualPort, VirtualRouter } from './virtual-topology';
 import type { Walk } from './walk';
 
 /** A router's source NAT, as this host gives it: the gateway's address, the zone of the
