@@ -27,7 +27,7 @@ const MANY = `
 import asyncio, sys
 async def one(host, port):
     r, w = await asyncio.wait_for(asyncio.open_connection(host, port), 60)
-    w.write(b'?\n')
+    w.write(b'?\\n')
     await asyncio.wait_for(r.readline(), 60)
     return w
 async def main():
