@@ -357,3 +357,34 @@ test('external networks: the operator\'s; a router\'s gateway is made on one, wi
   t.is((await call(a, 'GET', `/v1/floating-ips/${fip.id}`)).body.port, '', 'a deleted port leaves its floating IP');
   t.deepEqual((await call(a, 'GET', `/v1/floating-ips/${forwarding.id}`)).body.portForwards, [], 'and the floating IPs that forwarded to it');
 });
+
+test('load balancers: a router of the tenant\'s, a VIP in one of its networks and no one else\'s, members of the VIP\'s family named once; defaults filled; health shown', async (t) => {
+  const { call, tenant } = await setUp(t);
+  const [a, b] = [await tenant('a'), await tenant('b')];
+  const router = (await call(a, 'POST', '/v1/routers', { name: 'r' })).body.id;
+  await call(a, 'POST', '/v1/ports', { device: router, addresses: ['10.0.0.1/24', '2001:db8::1/64'] });
+  const lb = (body: object, token = a) => call(token, 'POST', '/v1/load-balancers', { name: 'web', router, vip: '10.0.0.100', port: 80, ...body });
+  for (const [body, status, field, token] of [
+    [{ router: '00000000-0000-0000-0000-000000000000' }, 400, 'router', a],
+    [{}, 400, 'router', b],
+    [{ vip: '10.9.9.9' }, 400, 'vip', a],
+    [{ vip: '10.0.0.1' }, 409, 'vip', a],
+    [{ vip: 'nonsense' }, 400, 'vip', a],
+    [{ members: [{ address: '2001:db8::11', port: 80 }] }, 400, 'members/0/address', a],
+    [{ members: [{ address: '10.0.0.11', port: 80 }, { address: '10.0.0.11', port: 80 }] }, 409, 'members/1', a],
+    [{ monitor: { type: 'tcp', intervalSeconds: 1, timeoutSeconds: 5 } }, 400, 'monitor/timeoutSeconds', a],
+    [{ algorithm: 'random' }, 400, undefined, a],
+    [{ members: [{ address: '10.0.0.11', port: 80, weight: 0 }] }, 400, undefined, a],
+  ] as const) {
+    const refused = await lb(body, token);
+    t.is(refused.status, status, JSON.stringify(body));
+    if (field) t.is(refused.body.error.field, field, JSON.stringify(body));
+  }
+  const made = await lb({ members: [{ address: '10.0.0.11', port: 8080 }], monitor: { type: 'tcp', intervalSeconds: 1 } });
+  t.is(made.status, 201);
+  t.like(made.body, { algorithm: 'roundRobin', protocol: 'tcp', monitor: { type: 'tcp', intervalSeconds: 1, timeoutSeconds: 1, rise: 2, fall: 3 } }, 'defaults, the timeout at most the interval');
+  t.like((await call(a, 'GET', `/v1/load-balancers/${made.body.id}`)).body.members, [{ address: '10.0.0.11', weight: 1, health: 'unchecked' }]);
+  t.is((await lb({ name: 'again' })).status, 409, 'the same VIP, protocol and port twice');
+  t.is((await call(a, 'POST', '/v1/load-balancers', { router, vip: '2001:db8::64', port: 80, members: [{ address: '2001:db8::11', port: 80 }] })).status, 201, 'an IPv6 VIP');
+  t.is((await call(a, 'DELETE', `/v1/routers/${router}`)).status, 409, 'a router with load balancers is not deleted');
+});

@@ -60,9 +60,10 @@ export async function everyKind(call: Awaited<ReturnType<typeof setUp>>['call'],
   const gateway = await call(token, 'PATCH', `/v1/routers/${router}`, { externalNetwork: external.body.id });
   if (gateway.status !== 200) throw new Error(`gateway: ${JSON.stringify(gateway.body)}`);
   const floatingIp = await made('floating-ips', { network: external.body.id });
+  const loadBalancer = await made('load-balancers', { name: 'web', router, vip: '10.0.0.100', port: 80, members: [{ address: '10.0.0.11', port: 8080 }] });
   return {
     bridges: bridge, routers: router, ports: routerPort, routes: route, bindings: port, mirrors: mirror, 'security-groups': group, 'port-groups': portGroup, chains: chain,
-    'floating-ips': floatingIp,
+    'floating-ips': floatingIp, 'load-balancers': loadBalancer,
   };
 }
 
