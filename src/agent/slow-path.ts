@@ -1,17 +1,20 @@
 // The agent's side of the slow path: sends upcall batches to the simulation pool with the
 // topology's current state, and carries out what the devices did besides deciding the flow:
-// frames they sent, neighbors they resolved, frames that wait for a neighbor (held here, a
-// few per address for a few seconds, then dropped and counted, as a kernel's neighbor queue does).
+// frames they sent, neighbors they resolved, frames that wait for a neighbor or for source
+// NAT's ports (held here, a few per address for a few seconds, then dropped and counted, as a
+// kernel's neighbor queue does).
 import { Piscina } from 'piscina';
 import { FLOW_FIELDS, FrameBatch, packFrames, Transmission } from '../datapath';
 import { FlowKeyExtractor, KEY_WORDS } from '../flow';
 import { VNET_HEADER_BYTES } from '../packet';
-import { Hold, LearnedStation, macClock, Neighbor } from '../simulation';
+import { Hold, LearnedStation, macClock, NAT_HOLD, Neighbor } from '../simulation';
 import type { SimulationAnswer, SimulationTask } from '../../workers/simulation';
 import { DatapathPortView, HostTopology } from './host-topology';
 
-/** Frames kept per unresolved address (Linux's unres_qlen_bytes is of the same order). */
+/** Frames kept per unresolved address (Linux's unres_qlen_bytes is of the same order); per
+ *  source NAT address waiting for ports, a burst's new connections. */
 const HELD_PER_ADDRESS = 64;
+const HELD_PER_NAT_ADDRESS = 1024;
 const HOLD_MS = 3000;
 /** A neighbor is asked again no sooner than this. */
 const ASK_AGAIN_MS = 1000;
@@ -103,10 +106,12 @@ export class SlowPath {
     this.releaseResolved();
   }
 
-  /** Sends the frames whose neighbor is now known, here or by another host. */
+  /** Sends the frames whose neighbor is now known, here or by another host; and walks again
+   *  those that waited for source NAT's ports (called when the topology changed: a lease may
+   *  have come; if not, they wait again). */
   releaseResolved(): void {
     const known = new Set(this.topology.neighborList().map((n) => `${n.router}/${n.address}`));
-    for (const key of [...this.waiting.keys()]) if (known.has(key)) this.release(key);
+    for (const key of [...this.waiting.keys()]) if (known.has(key) || key.startsWith(`${NAT_HOLD}/`)) this.release(key);
   }
 
   private hold(hold: Hold): void {
@@ -114,11 +119,11 @@ export class SlowPath {
     const now = Date.now();
     let w = this.waiting.get(key);
     if (!w) this.waiting.set(key, (w = { frames: [], since: now, askedAt: 0 }));
-    if (w.frames.length >= HELD_PER_ADDRESS) this.stats.unresolved++;
+    if (w.frames.length >= (hold.router === NAT_HOLD ? HELD_PER_NAT_ADDRESS : HELD_PER_ADDRESS)) this.stats.unresolved++;
     else w.frames.push(hold);
     if (now - w.askedAt >= ASK_AGAIN_MS) {
       w.askedAt = now;
-      this.sink.transmit([hold.request]);
+      if (hold.request) this.sink.transmit([hold.request]);
     }
   }
 

@@ -41,6 +41,6 @@ export function trace(sw: Switch, port: string | number, flow: string): TraceRep
     steps: result.trace,
     actions: formatActions(result.actions),
     cached: result.cache,
-    sends: [...result.emit, ...result.holds.map((h) => h.request)].map((e) => formatActions(e.actions)),
+    sends: [...result.emit, ...result.holds.flatMap((h) => (h.request ? [h.request] : []))].map((e) => formatActions(e.actions)),
   };
 }

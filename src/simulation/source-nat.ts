@@ -11,7 +11,7 @@ import { formatAddress, Icmpv4Type, IpProtocol, sameAddress } from '../packet';
 import { ConnectionTracking, openingState, quotedTuple, tuplePorts } from './connection-tracking';
 import { CONNTRACK_SPACE_TAG } from './tags';
 import type { VirtualPort, VirtualRouter } from './virtual-topology';
-import type { Walk } from './walk';
+import { NAT_HOLD, type Walk } from './walk';
 
 /** A router's source NAT, as this host gives it: the gateway's address, the zone of the
  *  translated connections' reply index (its external network's), and this host's ports. */
@@ -29,11 +29,11 @@ export class SourceNatStep {
   outbound(router: VirtualRouter, from: VirtualPort, out: VirtualPort, w: Walk): boolean {
     const nat = router.sourceNat;
     if (out !== router.gateway || from === router.gateway || !nat || !w.ipv4) return true;
-    this.translateOut(router, nat, w);
-    return w.dropReason === null;
+    return this.translateOut(router, nat, w) !== 'stop' && w.dropReason === null;
   }
 
-  private translateOut(router: VirtualRouter, nat: SourceNat, w: Walk): void {
+  /** 'stop' when the frame waits (for ports) and goes nowhere now. */
+  private translateOut(router: VirtualRouter, nat: SourceNat, w: Walk): void | 'stop' {
     if (w.icmpError) return this.errorOut(router, nat, w);
     const f = w.fields;
     const echo = f.ipProtocol === IpProtocol.icmp && f.transportSource === Icmpv4Type.echoRequest;
@@ -65,10 +65,15 @@ export class SourceNatStep {
       return w.refuse('conntrackFull', () => 'the connection table is full: a new connection is refused, established ones go on');
     }
     if (opened === 'exhausted') {
-      // Not cached: the agent leases more ports, and the sender's next try finds one.
+      // The agent leases more ports; the frame waits for them (a few seconds at most, as for
+      // a neighbor), so a burst of new connections is not refused for a retransmission's time.
+      // One that still finds none then is dropped and counted (the slow path's unresolved).
       w.cache = false;
       w.natShortages.push(nat.key);
-      return w.refuse('natExhausted', () => `every port of ${formatAddress(nat.address)} this host leased is taken for ${formatAddress(f.networkDestination)}:${destinationPort}`);
+      w.note(() => `  every port of ${formatAddress(nat.address)} this host leased is taken for ${formatAddress(f.networkDestination)}:${destinationPort}: the frame waits for more`);
+      if (!w.frame) return w.refuse('natExhausted', () => 'no port left here');
+      w.holds.push({ router: NAT_HOLD, address: nat.key, frame: w.frame.slice(), inPort: f.inPort, request: null });
+      return 'stop';
     }
     w.connection = opened.slot;
     t.found = { slot: opened.slot, state: opened.state, reply: false, nat: opened.nat };

@@ -36,14 +36,19 @@ export interface LearnedStation {
   port: string;
 }
 
-/** A frame that waits until its router resolves `address`; `request` asks for it. */
+/** A frame that waits until its router resolves `address` (`request` asks for it), or, with
+ *  `router` NAT_HOLD and `address` a source NAT address (network/address), until the host
+ *  leases more of its ports. */
 export interface Hold {
   router: string;
   address: string;
   frame: Uint8Array;
   inPort: number;
-  request: Emission;
+  request: Emission | null;
 }
+
+/** What a frame waiting for source NAT's ports is held under. */
+export const NAT_HOLD = 'nat';
 
 export interface SimulationResult {
   actions: Action[];

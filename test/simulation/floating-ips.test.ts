@@ -108,13 +108,14 @@ test('source NAT: a VM without a floating IP leaves from the gateway\'s address 
   t.deepEqual(outputs(stranger.actions), [], 'to a port no connection holds: for the router itself, which has nothing there');
 });
 
-test('source NAT with no port left here: refused, counted, not cached, and the agent told', (t) => {
+test('source NAT with no port left here: the frame waits for the agent\'s lease, not cached, the agent told', (t) => {
   const { h, ext } = network();
   h.put('natBlock', { id: natBlockId(ext, '203.0.113.2', 3), network: ext, address: '203.0.113.2', block: 3, host: 'h2', tenant: 'admin' });
-  const refused = h.simulate(2, frameFromText(`tcp,dl_src=${VM2},dl_dst=${R1},nw_src=10.0.1.6,nw_dst=198.51.100.7,tp_src=40000,tp_dst=80`));
-  t.deepEqual(refused.actions, [{ type: 'drop', reason: 'natExhausted' }], 'another host\'s block is not this host\'s to give');
-  t.false(refused.cache);
-  t.deepEqual(refused.natShortages, [`${ext}/203.0.113.2`]);
+  const waiting = h.simulate(2, frameFromText(`tcp,dl_src=${VM2},dl_dst=${R1},nw_src=10.0.1.6,nw_dst=198.51.100.7,tp_src=40000,tp_dst=80`));
+  t.deepEqual(waiting.actions, [], 'another host\'s block is not this host\'s to give: nothing sent now');
+  t.like(waiting.holds, [{ router: 'nat', address: `${ext}/203.0.113.2` }], 'the frame waits');
+  t.false(waiting.cache);
+  t.deepEqual(waiting.natShortages, [`${ext}/203.0.113.2`]);
   const rst = h.simulate(2, frameFromText(`tcp,dl_src=${VM2},dl_dst=${R1},nw_src=10.0.1.6,nw_dst=198.51.100.7,tp_src=40001,tp_dst=80,tcp_flags=rst`));
   t.deepEqual(rst.actions, [{ type: 'drop', reason: 'natUntranslatable' }], 'a reset of no connection is not sent out with the VM\'s own address');
 });

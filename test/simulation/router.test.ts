@@ -71,7 +71,7 @@ test('routes: resolves the next hop with ARP while the frame waits, then rewrite
   t.false(first.cache);
   t.is(first.holds.length, 1);
   t.is(first.holds[0].address, '10.0.2.7');
-  t.deepEqual(outputs(first.holds[0].request.actions), [2], 'the ARP request goes to subnet 2 only');
+  t.deepEqual(outputs(first.holds[0].request!.actions), [2], 'the ARP request goes to subnet 2 only');
   const answer = host.simulate(2, bare(arpReply(H2, parseAddress('10.0.2.7'), parseMac(R2), parseAddress('10.0.2.1'))));
   t.deepEqual(answer.learned, [{ router, address: '10.0.2.7', mac: formatMac(H2) }]);
   const routedFlow = host.simulate(1, ping(64, '10.0.2.7'));
@@ -116,7 +116,7 @@ test('IPv6: answers neighbor solicitations, resolves with NDP, routes, and answe
   };
   const first = host.simulate(1, echo('2001:db8:2::9'));
   t.is(first.holds.length, 1, 'waits for neighbor discovery');
-  t.is(first.holds[0].request.frame[VNET_HEADER_BYTES + 54], Icmpv6Type.neighborSolicitation);
+  t.is(first.holds[0].request!.frame[VNET_HEADER_BYTES + 54], Icmpv6Type.neighborSolicitation);
   host.simulate(2, bare(neighborAdvertisement(H2, parseAddress('2001:db8:2::9'), parseMac(R2), parseAddress('2001:db8:2::1'))));
   t.deepEqual(outputs(host.simulate(1, echo('2001:db8:2::9')).actions), [2]);
   const toRouter = host.simulate(1, echo('2001:db8:2::1'));
