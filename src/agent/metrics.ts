@@ -124,7 +124,7 @@ export function natMetrics(registry: Registry, leases: NatLeases, sw: Switch): v
     },
   });
   new Counter({
-    name: 'vswitch_nat_allocation_failures_total', help: 'New connections source NAT refused: every port this host held was taken', registers: [registry],
+    name: 'vswitch_nat_allocation_failures_total', help: 'New connections that found every source NAT port this host held taken (they wait for a lease)', registers: [registry],
     collect() {
       this.reset();
       this.inc(sw.topology.conntrack.exhausted);

@@ -111,7 +111,7 @@ export class ConnTable {
     return Atomics.load(this.words, Header.refusals);
   }
 
-  /** Connections source NAT refused because every port it may give was taken. */
+  /** New connections source NAT found no port for: every one it may give was taken. */
   get exhausted(): number {
     return Atomics.load(this.words, Header.exhausted);
   }
