@@ -1,10 +1,12 @@
 // Gateway failover: an external network's uplink bound on a gateway host with a second one as
 // its standby, the outside one L2 segment to both. The first gateway host's agent is killed
 // with -9: within its lease time the other takes the uplink over, announces the gateway's
-// addresses (gratuitous ARP), and a floating IP and source NAT work again through it. How
-// long that took is measured; the API says where the uplink is now.
+// addresses (gratuitous ARP), and a floating IP and source NAT work again through it, a
+// connection open across the failover too. How long that took is measured; the API says where
+// the uplink is now.
 import test from 'ava';
 import { askWho, capture, eventually, gatewayedNetwork, Lab, OUTSIDE_ADDRESS, overlayHosts, ping, routedHost, whoServer } from '../../examples/lab';
+import { ECHO_SERVER, heldConnection } from '../helpers/connections';
 
 const LEASE_SECONDS = 2;
 
@@ -23,6 +25,11 @@ test('the gateway host\'s agent killed with -9: the standby takes the uplink ove
   t.true(await eventually(() => ping(lab, outside, fip.address, 1)), 'the floating IP answers through the first gateway host');
   t.true(await eventually(async () => (await askWho(lab, vm2, OUTSIDE_ADDRESS)) === 'outside 203.0.113.2'), 'vm2 reaches the outside by source NAT');
   t.like(await api.request('GET', `/v1/bindings/${uplink}`), { host: ids[0], state: 'up', standby: [{ host: ids[1], interface: 'up0' }] });
+  // A connection through source NAT, open across the failover.
+  lab.spawn(outside, 'python3', ['-c', ECHO_SERVER, '7000']);
+  t.true(await eventually(async () => (await lab.exec(outside, 'ss', ['-ltnH', 'sport = :7000'])).stdout.includes(':7000')), 'the outside\'s echo server listens');
+  const held = heldConnection(lab, vm2, OUTSIDE_ADDRESS, 7000);
+  t.true(await held.echoed(0), 'a connection open through source NAT');
 
   const announced = capture(lab, outside, 'eth0', 'arp', { seconds: 60 });
   await announced.ready;
@@ -36,6 +43,8 @@ test('the gateway host\'s agent killed with -9: the standby takes the uplink ove
   t.truthy(natBack, 'and source NAT works again');
   t.log(`after kill -9 of the gateway host's agent (lease ${LEASE_SECONDS} s): floating IP back in ${floatingBack} ms, source NAT in ${natBack} ms`);
   t.like(await api.request('GET', `/v1/bindings/${uplink}`), { host: ids[1], state: 'up', standby: [{ host: ids[0], interface: 'up0' }] }, 'the API says the uplink is on the second host now, the first its standby');
+  held.next();
+  t.true(await held.echoed(1), 'the connection open across the failover goes on: the second gateway host knew it (flow state to the standby)');
   const arps = await announced.stop();
   for (const address of ['203.0.113.2', fip.address]) {
     t.true(arps.some((l) => l.includes(`who-has ${address} tell ${address}`)), `a gratuitous ARP for ${address}`);
