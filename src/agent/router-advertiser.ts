@@ -5,7 +5,7 @@
 // (Linux's reach an hour apart).
 import { Transmission } from '../datapath';
 import { linkLocalOf, parseMac, parsePrefix } from '../packet';
-import { ALL_NODES, routerAdvertisement } from '../simulation/router-frames';
+import { advertisementOf, ALL_NODES, routerAdvertisement } from '../simulation/router-frames';
 import type { TopologyState } from '../simulation';
 
 /** The advertisements of a version of the state: one per router port with /64s, to the datapath
@@ -16,11 +16,11 @@ export function routerAdvertisements(state: TopologyState): Transmission[] {
   for (const routerPort of state.ports) {
     const peer = byId.get(routerPort.peer);
     if (!peer || !routerPort.mac || !state.routers.some((r) => r.id === routerPort.device)) continue;
-    const prefixes = routerPort.addresses.map(parsePrefix).filter((p) => p.address.length === 16 && p.length === 64).map((p) => p.address);
+    const advertised = advertisementOf(routerPort.addresses.map(parsePrefix), state.bridges.find((b) => b.id === peer.device)?.subnets ?? []);
     const vms = state.ports.filter((p) => p.device === peer.device && !p.peer && p.up && p.datapathPort > 0 && p.vlan === 0);
-    if (prefixes.length === 0 || vms.length === 0) continue;
+    if (advertised.prefixes.length === 0 || vms.length === 0) continue;
     const mac = parseMac(routerPort.mac);
-    const frame = routerAdvertisement({ source: mac, destination: ALL_NODES.mac }, linkLocalOf(mac), ALL_NODES.address, prefixes, state.guestMtu);
+    const frame = routerAdvertisement({ source: mac, destination: ALL_NODES.mac }, linkLocalOf(mac), ALL_NODES.address, advertised, state.guestMtu);
     out.push({ frame, actions: vms.map((p) => ({ type: 'output' as const, port: p.datapathPort })) });
   }
   return out;

@@ -23,6 +23,7 @@ const subnets = {
     type: 'object', additionalProperties: false, required: ['cidr'],
     properties: {
       cidr: address, gateway: address, dhcp: { type: 'boolean' },
+      ipv6Mode: { type: 'string', enum: ['slaac', 'dhcpv6-stateless', 'dhcpv6-stateful'], description: 'IPv6: how VMs get their address and DNS (router advertisements, and DHCPv6 answered at their host)' },
       dnsServers: { type: 'array', maxItems: 8, items: address },
       domain: { type: 'string', pattern: '^([A-Za-z0-9-]{1,63}(\\.[A-Za-z0-9-]{1,63})*)?$', maxLength: 200 },
       routes: {

@@ -36,7 +36,9 @@ export function checkSubnets(bridge: Bridge): void {
       const hop = parse(() => parseAddress(r.nextHop), field(`routes/${k}/nextHop`), `'${r.nextHop}' is not an address`);
       if (!contains(prefix, hop)) throw invalid(`routes/${k}/nextHop`, `the next hop ${r.nextHop} is not in ${subnet.cidr}`);
     });
-    if (subnet.dhcp && prefix.address.length === 16) subnet.dhcp = false; // DHCPv6 is not served: routers advertise the prefix (SLAAC)
+    if (subnet.dhcp && prefix.address.length === 16) subnet.dhcp = false; // IPv6 says ipv6Mode
+    if (subnet.ipv6Mode !== 'slaac' && prefix.address.length === 4) throw invalid('ipv6Mode', 'an IPv4 subnet has no IPv6 mode');
+    if (subnet.ipv6Mode !== 'slaac' && prefix.length !== 64) throw invalid('ipv6Mode', 'DHCPv6 is served on a /64');
   }
 }
 

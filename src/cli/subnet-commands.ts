@@ -8,12 +8,13 @@ import type { Print } from './topology-commands';
 export const SUBNET_USAGE = `
   subnet add BRIDGE CIDR [--gateway IP] [--dns IP]... [--domain NAME] [--route CIDR,VIA]...
                     [--pool FIRST-LAST] [--lease-seconds N] [--mtu N] [--no-dhcp]
+                    [--ipv6-mode slaac|dhcpv6-stateless|dhcpv6-stateful]
                                   an IP subnet of BRIDGE's network: on IPv4, each VM's host
                                   answers its DHCP with its port's address (a port made without
                                   one gets the pool's next); on IPv6, routers advertise it (SLAAC)
   subnet delete BRIDGE CIDR`;
 
-export const SUBNET_OPTIONS: Record<string, string[]> = { 'subnet add': ['gateway', 'dns', 'domain', 'route', 'pool', 'lease-seconds', 'mtu', 'no-dhcp'] };
+export const SUBNET_OPTIONS: Record<string, string[]> = { 'subnet add': ['gateway', 'dns', 'domain', 'route', 'pool', 'lease-seconds', 'mtu', 'no-dhcp', 'ipv6-mode'] };
 export const SUBNET_BOOLEANS = ['no-dhcp'];
 
 type Bridge = ApiObject & { subnets: Record<string, unknown>[] };
@@ -36,6 +37,7 @@ export async function subnetCommand(api: ControlClient, words: string[], args: A
     if (pool) [subnet.poolStart, subnet.poolEnd] = pool.split('-');
     for (const [option, field] of [['lease-seconds', 'leaseSeconds'], ['mtu', 'mtu']]) if (integerFlag(args, option) !== undefined) subnet[field] = integerFlag(args, option);
     if (args.flags.has('no-dhcp')) subnet.dhcp = false;
+    if (flag(args, 'ipv6-mode')) subnet.ipv6Mode = flag(args, 'ipv6-mode');
     subnets = [...subnets, subnet];
   } else {
     subnets = subnets.filter((s) => s.cidr !== cidr);

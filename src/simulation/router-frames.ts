@@ -5,7 +5,9 @@ import {
   ArpOperation, emitArp, emitEthernet, emitIcmpv4, emitIpv4, emitIpv6, emitNdp, EtherType, ETHERNET_HEADER_BYTES,
   finishChecksum, ICMPV4_HEADER_BYTES, ICMPV6_HEADER_BYTES, Icmpv6Type, IpProtocol, IPV4_HEADER_BYTES, IPV6_HEADER_BYTES,
   ipv6PseudoSum, NdpFlag, NdpOption, onesComplementSum, setBe16, setBe32, VNET_HEADER_BYTES,
+  contains, parsePrefix, Prefix,
 } from '../packet';
+import type { Subnet } from '../topology';
 
 const BROADCAST = new Uint8Array(6).fill(0xff);
 /** IPv6's all-nodes group (ff02::1) and its MAC (RFC 2464 7). */
@@ -18,6 +20,8 @@ const IPV6_MIN_MTU = 1280;
 /** A router advertisement: its fixed part, and what it says (RFC 4861 6.2.1's defaults). */
 const RA_HEADER_BYTES = 16;
 const RA_ROUTER_LIFETIME_S = 1800;
+const RA_MANAGED = 0x80;
+const RA_OTHER = 0x40;
 const PREFIX_ON_LINK = 0x80;
 const PREFIX_AUTONOMOUS = 0x40;
 const PREFIX_VALID_S = 2_592_000;
@@ -104,12 +108,35 @@ function ndp(link: Link, source: Uint8Array, destination: Uint8Array, type: 135 
 
 /** RFC 4861 4.2, 4.6: an advertisement of a router port's /64 prefixes for SLAAC (on-link,
  *  autonomous), its MTU and its MAC, from its link-local address. */
-export function routerAdvertisement(link: Link, source: Uint8Array, destination: Uint8Array, prefixes: readonly Uint8Array[], mtu: number): Uint8Array {
+/** What a router port advertises (RFC 4861 4.2, 4.6.2): its /64 prefixes, each autonomous
+ *  (SLAAC) unless its subnet's addresses come from DHCPv6; M when some address does, O when
+ *  some subnet answers DHCPv6 for other configuration (DNS). */
+export interface Advertisement {
+  prefixes: { address: Uint8Array; autonomous: boolean }[];
+  managed: boolean;
+  other: boolean;
+}
+
+/** The advertisement of a router port with these addresses, on a bridge with these subnets. */
+export function advertisementOf(addresses: readonly Prefix[], subnets: readonly Subnet[]): Advertisement {
+  const modes = subnets.filter((s) => s.cidr.includes(':')).map((s) => ({ prefix: parsePrefix(s.cidr), mode: s.ipv6Mode }));
+  const modeOf = (p: Prefix) => modes.find((m) => contains(m.prefix, p.address))?.mode ?? 'slaac';
+  const prefixes = addresses.filter((p) => p.address.length === 16 && p.length === 64).map((p) => ({ address: p.address, autonomous: modeOf(p) !== 'dhcpv6-stateful', mode: modeOf(p) }));
+  return {
+    prefixes: prefixes.map(({ address, autonomous }) => ({ address, autonomous })),
+    managed: prefixes.some((p) => p.mode === 'dhcpv6-stateful'),
+    other: prefixes.some((p) => p.mode !== 'slaac'),
+  };
+}
+
+export function routerAdvertisement(link: Link, source: Uint8Array, destination: Uint8Array, advertised: Advertisement, mtu: number): Uint8Array {
+  const prefixes = advertised.prefixes;
   const length = RA_HEADER_BYTES + 8 + 8 + prefixes.length * 32;
   return frame(link, EtherType.ipv6, IPV6_HEADER_BYTES + length, (b, at) => {
     const icmpAt = emitIpv6(b, at, { trafficClass: 0, flowLabel: 0, nextHeader: IpProtocol.icmpv6, hopLimit: NDP_HOP_LIMIT, source, destination, payloadLength: length });
     b[icmpAt] = Icmpv6Type.routerAdvertisement;
     b[icmpAt + 4] = DEFAULT_TTL; // the hop limit hosts should use
+    b[icmpAt + 5] = (advertised.managed ? RA_MANAGED : 0) | (advertised.other ? RA_OTHER : 0);
     setBe16(b, icmpAt + 6, RA_ROUTER_LIFETIME_S);
     let o = icmpAt + RA_HEADER_BYTES;
     b.set([NdpOption.sourceLinkLayerAddress, 1, ...link.source], o);
@@ -117,10 +144,10 @@ export function routerAdvertisement(link: Link, source: Uint8Array, destination:
     b.set([NdpOption.mtu, 1, 0, 0, mtu >>> 24, (mtu >>> 16) & 0xff, (mtu >>> 8) & 0xff, mtu & 0xff], o);
     o += 8;
     for (const prefix of prefixes) {
-      b.set([NdpOption.prefixInformation, 4, 64, PREFIX_ON_LINK | PREFIX_AUTONOMOUS], o);
+      b.set([NdpOption.prefixInformation, 4, 64, PREFIX_ON_LINK | (prefix.autonomous ? PREFIX_AUTONOMOUS : 0)], o);
       setBe32(b, o + 4, PREFIX_VALID_S);
       setBe32(b, o + 8, PREFIX_PREFERRED_S);
-      b.set(prefix.subarray(0, 8), o + 16);
+      b.set(prefix.address.subarray(0, 8), o + 16);
       o += 32;
     }
     setBe16(b, icmpAt + 2, finishChecksum(onesComplementSum(b, icmpAt, icmpAt + length, ipv6PseudoSum(b, at, IpProtocol.icmpv6, length))));

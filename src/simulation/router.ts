@@ -10,7 +10,7 @@ import {
 } from '../packet';
 import { contains, formatAddress, sameAddress } from '../packet';
 import {
-  ALL_NODES, arpReply, arpRequest, icmpv4, icmpv6, neighborAdvertisement, neighborSolicitation, quoteOf, routerAdvertisement,
+  advertisementOf, ALL_NODES, arpReply, arpRequest, icmpv4, icmpv6, neighborAdvertisement, neighborSolicitation, quoteOf, routerAdvertisement,
 } from './router-frames';
 import { FloatingIpStep } from './floating-ips';
 import { SourceNatStep } from './source-nat';
@@ -108,15 +108,16 @@ export class RouterStep {
   /** A host's router solicitation (RFC 4861 6.2.6): an advertisement of the port's /64
    *  prefixes, to the host, or to all nodes when it asked from ::. A port with none is silent. */
   private solicited(port: VirtualPort, w: Walk): void {
-    const prefixes = port.prefixes.filter((p) => p.address.length === 16 && p.length === 64).map((p) => p.address);
-    if (prefixes.length === 0) return w.drop('notForRouter', () => `router solicitation: ${port.name} has no IPv6 /64 to advertise`);
+    const bridge = this.walker.topology.bridges.get(this.walker.topology.ports.get(port.peer)?.device ?? '');
+    const advertised = advertisementOf(port.prefixes, bridge?.subnets ?? []);
+    if (advertised.prefixes.length === 0) return w.drop('notForRouter', () => `router solicitation: ${port.name} has no IPv6 /64 to advertise`);
     // Past the budget the drop is cached: a flood meets it in the datapath.
     if (!w.dryRun && !this.solicitationBudgets.take(`${port.id}/${formatMac(w.source)}`)) return w.drop('serviceLimited', () => 'router solicitations faster than they are answered');
     w.cache = false;
     const fromUnspecified = sameAddress(w.fields.networkSource, UNSPECIFIED_V6);
     const link = { source: port.macBytes, destination: fromUnspecified ? ALL_NODES.mac : w.source };
     w.note(() => `  router solicitation: advertise ${port.prefixes.filter((p) => p.address.length === 16 && p.length === 64).map((p) => p.text).join(', ')}`);
-    const frame = routerAdvertisement(link, linkLocalOf(port.macBytes), fromUnspecified ? ALL_NODES.address : w.fields.networkSource, prefixes, this.walker.topology.guestMtu);
+    const frame = routerAdvertisement(link, linkLocalOf(port.macBytes), fromUnspecified ? ALL_NODES.address : w.fields.networkSource, advertised, this.walker.topology.guestMtu);
     this.walker.emit(port, frame, w, 'routerAdvertisement');
   }
 

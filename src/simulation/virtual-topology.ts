@@ -162,6 +162,8 @@ export interface NeighborEntry extends LinkAddress {
 
 export interface VirtualBridge extends ChainsOf {
   id: string;
+  /** Its subnets as the store has them (what its routers advertise, how DHCPv6 answers). */
+  subnets: Subnet[];
   /** Its IPv4 subnets that answer DHCP, and the MAC the answers come from. */
   dhcp: DhcpSubnet[];
   serviceMac: Uint8Array;
@@ -221,7 +223,7 @@ export class VirtualTopology {
     });
     for (const b of state.bridges) {
       this.bridges.set(b.id, {
-        id: b.id, name: b.name, tag: deviceTag(b.id), dhcp: dhcpSubnets(b.subnets, state.guestMtu), serviceMac: parseMac(macFromId(b.id)), macTags: new MacTags(b.id), vlanAware: b.vlanAware, macs: new MacTable(macTables[b.macTable]), ports: [], ...chainsOf(b, `bridge ${b.name}`),
+        id: b.id, name: b.name, tag: deviceTag(b.id), subnets: b.subnets, dhcp: dhcpSubnets(b.subnets, state.guestMtu), serviceMac: parseMac(macFromId(b.id)), macTags: new MacTags(b.id), vlanAware: b.vlanAware, macs: new MacTable(macTables[b.macTable]), ports: [], ...chainsOf(b, `bridge ${b.name}`),
       });
     }
     for (const r of state.routers) {

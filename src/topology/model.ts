@@ -16,12 +16,18 @@ export interface Bridge extends Filtered {
   external: boolean;
 }
 /** An IP subnet of a bridge's network, and what its VMs are told about it (DHCP, router advertisements). */
+export type Ipv6Mode = 'slaac' | 'dhcpv6-stateless' | 'dhcpv6-stateful';
+
 export interface Subnet {
   cidr: string;
   /** The router's address on it, as DHCP tells VMs (empty: the subnet's first address). */
   gateway: string;
   /** IPv4: the agent of a VM's host answers its DHCP with the port's address. */
   dhcp: boolean;
+  /** IPv6 (Neutron's address modes): `slaac`, VMs form their address from the router's
+   *  advertisement; `dhcpv6-stateless`, and ask DHCPv6 for DNS; `dhcpv6-stateful`, they ask
+   *  DHCPv6 for their address (the port's) too. */
+  ipv6Mode: Ipv6Mode;
   dnsServers: string[];
   domain: string;
   /** Static routes for VMs (DHCP option 121). */
@@ -268,4 +274,4 @@ export const EMPTY_CHAIN_RULE: ChainRule = {
 };
 
 /** A subnet with every field: what a subnet is completed with. */
-export const EMPTY_SUBNET: Subnet = { cidr: '', gateway: '', dhcp: true, dnsServers: [], domain: '', routes: [], poolStart: '', poolEnd: '', leaseSeconds: 86400, mtu: 0 };
+export const EMPTY_SUBNET: Subnet = { cidr: '', gateway: '', dhcp: true, ipv6Mode: 'slaac', dnsServers: [], domain: '', routes: [], poolStart: '', poolEnd: '', leaseSeconds: 86400, mtu: 0 };

@@ -1,4 +1,5 @@
 import test from 'ava';
+import { EMPTY_SUBNET, Subnet } from '../../src/topology';
 import {
   ArpOperation, ArpPacket, EtherType, formatAddress, formatMac, frameFromText, Icmpv4Message, Icmpv4Type, Icmpv6Type, Ipv4Packet, ipv6PseudoSum,
   linkLocalOf, onesComplementSum, parseMac, VNET_HEADER_BYTES,
@@ -23,10 +24,10 @@ const ping = (ttl: number, destination: string) => {
 
 /** Two subnets (10.0.1.0/24 + 2001:db8:1::/64, 10.0.2.0/24 + 2001:db8:2::/64) joined by a router;
  *  host 1 on datapath port 1, host 2 on port 2. */
-function routed() {
+function routed(subnets: Subnet[] = []) {
   const host = new TestHost();
   const router = host.put('router', { name: 'r' });
-  const [b1, b2] = [host.put('bridge', { name: 'b1' }), host.put('bridge', { name: 'b2' })];
+  const [b1, b2] = [host.put('bridge', { name: 'b1', subnets }), host.put('bridge', { name: 'b2' })];
   const r1 = host.put('port', { device: router, name: 'r1', mac: R1, addresses: ['10.0.1.1/24', '2001:db8:1::1/64'] });
   const r2 = host.put('port', { device: router, name: 'r2', mac: R2, addresses: ['10.0.2.1/24', '2001:db8:2::1/64'] });
   const b1r = host.put('port', { device: b1, name: 'b1r', peer: r1 });
@@ -178,6 +179,17 @@ test('answers a router solicitation with its /64 prefixes for SLAAC, its MTU and
   t.deepEqual([...options.subarray(8, 16)], [5, 1, 0, 0, 0, 0, 0x05, 0xdc], 'MTU 1500');
   t.deepEqual([...options.subarray(16, 20)], [3, 4, 64, 0xc0], 'a /64, on-link and autonomous');
   t.is(formatAddress(options.subarray(32, 48)), '2001:db8:1::', 'the prefix');
+  t.is(ra[icmp + 5], 0, 'no M or O flag: SLAAC only');
   const solicitation = host.simulate(1, bare(neighborSolicitation(H1, parseAddress('2001:db8:1::5'), linkLocalOf(parseMac(R1)))));
   t.is(solicitation.emit.length, 1, 'a solicitation for its link-local address is answered');
+});
+
+test('router advertisements say how a subnet gives addresses: DHCPv6 stateful (M, the prefix not autonomous), stateless (O, SLAAC)', (t) => {
+  const solicit = (mode: Subnet['ipv6Mode']) => {
+    const { host } = routed([{ ...EMPTY_SUBNET, cidr: '2001:db8:1::/64', ipv6Mode: mode }]);
+    const ra = host.simulate(1, frameFromText(`icmp6,dl_src=${formatMac(H1)},dl_dst=33:33:00:00:00:02,nw_src=fe80::5054:ff:fe00:101,nw_dst=ff02::2,icmp_type=133`)).emit[0].frame.subarray(VNET_HEADER_BYTES);
+    return { flags: ra[14 + 40 + 5], prefixFlags: ra[14 + 40 + 16 + 16 + 3] };
+  };
+  t.deepEqual(solicit('dhcpv6-stateful'), { flags: 0xc0, prefixFlags: 0x80 }, 'M and O; on-link, not autonomous');
+  t.deepEqual(solicit('dhcpv6-stateless'), { flags: 0x40, prefixFlags: 0xc0 }, 'O; on-link and autonomous');
 });
