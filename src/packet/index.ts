@@ -19,3 +19,4 @@ export * from './vnet-header';
 export * from './vxlan';
 export * from './frame-text';
 export * from './dhcp';
+export * from './dhcpv6';

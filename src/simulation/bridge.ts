@@ -8,12 +8,15 @@ import { VirtualBridge, VirtualPort } from './virtual-topology';
 import { Walk } from './walk';
 import { formatMac } from '../packet';
 import { DhcpService } from './dhcp-service';
+import { Dhcpv6Service } from './dhcpv6-service';
 
 export class BridgeStep {
   private readonly dhcp: DhcpService;
+  private readonly dhcpv6: Dhcpv6Service;
 
   constructor(private readonly walker: TopologyWalker) {
     this.dhcp = new DhcpService(walker);
+    this.dhcpv6 = new Dhcpv6Service(walker);
   }
 
   enter(port: VirtualPort, w: Walk): void {
@@ -36,6 +39,7 @@ export class BridgeStep {
     }
     if (learned === 'refused') w.tags.add(TABLE_SPACE_TAG);
     if (bridge.dhcp.length > 0 && this.dhcp.answers(bridge, port, w)) return;
+    if (this.dhcpv6.answers(bridge, port, w)) return;
 
     if (w.destination[0] & 1) {
       w.note(() => '  destination is multicast: flood');

@@ -4,7 +4,7 @@
 // address by SLAAC from the router's advertisement; then it reaches a VM on host 1 across
 // the router, both ways.
 import test from 'ava';
-import { dhcpLease, eventually, Lab, macOf, overlayHosts, ping, startAgent } from '../../examples/lab';
+import { dhcpLease, dhcpv6Lease, eventually, Lab, macOf, overlayHosts, ping, startAgent } from '../../examples/lab';
 
 test('DHCP from the VM\'s own host (address, gateway, DNS, domain, overlay MTU), SLAAC from the router, and traffic across the router', async (t) => {
   const lab = new Lab();
@@ -80,4 +80,28 @@ test('a VM that never solicits still gets its SLAAC address from the routers\' u
   t.is(`${await global()}`, port.addresses[0]);
   t.true((await agent.stats()).slowPath.routerAdvertisements > 0);
   t.true(await eventually(() => ping(lab, vm, '2001:db8:1::1', 1)), 'it pings the router');
+});
+
+test('DHCPv6 answered by the VM\'s host (ISC dhclient): stateful gives the port\'s address, DNS and domain; stateless DNS and domain only', async (t) => {
+  const lab = new Lab();
+  t.teardown(() => lab.cleanup());
+  const sw = await lab.namespace('sw');
+  const vm = await lab.namespace('vm1');
+  await lab.veth(vm, 'eth0', sw, 'tap1');
+  const agent = await startAgent(lab, sw);
+  const api = agent.api;
+  const router = await api.request<{ id: string }>('POST', '/v1/routers', { name: 'r' });
+  const subnet = { cidr: '2001:db8:1::/64', ipv6Mode: 'dhcpv6-stateful', dnsServers: ['2001:db8:1::53'], domain: 'acme.example' };
+  const bridge = await api.request<{ id: string; version: number }>('POST', '/v1/bridges', { name: 'net1', subnets: [subnet] });
+  const gateway = await api.request<{ id: string }>('POST', '/v1/ports', { device: router.id, addresses: ['2001:db8:1::1/64'] });
+  await api.request('POST', '/v1/ports', { device: bridge.id, peer: gateway.id });
+  const port = await api.request<{ id: string }>('POST', '/v1/ports', { device: bridge.id, name: 'vm1', mac: await macOf(lab, vm), addresses: ['2001:db8:1::42'] });
+  await api.request('POST', '/v1/bindings', { port: port.id, interface: 'tap1' });
+  // dhclient binds the link-local address, once its duplicate address detection is over.
+  t.true(await eventually(async () => /inet6 fe80::\S+ scope link(?! tentative)/.test((await lab.ip(vm, '-6', 'addr', 'show', 'dev', 'eth0')).stdout)));
+  t.is(await dhcpv6Lease(lab, vm), 'address=2001:db8:1::42 dns=2001:db8:1::53 domain=acme.example.', 'stateful: the port\'s address');
+  t.true(await eventually(() => ping(lab, vm, '2001:db8:1::1', 1)), 'and with it the VM pings its router');
+  await api.request('PATCH', `/v1/bridges/${bridge.id}`, { subnets: [{ ...subnet, ipv6Mode: 'dhcpv6-stateless' }] });
+  t.is(await dhcpv6Lease(lab, vm, true), 'address= dns=2001:db8:1::53 domain=acme.example.', 'stateless: DNS and domain only');
+  t.true((await agent.stats()).slowPath.dhcpReplies >= 2, 'answered by this host');
 });
