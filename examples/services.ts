@@ -89,7 +89,7 @@ export async function servicesDemo(): Promise<void> {
     const show = await cli(token, 'show');
     await cli(token, 'trace', '--port', 'up0', `tcp,dl_src=${await macOf(lab, outside)},dl_dst=${macOfPort(show, 'gateway')},nw_src=203.0.113.1,nw_dst=${address},tp_dst=8080`);
     await cli(token, 'trace', '--port', 'tap2', `tcp,dl_src=${await macOf(lab, vm2)},dl_dst=${macOfPort(show, 'r-net1')},nw_src=10.0.1.20,nw_dst=203.0.113.1,tp_src=40000,tp_dst=8080`);
-    console.log('\nNot built yet (docs/SERVICES.md): IPv6 load balancing, DHCPv6.');
+    console.log('\nNot built yet (docs/SERVICES.md): one-armed load balancing (a client on a member\'s own network).');
   } finally {
     step('cleaning up');
     await lab.cleanup();
