@@ -56,16 +56,15 @@ export class HealthMonitor {
   /** Checks and their results on this host: what the metrics show. */
   readonly stats = { checks: 0, failures: 0 };
   private readonly members = new Map<string, Checked>();
-  private readonly timer: NodeJS.Timeout;
+  /** Runs while there are members to check: an agent without any wakes for none. */
+  private timer: NodeJS.Timeout | null = null;
   private nextPort: number = HEALTH_PROBE_PORTS.first;
 
-  constructor(private readonly store: TopologyStore, private readonly hostId: string, private readonly sink: HealthMonitorSink, private readonly logger: Logger) {
-    this.timer = setInterval(() => this.tick(), TICK_MS);
-    this.timer.unref();
-  }
+  constructor(private readonly store: TopologyStore, private readonly hostId: string, private readonly sink: HealthMonitorSink, private readonly logger: Logger) {}
 
   stop(): void {
-    clearInterval(this.timer);
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
   }
 
   /** Members this host checks, with what it knows of them (the metrics' view). */
@@ -87,6 +86,11 @@ export class HealthMonitor {
       }
     }
     for (const key of [...this.members.keys()]) if (!wanted.has(key)) this.members.delete(key);
+    if (this.members.size === 0) this.stop();
+    else if (!this.timer) {
+      this.timer = setInterval(() => this.tick(), TICK_MS);
+      this.timer.unref();
+    }
   }
 
   /** Frames the router handed over: replies to this host's probes. */

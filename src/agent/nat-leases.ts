@@ -79,8 +79,10 @@ export class NatLeases {
     const [shortages, counting] = [this.pending, this.counting];
     [this.pending, this.counting] = [{}, false];
     const mine = this.mine();
+    const wanted = new Map(this.topology.sourceNatWanted().map((w) => [`${w.network}/${w.address}`, w]));
+    if (wanted.size === 0 && mine.length === 0) return; // no source NAT here: nothing to count
     if (!counting) {
-      for (const { network, address } of this.topology.sourceNatWanted()) {
+      for (const { network, address } of wanted.values()) {
         if (!mine.some((b) => b.network === network && b.address === address)) await this.lease(network, address, 1);
       }
       return;
@@ -97,7 +99,6 @@ export class NatLeases {
     }
     this.stats.translations = translations;
     const now = Date.now();
-    const wanted = new Map(this.topology.sourceNatWanted().map((w) => [`${w.network}/${w.address}`, w]));
     for (const [key, { network, address }] of wanted) {
       const held = mine.filter((b) => b.network === network && b.address === address);
       const inUse = held.reduce((n, b) => n + (used.get(b.id) ?? 0), 0) + (shortages[key] ?? 0);
