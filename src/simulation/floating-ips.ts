@@ -79,9 +79,7 @@ export class FloatingIpStep {
     const to = router.floating.forwardsIn.get(forwardKey(f.ipProtocol, address, port));
     if (!to) return;
     w.note(() => `  forwarded port ${address}:${port} -> ${formatAddress(to.address)}:${to.port} (DNAT)`);
-    w.actions.push({ type: 'set_ipv4', field: 'destination', address: formatAddress(to.address) }, { type: 'set_l4_port', field: 'destination', port: to.port });
-    f.networkDestination = to.address;
-    f.transportDestination = to.port;
+    w.rewrite('destination', to.address, to.port);
   }
 
   /** What a VM sends from a forwarded port leaves from the floating IP's forwarded port. */
@@ -91,9 +89,7 @@ export class FloatingIpStep {
     const to = router.floating.forwardsOut.get(forwardKey(f.ipProtocol, address, port));
     if (!to) return false;
     w.note(() => `  ${address}:${port} -> forwarded port ${formatAddress(to.address)}:${to.port} (SNAT)`);
-    w.actions.push({ type: 'set_ipv4', field: 'source', address: formatAddress(to.address) }, { type: 'set_l4_port', field: 'source', port: to.port });
-    f.networkSource = to.address;
-    f.transportSource = to.port;
+    w.rewrite('source', to.address, to.port);
     return true;
   }
 }

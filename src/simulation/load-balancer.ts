@@ -8,7 +8,7 @@
 // member refuses at once: a TCP reset, or ICMP unreachable for UDP. The router answers ARP for
 // its VIPs in their ports' networks, and hands the replies to the agent's health probes (sent
 // from its own address, from ports HEALTH_PROBE_PORTS) to the agent.
-import { Action, ConnTable, KeyFlag, Tuple } from '../flow';
+import { ConnTable, KeyFlag, Tuple } from '../flow';
 import { contains, formatAddress, IpProtocol, parseAddress, sameAddress } from '../packet';
 import { ConnectionTracking, openingState, tuplePorts } from './connection-tracking';
 import { rejection } from './rejection';
@@ -148,9 +148,7 @@ export class LoadBalancerStep {
     if (!found?.nat?.replyIndex || !found.nat.destination || !found.reply) return;
     const vip = formatAddress(found.nat.address);
     w.note(() => `  a member's reply: from the VIP, ${formatAddress(f.networkSource)}:${f.transportSource} -> ${vip}:${found.nat!.port}`);
-    w.actions.push(setAddress('source', found.nat.address), { type: 'set_l4_port', field: 'source', port: found.nat.port });
-    f.networkSource = found.nat.address;
-    f.transportSource = found.nat.port;
+    w.rewrite('source', found.nat.address, found.nat.port);
     w.connection = found.slot;
     this.tracking.track(router.zone, w); // the connection's state moves on with its replies
   }
@@ -158,9 +156,7 @@ export class LoadBalancerStep {
   private translate(w: Walk, address: Uint8Array, port: number, why: string): void {
     const f = w.fields;
     w.note(() => `  load balancer: ${formatAddress(f.networkDestination)}:${f.transportDestination} -> member ${formatAddress(address)}:${port} (${why})`);
-    w.actions.push(setAddress('destination', address), { type: 'set_l4_port', field: 'destination', port });
-    f.networkDestination = address;
-    f.transportDestination = port;
+    w.rewrite('destination', address, port);
   }
 
   /** No healthy member: a reset or ICMP unreachable back, at once (each new connection's
@@ -186,11 +182,6 @@ export class LoadBalancerStep {
     }
     return roundRobin(lb.id, up, w.dryRun);
   }
-}
-
-/** The action that rewrites an address of either family. */
-function setAddress(field: 'source' | 'destination', address: Uint8Array): Action {
-  return { type: address.length === 4 ? 'set_ipv4' : 'set_ipv6', field, address: formatAddress(address) };
 }
 
 /** Smooth weighted round-robin (nginx's): each pick adds every member's weight to its running

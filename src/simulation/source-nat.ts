@@ -97,18 +97,13 @@ export class SourceNatStep {
     this.tracking.track(router.zone, w); // the connection's state moves on with its replies
   }
 
-  /** What a translated connection's frames have rewritten, and the walk's fields after. */
+  /** A translated connection's frames rewritten, said in a trace. */
   private translate(w: Walk, field: 'source' | 'destination', address: Uint8Array, port: number): void {
     const f = w.fields;
     const echo = f.ipProtocol === IpProtocol.icmp;
     const [beforeAddress, beforePort] = field === 'source' ? [f.networkSource, echo ? f.icmpIdentifier : f.transportSource] : [f.networkDestination, echo ? f.icmpIdentifier : f.transportDestination];
     w.note(() => `  ${field === 'source' ? 'SNAT' : 'un-SNAT'} ${formatAddress(beforeAddress)}:${beforePort} -> ${formatAddress(address)}:${port}`);
-    w.actions.push({ type: 'set_ipv4', field, address: formatAddress(address) }, { type: 'set_l4_port', field, port });
-    if (field === 'source') f.networkSource = address;
-    else f.networkDestination = address;
-    if (echo) f.icmpIdentifier = port;
-    else if (field === 'source') f.transportSource = port;
-    else f.transportDestination = port;
+    w.rewrite(field, address, port);
   }
 
   /** An ICMP error from the outside about what a connection sent: to the VM, with the packet

@@ -1,7 +1,7 @@
 // One walk of a frame through the virtual topology: where it is, what was decided, and what
 // the flow will do. Devices (bridge.ts's VirtualBridge step, router.ts) read and change it.
 import { Action, describeKey, DropReason, FlowKeyFields, FlowState, KeyFlag } from '../flow';
-import { EtherType, formatMac, IpProtocol, isIcmpv4Error, isIcmpv6Error, VLAN_TAG_BYTES, VNET_HEADER_BYTES, ETHERNET_HEADER_BYTES } from '../packet';
+import { EtherType, formatAddress, formatMac, IpProtocol, isIcmpv4Error, isIcmpv6Error, VLAN_TAG_BYTES, VNET_HEADER_BYTES, ETHERNET_HEADER_BYTES } from '../packet';
 import type { Tracking } from './connection-tracking';
 import type { VirtualPort } from './virtual-topology';
 
@@ -159,6 +159,19 @@ export class Walk {
     this.outputs = 0;
     this.dropReason = reason;
     this.note(() => `drop (${reason}): ${why()}`);
+  }
+
+  /** Rewrites the frame's source or destination address and port (NAT, port forwarding, a
+   *  load balancer): the actions (either family; an ICMP echo's identifier is its port) and
+   *  the fields the rest of the walk sees. */
+  rewrite(field: 'source' | 'destination', address: Uint8Array, port: number): void {
+    const f = this.fields;
+    this.actions.push({ type: address.length === 4 ? 'set_ipv4' : 'set_ipv6', field, address: formatAddress(address) }, { type: 'set_l4_port', field, port });
+    if (field === 'source') f.networkSource = address;
+    else f.networkDestination = address;
+    if (f.ipProtocol === IpProtocol.icmp || f.ipProtocol === IpProtocol.icmpv6) f.icmpIdentifier = port;
+    else if (field === 'source') f.transportSource = port;
+    else f.transportDestination = port;
   }
 
   output(port: number): void {
