@@ -8,7 +8,7 @@ import { ConnTable } from '../flow/conntrack';
 import { connectionTag } from '../flow/tags';
 import { ActionExecutor, FrameSink } from '../flow/execute';
 import { acceptFlowState, FLOW_STATE_KEY, parseFlowState } from '../flow/flow-state';
-import { FlowKeyExtractor, hashKey, KEY_WORDS, KeyWord } from '../flow/key';
+import { FlowKeyExtractor, hashKey, KEY_WORDS, KeyWord, TcpBits } from '../flow/key';
 import { TcpCoalescer } from '../packet/coalescing';
 import { describeKernelOffloads } from '../packet/kernel-offloads';
 import { Segmenter } from '../packet/segmentation';
@@ -48,6 +48,8 @@ export const DEFAULT_DATAPATH_OPTIONS: DatapathOptions = {
   slowPathTimeoutMs: 5000,
 };
 
+/** The TCP bits that end a connection, which connection tracking must hear of. */
+const CLOSING = TcpBits.fin | TcpBits.rst;
 /** Upcall batches out at once before new ones wait to grow to UPCALL_BATCH_GROWN flows. */
 const UPCALLS_IN_FLIGHT = 2;
 const UPCALL_BATCH_GROWN = 256;
@@ -93,6 +95,8 @@ export class Datapath implements FrameSink {
   private readonly ids: Int32Array;
   private readonly frameAt: Uint32Array;
   private readonly frameLength: Uint32Array;
+  /** Per frame of the batch: a TCP segment's FIN and RST bits (TcpBits), which its key leaves out. */
+  private readonly closing: Uint8Array;
   /** One receive ring shared by all ports (a batch is sent before the next is read), then scratch. */
   private readonly arena: Uint8Array;
   private readonly executor: ActionExecutor;
@@ -132,6 +136,7 @@ export class Datapath implements FrameSink {
     this.ids = new Int32Array(options.batch);
     this.frameAt = new Uint32Array(options.batch);
     this.frameLength = new Uint32Array(options.batch);
+    this.closing = new Uint8Array(options.batch);
     this.arena = new Uint8Array(options.batch * SLOT_BYTES + SCRATCH_BYTES);
     this.executor = new ActionExecutor(this.arena, options.batch * SLOT_BYTES, SCRATCH_BYTES);
     this.pending = new PendingFlows(options.maxPendingPerFlow, options.maxPendingFrames);
@@ -297,6 +302,7 @@ export class Datapath implements FrameSink {
       this.hashes[parsed] = hashKey(this.keys, parsed * KEY_WORDS);
       this.frameAt[parsed] = at;
       this.frameLength[parsed] = length;
+      this.closing[parsed] = this.extractor.tcpControl & CLOSING;
       this.admitted++;
     }
   }
@@ -315,14 +321,21 @@ export class Datapath implements FrameSink {
         this.cache.lastUsed[id] = this.now;
         this.cache.packets[id]++;
         this.cache.bytes[id] += length - VNET_HEADER_BYTES;
+        if (this.closing[j] !== 0) this.closeSeen(this.cache.connection[id], this.closing[j]);
         this.executor.run(this.actionTable.programs[this.cache.actions[id]], at, length, this);
       } else if (this.meters.limits(this.inPort, Meter.newFlows) && !this.pending.has(this.keys, j * KEY_WORDS, this.hashes[j]) && !this.meters.take(this.inPort, Meter.newFlows, FLOW_UNITS)) {
         this.drop(Drop.newFlowLimited);
-      } else if (!this.pending.add(this.keys, j * KEY_WORDS, this.hashes[j], this.arena, at, length)) {
+      } else if (!this.pending.add(this.keys, j * KEY_WORDS, this.hashes[j], this.arena, at, length, this.closing[j])) {
         this.drop(Drop.queueFull);
       }
     }
     this.inPort = 0;
+  }
+
+  /** A FIN or reset forwarded on a tracked connection's flow: connection tracking, which saw
+   *  only the flow's first segment, hears of it (and shortens the connection's life). */
+  private closeSeen(connection: number, bits: number): void {
+    if (connection >= 0) this.conntrack.closeSeen(connection, bits, Date.now());
   }
 
   /** A frame into the tunnel: finished (checksum, segments) as for a port without vnet headers,
@@ -610,6 +623,7 @@ export class Datapath implements FrameSink {
         }
         return;
       }
+      if (flow.closing !== 0) this.closeSeen(connection, flow.closing);
       const stale = staleSets[tagSet] || (connection >= 0 && (this.invalidatedAt.get(connectionTag(connection)) ?? -1) > generation);
       if (!stale && this.cache.find(flow.key, 0, flow.hash) < 0) {
         const id = this.cache.insert(flow.key, 0, flow.hash, actionId, answers.tagSets[tagSet], this.now, connection);

@@ -8,6 +8,8 @@ export interface PendingFlow {
   key: Uint32Array;
   hash: number;
   frames: Uint8Array[];
+  /** FIN and RST bits of its frames after the first (which the slow path reads itself). */
+  closing: number;
 }
 
 export interface UpcallBatch {
@@ -40,23 +42,24 @@ export class PendingFlows {
     return this.outgoing.length;
   }
 
-  /** Queues a copy of the frame behind its flow's upcall; false when it must be dropped. */
   /** Whether a flow with this key already waits (a frame of it starts no new upcall). */
   has(key: Uint32Array, at: number, hash: number): boolean {
     return this.find(key, at, hash) !== undefined;
   }
 
-  add(key: Uint32Array, at: number, hash: number, arena: Uint8Array, frameAt: number, length: number): boolean {
+  /** Queues a copy of the frame behind its flow's upcall; false when it must be dropped. */
+  add(key: Uint32Array, at: number, hash: number, arena: Uint8Array, frameAt: number, length: number, closing = 0): boolean {
     let flow = this.find(key, at, hash);
     if (flow && flow.frames.length >= this.maxPerFlow) return false;
     if (this.queued >= this.maxFrames) return false;
     if (!flow) {
-      flow = { key: key.slice(at, at + KEY_WORDS), hash, frames: [] };
+      flow = { key: key.slice(at, at + KEY_WORDS), hash, frames: [], closing: 0 };
       const same = this.byHash.get(hash);
       if (same) same.push(flow);
       else this.byHash.set(hash, [flow]);
       this.outgoing.push(flow);
     }
+    if (flow.frames.length > 0) flow.closing |= closing;
     flow.frames.push(arena.slice(frameAt, frameAt + length));
     this.queued++;
     return true;

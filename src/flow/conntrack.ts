@@ -11,6 +11,7 @@
 // live and end together.
 // Timeouts follow Linux's nf_conntrack defaults (Documentation/networking/nf_conntrack-sysctl.rst).
 import { IpProtocol } from '../packet/ipv4';
+import { TcpBits } from './key';
 
 export const CtState = { synSent: 1, synReceived: 2, established: 3, closing: 4, closed: 5, unreplied: 6, replied: 7 } as const;
 export type CtStateCode = (typeof CtState)[keyof typeof CtState];
@@ -19,9 +20,6 @@ const STATE_NAMES = ['', 'SYN_SENT', 'SYN_RECV', 'ESTABLISHED', 'FIN_WAIT', 'CLO
 const TIMEOUT_S = [0, 120, 60, 432_000, 120, 10, 30, 120];
 /** ICMP's are shorter: nf_conntrack_icmp_timeout. */
 const ICMP_TIMEOUT_S = 30;
-
-/** TCP's control bits as the flow key keeps them (KeyFlag's tcp bits, shifted down). */
-export const TcpBits = { syn: 1, fin: 2, rst: 4, ack: 8 } as const;
 
 const Header = { lock: 0, count: 1, refusals: 2, exhausted: 3 } as const;
 const HEADER_WORDS = 4;
@@ -307,6 +305,18 @@ export class ConnTable {
       this.words[b + Slot.state] = state;
       if (reply) this.words[b + Slot.replied] = 1;
       this.words[b + Slot.expires] = this.seconds(now) + timeout(state, this.words[b + Slot.tuple + 2] >>> 8);
+    });
+  }
+
+  /** A FIN or a reset forwarded on a connection's cached flow (the flow key keeps them with
+   *  its other segments): its state moves on, and with it how long it lives. */
+  closeSeen(slot: number, bits: number, now: number): void {
+    this.locked(() => {
+      const b = this.base(slot);
+      if (this.words[b + Slot.status] !== Status.live) return;
+      const state = nextTcpState(this.words[b + Slot.state] as CtStateCode, bits, false);
+      this.words[b + Slot.state] = state;
+      this.words[b + Slot.expires] = this.seconds(now) + timeout(state, IpProtocol.tcp);
     });
   }
 

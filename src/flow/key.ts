@@ -30,9 +30,13 @@ export const KEY_WORDS = 14;
 
 /** `lastHop`: an IPv4 TTL or IPv6 hop limit of 1 or less, which a router answers with an
  *  ICMP error instead of forwarding: such frames must not share a flow with the others.
- *  `tcpSyn`..`tcpAck`: TCP's control bits, so that connection tracking sees each opening,
- *  closing and reset at a flow setup while a connection's data shares one flow. */
-export const KeyFlag = { vlan: 1, fragment: 2, truncated: 4, lastHop: 8, tcpSyn: 16, tcpFin: 32, tcpRst: 64, tcpAck: 128 } as const;
+ *  `tcpOpening`: a TCP SYN without ACK, which opens a connection, so that connection tracking
+ *  decides on each opening. Every later segment of a connection (SYN-ACK, data, FIN, RST)
+ *  shares one flow per direction: the first of each direction comes up, and the datapath
+ *  tells connection tracking of the FINs and resets its flows forward (ConnectionCloses). */
+export const KeyFlag = { vlan: 1, fragment: 2, truncated: 4, lastHop: 8, tcpOpening: 16 } as const;
+/** TCP's control bits as connection tracking reads them. */
+export const TcpBits = { syn: 1, fin: 2, rst: 4, ack: 8 } as const;
 /** The byte of TCP's control bits (RFC 9293, 3.1): FIN 0x01, SYN 0x02, RST 0x04, ACK 0x10. */
 const TCP_FLAGS_AT = 13;
 
@@ -47,11 +51,15 @@ export class FlowKeyExtractor {
   private readonly ipv4 = new Ipv4Packet();
   private readonly ipv6 = new Ipv6Packet();
   private readonly arp = new ArpPacket();
+  /** The last frame's TCP control bits (TcpBits), 0 for anything but a readable TCP segment:
+   *  what the key leaves out of them. */
+  tcpControl = 0;
 
   /** Returns false for a frame too short to be Ethernet; anything deeper that is malformed is
    *  keyed on what could be read and flagged `truncated`, so a switch still forwards it. */
   extract(frame: Uint8Array, start: number, end: number, inPort: number, key: Uint32Array, at: number): boolean {
     key.fill(0, at, at + KEY_WORDS);
+    this.tcpControl = 0;
     if (this.ethernet.point(frame, start, end) !== null) return false;
     const m = this.ethernet.destinationAt;
     key[at + KeyWord.macs] = ((frame[m] << 24) | (frame[m + 1] << 16) | (frame[m + 2] << 8) | frame[m + 3]) >>> 0;
@@ -133,7 +141,8 @@ export class FlowKeyExtractor {
         else flags |= KeyFlag.truncated;
         if (proto === IpProtocol.tcp && l4 + TCP_FLAGS_AT < end) {
           const bits = frame[l4 + TCP_FLAGS_AT];
-          flags |= ((bits & 0x02) << 3) | ((bits & 0x01) << 5) | ((bits & 0x04) << 4) | ((bits & 0x10) << 3); // to KeyFlag.tcpSyn..tcpAck
+          this.tcpControl = ((bits & 0x02) >>> 1) | ((bits & 0x01) << 1) | (bits & 0x04) | ((bits & 0x10) >>> 1); // to TcpBits
+          if ((bits & 0x12) === 0x02) flags |= KeyFlag.tcpOpening;
         }
       } else if (proto === IpProtocol.icmp || proto === IpProtocol.icmpv6) {
         if (l4 + 2 <= end) {
@@ -246,7 +255,6 @@ export function formatKey(fields: FlowKeyFields, formatMac: (b: Uint8Array) => s
   if (fields.flags & KeyFlag.fragment) parts.push('nw_frag=yes');
   if (fields.flags & KeyFlag.lastHop) parts.push('nw_ttl<=1');
   if (fields.flags & KeyFlag.truncated) parts.push('truncated');
-  const tcp = [['syn', KeyFlag.tcpSyn], ['fin', KeyFlag.tcpFin], ['rst', KeyFlag.tcpRst], ['ack', KeyFlag.tcpAck]].filter(([, f]) => fields.flags & (f as number)).map(([n]) => n);
-  if (tcp.length > 0) parts.push(`tcp_flags=${tcp.join('|')}`);
+  if (fields.flags & KeyFlag.tcpOpening) parts.push('tcp_flags=+syn-ack');
   return parts.join(',');
 }

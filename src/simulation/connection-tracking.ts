@@ -3,7 +3,7 @@
 // committed once the walk is done: a new connection something let through is tracked, a known
 // one moves on. A new one whose flow tunnels to another host is told to that host first, as
 // its reply may enter there (flow state).
-import { Connection, ConnTable, CtState, CtStateCode, emitFlowState, FLOW_STATE_BYTES, FLOW_STATE_KEY, FlowKeyFields, FlowState, KeyFlag, nextTcpState } from '../flow';
+import { Connection, ConnTable, CtState, CtStateCode, emitFlowState, FLOW_STATE_BYTES, FLOW_STATE_KEY, FlowKeyFields, FlowState, nextTcpState, TcpBits } from '../flow';
 import { ICMPV4_HEADER_BYTES, Icmpv4Type, Icmpv6Type, IpProtocol, IPV6_HEADER_BYTES, VNET_HEADER_BYTES } from '../packet';
 import { CONNTRACK_SPACE_TAG } from './tags';
 import type { Walk } from './walk';
@@ -59,10 +59,9 @@ export class ConnectionTracking {
       return;
     }
     const f = w.fields;
-    const bits = (f.flags & (KeyFlag.tcpSyn | KeyFlag.tcpFin | KeyFlag.tcpRst | KeyFlag.tcpAck)) >>> 4;
     const tcp = f.ipProtocol === IpProtocol.tcp;
     if (t.found) {
-      const state = tcp ? nextTcpState(t.found.state, bits, t.found.reply) : t.found.reply ? CtState.replied : t.found.state;
+      const state = tcp ? nextTcpState(t.found.state, w.tcpControl, t.found.reply) : t.found.reply ? CtState.replied : t.found.state;
       this.conntrack().update(t.found.slot, state, t.found.reply, now);
       if (w.translation) this.tell(w, { ...w.translation, state });
       return;
@@ -95,11 +94,14 @@ export class ConnectionTracking {
   /** Whether a frame not tracked may open a connection. A TCP segment without SYN may (picked
    *  up mid-stream, as nf_conntrack's tcp_loose allows by default, so that connections outlive
    *  the table); a reset of nothing, SYN with FIN, and an ICMP error about no connection we
-   *  know may not: nf_conntrack calls those invalid. */
+   *  know may not: nf_conntrack calls those invalid. The key does not tell a reset or a FIN
+   *  from the segments that share its flow, so what is decided for one is not cached. */
   private opens(w: Walk): boolean {
-    const f = w.fields;
-    if (f.ipProtocol === IpProtocol.tcp) return (f.flags & KeyFlag.tcpRst) === 0 && (f.flags & (KeyFlag.tcpSyn | KeyFlag.tcpFin)) !== (KeyFlag.tcpSyn | KeyFlag.tcpFin);
-    return !w.icmpError;
+    if (w.fields.ipProtocol !== IpProtocol.tcp) return !w.icmpError;
+    const bits = w.tcpControl;
+    const opens = (bits & TcpBits.rst) === 0 && (bits & (TcpBits.syn | TcpBits.fin)) !== (TcpBits.syn | TcpBits.fin);
+    if (!opens) w.cache = false;
+    return opens;
   }
 
   /** Whether the frame is an ICMP error (unreachable, time exceeded, too big, parameter
@@ -118,7 +120,7 @@ export class ConnectionTracking {
 export function openingState(w: Walk): CtStateCode {
   const f = w.fields;
   if (f.ipProtocol !== IpProtocol.tcp) return CtState.unreplied;
-  return nextTcpState(0, (f.flags & (KeyFlag.tcpSyn | KeyFlag.tcpFin | KeyFlag.tcpRst | KeyFlag.tcpAck)) >>> 4, false);
+  return nextTcpState(0, w.tcpControl, false);
 }
 
 /** The ports of a connection's tuple: L4 ports; for ICMP echo its identifier and the

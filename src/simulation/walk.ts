@@ -1,6 +1,6 @@
 // One walk of a frame through the virtual topology: where it is, what was decided, and what
 // the flow will do. Devices (bridge.ts's VirtualBridge step, router.ts) read and change it.
-import { Action, describeKey, DropReason, FlowKeyFields, FlowState, KeyFlag } from '../flow';
+import { Action, describeKey, DropReason, FlowKeyExtractor, FlowKeyFields, FlowState, KEY_WORDS, KeyFlag, TcpBits } from '../flow';
 import { EtherType, formatAddress, formatMac, IpProtocol, isIcmpv4Error, isIcmpv6Error, VLAN_TAG_BYTES, VNET_HEADER_BYTES, ETHERNET_HEADER_BYTES } from '../packet';
 import type { Tracking } from './connection-tracking';
 import type { VirtualPort } from './virtual-topology';
@@ -111,6 +111,9 @@ export class Walk {
   ttl: number;
   /** Where the frame's L3 header starts in `frame` (behind the vnet header), or -1. */
   readonly l3At: number;
+  /** A TCP segment's control bits (TcpBits), which the key keeps only whether it opens; 0
+   *  for anything else. */
+  readonly tcpControl: number;
 
   constructor(key: Uint32Array, at: number, readonly frame: Uint8Array | null, readonly dryRun: boolean) {
     this.fields = describeKey(key, at);
@@ -119,6 +122,7 @@ export class Walk {
     this.tagged = (this.fields.flags & KeyFlag.vlan) !== 0;
     this.l3At = frame ? VNET_HEADER_BYTES + ETHERNET_HEADER_BYTES + (this.tagged ? VLAN_TAG_BYTES : 0) : -1;
     this.ttl = this.readTtl();
+    this.tcpControl = this.readTcpControl();
   }
 
   get ipv4(): boolean {
@@ -211,4 +215,16 @@ export class Walk {
     if (f && this.ipv6 && this.l3At + 8 <= f.length) return f[this.l3At + 7];
     return this.fields.flags & KeyFlag.lastHop ? 1 : 64;
   }
+
+  /** Read from the frame where there is one; a trace of a key alone has an opening's SYN or a
+   *  later segment's ACK. */
+  private readTcpControl(): number {
+    if (this.fields.ipProtocol !== IpProtocol.tcp || !(this.ipv4 || this.ipv6)) return 0;
+    if (this.frame && reader.extract(this.frame, VNET_HEADER_BYTES, this.frame.length, 0, scratch, 0)) return reader.tcpControl;
+    return this.fields.flags & KeyFlag.tcpOpening ? TcpBits.syn : TcpBits.ack;
+  }
 }
+
+/** What the key leaves out of a frame is read again by one extractor. */
+const reader = new FlowKeyExtractor();
+const scratch = new Uint32Array(KEY_WORDS);

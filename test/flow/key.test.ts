@@ -1,5 +1,5 @@
 import test from 'ava';
-import { describeKey, FlowKeyExtractor, hashKey, KEY_WORDS, KeyFlag } from '../../src/flow';
+import { describeKey, FlowKeyExtractor, formatKey, hashKey, KEY_WORDS, KeyFlag, TcpBits } from '../../src/flow';
 import { EtherType, formatIpv4, formatIpv6, formatMac, IpProtocol } from '../../src/packet';
 import { hex } from '../helpers/bytes';
 import { arpRequest, icmpEchoRequest, neighborSolicitation, tcpSyn, udpDatagram } from '../helpers/frames';
@@ -26,7 +26,28 @@ test('a TCP SYN keys on port, MACs, addresses, protocol and L4 ports', (t) => {
   t.is(formatIpv4(f.networkDestination), '10.0.0.2');
   t.is(f.transportSource, 39854);
   t.is(f.transportDestination, 80);
-  t.is(f.flags, KeyFlag.tcpSyn, 'a SYN is a flow of its own: connection tracking sees it');
+  t.is(f.flags, KeyFlag.tcpOpening, 'a SYN is a flow of its own: connection tracking sees it');
+  t.is(extractor.tcpControl, TcpBits.syn);
+});
+
+test('every later segment of a connection shares one key; the extractor tells their control bits apart', (t) => {
+  const FLAGS_AT = 14 + 20 + 13;
+  const segment = (bits: number) => {
+    const frame = tcpSyn.slice();
+    frame[FLAGS_AT] = bits;
+    const key = keyOf(frame);
+    return { key: [...key].join(), control: extractor.tcpControl, text: formatKey(describeKey(key, 0), String, String) };
+  };
+  const [synAck, ack, fin, rst] = [0x12, 0x10, 0x11, 0x04].map(segment);
+  t.is(synAck.control, TcpBits.syn | TcpBits.ack);
+  t.is(fin.control, TcpBits.fin | TcpBits.ack);
+  t.is(rst.control, TcpBits.rst);
+  t.deepEqual([ack.key, fin.key, rst.key], [synAck.key, synAck.key, synAck.key], 'a FIN or a reset comes to connection tracking from the datapath, not by a flow of its own');
+  t.not(segment(0x02).key, ack.key, 'an opening SYN keys apart');
+  t.true(segment(0x02).text.endsWith('tcp_flags=+syn-ack'));
+  t.false(ack.text.includes('tcp_flags'));
+  keyOf(udpDatagram);
+  t.is(extractor.tcpControl, 0, 'not TCP: no control bits');
 });
 
 test('ARP keys on its opcode and addresses; IPv6 on all 128 bits', (t) => {
