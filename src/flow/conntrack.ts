@@ -285,16 +285,16 @@ export class ConnTable {
   }
 
   /** The sources source NAT gave the connections tracked here: address (IPv4 as a number)
-   *  and port of each. */
+   *  and port of each. Read without the lock, which a scan of the whole table would hold for
+   *  milliseconds: a connection opened or ended meanwhile may be missed or seen, as a count of
+   *  ports in use allows. */
   translations(): { address: number; port: number }[] {
-    return this.locked(() => {
-      const out: { address: number; port: number }[] = [];
-      for (let slot = 0; slot <= this.mask; slot++) {
-        const b = this.base(slot);
-        if (this.words[b + Slot.status] === Status.live && this.words[b + Slot.role] === Role.translated && this.words[b + Slot.side] === Side.source) out.push({ address: this.words[b + Slot.natAddress] >>> 0, port: this.words[b + Slot.natPort] });
-      }
-      return out;
-    });
+    const out: { address: number; port: number }[] = [];
+    for (let slot = 0; slot <= this.mask; slot++) {
+      const b = this.base(slot);
+      if (this.words[b + Slot.status] === Status.live && this.words[b + Slot.role] === Role.translated && this.words[b + Slot.side] === Side.source) out.push({ address: this.words[b + Slot.natAddress] >>> 0, port: this.words[b + Slot.natPort] });
+    }
+    return out;
   }
 
   /** A flow setup of a known connection: its new state (or the same), alive from `now`. */
@@ -309,15 +309,19 @@ export class ConnTable {
   }
 
   /** A FIN or a reset forwarded on a connection's cached flow (the flow key keeps them with
-   *  its other segments): its state moves on, and with it how long it lives. */
+   *  its other segments): its state moves on, and with it how long it lives. The datapath
+   *  calls this as it forwards, so it takes no lock (which a slow-path thread may hold for a
+   *  while): the state moves by compare-and-swap. */
   closeSeen(slot: number, bits: number, now: number): void {
-    this.locked(() => {
-      const b = this.base(slot);
-      if (this.words[b + Slot.status] !== Status.live) return;
-      const state = nextTcpState(this.words[b + Slot.state] as CtStateCode, bits, false);
-      this.words[b + Slot.state] = state;
-      this.words[b + Slot.expires] = this.seconds(now) + timeout(state, IpProtocol.tcp);
-    });
+    const b = this.base(slot);
+    for (;;) {
+      if (Atomics.load(this.words, b + Slot.status) !== Status.live) return;
+      const state = Atomics.load(this.words, b + Slot.state) as CtStateCode;
+      const next = nextTcpState(state, bits, false);
+      if (Atomics.compareExchange(this.words, b + Slot.state, state, next) !== state) continue;
+      Atomics.store(this.words, b + Slot.expires, this.seconds(now) + timeout(next, IpProtocol.tcp));
+      return;
+    }
   }
 
   /** Flows of these connections were used: they live on from `now`. */
@@ -331,15 +335,21 @@ export class ConnTable {
     });
   }
 
-  /** Ends the connections past their time; their slots (whose flows must go). */
+  /** Ends the connections past their time; their slots (whose flows must go). They are looked
+   *  for without the lock (a scan of the whole table), then ended under it, each looked at again. */
   sweep(now: number): number[] {
+    const at = this.seconds(now);
+    const due: number[] = [];
+    for (let slot = 0; slot <= this.mask; slot++) {
+      const b = this.base(slot);
+      if (this.words[b + Slot.status] === Status.live && this.words[b + Slot.expires] <= at) due.push(slot);
+    }
+    if (due.length === 0) return [];
     return this.locked(() => {
       const gone: number[] = [];
-      const at = this.seconds(now);
-      for (let slot = 0; slot <= this.mask; slot++) {
+      for (const slot of due) {
         const b = this.base(slot);
-        if (this.words[b + Slot.status] !== Status.live || this.words[b + Slot.expires] > at) continue;
-        gone.push(...this.end(slot));
+        if (this.words[b + Slot.status] === Status.live && this.words[b + Slot.expires] <= at) gone.push(...this.end(slot));
       }
       return gone;
     });
