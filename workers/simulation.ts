@@ -1,7 +1,7 @@
 // Entry point of a simulation thread (a piscina task): walks the virtual topology for each
 // flow of an upcall batch. The topology arrives as a versioned state in shared memory, decoded
 // when it changed; learned MACs go straight into the shared tables, so any thread may take a batch.
-import { FrameBatch, frameOf, packAnswers, SlowPathAnswers, SlowPathFlow, Transmission } from '../src/datapath';
+import { FrameBatch, frameOf, packAnswers, PredictedSlowPathFlow, SlowPathAnswers, SlowPathFlow, Transmission } from '../src/datapath';
 import { KEY_WORDS } from '../src/flow';
 import { decodeState, EncodedState, Hold, LearnedStation, Neighbor, Service, TopologySimulation } from '../src/simulation';
 
@@ -34,10 +34,12 @@ export default function simulate(task: SimulationTask): SimulationAnswer {
   if (simulation?.topology.version !== task.state.version) simulation = new TopologySimulation(decodeState(task.state));
   const answer: SimulationAnswer = { answers: packAnswers([]), invalidate: [], emit: [], learned: [], stations: [], holds: [], served: { dhcp: 0, routerAdvertisement: 0 }, natShortages: {}, probeReplies: [] };
   const flows: SlowPathFlow[] = [];
+  const predicted: PredictedSlowPathFlow[] = [];
   const invalidate = new Set<string>();
   for (let i = 0; i * KEY_WORDS < task.keys.length; i++) {
     const result = simulation.simulate(task.keys, i * KEY_WORDS, frameOf(task.frames, i), task.now);
     flows.push({ actions: result.actions, tags: result.tags, cache: result.cache, connection: result.connection });
+    for (const p of result.predicted) predicted.push({ key: p.key, actions: p.result.actions, tags: p.result.tags, cache: true, connection: p.result.connection, tell: p.way });
     for (const tag of result.invalidate) invalidate.add(tag);
     answer.emit.push(...result.emit);
     for (const e of result.emit) if (e.service) answer.served[e.service]++;
@@ -48,6 +50,6 @@ export default function simulate(task: SimulationTask): SimulationAnswer {
     for (const key of result.natShortages) answer.natShortages[key] = (answer.natShortages[key] ?? 0) + 1;
   }
   answer.invalidate = [...invalidate];
-  answer.answers = packAnswers(flows);
+  answer.answers = packAnswers(flows, predicted);
   return answer;
 }

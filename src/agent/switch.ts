@@ -318,7 +318,7 @@ export class Switch extends EventEmitter {
     new FlowKeyExtractor().extract(withHeader, VNET_HEADER_BYTES, withHeader.length, record.spec.number, key, 0);
     const encoded = this.topology.encode(this.portViews());
     if (this.traced?.topology.version !== encoded.version) this.traced = new TopologySimulation(decodeState(encoded));
-    return { ...this.traced.simulate(key, 0, withHeader, macClock(), true), flow: key };
+    return { ...this.traced.simulate(key, 0, withHeader, macClock(), 'trace'), flow: key };
   }
 
   stats(): SwitchStats {

@@ -8,7 +8,7 @@ import { ConnTable } from '../flow/conntrack';
 import { connectionTag } from '../flow/tags';
 import { ActionExecutor, FrameSink } from '../flow/execute';
 import { acceptFlowState, FLOW_STATE_KEY, parseFlowState } from '../flow/flow-state';
-import { FlowKeyExtractor, hashKey, KEY_WORDS, KeyWord, TcpBits } from '../flow/key';
+import { FlowKeyExtractor, hashKey, KEY_WORDS, KeyWord } from '../flow/key';
 import { TcpCoalescer } from '../packet/coalescing';
 import { describeKernelOffloads } from '../packet/kernel-offloads';
 import { Segmenter } from '../packet/segmentation';
@@ -20,6 +20,7 @@ import { Shaper } from './shaper';
 import { FLOW_FIELDS } from './messages';
 import type { FlowDump, FromDatapath, PortSpec, SlowPathAnswers, Transmission, TunnelMap } from './messages';
 import { activeConnections, activeSources } from './flow-activity';
+import { CLOSING, ConnectionSegments } from './connection-segments';
 import { FrameIo, isLinkFailure, native } from './native';
 import { PendingFlows } from './pending';
 import { HeldFrames } from './held-frames';
@@ -49,8 +50,6 @@ export const DEFAULT_DATAPATH_OPTIONS: DatapathOptions = {
   slowPathTimeoutMs: 5000,
 };
 
-/** The TCP bits that end a connection, which connection tracking must hear of. */
-const CLOSING = TcpBits.fin | TcpBits.rst;
 /** Upcall batches out at once before new ones wait to grow to UPCALL_BATCH_GROWN flows. */
 const UPCALLS_IN_FLIGHT = 2;
 const UPCALL_BATCH_GROWN = 256;
@@ -96,8 +95,9 @@ export class Datapath implements FrameSink {
   private readonly ids: Int32Array;
   private readonly frameAt: Uint32Array;
   private readonly frameLength: Uint32Array;
-  /** Per frame of the batch: a TCP segment's FIN and RST bits (TcpBits), which its key leaves out. */
-  private readonly closing: Uint8Array;
+  /** Per frame of the batch: a TCP segment's control bits (TcpBits), which its key leaves out. */
+  private readonly control: Uint8Array;
+  private readonly segments: ConnectionSegments;
   /** One receive ring shared by all ports (a batch is sent before the next is read), then scratch. */
   private readonly arena: Uint8Array;
   private readonly executor: ActionExecutor;
@@ -131,13 +131,14 @@ export class Datapath implements FrameSink {
     private readonly io: FrameIo = native,
   ) {
     this.cache = new FlowCache({ capacity: options.flowCapacity, idleTimeoutMs: options.flowIdleMs });
+    this.segments = new ConnectionSegments(this.cache, conntrack);
     this.lengths = new Uint32Array(options.batch);
     this.keys = new Uint32Array(options.batch * KEY_WORDS);
     this.hashes = new Uint32Array(options.batch);
     this.ids = new Int32Array(options.batch);
     this.frameAt = new Uint32Array(options.batch);
     this.frameLength = new Uint32Array(options.batch);
-    this.closing = new Uint8Array(options.batch);
+    this.control = new Uint8Array(options.batch);
     this.arena = new Uint8Array(options.batch * SLOT_BYTES + SCRATCH_BYTES);
     this.executor = new ActionExecutor(this.arena, options.batch * SLOT_BYTES, SCRATCH_BYTES);
     this.pending = new PendingFlows(options.maxPendingPerFlow, options.maxPendingFrames);
@@ -303,7 +304,7 @@ export class Datapath implements FrameSink {
       this.hashes[parsed] = hashKey(this.keys, parsed * KEY_WORDS);
       this.frameAt[parsed] = at;
       this.frameLength[parsed] = length;
-      this.closing[parsed] = this.extractor.tcpControl & CLOSING;
+      this.control[parsed] = this.extractor.tcpControl;
       this.admitted++;
     }
   }
@@ -322,21 +323,15 @@ export class Datapath implements FrameSink {
         this.cache.lastUsed[id] = this.now;
         this.cache.packets[id]++;
         this.cache.bytes[id] += length - VNET_HEADER_BYTES;
-        if (this.closing[j] !== 0) this.closeSeen(this.cache.connection[id], this.closing[j]);
+        if ((this.control[j] & CLOSING) !== 0 || this.cache.tellFirst[id] !== 0) this.segments.hit(id, this.control[j]);
         this.executor.run(this.actionTable.programs[this.cache.actions[id]], at, length, this);
       } else if (this.meters.limits(this.inPort, Meter.newFlows) && !this.pending.has(this.keys, j * KEY_WORDS, this.hashes[j]) && !this.meters.take(this.inPort, Meter.newFlows, FLOW_UNITS)) {
         this.drop(Drop.newFlowLimited);
-      } else if (!this.pending.add(this.keys, j * KEY_WORDS, this.hashes[j], this.arena, at, length, this.closing[j])) {
+      } else if (!this.pending.add(this.keys, j * KEY_WORDS, this.hashes[j], this.arena, at, length, this.control[j] & CLOSING)) {
         this.drop(Drop.queueFull);
       }
     }
     this.inPort = 0;
-  }
-
-  /** A FIN or reset forwarded on a tracked connection's flow: connection tracking, which saw
-   *  only the flow's first segment, hears of it (and shortens the connection's life). */
-  private closeSeen(connection: number, bits: number): void {
-    if (connection >= 0) this.conntrack.closeSeen(connection, bits, Date.now());
   }
 
   /** A frame into the tunnel: finished (checksum, segments) as for a port without vnet headers,
@@ -607,11 +602,20 @@ export class Datapath implements FrameSink {
   }
 
   /** Installs the slow path's answers and releases the frames that waited for them. A flow
-   *  the slow path answers itself is not installed: it saw the first frame, the others go up again. */
+   *  the slow path answers itself is not installed: it saw the first frame, the others go up
+   *  again. Flows it set up ahead go in first, before what they answer is sent. */
   install(batch: number, generation: number, answers: SlowPathAnswers): void {
     this.now = this.clock();
     const actionIds = answers.actionLists.map((actions) => this.actionTable.intern(actions));
     const staleSets = answers.tagSets.map((tags) => tags.some((tag) => (this.invalidatedAt.get(tag) ?? -1) > generation));
+    const stale = (tagSet: number, connection: number) => staleSets[tagSet] || (connection >= 0 && (this.invalidatedAt.get(connectionTag(connection)) ?? -1) > generation);
+    const keys = answers.predictedKeys;
+    for (let i = 0, at = 0; at < keys.length; i++, at += KEY_WORDS) {
+      const [list, tagSet, tell, connection] = answers.predicted.subarray(i * FLOW_FIELDS, (i + 1) * FLOW_FIELDS);
+      const hash = hashKey(keys, at);
+      if (stale(tagSet, connection) || this.cache.find(keys, at, hash) >= 0) continue;
+      this.cache.insert(keys, at, hash, actionIds[list], answers.tagSets[tagSet], this.now, connection, tell);
+    }
     this.pending.complete(batch).forEach((flow, i) => {
       this.inPort = flow.key[KeyWord.inPortVlan] >>> 16;
       const actionId = actionIds[answers.flows[i * FLOW_FIELDS]];
@@ -624,9 +628,8 @@ export class Datapath implements FrameSink {
         }
         return;
       }
-      if (flow.closing !== 0) this.closeSeen(connection, flow.closing);
-      const stale = staleSets[tagSet] || (connection >= 0 && (this.invalidatedAt.get(connectionTag(connection)) ?? -1) > generation);
-      if (!stale && this.cache.find(flow.key, 0, flow.hash) < 0) {
+      if (flow.closing !== 0) this.segments.queued(connection, flow.closing);
+      if (!stale(tagSet, connection) && this.cache.find(flow.key, 0, flow.hash) < 0) {
         const id = this.cache.insert(flow.key, 0, flow.hash, actionId, answers.tagSets[tagSet], this.now, connection);
         for (const frame of flow.frames) {
           this.cache.packets[id]++;

@@ -1,6 +1,7 @@
 // What the agent's thread and the datapath workers say to each other. Frames never travel in
 // messages on the fast path: only a flow's first frames, on a miss, and control.
 import type { Action } from '../flow';
+import { KEY_WORDS } from '../flow/key';
 
 export type PortKind = 'tap' | 'packet' | 'tunnel';
 
@@ -22,6 +23,13 @@ export interface SlowPathFlow {
   connection: number;
 }
 
+/** A flow the slow path set up ahead of its first frame (see predicted-flows.ts), with its key
+ *  and which way of its connection its first hit is told to connection tracking as (TellFirst). */
+export interface PredictedSlowPathFlow extends SlowPathFlow {
+  key: Uint32Array;
+  tell: number;
+}
+
 /** The slow path's answers for one upcall batch. Flows on the same path share their action
  *  list and tag set (tags name devices and stations, not 5-tuples), so each distinct one
  *  crosses the threads once and flows refer to it by index: a flood of new flows costs a few
@@ -33,16 +41,28 @@ export interface SlowPathAnswers {
    *  and its connection (or -1). A connection is not a tag: one per flow, it would make every
    *  flow's tag set its own. */
   flows: Int32Array;
+  /** Flows set up ahead: their keys one after another, their FLOW_FIELDS numbers as above
+   *  (the third is their TellFirst), in the same lists. */
+  predictedKeys: Uint32Array;
+  predicted: Int32Array;
 }
 export const FLOW_FIELDS = 4;
 
-export function packAnswers(flows: readonly SlowPathFlow[]): SlowPathAnswers {
-  const answers: SlowPathAnswers = { actionLists: [], tagSets: [], flows: new Int32Array(flows.length * FLOW_FIELDS) };
-  flows.forEach((flow, i) => {
-    answers.flows[i * FLOW_FIELDS] = indexIn(answers.actionLists, flow.actions, sameAction);
-    answers.flows[i * FLOW_FIELDS + 1] = indexIn(answers.tagSets, flow.tags, (a, b) => a === b);
-    answers.flows[i * FLOW_FIELDS + 2] = flow.cache ? 1 : 0;
-    answers.flows[i * FLOW_FIELDS + 3] = flow.connection;
+export function packAnswers(flows: readonly SlowPathFlow[], predicted: readonly PredictedSlowPathFlow[] = []): SlowPathAnswers {
+  const answers: SlowPathAnswers = {
+    actionLists: [], tagSets: [], flows: new Int32Array(flows.length * FLOW_FIELDS),
+    predictedKeys: new Uint32Array(predicted.length * KEY_WORDS), predicted: new Int32Array(predicted.length * FLOW_FIELDS),
+  };
+  const pack = (into: Int32Array, i: number, flow: SlowPathFlow, third: number) => {
+    into[i * FLOW_FIELDS] = indexIn(answers.actionLists, flow.actions, sameAction);
+    into[i * FLOW_FIELDS + 1] = indexIn(answers.tagSets, flow.tags, (a, b) => a === b);
+    into[i * FLOW_FIELDS + 2] = third;
+    into[i * FLOW_FIELDS + 3] = flow.connection;
+  };
+  flows.forEach((flow, i) => pack(answers.flows, i, flow, flow.cache ? 1 : 0));
+  predicted.forEach((flow, i) => {
+    answers.predictedKeys.set(flow.key, i * KEY_WORDS);
+    pack(answers.predicted, i, flow, flow.tell);
   });
   return answers;
 }

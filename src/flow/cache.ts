@@ -22,6 +22,10 @@ export interface FlowCacheStats {
   invalidations: number;
 }
 
+/** Which way of its connection a flow set up ahead of its first frame goes: its first hit is
+ *  told to connection tracking as that way (none: any other flow). */
+export const TellFirst = { none: 0, original: 1, reply: 2 } as const;
+
 const EMPTY = -1;
 const EVICTION_CANDIDATES = 4;
 /** Per slot: the key's words, then its hash, then the flow id + 1 (0: a free slot). */
@@ -42,6 +46,8 @@ export class FlowCache {
   readonly tagSets = new TagSets();
   /** Per flow: its tracked connection (a slot of the connection table), or -1. */
   readonly connection: Int32Array;
+  /** Per flow: TellFirst. */
+  readonly tellFirst: Uint8Array;
   /** Per flow: neighbours in its connection's list; the first flow of each connection's. */
   private readonly connectionNext: Int32Array;
   private readonly connectionPrev: Int32Array;
@@ -73,6 +79,7 @@ export class FlowCache {
     this.next = new Int32Array(n);
     this.prev = new Int32Array(n);
     this.connection = new Int32Array(n).fill(EMPTY);
+    this.tellFirst = new Uint8Array(n);
     this.connectionNext = new Int32Array(n);
     this.connectionPrev = new Int32Array(n);
     for (let i = 0; i < n; i++) this.next[i] = i + 1 < n ? i + 1 : EMPTY;
@@ -111,11 +118,12 @@ export class FlowCache {
   }
 
   /** Installs a flow (the key must not be cached); evicts one first when full. Returns its id. */
-  insert(key: Uint32Array, at: number, hash: number, actionId: number, tags: readonly string[], now: number, connection = EMPTY): number {
+  insert(key: Uint32Array, at: number, hash: number, actionId: number, tags: readonly string[], now: number, connection = EMPTY, tellFirst = 0): number {
     if (this.count === this.capacity) this.evictOne();
     const id = this.freeHead;
     this.freeHead = this.next[id];
     this.actions[id] = actionId;
+    this.tellFirst[id] = tellFirst;
     this.lastUsed[id] = now;
     this.packets[id] = 0;
     this.bytes[id] = 0;

@@ -308,18 +308,20 @@ export class ConnTable {
     });
   }
 
-  /** A FIN or a reset forwarded on a connection's cached flow (the flow key keeps them with
-   *  its other segments): its state moves on, and with it how long it lives. The datapath
+  /** A TCP segment forwarded on a connection's cached flow, which the slow path did not see
+   *  (a FIN or a reset, which the flow key keeps with the other segments; the first of a flow
+   *  set up ahead of it): its state moves on, and with it how long it lives. The datapath
    *  calls this as it forwards, so it takes no lock (which a slow-path thread may hold for a
    *  while): the state moves by compare-and-swap. */
-  closeSeen(slot: number, bits: number, now: number): void {
+  segmentSeen(slot: number, bits: number, reply: boolean, now: number): void {
     const b = this.base(slot);
     for (;;) {
       if (Atomics.load(this.words, b + Slot.status) !== Status.live) return;
       const state = Atomics.load(this.words, b + Slot.state) as CtStateCode;
-      const next = nextTcpState(state, bits, false);
+      const next = nextTcpState(state, bits, reply);
       if (Atomics.compareExchange(this.words, b + Slot.state, state, next) !== state) continue;
       Atomics.store(this.words, b + Slot.expires, this.seconds(now) + timeout(next, IpProtocol.tcp));
+      if (reply) Atomics.store(this.words, b + Slot.replied, 1);
       return;
     }
   }

@@ -135,7 +135,7 @@ export class ChainStep {
       });
       return false;
     }
-    if (!decidedBy && w.dryRun) w.note(() => `  ${where}: ${chain.name}: no rule decided: accept`);
+    if (!decidedBy && w.tracing) w.note(() => `  ${where}: ${chain.name}: no rule decided: accept`);
     // A connection a chain looked at and let through is tracked, so that its replies are known.
     if (c.asked) w.tracking!.allowed = true;
     return true;
@@ -153,7 +153,7 @@ export class ChainStep {
       const rule = rules[r];
       for (let t = 0; t < rule.tags.length; t++) w.tags.add(rule.tags[t]);
       if (!holds(rule, c)) continue;
-      if (w.dryRun) this.noteMatch(chain, rule, c);
+      if (w.tracing) this.noteMatch(chain, rule, c);
       if (rule.action === 'continue' || (rule.action === 'jump' && !rule.jumpTo)) continue; // a jump to a chain taken out since: as if not there
       if (rule.action === 'jump') {
         const verdict = this.run(rule.jumpTo!, c, depth + 1);

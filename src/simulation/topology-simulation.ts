@@ -11,7 +11,8 @@ import { ConnectionTracking } from './connection-tracking';
 import { ChainStep } from './chains';
 import { portTag } from './tags';
 import { MirrorEntry, VirtualBridge, VirtualMigratingPlace, VirtualPlace, VirtualPort, VirtualRouter, VirtualTopology } from './virtual-topology';
-import { Emission, Service, SimulationResult, Walk } from './walk';
+import { Emission, Service, SimulationResult, Walk, WalkMode } from './walk';
+import { predictedFlows } from './predicted-flows';
 
 /** What the devices' steps call back into. */
 export interface TopologyWalker {
@@ -41,10 +42,10 @@ export class TopologySimulation implements TopologyWalker {
   constructor(readonly topology: VirtualTopology) {}
 
   /** Walks the flow of key[at..]; `frame` (vnet header first) is its first frame, when there is
-   *  one. A trace (`dryRun`) learns nothing and its side effects are only described. */
-  simulate(key: Uint32Array, at: number, frame: Uint8Array | null, now: number, dryRun = false): SimulationResult {
+   *  one. A trace learns nothing and its side effects are only described. */
+  simulate(key: Uint32Array, at: number, frame: Uint8Array | null, now: number, mode: WalkMode = 'live'): SimulationResult {
     this.now = now;
-    const w = new Walk(key, at, frame, dryRun);
+    const w = new Walk(key, at, frame, mode);
     const inPort = w.fields.inPort;
     w.tags.add((this.portTags[inPort] ??= portTag(inPort)));
     const port = this.topology.byDatapathPort.get(inPort);
@@ -61,7 +62,9 @@ export class TopologySimulation implements TopologyWalker {
     if (port.migrating?.remote && port.migrating.markKey > 0 && inPort === port.datapathPort) this.markSent(port, port.migrating, w);
     this.enter(port, w);
     this.tracking.commit(w, Date.now());
-    return w.result();
+    const result = w.result();
+    result.predicted = predictedFlows(w, key, at, result, (k) => this.simulate(k, 0, null, now, 'predict'));
+    return result;
   }
 
   /** The frame as it came, to the destination of the VM's move, by the migration's mark key
@@ -125,7 +128,7 @@ export class TopologySimulation implements TopologyWalker {
   emission(from: VirtualPort, frame: Uint8Array, w: Walk): Emission {
     const key = new Uint32Array(KEY_WORDS);
     this.extractor.extract(frame, VNET_HEADER_BYTES, frame.length, 0, key, 0);
-    const sent = new Walk(key, 0, frame, w.dryRun);
+    const sent = new Walk(key, 0, frame, w.mode);
     sent.hops = w.hops;
     sent.fromDevice = true;
     this.leave(from, sent);

@@ -3,6 +3,7 @@
 import { Action, describeKey, DropReason, FlowKeyExtractor, FlowKeyFields, FlowState, KEY_WORDS, KeyFlag, TcpBits } from '../flow';
 import { EtherType, formatAddress, formatMac, IpProtocol, isIcmpv4Error, isIcmpv6Error, VLAN_TAG_BYTES, VNET_HEADER_BYTES, ETHERNET_HEADER_BYTES } from '../packet';
 import type { Tracking } from './connection-tracking';
+import type { PredictedFlow } from './predicted-flows';
 import type { VirtualPort } from './virtual-topology';
 
 export interface Ingress {
@@ -66,7 +67,14 @@ export interface SimulationResult {
   stations: LearnedStation[];
   holds: Hold[];
   trace: string[];
+  /** Flows to set up with this one, ahead of their first frames (predicted-flows.ts). */
+  predicted: PredictedFlow[];
 }
+
+/** A walk for a frame that came (`live`); for a trace, which learns nothing and describes
+ *  each step; or for a flow set up ahead of its first frame (`predict`: see
+ *  predicted-flows.ts), which learns nothing either and changes no state. */
+export type WalkMode = 'live' | 'trace' | 'predict';
 
 /** Devices a frame may cross before the walk gives up (a loop in the topology). */
 const MAX_HOPS = 16;
@@ -100,6 +108,9 @@ export class Walk {
   readonly probeReplies: Uint8Array[] = [];
   /** Sent by a device itself (a router's reply): no security group or chain stands in its way. */
   fromDevice = false;
+  /** The frame's MACs as it left by its last output (a branch of a flood may change them
+   *  and restore them after). */
+  leftWith: { source: Uint8Array; destination: Uint8Array } | null = null;
   /** The device the frame is in: the port it entered by, and its MACs as it entered. */
   ingress: Ingress | null = null;
 
@@ -115,7 +126,14 @@ export class Walk {
    *  for anything else. */
   readonly tcpControl: number;
 
-  constructor(key: Uint32Array, at: number, readonly frame: Uint8Array | null, readonly dryRun: boolean) {
+  /** Not live: learns nothing, commits nothing, sends nothing. */
+  readonly dryRun: boolean;
+  /** A trace: each step is described. */
+  readonly tracing: boolean;
+
+  constructor(key: Uint32Array, at: number, readonly frame: Uint8Array | null, readonly mode: WalkMode) {
+    this.dryRun = mode !== 'live';
+    this.tracing = mode === 'trace';
     this.fields = describeKey(key, at);
     this.source = this.fields.sourceMac.slice();
     this.destination = this.fields.destinationMac.slice();
@@ -142,7 +160,7 @@ export class Walk {
 
   /** Records a step of a trace; the text is made only when tracing. */
   note(text: () => string): void {
-    if (this.dryRun) this.trace.push(`${'  '.repeat(Math.max(0, this.hops - 1))}${text()}`);
+    if (this.tracing) this.trace.push(`${'  '.repeat(Math.max(0, this.hops - 1))}${text()}`);
   }
 
   /** Counts a device crossed; false (and a drop) past the limit. */
@@ -181,6 +199,7 @@ export class Walk {
   output(port: number): void {
     this.actions.push({ type: 'output', port });
     this.outputs++;
+    this.leftWith = { source: this.source, destination: this.destination };
   }
 
   tunnel(key: number, remote: string): void {
@@ -201,7 +220,7 @@ export class Walk {
     const actions: Action[] = this.outputs > 0 || consumed ? this.actions : [{ type: 'drop', reason }];
     return {
       actions, tags: [...this.tags], invalidate: [...this.invalidate], cache: this.cache, connection: this.connection, natShortages: this.natShortages, probeReplies: this.probeReplies,
-      emit: this.emit, learned: this.learned, stations: this.stations, holds: this.holds, trace: this.trace,
+      emit: this.emit, learned: this.learned, stations: this.stations, holds: this.holds, trace: this.trace, predicted: [],
     };
   }
 

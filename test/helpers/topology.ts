@@ -3,7 +3,7 @@
 import { DatapathPortView, HostTopology } from '../../src/agent/host-topology';
 import { Action, FlowKeyExtractor, KEY_WORDS } from '../../src/flow';
 import { VNET_HEADER_BYTES } from '../../src/packet';
-import { decodeState, SimulationResult, TopologySimulation } from '../../src/simulation';
+import { decodeState, SimulationResult, TopologySimulation, WalkMode } from '../../src/simulation';
 import { EMPTY, Kind, KindMap, newId, Stored } from '../../src/topology';
 
 export class TestHost {
@@ -25,7 +25,7 @@ export class TestHost {
   }
 
   /** Walks a frame (without vnet header) arriving on a datapath port. */
-  simulate(inPort: number, frame: Uint8Array, dryRun = false): SimulationResult {
+  simulate(inPort: number, frame: Uint8Array, mode: WalkMode = 'live'): SimulationResult {
     const withHeader = new Uint8Array(VNET_HEADER_BYTES + frame.length);
     withHeader.set(frame, VNET_HEADER_BYTES);
     const key = new Uint32Array(KEY_WORDS);
@@ -36,7 +36,7 @@ export class TestHost {
       this.simulation = new TopologySimulation(decodeState(this.host.encode(this.ports)));
       this.builtFor = ports;
     }
-    const result = this.simulation.simulate(key, 0, withHeader, 0, dryRun);
+    const result = this.simulation.simulate(key, 0, withHeader, 0, mode);
     if (this.host.learnNeighbors(result.learned).length > 0) this.simulation = null;
     return result;
   }

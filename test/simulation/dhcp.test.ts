@@ -70,7 +70,7 @@ test('REQUEST for its address is ACKed, for another NAKed; a port with no addres
   const unanswered = h.simulate(2, clientMessage(B, DhcpMessageType.discover));
   t.is(unanswered.emit.length, 0);
   t.deepEqual(outputs(unanswered.actions), [1], 'b has no address: its broadcast floods, as any does');
-  t.regex(h.simulate(1, clientMessage(A, DhcpMessageType.discover), true).trace.join('\n'), /DHCP DISCOVER from a: OFFER 10\.0\.0\.5/);
+  t.regex(h.simulate(1, clientMessage(A, DhcpMessageType.discover), 'trace').trace.join('\n'), /DHCP DISCOVER from a: OFFER 10\.0\.0\.5/);
 });
 
 test('a VM flooding DHCP is answered within its budget; past it the drop is cached, so the flood stays in the datapath', (t) => {
@@ -91,7 +91,7 @@ test('twenty thousand mutated and truncated DHCP messages: no exception, each an
     const f = template.slice(0, 42 + Math.floor(random() * (template.length - 42 + 1)));
     for (let m = 0; m < 4; m++) f[42 + Math.floor(random() * (f.length - 42))] = Math.floor(random() * 256);
     // A trace walks the whole answer (no budget), and learns nothing.
-    const result = h.simulate(1, f, true);
+    const result = h.simulate(1, f, 'trace');
     if (result.actions.length === 0 && result.cache) t.fail('an empty flow that would be cached');
   }
   t.pass();

@@ -2,7 +2,7 @@
 // network, DNAT in, SNAT out, every flow through the gateway tied to the network's floating
 // IPs), port forwarding, and source NAT of the VMs without one to the gateway's address.
 import test from 'ava';
-import { Action, FLOW_STATE_KEY } from '../../src/flow';
+import { Action, FLOW_STATE_KEY, FlowKeyExtractor, KEY_WORDS, TellFirst } from '../../src/flow';
 import { frameFromText, parseAddress, parseMac, VNET_HEADER_BYTES } from '../../src/packet';
 import { icmpv4 } from '../../src/simulation/router-frames';
 import { externalTag } from '../../src/simulation';
@@ -60,7 +60,7 @@ test('DNAT in, SNAT out; a moved floating IP re-decides the flows through the ga
   h.put('floatingIp', { id: fip, network: ext, address: '203.0.113.10', port: vm2 });
   const moved = h.simulate(3, frameFromText(`tcp,dl_src=${OUT},dl_dst=${GW},nw_src=203.0.113.1,nw_dst=203.0.113.10,tp_dst=22`));
   t.deepEqual(outputs(moved.actions), [2], 'to vm2 now');
-  t.regex(h.simulate(3, frameFromText(`icmp,dl_src=${OUT},dl_dst=${GW},nw_src=203.0.113.1,nw_dst=203.0.113.10`), true).trace.join('\n'), /floating IP 203\.0\.113\.10 -> 10\.0\.1\.6 \(DNAT\)/);
+  t.regex(h.simulate(3, frameFromText(`icmp,dl_src=${OUT},dl_dst=${GW},nw_src=203.0.113.1,nw_dst=203.0.113.10`), 'trace').trace.join('\n'), /floating IP 203\.0\.113\.10 -> 10\.0\.1\.6 \(DNAT\)/);
 });
 
 test('port forwarding: a forwarded port of a floating IP to a VM\'s port, both ways; ARP answered for it', (t) => {
@@ -93,7 +93,7 @@ test('source NAT: a VM without a floating IP leaves from the gateway\'s address 
     { type: 'set_ipv4', field: 'destination', address: '10.0.1.6' }, { type: 'set_l4_port', field: 'destination', port: 40000 },
   ]);
   t.deepEqual(outputs(back.actions), [2], 'to vm2');
-  t.regex(h.simulate(3, frameFromText(reply), true).trace.join('\n'), new RegExp(`un-SNAT 203\\.0\\.113\\.2:${port} -> 10\\.0\\.1\\.6:40000`));
+  t.regex(h.simulate(3, frameFromText(reply), 'trace').trace.join('\n'), new RegExp(`un-SNAT 203\\.0\\.113\\.2:${port} -> 10\\.0\\.1\\.6:40000`));
   // The outside's fragmentation-needed about what left, quoted as it left.
   const left = frameFromText(`tcp,nw_src=203.0.113.2,nw_dst=198.51.100.7,tp_src=${port},tp_dst=80,tcp_flags=ack`).slice(14);
   const error = icmpv4({ source: parseMac(OUT), destination: parseMac(GW) }, parseAddress('203.0.113.1'), parseAddress('203.0.113.2'), 3, 4, 1400, left);
@@ -139,4 +139,27 @@ test('source NAT tells the uplink\'s standby gateway hosts the connection too: i
   const out = h.simulate(2, frameFromText(`tcp,dl_src=${VM2},dl_dst=${R1},nw_src=10.0.1.6,nw_dst=198.51.100.7,tp_src=40002,tp_dst=80`));
   t.deepEqual(outputs(out.actions), [3], 'out of the uplink, bound here');
   t.deepEqual(out.emit.map((e) => e.actions), [[{ type: 'tunnel', key: FLOW_STATE_KEY, remote: '192.0.2.2' }]], 'flow state to the standby host');
+});
+
+test('a SYN through source NAT sets up its connection\'s two other flows ahead, as those frames\' own walks decide them', (t) => {
+  const { h } = network();
+  const keyOf = (inPort: number, text: string) => {
+    const frame = frameFromText(text);
+    const key = new Uint32Array(KEY_WORDS);
+    new FlowKeyExtractor().extract(frame, 0, frame.length, inPort, key, 0);
+    return [...key];
+  };
+  const out = `tcp,dl_src=${VM2},dl_dst=${R1},nw_src=10.0.1.6,nw_dst=198.51.100.7,tp_src=40000,tp_dst=80`;
+  const syn = h.simulate(2, frameFromText(out));
+  const port = (syn.actions.find((a) => a.type === 'set_l4_port') as { port: number }).port;
+  t.is(syn.predicted.length, 2);
+  const [later, reply] = syn.predicted;
+  const [ack, synAck] = [`${out},tcp_flags=ack`, `tcp,dl_src=${OUT},dl_dst=${GW},nw_src=198.51.100.7,nw_dst=203.0.113.2,tp_src=80,tp_dst=${port},tcp_flags=syn|ack`];
+  t.deepEqual([...later.key], keyOf(2, ack), 'the VM\'s later segments: its SYN\'s key but for the opening');
+  t.deepEqual([...reply.key], keyOf(3, synAck), 'the replies, as they enter at the uplink: from the outside\'s MAC to the gateway\'s, to the translated port');
+  t.deepEqual([later.way, reply.way], [TellFirst.original, TellFirst.reply]);
+  t.deepEqual([later.result.connection, reply.result.connection], [syn.connection, syn.connection]);
+  t.deepEqual(later.result.actions, h.simulate(2, frameFromText(ack)).actions);
+  t.deepEqual(reply.result.actions, h.simulate(3, frameFromText(synAck)).actions, 'translated back to vm2');
+  t.deepEqual(h.simulate(2, frameFromText(`${out.replace('40000', '40001')},tcp_flags=ack`)).predicted, [], 'a segment picked up mid-stream sets up nothing ahead: only an opening does');
 });

@@ -72,5 +72,5 @@ test('a destination bound on another host gets the copy through the tunnel', (t)
 
 test('a trace says which mirror copied, and where', (t) => {
   const { host } = mirrored('in');
-  t.true(host.simulate(1, frame(A, B), true).trace.some((line) => /mirror span: copy to monitor \(datapath port 3\)/.test(line)));
+  t.true(host.simulate(1, frame(A, B), 'trace').trace.some((line) => /mirror span: copy to monitor \(datapath port 3\)/.test(line)));
 });

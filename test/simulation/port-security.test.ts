@@ -70,6 +70,6 @@ test('portSecurity false, and a port with addresses but no MAC', (t) => {
 
 test('a trace says which rule of port security dropped the frame', (t) => {
   const { h } = host({});
-  const result = h.simulate(1, frameFromText(`udp,dl_src=${VM},nw_src=10.0.0.6`), true);
+  const result = h.simulate(1, frameFromText(`udp,dl_src=${VM},nw_src=10.0.0.6`), 'trace');
   t.regex(result.trace.join('\n'), /drop \(spoofedIp\): port security: vm sends from 10\.0\.0\.6, not its address/);
 });

@@ -127,7 +127,7 @@ test('IPv6: answers neighbor solicitations, resolves with NDP, routes, and answe
 
 test('a trace describes each decision and learns nothing', (t) => {
   const { host } = routed();
-  const result = host.simulate(1, ping(64, '10.0.2.7'), true);
+  const result = host.simulate(1, ping(64, '10.0.2.7'), 'trace');
   t.true(result.trace.some((line) => line.includes('bridge b1')));
   t.true(result.trace.some((line) => line.includes('router r')));
   t.true(result.trace.some((line) => line.includes('route 10.0.2.0/24 dev r2')));
