@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import test from 'ava';
 import { askMembers, eventually, holdMember, Lab, member, overlayHosts, routedHost, startAgent, twoNetworks, VSWITCH } from '../../examples/lab';
+import { promtoolComplaints } from '../helpers/promtool';
 
 const VIP = '10.0.2.100';
 const MONITOR = { type: 'tcp', intervalSeconds: 1, timeoutSeconds: 1, rise: 2, fall: 2 };
@@ -57,6 +58,13 @@ test('weights, health checks (out and back, established connection kept), source
   t.true(await eventually(async () => (await health())[2] === 'up'), 'm3 is back');
   t.log(`m3 back ${Date.now() - started} ms after it started (rise ${MONITOR.rise} x interval ${MONITOR.intervalSeconds} s)`);
   t.true((await askMembers(lab, client, VIP, 80, 40)).includes('m3'), 'and takes connections again');
+  // m3's own host checks it: its metrics say so, and promtool accepts them.
+  const metrics = await agents[0].client.request<string>('GET', '/metrics');
+  const m3 = `load_balancer="${lb.id}",member="10.0.2.13:8080"`;
+  t.regex(metrics, new RegExp(`^vswitch_lb_member_up\\{${m3}\\} 1$`, 'm'));
+  t.regex(metrics, new RegExp(`^vswitch_lb_member_transitions_total\\{${m3}\\} 2$`, 'm'), 'down, then back');
+  t.regex(metrics, new RegExp(`^vswitch_lb_member_connections\\{${m3}\\} \\d+$`, 'm'));
+  t.is(promtoolComplaints(metrics), '', 'promtool check metrics accepts them');
 
   // Source-IP affinity: one client, one member.
   await api.request('POST', '/v1/load-balancers', { name: 'sticky', router, vip: VIP, port: 81, algorithm: 'sourceIp', members });

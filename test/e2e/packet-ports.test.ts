@@ -2,6 +2,7 @@
 // devices' default offloads left on.
 import test from 'ava';
 import { eventually, iperfTcp, knowsMacs, Lab, macOf, offloads, ping, RunningAgent, startAgent } from '../../examples/lab';
+import { promtoolComplaints } from '../helpers/promtool';
 
 const lab = new Lab();
 let agent: RunningAgent;
@@ -96,6 +97,7 @@ test.serial('/metrics has per-port rx/tx, drops by reason, cache hits/misses/siz
   t.false(Number.isNaN(value(/^vswitch_flow_cache_evictions_total (\d+)/m)));
   t.true(value(/^vswitch_slow_path_latency_seconds_count (\d+)/m) > 0);
   t.regex(text, /^process_cpu_seconds_total /m);
+  t.is(promtoolComplaints(text), '', 'promtool check metrics accepts it');
 });
 
 test.serial("a MAC that shows up on another port takes its flows with it (as a migrated VM's does)", async (t) => {

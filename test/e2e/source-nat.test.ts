@@ -7,6 +7,7 @@ import test from 'ava';
 import {
   beyond, BEYOND_ADDRESS, eventually, gatewayedNetwork, Lab, openAtOnce, OUTSIDE_ADDRESS, overlayHosts, peerServer, ping, routedHost,
 } from '../../examples/lab';
+import { promtoolComplaints } from '../helpers/promtool';
 
 const VMS_PER_HOST = 10;
 const CONNECTIONS_PER_VM = 50;
@@ -46,7 +47,9 @@ test('20 VMs on two hosts open 50 connections each to the outside at once: all s
     const value = new RegExp(`^${name}\\s+(\\d+)`, 'm').exec(counters)?.[1];
     t.is(value ?? '0', '0', `the outside's kernel: ${name}`);
   }
-  const metrics = (await agents[1].client.request<string>('GET', '/metrics')).split('\n').filter((l) => l.startsWith('vswitch_nat_'));
+  const text = await agents[1].client.request<string>('GET', '/metrics');
+  t.is(promtoolComplaints(text), '', 'promtool check metrics accepts it, NAT metrics and all');
+  const metrics = text.split('\n').filter((l) => l.startsWith('vswitch_nat_'));
   t.log(`host 2: ${metrics.join('; ')}`);
   t.true(Number(/vswitch_nat_blocks (\d+)/.exec(metrics.join('\n'))?.[1]) >= 1, 'host 2 holds blocks of ports of its own');
 });
