@@ -5,6 +5,7 @@ import { ControlClient, ControlError } from './client';
 import { table } from './table';
 import { SUBNET_BOOLEANS } from './subnet-commands';
 import { tenantClient, topologyCommand, TOPOLOGY_COMMANDS, TOPOLOGY_OPTIONS, TOPOLOGY_USAGE, VIRTUAL_PORT_COMMANDS } from './topology-commands';
+import { openApiDocument } from '../api/openapi';
 
 const USAGE = `usage: vswitch [--socket PATH] [--json] COMMAND
 
@@ -27,6 +28,8 @@ const USAGE = `usage: vswitch [--socket PATH] [--json] COMMAND
   flows [flush]                   dump the flow cache, or empty it
   stats                           flow cache, drops by reason, MAC table, slow path
   macs                            the learned MAC table
+  openapi                         the tenant API's OpenAPI document, as the agent serves it
+                                  at /openapi.json (for client generators and linters)
 ${TOPOLOGY_USAGE}
 
 The agent's local socket defaults to $VSWITCH_SOCKET or ${DEFAULT_SOCKET}.`;
@@ -94,6 +97,9 @@ export async function main(argv: string[]): Promise<number> {
         print(macs, () => table(['bridge', 'port', 'vlan', 'mac'], macs.map((m) => [m.bridge.slice(0, 8), m.portName, m.vlan, m.mac])));
         return 0;
       }
+      case 'openapi':
+        process.stdout.write(JSON.stringify(openApiDocument(), null, 2) + '\n');
+        return 0;
       default:
         if (TOPOLOGY_COMMANDS.has(command)) return await topologyCommand(tenantClient(args), client, args.positional, args, print);
         process.stderr.write(`vswitch: unknown command '${command}'\n${USAGE}\n`);
