@@ -1,6 +1,13 @@
-// libvirt's `qemu` hook for vswitch: live migration without lost packets. libvirt runs it as
-// `qemu DOMAIN OPERATION SUB-OPERATION EXTRA` with the domain XML on stdin (libvirt 9.0's
-// hooks documentation); see README.md here for installing it. What it does:
+// libvirt's `qemu` hook for vswitch: a domain's ports bound where it runs, and live migration
+// without lost packets. libvirt runs it as `qemu DOMAIN OPERATION SUB-OPERATION EXTRA` with the
+// domain XML on stdin (libvirt 9.0's hooks documentation); see README.md here for installing
+// it. What it does:
+//   any host     prepare begin -            the domain starts here (not arriving): each of its
+//                                           ports is bound to its tap on this host (the agent
+//                                           attaches the tap when libvirt makes it)
+//                stopped end -, release end -
+//                                           the domain stopped here: each port still bound to
+//                                           its tap here is unbound
 //   destination  migrate begin -            notes that DOMAIN is arriving (prints nothing: the XML stays)
 //                prepare begin -, start begin -
 //                                           begin: each of the VM's ports is bound here too, and
@@ -25,6 +32,11 @@ export interface VmInterface {
   dev: string;
   mac: string;
   port: string;
+}
+
+interface Binding {
+  host: string;
+  interface: string;
 }
 
 interface Migration {
@@ -75,6 +87,8 @@ export async function hook(args: string[], xml: string, log: (line: string) => v
   const api = new ControlClient(API, fs.readFileSync(path.join(STATE_DIR, 'host-token'), 'utf8').trim());
   const migrationOf = (port: string) => api.request<Migration>('GET', `/v1/migrations/${port}`).catch(() => undefined);
 
+  const bindingOf = (port: string) => api.request<Binding>('GET', `/v1/bindings/${port}`).catch(() => undefined);
+
   if ((operation === 'prepare' || operation === 'start') && sub === 'begin' && fs.existsSync(arriving)) {
     for (const i of interfaces.filter((x) => x.dev)) {
       const m = await api.request<Migration>('POST', '/v1/migrations', { port: i.port, destinationHost: host, interface: i.dev });
@@ -82,25 +96,52 @@ export async function hook(args: string[], xml: string, log: (line: string) => v
     }
     return;
   }
+  if (operation === 'prepare' && sub === 'begin') {
+    for (const i of interfaces.filter((x) => x.dev)) log(`${domain}: port ${i.port} (${i.mac}): ${await bind(api, host, i, await bindingOf(i.port))}`);
+    return;
+  }
   if ((operation === 'stopped' || operation === 'release') && sub === 'end') {
     fs.rmSync(arriving, { force: true });
     for (const i of interfaces) {
       const m = await migrationOf(i.port);
-      if (m?.state !== 'mirroring') continue;
-      if (m.sourceHost === host) {
-        await api.request('POST', `/v1/migrations/${i.port}/commit`);
-        log(`${domain}: left this host: migration of port ${i.port} committed`);
-      } else if (m.destinationHost === host && m.guestRunningAt === 0) {
-        await api.request('POST', `/v1/migrations/${i.port}/abort`);
-        log(`${domain}: released here before its guest ran: migration of port ${i.port} aborted`);
+      if (m?.state === 'mirroring') {
+        if (m.sourceHost === host) {
+          await api.request('POST', `/v1/migrations/${i.port}/commit`);
+          log(`${domain}: left this host: migration of port ${i.port} committed`);
+        } else if (m.destinationHost === host && m.guestRunningAt === 0) {
+          await api.request('POST', `/v1/migrations/${i.port}/abort`);
+          log(`${domain}: released here before its guest ran: migration of port ${i.port} aborted`);
+        }
+        continue;
       }
+      // Stopped here: unbound, unless the port has moved on (a migration committed, a start elsewhere).
+      const b = await bindingOf(i.port);
+      if (b?.host !== host || b.interface !== i.dev) continue;
+      await api.request('DELETE', `/v1/bindings/${i.port}`);
+      log(`${domain}: stopped: port ${i.port} unbound from ${i.dev}`);
     }
   }
 }
 
+/** Binds a starting domain's port to its tap on this host; what was done, in words. The host's
+ *  credential sees its own bindings only: a port bound on another host stays there (the API
+ *  refuses, and the hook says so), as a domain runs on one host at a time. */
+async function bind(api: ControlClient, host: string, i: VmInterface, current: Binding | undefined): Promise<string> {
+  if (!current) {
+    await api.request('POST', '/v1/bindings', { port: i.port, host, interface: i.dev });
+    return `bound to ${i.dev}`;
+  }
+  if (current.interface === i.dev) return `already bound to ${i.dev}`;
+  await api.request('PATCH', `/v1/bindings/${i.port}`, { interface: i.dev });
+  return `bound to ${i.dev} (it was ${current.interface})`;
+}
+
 if (require.main === module) {
   const xml = fs.readFileSync(0, 'utf8');
-  hook(process.argv.slice(2), xml, (line) => process.stderr.write(`vswitch hook: ${line}\n`)).catch((error: Error) => {
-    process.stderr.write(`vswitch hook: ${process.argv.slice(2, 5).join(' ')}: ${error.message} (the migration goes on without mirroring)\n`);
+  const args = process.argv.slice(2);
+  const migrating = args[1] === 'migrate' || fs.existsSync(path.join(RUN_DIR, `${args[0]}.arriving`));
+  hook(args, xml, (line) => process.stderr.write(`vswitch hook: ${line}\n`)).catch((error: Error) => {
+    const goesOn = migrating ? 'the migration goes on without mirroring' : 'the domain goes on; its ports are as they were';
+    process.stderr.write(`vswitch hook: ${args.slice(0, 3).join(' ')}: ${error.message} (${goesOn})\n`);
   });
 }
