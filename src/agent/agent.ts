@@ -1,5 +1,6 @@
 // `vswitch agent`: one host's switch with its control API, metrics and JSON logs, configured
-// by a file and flags, stopped cleanly by SIGTERM or SIGINT. On the embedded default it also
+// by a file and flags, reloaded by SIGHUP (config-reload.ts), stopped cleanly by SIGTERM or
+// SIGINT. On the embedded default it also
 // keeps the topology store (a file in the state directory) and serves the tenant API.
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
@@ -21,6 +22,7 @@ import { HealthMonitor } from './health-monitor';
 import { trace } from './trace';
 import type { PortConfig } from './port-config';
 import { Switch } from './switch';
+import { applyPorts, reloaded, ReloadPlan, reloadPlan } from './config-reload';
 import { SwitchOptions, validateSwitchOptions } from './switch-options';
 
 export const DEFAULT_SOCKET = process.env.VSWITCH_SOCKET ?? '/run/vswitch/vswitch.sock';
@@ -63,7 +65,38 @@ export class Agent {
     readonly socket: string,
     private readonly stopWatching: () => void,
     private readonly leave: () => Promise<void>,
+    private readonly logger: Logger,
+    private config: AgentConfig,
   ) {}
+
+  /** Reads the configuration again (`read` throws on a bad one: nothing changes) and applies
+   *  what can change at run time; the log says what was applied and what waits for a restart. */
+  async reload(read: () => AgentConfig): Promise<ReloadPlan | null> {
+    let next: AgentConfig;
+    try {
+      next = read();
+      validateAgentConfig(next);
+    } catch (error) {
+      this.logger.error({ err: error }, 'reload: the configuration is not valid: nothing changed');
+      return null;
+    }
+    const plan = reloadPlan(this.config, next);
+    if (plan.applied.includes('logLevel')) this.logger.level = next.logLevel ?? 'info';
+    if (plan.applied.includes('ports')) await applyPorts(this.sw, this.config.ports ?? [], next.ports ?? [], this.logger);
+    const tls = this.api && next.apiTlsCert && this.config.apiTlsCert ? (this.api.server as unknown as HttpsServer) : null;
+    if (tls) {
+      try {
+        tls.setSecureContext({ cert: pem(next.apiTlsCert!, 'apiTlsCert'), key: pem(next.apiTlsKey!, 'apiTlsKey') });
+        if (!plan.applied.includes('apiTlsCert')) plan.applied.push('apiTlsCert (read again)');
+      } catch (error) {
+        this.logger.error({ err: error }, 'reload: the API\'s certificate or key cannot be read: the API keeps serving the ones it has');
+      }
+    }
+    this.config = reloaded(this.config, next);
+    this.logger.info({ applied: plan.applied }, 'configuration reloaded');
+    if (plan.needRestart.length > 0) this.logger.warn({ needRestart: plan.needRestart }, 'configuration reloaded: these settings changed and take effect at the next restart');
+    return plan;
+  }
 
   static async start(config: AgentConfig): Promise<Agent> {
     validateAgentConfig(config);
@@ -129,7 +162,7 @@ export class Agent {
     return new Agent(sw, control, store, api, socket, () => {
       stopWatching();
       stopMigrations();
-    }, leave);
+    }, leave, logger, config);
   }
 
   async stop(): Promise<void> {

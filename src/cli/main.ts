@@ -161,6 +161,20 @@ function formatStats(s: SwitchStats): string {
 }
 
 async function runAgent(args: Args): Promise<number> {
+  const agent = await Agent.start(agentConfig(args));
+  const reload = () => void agent.reload(() => agentConfig(args));
+  process.on('SIGHUP', reload);
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  process.off('SIGHUP', reload);
+  await agent.stop();
+  return 0;
+}
+
+/** The agent's configuration: its file (--config), then its flags over it. */
+function agentConfig(args: Args): AgentConfig {
   const configFile = flag(args, 'config');
   const config: AgentConfig = configFile ? readAgentConfig(configFile) : {};
   const socket = flag(args, 'socket');
@@ -195,11 +209,5 @@ async function runAgent(args: Args): Promise<number> {
     const [name, kind = 'packet', vlan] = spec.split(':');
     config.ports = [...(config.ports ?? []), { name, kind: kind as PortConfig['kind'], ...(vlan ? { vlan: Number(vlan) } : {}) }];
   }
-  const agent = await Agent.start(config);
-  await new Promise<void>((resolve) => {
-    process.once('SIGTERM', resolve);
-    process.once('SIGINT', resolve);
-  });
-  await agent.stop();
-  return 0;
+  return config;
 }

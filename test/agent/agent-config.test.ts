@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import { readAgentConfig, SwitchError, validateAgentConfig } from '../../src/agent';
+import { reloaded, reloadPlan } from '../../src/agent/config-reload';
 
 test('a good config passes', (t) => {
   t.notThrows(() => validateAgentConfig({ socket: '/tmp/s.sock', logLevel: 'warn', ports: [{ name: 'vnet0', kind: 'packet' }], datapathWorkers: 2, flowCapacity: 1024 }));
@@ -34,4 +35,14 @@ test('a config file that is not a JSON object says so', (t) => {
   t.throws(() => readAgentConfig(path.join(dir, 'a.json')), { message: /must hold a JSON object/ });
   t.throws(() => readAgentConfig(path.join(dir, 'b.json')), { message: /is not valid JSON/ });
   t.throws(() => readAgentConfig(path.join(dir, 'missing.json')), { message: /cannot read config file/ });
+});
+
+test('a reload applies the log level, ports and the API certificate; the rest waits for a restart, and keeps saying so', (t) => {
+  const running = { logLevel: 'info', ports: [{ name: 'pa', kind: 'packet' as const }], store: 'embedded', conntrackSize: 1024 };
+  const next = { logLevel: 'debug', ports: [], store: 'etcd://10.0.0.1:2379', apiTlsCert: 'c.pem', apiTlsKey: 'k.pem', conntrackSize: 1024 };
+  t.deepEqual(reloadPlan(running, next), { applied: ['logLevel', 'ports', 'apiTlsCert', 'apiTlsKey'], needRestart: ['store'] });
+  const now = reloaded(running, next);
+  t.like(now, { logLevel: 'debug', ports: [], store: 'embedded', apiTlsCert: 'c.pem' });
+  t.deepEqual(reloadPlan(now, next).needRestart, ['store'], 'still waiting for the restart');
+  t.false('logLevel' in reloaded(running, { ...next, logLevel: undefined }), 'a setting the file no longer has goes back to its default');
 });
