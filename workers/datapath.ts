@@ -13,6 +13,10 @@ port.on('message', (message: ToDatapath | { type: 'stop' }) => {
   switch (message.type) {
     case 'addPort':
       return datapath.addPort(message.port, message.receive);
+    case 'capture':
+      return datapath.startCapture(message.spec);
+    case 'captureEnd':
+      return datapath.stopCapture(message.id);
     case 'removePort':
       datapath.removePort(message.number);
       return port.postMessage({ type: 'portRemoved', number: message.number } satisfies FromDatapath);

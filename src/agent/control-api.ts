@@ -10,6 +10,7 @@ import { describeKey, formatActions, formatKey } from '../flow';
 import { EtherType, formatIpv4, formatIpv6, formatMac } from '../packet';
 import { SwitchError } from './errors';
 import { traceRequest } from './trace';
+import { serveCapture } from './capture-stream';
 import type { PortConfig } from './port-config';
 import type { Switch } from './switch';
 
@@ -79,6 +80,7 @@ export class ControlApi {
         res.end(await this.metrics.metrics());
         return;
       }
+      if (req.method === 'GET' && url.pathname === '/capture') return serveCapture(this.sw, url.searchParams, req, res);
       const matching = this.routes.filter((r) => r.pattern.test(url.pathname));
       if (matching.length === 0) throw new SwitchError('NOT_FOUND', `no such resource ${url.pathname}`, 404);
       const route = matching.find((r) => r.method === req.method);

@@ -31,6 +31,7 @@ import { SlowPath, SlowPathStats } from './slow-path';
 import { guestMtu } from './guest-mtu';
 import { routerAdvertisements } from './router-advertiser';
 import { SwitchOptions, validateSwitchOptions } from './switch-options';
+import { PortCaptures } from './port-captures';
 
 /** A learned station: the bridge and port where it lives. */
 export interface LearnedMac {
@@ -84,6 +85,8 @@ const holdableOf = (r: PortRecord): HoldablePort => ({ number: r.spec.number, na
 export class Switch extends EventEmitter {
   readonly log: Logger;
   readonly topology: HostTopology;
+  /** Packet captures of ports (`vswitch capture`). */
+  readonly captures: PortCaptures;
   private readonly workers: DatapathThread[] = [];
   private readonly pool: Piscina<SimulationTask, SimulationAnswer>;
   private readonly slowPath: SlowPath;
@@ -113,6 +116,7 @@ export class Switch extends EventEmitter {
     this.log = options.logger ?? pino({ level: 'silent' });
     this.macAgingSeconds = options.macAgingSeconds ?? 300;
     this.arriving = new ArrivingGuests(options.migrationHoldMs ?? MIGRATION_HOLD_MS, (m) => this.workers.forEach((w) => this.post(w, m)), this.log);
+    this.captures = new PortCaptures((m) => this.workers.forEach((w) => this.post(w, m)));
     this.topology = new HostTopology(options.hostId ?? os.hostname(), options.macTableSize ?? 8192, options.conntrackSize);
     this.topology.guestMtu = guestMtu(options.underlay);
     this.datapathOptions = {
@@ -423,6 +427,7 @@ export class Switch extends EventEmitter {
       this.post(handle, { type: 'tunnelMap', ...this.tunnelMap() });
     }
     for (const hold of this.arriving.holds()) this.post(handle, hold);
+    for (const capture of this.captures.running()) this.post(handle, capture);
     this.emit('worker-restarted', { ports: owned.map((p) => p.spec.name) });
   }
 
@@ -430,6 +435,8 @@ export class Switch extends EventEmitter {
     switch (message.type) {
       case 'upcall':
         return this.simulate(handle, message.batch, message.keys, message.frames);
+      case 'captured':
+        return this.captures.deliver(message.frames);
       case 'portFailed':
         return this.portFailed(message.number, message.errno);
       case 'guestRunning':

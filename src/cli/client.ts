@@ -42,18 +42,46 @@ export class ControlClient {
           });
         },
       );
-      req.on('error', (error: NodeJS.ErrnoException) => {
-        if (error.code === 'ENOENT' || error.code === 'ECONNREFUSED') {
-          reject(new ControlError(0, 'AGENT_UNREACHABLE', `no agent answers on ${this.address} (start one with: vswitch agent, or pass --socket / --api)`));
-        } else if (UNTRUSTED.has(error.code ?? '')) {
-          reject(new ControlError(0, 'TLS_UNTRUSTED', `the API at ${this.address} showed a certificate this client does not trust (${error.message}): pass the CA that signed it with --cacert`));
-        } else if (error.code === 'EPROTO' || error.code === 'ERR_SSL_WRONG_VERSION_NUMBER') {
-          reject(new ControlError(0, 'TLS_UNSUPPORTED', `the API at ${this.address} does not speak HTTPS (${error.message}): give it as HOST:PORT`));
-        } else reject(error);
-      });
+      req.on('error', (error: NodeJS.ErrnoException) => reject(this.connectionError(error)));
       if (payload) req.write(payload);
       req.end();
     });
+  }
+
+  /** GETs a stream from the local socket, each chunk to `onData`, until it ends or `signal`
+   *  aborts it (then it resolves too). An error answer rejects as `request` does. */
+  stream(path: string, onData: (chunk: Buffer) => void, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const req = http.request({ ...where(this.address), method: 'GET', path, signal }, (res) => {
+        if ((res.statusCode ?? 500) >= 400) {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const e = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}').error ?? {};
+            reject(new ControlError(res.statusCode!, e.code ?? `HTTP_${res.statusCode}`, e.message ?? 'refused', e.field));
+          });
+          return;
+        }
+        res.on('data', onData);
+        res.on('end', resolve);
+        res.on('error', () => resolve());
+      });
+      req.on('error', (error: NodeJS.ErrnoException) => (signal.aborted ? resolve() : reject(this.connectionError(error))));
+      req.end();
+    });
+  }
+
+  private connectionError(error: NodeJS.ErrnoException): Error {
+    if (error.code === 'ENOENT' || error.code === 'ECONNREFUSED') {
+      return new ControlError(0, 'AGENT_UNREACHABLE', `no agent answers on ${this.address} (start one with: vswitch agent, or pass --socket / --api)`);
+    }
+    if (UNTRUSTED.has(error.code ?? '')) {
+      return new ControlError(0, 'TLS_UNTRUSTED', `the API at ${this.address} showed a certificate this client does not trust (${error.message}): pass the CA that signed it with --cacert`);
+    }
+    if (error.code === 'EPROTO' || error.code === 'ERR_SSL_WRONG_VERSION_NUMBER') {
+      return new ControlError(0, 'TLS_UNSUPPORTED', `the API at ${this.address} does not speak HTTPS (${error.message}): give it as HOST:PORT`);
+    }
+    return error;
   }
 }
 

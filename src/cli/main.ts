@@ -6,6 +6,7 @@ import { table } from './table';
 import { SUBNET_BOOLEANS } from './subnet-commands';
 import { tenantClient, topologyCommand, TOPOLOGY_COMMANDS, TOPOLOGY_OPTIONS, TOPOLOGY_USAGE, VIRTUAL_PORT_COMMANDS } from './topology-commands';
 import { openApiDocument } from '../api/openapi';
+import { CAPTURE_OPTIONS, CAPTURE_SHORT, CAPTURE_USAGE, captureCommand } from './capture-command';
 
 const USAGE = `usage: vswitch [--socket PATH] [--json] COMMAND
 
@@ -28,13 +29,14 @@ const USAGE = `usage: vswitch [--socket PATH] [--json] COMMAND
   flows [flush]                   dump the flow cache, or empty it
   stats                           flow cache, drops by reason, MAC table, slow path
   macs                            the learned MAC table
+${CAPTURE_USAGE}
   openapi                         the tenant API's OpenAPI document, as the agent serves it
                                   at /openapi.json (for client generators and linters)
 ${TOPOLOGY_USAGE}
 
 The agent's local socket defaults to $VSWITCH_SOCKET or ${DEFAULT_SOCKET}.`;
 
-const BOOLEANS = new Set(['json', 'no-vnet-hdr', 'help', 'vlan-aware', 'trunk', 'no-port-security', 'ipv6', 'external', ...SUBNET_BOOLEANS]);
+const BOOLEANS = new Set(['json', 'drops', 'no-vnet-hdr', 'help', 'vlan-aware', 'trunk', 'no-port-security', 'ipv6', 'external', ...SUBNET_BOOLEANS]);
 const GLOBAL_OPTIONS = ['socket', 'json', 'help', 'api', 'token', 'cacert'];
 /** The options each command takes, besides the global ones. */
 const COMMAND_OPTIONS: Record<string, string[]> = {
@@ -43,13 +45,14 @@ const COMMAND_OPTIONS: Record<string, string[]> = {
     'underlay', 'host-lease', 'migration-hold-ms', 'conntrack-size', 'router-advertisement-seconds',
   ],
   'port add': ['kind', 'vlan', 'no-vnet-hdr'],
+  capture: CAPTURE_OPTIONS,
   ...TOPOLOGY_OPTIONS,
 };
 
 export async function main(argv: string[]): Promise<number> {
   let args: Args;
   try {
-    args = parseArgs(argv, BOOLEANS);
+    args = parseArgs(argv.map((word) => CAPTURE_SHORT[word] ?? word), BOOLEANS);
   } catch (error) {
     process.stderr.write(`vswitch: ${(error as Error).message}\n${USAGE}\n`);
     return 2;
@@ -97,6 +100,8 @@ export async function main(argv: string[]): Promise<number> {
         print(macs, () => table(['bridge', 'port', 'vlan', 'mac'], macs.map((m) => [m.bridge.slice(0, 8), m.portName, m.vlan, m.mac])));
         return 0;
       }
+      case 'capture':
+        return await captureCommand(client, sub, args);
       case 'openapi':
         process.stdout.write(JSON.stringify(openApiDocument(), null, 2) + '\n');
         return 0;

@@ -21,6 +21,7 @@ import { FLOW_FIELDS } from './messages';
 import type { FlowDump, FromDatapath, PortSpec, SlowPathAnswers, Transmission, TunnelMap } from './messages';
 import { activeConnections, activeSources } from './flow-activity';
 import { CLOSING, ConnectionSegments } from './connection-segments';
+import { Captures, CaptureSpec } from './capture';
 import { FrameIo, isLinkFailure, native } from './native';
 import { PendingFlows } from './pending';
 import { HeldFrames } from './held-frames';
@@ -98,6 +99,11 @@ export class Datapath implements FrameSink {
   /** Per frame of the batch: a TCP segment's control bits (TcpBits), which its key leaves out. */
   private readonly control: Uint8Array;
   private readonly segments: ConnectionSegments;
+  private readonly captures = new Captures();
+  /** The frame being forwarded (vnet header at `currentAt` of the arena), while a capture
+   *  runs: a drop of it is captured too; -1 otherwise. */
+  private currentAt = -1;
+  private currentLength = 0;
   /** One receive ring shared by all ports (a batch is sent before the next is read), then scratch. */
   private readonly arena: Uint8Array;
   private readonly executor: ActionExecutor;
@@ -296,6 +302,7 @@ export class Datapath implements FrameSink {
     const c = this.counters.values;
     c[this.counters.portIndex(number, PortCounter.rxPackets)]++;
     c[this.counters.portIndex(number, PortCounter.rxBytes)] += length - VNET_HEADER_BYTES;
+    if (this.captures.active) this.captures.received(number, this.arena, at, length);
     if (this.meters.limits(number, Meter.fromPort)) this.meters.charge(number, Meter.fromPort, length - VNET_HEADER_BYTES);
     const parsed = this.admitted;
     if (length === 0) this.drop(Drop.oversize);
@@ -319,6 +326,7 @@ export class Datapath implements FrameSink {
       const at = this.frameAt[j];
       const length = this.frameLength[j];
       this.inPort = this.keys[j * KEY_WORDS + KeyWord.inPortVlan] >>> 16;
+      if (this.captures.active) [this.currentAt, this.currentLength] = [at, length];
       if (id >= 0) {
         this.cache.lastUsed[id] = this.now;
         this.cache.packets[id]++;
@@ -332,6 +340,7 @@ export class Datapath implements FrameSink {
       }
     }
     this.inPort = 0;
+    this.currentAt = -1;
   }
 
   /** A frame into the tunnel: finished (checksum, segments) as for a port without vnet headers,
@@ -472,6 +481,7 @@ export class Datapath implements FrameSink {
 
   /** Out of a port: as it is to a port that takes vnet headers, finished in software otherwise. */
   private deliver(port: Port, arena: Uint8Array, at: number, length: number): void {
+    if (this.captures.active) this.captures.sent(port.number, arena, at, length);
     if (port.held) return port.held.add(arena.slice(at, at + length), this.now);
     if (port.spec.vnetHdr) return this.queue(port, at, length);
     // This output takes plain frames: finish in software what the sender offloaded.
@@ -499,6 +509,10 @@ export class Datapath implements FrameSink {
       let bytes = -VNET_HEADER_BYTES;
       for (let i = 0; i < count; i++) bytes += lengths[i];
       if (this.shaper.waiting(number) || !this.meters.take(number, Meter.toPort, bytes)) return this.shape(number, gather(this.arena, offsets, lengths, count));
+    }
+    if (this.captures.active) {
+      const frame = gather(this.arena, offsets, lengths, count);
+      this.captures.sent(number, frame, 0, frame.length);
     }
     if (port.held) return port.held.add(gather(this.arena, offsets, lengths, count), this.now);
     const tx = this.startSend(port, count);
@@ -530,12 +544,14 @@ export class Datapath implements FrameSink {
   /** A drop counted against a port other than the one whose frame is forwarded (the limited
    *  port a frame was sent to). */
   private dropAt(port: number, reasonCode: number): void {
+    if (this.captures.active && this.currentAt >= 0) this.captures.dropped(port, reasonCode, this.arena, this.currentAt, this.currentLength);
     this.counters.values[this.counters.dropIndex(reasonCode)]++;
     this.counters.values[this.counters.portDropIndex(port, reasonCode)]++;
   }
 
   /** Sends every queued output batch and frees the scratch space. */
   private flush(): void {
+    if (this.captures.pending) this.send({ type: 'captured', frames: this.captures.take() });
     if (this.tunnelPort) this.endRun(this.tunnelPort);
     for (let i = 0; i < this.dirty.length; i++) this.flushPort(this.dirty[i]);
     this.dirty.length = 0;
@@ -643,6 +659,15 @@ export class Datapath implements FrameSink {
     this.sendUpcalls();
   }
 
+  /** Starts capturing on a port (the agent has checked the spec's match). */
+  startCapture(spec: CaptureSpec): void {
+    this.captures.start(spec);
+  }
+
+  stopCapture(id: number): void {
+    this.captures.stop(id);
+  }
+
   /** Sends frames the slow path made or held, each with its own actions. */
   transmit(frames: readonly Transmission[]): void {
     for (const { frame, actions } of frames) this.execute(frame, this.actionTable.intern(actions));
@@ -656,8 +681,10 @@ export class Datapath implements FrameSink {
       this.flush();
       at = this.executor.stage(frame);
     }
-    if (at < 0) this.drop(Drop.oversize);
-    else this.executor.run(this.actionTable.programs[actionId], at, frame.length, this);
+    if (at < 0) return this.drop(Drop.oversize);
+    if (this.captures.active) [this.currentAt, this.currentLength] = [at, frame.length];
+    this.executor.run(this.actionTable.programs[actionId], at, frame.length, this);
+    this.currentAt = -1;
   }
 
   /** The slow path failed this batch: its frames are dropped, and the next frame retries. */

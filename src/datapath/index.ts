@@ -7,3 +7,4 @@ export * from './native';
 export * from './pending';
 export * from './port';
 export * from './tx-queue';
+export * from './capture';

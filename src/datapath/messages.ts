@@ -2,6 +2,7 @@
 // messages on the fast path: only a flow's first frames, on a miss, and control.
 import type { Action } from '../flow';
 import { KEY_WORDS } from '../flow/key';
+import type { CapturedFrame, CaptureSpec } from './capture';
 
 export type PortKind = 'tap' | 'packet' | 'tunnel';
 
@@ -142,6 +143,8 @@ export interface TunnelMap {
 
 export type ToDatapath =
   | { type: 'addPort'; port: PortSpec; receive: boolean }
+  | { type: 'capture'; spec: CaptureSpec }
+  | { type: 'captureEnd'; id: number }
   | { type: 'removePort'; number: number }
   | { type: 'results'; batch: number; generation: number; answers: SlowPathAnswers }
   | { type: 'failed'; batch: number }
@@ -157,6 +160,8 @@ export type ToDatapath =
 
 export type FromDatapath =
   | { type: 'upcall'; batch: number; keys: Uint32Array; frames: FrameBatch }
+  /** Copies of frames captures asked for (capture.ts). */
+  | { type: 'captured'; frames: CapturedFrame[] }
   | { type: 'portFailed'; number: number; errno: number }
   /** A held port's guest sent its first frame: it runs here now. */
   | { type: 'guestRunning'; number: number }

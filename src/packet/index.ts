@@ -20,3 +20,4 @@ export * from './vxlan';
 export * from './frame-text';
 export * from './dhcp';
 export * from './dhcpv6';
+export * from './pcapng';

@@ -1,0 +1,89 @@
+// `vswitch capture`: a port's frames as pcapng, read by Wireshark's tshark and by tcpdump; both
+// directions, a count, standard output, and the frames the switch drops on the port with their
+// reason. The agent's ports are veths into two lab namespaces.
+import { execFile, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import test from 'ava';
+import { eventually, Lab, ping, RunningAgent, sendFrames, startAgent, twoHostsAndSwitch, VSWITCH } from '../../examples/lab';
+import { frameFromText } from '../../src/packet';
+
+const run = promisify(execFile);
+
+async function setUp(t: { teardown: (f: () => Promise<void>) => void }) {
+  const lab = new Lab();
+  t.teardown(() => lab.cleanup());
+  const { sw, a, b } = await twoHostsAndSwitch(lab, '10.77.0');
+  const agent = await startAgent(lab, sw, ['--port', 'pa', '--port', 'pb']);
+  if (!(await eventually(() => ping(lab, a, '10.77.0.2', 1)))) throw new Error('no ping before the capture');
+  return { lab, a, b, agent };
+}
+
+/** Starts `vswitch capture ARGS` writing to `file`; resolves once it runs (the file has its header). */
+async function capture(agent: RunningAgent, file: string, args: string[]) {
+  const cli = spawn(VSWITCH, ['--socket', agent.socket, 'capture', ...args, '-w', file]);
+  let stderr = '';
+  cli.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number>((resolve) => cli.on('exit', (code) => resolve(code ?? -1)));
+  if (!(await eventually(async () => fs.existsSync(file) && fs.statSync(file).size > 0))) throw new Error(`the capture did not start: ${stderr}`);
+  return { exited, stderr: () => stderr, stop: () => cli.kill('SIGINT') };
+}
+
+/** tshark's fields of each frame, tab-separated. */
+async function fields(file: string, ...names: string[]): Promise<string[][]> {
+  const { stdout } = await run('tshark', ['-r', file, '-T', 'fields', ...names.flatMap((n) => ['-e', n])]);
+  return stdout.trim().split('\n').filter(Boolean).map((line) => line.split('\t'));
+}
+
+test('a port\'s frames during a ping, both ways, as pcapng that tshark reads whole; -c stops it', async (t) => {
+  const { lab, a, agent } = await setUp(t);
+  const file = path.join(lab.directory('capture'), 'pb.pcapng');
+  const c = await capture(agent, file, ['pb', '-c', '10']);
+  const pinging = lab.exec(a, 'ping', ['-c', '30', '-i', '0.05', '10.77.0.2']);
+  t.is(await c.exited, 0, c.stderr());
+  await pinging;
+  const frames = await fields(file, 'icmp.type', 'frame.packet_flags_direction', '_ws.malformed');
+  t.is(frames.length, 10, 'the count');
+  const requests = frames.filter(([type]) => type === '8');
+  const replies = frames.filter(([type]) => type === '0');
+  t.true(requests.length >= 4 && replies.length >= 4, `echo requests and replies: ${requests.length}, ${replies.length}`);
+  t.true(requests.every(([, direction]) => Number(direction) === 2), `requests were sent to the port (outbound): ${requests.map(([, d]) => d)}`);
+  t.true(replies.every(([, direction]) => Number(direction) === 1), 'replies came from it (inbound)');
+  t.true(frames.every(([, , malformed]) => !malformed), 'nothing malformed');
+});
+
+test('-w - goes to standard output, for tcpdump -nr -; --direction and --match choose', async (t) => {
+  const { lab, a, agent } = await setUp(t);
+  const pinging = lab.exec(a, 'ping', ['-c', '40', '-i', '0.05', '10.77.0.2']);
+  const { stdout } = await run('sh', ['-c', `"${VSWITCH}" --socket "${agent.socket}" capture pb --direction in --match icmp -c 4 -w - | tcpdump -nr -`]);
+  await pinging;
+  const lines = stdout.trim().split('\n');
+  t.is(lines.length, 4, stdout);
+  t.true(lines.every((l) => /10\.77\.0\.2 > 10\.77\.0\.1: ICMP echo reply/.test(l)), 'only what came in from the port');
+});
+
+test('--drops: a frame the switch dropped on the port, with its reason in the packet comment', async (t) => {
+  const { lab, a, agent } = await setUp(t);
+  const file = path.join(lab.directory('capture'), 'pa-drops.pcapng');
+  const c = await capture(agent, file, ['pa', '--direction', 'out', '--drops', '-c', '3']);
+  // A frame whose source MAC is a group address: no switch forwards it.
+  const spoofed = frameFromText('udp,dl_src=03:00:00:00:00:01,dl_dst=ff:ff:ff:ff:ff:ff,nw_src=10.77.0.1,nw_dst=10.77.0.255,tp_dst=9');
+  const sent = (async () => {
+    while ((await Promise.race([c.exited.then(() => true), new Promise((r) => setTimeout(r, 50, false))])) === false) await sendFrames(lab, a, 'eth0', [spoofed]);
+  })();
+  t.is(await c.exited, 0, c.stderr());
+  await sent;
+  const dropped = (await fields(file, 'frame.comment', 'eth.src')).filter(([comment]) => comment);
+  t.true(dropped.length > 0, 'dropped frames were captured');
+  t.deepEqual(dropped[0], ['dropped by vswitch: sourceIsMulticast', '03:00:00:00:00:01']);
+});
+
+test('a port that is not here is refused with a reason; the agent goes on', async (t) => {
+  const { lab, agent } = await setUp(t);
+  const file = path.join(lab.directory('capture'), 'none.pcapng');
+  const result = await run(VSWITCH, ['--socket', agent.socket, 'capture', 'nope', '-w', file]).catch((e: { code: number; stderr: string }) => e);
+  t.is((result as { code: number }).code, 1);
+  t.regex((result as { stderr: string }).stderr, /no port nope on this host/);
+  t.deepEqual(await agent.client.request('GET', '/health'), { ok: true });
+});
