@@ -53,6 +53,18 @@ test('a port\'s frames during a ping, both ways, as pcapng that tshark reads who
   t.true(frames.every(([, , malformed]) => !malformed), 'nothing malformed');
 });
 
+test('Ctrl-C stops a capture cleanly: exit 0, and a file tshark reads whole', async (t) => {
+  const { lab, a, agent } = await setUp(t);
+  const file = path.join(lab.directory('capture'), 'pb-interrupted.pcapng');
+  const c = await capture(agent, file, ['pb']);
+  await lab.exec(a, 'ping', ['-c', '3', '-i', '0.05', '10.77.0.2']);
+  t.true(await eventually(async () => (await fields(file, 'icmp.type')).length >= 2), 'frames written as they come');
+  c.stop();
+  t.is(await c.exited, 0, c.stderr());
+  const frames = await fields(file, 'icmp.type', '_ws.malformed');
+  t.true(frames.length >= 2 && frames.every(([, malformed]) => !malformed));
+});
+
 test('-w - goes to standard output, for tcpdump -nr -; --direction and --match choose', async (t) => {
   const { lab, a, agent } = await setUp(t);
   const pinging = lab.exec(a, 'ping', ['-c', '40', '-i', '0.05', '10.77.0.2']);
