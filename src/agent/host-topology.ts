@@ -323,6 +323,13 @@ export class HostTopology {
     return gateway?.addresses.find((a) => !a.includes(':'))?.split('/')[0] ?? '';
   }
 
+  /** The underlay address of the other host a virtual port is bound on, when this host
+   *  tunnels to it; '' when it is bound here, nowhere, or on a host out of reach. */
+  boundElsewhere(port: string): string {
+    const binding = this.objects.get(`binding/${port}`)?.value as PortBinding | undefined;
+    return binding && !binding.vtepAddress ? this.placeOn(binding.host).remote : '';
+  }
+
   /** A port bound on another host: reached through its tunnel, when this host tunnels to it. */
   private placeOn(host: string | undefined): PortPlace {
     const there = host && host !== this.hostId && this.tunnelsTo(host) ? (this.objects.get(`host/${host}`)?.value as Host | undefined) : undefined;

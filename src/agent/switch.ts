@@ -32,6 +32,7 @@ import { guestMtu } from './guest-mtu';
 import { routerAdvertisements } from './router-advertiser';
 import { SwitchOptions, validateSwitchOptions } from './switch-options';
 import { PortCaptures } from './port-captures';
+import { RemoteCaptures } from './remote-captures';
 
 /** A learned station: the bridge and port where it lives. */
 export interface LearnedMac {
@@ -85,8 +86,9 @@ const holdableOf = (r: PortRecord): HoldablePort => ({ number: r.spec.number, na
 export class Switch extends EventEmitter {
   readonly log: Logger;
   readonly topology: HostTopology;
-  /** Packet captures of ports (`vswitch capture`). */
+  /** Packet captures of ports (`vswitch capture`), here and, over the overlay, on other hosts. */
   readonly captures: PortCaptures;
+  readonly remoteCaptures: RemoteCaptures;
   private readonly workers: DatapathThread[] = [];
   private readonly pool: Piscina<SimulationTask, SimulationAnswer>;
   private readonly slowPath: SlowPath;
@@ -117,6 +119,9 @@ export class Switch extends EventEmitter {
     this.macAgingSeconds = options.macAgingSeconds ?? 300;
     this.arriving = new ArrivingGuests(options.migrationHoldMs ?? MIGRATION_HOLD_MS, (m) => this.workers.forEach((w) => this.post(w, m)), this.log);
     this.captures = new PortCaptures((m) => this.workers.forEach((w) => this.post(w, m)));
+    this.remoteCaptures = new RemoteCaptures({
+      captures: this.captures, transmit: (frames) => this.transmit(frames), boundHere: (port) => this.listPorts().find((p) => p.binding === port)?.number,
+    }, this.log);
     this.topology = new HostTopology(options.hostId ?? os.hostname(), options.macTableSize ?? 8192, options.conntrackSize);
     this.topology.guestMtu = guestMtu(options.underlay);
     this.datapathOptions = {
@@ -358,6 +363,7 @@ export class Switch extends EventEmitter {
     if (this.closed) return;
     this.closed = true;
     this.timers.forEach(clearInterval);
+    this.remoteCaptures.stop();
     await Promise.all(
       this.workers.map(
         (w) =>
@@ -437,6 +443,8 @@ export class Switch extends EventEmitter {
         return this.simulate(handle, message.batch, message.keys, message.frames);
       case 'captured':
         return this.captures.deliver(message.frames);
+      case 'captureRequest':
+        return this.remoteCaptures.requested(message.from, message.bytes);
       case 'portFailed':
         return this.portFailed(message.number, message.errno);
       case 'guestRunning':

@@ -30,6 +30,27 @@ export interface CapturedFrame {
   bytes: Uint8Array;
 }
 
+/** Captures of a port on another host come over the overlay (remote-captures.ts): the asking
+ *  host's request in VXLAN on CAPTURE_REQUEST_KEY, each copy back on COPY_KEYS.first + the
+ *  capture's id, behind a shim: its way, its drop reason, two bytes of zeros, then its time in
+ *  microseconds (two 32-bit words, big-endian). No port has these keys. */
+export const CAPTURE_REQUEST_KEY = 0xfffffe;
+export const COPY_KEYS = { first: 0xfe0000, count: 0x10000 } as const;
+const SHIM_BYTES = 12;
+
+/** A copy as it crosses the overlay (vnet header first, zeros: nothing for the sender to finish). */
+export function encodeCopy(f: CapturedFrame): Uint8Array {
+  const out = new Uint8Array(VNET_HEADER_BYTES + SHIM_BYTES + f.bytes.length);
+  const v = new DataView(out.buffer, VNET_HEADER_BYTES);
+  const us = Math.round(f.time * 1000);
+  v.setUint8(0, f.way);
+  v.setUint8(1, f.reason);
+  v.setUint32(4, Math.floor(us / 2 ** 32));
+  v.setUint32(8, us % 2 ** 32);
+  out.set(f.bytes, VNET_HEADER_BYTES + SHIM_BYTES);
+  return out;
+}
+
 /** Frames kept between hand-overs: past this, a capture misses frames rather than holding the datapath's memory. */
 const MAX_WAITING = 4096;
 
@@ -77,6 +98,20 @@ export class Captures {
   /** A frame (vnet header at `at`) dropped on `port` for `reason`. */
   dropped(port: number, reason: number, arena: Uint8Array, at: number, length: number): void {
     this.copy(port, CapturedWay.dropped, reason, arena, at, length);
+  }
+
+  /** A copy from another host (VXLAN payload [at, end) on a copy key): handed over as this
+   *  host's own are. False when it is too short to be one. */
+  arrived(key: number, arena: Uint8Array, at: number, end: number): boolean {
+    if (end - at < SHIM_BYTES + 14) return false;
+    const v = new DataView(arena.buffer, arena.byteOffset + at, SHIM_BYTES);
+    if (this.waiting.length >= MAX_WAITING) {
+      this.missed++;
+      return true;
+    }
+    const time = (v.getUint32(4) * 2 ** 32 + v.getUint32(8)) / 1000;
+    this.waiting.push({ capture: key - COPY_KEYS.first, way: v.getUint8(0), reason: v.getUint8(1), time, bytes: arena.slice(at + SHIM_BYTES, end) });
+    return true;
   }
 
   /** What was captured since the last call. */

@@ -21,7 +21,7 @@ import { FLOW_FIELDS } from './messages';
 import type { FlowDump, FromDatapath, PortSpec, SlowPathAnswers, Transmission, TunnelMap } from './messages';
 import { activeConnections, activeSources } from './flow-activity';
 import { CLOSING, ConnectionSegments } from './connection-segments';
-import { Captures, CaptureSpec } from './capture';
+import { CAPTURE_REQUEST_KEY, Captures, CaptureSpec, COPY_KEYS } from './capture';
 import { FrameIo, isLinkFailure, native } from './native';
 import { PendingFlows } from './pending';
 import { HeldFrames } from './held-frames';
@@ -198,7 +198,7 @@ export class Datapath implements FrameSink {
         c[this.counters.portIndex(TUNNEL_PORT, PortCounter.rxBytes)] += end - first;
         if (this.lengths[i] === 0) this.drop(Drop.oversize);
         else if (!tunnel.peers.has(this.sources[i])) c[this.counters.dropIndex(Drop.unknownTunnelPeer)] += datagrams;
-        else for (let at = first; at < end; at += step) this.receiveDatagram(tunnel, at, Math.min(at + step, end), at === first);
+        else for (let at = first; at < end; at += step) this.receiveDatagram(tunnel, at, Math.min(at + step, end), at === first, this.sources[i]);
       }
       // A run goes on across receives: a super-frame too large for one UDP GSO send came as two.
       this.coalescer.finish();
@@ -211,11 +211,16 @@ export class Datapath implements FrameSink {
 
   /** One datagram [at, end) of a slot; `leads` when it is the slot's first, whose VXLAN
    *  header's room can become the frame's vnet header (no copy). */
-  private receiveDatagram(tunnel: TunnelPort, at: number, end: number, leads: boolean): void {
+  private receiveDatagram(tunnel: TunnelPort, at: number, end: number, leads: boolean, source: number): void {
     if (end - at < VXLAN_HEADER_BYTES + 14 || this.vxlan.point(this.arena, at, end) !== null) return this.drop(Drop.malformed);
     const marked = tunnel.marks.size > 0 ? tunnel.marks.get(this.vxlan.vni) : undefined;
     if (marked !== undefined) return this.markSentAtSource(marked);
     if (this.vxlan.vni === FLOW_STATE_KEY) return this.receiveFlowState(at + VXLAN_HEADER_BYTES, end);
+    if (this.vxlan.vni >= COPY_KEYS.first && this.vxlan.vni < COPY_KEYS.first + COPY_KEYS.count) {
+      if (!this.captures.arrived(this.vxlan.vni, this.arena, at + VXLAN_HEADER_BYTES, end)) this.drop(Drop.malformed);
+      return;
+    }
+    if (this.vxlan.vni === CAPTURE_REQUEST_KEY) return this.send({ type: 'captureRequest', from: source, bytes: this.arena.slice(at + VXLAN_HEADER_BYTES, end) });
     const output = tunnel.delivery.get(this.vxlan.vni);
     const ingress = output === undefined ? tunnel.ingress.get(this.vxlan.vni) : undefined;
     if (output === undefined && ingress === undefined) return this.drop(Drop.unknownTunnelKey);

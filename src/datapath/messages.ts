@@ -162,6 +162,8 @@ export type FromDatapath =
   | { type: 'upcall'; batch: number; keys: Uint32Array; frames: FrameBatch }
   /** Copies of frames captures asked for (capture.ts). */
   | { type: 'captured'; frames: CapturedFrame[] }
+  /** Another host asks for a capture of a port here (`from`: its underlay address). */
+  | { type: 'captureRequest'; from: number; bytes: Uint8Array }
   | { type: 'portFailed'; number: number; errno: number }
   /** A held port's guest sent its first frame: it runs here now. */
   | { type: 'guestRunning'; number: number }

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import test from 'ava';
-import { eventually, Lab, ping, RunningAgent, sendFrames, startAgent, twoHostsAndSwitch, VSWITCH } from '../../examples/lab';
+import { eventually, Lab, overlayHosts, ping, RunningAgent, sendFrames, startAgent, twoHostsAndSwitch, vmOn, VSWITCH } from '../../examples/lab';
 import { frameFromText } from '../../src/packet';
 
 const run = promisify(execFile);
@@ -96,6 +96,37 @@ test('a port that is not here is refused with a reason; the agent goes on', asyn
   const file = path.join(lab.directory('capture'), 'none.pcapng');
   const result = await run(VSWITCH, ['--socket', agent.socket, 'capture', 'nope', '-w', file]).catch((e: { code: number; stderr: string }) => e);
   t.is((result as { code: number }).code, 1);
-  t.regex((result as { stderr: string }).stderr, /no port nope on this host/);
+  t.regex((result as { stderr: string }).stderr, /no port nope here, nor a virtual port bound on a host this one reaches/);
   t.deepEqual(await agent.client.request('GET', '/health'), { ok: true });
+});
+
+test('a port bound on another host: its copies come over the overlay, both ways', async (t) => {
+  const lab = new Lab();
+  t.teardown(() => lab.cleanup());
+  const { hosts, agents, ids } = await overlayHosts(lab, ['host1', 'host2']);
+  const vm1 = await vmOn(lab, hosts[0].ns, 'vm1', 'tap1', '10.0.0.1/24');
+  await vmOn(lab, hosts[0].ns, 'vm2', 'tap2', '10.0.0.2/24');
+  const api = agents[0].api;
+  const bridge = await api.request<{ id: string }>('POST', '/v1/bridges', { name: 'net' });
+  const ports: string[] = [];
+  for (const [name, dev] of [['vm1', 'tap1'], ['vm2', 'tap2']]) {
+    const port = await api.request<{ id: string }>('POST', '/v1/ports', { device: bridge.id, name });
+    await api.request('POST', '/v1/bindings', { port: port.id, interface: dev, host: ids[0] });
+    ports.push(port.id);
+  }
+  t.true(await eventually(() => ping(lab, vm1, '10.0.0.2', 1)));
+  // Run on host 2, for vm1's port on host 1 (host 2 learns the binding through etcd's watch).
+  t.true(await eventually(async () => (await agents[1].api.request<{ host: string }>('GET', `/v1/bindings/${ports[0]}`).catch(() => null))?.host === ids[0]));
+  const file = path.join(lab.directory('capture'), 'vm1-remote.pcapng');
+  const c = await capture(agents[1], file, [ports[0], '-c', '8']);
+  const pinging = lab.exec(vm1, 'ping', ['-c', '60', '-i', '0.05', '10.0.0.2']);
+  t.is(await c.exited, 0, c.stderr());
+  await pinging;
+  const frames = await fields(file, 'icmp.type', 'frame.packet_flags_direction', '_ws.malformed');
+  t.is(frames.length, 8);
+  t.true(frames.some(([type, direction]) => type === '8' && Number(direction) === 1), 'vm1\'s requests, received from it');
+  t.true(frames.some(([type, direction]) => type === '0' && Number(direction) === 2), 'the replies, sent to it');
+  t.true(frames.every(([, , malformed]) => !malformed));
+  t.true((await agents[1].stats()).tunnel!.rxPackets >= 8, 'they came through the tunnel');
+  t.true(await eventually(async () => /capture: the asking host stopped it/.test(agents[0].log())), 'host 1 stops copying when the capture ends');
 });
