@@ -7,6 +7,7 @@ import { SUBNET_BOOLEANS } from './subnet-commands';
 import { tenantClient, topologyCommand, TOPOLOGY_COMMANDS, TOPOLOGY_OPTIONS, TOPOLOGY_USAGE, VIRTUAL_PORT_COMMANDS } from './topology-commands';
 import { openApiDocument } from '../api/openapi';
 import { CAPTURE_OPTIONS, CAPTURE_SHORT, CAPTURE_USAGE, captureCommand } from './capture-command';
+import { bashCompletion } from './completion';
 
 const USAGE = `usage: vswitch [--socket PATH] [--json] COMMAND
 
@@ -30,6 +31,7 @@ const USAGE = `usage: vswitch [--socket PATH] [--json] COMMAND
   stats                           flow cache, drops by reason, MAC table, slow path
   macs                            the learned MAC table
 ${CAPTURE_USAGE}
+  completion bash                 bash completion for vswitch (source <(vswitch completion bash))
   openapi                         the tenant API's OpenAPI document, as the agent serves it
                                   at /openapi.json (for client generators and linters)
 ${TOPOLOGY_USAGE}
@@ -102,6 +104,10 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'capture':
         return await captureCommand(client, sub, args);
+      case 'completion':
+        if (sub !== 'bash') throw new Error('completion: only bash is made (vswitch completion bash)');
+        process.stdout.write(bashCompletion(USAGE, COMMAND_OPTIONS, GLOBAL_OPTIONS));
+        return 0;
       case 'openapi':
         process.stdout.write(JSON.stringify(openApiDocument(), null, 2) + '\n');
         return 0;

@@ -51,3 +51,23 @@ test('a second agent on the same socket is refused; the first keeps its socket',
   t.regex(second.stderr, /another agent answers on .* \(stop it first, or give this one --socket\)/);
   t.is((await vswitch('--socket', socket, 'stats')).code, 0, 'the first still answers');
 });
+
+test('bash completion, made from the help and the options table: commands, subcommands and each command\'s options', async (t) => {
+  const { code, stdout } = await vswitch('completion', 'bash');
+  t.is(code, 0);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vswitch-completion-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const script = path.join(dir, 'vswitch.bash');
+  fs.writeFileSync(script, stdout);
+  const complete = (...words: string[]) => new Promise<string>((resolve, reject) => {
+    const line = `source ${script}; COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _vswitch; echo "\${COMPREPLY[*]}"`;
+    execFile('bash', ['-c', line], (error, out) => (error ? reject(error) : resolve(out.trim())));
+  });
+  t.is(await complete('vswitch', 'cap'), 'capture');
+  t.is(await complete('vswitch', 'flows', ''), 'flush');
+  t.is(await complete('vswitch', 'migration', 'c'), 'commit');
+  t.is(await complete('vswitch', 'bridge', 'create', 'net1', '--v'), '--vlan-aware');
+  t.is(await complete('vswitch', 'capture', 'vm1', '--dr'), '--drops');
+  t.is(await complete('vswitch', 'agent', '--conf'), '--config');
+  t.is(await complete('vswitch', 'stats', '--js'), '--json', 'the global options everywhere');
+});
