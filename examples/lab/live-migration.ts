@@ -89,7 +89,8 @@ export async function migrateUnderStream(lab: Lab, options: MigrationOptions): P
   const vm = await startGuest(lab, { ns: hosts[0].ns, tap: 'vm1-src', mac: VM_MAC, address: `${VM_IP}/24` });
   await api.request('POST', '/v1/bindings', { port, interface: 'vm1-src', host: ids[0] });
   await vm.booted();
-  if (!(await eventually(() => ping(lab, peer, VM_IP, 1), 20_000))) throw new Error('the peer cannot reach the VM');
+  // A bound, not a wait: a TCG guest under a CPU hog, beside a full suite, took over 20 s to answer.
+  if (!(await eventually(() => ping(lab, peer, VM_IP, 1), 60_000))) throw new Error('the peer cannot reach the VM');
 
   // What the peer host sends the other two, on its underlay: where its frames to the VM go.
   const tunnelled = capture(lab, hosts[2].ns, 'ul0', `src host ${peerAddress} and udp dst port ${VXLAN_UDP_PORT}`, { format: ['-tt', '-q'], seconds: 600 });

@@ -1,8 +1,10 @@
 // Three namespaces attached to the agent through veth pairs (packet-socket ports), with the
 // devices' default offloads left on.
+import fs from 'node:fs';
+import path from 'node:path';
 import test from 'ava';
 import { eventually, iperfTcp, knowsMacs, Lab, macOf, offloads, ping, RunningAgent, startAgent } from '../../examples/lab';
-import { promtoolComplaints } from '../helpers/promtool';
+import { promqlComplaints, promtoolComplaints } from '../helpers/promtool';
 
 const lab = new Lab();
 let agent: RunningAgent;
@@ -98,6 +100,12 @@ test.serial('/metrics has per-port rx/tx, drops by reason, cache hits/misses/siz
   t.true(value(/^vswitch_slow_path_latency_seconds_count (\d+)/m) > 0);
   t.regex(text, /^process_cpu_seconds_total /m);
   t.is(promtoolComplaints(text), '', 'promtool check metrics accepts it');
+  // The Grafana dashboard: every metric it names is served, every query parses.
+  const dashboard = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'examples', 'grafana', 'vswitch.json'), 'utf8')) as { panels: { targets?: { expr: string }[] }[] };
+  const queries = dashboard.panels.flatMap((p) => (p.targets ?? []).map((q) => q.expr));
+  t.true(queries.length >= 15);
+  for (const name of new Set(queries.flatMap((q) => q.match(/vswitch_[a-z_]+/g) ?? []))) t.regex(text, new RegExp(`^# TYPE ${name.replace(/_bucket$/, '')} `, 'm'), `${name} is served`);
+  t.is(promqlComplaints(queries), '', 'promtool parses every query');
 });
 
 test.serial("a MAC that shows up on another port takes its flows with it (as a migrated VM's does)", async (t) => {
