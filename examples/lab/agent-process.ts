@@ -22,8 +22,10 @@ export interface RunningAgent {
   stats(): Promise<SwitchStats>;
 }
 
-/** Starts an agent; `stateDir` reuses another agent's state (a restart), else it gets its own. */
-export async function startAgent(lab: Lab, ns: string, args: string[] = [], stateDir = lab.directory(`${path.basename(ns)}-state`)): Promise<RunningAgent> {
+/** Starts an agent in namespace `ns` (null: the machine's own, for an agent with no ports whose
+ *  API a browser reaches on loopback); `stateDir` reuses another agent's state (a restart), else
+ *  it gets its own. An `--api` in `args` is where the returned `api` calls. */
+export async function startAgent(lab: Lab, ns: string | null, args: string[] = [], stateDir = lab.directory(`${path.basename(ns ?? 'own')}-state`)): Promise<RunningAgent> {
   // In a lab directory, so that it goes with the lab even when the agent was killed.
   const socket = path.join(lab.directory('sockets'), `${path.basename(stateDir)}.sock`);
   const apiSocket = path.join(stateDir, 'api.sock');
@@ -44,7 +46,8 @@ export async function startAgent(lab: Lab, ns: string, args: string[] = [], stat
       await new Promise((r) => setTimeout(r, 50));
     }
   }
-  const api = new ControlClient(apiSocket, fs.readFileSync(path.join(stateDir, 'admin-token'), 'utf8').trim());
+  const apiAt = args.lastIndexOf('--api');
+  const api = new ControlClient(apiAt >= 0 ? args[apiAt + 1] : apiSocket, fs.readFileSync(path.join(stateDir, 'admin-token'), 'utf8').trim());
   return {
     client,
     api,

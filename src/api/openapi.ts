@@ -24,6 +24,7 @@ const TAGS: Record<string, string> = {
   'tunnel-zones': 'Hosts that reach each other over the overlay (operator only)',
   hosts: 'Hosts and their agents\' liveness (operator only)',
   migrations: 'Live migrations of a VM\'s port between hosts, with mirroring',
+  events: 'Changes as they happen (the dashboard follows them)',
 };
 const ID = ['3f2a4c1e-8b7d-4e6a-9c5b-1a2b3c4d5e6f', '7c9e6679-7425-40de-944b-e07fc1f90ae7', 'a3bb189e-8bf9-4888-9912-ace4e6543002'];
 const EXAMPLES: Record<string, object> = {
@@ -86,6 +87,12 @@ export function openApiDocument(): object {
   };
   paths['/v1/migrations/{id}/commit'] = { parameters: id, post: migration('commitMigration', 'commit: the binding moves to the destination', [401, 403, 404, 409]) };
   paths['/v1/migrations/{id}/abort'] = { parameters: id, post: migration('abortMigration', 'abort: back to the source alone', [401, 403, 404, 409]) };
+  paths['/v1/events'] = {
+    get: {
+      operationId: 'followEvents', tags: ['events'], summary: 'what changes that the caller may see, as Server-Sent Events (event: change, data: {type, kind, id}), pushed from the store\'s watch',
+      responses: { 200: { description: 'the stream, open until the caller closes it', content: { 'text/event-stream': { schema: { type: 'string' } } } }, ...errors(401) },
+    },
+  };
   const credential = { type: 'object', properties: { id: { type: 'string' }, version: { type: 'integer' }, token: { type: 'string' }, revoked: { type: 'boolean' } } };
   for (const path of ['tenants', 'hosts']) {
     for (const [verb, summary] of [['rotate', 'a new token, in the answer; the old one stops working'], ['revoke', 'no token works until the next rotation']]) {

@@ -6,6 +6,7 @@ import Fastify, { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { EMPTY, EMPTY_RULE, KindMap, LoadBalancer, newId, Port, PortBinding, Router, SecurityGroup, Stored, StoreConflict, StoreUnavailable, TopologyStore } from '../topology';
 import { withMemberHealth } from './load-balancers';
 import { openApiDocument } from './openapi';
+import { dashboardRoutes, isDashboardPath } from './dashboard';
 import { bodySchema, Resource, RESOURCES } from './resources';
 import { migrationRoutes } from './migrations';
 import { credentialRoutes } from './credentials';
@@ -75,13 +76,14 @@ export function tenantApi(options: TenantApiOptions): FastifyInstance {
   // Who calls, then whether that role may call this route at all: before the body is read or
   // any object looked up.
   app.addHook('onRequest', async (request) => {
-    if (request.url === '/openapi.json') return;
+    if (request.url === '/openapi.json' || isDashboardPath(request.url)) return;
     request.caller = await authenticate(store, adminDigest, request.headers.authorization);
     const access = request.routeOptions.config.access;
     if (access) mustBe(request.caller, access.roles, access.what);
   });
 
   app.get('/openapi.json', async () => openApiDocument());
+  dashboardRoutes(app, store);
   app.post<{ Body: { port: string; flow: string } }>('/v1/trace', { schema: { body: TRACE_BODY }, config: { access: { roles: TENANTS_TOO, what: 'trace' } } }, async (request) => {
     await findFor(store, request.caller, 'port', request.body.port);
     if (!options.trace) throw new ApiError(501, 'NO_TRACE', 'this API runs without a switch to trace on');

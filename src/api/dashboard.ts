@@ -1,0 +1,53 @@
+// The dashboard's side of the tenant API: the page itself (ui/, bundled into dist/ui at npm
+// install: served from here, nothing from a CDN, since hosts are often offline) at / and /ui/,
+// and GET /v1/events, a Server-Sent Events stream of what changes in the store that the caller
+// may see, pushed from the store's watch: the page reads the lists again on each, instead of
+// polling them.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { TopologyStore } from '../topology';
+import { EVERYONE, visibleTo } from './callers';
+
+const UI_DIR = path.join(__dirname, '..', '..', 'ui');
+const FILES: Record<string, string> = { 'index.html': 'text/html; charset=utf-8', 'app.js': 'text/javascript; charset=utf-8', 'style.css': 'text/css; charset=utf-8' };
+/** A comment line now and then, so that proxies and the browser keep an idle stream open. */
+const KEEPALIVE_MS = 15_000;
+
+/** Paths any caller may fetch without a token: the page signs in itself. */
+export const isDashboardPath = (url: string): boolean => url === '/' || url === '/ui' || url.startsWith('/ui/');
+
+export function dashboardRoutes(app: FastifyInstance, store: TopologyStore): void {
+  app.get('/', async (_request, reply) => reply.redirect('/ui/'));
+  app.get<{ Params: { file?: string } }>('/ui/:file?', async (request, reply) => {
+    const file = request.params.file || 'index.html';
+    const type = FILES[file];
+    if (!type) return reply.code(404).send({ error: { code: 'NO_SUCH_FILE', message: `no ${file} in the dashboard` } });
+    let body: Buffer;
+    try {
+      body = fs.readFileSync(path.join(UI_DIR, file));
+    } catch {
+      return reply.code(503).send({ error: { code: 'NOT_BUILT', message: 'the dashboard is not built: run npm install (it bundles ui/ into dist/ui)' } });
+    }
+    return reply.type(type).header('cache-control', 'no-cache').send(body);
+  });
+
+  app.get('/v1/events', { config: { access: { roles: EVERYONE, what: 'follow changes' } } }, async (request, reply) => {
+    const caller = request.caller;
+    const { revision } = await store.snapshot();
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    res.write(': following the store\n\n');
+    const stop = store.watch(revision, (event) => {
+      const object = event.type === 'put' ? event.object : event.previous;
+      if (!visibleTo(caller, object)) return;
+      res.write(`event: change\ndata: ${JSON.stringify({ type: event.type, kind: object.kind, id: object.value.id })}\n\n`);
+    }, () => res.end());
+    const keepalive = setInterval(() => res.write(': still here\n\n'), KEEPALIVE_MS);
+    request.raw.on('close', () => {
+      clearInterval(keepalive);
+      stop();
+    });
+  });
+}

@@ -1,0 +1,101 @@
+// The dashboard in a real browser: Debian's chromium, headless, driven by puppeteer-core
+// (nothing downloaded). An agent with no ports serves its API and the page on loopback; two
+// tenants have networks. Screenshots go to test-output/ for a person to look at.
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import test from 'ava';
+import puppeteer, { Browser, Page } from 'puppeteer-core';
+import { Lab, startAgent } from '../../examples/lab';
+import { ControlClient } from '../../src/cli/client';
+
+const CHROMIUM = '/usr/bin/chromium';
+const OUTPUT = path.join(__dirname, '..', '..', '..', 'test-output');
+/** A bound on waiting for the page, not a target: the time is measured and logged. */
+const BOUND_MS = 15_000;
+
+async function freePort(): Promise<number> {
+  const server = net.createServer().listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** What the page has drawn: the labels of its nodes. */
+const drawn = async (page: Page): Promise<string[]> => JSON.parse((await page.$eval('#graph', (el) => el.getAttribute('data-labels'))) ?? '[]');
+
+async function until(page: Page, what: (labels: string[]) => boolean): Promise<number> {
+  const started = Date.now();
+  while (Date.now() - started < BOUND_MS) {
+    if (what(await drawn(page).catch(() => []))) return Date.now() - started;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`not drawn in ${BOUND_MS} ms: ${JSON.stringify(await drawn(page))}`);
+}
+
+test('a tenant signs in, sees its own network drawn and no other tenant\'s; creates a bridge and a port from the page; a binding made through the API appears; an API error is shown as the API words it', async (t) => {
+  const lab = new Lab();
+  let browser: Browser | null = null;
+  t.teardown(async () => {
+    await browser?.close();
+    await lab.cleanup();
+  });
+  const port = await freePort();
+  const address = `127.0.0.1:${port}`;
+  const agent = await startAgent(lab, null, ['--api', address]);
+  const admin = agent.api;
+  const tenants: Record<string, ControlClient> = {};
+  const tokens: Record<string, string> = {};
+  for (const name of ['blue', 'red']) {
+    const { token } = await admin.request<{ token: string }>('POST', '/v1/tenants', { name });
+    tokens[name] = token;
+    tenants[name] = new ControlClient(address, token);
+    const bridge = await tenants[name].request<{ id: string }>('POST', '/v1/bridges', { name: `${name}-net` });
+    await tenants[name].request('POST', '/v1/ports', { device: bridge.id, name: `${name}-vm` });
+  }
+
+  browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, pipe: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+  const page = await browser.newPage();
+  await page.setViewport({ width: 1280, height: 800 });
+  await page.goto(`http://${address}/`);
+  t.is(new URL(page.url()).pathname, '/ui/', 'the agent serves the page at /');
+  await page.type('#token', tokens.blue);
+  await page.click('#sign-in button');
+  await until(page, (labels) => labels.includes('blue-net') && labels.includes('blue-vm'));
+  const labels = await drawn(page);
+  t.false(labels.some((l) => l.startsWith('red')), `another tenant's objects are not drawn: ${labels}`);
+  t.is(await page.evaluate('sessionStorage.getItem("vswitch-token") !== null && localStorage.length === 0'), true, 'the token is kept for the session only');
+
+  // Created from the page: drawn once the API has it (the event stream says so).
+  await page.type('#bridge-name', 'green-net');
+  await page.click('#new-bridge button');
+  t.log(`a bridge created from the page drawn in ${await until(page, (l) => l.includes('green-net'))} ms`);
+  await page.select('#port-device', (await tenants.blue.request<{ id: string; name: string }[]>('GET', '/v1/bridges')).find((b) => b.name === 'green-net')!.id);
+  await page.type('#port-name', 'green-vm');
+  await page.click('#new-port button');
+  t.log(`a port created from the page drawn in ${await until(page, (l) => l.includes('green-vm'))} ms`);
+
+  // Bound through the API, on a host the operator registered: the page follows, with no reload.
+  const host = await admin.request<{ id: string }>('POST', '/v1/hosts', { name: 'kvm-02', underlayAddress: '192.0.2.12' });
+  const blueVm = (await tenants.blue.request<{ id: string; name: string }[]>('GET', '/v1/ports')).find((p) => p.name === 'blue-vm')!;
+  const bound = Date.now();
+  await admin.request('POST', '/v1/bindings', { port: blueVm.id, host: host.id, interface: 'tap-blue' });
+  await until(page, (l) => l.some((x) => x.startsWith('blue-vm @ ')));
+  t.log(`a binding made through the API drawn ${Date.now() - bound} ms after the API's answer`);
+
+  // An error, as the API words it.
+  const tooLong = 'x'.repeat(70);
+  const refused = await tenants.blue.request('POST', '/v1/bridges', { name: tooLong }).catch((e: Error) => e.message);
+  await page.evaluate('document.getElementById("bridge-name").value = ""');
+  await page.type('#bridge-name', tooLong);
+  await page.click('#new-bridge button');
+  await page.waitForSelector('#error:not([hidden])', { timeout: BOUND_MS });
+  t.is(await page.$eval('#error', (el) => el.textContent), refused);
+
+  fs.mkdirSync(OUTPUT, { recursive: true });
+  await page.screenshot({ path: path.join(OUTPUT, 'dashboard-1280x800.png') });
+  await page.setViewport({ width: 390, height: 844, isMobile: true });
+  t.true(await page.$eval('body', (b) => b.scrollWidth <= 390 + 1), 'nothing wider than a phone');
+  await page.screenshot({ path: path.join(OUTPUT, 'dashboard-phone.png') });
+});

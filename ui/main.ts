@@ -1,0 +1,158 @@
+// The dashboard: a tenant's (or, with the admin token, every tenant's) bridges, routers, ports,
+// their links and where each bound port runs, drawn as a graph (cytoscape, laid out by its
+// force-directed layout), kept up to date from the API's event stream (/v1/events), and the
+// same API's calls to create and delete. Errors are shown as the API words them. The token is
+// kept for this browser tab's session only.
+import cytoscape from 'cytoscape';
+
+interface Obj {
+  id: string;
+  name?: string;
+  tenant?: string;
+}
+interface Port extends Obj {
+  device: string;
+  peer: string;
+  addresses: string[];
+}
+interface Binding extends Obj {
+  host: string;
+  interface: string;
+  state?: string;
+}
+interface Host extends Obj {
+  alive: boolean;
+}
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+let token = sessionStorage.getItem('vswitch-token') ?? '';
+let graph: cytoscape.Core | null = null;
+let events: AbortController | null = null;
+
+class ApiError extends Error {}
+
+async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const res = await fetch(path, {
+    method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined,
+  });
+  if (res.status === 204) return undefined as T;
+  const answer = await res.json();
+  if (!res.ok) throw new ApiError(answer.error?.message ?? `${res.status}`);
+  return answer as T;
+}
+
+function showError(error: unknown): void {
+  const box = $('error');
+  box.textContent = (error as Error).message;
+  box.hidden = false;
+}
+
+const label = (o: Obj) => o.name || o.id.slice(0, 8);
+
+/** Reads what the caller may see and draws it again. */
+async function refresh(): Promise<void> {
+  const [bridges, routers, ports, bindings] = await Promise.all(['bridges', 'routers', 'ports', 'bindings'].map((kind) => api<Obj[]>('GET', `/v1/${kind}`)));
+  const hosts = await api<Host[]>('GET', '/v1/hosts').catch(() => null); // the operator's only
+  const bound = new Map((bindings as Binding[]).map((b) => [b.id, b]));
+  const hostName = new Map((hosts ?? []).map((h) => [h.id, label(h)]));
+  const elements: cytoscape.ElementDefinition[] = [];
+  for (const b of bridges) elements.push({ data: { id: b.id, label: label(b), kind: 'bridge' } });
+  for (const r of routers) elements.push({ data: { id: r.id, label: label(r), kind: 'router' } });
+  const devices = new Set([...bridges, ...routers].map((d) => d.id));
+  for (const p of ports as Port[]) {
+    const binding = bound.get(p.id);
+    const where = binding ? ` @ ${hostName.get(binding.host) ?? binding.host.slice(0, 8)}` : '';
+    elements.push({ data: { id: p.id, label: `${label(p)}${where}`, kind: 'port', bound: binding ? 'yes' : 'no' } });
+    if (devices.has(p.device)) elements.push({ data: { id: `${p.id}-device`, source: p.device, target: p.id } });
+    if (p.peer && p.id < p.peer) elements.push({ data: { id: `${p.id}-link`, source: p.id, target: p.peer, kind: 'link' } });
+  }
+  draw(elements.filter((e) => !e.data.source || (elements.some((n) => n.data.id === e.data.source) && elements.some((n) => n.data.id === e.data.target))));
+  const device = $<HTMLSelectElement>('port-device');
+  const chosen = device.value;
+  device.replaceChildren(...[...bridges, ...routers].map((d) => new Option(label(d), d.id)));
+  if (chosen) device.value = chosen;
+  $('hosts').hidden = hosts === null;
+  $('host-list').replaceChildren(...(hosts ?? []).map((h) => Object.assign(document.createElement('li'), { textContent: `${label(h)}: ${h.alive ? 'alive' : 'down'}`, className: h.alive ? '' : 'down' })));
+}
+
+function draw(elements: cytoscape.ElementDefinition[]): void {
+  graph?.destroy();
+  // What is drawn, in words, for assistive technology and for the browser tests.
+  $('graph').dataset.labels = JSON.stringify(elements.filter((e) => !e.data.source).map((e) => e.data.label));
+  graph = cytoscape({
+    container: $('graph'), elements, maxZoom: 1.3,
+    style: [
+      { selector: 'node', style: { label: 'data(label)', 'font-size': 11, 'text-valign': 'bottom', 'text-margin-y': 4 } },
+      { selector: 'node[kind = "bridge"]', style: { shape: 'round-rectangle', 'background-color': '#2e6fd8', width: 48, height: 28 } },
+      { selector: 'node[kind = "router"]', style: { shape: 'diamond', 'background-color': '#d8842e', width: 40, height: 40 } },
+      { selector: 'node[kind = "port"]', style: { 'background-color': '#7b8799', width: 14, height: 14 } },
+      { selector: 'node[bound = "yes"]', style: { 'background-color': '#2ea44f' } },
+      { selector: 'edge', style: { width: 2, 'line-color': '#b7bfcc' } },
+      { selector: 'edge[kind = "link"]', style: { 'line-style': 'dashed', 'line-color': '#d8842e' } },
+      { selector: ':selected', style: { 'border-width': 3, 'border-color': '#c0392b' } },
+    ],
+    layout: { name: 'cose', animate: false, padding: 30, nodeRepulsion: () => 8000, idealEdgeLength: () => 60 },
+  });
+  graph.on('select unselect', () => ($<HTMLButtonElement>('delete-selected').disabled = graph!.$('node:selected').empty()));
+}
+
+/** The event stream: any change the caller may see draws the topology again. */
+async function follow(): Promise<void> {
+  events?.abort();
+  events = new AbortController();
+  const res = await fetch('/v1/events', { headers: { authorization: `Bearer ${token}` }, signal: events.signal });
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let pending: Promise<void> | null = null;
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    if (value.includes('event: change') && !pending) pending = new Promise((r) => setTimeout(r, 50)).then(refresh).catch(showError).finally(() => (pending = null));
+  }
+}
+
+async function signIn(): Promise<void> {
+  try {
+    await refresh();
+  } catch (error) {
+    sessionStorage.removeItem('vswitch-token');
+    token = '';
+    return showError(error);
+  }
+  sessionStorage.setItem('vswitch-token', token);
+  $('sign-in').hidden = true;
+  $('console').hidden = false;
+  $('sign-out').hidden = false;
+  $('error').hidden = true;
+  $('who').textContent = 'signed in';
+  graph?.resize();
+  graph?.fit();
+  follow().catch(() => undefined);
+}
+
+function submit(form: string, act: () => Promise<unknown>): void {
+  $(form).addEventListener('submit', (event) => {
+    event.preventDefault();
+    $('error').hidden = true;
+    act().then(refresh).catch(showError);
+  });
+}
+
+$('sign-in').addEventListener('submit', (event) => {
+  event.preventDefault();
+  token = $<HTMLInputElement>('token').value.trim();
+  void signIn();
+});
+$('sign-out').addEventListener('click', () => {
+  sessionStorage.removeItem('vswitch-token');
+  location.reload();
+});
+submit('new-bridge', () => api('POST', '/v1/bridges', { name: $<HTMLInputElement>('bridge-name').value }));
+submit('new-router', () => api('POST', '/v1/routers', { name: $<HTMLInputElement>('router-name').value }));
+submit('new-port', () => api('POST', '/v1/ports', { device: $<HTMLSelectElement>('port-device').value, name: $<HTMLInputElement>('port-name').value }));
+$('delete-selected').addEventListener('click', () => {
+  const node = graph?.$('node:selected').first();
+  if (!node || node.empty()) return;
+  const kind = node.data('kind') as string;
+  api('DELETE', `/v1/${kind}s/${node.id()}`).then(refresh).catch(showError);
+});
+if (token) void signIn();
