@@ -23,11 +23,31 @@ interface Binding extends Obj {
 interface Host extends Obj {
   alive: boolean;
 }
+interface Migration {
+  id: string;
+  port: string;
+  sourceHost: string;
+  destinationHost: string;
+  state: string;
+}
+interface Sample {
+  port: string;
+  counters: { rxPackets: number; rxBytes: number; txPackets: number; txBytes: number };
+  drops: Record<string, number>;
+}
+interface Stats {
+  at: number;
+  ports: Sample[];
+  cache?: { cached: number; hits: number; misses: number };
+}
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 let token = sessionStorage.getItem('vswitch-token') ?? '';
 let graph: cytoscape.Core | null = null;
 let events: AbortController | null = null;
+/** Names of what is drawn, by id, for the tables. */
+const names = new Map<string, string>();
+let lastStats: Stats | null = null;
 
 class ApiError extends Error {}
 
@@ -54,6 +74,7 @@ async function refresh(): Promise<void> {
   const [bridges, routers, ports, bindings] = await Promise.all(['bridges', 'routers', 'ports', 'bindings'].map((kind) => api<Obj[]>('GET', `/v1/${kind}`)));
   const hosts = await api<Host[]>('GET', '/v1/hosts').catch(() => null); // the operator's only
   const bound = new Map((bindings as Binding[]).map((b) => [b.id, b]));
+  for (const o of [...bridges, ...routers, ...ports]) names.set(o.id, label(o));
   const hostName = new Map((hosts ?? []).map((h) => [h.id, label(h)]));
   const elements: cytoscape.ElementDefinition[] = [];
   for (const b of bridges) elements.push({ data: { id: b.id, label: label(b), kind: 'bridge' } });
@@ -71,8 +92,42 @@ async function refresh(): Promise<void> {
   const chosen = device.value;
   device.replaceChildren(...[...bridges, ...routers].map((d) => new Option(label(d), d.id)));
   if (chosen) device.value = chosen;
+  const trace = $<HTMLSelectElement>('trace-port');
+  const traced = trace.value;
+  trace.replaceChildren(...(ports as Port[]).filter((p) => bound.has(p.id)).map((p) => new Option(label(p), p.id)));
+  if (traced) trace.value = traced;
+  const migrations = await api<Migration[]>('GET', '/v1/migrations');
+  const hostLabel = (id: string) => hostName.get(id) ?? id.slice(0, 8);
+  rows('migration-table', migrations.map((m) => [names.get(m.port) ?? m.port.slice(0, 8), hostLabel(m.sourceHost), hostLabel(m.destinationHost), m.state]));
   $('hosts').hidden = hosts === null;
   $('host-list').replaceChildren(...(hosts ?? []).map((h) => Object.assign(document.createElement('li'), { textContent: `${label(h)}: ${h.alive ? 'alive' : 'down'}`, className: h.alive ? '' : 'down' })));
+}
+
+function rows(table: string, cells: string[][]): void {
+  $(table).querySelector('tbody')!.replaceChildren(...cells.map((row) => {
+    const tr = document.createElement('tr');
+    tr.replaceChildren(...row.map((text) => Object.assign(document.createElement('td'), { textContent: text })));
+    return tr;
+  }));
+}
+
+const rate = (n: number) => (n >= 1e9 ? `${(n / 1e9).toFixed(2)} G` : n >= 1e6 ? `${(n / 1e6).toFixed(2)} M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} k` : n.toFixed(0));
+
+/** Rates since the last sample: per port both ways, and the drops by reason. */
+function showStats(stats: Stats): void {
+  const before = new Map((lastStats?.ports ?? []).map((p) => [p.port, p.counters]));
+  const seconds = lastStats ? (stats.at - lastStats.at) / 1000 : 0;
+  lastStats = stats;
+  if (seconds <= 0) return;
+  rows('port-table', stats.ports.map((p) => {
+    const was = before.get(p.port) ?? p.counters;
+    const per = (now: number, then: number) => rate(Math.max(0, now - then) / seconds);
+    const drops = Object.entries(p.drops).map(([reason, n]) => `${reason} ${n}`).join(', ') || '0';
+    return [names.get(p.port) ?? p.port.slice(0, 8), per(p.counters.rxPackets, was.rxPackets), per(p.counters.txPackets, was.txPackets), per(8 * p.counters.rxBytes, 8 * was.rxBytes), per(8 * p.counters.txBytes, 8 * was.txBytes), drops];
+  }));
+  const cache = stats.cache;
+  $('cache').hidden = !cache;
+  if (cache) $('cache').textContent = `flow cache: ${cache.cached} flows, hit ratio ${cache.hits + cache.misses > 0 ? ((100 * cache.hits) / (cache.hits + cache.misses)).toFixed(1) : '–'} %`;
 }
 
 function draw(elements: cytoscape.ElementDefinition[]): void {
@@ -96,17 +151,50 @@ function draw(elements: cytoscape.ElementDefinition[]): void {
   graph.on('select unselect', () => ($<HTMLButtonElement>('delete-selected').disabled = graph!.$('node:selected').empty()));
 }
 
+let refreshing = false;
+let again = false;
+
+/** Something changed: drawn again, once for a burst; a change during a redraw, which may have
+ *  read the lists before it, draws once more after it. */
+function changed(): void {
+  if (refreshing) {
+    again = true;
+    return;
+  }
+  refreshing = true;
+  setTimeout(async () => {
+    try {
+      do {
+        again = false;
+        await refresh();
+      } while (again);
+    } catch (error) {
+      showError(error);
+    } finally {
+      refreshing = false;
+    }
+  }, 50);
+}
+
 /** The event stream: any change the caller may see draws the topology again. */
 async function follow(): Promise<void> {
   events?.abort();
   events = new AbortController();
   const res = await fetch('/v1/events', { headers: { authorization: `Bearer ${token}` }, signal: events.signal });
   const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-  let pending: Promise<void> | null = null;
+  let buffered = '';
   for (;;) {
     const { value, done } = await reader.read();
     if (done) break;
-    if (value.includes('event: change') && !pending) pending = new Promise((r) => setTimeout(r, 50)).then(refresh).catch(showError).finally(() => (pending = null));
+    buffered += value;
+    const messages = buffered.split('\n\n');
+    buffered = messages.pop() ?? '';
+    for (const message of messages) {
+      const type = /^event: (\w+)/m.exec(message)?.[1];
+      const data = /^data: (.*)$/m.exec(message)?.[1];
+      if (type === 'stats' && data) showStats(JSON.parse(data) as Stats);
+      if (type === 'change') changed();
+    }
   }
 }
 
@@ -145,6 +233,10 @@ $('sign-in').addEventListener('submit', (event) => {
 $('sign-out').addEventListener('click', () => {
   sessionStorage.removeItem('vswitch-token');
   location.reload();
+});
+submit('trace', async () => {
+  const result = await api<{ flow: string; steps: string[]; actions: string }>('POST', '/v1/trace', { port: $<HTMLSelectElement>('trace-port').value, flow: $<HTMLInputElement>('trace-flow').value });
+  $('trace-steps').textContent = [result.flow, ...result.steps, `actions: ${result.actions}`].join('\n');
 });
 submit('new-bridge', () => api('POST', '/v1/bridges', { name: $<HTMLInputElement>('bridge-name').value }));
 submit('new-router', () => api('POST', '/v1/routers', { name: $<HTMLInputElement>('router-name').value }));

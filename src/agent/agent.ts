@@ -143,7 +143,11 @@ export class Agent {
       if ((config.api ?? DEFAULT_API) !== 'off') {
         const adminToken = kept(path.join(stateDir, 'admin-token'), newToken);
         const tls = config.apiTlsCert ? { cert: pem(config.apiTlsCert, 'apiTlsCert'), key: pem(config.apiTlsKey!, 'apiTlsKey') } : undefined;
-        api = tenantApi({ store, adminToken, hostId, tls, trace: (port, flow) => trace(sw, port, flow) });
+        const samples = {
+          ports: () => sw.listPorts().flatMap((p) => (p.binding ? [{ port: p.binding, tenant: sw.topology.tenantOf(p.binding) ?? '', counters: p.counters, drops: p.drops }] : [])),
+          cache: () => sw.stats().flows,
+        };
+        api = tenantApi({ store, adminToken, hostId, tls, samples, trace: (port, flow) => trace(sw, port, flow) });
         await listen(api, listenOptions(config.api ?? DEFAULT_API), tls !== undefined);
       }
       // Last: an agent that answers on its socket is ready in every part.

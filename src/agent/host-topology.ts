@@ -83,6 +83,11 @@ export class HostTopology {
     return here;
   }
 
+  /** The tenant a virtual port belongs to, or undefined when there is no such port. */
+  tenantOf(port: string): string | undefined {
+    return this.objects.get(`port/${port}`)?.value.tenant;
+  }
+
   /** A virtual port's QoS limits, or undefined when there is no such port. */
   qosOf(port: string): PortQos | undefined {
     return (this.objects.get(`port/${port}`)?.value as Port | undefined)?.qos;

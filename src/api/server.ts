@@ -6,7 +6,7 @@ import Fastify, { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { EMPTY, EMPTY_RULE, KindMap, LoadBalancer, newId, Port, PortBinding, Router, SecurityGroup, Stored, StoreConflict, StoreUnavailable, TopologyStore } from '../topology';
 import { withMemberHealth } from './load-balancers';
 import { openApiDocument } from './openapi';
-import { dashboardRoutes, isDashboardPath } from './dashboard';
+import { dashboardRoutes, isDashboardPath, SwitchSamples } from './dashboard';
 import { bodySchema, Resource, RESOURCES } from './resources';
 import { migrationRoutes } from './migrations';
 import { credentialRoutes } from './credentials';
@@ -23,6 +23,8 @@ export interface TenantApiOptions {
   trace?: (port: string, flow: string) => unknown;
   /** Serve HTTPS with this certificate and key (PEM); listen with `httpsOnly(app.server)`. */
   tls?: { cert: Buffer; key: Buffer };
+  /** The counters of this host's switch, for the dashboard's stream. */
+  samples?: SwitchSamples;
 }
 
 declare module 'fastify' {
@@ -83,7 +85,7 @@ export function tenantApi(options: TenantApiOptions): FastifyInstance {
   });
 
   app.get('/openapi.json', async () => openApiDocument());
-  dashboardRoutes(app, store);
+  dashboardRoutes(app, store, options.samples);
   app.post<{ Body: { port: string; flow: string } }>('/v1/trace', { schema: { body: TRACE_BODY }, config: { access: { roles: TENANTS_TOO, what: 'trace' } } }, async (request) => {
     await findFor(store, request.caller, 'port', request.body.port);
     if (!options.trace) throw new ApiError(501, 'NO_TRACE', 'this API runs without a switch to trace on');

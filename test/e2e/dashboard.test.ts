@@ -6,7 +6,7 @@ import net from 'node:net';
 import path from 'node:path';
 import test from 'ava';
 import puppeteer, { Browser, Page } from 'puppeteer-core';
-import { Lab, startAgent } from '../../examples/lab';
+import { Lab, startAgent, vmOn } from '../../examples/lab';
 import { ControlClient } from '../../src/cli/client';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -25,13 +25,33 @@ async function freePort(): Promise<number> {
 /** What the page has drawn: the labels of its nodes. */
 const drawn = async (page: Page): Promise<string[]> => JSON.parse((await page.$eval('#graph', (el) => el.getAttribute('data-labels'))) ?? '[]');
 
+/** The API inside a lab namespace (where the browser runs too), called from there. */
+function apiIn(lab: Lab, ns: string, address: string, token: string) {
+  const client = path.join(__dirname, '..', '..', 'src', 'cli', 'client.js');
+  const script = `new (require(${JSON.stringify(client)}).ControlClient)(process.argv[1], process.argv[2]).request(process.argv[3], process.argv[4], process.argv[5] ? JSON.parse(process.argv[5]) : undefined).then((r) => process.stdout.write(JSON.stringify(r ?? null)))`;
+  return {
+    request: async <T>(method: string, url: string, body?: unknown): Promise<T> => {
+      const { stdout } = await lab.exec(ns, process.execPath, ['-e', script, address, token, method, url, body === undefined ? '' : JSON.stringify(body)]);
+      return JSON.parse(stdout) as T;
+    },
+  };
+}
+
+/** Chromium in a lab namespace: what it reaches is that namespace's. */
+async function browserIn(lab: Lab, ns: string): Promise<Browser> {
+  const wrapper = path.join(lab.directory('browser'), 'chromium');
+  fs.writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${ns} ${CHROMIUM} "$@"\n`, { mode: 0o755 });
+  return puppeteer.launch({ executablePath: wrapper, headless: true, pipe: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+}
+
 async function until(page: Page, what: (labels: string[]) => boolean): Promise<number> {
   const started = Date.now();
   while (Date.now() - started < BOUND_MS) {
     if (what(await drawn(page).catch(() => []))) return Date.now() - started;
     await new Promise((r) => setTimeout(r, 25));
   }
-  throw new Error(`not drawn in ${BOUND_MS} ms: ${JSON.stringify(await drawn(page))}`);
+  const said = await page.$eval('#error', (el) => el.textContent).catch(() => '');
+  throw new Error(`not drawn in ${BOUND_MS} ms: ${JSON.stringify(await drawn(page))}; the page says: ${said}`);
 }
 
 test('a tenant signs in, sees its own network drawn and no other tenant\'s; creates a bridge and a port from the page; a binding made through the API appears; an API error is shown as the API words it', async (t) => {
@@ -99,3 +119,64 @@ test('a tenant signs in, sees its own network drawn and no other tenant\'s; crea
   t.true(await page.$eval('body', (b) => b.scrollWidth <= 390 + 1), 'nothing wider than a phone');
   await page.screenshot({ path: path.join(OUTPUT, 'dashboard-phone.png') });
 });
+
+test('live: a ping between two VMs moves both their ports\' rates on the page; a migration begun through the API shows as mirroring, then committed; a trace from the page shows its steps', async (t) => {
+  const lab = new Lab();
+  let browser: Browser | null = null;
+  t.teardown(async () => {
+    await browser?.close();
+    await lab.cleanup();
+  });
+  const sw = await lab.namespace('sw');
+  const vm1 = await vmOn(lab, sw, 'vm1', 'tap1', '10.0.0.1/24');
+  await vmOn(lab, sw, 'vm2', 'tap2', '10.0.0.2/24');
+  const address = '127.0.0.1:8780';
+  const agent = await startAgent(lab, sw, ['--api', address]);
+  const adminToken = fs.readFileSync(path.join(agent.stateDir, 'admin-token'), 'utf8').trim();
+  const admin = apiIn(lab, sw, address, adminToken);
+  const { token } = await admin.request<{ token: string }>('POST', '/v1/tenants', { name: 'blue' });
+  const blue = apiIn(lab, sw, address, token);
+  const bridge = await blue.request<{ id: string }>('POST', '/v1/bridges', { name: 'net' });
+  const ports: Record<string, string> = {};
+  for (const [name, dev] of [['vm1', 'tap1'], ['vm2', 'tap2']]) {
+    ports[name] = (await blue.request<{ id: string }>('POST', '/v1/ports', { device: bridge.id, name, portSecurity: false })).id;
+    await admin.request('POST', '/v1/bindings', { port: ports[name], interface: dev });
+  }
+  browser = await browserIn(lab, sw);
+  const page = await browser.newPage();
+  await page.setViewport({ width: 1280, height: 800 });
+  await page.goto(`http://${address}/ui/`);
+  await page.type('#token', token);
+  await page.click('#sign-in button');
+  await until(page, (labels) => labels.some((l) => l.startsWith('vm1 @')) && labels.some((l) => l.startsWith('vm2 @')));
+
+  const pinging = lab.exec(vm1, 'ping', ['-c', '40', '-i', '0.1', '10.0.0.2']);
+  const moving = async () => {
+    const cells = await page.$$eval('#port-table tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')));
+    const pps = (name: string) => cells.filter((c) => c[0] === name).map((c) => Number(c[1]) + Number(c[2]))[0] ?? 0;
+    return pps('vm1') > 0 && pps('vm2') > 0;
+  };
+  let moved = false;
+  for (const end = Date.now() + BOUND_MS; !moved && Date.now() < end; await new Promise((r) => setTimeout(r, 100))) moved = await moving();
+  t.true(moved, 'both ports\' packet rates moved while the ping ran');
+  await pinging;
+
+  const host = await admin.request<{ id: string }>('POST', '/v1/hosts', { name: 'kvm-02', underlayAddress: '192.0.2.12' });
+  const state = async () => (await page.$$eval('#migration-table tbody td', (tds) => tds.map((td) => td.textContent ?? ''))).at(-1);
+  await admin.request('POST', '/v1/migrations', { port: ports.vm1, destinationHost: host.id, interface: 'tap-arriving' });
+  t.true(await waitFor(async () => (await state()) === 'mirroring'), 'shown as mirroring');
+  await admin.request('POST', `/v1/migrations/${ports.vm1}/commit`);
+  t.true(await waitFor(async () => (await state()) === 'committed'), 'then committed');
+
+  await page.select('#trace-port', ports.vm2);
+  await page.type('#trace-flow', 'icmp,dl_src=02:00:00:00:00:02,dl_dst=ff:ff:ff:ff:ff:ff,nw_src=10.0.0.2,nw_dst=10.0.0.9');
+  await page.click('#trace button');
+  t.true(await waitFor(async () => /flood|drop|output|tunnel/.test((await page.$eval('#trace-steps', (el) => el.textContent)) ?? '')), 'the trace\'s steps are shown');
+  fs.mkdirSync(OUTPUT, { recursive: true });
+  await page.screenshot({ path: path.join(OUTPUT, 'dashboard-live.png'), fullPage: true });
+});
+
+async function waitFor(check: () => Promise<boolean>): Promise<boolean> {
+  for (const end = Date.now() + BOUND_MS; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) if (await check()) return true;
+  return check();
+}
