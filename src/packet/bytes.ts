@@ -19,3 +19,14 @@ export function setBe32(b: Uint8Array, at: number, value: number): void {
   b[at + 2] = value >>> 8;
   b[at + 3] = value;
 }
+
+/** Byte strings one after another in one new array. */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

@@ -2,6 +2,7 @@
 // (Ethernet, microsecond timestamps), then one enhanced packet block per frame, with its
 // direction (epb_flags) and, for a frame the switch dropped, a comment naming the reason.
 // Little-endian, as the byte-order magic says; readers take either.
+import { concatBytes } from './bytes';
 
 const SECTION_HEADER = 0x0a0d0d0a;
 const INTERFACE_DESCRIPTION = 1;
@@ -34,7 +35,7 @@ export function pcapngHeader(name: string): Uint8Array {
     v.setUint16(8, LINKTYPE_ETHERNET, true);
     v.setUint32(12, 0, true); // snap length: whole frames
   }, [[Option.ifName, new TextEncoder().encode(name)]]);
-  return concat([section, iface]);
+  return concatBytes([section, iface]);
 }
 
 /** One enhanced packet block. */
@@ -82,15 +83,6 @@ function pad4(n: number): number {
   return (n + 3) & ~3;
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 /** The length of the whole block at the start of `bytes`, or 0 when it has not all come yet. */
 export function pcapngBlockLength(bytes: Uint8Array): number {

@@ -4,7 +4,7 @@
 // nowhere else (no server process, no broadcast across the overlay). A VM whose port has no
 // address there is not answered, and its message floods as any broadcast does.
 import {
-  contains, DHCP_BROADCAST_FLAG, DhcpMessage, DhcpMessageType, DhcpOption, DhcpPort, dhcpReplyLength, emitDhcpReply, emitEthernet, emitIpv4, emitUdp,
+  concatBytes, contains, DHCP_BROADCAST_FLAG, DhcpMessage, DhcpMessageType, DhcpOption, DhcpPort, dhcpReplyLength, emitDhcpReply, emitEthernet, emitIpv4, emitUdp,
   EtherType, ETHERNET_HEADER_BYTES, formatAddress, IpProtocol, IPV4_HEADER_BYTES, ipv4PseudoSum, maskOf, parseAddress, parsePrefix, Prefix, UDP_HEADER_BYTES,
   UdpDatagram, VNET_HEADER_BYTES,
 } from '../packet';
@@ -40,10 +40,10 @@ export function dhcpSubnets(subnets: readonly Subnet[], guestMtu: number): DhcpS
       [DhcpOption.serverId, gateway], [DhcpOption.subnetMask, maskOf(prefix)], [DhcpOption.router, gateway],
       [DhcpOption.interfaceMtu, uint16(s.mtu || guestMtu)],
     ];
-    if (s.dnsServers.length > 0) options.push([DhcpOption.dnsServers, concat(s.dnsServers.map(parseAddress))]);
+    if (s.dnsServers.length > 0) options.push([DhcpOption.dnsServers, concatBytes(s.dnsServers.map(parseAddress))]);
     if (s.domain) options.push([DhcpOption.domainName, new TextEncoder().encode(s.domain)]);
     // RFC 3442: a client that takes option 121 ignores option 3, so the default route goes in too.
-    if (routes.length > 0) options.push([DhcpOption.classlessRoutes, concat([...routes, { address: ZERO_IPV4, length: 0, via: gateway }].map(classlessRoute))]);
+    if (routes.length > 0) options.push([DhcpOption.classlessRoutes, concatBytes([...routes, { address: ZERO_IPV4, length: 0, via: gateway }].map(classlessRoute))]);
     return { prefix, gateway, options, leaseSeconds: s.leaseSeconds };
   });
 }
@@ -130,18 +130,9 @@ export class DhcpService {
 
 /** RFC 3442: the prefix length, the significant bytes of the destination, the router. */
 function classlessRoute(r: Prefix & { via: Uint8Array }): Uint8Array {
-  return concat([Uint8Array.of(r.length), r.address.subarray(0, Math.ceil(r.length / 8)), r.via]);
+  return concatBytes([Uint8Array.of(r.length), r.address.subarray(0, Math.ceil(r.length / 8)), r.via]);
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 function uint16(n: number): Uint8Array {
   return Uint8Array.of(n >>> 8, n & 0xff);

@@ -2,7 +2,8 @@
 // delivered by key with no simulation, or dropped and counted; frames out are encapsulated.
 import test from 'ava';
 import { ConnTable } from '../../src/flow';
-import { Datapath, DatapathCounters, DEFAULT_DATAPATH_OPTIONS, FrameIo, FromDatapath, gather, newPortMeterBuffers, PortCounter, PortMeters } from '../../src/datapath';
+import { Datapath, DatapathCounters, DEFAULT_DATAPATH_OPTIONS, FromDatapath, newPortMeterBuffers, PortCounter, PortMeters } from '../../src/datapath';
+import { RecordingIo } from '../helpers/recording-io';
 import { DROP_REASONS } from '../../src/flow';
 import { emitVxlan, IpProtocol, ipv4PseudoSum, TcpFlag, TcpSegment, VNET_HEADER_BYTES, VnetHeader, VxlanHeader } from '../../src/packet';
 import { icmpEchoRequest } from '../helpers/frames';
@@ -10,71 +11,6 @@ import { superFrame } from '../helpers/super-frame';
 
 const PEER = 0xc0a86402; // 192.168.100.2
 const STRANGER = 0xc0a864fe;
-
-/** Sends [start, start + count) of a batch, each gathered from its pieces (see TxQueue). */
-function gathered(arena: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, pieces: Uint32Array, start: number, count: number): Uint8Array[] {
-  let piece = 0;
-  for (let i = 0; i < start; i++) piece += pieces[i];
-  const sends: Uint8Array[] = [];
-  for (let i = start; i < start + count; i++) {
-    sends.push(gather(arena, offsets.subarray(piece), lengths.subarray(piece), pieces[i]));
-    piece += pieces[i];
-  }
-  return sends;
-}
-
-class RecordingIo implements FrameIo {
-  inbox: { source: number; datagram: Uint8Array; segmentSize?: number }[] = [];
-  sends: { datagrams: number; segmentSize: number }[] = [];
-  sent: { fd: number; bytes: Uint8Array }[] = [];
-  tunnelled: { destination: number; port: number; bytes: Uint8Array }[] = [];
-  readable: (() => void)[] = [];
-  /** Frames (no vnet header) each port's descriptor has to read. */
-  frames = new Map<number, Uint8Array[]>();
-  recvBatch(fd: number, _isTap: boolean, arena: Uint8Array, base: number, slot: number, max: number, lengths: Uint32Array): number {
-    const batch = (this.frames.get(fd) ?? []).splice(0, max);
-    batch.forEach((frame, i) => {
-      arena.fill(0, base + i * slot, base + i * slot + VNET_HEADER_BYTES);
-      arena.set(frame, base + i * slot + VNET_HEADER_BYTES);
-      lengths[i] = VNET_HEADER_BYTES + frame.length;
-    });
-    return batch.length;
-  }
-  sendBatch(fd: number, _isTap: boolean, arena: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, pieces: Uint32Array, start: number, count: number): number {
-    for (const bytes of gathered(arena, offsets, lengths, pieces, start, count)) this.sent.push({ fd, bytes });
-    return count;
-  }
-  /** Each inbox entry is one receive: a datagram, or a run the kernel kept together (UDP GRO). */
-  recvFromBatch(_fd: number, arena: Uint8Array, base: number, slot: number, max: number, lengths: Uint32Array, sources: Uint32Array, segmentSizes: Uint32Array): number {
-    const batch = this.inbox.splice(0, max);
-    batch.forEach(({ source, datagram, segmentSize = 0 }, i) => {
-      arena.fill(0, base + i * slot, base + i * slot + VNET_HEADER_BYTES);
-      arena.set(datagram, base + i * slot + VNET_HEADER_BYTES);
-      lengths[i] = VNET_HEADER_BYTES + datagram.length;
-      sources[i] = source;
-      segmentSizes[i] = segmentSize;
-    });
-    return batch.length;
-  }
-  /** Records each datagram, cutting runs apart as the kernel would (UDP GSO). */
-  sendToBatch(_fd: number, arena: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, pieces: Uint32Array, destinations: Uint32Array, segmentSizes: Uint32Array, start: number, count: number, port: number): number {
-    gathered(arena, offsets, lengths, pieces, start, count).forEach((bytes, k) => {
-      const i = start + k;
-      const step = segmentSizes[i] || bytes.length;
-      this.sends.push({ datagrams: Math.ceil(bytes.length / step), segmentSize: segmentSizes[i] });
-      for (let at = 0; at < bytes.length; at += step) this.tunnelled.push({ destination: destinations[i], port, bytes: bytes.slice(at, at + step) });
-    });
-    return count;
-  }
-  receiveDrops(): number {
-    return 0;
-  }
-  watch(_fd: number, onReadable: () => void): unknown {
-    this.readable.push(onReadable);
-    return onReadable;
-  }
-  unwatch(): void {}
-}
 
 function setUp() {
   const io = new RecordingIo();

@@ -25,6 +25,12 @@ async function freePort(): Promise<number> {
 /** What the page has drawn: the labels of its nodes. */
 const drawn = async (page: Page): Promise<string[]> => JSON.parse((await page.$eval('#graph', (el) => el.getAttribute('data-labels'))) ?? '[]');
 
+/** Whether `check` comes true within BOUND_MS, looked at every 25 ms. */
+async function waitFor(check: () => Promise<boolean>): Promise<boolean> {
+  for (const end = Date.now() + BOUND_MS; Date.now() < end; await new Promise((r) => setTimeout(r, 25))) if (await check()) return true;
+  return check();
+}
+
 /** The API inside a lab namespace (where the browser runs too), called from there. */
 function apiIn(lab: Lab, ns: string, address: string, token: string) {
   const client = path.join(__dirname, '..', '..', 'src', 'cli', 'client.js');
@@ -46,10 +52,7 @@ async function browserIn(lab: Lab, ns: string): Promise<Browser> {
 
 async function until(page: Page, what: (labels: string[]) => boolean): Promise<number> {
   const started = Date.now();
-  while (Date.now() - started < BOUND_MS) {
-    if (what(await drawn(page).catch(() => []))) return Date.now() - started;
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  if (await waitFor(async () => what(await drawn(page).catch(() => [])))) return Date.now() - started;
   const said = await page.$eval('#error', (el) => el.textContent).catch(() => '');
   throw new Error(`not drawn in ${BOUND_MS} ms: ${JSON.stringify(await drawn(page))}; the page says: ${said}`);
 }
@@ -156,9 +159,7 @@ test('live: a ping between two VMs moves both their ports\' rates on the page; a
     const pps = (name: string) => cells.filter((c) => c[0] === name).map((c) => Number(c[1]) + Number(c[2]))[0] ?? 0;
     return pps('vm1') > 0 && pps('vm2') > 0;
   };
-  let moved = false;
-  for (const end = Date.now() + BOUND_MS; !moved && Date.now() < end; await new Promise((r) => setTimeout(r, 100))) moved = await moving();
-  t.true(moved, 'both ports\' packet rates moved while the ping ran');
+  t.true(await waitFor(moving), 'both ports\' packet rates moved while the ping ran');
   await pinging;
 
   const host = await admin.request<{ id: string }>('POST', '/v1/hosts', { name: 'kvm-02', underlayAddress: '192.0.2.12' });
@@ -176,7 +177,3 @@ test('live: a ping between two VMs moves both their ports\' rates on the page; a
   await page.screenshot({ path: path.join(OUTPUT, 'dashboard-live.png'), fullPage: true });
 });
 
-async function waitFor(check: () => Promise<boolean>): Promise<boolean> {
-  for (const end = Date.now() + BOUND_MS; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) if (await check()) return true;
-  return check();
-}
