@@ -2,6 +2,15 @@
 import type { Lab } from './namespaces';
 import { sleep } from './agent-process';
 
+/** Sends traffic (`send`, again and again) until `done` settles, for at most a minute: what
+ *  waits for traffic (a capture counting frames, a page showing rates) gets it however late it
+ *  started. */
+export async function trafficUntil(done: Promise<unknown>, send: () => Promise<unknown>): Promise<void> {
+  let settled = false;
+  void done.finally(() => (settled = true));
+  for (const end = Date.now() + 60_000; !settled && Date.now() < end;) await send();
+}
+
 export async function ping(lab: Lab, ns: string, address: string, count = 3, extra: string[] = []): Promise<boolean> {
   try {
     await lab.exec(ns, 'ping', ['-c', String(count), '-i', '0.2', '-W', '2', ...extra, address]);

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import test from 'ava';
-import { eventually, Lab, overlayHosts, ping, RunningAgent, sendFrames, startAgent, twoHostsAndSwitch, vmOn, VSWITCH } from '../../examples/lab';
+import { eventually, Lab, overlayHosts, ping, RunningAgent, sendFrames, startAgent, trafficUntil, twoHostsAndSwitch, vmOn, VSWITCH } from '../../examples/lab';
 import { frameFromText } from '../../src/packet';
 
 const run = promisify(execFile);
@@ -28,14 +28,6 @@ async function capture(agent: RunningAgent, file: string, args: string[]) {
   const exited = new Promise<number>((resolve) => cli.on('exit', (code) => resolve(code ?? -1)));
   if (!(await eventually(async () => fs.existsSync(file) && fs.statSync(file).size > 0))) throw new Error(`the capture did not start: ${stderr}`);
   return { exited, stderr: () => stderr, stop: () => cli.kill('SIGINT') };
-}
-
-/** Sends traffic (`send`, again and again) until `done` settles, for at most a minute: a
- *  capture counting frames ends however late it started. */
-async function trafficUntil(done: Promise<unknown>, send: () => Promise<unknown>): Promise<void> {
-  let settled = false;
-  void done.finally(() => (settled = true));
-  for (const end = Date.now() + 60_000; !settled && Date.now() < end;) await send();
 }
 
 /** tshark's fields of each frame, tab-separated. */

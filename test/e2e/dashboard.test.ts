@@ -6,7 +6,7 @@ import net from 'node:net';
 import path from 'node:path';
 import test from 'ava';
 import puppeteer, { Browser, Page } from 'puppeteer-core';
-import { Lab, startAgent, vmOn } from '../../examples/lab';
+import { Lab, startAgent, trafficUntil, vmOn } from '../../examples/lab';
 import { ControlClient } from '../../src/cli/client';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -153,14 +153,14 @@ test('live: a ping between two VMs moves both their ports\' rates on the page; a
   await page.click('#sign-in button');
   await until(page, (labels) => labels.some((l) => l.startsWith('vm1 @')) && labels.some((l) => l.startsWith('vm2 @')));
 
-  const pinging = lab.exec(vm1, 'ping', ['-c', '40', '-i', '0.1', '10.0.0.2']);
   const moving = async () => {
     const cells = await page.$$eval('#port-table tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')));
     const pps = (name: string) => cells.filter((c) => c[0] === name).map((c) => Number(c[1]) + Number(c[2]))[0] ?? 0;
     return pps('vm1') > 0 && pps('vm2') > 0;
   };
-  t.true(await waitFor(moving), 'both ports\' packet rates moved while the ping ran');
-  await pinging;
+  const moved = waitFor(moving);
+  await trafficUntil(moved, () => lab.exec(vm1, 'ping', ['-c', '5', '-i', '0.1', '10.0.0.2']));
+  t.true(await moved, 'both ports\' packet rates moved while the ping ran');
 
   const host = await admin.request<{ id: string }>('POST', '/v1/hosts', { name: 'kvm-02', underlayAddress: '192.0.2.12' });
   const state = async () => (await page.$$eval('#migration-table tbody td', (tds) => tds.map((td) => td.textContent ?? ''))).at(-1);
