@@ -23,6 +23,19 @@ interface Binding extends Obj {
 interface Host extends Obj {
   alive: boolean;
 }
+interface LoadBalancer extends Obj {
+  vip: string;
+  port: number;
+  protocol: string;
+  members: { address: string; port: number; health?: string }[];
+}
+interface FloatingIp extends Obj {
+  address: string;
+  port: string;
+}
+interface SecurityGroup extends Obj {
+  rules: unknown[];
+}
 interface Migration {
   id: string;
   port: string;
@@ -96,7 +109,14 @@ async function refresh(): Promise<void> {
   const traced = trace.value;
   trace.replaceChildren(...(ports as Port[]).filter((p) => bound.has(p.id)).map((p) => new Option(label(p), p.id)));
   if (traced) trace.value = traced;
-  const migrations = await api<Migration[]>('GET', '/v1/migrations');
+  const [balancers, floating, groups, migrations] = await Promise.all([
+    api<LoadBalancer[]>('GET', '/v1/load-balancers'), api<FloatingIp[]>('GET', '/v1/floating-ips'), api<SecurityGroup[]>('GET', '/v1/security-groups'), api<Migration[]>('GET', '/v1/migrations'),
+  ]);
+  rows('service-table', [
+    ...balancers.map((lb) => ['load balancer', label(lb), `${lb.vip}:${lb.port}/${lb.protocol} → ${lb.members.map((m) => `${m.address}:${m.port} ${m.health ?? ''}`.trim()).join(', ') || 'no member'}`]),
+    ...floating.map((f) => ['floating IP', f.address, f.port ? `→ ${names.get(f.port) ?? f.port.slice(0, 8)}` : 'unmapped']),
+    ...groups.map((g) => ['security group', label(g), `${g.rules.length} rules`]),
+  ]);
   const hostLabel = (id: string) => hostName.get(id) ?? id.slice(0, 8);
   rows('migration-table', migrations.map((m) => [names.get(m.port) ?? m.port.slice(0, 8), hostLabel(m.sourceHost), hostLabel(m.destinationHost), m.state]));
   $('hosts').hidden = hosts === null;

@@ -169,6 +169,10 @@ test('live: a ping between two VMs moves both their ports\' rates on the page; a
   await admin.request('POST', `/v1/migrations/${ports.vm1}/commit`);
   t.true(await waitFor(async () => (await state()) === 'committed'), 'then committed');
 
+  // Services are listed as they come: a security group made through the API.
+  await blue.request('POST', '/v1/security-groups', { name: 'web' });
+  t.true(await waitFor(async () => (await page.$$eval('#service-table td', (tds) => tds.map((td) => td.textContent))).includes('web')), 'a security group made through the API is listed');
+
   await page.select('#trace-port', ports.vm2);
   await page.type('#trace-flow', 'icmp,dl_src=02:00:00:00:00:02,dl_dst=ff:ff:ff:ff:ff:ff,nw_src=10.0.0.2,nw_dst=10.0.0.9');
   await page.click('#trace button');
