@@ -10,6 +10,11 @@ import { Lab, startAgent, trafficUntil, vmOn } from '../../examples/lab';
 import { ControlClient } from '../../src/cli/client';
 
 const CHROMIUM = '/usr/bin/chromium';
+/** Debian's two browsers, driven alike (Chromium by CDP, Firefox by WebDriver BiDi). */
+const BROWSERS = {
+  chromium: { executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] },
+  firefox: { browser: 'firefox' as const, executablePath: '/usr/bin/firefox-esr' },
+};
 const OUTPUT = path.join(__dirname, '..', '..', '..', 'test-output');
 /** A bound on waiting for the page, not a target: the time is measured and logged. */
 const BOUND_MS = 15_000;
@@ -57,7 +62,8 @@ async function until(page: Page, what: (labels: string[]) => boolean): Promise<n
   throw new Error(`not drawn in ${BOUND_MS} ms: ${JSON.stringify(await drawn(page))}; the page says: ${said}`);
 }
 
-test('a tenant signs in, sees its own network drawn and no other tenant\'s; creates a bridge and a port from the page; a binding made through the API appears; an API error is shown as the API words it', async (t) => {
+for (const name of ['chromium', 'firefox'] as const) {
+test(`${name}: a tenant signs in, sees its own network drawn and no other tenant's; creates a bridge and a port from the page; a binding made through the API appears; an API error is shown as the API words it`, async (t) => {
   const lab = new Lab();
   let browser: Browser | null = null;
   t.teardown(async () => {
@@ -78,7 +84,7 @@ test('a tenant signs in, sees its own network drawn and no other tenant\'s; crea
     await tenants[name].request('POST', '/v1/ports', { device: bridge.id, name: `${name}-vm` });
   }
 
-  browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, pipe: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+  browser = await puppeteer.launch({ ...BROWSERS[name], headless: true, pipe: true });
   const page = await browser.newPage();
   await page.setViewport({ width: 1280, height: 800 });
   await page.goto(`http://${address}/`);
@@ -88,7 +94,7 @@ test('a tenant signs in, sees its own network drawn and no other tenant\'s; crea
   await until(page, (labels) => labels.includes('blue-net') && labels.includes('blue-vm'));
   const labels = await drawn(page);
   t.false(labels.some((l) => l.startsWith('red')), `another tenant's objects are not drawn: ${labels}`);
-  t.is(await page.evaluate('sessionStorage.getItem("vswitch-token") !== null && localStorage.length === 0'), true, 'the token is kept for the session only');
+  t.true(await waitFor(async () => (await page.evaluate('sessionStorage.getItem("vswitch-token") !== null && localStorage.length === 0')) === true), 'the token is kept for the session only');
 
   // Created from the page: drawn once the API has it (the event stream says so).
   await page.type('#bridge-name', 'green-net');
@@ -117,11 +123,12 @@ test('a tenant signs in, sees its own network drawn and no other tenant\'s; crea
   t.is(await page.$eval('#error', (el) => el.textContent), refused);
 
   fs.mkdirSync(OUTPUT, { recursive: true });
-  await page.screenshot({ path: path.join(OUTPUT, 'dashboard-1280x800.png') });
-  await page.setViewport({ width: 390, height: 844, isMobile: true });
-  t.true(await page.$eval('body', (b) => b.scrollWidth <= 390 + 1), 'nothing wider than a phone');
-  await page.screenshot({ path: path.join(OUTPUT, 'dashboard-phone.png') });
+  await page.screenshot({ path: path.join(OUTPUT, `dashboard-${name}-1280x800.png`) });
+  await page.setViewport({ width: 390, height: 844 });
+  t.true(await waitFor(async () => page.$eval('body', (b) => b.scrollWidth <= 390 + 1)), 'nothing wider than a phone');
+  await page.screenshot({ path: path.join(OUTPUT, `dashboard-${name}-phone.png`) });
 });
+}
 
 test('live: a ping between two VMs moves both their ports\' rates on the page; a migration begun through the API shows as mirroring, then committed; a trace from the page shows its steps', async (t) => {
   const lab = new Lab();
