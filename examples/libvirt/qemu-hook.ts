@@ -20,7 +20,7 @@
 // agent cannot be reached (the migration goes on, without mirroring), saying why on stderr.
 import fs from 'node:fs';
 import path from 'node:path';
-import { ControlClient } from '../../src/cli/client';
+import { ControlClient, ControlError } from '../../src/cli/client';
 
 const STATE_DIR = process.env.VSWITCH_STATE_DIR ?? '/var/lib/vswitch';
 const RUN_DIR = process.env.VSWITCH_RUN_DIR ?? '/run/vswitch';
@@ -86,6 +86,9 @@ export async function hook(args: string[], xml: string, log: (line: string) => v
   // The host's own credential: it binds and migrates on this host only.
   const api = new ControlClient(API, fs.readFileSync(path.join(STATE_DIR, 'host-token'), 'utf8').trim());
   const migrationOf = (port: string) => api.request<Migration>('GET', `/v1/migrations/${port}`).catch(() => undefined);
+  // Whether a port has no migration under way: none at all (404), or one that has ended. An
+  // answer that says neither (the API out of reach) is not a yes: nothing is unbound on it.
+  const settled = (port: string) => api.request<Migration>('GET', `/v1/migrations/${port}`).then((m) => m.state !== 'mirroring', (e: ControlError) => e.status === 404);
 
   const bindingOf = (port: string) => api.request<Binding>('GET', `/v1/bindings/${port}`).catch(() => undefined);
 
@@ -114,7 +117,9 @@ export async function hook(args: string[], xml: string, log: (line: string) => v
         }
         continue;
       }
-      // Stopped here: unbound, unless the port has moved on (a migration committed, a start elsewhere).
+      // Stopped here: unbound, unless the port has moved on (a migration committed, a start
+      // elsewhere) or whether a migration is under way cannot be told.
+      if (!(await settled(i.port))) continue;
       const b = await bindingOf(i.port);
       if (b?.host !== host || b.interface !== i.dev) continue;
       await api.request('DELETE', `/v1/bindings/${i.port}`);
