@@ -8,6 +8,7 @@ import { addressFromPool, checkSubnets } from './subnets';
 import { checkFloatingIp, externalNetwork, refuseGatewayPort } from './gateways';
 import { checkLoadBalancer } from './load-balancers';
 import { ADMIN_TENANT, Bridge, Chain, ChainRule, EMPTY, EMPTY_CHAIN_RULE, EMPTY_RULE, Filtered, Kind, KindMap, macFromId, Port, Stored, TopologyStore } from '../topology';
+import { COPY_KEYS } from '../datapath/capture';
 
 export class ApiError extends Error {
   constructor(readonly status: number, readonly code: string, message: string, readonly field?: string) {
@@ -165,6 +166,7 @@ export async function checkObject<K extends Kind>(store: TopologyStore, kind: K,
       if (binding.vtepAddress) {
         parses(parseIpv4, binding.vtepAddress, 'vtepAddress', 'an IPv4 address');
         if (!binding.vni) throw new ApiError(400, 'INVALID_VALUE', 'a VTEP binding needs the VNI its device uses', 'vni');
+        if (binding.vni > LAST_PORT_KEY) throw new ApiError(400, 'INVALID_VALUE', `VNIs above ${LAST_PORT_KEY} are the overlay's own (captures, flow state)`, 'vni');
         if (binding.interface) throw new ApiError(400, 'INVALID_VALUE', 'a binding is to an interface or to a VTEP, not both', 'interface');
         if (binding.standby.length > 0) throw new ApiError(400, 'INVALID_VALUE', 'a VTEP binding has no standby: its VTEP is where it is', 'standby');
         return;
@@ -330,6 +332,10 @@ export async function deleteDependents(store: TopologyStore, kind: Kind, id: str
 }
 
 /** A tunnel key (a 24-bit VNI, not 0) that no port, VTEP binding or migration has yet. */
+/** The tunnel keys ports and VTEPs may have: those above are the overlay's own (capture
+ *  copies and requests, flow state records), which a receiving datapath takes for those. */
+export const LAST_PORT_KEY = COPY_KEYS.first - 1;
+
 export async function freeTunnelKey(store: TopologyStore): Promise<number> {
   const taken = new Set([
     ...(await store.list('port')).map((p) => p.value.tunnelKey),
@@ -337,7 +343,7 @@ export async function freeTunnelKey(store: TopologyStore): Promise<number> {
     ...(await store.list('migration')).map((m) => m.value.markKey),
   ]);
   for (;;) {
-    const key = 1 + Math.floor(Math.random() * 0xfffffe);
+    const key = 1 + Math.floor(Math.random() * LAST_PORT_KEY);
     if (!taken.has(key)) return key;
   }
 }
