@@ -85,10 +85,8 @@ export async function hook(args: string[], xml: string, log: (line: string) => v
   const host = fs.readFileSync(path.join(STATE_DIR, 'host-id'), 'utf8').trim();
   // The host's own credential: it binds and migrates on this host only.
   const api = new ControlClient(API, fs.readFileSync(path.join(STATE_DIR, 'host-token'), 'utf8').trim());
-  const migrationOf = (port: string) => api.request<Migration>('GET', `/v1/migrations/${port}`).catch(() => undefined);
-  // Whether a port has no migration under way: none at all (404), or one that has ended. An
-  // answer that says neither (the API out of reach) is not a yes: nothing is unbound on it.
-  const settled = (port: string) => api.request<Migration>('GET', `/v1/migrations/${port}`).then((m) => m.state !== 'mirroring', (e: ControlError) => e.status === 404);
+  // A port's migration; 'none' when it has none (404), undefined when the API cannot say.
+  const migrationOf = (port: string) => api.request<Migration>('GET', `/v1/migrations/${port}`).catch((e: ControlError) => (e.status === 404 ? 'none' as const : undefined));
 
   const bindingOf = (port: string) => api.request<Binding>('GET', `/v1/bindings/${port}`).catch(() => undefined);
 
@@ -107,7 +105,7 @@ export async function hook(args: string[], xml: string, log: (line: string) => v
     fs.rmSync(arriving, { force: true });
     for (const i of interfaces) {
       const m = await migrationOf(i.port);
-      if (m?.state === 'mirroring') {
+      if (m !== undefined && m !== 'none' && m.state === 'mirroring') {
         if (m.sourceHost === host) {
           await api.request('POST', `/v1/migrations/${i.port}/commit`);
           log(`${domain}: left this host: migration of port ${i.port} committed`);
@@ -118,8 +116,8 @@ export async function hook(args: string[], xml: string, log: (line: string) => v
         continue;
       }
       // Stopped here: unbound, unless the port has moved on (a migration committed, a start
-      // elsewhere) or whether a migration is under way cannot be told.
-      if (!(await settled(i.port))) continue;
+      // elsewhere) or whether a migration is under way cannot be told (the API out of reach).
+      if (m === undefined) continue;
       const b = await bindingOf(i.port);
       if (b?.host !== host || b.interface !== i.dev) continue;
       await api.request('DELETE', `/v1/bindings/${i.port}`);

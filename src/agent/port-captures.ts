@@ -37,7 +37,11 @@ export class PortCaptures {
   /** Frames captured here or arrived from another host, to their captures. */
   deliver(frames: CapturedFrame[]): void {
     const byCapture = new Map<number, CapturedFrame[]>();
-    for (const f of frames) byCapture.set(f.capture, [...(byCapture.get(f.capture) ?? []), f]);
+    for (const f of frames) {
+      const some = byCapture.get(f.capture);
+      if (some) some.push(f);
+      else byCapture.set(f.capture, [f]);
+    }
     for (const [id, some] of byCapture) this.sessions.get(id)?.onFrames(some);
   }
 

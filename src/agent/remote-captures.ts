@@ -51,7 +51,10 @@ export class RemoteCaptures {
     };
     send(asked);
     const again = setInterval(() => send(asked), ASK_EVERY_MS);
+    let stopped = false;
     return () => {
+      if (stopped) return;
+      stopped = true;
       clearInterval(again);
       send({ ...asked, stop: true });
       release();

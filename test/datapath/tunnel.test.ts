@@ -5,7 +5,7 @@ import { ConnTable } from '../../src/flow';
 import { Datapath, DatapathCounters, DEFAULT_DATAPATH_OPTIONS, FromDatapath, newPortMeterBuffers, PortCounter, PortMeters } from '../../src/datapath';
 import { RecordingIo } from '../helpers/recording-io';
 import { DROP_REASONS } from '../../src/flow';
-import { emitVxlan, IpProtocol, ipv4PseudoSum, TcpFlag, TcpSegment, VNET_HEADER_BYTES, VnetHeader, VxlanHeader } from '../../src/packet';
+import { concatBytes, emitVxlan, IpProtocol, ipv4PseudoSum, TcpFlag, TcpSegment, VNET_HEADER_BYTES, VnetHeader, VxlanHeader } from '../../src/packet';
 import { icmpEchoRequest } from '../helpers/frames';
 import { superFrame } from '../helpers/super-frame';
 
@@ -30,16 +30,6 @@ function datagram(vni: number, frame: Uint8Array): Uint8Array {
   return d;
 }
 
-/** Datagrams one after another, as a receive of a run returns them. */
-function run(datagrams: Uint8Array[]): Uint8Array {
-  const all = new Uint8Array(datagrams.reduce((n, d) => n + d.length, 0));
-  let at = 0;
-  for (const d of datagrams) {
-    all.set(d, at);
-    at += d.length;
-  }
-  return all;
-}
 
 test('a datagram from a registered host is delivered to the port its key names, with no upcall', (t) => {
   const { io, datapath, counters } = setUp();
@@ -125,8 +115,8 @@ test('a run of datagrams received together is delivered as one super-frame; othe
   const sent = setUp();
   sent.datapath.transmit([{ frame, actions: [{ type: 'tunnel', key: 5000, remote: '192.168.100.2' }] }]);
   const datagrams = sent.io.tunnelled.map((d) => d.bytes);
-  io.inbox.push({ source: PEER, datagram: run(datagrams), segmentSize: datagrams[0].length });
-  io.inbox.push({ source: PEER, datagram: run([datagram(5000, icmpEchoRequest), datagram(5000, icmpEchoRequest)]), segmentSize: 8 + icmpEchoRequest.length });
+  io.inbox.push({ source: PEER, datagram: concatBytes(datagrams), segmentSize: datagrams[0].length });
+  io.inbox.push({ source: PEER, datagram: concatBytes([datagram(5000, icmpEchoRequest), datagram(5000, icmpEchoRequest)]), segmentSize: 8 + icmpEchoRequest.length });
   io.readable[0]();
   t.is(io.sent.length, 3);
   const merged = io.sent[0].bytes;
@@ -146,7 +136,7 @@ test('a super-frame that went as two runs, received in two receives, is delivere
   t.is(sent.io.sends.length, 2);
   const datagrams = sent.io.tunnelled.map((d) => d.bytes);
   const first = sent.io.sends[0].datagrams;
-  for (const part of [datagrams.slice(0, first), datagrams.slice(first)]) io.inbox.push({ source: PEER, datagram: run(part), segmentSize: part[0].length });
+  for (const part of [datagrams.slice(0, first), datagrams.slice(first)]) io.inbox.push({ source: PEER, datagram: concatBytes(part), segmentSize: part[0].length });
   io.readable[0]();
   t.is(io.sent.length, 1);
   t.deepEqual([...io.sent[0].bytes.subarray(VNET_HEADER_BYTES + 54)], [...frame.subarray(VNET_HEADER_BYTES + 54)]);
@@ -154,7 +144,7 @@ test('a super-frame that went as two runs, received in two receives, is delivere
 
 test('a run from an address that is not a registered host is dropped whole, each datagram counted', (t) => {
   const { io, drops } = setUp();
-  io.inbox.push({ source: STRANGER, datagram: run([datagram(5000, icmpEchoRequest), datagram(5000, icmpEchoRequest)]), segmentSize: 8 + icmpEchoRequest.length });
+  io.inbox.push({ source: STRANGER, datagram: concatBytes([datagram(5000, icmpEchoRequest), datagram(5000, icmpEchoRequest)]), segmentSize: 8 + icmpEchoRequest.length });
   io.readable[0]();
   t.is(io.sent.length, 0);
   t.is(drops('unknownTunnelPeer'), 2);
