@@ -6,17 +6,11 @@
 import type { FastifyInstance } from 'fastify';
 import { Migration, Stored, TopologyStore } from '../topology';
 import { Caller, EVERYONE, findFor, HOSTS_TOO, scopeOf, visibleTo } from './callers';
+import { FromSchema } from './schema-type';
 import { ApiError, freeTunnelKey, owned, refuseIfInterfaceBound } from './rules';
 
 /** How long a migration may stay open by default: a big guest over a slow link takes minutes. */
 export const DEFAULT_MIGRATION_SECONDS = 600;
-
-export interface BeginMigration {
-  port: string;
-  destinationHost: string;
-  interface: string;
-  timeoutSeconds?: number;
-}
 
 export const BEGIN_BODY = {
   type: 'object', additionalProperties: false, required: ['port', 'destinationHost', 'interface'],
@@ -26,7 +20,8 @@ export const BEGIN_BODY = {
     interface: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,15}$' },
     timeoutSeconds: { type: 'integer', minimum: 1, maximum: 86_400 },
   },
-};
+} as const;
+export type BeginMigration = FromSchema<typeof BEGIN_BODY>;
 
 /** A migration as the API shows it. */
 export const MIGRATION_OBJECT = {

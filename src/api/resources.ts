@@ -1,21 +1,24 @@
 // The tenant API's resources: for each, the kind it stores, the JSON schema of what a client
 // may write, and which roles may read and write it. Routes and the OpenAPI document are both
 // made from this table.
-import { CHAIN_CONDITIONS, Kind } from '../topology';
+import { CHAIN_CONDITIONS, Kind, KindMap, LbMember } from '../topology';
 import { EVERYONE, HOSTS_TOO, OPERATOR, Role, TENANTS_TOO } from './callers';
+import { ObjectOf } from './schema-type';
 
-const name = { type: 'string', maxLength: 64 };
-const id = { type: 'string', pattern: '^[0-9a-fA-F-]{36}$' };
-const optionalId = { type: 'string', pattern: '^([0-9a-fA-F-]{36})?$' };
-const mac = { type: 'string', pattern: '^([0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5})?$' };
-const l4Port = { type: 'integer', minimum: 0, maximum: 65535 };
+const name = { type: 'string', maxLength: 64 } as const;
+const id = { type: 'string', pattern: '^[0-9a-fA-F-]{36}$' } as const;
+const optionalId = { type: 'string', pattern: '^([0-9a-fA-F-]{36})?$' } as const;
+const mac = { type: 'string', pattern: '^([0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5})?$' } as const;
+const l4Port = { type: 'integer', minimum: 0, maximum: 65535 } as const;
 /** The chains a device or port's frames pass, as it enters and as it leaves. */
 const chains = {
   inboundChain: { ...optionalId, description: 'a chain for what enters (a router: pre-routing; a port: what enters its device by it)' },
   outboundChain: { ...optionalId, description: 'a chain for what leaves (a router: post-routing; a port: what leaves its device by it)' },
-};
+} as const;
 
-const address = { type: 'string', maxLength: 50 };
+const address = { type: 'string', maxLength: 50 } as const;
+/** A port's QoS limit (0: none). */
+const rate = { type: 'integer', minimum: 0, maximum: 100_000_000 } as const;
 /** A bridge's IP subnets: what DHCP and router advertisements tell its VMs. */
 const subnets = {
   type: 'array', maxItems: 8, description: 'the network\'s IP subnets; on an IPv4 one with dhcp, each VM\'s host answers its DHCP with its port\'s address',
@@ -35,7 +38,7 @@ const subnets = {
       mtu: { type: 'integer', minimum: 0, maximum: 9000, description: '0: the host\'s (1500, or the underlay\'s less 50 behind VXLAN)' },
     },
   },
-};
+} as const;
 
 export interface Resource {
   path: string;
@@ -44,13 +47,13 @@ export interface Resource {
   readers: readonly Role[];
   /** Who may create, change or delete these. */
   writers: readonly Role[];
-  properties: Record<string, object>;
-  required: string[];
+  properties: Readonly<Record<string, object>>;
+  required: readonly string[];
   /** Fields fixed at creation. */
-  immutable: string[];
+  immutable: readonly string[];
 }
 
-export const RESOURCES: Resource[] = [
+export const RESOURCES = [
   {
     path: 'tenants', kind: 'tenant', readers: TENANTS_TOO, writers: OPERATOR, properties: { name }, required: ['name'], immutable: [],
   },
@@ -73,7 +76,7 @@ export const RESOURCES: Resource[] = [
       portSecurity: { type: 'boolean', description: 'a bridge port\'s VM sends only from its mac and addresses (default true)' },
       qos: {
         type: 'object', additionalProperties: false, description: 'rate limits where the port is bound; 0: none',
-        properties: Object.fromEntries(['sendKbps', 'receiveKbps', 'burstKbytes', 'newFlowsPerSecond'].map((f) => [f, { type: 'integer', minimum: 0, maximum: 100_000_000 }])),
+        properties: { sendKbps: rate, receiveKbps: rate, burstKbytes: rate, newFlowsPerSecond: rate },
       },
       securityGroups: { type: 'array', maxItems: 16, items: id, description: 'a bridge port\'s security groups; none: no filtering' },
       allowedAddressPairs: {
@@ -213,7 +216,7 @@ export const RESOURCES: Resource[] = [
   {
     path: 'hosts', kind: 'host', readers: HOSTS_TOO, writers: OPERATOR, properties: { name, underlayAddress: { type: 'string', maxLength: 50 } }, required: ['name'], immutable: [],
   },
-];
+] as const satisfies readonly Resource[];
 
 export function bodySchema(resource: Resource, creating: boolean): object {
   return {
@@ -221,3 +224,24 @@ export function bodySchema(resource: Resource, creating: boolean): object {
     required: creating ? resource.required : [],
   };
 }
+
+/** A resource's path in the API: `bridges`, `security-groups`, … */
+export type ResourcePath = (typeof RESOURCES)[number]['path'];
+type ResourceAt<P extends ResourcePath> = Extract<(typeof RESOURCES)[number], { path: P }>;
+
+/** What creating a resource at `P` takes, from the schema that the API checks it with. */
+export type CreateBody<P extends ResourcePath> = ObjectOf<ResourceAt<P>['properties'], ResourceAt<P>['required'][number]>;
+/** What changing one takes: any of its fields. */
+export type UpdateBody<P extends ResourcePath> = Partial<CreateBody<P>>;
+
+/** What the API says of each kind besides what it stores. */
+interface Besides {
+  host: { alive: boolean };
+  binding: { port: string; state: 'up' | 'host-down' };
+  loadBalancer: { members: (LbMember & { health: 'up' | 'down' | 'unchecked'; since?: number; transitions?: number; checkedBy?: string })[] };
+}
+/** A resource at `P` as the API shows it: its stored fields (no token's digest), its version,
+ *  and what `Besides` adds. */
+export type Shown<P extends ResourcePath, K extends Kind = ResourceAt<P>['kind']> = K extends keyof Besides
+  ? Omit<KindMap[K], 'tokenSha256' | keyof Besides[K]> & Besides[K] & { version: number }
+  : Omit<KindMap[K], 'tokenSha256'> & { version: number };

@@ -36,3 +36,16 @@ export function integerFlag(args: Args, name: string): number | undefined {
   if (!/^\d+$/.test(text)) throw new Error(`--${name} takes a whole number, not '${text}'`);
   return Number(text);
 }
+
+/** `text` if it is one of `words`, else an error that says what --`name` takes. */
+export function oneOf<W extends string>(name: string, words: readonly W[], text: string): W {
+  const word = words.find((w) => w === text);
+  if (word === undefined) throw new Error(`--${name}: '${text}' is not one of ${words.join(', ')}`);
+  return word;
+}
+
+/** The word --`name` gives, which must be one of `words`. */
+export function choiceFlag<W extends string>(args: Args, name: string, words: readonly W[]): W | undefined {
+  const text = flag(args, name);
+  return text === undefined ? undefined : oneOf(name, words, text);
+}

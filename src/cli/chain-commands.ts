@@ -1,9 +1,10 @@
 // `vswitch chain|rule|port-group`: rule chains and the port groups their rules name, through
 // the tenant API. A rule is written as iptables users would: an action, then conditions as
 // options, `!` before a value to invert it.
-import { Args, flag, integerFlag } from './args';
-import { ControlClient } from './client';
-import { ApiObject, resolve } from './lookup';
+import type { ChainCondition, ChainRule } from '../topology';
+import { Args, flag, integerFlag, oneOf } from './args';
+import { Noun, resolve } from './lookup';
+import type { CreateBody, Shown, TenantApi } from './tenant-api';
 import type { Print } from './topology-commands';
 
 export const CHAIN_USAGE = `
@@ -34,14 +35,14 @@ export const CHAIN_COMMANDS = new Set(['chain', 'rule', 'port-group']);
 
 const ETHERTYPES: Record<string, number> = { ipv4: 0x0800, ipv6: 0x86dd, arp: 0x0806 };
 const PROTOCOLS: Record<string, number> = { icmp: 1, tcp: 6, udp: 17, icmpv6: 58 };
-const ACTIONS = ['accept', 'drop', 'reject', 'return', 'continue', 'jump'];
-type Rule = Record<string, unknown> & { invert?: string[] };
-type Chain = ApiObject & { rules: Rule[] };
+const ACTIONS = ['accept', 'drop', 'reject', 'return', 'continue', 'jump'] as const;
+const STATES = ['new', 'established', 'related', 'invalid'] as const;
+type RuleBody = NonNullable<CreateBody<'chains'>['rules']>[number];
 
-export async function chainCommand(api: ControlClient, words: string[], args: Args, print: Print): Promise<number | null> {
+export async function chainCommand(api: TenantApi, words: string[], args: Args, print: Print): Promise<number | null> {
   const [command, sub, ...rest] = words;
   if (command === 'chain' && sub === 'list') {
-    const chains = await api.request<Chain[]>('GET', '/v1/chains');
+    const chains = await api.list('chains');
     const names = new Map(chains.map((c) => [c.id, c.name || c.id.slice(0, 8)]));
     print(chains, () => chains.map((c) => describeChain(c, names)).join('\n') || '(no chains)');
     return 0;
@@ -49,36 +50,37 @@ export async function chainCommand(api: ControlClient, words: string[], args: Ar
   if (command === 'rule' && (sub === 'add' || sub === 'delete')) {
     if (!rest[0]) throw new Error(`vswitch rule ${sub} needs a chain (name or id)`);
     const id = await resolve(api, 'chain', rest[0]);
-    const chain = await api.request<Chain>('GET', `/v1/chains/${id}`);
+    const chain = await api.get('chains', id);
+    const rules: RuleBody[] = chain.rules;
     if (sub === 'add') {
       const position = integerFlag(args, 'position') ?? chain.rules.length + 1;
       if (position < 1 || position > chain.rules.length + 1) throw new Error(`--position: chain ${rest[0]} has room for 1 to ${chain.rules.length + 1}`);
-      chain.rules.splice(position - 1, 0, await ruleFrom(api, rest.slice(1), args));
+      rules.splice(position - 1, 0, await ruleFrom(api, rest.slice(1), args));
     } else {
       const n = Number(rest[1]);
       if (!Number.isInteger(n) || n < 1 || n > chain.rules.length) throw new Error(`chain ${rest[0]} has rules 1 to ${chain.rules.length}`);
-      chain.rules.splice(n - 1, 1);
+      rules.splice(n - 1, 1);
     }
-    const changed = await api.request<Chain>('PATCH', `/v1/chains/${id}`, { rules: chain.rules });
-    const names = new Map((await api.request<Chain[]>('GET', '/v1/chains')).map((c) => [c.id, c.name || c.id.slice(0, 8)]));
+    const changed = await api.update('chains', id, { rules });
+    const names = new Map((await api.list('chains')).map((c) => [c.id, c.name || c.id.slice(0, 8)]));
     print(changed, () => describeChain(changed, names));
     return 0;
   }
   if (command === 'port-group' && sub === 'create') {
     if (!rest[0]) throw new Error('vswitch port-group create needs a name');
     const ports = await Promise.all((args.flags.get('port') ?? []).map((p) => resolve(api, 'port', p)));
-    const group = await api.request<ApiObject>('POST', '/v1/port-groups', { name: rest[0], ports });
-    print(group, () => `port-group ${group.name ?? ''} ${group.id}`);
+    const group = await api.create('port-groups', { name: rest[0], ports });
+    print(group, () => `port-group ${group.name} ${group.id}`);
     return 0;
   }
   if (command === 'port-group' && (sub === 'add' || sub === 'remove')) {
     if (!rest[0] || !rest[1]) throw new Error(`vswitch port-group ${sub} needs a group and a port`);
     const id = await resolve(api, 'port-group', rest[0]);
     const port = await resolve(api, 'port', rest[1]);
-    const group = await api.request<ApiObject & { ports: string[] }>('GET', `/v1/port-groups/${id}`);
+    const group = await api.get('port-groups', id);
     const ports = sub === 'add' ? [...new Set([...group.ports, port])] : group.ports.filter((p) => p !== port);
-    const changed = await api.request<ApiObject & { ports: string[] }>('PATCH', `/v1/port-groups/${id}`, { ports });
-    print(changed, () => `port-group ${changed.name ?? ''} ${changed.id}: ${changed.ports.length} ports`);
+    const changed = await api.update('port-groups', id, { ports });
+    print(changed, () => `port-group ${changed.name} ${changed.id}: ${changed.ports.length} ports`);
     return 0;
   }
   if (command === 'rule') throw new Error('vswitch rule add|delete CHAIN ... (chain list shows the rules)');
@@ -86,43 +88,46 @@ export async function chainCommand(api: ControlClient, words: string[], args: Ar
 }
 
 /** The chains of a bridge, router or port, from --inbound-chain and --outbound-chain (none: no chain). */
-export async function chainsFrom(api: ControlClient, args: Args): Promise<Record<string, string>> {
-  const body: Record<string, string> = {};
-  for (const [option, field] of [['inbound-chain', 'inboundChain'], ['outbound-chain', 'outboundChain']]) {
+export async function chainsFrom(api: TenantApi, args: Args): Promise<{ inboundChain?: string; outboundChain?: string }> {
+  const body: { inboundChain?: string; outboundChain?: string } = {};
+  for (const [option, field] of [['inbound-chain', 'inboundChain'], ['outbound-chain', 'outboundChain']] as const) {
     const value = flag(args, option);
     if (value !== undefined) body[field] = value === 'none' ? '' : await resolve(api, 'chain', value);
   }
   return body;
 }
 
-async function ruleFrom(api: ControlClient, words: string[], args: Args): Promise<Rule> {
-  const [action, target] = words;
-  if (!ACTIONS.includes(action)) throw new Error(`vswitch rule add CHAIN needs an action: ${ACTIONS.join(', ')}`);
-  const rule: Rule = { action, invert: [] };
+async function ruleFrom(api: TenantApi, words: string[], args: Args): Promise<RuleBody> {
+  const [actionWord, target] = words;
+  const action = ACTIONS.find((a) => a === actionWord);
+  if (!action) throw new Error(`vswitch rule add CHAIN needs an action: ${ACTIONS.join(', ')}`);
+  const invert: ChainCondition[] = [];
+  const rule: RuleBody = { action, invert };
   if (action === 'jump') {
     if (!target) throw new Error('vswitch rule add CHAIN jump needs the chain to jump to');
     rule.jumpTo = await resolve(api, 'chain', target);
   }
-  const condition = async (option: string, field: string, parse: (text: string) => Promise<Record<string, unknown>> | Record<string, unknown>) => {
+  const condition = async (option: string, field: ChainCondition, parse: (text: string) => Promise<Partial<RuleBody>> | Partial<RuleBody>) => {
     const text = flag(args, option);
     if (text === undefined) return;
     const inverted = text.startsWith('!');
     Object.assign(rule, await parse(inverted ? text.slice(1) : text));
-    if (inverted) rule.invert!.push(field);
+    if (inverted) invert.push(field);
   };
+  const id = (noun: Noun, text: string) => resolve(api, noun, text);
   const number = (option: string) => (text: string) => {
     if (!/^\d+$/.test(text)) throw new Error(`--${option} takes a whole number, not '${text}'`);
     return Number(text);
   };
-  const range = (option: string, field: string) => (text: string) => {
+  const range = (option: string, field: 'sourcePort' | 'destinationPort') => (text: string): Partial<RuleBody> => {
     const [min, max] = text.split('-').map(number(option));
     return { [`${field}Min`]: min, [`${field}Max`]: max ?? min };
   };
   const named = (option: string, names: Record<string, number>) => (text: string) => names[text.toLowerCase()] ?? (/^0x[0-9a-f]+$/i.test(text) ? parseInt(text, 16) : number(option)(text));
-  await condition('in-port', 'inPort', async (t) => ({ inPort: await resolve(api, 'port', t) }));
-  await condition('out-port', 'outPort', async (t) => ({ outPort: await resolve(api, 'port', t) }));
-  await condition('in-port-group', 'inPortGroup', async (t) => ({ inPortGroup: await resolve(api, 'port-group', t) }));
-  await condition('out-port-group', 'outPortGroup', async (t) => ({ outPortGroup: await resolve(api, 'port-group', t) }));
+  await condition('in-port', 'inPort', async (t) => ({ inPort: await id('port', t) }));
+  await condition('out-port', 'outPort', async (t) => ({ outPort: await id('port', t) }));
+  await condition('in-port-group', 'inPortGroup', async (t) => ({ inPortGroup: await id('port-group', t) }));
+  await condition('out-port-group', 'outPortGroup', async (t) => ({ outPortGroup: await id('port-group', t) }));
   await condition('src-mac', 'sourceMac', (t) => ({ sourceMac: t }));
   await condition('dst-mac', 'destinationMac', (t) => ({ destinationMac: t }));
   await condition('ethertype', 'ethertype', (t) => ({ ethertype: named('ethertype', ETHERTYPES)(t) }));
@@ -133,27 +138,27 @@ async function ruleFrom(api: ControlClient, words: string[], args: Args): Promis
   await condition('dport', 'destinationPorts', range('dport', 'destinationPort'));
   await condition('icmp-type', 'icmpType', (t) => ({ icmpType: number('icmp-type')(t) }));
   await condition('icmp-code', 'icmpCode', (t) => ({ icmpCode: number('icmp-code')(t) }));
-  await condition('state', 'connectionState', (t) => ({ connectionState: t }));
+  await condition('state', 'connectionState', (t) => ({ connectionState: oneOf('state', STATES, t) }));
   return rule;
 }
 
 /** A chain and its rules, numbered as `rule delete` takes them, in the options that make them. */
-function describeChain(chain: Chain, names: ReadonlyMap<string, string>): string {
-  const rules = chain.rules.map((r, i) => {
-    const not = (field: string) => (r.invert?.includes(field) ? '!' : '');
+function describeChain(chain: Shown<'chains'>, names: ReadonlyMap<string, string>): string {
+  const rules = chain.rules.map((r: ChainRule, i) => {
+    const not = (field: ChainCondition) => (r.invert.includes(field) ? '!' : '');
     const name = (table: Record<string, number>, n: number) => Object.keys(table).find((k) => table[k] === n) ?? `${n}`;
-    const range = (min: unknown, max: unknown) => (max !== min ? `${min as number}-${max as number}` : `${min as number}`);
+    const range = (min: number, max: number) => (max !== min ? `${min}-${max}` : `${min}`);
     const parts = [
-      r.action as string, r.jumpTo ? names.get(r.jumpTo as string) ?? (r.jumpTo as string) : '',
+      r.action, r.jumpTo ? names.get(r.jumpTo) ?? r.jumpTo : '',
       ...(['inPort', 'outPort', 'inPortGroup', 'outPortGroup', 'sourceMac', 'destinationMac', 'sourcePrefix', 'destinationPrefix'] as const)
-        .filter((f) => r[f]).map((f) => `--${OPTION_OF[f]} ${not(f)}${(r[f] as string).length === 36 ? (r[f] as string).slice(0, 8) : (r[f] as string)}`),
-      r.ethertype ? `--ethertype ${not('ethertype')}${name(ETHERTYPES, r.ethertype as number)}` : '',
-      r.protocol ? `--protocol ${not('protocol')}${name(PROTOCOLS, r.protocol as number)}` : '',
+        .filter((f) => r[f]).map((f) => `--${OPTION_OF[f]} ${not(f)}${r[f].length === 36 ? r[f].slice(0, 8) : r[f]}`),
+      r.ethertype ? `--ethertype ${not('ethertype')}${name(ETHERTYPES, r.ethertype)}` : '',
+      r.protocol ? `--protocol ${not('protocol')}${name(PROTOCOLS, r.protocol)}` : '',
       r.sourcePortMax ? `--sport ${not('sourcePorts')}${range(r.sourcePortMin, r.sourcePortMax)}` : '',
       r.destinationPortMax ? `--dport ${not('destinationPorts')}${range(r.destinationPortMin, r.destinationPortMax)}` : '',
-      (r.icmpType as number) >= 0 ? `--icmp-type ${not('icmpType')}${r.icmpType as number}` : '',
-      (r.icmpCode as number) >= 0 ? `--icmp-code ${not('icmpCode')}${r.icmpCode as number}` : '',
-      r.connectionState ? `--state ${not('connectionState')}${r.connectionState as string}` : '',
+      r.icmpType >= 0 ? `--icmp-type ${not('icmpType')}${r.icmpType}` : '',
+      r.icmpCode >= 0 ? `--icmp-code ${not('icmpCode')}${r.icmpCode}` : '',
+      r.connectionState ? `--state ${not('connectionState')}${r.connectionState}` : '',
     ].filter(Boolean);
     return `  ${i + 1}: ${parts.join(' ')}`;
   });

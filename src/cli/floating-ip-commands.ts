@@ -1,9 +1,9 @@
 // `vswitch floating-ip`: addresses of an external network mapped to VMs' ports, through the
 // tenant API. A floating IP is named by its address or its id.
 import { Args, flag } from './args';
-import { ControlClient } from './client';
-import { ApiObject, resolve } from './lookup';
+import { resolve } from './lookup';
 import { table } from './table';
+import type { Shown, TenantApi } from './tenant-api';
 import type { Print } from './topology-commands';
 
 export const FLOATING_IP_USAGE = `
@@ -18,12 +18,10 @@ export const FLOATING_IP_USAGE = `
 
 export const FLOATING_IP_OPTIONS: Record<string, string[]> = { 'floating-ip create': ['network', 'port'], 'floating-ip set': ['port'] };
 
-type Forward = { protocol: string; externalPort: number; port: string; internalPort: number };
-type FloatingIp = ApiObject & { network: string; address: string; port: string; portForwards: Forward[] };
+type FloatingIp = Shown<'floating-ips'>;
 
-export async function floatingIpCommand(api: ControlClient, words: string[], args: Args, print: Print): Promise<number> {
+export async function floatingIpCommand(api: TenantApi, words: string[], args: Args, print: Print): Promise<number> {
   const [, sub, name] = words;
-  const base = '/v1/floating-ips';
   const portOf = async () => {
     const port = flag(args, 'port');
     return port === undefined || port === 'none' ? '' : resolve(api, 'port', port);
@@ -35,12 +33,12 @@ export async function floatingIpCommand(api: ControlClient, words: string[], arg
   if (sub === 'create') {
     const network = flag(args, 'network');
     if (!network) throw new Error('vswitch floating-ip create needs --network EXTERNAL (an external network\'s name or id)');
-    const made = await api.request<FloatingIp>('POST', base, { network: await resolve(api, 'bridge', network), port: await portOf() });
+    const made = await api.create('floating-ips', { network: await resolve(api, 'bridge', network), port: await portOf() });
     print(made, () => said(made));
     return 0;
   }
   if (sub === 'list') {
-    const all = await api.request<FloatingIp[]>('GET', base);
+    const all = await api.list('floating-ips');
     print(all, () => table(['address', 'id', 'port'], all.map((f) => [f.address, f.id, f.port || '-'])));
     return 0;
   }
@@ -53,20 +51,20 @@ export async function floatingIpCommand(api: ControlClient, words: string[], arg
     if (protocol !== 'tcp' && protocol !== 'udp') throw new Error(`vswitch floating-ip ${sub} ADDRESS tcp|udp ...`);
     const found = await byName(api, name);
     const others = found.portForwards.filter((p) => p.protocol !== protocol || p.externalPort !== number(external, 'an external port'));
-    const portForwards = sub === 'unforward' ? others : [...others, { protocol, externalPort: number(external, 'an external port'), port: await resolve(api, 'port', port ?? ''), internalPort: number(internal, 'an internal port') }];
-    const changed = await api.request<FloatingIp>('PATCH', `${base}/${found.id}`, { portForwards });
+    const portForwards: FloatingIp['portForwards'] = sub === 'unforward' ? others : [...others, { protocol, externalPort: number(external, 'an external port'), port: await resolve(api, 'port', port ?? ''), internalPort: number(internal, 'an internal port') }];
+    const changed = await api.update('floating-ips', found.id, { portForwards });
     print(changed, () => said(changed));
     return 0;
   }
   if ((sub === 'set' || sub === 'delete') && name) {
     const found = await byName(api, name);
     if (sub === 'delete') {
-      await api.request('DELETE', `${base}/${found.id}`);
+      await api.delete('floating-ips', found.id);
       print({ deleted: found.id }, () => `floating IP ${found.address} deleted`);
       return 0;
     }
     if (flag(args, 'port') === undefined) throw new Error('vswitch floating-ip set needs --port PORT|none');
-    const changed = await api.request<FloatingIp>('PATCH', `${base}/${found.id}`, { port: await portOf() });
+    const changed = await api.update('floating-ips', found.id, { port: await portOf() });
     print(changed, () => said(changed));
     return 0;
   }
@@ -74,8 +72,8 @@ export async function floatingIpCommand(api: ControlClient, words: string[], arg
 }
 
 /** A floating IP by its address or id. */
-async function byName(api: ControlClient, name: string): Promise<FloatingIp> {
-  const found = (await api.request<FloatingIp[]>('GET', '/v1/floating-ips')).filter((f) => f.address === name || f.id === name);
+async function byName(api: TenantApi, name: string): Promise<FloatingIp> {
+  const found = (await api.list('floating-ips')).filter((f) => f.address === name || f.id === name);
   if (found.length !== 1) throw new Error(`no floating IP ${name}`);
   return found[0];
 }

@@ -3,14 +3,15 @@
 // trace.
 import fs from 'node:fs';
 import path from 'node:path';
-import { Args, flag, integerFlag } from './args';
+import { Args, choiceFlag, flag, integerFlag } from './args';
 import { ControlClient } from './client';
 import { CHAIN_COMMANDS, CHAIN_OPTIONS, CHAIN_USAGE, chainCommand, chainsFrom } from './chain-commands';
-import { ApiObject, PATHS, resolve, resolveDevice } from './lookup';
+import { Noun, PATHS, resolve, resolveDevice } from './lookup';
 import { describeSubnet, SUBNET_OPTIONS, SUBNET_USAGE, subnetCommand } from './subnet-commands';
 import { FLOATING_IP_OPTIONS, FLOATING_IP_USAGE, floatingIpCommand } from './floating-ip-commands';
 import { LOAD_BALANCER_OPTIONS, LOAD_BALANCER_USAGE, loadBalancerCommand } from './load-balancer-commands';
 import { table } from './table';
+import { CreateBody, Shown, ShownMigration, TenantApi } from './tenant-api';
 
 export const DEFAULT_API = process.env.VSWITCH_API ?? '127.0.0.1:8780';
 const STATE_DIR = process.env.VSWITCH_STATE_DIR ?? '/var/lib/vswitch';
@@ -87,7 +88,11 @@ export const VIRTUAL_PORT_COMMANDS = new Set(['create', 'bind', 'unbind', 'delet
 
 export type Print = (value: unknown, text: () => string) => void;
 
-export function tenantClient(args: Args): ControlClient {
+const DIRECTIONS = ['in', 'out', 'both'] as const;
+const RULE_PROTOCOLS = ['any', 'tcp', 'udp', 'icmp', 'icmpv6'] as const;
+type SecurityGroupRuleBody = NonNullable<CreateBody<'security-groups'>['rules']>[number];
+
+export function tenantClient(args: Args): TenantApi {
   let token = flag(args, 'token') ?? process.env.VSWITCH_TOKEN;
   if (!token) {
     try {
@@ -105,16 +110,19 @@ export function tenantClient(args: Args): ControlClient {
       throw new Error(`--cacert: cannot read ${cacert}: ${(error as Error).message}`);
     }
   }
-  return new ControlClient(flag(args, 'api') ?? DEFAULT_API, token, ca);
+  return new TenantApi(new ControlClient(flag(args, 'api') ?? DEFAULT_API, token, ca));
 }
 
-export async function topologyCommand(api: ControlClient, local: ControlClient, words: string[], args: Args, print: Print): Promise<number> {
+/** Whether `word` is a command's noun for objects of the API. */
+const isNoun = (word: string): word is Noun => word in PATHS;
+
+export async function topologyCommand(api: TenantApi, local: ControlClient, words: string[], args: Args, print: Print): Promise<number> {
   const [command, sub, ...rest] = words;
   const need = (i: number, what: string) => {
     if (!rest[i]) throw new Error(`vswitch ${command} ${sub} needs ${what}`);
     return rest[i];
   };
-  const created = (o: ApiObject, extra = '') => print(o, () => `${command} ${o.name || ''} ${o.id}${extra}`.replace(/ +/g, ' '));
+  const created = (o: { id: string; name?: string }, extra = '') => print(o, () => `${command} ${o.name || ''} ${o.id}${extra}`.replace(/ +/g, ' '));
   if (command === 'show') {
     const tree = await show(api);
     print(tree.json, () => tree.text);
@@ -138,34 +146,40 @@ export async function topologyCommand(api: ControlClient, local: ControlClient, 
     const done = await chainCommand(api, words, args, print);
     if (done !== null) return done;
   }
-  const base = `/v1/${PATHS[command]}`;
+  if (command === 'migration') return migrationCommand(api, sub, need, args, print);
+  if (!isNoun(command)) throw new Error(`unknown command 'vswitch ${words.slice(0, 2).join(' ')}' (see vswitch --help)`);
   if (sub === 'set' && (command === 'bridge' || command === 'router' || command === 'port')) {
     const id = await resolve(api, command, need(0, `a ${command} (name or id)`));
-    const body: Record<string, string> = await chainsFrom(api, args);
+    const chains = await chainsFrom(api, args);
     const gateway = flag(args, 'gateway');
-    if (gateway !== undefined) body.externalNetwork = gateway === 'none' ? '' : await resolve(api, 'bridge', gateway);
-    if (Object.keys(body).length === 0) throw new Error(`vswitch ${command} set needs --inbound-chain or --outbound-chain${command === 'router' ? ' or --gateway' : ''}`);
-    const o = await api.request<ApiObject>('PATCH', `${base}/${id}`, body);
-    const gatewayText = command === 'router' ? `, gateway ${o.gatewayPort ? `on ${o.externalNetwork as string}` : 'none'}` : '';
-    print(o, () => `${command} ${o.name || ''} ${o.id}: inbound chain ${(o.inboundChain as string) || 'none'}, outbound chain ${(o.outboundChain as string) || 'none'}${gatewayText}`.replace(/ +/g, ' '));
+    if (command === 'router') {
+      const body = { ...chains, ...(gateway !== undefined ? { externalNetwork: gateway === 'none' ? '' : await resolve(api, 'bridge', gateway) } : {}) };
+      if (Object.keys(body).length === 0) throw new Error('vswitch router set needs --inbound-chain, --outbound-chain or --gateway');
+      const o = await api.update('routers', id, body);
+      print(o, () => `${describeChains(command, o)}, gateway ${o.gatewayPort ? `on ${o.externalNetwork}` : 'none'}`);
+      return 0;
+    }
+    if (Object.keys(chains).length === 0) throw new Error(`vswitch ${command} set needs --inbound-chain or --outbound-chain`);
+    const o = await api.update(PATHS[command], id, chains);
+    print(o, () => describeChains(command, o));
     return 0;
   }
-  if (sub === 'list') {
-    const objects = await api.request<ApiObject[]>('GET', base);
-    const [heading, column] = command === 'host' ? ['agent', (o: ApiObject) => (o.alive ? 'alive' : 'down')] : ['tenant', (o: ApiObject) => o.tenant];
-    print(objects, () => table(['id', 'name', heading], objects.map((o) => [o.id, o.name ?? (o.destination as string) ?? (o.state as string) ?? '', column(o)])));
+  if (sub === 'list' && command !== 'security-group') {
+    const objects: { id: string; tenant: string; name?: string; destination?: string; alive?: boolean }[] = await api.list(PATHS[command]);
+    const [heading, column] = command === 'host' ? ['agent', (o: (typeof objects)[number]) => (o.alive ? 'alive' : 'down')] : ['tenant', (o: (typeof objects)[number]) => o.tenant];
+    print(objects, () => table(['id', 'name', heading], objects.map((o) => [o.id, o.name ?? o.destination ?? '', column(o)])));
     return 0;
   }
   if (sub === 'delete' || (command === 'route' && sub === 'del')) {
     const id = await resolve(api, command, need(0, `a ${command} name or id`));
-    await api.request('DELETE', `${base}/${id}`);
+    await api.delete(PATHS[command], id);
     print({ deleted: id }, () => `${command} ${id} deleted`);
     return 0;
   }
   if ((command === 'tenant' || command === 'host') && (sub === 'rotate-token' || sub === 'revoke-token')) {
     const here = command === 'host' && sub === 'rotate-token' && !rest[0];
     const id = here ? fs.readFileSync(path.join(STATE_DIR, 'host-id'), 'utf8').trim() : await resolve(api, command, need(0, `a ${command} name or id`));
-    const answer = await api.request<{ id: string; token?: string }>('POST', `${base}/${id}/${sub}`);
+    const answer = await api.credential(PATHS[command], id, sub === 'rotate-token' ? 'rotate' : 'revoke');
     if (here) fs.writeFileSync(path.join(STATE_DIR, 'host-token'), `${answer.token}\n`, { mode: 0o600 });
     const said = here ? `host ${id}: new credential written to ${path.join(STATE_DIR, 'host-token')}` : answer.token ? `${command} ${id}: new token: ${answer.token}` : `${command} ${id}: token revoked`;
     print(here ? { id } : answer, () => said);
@@ -174,83 +188,67 @@ export async function topologyCommand(api: ControlClient, local: ControlClient, 
   if (command === 'mirror' && sub === 'create') {
     const to = flag(args, 'to');
     if (!to) throw new Error('vswitch mirror create needs --to PORT (where the copies go)');
-    const body: Record<string, unknown> = { port: await resolve(api, 'port', need(0, 'the mirrored port (name or id)')), toPort: await resolve(api, 'port', to) };
-    for (const option of ['direction', 'match', 'name']) if (flag(args, option)) body[option] = flag(args, option);
-    const mirror = await api.request<ApiObject>('POST', base, body);
-    print(mirror, () => `mirror ${mirror.id}: ${mirror.direction as string} of ${mirror.port as string} to ${mirror.toPort as string}${mirror.match ? ` (${mirror.match as string})` : ''}`);
+    const mirror = await api.create('mirrors', {
+      port: await resolve(api, 'port', need(0, 'the mirrored port (name or id)')), toPort: await resolve(api, 'port', to),
+      direction: choiceFlag(args, 'direction', DIRECTIONS), match: flag(args, 'match'), name: flag(args, 'name'),
+    });
+    print(mirror, () => `mirror ${mirror.id}: ${mirror.direction} of ${mirror.port} to ${mirror.toPort}${mirror.match ? ` (${mirror.match})` : ''}`);
     return 0;
-  }
-  if (command === 'migration' && sub !== 'list') {
-    const port = await resolve(api, 'port', need(0, 'the migrating port (name or id)'));
-    const describe = (m: ApiObject) => `migration of ${port}: ${m.state as string} (${m.sourceHost as string} -> ${m.destinationHost as string} ${m.destinationInterface as string})${m.reason ? `: ${m.reason as string}` : ''}`;
-    if (sub === 'begin') {
-      const [to, dev] = [flag(args, 'to'), flag(args, 'interface')];
-      if (!to || !dev) throw new Error('vswitch migration begin needs --to HOST and --interface DEV (the VM\'s interface on that host)');
-      const body: Record<string, unknown> = { port, destinationHost: to, interface: dev };
-      if (integerFlag(args, 'timeout') !== undefined) body.timeoutSeconds = integerFlag(args, 'timeout');
-      const m = await api.request<ApiObject>('POST', base, body);
-      print(m, () => describe(m));
-      return 0;
-    }
-    if (sub === 'commit' || sub === 'abort') {
-      const m = await api.request<ApiObject>('POST', `${base}/${port}/${sub}`);
-      print(m, () => describe(m));
-      return 0;
-    }
   }
   if (command === 'security-group' && sub === 'rule') {
     const [verb, nameOrId] = rest;
     const id = await resolve(api, 'security-group', nameOrId ?? '');
-    const group = await api.request<ApiObject & { rules: Record<string, unknown>[] }>('GET', `${base}/${id}`);
+    const group = await api.get('security-groups', id);
+    const rules: SecurityGroupRuleBody[] = group.rules;
     if (verb === 'add') {
       const direction = rest[2];
       if (direction !== 'ingress' && direction !== 'egress') throw new Error('vswitch security-group rule add GROUP needs ingress or egress');
       const [portMin, portMax] = (flag(args, 'port') ?? '').split('-').filter(Boolean).map(Number);
-      const rule: Record<string, unknown> = { direction, ethertype: args.flags.has('ipv6') ? 'IPv6' : 'IPv4', protocol: flag(args, 'protocol') ?? 'any' };
-      if (portMin !== undefined) Object.assign(rule, { portMin, portMax: portMax ?? portMin });
-      if (integerFlag(args, 'icmp-type') !== undefined) rule.icmpType = integerFlag(args, 'icmp-type');
-      if (flag(args, 'remote-prefix')) rule.remotePrefix = flag(args, 'remote-prefix');
-      if (flag(args, 'remote-group')) rule.remoteGroup = await resolve(api, 'security-group', flag(args, 'remote-group')!);
-      group.rules.push(rule);
+      const remoteGroup = flag(args, 'remote-group');
+      rules.push({
+        direction, ethertype: args.flags.has('ipv6') ? 'IPv6' : 'IPv4', protocol: choiceFlag(args, 'protocol', RULE_PROTOCOLS) ?? 'any',
+        ...(portMin !== undefined ? { portMin, portMax: portMax ?? portMin } : {}),
+        icmpType: integerFlag(args, 'icmp-type'), remotePrefix: flag(args, 'remote-prefix'),
+        remoteGroup: remoteGroup === undefined ? undefined : await resolve(api, 'security-group', remoteGroup),
+      });
     } else if (verb === 'delete') {
       const n = Number(rest[2]);
-      if (!Number.isInteger(n) || n < 1 || n > group.rules.length) throw new Error(`security group ${nameOrId} has rules 1 to ${group.rules.length}`);
-      group.rules.splice(n - 1, 1);
+      if (!Number.isInteger(n) || n < 1 || n > rules.length) throw new Error(`security group ${nameOrId} has rules 1 to ${rules.length}`);
+      rules.splice(n - 1, 1);
     } else throw new Error('vswitch security-group rule add|delete GROUP ...');
-    const changed = await api.request<ApiObject & { rules: Record<string, unknown>[] }>('PATCH', `${base}/${id}`, { rules: group.rules });
+    const changed = await api.update('security-groups', id, { rules });
     print(changed, () => describeGroup(changed));
     return 0;
   }
   if (command === 'security-group' && sub === 'list') {
-    const groups = await api.request<(ApiObject & { rules: Record<string, unknown>[] })[]>('GET', base);
+    const groups = await api.list('security-groups');
     print(groups, () => groups.map(describeGroup).join('\n') || '(no security groups)');
     return 0;
   }
-  if (sub === 'create' && command !== 'port') {
-    const body: Record<string, unknown> = { name: need(0, 'a name') };
-    if (args.flags.has('vlan-aware')) body.vlanAware = true;
-    if (args.flags.has('external')) body.external = true;
-    const o = await api.request<ApiObject & { token?: string }>('POST', base, body);
+  if (sub === 'create' && command !== 'port' && command !== 'route' && command !== 'lb' && command !== 'mirror') {
+    const body = { name: need(0, 'a name') };
+    const o = command === 'bridge'
+      ? await api.create('bridges', { ...body, ...(args.flags.has('vlan-aware') ? { vlanAware: true } : {}), ...(args.flags.has('external') ? { external: true } : {}) })
+      : await api.create(PATHS[command], body);
     created(o, o.token ? `\ntoken: ${o.token}` : '');
     return 0;
   }
   if (command === 'port' && sub === 'create') {
     const device = await resolveDevice(api, need(0, 'a bridge or router (name or id)'));
-    const body: Record<string, unknown> = { device, addresses: args.flags.get('address') ?? [] };
-    for (const [option, field] of [['name', 'name'], ['mac', 'mac']]) if (flag(args, option)) body[field] = flag(args, option);
-    if (integerFlag(args, 'vlan') !== undefined) body.vlan = integerFlag(args, 'vlan');
-    if (args.flags.has('trunk')) body.trunk = true;
-    if (args.flags.has('no-port-security')) body.portSecurity = false;
-    const pairs = args.flags.get('allowed-address') ?? [];
+    const body: CreateBody<'ports'> = {
+      device, addresses: args.flags.get('address') ?? [], name: flag(args, 'name'), mac: flag(args, 'mac'), vlan: integerFlag(args, 'vlan'),
+      ...(args.flags.has('trunk') ? { trunk: true } : {}), ...(args.flags.has('no-port-security') ? { portSecurity: false } : {}),
+      ...await chainsFrom(api, args),
+    };
     const qos = Object.fromEntries(([['send-kbps', 'sendKbps'], ['receive-kbps', 'receiveKbps'], ['burst-kbytes', 'burstKbytes'], ['new-flows-per-second', 'newFlowsPerSecond']] as const)
       .filter(([option]) => integerFlag(args, option) !== undefined).map(([option, field]) => [field, integerFlag(args, option)]));
     if (Object.keys(qos).length > 0) body.qos = qos;
+    const pairs = args.flags.get('allowed-address') ?? [];
     if (pairs.length > 0) body.allowedAddressPairs = pairs.map((pair) => ({ ipAddress: pair.split(',')[0], macAddress: pair.split(',')[1] ?? '' }));
     if (flag(args, 'peer')) body.peer = await resolve(api, 'port', flag(args, 'peer')!);
     const groups = args.flags.get('security-group') ?? [];
     if (groups.length > 0) body.securityGroups = await Promise.all(groups.map((g) => resolve(api, 'security-group', g)));
-    Object.assign(body, await chainsFrom(api, args));
-    created(await api.request<ApiObject>('POST', base, body));
+    created(await api.create('ports', body));
     return 0;
   }
   if (command === 'port' && sub === 'bind') {
@@ -260,80 +258,115 @@ export async function topologyCommand(api: ControlClient, local: ControlClient, 
       if (!host || !iface) throw new Error(`--standby: '${s}' is not HOST:INTERFACE`);
       return { host, interface: iface };
     });
-    const body = { port, interface: need(1, 'an interface name'), ...(flag(args, 'host') ? { host: flag(args, 'host') } : {}), ...(standby ? { standby } : {}) };
-    const binding = await api.request<ApiObject>('POST', '/v1/bindings', body);
-    const also = (binding.standby as { host: string; interface: string }[] | undefined)?.map((s) => `${s.interface} on ${s.host}`).join(', ');
-    print(binding, () => `port ${port} bound to ${binding.interface as string} on host ${binding.host as string}${also ? `; standby: ${also}` : ''}`);
+    const binding = await api.create('bindings', { port, interface: need(1, 'an interface name'), host: flag(args, 'host'), standby });
+    const also = binding.standby.map((s) => `${s.interface} on ${s.host}`).join(', ');
+    print(binding, () => `port ${port} bound to ${binding.interface} on host ${binding.host}${also ? `; standby: ${also}` : ''}`);
     return 0;
   }
   if (command === 'port' && sub === 'unbind') {
     const port = await resolve(api, 'port', need(0, 'a port (name or id)'));
-    await api.request('DELETE', `/v1/bindings/${port}`);
+    await api.delete('bindings', port);
     print({ unbound: port }, () => `port ${port} unbound`);
     return 0;
   }
   if (command === 'route' && sub === 'add') {
     const router = await resolve(api, 'router', need(0, 'a router (name or id)'));
-    const body: Record<string, unknown> = { router, destination: need(1, 'a destination prefix') };
-    if (flag(args, 'via')) body.nextHop = flag(args, 'via');
-    if (flag(args, 'port')) body.port = await resolve(api, 'port', flag(args, 'port')!);
-    if (integerFlag(args, 'weight') !== undefined) body.weight = integerFlag(args, 'weight');
-    const route = await api.request<ApiObject>('POST', base, body);
-    print(route, () => `route ${route.id}: ${route.destination as string}${route.nextHop ? ` via ${route.nextHop as string}` : ''}`);
+    const port = flag(args, 'port');
+    const route = await api.create('routes', {
+      router, destination: need(1, 'a destination prefix'), nextHop: flag(args, 'via'),
+      port: port === undefined ? undefined : await resolve(api, 'port', port), weight: integerFlag(args, 'weight'),
+    });
+    print(route, () => `route ${route.id}: ${route.destination}${route.nextHop ? ` via ${route.nextHop}` : ''}`);
     return 0;
   }
   throw new Error(`unknown command 'vswitch ${words.slice(0, 2).join(' ')}' (see vswitch --help)`);
 }
 
+/** The command's Nth word after its subcommand, or an error that says what it needs. */
+type Need = (i: number, what: string) => string;
+
+/** `migration begin|commit|abort PORT`, `migration list`. */
+async function migrationCommand(api: TenantApi, sub: string | undefined, need: Need, args: Args, print: Print): Promise<number> {
+  const describe = (m: ShownMigration) => `migration of ${m.port}: ${m.state} (${m.sourceHost} -> ${m.destinationHost} ${m.destinationInterface})${m.reason ? `: ${m.reason}` : ''}`;
+  if (sub === 'list') {
+    const all = await api.migrations();
+    print(all, () => table(['port', 'state', 'from', 'to'], all.map((m) => [m.port, m.state, m.sourceHost, `${m.destinationHost} ${m.destinationInterface}`])));
+    return 0;
+  }
+  const port = await resolve(api, 'port', need(0, 'the migrating port (name or id)'));
+  let m: ShownMigration;
+  if (sub === 'begin') {
+    const [to, dev] = [flag(args, 'to'), flag(args, 'interface')];
+    if (!to || !dev) throw new Error('vswitch migration begin needs --to HOST and --interface DEV (the VM\'s interface on that host)');
+    m = await api.beginMigration({ port, destinationHost: to, interface: dev, timeoutSeconds: integerFlag(args, 'timeout') });
+  } else if (sub === 'commit' || sub === 'abort') {
+    m = await api.endMigration(port, sub);
+  } else throw new Error('vswitch migration begin|commit|abort PORT, or migration list');
+  print(m, () => describe(m));
+  return 0;
+}
+
+/** A bridge's, router's or port's chains, as `set` leaves them. */
+function describeChains(noun: string, o: { id: string; name: string; inboundChain: string; outboundChain: string }): string {
+  return `${noun} ${o.name} ${o.id}: inbound chain ${o.inboundChain || 'none'}, outbound chain ${o.outboundChain || 'none'}`.replace(/ +/g, ' ');
+}
+
 /** The topology as a tree: tenant > bridges and routers > ports (bindings, links) and routes. */
-async function show(api: ControlClient): Promise<{ json: unknown; text: string }> {
-  const get = (p: string) => api.request<ApiObject[]>('GET', `/v1/${p}`);
-  const [tenants, all, routers, ports, routes, bindings, groups, chains, floatingIps, balancers] = await Promise.all(
-    ['tenants', 'bridges', 'routers', 'ports', 'routes', 'bindings', 'security-groups', 'chains', 'floating-ips', 'load-balancers'].map(get),
-  );
+async function show(api: TenantApi): Promise<{ json: unknown; text: string }> {
+  const [tenants, all, routers, ports, routes, bindings, groups, chains, floatingIps, balancers] = await Promise.all([
+    api.list('tenants'), api.list('bridges'), api.list('routers'), api.list('ports'), api.list('routes'), api.list('bindings'),
+    api.list('security-groups'), api.list('chains'), api.list('floating-ips'), api.list('load-balancers'),
+  ]);
   // External networks stand apart: the operator's, every tenant's way out.
   const externals = all.filter((b) => b.external);
   const bridges = all.filter((b) => !b.external);
   const groupsById = new Map(groups.map((g) => [g.id, g]));
   const chainsById = new Map(chains.map((c) => [c.id, c]));
-  const filters = (o: ApiObject, [inbound, outbound]: [string, string]) => [
-    o.inboundChain ? `${inbound} chain ${label(chainsById.get(o.inboundChain as string))}` : '',
-    o.outboundChain ? `${outbound} chain ${label(chainsById.get(o.outboundChain as string))}` : '',
+  const filters = (o: { inboundChain: string; outboundChain: string }, [inbound, outbound]: [string, string]) => [
+    o.inboundChain ? `${inbound} chain ${label(chainsById.get(o.inboundChain))}` : '',
+    o.outboundChain ? `${outbound} chain ${label(chainsById.get(o.outboundChain))}` : '',
   ].filter(Boolean);
-  const label = (o: ApiObject | undefined) => (o ? `${o.name || o.id.slice(0, 8)}` : '?');
-  const byId = new Map([...all, ...routers, ...ports].map((o) => [o.id, o]));
-  const lines = externals.map((e) => `external network ${label(e)} (${e.id}): ${(e.subnets as { cidr: string }[]).map((s) => s.cidr).join(', ')}`);
+  const label = (o: { id: string; name: string } | undefined) => (o ? `${o.name || o.id.slice(0, 8)}` : '?');
+  const devicesById = new Map<string, { id: string; name: string }>([...all, ...routers].map((o) => [o.id, o]));
+  const portsById = new Map(ports.map((p) => [p.id, p]));
+  const lines = externals.map((e) => `external network ${label(e)} (${e.id}): ${e.subnets.map((s) => s.cidr).join(', ')}`);
   const owners = [...new Set([...bridges, ...routers].map((d) => d.tenant))];
   for (const owner of owners) {
-    lines.push(`tenant ${label(tenants.find((t) => t.id === owner)) === '?' ? owner : label(tenants.find((t) => t.id === owner))} (${owner})`);
-    for (const device of [...bridges, ...routers].filter((d) => d.tenant === owner)) {
-      const kind = bridges.includes(device) ? 'bridge' : 'router';
+    const tenant = tenants.find((t) => t.id === owner);
+    lines.push(`tenant ${tenant ? label(tenant) : owner} (${owner})`);
+    const devices: ({ kind: 'bridge'; device: Shown<'bridges'> } | { kind: 'router'; device: Shown<'routers'> })[] = [
+      ...bridges.filter((d) => d.tenant === owner).map((device) => ({ kind: 'bridge' as const, device })),
+      ...routers.filter((d) => d.tenant === owner).map((device) => ({ kind: 'router' as const, device })),
+    ];
+    for (const { kind, device } of devices) {
       const chained = filters(device, kind === 'router' ? ['pre-routing', 'post-routing'] : ['inbound', 'outbound']);
-      if (device.gatewayPort) chained.push(`gateway on ${label(byId.get(device.externalNetwork as string))} ${(byId.get(device.gatewayPort as string)?.addresses as string[] | undefined)?.join(', ') ?? ''}`.trim());
+      const gatewayPort = kind === 'router' ? device.gatewayPort : '';
+      if (kind === 'router' && gatewayPort) chained.push(`gateway on ${label(devicesById.get(device.externalNetwork))} ${portsById.get(gatewayPort)?.addresses.join(', ') ?? ''}`.trim());
       lines.push(`  ${kind} ${label(device)} (${device.id})${chained.length ? ': ' + chained.join(', ') : ''}`);
-      for (const subnet of (device.subnets as Record<string, unknown>[] | undefined) ?? []) lines.push(describeSubnet(subnet));
+      if (kind === 'bridge') for (const subnet of device.subnets) lines.push(describeSubnet(subnet));
       for (const port of ports.filter((p) => p.device === device.id)) {
         const binding = bindings.find((b) => b.id === port.id);
+        const peer = portsById.get(port.peer);
         const details = [
-          port.mac as string, (port.addresses as string[]).join(', '), port.vlan ? `vlan ${port.vlan as number}` : '', port.trunk ? 'trunk' : '',
-          port.peer && port.id !== device.gatewayPort ? `<-> ${label(byId.get(port.peer as string))} of ${label(byId.get(byId.get(port.peer as string)?.device as string))}` : '',
-          binding ? `bound to ${binding.interface as string} on host ${(binding.host as string).slice(0, 8)}` : '',
+          port.mac, port.addresses.join(', '), port.vlan ? `vlan ${port.vlan}` : '', port.trunk ? 'trunk' : '',
+          port.peer && port.id !== gatewayPort ? `<-> ${label(peer)} of ${label(devicesById.get(peer?.device ?? ''))}` : '',
+          binding ? `bound to ${binding.interface} on host ${binding.host.slice(0, 8)}` : '',
           port.adminUp === false ? 'admin down' : '',
           kind === 'bridge' && port.portSecurity === false ? 'port security off' : '',
-          ...((port.securityGroups as string[] | undefined) ?? []).map((g) => `security group ${label(groupsById.get(g))}`),
+          ...port.securityGroups.map((g) => `security group ${label(groupsById.get(g))}`),
           ...filters(port, ['inbound', 'outbound']),
-          ...floatingIps.filter((f) => f.port === port.id).map((f) => `floating IP ${f.address as string}`),
-          ...Object.entries((port.qos as Record<string, number> | undefined) ?? {}).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`),
-          ...((port.allowedAddressPairs as { ipAddress: string; macAddress: string }[] | undefined) ?? []).map((p) => `also ${p.ipAddress}${p.macAddress ? ` from ${p.macAddress}` : ''}`),
+          ...floatingIps.filter((f) => f.port === port.id).map((f) => `floating IP ${f.address}`),
+          ...Object.entries(port.qos).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`),
+          ...port.allowedAddressPairs.map((p) => `also ${p.ipAddress}${p.macAddress ? ` from ${p.macAddress}` : ''}`),
         ].filter(Boolean);
         lines.push(`    port ${label(port)} (${port.id.slice(0, 8)})${details.length ? ': ' + details.join(', ') : ''}`);
       }
       for (const route of routes.filter((r) => r.router === device.id)) {
-        lines.push(`    route ${route.destination as string}${route.nextHop ? ` via ${route.nextHop as string}` : ''}${route.port ? ` dev ${label(byId.get(route.port as string))}` : ''}`);
+        lines.push(`    route ${route.destination}${route.nextHop ? ` via ${route.nextHop}` : ''}${route.port ? ` dev ${label(portsById.get(route.port))}` : ''}`);
       }
       for (const lb of balancers.filter((l) => l.router === device.id)) {
-        const members = (lb.members as { address: string; port: number; weight: number; health: string }[]).map((m) => `${m.address}:${m.port} (weight ${m.weight}, ${m.health})`);
-        lines.push(`    load balancer ${label(lb)} (${lb.id.slice(0, 8)}): ${lb.protocol as string} ${lb.vip as string}:${lb.port as number}, ${lb.algorithm as string} -> ${members.join(', ') || 'no members'}`);
+        const members = lb.members.map((m) => `${m.address}:${m.port} (weight ${m.weight}, ${m.health})`);
+        lines.push(`    load balancer ${label(lb)} (${lb.id.slice(0, 8)}): ${lb.protocol} ${lb.vip}:${lb.port}, ${lb.algorithm} -> ${members.join(', ') || 'no members'}`);
       }
     }
   }
@@ -341,12 +374,12 @@ async function show(api: ControlClient): Promise<{ json: unknown; text: string }
 }
 
 /** A security group and its rules, numbered as `rule delete` takes them. */
-function describeGroup(group: ApiObject & { rules: Record<string, unknown>[] }): string {
+function describeGroup(group: Shown<'security-groups'>): string {
   const rules = group.rules.map((r, i) => {
-    const ports = r.portMin ? ` port ${r.portMin as number}${r.portMax !== r.portMin ? `-${r.portMax as number}` : ''}` : '';
-    const icmp = (r.icmpType as number) >= 0 ? ` type ${r.icmpType as number}` : '';
-    const remote = r.remotePrefix ? ` from/to ${r.remotePrefix as string}` : r.remoteGroup ? ` from/to group ${(r.remoteGroup as string).slice(0, 8)}` : '';
-    return `  ${i + 1}: ${r.direction as string} ${r.ethertype as string} ${r.protocol as string}${ports}${icmp}${remote}`;
+    const ports = r.portMin ? ` port ${r.portMin}${r.portMax !== r.portMin ? `-${r.portMax}` : ''}` : '';
+    const icmp = r.icmpType >= 0 ? ` type ${r.icmpType}` : '';
+    const remote = r.remotePrefix ? ` from/to ${r.remotePrefix}` : r.remoteGroup ? ` from/to group ${r.remoteGroup.slice(0, 8)}` : '';
+    return `  ${i + 1}: ${r.direction} ${r.ethertype} ${r.protocol}${ports}${icmp}${remote}`;
   });
   return [`security group ${group.name || ''} (${group.id})`, ...rules].join('\n');
 }

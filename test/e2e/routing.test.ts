@@ -114,6 +114,7 @@ test('the vswitch CLI builds a routed network, shows it, and traces a frame thro
   await cli(token, 'security-group', 'create', 'web');
   const ruled = await cli(token, 'security-group', 'rule', 'add', 'web', 'ingress', '--protocol', 'tcp', '--port', '80-81', '--remote-prefix', '10.0.0.0/8');
   t.regex(ruled, /3: ingress IPv4 tcp port 80-81 from\/to 10\.0\.0\.0\/8/);
+  t.regex(await cli(token, 'security-group', 'list'), /security group web \(\S+\)\n {2}1: egress[^\n]*\n {2}2: egress[^\n]*\n {2}3: ingress IPv4 tcp port 80-81/, 'the list numbers the rules as rule delete takes them');
   await cli(token, 'port', 'create', 'net1', '--name', 'web1', '--security-group', 'web');
   t.regex(await cli(token, 'show'), /port web1 \(\w+\): security group web/);
   t.notRegex(await cli(token, 'security-group', 'rule', 'delete', 'web', '3'), /ingress/, 'the rule is gone');
