@@ -141,6 +141,46 @@ test("no answer to tenant A carries an id of tenant B's, whatever A asks", async
   t.true(answers.length > 200);
 });
 
+/** GET /v1/events as `token`: `until` reads the stream until `found` holds for what came. */
+async function follow(address: string, token: string, signal: AbortSignal) {
+  const response = await fetch(`${address}/v1/events`, { headers: { authorization: `Bearer ${token}` }, signal });
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  const until = async (found: (text: string) => boolean) => {
+    while (!found(text)) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`the stream ended with: ${text}`);
+      text += decoder.decode(value, { stream: true });
+    }
+    return text;
+  };
+  return { status: response.status, until };
+}
+
+test("tenant A's event stream carries nothing of tenant B's; the operator's carries both", async (t) => {
+  const { app, call, tenant, store } = await setUp(t);
+  const [a, b] = [await tenant('a'), await tenant('b')];
+  const address = await app.listen({ host: '127.0.0.1', port: 0 });
+  const streams = new AbortController();
+  t.teardown(() => streams.abort());
+  const [aStream, operatorStream] = [await follow(address, a, streams.signal), await follow(address, ADMIN, streams.signal)];
+  t.is(aStream.status, 200);
+  await everyKind(call, b, 'tap1');
+  const bTenant = (await call(b, 'GET', '/v1/tenants')).body[0].id as string;
+  const bIds = (await store.snapshot()).objects.filter((o) => o.value.tenant === bTenant).map((o) => o.value.id);
+  t.true(bIds.length >= 10, `b's ids: ${bIds.length}`);
+  await call(b, 'DELETE', `/v1/routes/${(await call(b, 'GET', '/v1/routes')).body[0].id as string}`);
+  // What the store does is told in order: once A is told of its own bridge, made last, it
+  // has been told all it will be of what came before.
+  const marker = (await call(a, 'POST', '/v1/bridges', { name: 'marker' })).body.id as string;
+  const seenByA = await aStream.until((text) => text.includes(marker));
+  for (const id of bIds) t.false(seenByA.includes(id), `b's ${id} in a's stream`);
+  t.regex(seenByA, new RegExp(`"type":"put","kind":"bridge","id":"${marker}"`));
+  const seenByOperator = await operatorStream.until((text) => text.includes(marker));
+  t.deepEqual(bIds.filter((id) => id !== bTenant && !seenByOperator.includes(id)), [], 'the operator is told of every one of b\'s objects made since');
+});
+
 test('standby hosts of a binding are the operator\'s to name: other hosts that exist, each once, for an interface and not a VTEP', async (t) => {
   const { call, tenant } = await setUp(t);
   const a = await tenant('a');

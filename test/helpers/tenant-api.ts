@@ -32,7 +32,7 @@ export async function setUp(t: { teardown: (f: () => Promise<void>) => void }) {
     return { status: response.statusCode, body: response.body ? JSON.parse(response.body) : undefined };
   };
   const tenant = async (name: string) => (await call(ADMIN, 'POST', '/v1/tenants', { name })).body.token as string;
-  return { call, tenant, store };
+  return { app, call, tenant, store };
 }
 
 /** One object of every kind a tenant owns (the operator binds its port): path -> id. */
