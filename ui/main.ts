@@ -90,13 +90,18 @@ async function refresh(): Promise<void> {
   for (const o of [...bridges, ...routers, ...ports]) names.set(o.id, label(o));
   const hostName = new Map((hosts ?? []).map((h) => [h.id, label(h)]));
   const elements: cytoscape.ElementDefinition[] = [];
-  for (const b of bridges) elements.push({ data: { id: b.id, label: label(b), kind: 'bridge' } });
-  for (const r of routers) elements.push({ data: { id: r.id, label: label(r), kind: 'router' } });
+  // The operator sees every tenant's objects, each tenant's drawn inside a box of its own.
+  const tenants = hosts ? await api<Obj[]>('GET', '/v1/tenants') : [];
+  for (const t of tenants) elements.push({ data: { id: `tenant:${t.id}`, label: `tenant ${label(t)}`, kind: 'tenant' }, selectable: false });
+  const owned = new Set(tenants.map((t) => t.id));
+  const parent = (o: Obj) => (o.tenant && owned.has(o.tenant) ? { parent: `tenant:${o.tenant}` } : {});
+  for (const b of bridges) elements.push({ data: { id: b.id, label: label(b), kind: 'bridge', ...parent(b) } });
+  for (const r of routers) elements.push({ data: { id: r.id, label: label(r), kind: 'router', ...parent(r) } });
   const devices = new Set([...bridges, ...routers].map((d) => d.id));
   for (const p of ports as Port[]) {
     const binding = bound.get(p.id);
     const where = binding ? ` @ ${hostName.get(binding.host) ?? binding.host.slice(0, 8)}` : '';
-    elements.push({ data: { id: p.id, label: `${label(p)}${where}`, kind: 'port', bound: binding ? 'yes' : 'no' } });
+    elements.push({ data: { id: p.id, label: `${label(p)}${where}`, kind: 'port', bound: binding ? 'yes' : 'no', ...parent(p) } });
     if (devices.has(p.device)) elements.push({ data: { id: `${p.id}-device`, source: p.device, target: p.id } });
     if (p.peer && p.id < p.peer) elements.push({ data: { id: `${p.id}-link`, source: p.id, target: p.peer, kind: 'link' } });
   }
@@ -161,6 +166,7 @@ function draw(elements: cytoscape.ElementDefinition[]): void {
       { selector: 'node[kind = "bridge"]', style: { shape: 'round-rectangle', 'background-color': '#2e6fd8', width: 48, height: 28 } },
       { selector: 'node[kind = "router"]', style: { shape: 'diamond', 'background-color': '#d8842e', width: 40, height: 40 } },
       { selector: 'node[kind = "port"]', style: { 'background-color': '#7b8799', width: 14, height: 14 } },
+      { selector: 'node[kind = "tenant"]', style: { shape: 'round-rectangle', 'background-color': '#eef2f8', 'border-width': 1, 'border-color': '#b7bfcc', 'text-valign': 'top', 'text-margin-y': -4, padding: '16px' } },
       { selector: 'node[bound = "yes"]', style: { 'background-color': '#2ea44f' } },
       { selector: 'edge', style: { width: 2, 'line-color': '#b7bfcc' } },
       { selector: 'edge[kind = "link"]', style: { 'line-style': 'dashed', 'line-color': '#d8842e' } },

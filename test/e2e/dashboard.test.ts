@@ -6,7 +6,7 @@ import net from 'node:net';
 import path from 'node:path';
 import test from 'ava';
 import puppeteer, { Browser, Page } from 'puppeteer-core';
-import { Lab, startAgent, trafficUntil, vmOn } from '../../examples/lab';
+import { Lab, overlayAgentArgs, overlayHosts, startAgent, trafficUntil, vmOn } from '../../examples/lab';
 import { ControlClient } from '../../src/cli/client';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -195,3 +195,47 @@ test.serial('live: a ping between two VMs moves both their ports\' rates on the 
   await page.screenshot({ path: path.join(OUTPUT, 'dashboard-live.png'), fullPage: true });
 });
 
+
+test.serial('the operator signs in with the admin token: every tenant\'s network is drawn, each in its tenant\'s box, and the hosts with their liveness as an agent dies and comes back', async (t) => {
+  const lab = new Lab();
+  let browser: Browser | null = null;
+  t.teardown(async () => {
+    await browser?.close();
+    await lab.cleanup();
+  });
+  // Each host's agent serves the API on its own namespace's loopback; the browser is in host 1's.
+  const address = '127.0.0.1:8780';
+  const leased = ['--host-lease', '2', '--api', address];
+  const { hosts, agents, ids } = await overlayHosts(lab, ['host1', 'host2'], leased);
+  const adminToken = fs.readFileSync(path.join(agents[0].stateDir, 'admin-token'), 'utf8').trim();
+  const admin = apiIn(lab, hosts[0].ns, address, adminToken);
+  for (const name of ['blue', 'red']) {
+    const { token } = await admin.request<{ token: string }>('POST', '/v1/tenants', { name });
+    await apiIn(lab, hosts[0].ns, address, token).request('POST', '/v1/bridges', { name: `${name}-net` });
+  }
+  // Named as an operator would: the agents took the machine's one hostname.
+  const names = new Map(ids.map((id, i) => [id, `kvm-0${i + 1}`]));
+  for (const [id, name] of names) await admin.request('PATCH', `/v1/hosts/${id}`, { name });
+  browser = await browserIn(lab, hosts[0].ns);
+  const page = await browser.newPage();
+  await page.setViewport({ width: 1280, height: 800 });
+  await page.goto(`http://${address}/ui/`);
+  await page.type('#token', adminToken);
+  await page.click('#sign-in button');
+  await until(page, (labels) => ['blue-net', 'red-net', 'tenant blue', 'tenant red'].every((l) => labels.includes(l)));
+
+  const hostStates = async () => Object.fromEntries((await page.$$eval('#host-list li', (lis) => lis.map((li) => li.textContent ?? ''))).map((line) => line.split(': ')));
+  const states = (host1: string, host2: string) => async () => {
+    const shown = await hostStates();
+    return shown[names.get(ids[0])!] === host1 && shown[names.get(ids[1])!] === host2;
+  };
+  t.true(await waitFor(states('alive', 'alive')), `both hosts alive: ${JSON.stringify(await hostStates())}`);
+  process.kill(agents[1].pid, 'SIGKILL');
+  const killed = Date.now();
+  t.true(await waitFor(states('alive', 'down')), `host 2 shown down once its lease ran out: ${JSON.stringify(await hostStates())}`);
+  t.log(`host 2 shown down ${Date.now() - killed} ms after its agent was killed (lease 2 s)`);
+  await startAgent(lab, hosts[1].ns, [...leased, ...overlayAgentArgs(hosts[1].address)], agents[1].stateDir);
+  t.true(await waitFor(states('alive', 'alive')), `host 2 shown alive again: ${JSON.stringify(await hostStates())}`);
+  fs.mkdirSync(OUTPUT, { recursive: true });
+  await page.screenshot({ path: path.join(OUTPUT, 'dashboard-operator.png'), fullPage: true });
+});
