@@ -1,7 +1,8 @@
 // A sequenced UDP stream to an echo, as a separate process (`node sequenced-stream.js ADDRESS
 // PORT RATE`, run in a lab namespace): RATE numbered datagrams a second until its standard
 // input closes, then it listens until every number has its echo or none has come for
-// ECHO_QUIET_MS; prints what came back as one JSON line. It runs as long as what it measures
+// ECHO_QUIET_MS; prints what came back as one JSON line (and, as it goes, `echoed N` lines, for
+// a test to wait on). It runs as long as what it measures
 // takes, however slow the machine: a stream of fixed length can end before the event it is
 // meant to cross.
 import type { ChildProcess } from 'node:child_process';
@@ -28,6 +29,8 @@ export interface StreamReport {
 }
 
 export interface SequencedStream {
+  /** How many datagrams have been echoed so far (as of the stream's last word, every 50 ms). */
+  echoed(): number;
   /** Ends the stream; resolves with its report once the last echoes are in, and with when each
    *  number was sent (ms since the epoch, the machine's clock, as QEMU's and the agents'). */
   stop(): Promise<{ report: StreamReport; sentAt: number[] }>;
@@ -41,7 +44,12 @@ const ECHO_QUIET_MS = 2000;
 export function sequencedStream(lab: Lab, ns: string, address: string, port: number, rate: number): SequencedStream {
   const child = lab.spawn(ns, process.execPath, [__filename, address, String(port), String(rate)], { stdin: true });
   const output = collect(child);
+  let echoed = 0;
+  child.stdout!.on('data', (d: Buffer) => {
+    for (const [, count] of d.toString().matchAll(/^echoed (\d+)$/gm)) echoed = Number(count);
+  });
   return {
+    echoed: () => echoed,
     async stop() {
       child.stdin!.end();
       const { stdout, stderr, code } = await output;
@@ -49,6 +57,19 @@ export function sequencedStream(lab: Lab, ns: string, address: string, port: num
       return JSON.parse(stdout.trim().split('\n').pop()!) as { report: StreamReport; sentAt: number[] };
     },
   };
+}
+
+/** A UDP echo on `port` in namespace `ns` (what a VM stand-in answers the stream with), as a
+ *  process of the lab's; resolves once it is bound. */
+export async function udpEcho(lab: Lab, ns: string, port: number): Promise<void> {
+  const script = `const s = require('node:dgram').createSocket('udp4'); s.on('message', (m, r) => s.send(m, r.port, r.address)); s.bind(${port}, () => console.log('bound'))`;
+  const child = lab.spawn(ns, process.execPath, ['-e', script]);
+  let said = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => (said += d.toString()).includes('bound') && resolve());
+    child.stderr!.on('data', (d: Buffer) => (said += d.toString()));
+    child.once('exit', (code) => reject(new Error(`the UDP echo exited (${code}): ${said}`)));
+  });
 }
 
 function collect(child: ChildProcess): Promise<{ stdout: string; stderr: string; code: number | null }> {
@@ -70,12 +91,14 @@ function stream(address: string, port: number, rate: number, stopped: Promise<vo
   let reordered = 0;
   let lastEcho = 0;
   let maxGap = 0;
+  let echoedCount = 0;
   const now = () => performance.timeOrigin + performance.now();
   socket.on('message', (message) => {
     const seq = message.length >= 4 ? message.readUInt32BE(0) : count;
     if (seq >= count) return;
     const at = now();
     if (echoes[seq]++ > 0) return;
+    echoedCount++;
     firstEchoAt[seq] = at;
     if (lastEcho > 0) maxGap = Math.max(maxGap, at - lastEcho);
     lastEcho = at;
@@ -95,6 +118,10 @@ function stream(address: string, port: number, rate: number, stopped: Promise<vo
   };
   let stopping = false;
   void stopped.then(() => (stopping = true));
+  let heard = 0;
+  const telling = setInterval(() => {
+    if (heard !== echoedCount) process.stdout.write(`echoed ${(heard = echoedCount)}\n`);
+  }, 50);
   return new Promise((resolve) => {
     socket.bind(() => {
       const start = now();
@@ -102,6 +129,7 @@ function stream(address: string, port: number, rate: number, stopped: Promise<vo
       const sender = setInterval(() => {
         if (stopping) {
           clearInterval(sender);
+          clearInterval(telling);
           const lastSend = now();
           const waiting = setInterval(() => {
             let answered = 0;

@@ -12,6 +12,7 @@ import pino, { Logger } from 'pino';
 import { httpsOnly, newToken, tenantApi, tokenDigest } from '../api';
 import type { LearnedStation, Neighbor } from '../simulation';
 import { ADMIN_TENANT, EmbeddedStore, EtcdStore, neighborId, stationId, TopologyStore } from '../topology';
+import { AddedPorts } from './added-ports';
 import { ControlApi, refuseIfTaken } from './control-api';
 import { noteGuestRunning, watchMigrations } from './migration-watch';
 import { SwitchError } from './errors';
@@ -109,13 +110,21 @@ export class Agent {
     const store = openStore(config, stateDir);
     const sw = Switch.create({ ...config, hostId, logger });
     const metrics = switchMetrics(sw);
-    const control = new ControlApi(sw, metrics);
+    const added = new AddedPorts(path.join(stateDir, 'ports.json'), logger);
+    const control = new ControlApi(sw, metrics, added);
     let api: FastifyInstance | null = null;
     let stopWatching = () => {};
     let stopMigrations = () => {};
     let leave = async () => {};
     try {
       for (const port of config.ports ?? []) sw.addPort(port);
+      for (const port of added.list()) {
+        try {
+          sw.addPort(port);
+        } catch (error) {
+          logger.warn({ err: error, port: port.name }, 'a port added at run time could not be attached again: it stays remembered until `vswitch port del` forgets it');
+        }
+      }
       await registerHost(store, hostId, config.underlay ?? '', kept(path.join(stateDir, 'host-token'), newToken), logger);
       const announced = await store.announce(hostId, config.hostLeaseSeconds ?? DEFAULT_HOST_LEASE_SECONDS);
       leave = announced;

@@ -6,6 +6,7 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import type { Registry } from 'prom-client';
+import type { AddedPorts } from './added-ports';
 import { describeKey, formatActions, formatKey } from '../flow';
 import { EtherType, formatIpv4, formatIpv6, formatMac } from '../packet';
 import { SwitchError } from './errors';
@@ -29,16 +30,29 @@ export class ControlApi {
   private readonly server: http.Server;
   private readonly routes: Route[];
 
-  constructor(private readonly sw: Switch, private readonly metrics: Registry) {
+  /** `added`: where the ports attached through this API are remembered, for a restart. */
+  constructor(private readonly sw: Switch, private readonly metrics: Registry, private readonly added?: AddedPorts) {
     this.routes = [
       { method: 'GET', pattern: /^\/health$/, handler: () => [200, { ok: true }] },
       { method: 'GET', pattern: /^\/ports$/, handler: () => [200, this.sw.listPorts()] },
-      { method: 'POST', pattern: /^\/ports$/, handler: ({ body }) => [201, this.sw.addPort(portConfig(body))] },
+      {
+        method: 'POST', pattern: /^\/ports$/,
+        handler: ({ body }) => {
+          const config = portConfig(body);
+          const port = this.sw.addPort(config);
+          this.added?.remember(config);
+          return [201, port];
+        },
+      },
       { method: 'GET', pattern: /^\/ports\/([^/]+)$/, handler: ({ params }) => [200, this.sw.port(params[0])] },
       {
         method: 'DELETE', pattern: /^\/ports\/([^/]+)$/,
         handler: async ({ params }) => {
-          await this.sw.removePort(params[0]);
+          const [which] = params;
+          const attached = this.sw.listPorts().find((p) => p.name === which || String(p.number) === which);
+          // A remembered port whose interface was gone at the last start is forgotten alone.
+          if (attached || !this.added?.has(which)) await this.sw.removePort(attached?.number ?? which);
+          this.added?.forget(attached?.name ?? which);
           return [204, undefined];
         },
       },

@@ -24,8 +24,9 @@ const USAGE = `usage: vswitch [--socket PATH] [--json] COMMAND
         [--router-advertisement-seconds N]  between routers' unsolicited advertisements (200)
   port add NAME [--kind packet|tap] [--vlan N] [--no-vnet-hdr]
                                   attach an interface (packet: an existing one such as
-                                  a QEMU vnet device or veth; tap: create or open a tap)
-  port del NAME|NUMBER            detach a port
+                                  a QEMU vnet device or veth; tap: create or open a tap);
+                                  kept in the state directory, attached again at a restart
+  port del NAME|NUMBER            detach a port (and forget one port add attached)
   port list                       ports with their state and counters
   flows [flush]                   dump the flow cache, or empty it
   stats                           flow cache, drops by reason, MAC table, slow path
