@@ -1,5 +1,5 @@
 // Entry point of the addon: tap and AF_PACKET sockets, batched frame I/O, fd readiness, the
-// tunnel's UDP socket, and the Internet checksum's sum.
+// tunnel's UDP socket, the Internet checksum's sum, and handing descriptors to a successor.
 #include <cerrno>
 #include <cstring>
 #include "vswitch.h"
@@ -23,6 +23,9 @@ static const char* ErrnoName(int err) {
     case ENOMEM: return "ENOMEM";
     case EADDRINUSE: return "EADDRINUSE";
     case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
+    case ECONNREFUSED: return "ECONNREFUSED";
+    case EMSGSIZE: return "EMSGSIZE";
+    case EAGAIN: return "EAGAIN";
     default: return "EIO";
   }
 }
@@ -41,6 +44,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitReadiness(env, exports);
   InitUdp(env, exports);
   InitChecksum(env, exports);
+  InitHandover(env, exports);
   return exports;
 }
 

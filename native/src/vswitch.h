@@ -40,5 +40,6 @@ void InitBatchIo(Napi::Env env, Napi::Object exports);
 void InitReadiness(Napi::Env env, Napi::Object exports);
 void InitUdp(Napi::Env env, Napi::Object exports);
 void InitChecksum(Napi::Env env, Napi::Object exports);
+void InitHandover(Napi::Env env, Napi::Object exports);
 
 }  // namespace vswitch

@@ -1,4 +1,5 @@
-// The typed face of the native addon (native/): tap and packet sockets, batched I/O, readiness.
+// The typed face of the native addon (native/): tap and packet sockets, batched I/O, readiness,
+// handing descriptors over.
 import path from 'node:path';
 
 export interface LinkState {
@@ -32,6 +33,12 @@ export interface NativeAddon {
   sendToBatch(fd: number, arena: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, pieces: Uint32Array, destinations: Uint32Array, segmentSizes: Uint32Array, start: number, count: number, port: number): number;
   /** chunkSums (src/packet/checksum.ts), eight bytes at a time. */
   internetSums(b: Uint8Array, start: number, end: number, chunk: number, sums: Uint32Array): void;
+  /** A listener at `path` for a handover (a unix SOCK_SEQPACKET socket, non-blocking). */
+  listenHandover(path: string): number;
+  /** Gives `fds` (which stay open here too) and `text` to the listener at `path`. */
+  sendHandover(path: string, fds: number[], text: string): void;
+  /** What a giver gave, once it has closed; null while none has connected. */
+  receiveHandover(listenFd: number): { fds: number[]; text: string } | null;
   watch(fd: number, onReadable: () => void): unknown;
   unwatch(handle: unknown): void;
   readonly maxBatch: number;
