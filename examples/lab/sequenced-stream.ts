@@ -37,6 +37,10 @@ export interface SequencedStream {
 }
 
 const LATE_MS = 200;
+/** The stream's and the echo's receive buffers: what a switch held back and then sends at once
+ *  (a takeover, a migration) must not overflow the ends, whose losses are not the switch's. The
+ *  kernel caps it at net.core.rmem_max (4 MB on the project's machines; 208 kB by default). */
+const RECEIVE_BUFFER_BYTES = 4 << 20;
 /** After the last send: how long without an echo ends the wait for the rest. */
 const ECHO_QUIET_MS = 2000;
 
@@ -62,7 +66,7 @@ export function sequencedStream(lab: Lab, ns: string, address: string, port: num
 /** A UDP echo on `port` in namespace `ns` (what a VM stand-in answers the stream with), as a
  *  process of the lab's; resolves once it is bound. */
 export async function udpEcho(lab: Lab, ns: string, port: number): Promise<void> {
-  const script = `const s = require('node:dgram').createSocket('udp4'); s.on('message', (m, r) => s.send(m, r.port, r.address)); s.bind(${port}, () => console.log('bound'))`;
+  const script = `const s = require('node:dgram').createSocket({ type: 'udp4', recvBufferSize: ${RECEIVE_BUFFER_BYTES} }); s.on('message', (m, r) => s.send(m, r.port, r.address)); s.bind(${port}, () => console.log('bound'))`;
   const child = lab.spawn(ns, process.execPath, ['-e', script]);
   let said = '';
   await new Promise<void>((resolve, reject) => {
@@ -81,7 +85,7 @@ function collect(child: ChildProcess): Promise<{ stdout: string; stderr: string;
 }
 
 function stream(address: string, port: number, rate: number, stopped: Promise<void>): Promise<{ report: StreamReport; sentAt: number[] }> {
-  const socket = dgram.createSocket('udp4');
+  const socket = dgram.createSocket({ type: 'udp4', recvBufferSize: RECEIVE_BUFFER_BYTES });
   // Grown as the stream goes: it has no length fixed in advance.
   let sentAt = new Float64Array(1 << 14);
   let firstEchoAt = new Float64Array(sentAt.length);

@@ -23,6 +23,7 @@ import { HealthMonitor } from './health-monitor';
 import { trace } from './trace';
 import type { PortConfig } from './port-config';
 import { Switch } from './switch';
+import { giveTo, takeOver } from './takeover';
 import { applyPorts, reloaded, ReloadPlan, reloadPlan } from './config-reload';
 import { SwitchOptions, validateSwitchOptions } from './switch-options';
 
@@ -65,9 +66,11 @@ export class Agent {
     private readonly api: FastifyInstance | null,
     readonly socket: string,
     private readonly stopWatching: () => void,
-    private readonly leave: () => Promise<void>,
+    private readonly leave: (leaving: boolean) => Promise<void>,
     private readonly logger: Logger,
     private config: AgentConfig,
+    /** Resolves once this agent has handed its ports to one that took over from it. */
+    readonly handedOver: Promise<void>,
   ) {}
 
   /** Reads the configuration again (`read` throws on a bad one: nothing changes) and applies
@@ -99,23 +102,35 @@ export class Agent {
     return plan;
   }
 
-  static async start(config: AgentConfig): Promise<Agent> {
+  /** `takeover`: take the ports of the agent running on the same control socket, if one is
+   *  (takeover.ts), rather than refuse to start beside it. */
+  static async start(config: AgentConfig, takeover = false): Promise<Agent> {
     validateAgentConfig(config);
     const logger = pino({ level: config.logLevel ?? 'info' }, pino.destination(2));
     const socket = config.socket ?? DEFAULT_SOCKET;
-    await refuseIfTaken(socket);
     const stateDir = config.stateDir ?? DEFAULT_STATE_DIR;
     fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    const inherited = takeover ? await takeOver(socket, stateDir, logger) : null;
+    await refuseIfTaken(socket);
     const hostId = kept(path.join(stateDir, 'host-id'), () => randomUUID());
     const store = openStore(config, stateDir);
-    const sw = Switch.create({ ...config, hostId, logger });
+    const sw = Switch.create({ ...config, hostId, logger, inherited: inherited ?? undefined });
     const metrics = switchMetrics(sw);
     const added = new AddedPorts(path.join(stateDir, 'ports.json'), logger);
-    const control = new ControlApi(sw, metrics, added);
+    let handedOver = () => {};
+    const handedOverYet = new Promise<void>((resolve) => (handedOver = resolve));
+    const control = new ControlApi(sw, metrics, added, async (to) => {
+      const handed = await sw.handOver();
+      giveTo(to, handed);
+      logger.info({ ports: handed.ports.length, to }, 'handed over: stopping');
+      // After the answer is written: the new agent waits for this one to be gone.
+      setImmediate(handedOver);
+      return { pid: process.pid, ports: handed.ports.length };
+    });
     let api: FastifyInstance | null = null;
     let stopWatching = () => {};
     let stopMigrations = () => {};
-    let leave = async () => {};
+    let leave = async (_leaving: boolean) => {};
     try {
       for (const port of config.ports ?? []) sw.addPort(port);
       for (const port of added.list()) {
@@ -127,8 +142,10 @@ export class Agent {
       }
       await registerHost(store, hostId, config.underlay ?? '', kept(path.join(stateDir, 'host-token'), newToken), logger);
       const announced = await store.announce(hostId, config.hostLeaseSeconds ?? DEFAULT_HOST_LEASE_SECONDS);
-      leave = announced;
+      leave = async (leaving) => void (leaving && (await announced()));
       stopWatching = await followStore(store, sw, logger);
+      const untaken = inherited?.closeUntaken() ?? [];
+      if (untaken.length > 0) logger.warn({ untaken }, 'takeover: descriptors no port here took (their bindings went meanwhile) were closed');
       const natLeases = new NatLeases(store, sw.topology, logger);
       const failover = new GatewayFailover(store, sw.topology, logger);
       const health = new HealthMonitor(store, hostId, sw, logger);
@@ -136,11 +153,11 @@ export class Agent {
       sw.on('probe-replies', (frames: Uint8Array[]) => health.replies(frames));
       sw.on('topology-changed', () => health.follow(sw.topology.loadBalancerObjects()));
       loadBalancerMetrics(metrics, health, sw);
-      leave = async () => {
+      leave = async (leaving) => {
         health.stop();
         failover.stop();
-        await natLeases.stop();
-        await announced();
+        await natLeases.stop(!leaving);
+        if (leaving) await announced();
       };
       natMetrics(metrics, natLeases, sw);
       sw.on('nat-shortages', (shortages: Record<string, number>) => natLeases.balance(shortages));
@@ -164,7 +181,7 @@ export class Agent {
     } catch (error) {
       stopWatching();
       stopMigrations();
-      await leave().catch(() => undefined);
+      await leave(true).catch(() => undefined);
       await api?.close();
       await control.close();
       await sw.close();
@@ -175,12 +192,14 @@ export class Agent {
     return new Agent(sw, control, store, api, socket, () => {
       stopWatching();
       stopMigrations();
-    }, leave, logger, config);
+    }, leave, logger, config, handedOverYet);
   }
 
-  async stop(): Promise<void> {
+  /** `leaving`: the host says it is gone and gives back its NAT blocks; an agent that handed
+   *  over does not, for its successor carries on as the same host. */
+  async stop(leaving = true): Promise<void> {
     this.stopWatching();
-    await this.leave().catch(() => undefined);
+    await this.leave(leaving).catch(() => undefined);
     await this.api?.close();
     await this.control.close();
     await this.sw.close();

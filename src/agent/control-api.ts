@@ -30,8 +30,12 @@ export class ControlApi {
   private readonly server: http.Server;
   private readonly routes: Route[];
 
-  /** `added`: where the ports attached through this API are remembered, for a restart. */
-  constructor(private readonly sw: Switch, private readonly metrics: Registry, private readonly added?: AddedPorts) {
+  /** `added`: where the ports attached through this API are remembered, for a restart;
+   *  `handOver`: gives this agent's ports to the agent taking over, listening at a socket. */
+  constructor(
+    private readonly sw: Switch, private readonly metrics: Registry,
+    private readonly added?: AddedPorts, private readonly handOver?: (socket: string) => Promise<{ pid: number; ports: number }>,
+  ) {
     this.routes = [
       { method: 'GET', pattern: /^\/health$/, handler: () => [200, { ok: true }] },
       { method: 'GET', pattern: /^\/ports$/, handler: () => [200, this.sw.listPorts()] },
@@ -54,6 +58,15 @@ export class ControlApi {
           if (attached || !this.added?.has(which)) await this.sw.removePort(attached?.number ?? which);
           this.added?.forget(attached?.name ?? which);
           return [204, undefined];
+        },
+      },
+      {
+        method: 'POST', pattern: /^\/takeover$/,
+        handler: async ({ body }) => {
+          const socket = (body as { socket?: unknown } | null)?.socket;
+          if (typeof socket !== 'string' || !path.isAbsolute(socket)) throw new SwitchError('INVALID_BODY', 'body must name the taking-over agent\'s socket: {"socket": "/absolute/path"}', 400, 'socket');
+          if (!this.handOver) throw new SwitchError('NOT_SUPPORTED', 'this switch does not hand over', 409);
+          return [200, await this.handOver(socket)];
         },
       },
       { method: 'GET', pattern: /^\/flows$/, handler: async () => [200, await this.flows()] },

@@ -68,10 +68,12 @@ export class NatLeases {
     while (this.running) await this.running;
   }
 
-  /** Gives every block back (the agent stops). */
-  async stop(): Promise<void> {
+  /** Gives every block back (the agent stops); `keep`: keeps them, for the agent that took
+   *  over from this one carries on with the same connections. */
+  async stop(keep = false): Promise<void> {
     clearInterval(this.timer);
     await this.running;
+    if (keep) return;
     for (const b of this.mine()) await this.store.delete('natBlock', b.id).catch(() => undefined);
   }
 

@@ -1,6 +1,7 @@
 // What a Switch is created with, and the checks its settings pass before anything starts.
 import type { Logger } from 'pino';
 import { SwitchError } from './errors';
+import type { InheritedDescriptors } from './takeover';
 
 export interface SwitchOptions {
   /** Threads running the fast path (ports are spread over them). */
@@ -23,6 +24,8 @@ export interface SwitchOptions {
    *  MaxRtrAdvInterval is 600; 200 by default). */
   routerAdvertisementSeconds?: number;
   logger?: Logger;
+  /** Descriptors handed over by the agent this one took over from: ports take theirs. */
+  inherited?: InheritedDescriptors;
 }
 
 /** Limits of the numeric options: [field, smallest, largest]. */

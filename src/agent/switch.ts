@@ -33,6 +33,7 @@ import { routerAdvertisements } from './router-advertiser';
 import { SwitchOptions, validateSwitchOptions } from './switch-options';
 import { PortCaptures } from './port-captures';
 import { RemoteCaptures } from './remote-captures';
+import type { HandedOver, InheritedDescriptors } from './takeover';
 
 /** A learned station: the bridge and port where it lives. */
 export interface LearnedMac {
@@ -98,6 +99,7 @@ export class Switch extends EventEmitter {
   private readonly meters = new PortMeters(this.meterBuffers);
   /** Interfaces a binding names that are not there yet: attached when they appear. */
   private readonly awaitedBindings = new Map<string, string>();
+  private readonly inherited: InheritedDescriptors | undefined;
   private traced: TopologySimulation | null = null;
   /** The VXLAN tunnel's socket, when this host has an underlay address. */
   private tunnel: PortSpec | null = null;
@@ -111,6 +113,8 @@ export class Switch extends EventEmitter {
   private nextRequest = 1;
   private generation = 0;
   private closed = false;
+  /** Its ports went to an agent that took over (handOver): it forwards nothing more. */
+  private handedOver = false;
 
   private constructor(options: SwitchOptions) {
     super();
@@ -130,7 +134,8 @@ export class Switch extends EventEmitter {
       ...(options.flowIdleMs ? { flowIdleMs: options.flowIdleMs } : {}),
     };
     // Before any thread starts: a bad underlay address is refused with nothing to clean up.
-    if (options.underlay) this.tunnel = openTunnel(options.underlay);
+    this.inherited = options.inherited;
+    if (options.underlay) this.tunnel = openTunnel(options.underlay, this.inherited?.takeTunnel());
     for (let i = 0; i < (options.datapathWorkers ?? 1); i++) {
       const handle = new DatapathThread();
       this.startWorker(handle);
@@ -183,7 +188,7 @@ export class Switch extends EventEmitter {
     const vnetHdr = config.vnetHdr ?? true;
     let fd = -1;
     try {
-      fd = config.kind === 'tap' ? native.openTap(config.name, vnetHdr) : native.openPacket(config.name, vnetHdr);
+      fd = this.inherited?.take(config.name, config.kind, vnetHdr) ?? (config.kind === 'tap' ? native.openTap(config.name, vnetHdr) : native.openPacket(config.name, vnetHdr));
       if (config.kind === 'tap') native.setLinkUp(config.name);
     } catch (error) {
       if (fd >= 0) native.close(fd);
@@ -209,6 +214,23 @@ export class Switch extends EventEmitter {
     const info = this.portInfo(number)!;
     this.emit('port-added', info);
     return info;
+  }
+
+  /** For the agent that takes over from this one (takeover.ts): every port and the tunnel
+   *  stop being read, each worker letting go of them between two batches, and are given back
+   *  open, with whatever the kernel has queued on them since. The switch forwards nothing after. */
+  async handOver(): Promise<HandedOver> {
+    this.checkOpen();
+    this.handedOver = true;
+    this.timers.forEach(clearInterval);
+    const records = [...this.ports.values()];
+    const numbers = [...records.map((r) => r.spec.number), ...(this.tunnel ? [TUNNEL_PORT] : [])];
+    await Promise.all(this.workers.flatMap((w) => numbers.map((n) => this.detach(w, n))));
+    this.log.info({ ports: records.length }, 'ports handed over');
+    return {
+      ports: records.map(({ spec }) => ({ name: spec.name, kind: spec.kind, vnetHdr: spec.vnetHdr, fd: spec.fd })),
+      tunnel: this.tunnel?.fd ?? null,
+    };
   }
 
   /** Detaches a port by name or number; its flows and learned MACs go with it. */
@@ -688,13 +710,15 @@ export class Switch extends EventEmitter {
 
   private checkOpen(): void {
     if (this.closed) throw new SwitchError('CLOSED', 'the switch is closed', 409);
+    if (this.handedOver) throw new SwitchError('HANDED_OVER', 'the switch has handed its ports to the agent that took over from it', 409);
   }
 }
 
 /** The tunnel to other hosts: a UDP socket on the underlay address (the first worker receives). */
-function openTunnel(underlay: string): PortSpec {
+/** The tunnel's socket: `inherited` from the agent this one took over from, or opened anew. */
+function openTunnel(underlay: string, inherited: number | undefined): PortSpec {
   try {
-    return { number: TUNNEL_PORT, name: 'vxlan', kind: 'tunnel', fd: native.openUdp(underlay, VXLAN_UDP_PORT), vnetHdr: false };
+    return { number: TUNNEL_PORT, name: 'vxlan', kind: 'tunnel', fd: inherited ?? native.openUdp(underlay, VXLAN_UDP_PORT), vnetHdr: false };
   } catch (error) {
     const e = error as Error & { code?: string };
     throw new SwitchError(`TUNNEL_${e.code ?? 'EIO'}`, e.message, 400, 'underlay');

@@ -22,6 +22,8 @@ const USAGE = `usage: vswitch [--socket PATH] [--json] COMMAND
         [--migration-hold-ms MS]        how old a frame held for a VM arriving by migration may get
         [--conntrack-size N]            connections security groups track at once (65536)
         [--router-advertisement-seconds N]  between routers' unsolicited advertisements (200)
+        [--takeover]                    take the ports of the agent running on the same socket,
+                                        with what is queued on them, and replace it (an upgrade)
   port add NAME [--kind packet|tap] [--vlan N] [--no-vnet-hdr]
                                   attach an interface (packet: an existing one such as
                                   a QEMU vnet device or veth; tap: create or open a tap);
@@ -39,13 +41,13 @@ ${TOPOLOGY_USAGE}
 
 The agent's local socket defaults to $VSWITCH_SOCKET or ${DEFAULT_SOCKET}.`;
 
-const BOOLEANS = new Set(['json', 'drops', 'no-vnet-hdr', 'help', 'vlan-aware', 'trunk', 'no-port-security', 'ipv6', 'external', ...SUBNET_BOOLEANS]);
+const BOOLEANS = new Set(['json', 'drops', 'takeover', 'no-vnet-hdr', 'help', 'vlan-aware', 'trunk', 'no-port-security', 'ipv6', 'external', ...SUBNET_BOOLEANS]);
 const GLOBAL_OPTIONS = ['socket', 'json', 'help', 'api', 'token', 'cacert'];
 /** The options each command takes, besides the global ones. */
 const COMMAND_OPTIONS: Record<string, string[]> = {
   agent: [
     'config', 'port', 'log-level', 'datapath-workers', 'simulation-threads', 'state-dir', 'api', 'api-tls-cert', 'api-tls-key', 'store', 'etcd-ca', 'etcd-cert', 'etcd-key',
-    'underlay', 'host-lease', 'migration-hold-ms', 'conntrack-size', 'router-advertisement-seconds',
+    'underlay', 'host-lease', 'migration-hold-ms', 'conntrack-size', 'router-advertisement-seconds', 'takeover',
   ],
   'port add': ['kind', 'vlan', 'no-vnet-hdr'],
   capture: CAPTURE_OPTIONS,
@@ -173,15 +175,18 @@ function formatStats(s: SwitchStats): string {
 }
 
 async function runAgent(args: Args): Promise<number> {
-  const agent = await Agent.start(agentConfig(args));
+  const agent = await Agent.start(agentConfig(args), args.flags.has('takeover'));
   const reload = () => void agent.reload(() => agentConfig(args));
   process.on('SIGHUP', reload);
-  await new Promise<void>((resolve) => {
-    process.once('SIGTERM', resolve);
-    process.once('SIGINT', resolve);
-  });
+  const handedOver = await Promise.race([
+    new Promise<boolean>((resolve) => {
+      process.once('SIGTERM', () => resolve(false));
+      process.once('SIGINT', () => resolve(false));
+    }),
+    agent.handedOver.then(() => true),
+  ]);
   process.off('SIGHUP', reload);
-  await agent.stop();
+  await agent.stop(!handedOver);
   return 0;
 }
 

@@ -1,23 +1,35 @@
 // An agent killed with -9 under traffic and started again on its state directory: every port
 // comes back (those of the topology's bindings and those added at run time by `vswitch port
 // add`, which the state directory keeps), traffic flows again, and the store holds what it held.
+// An agent replaced by `vswitch agent --takeover` under the same traffic loses none of it.
 import test from 'ava';
-import { eventually, Lab, ping, routedHost, sequencedStream, startAgent, tenantNetwork, udpEcho, vmOn } from '../../examples/lab';
+import { eventually, Lab, ping, RunningAgent, routedHost, sequencedStream, startAgent, tenantNetwork, udpEcho, vmOn } from '../../examples/lab';
 
-test('kill -9 under traffic, then a restart: every port is back, traffic flows again, nothing in the store is made twice', async (t) => {
-  const lab = new Lab();
-  t.teardown(() => lab.cleanup());
+/** A switch namespace with two hosts routed through a tenant's router (bound ports), two VM
+ *  stand-ins on ports added at run time, and a tap added at run time; the agent runs with
+ *  `args` (`underlay`: the namespace has 192.0.2.1, for --underlay). The ports as they are
+ *  listed, for comparing after a restart. */
+async function network(lab: Lab, args: string[] = [], underlay = false) {
   const sw = await lab.namespace('sw');
+  if (underlay) await lab.ip(sw, 'addr', 'add', '192.0.2.1/32', 'dev', 'lo');
   const h1 = await routedHost(lab, sw, 'h1', 't1', '10.0.1.5');
   const h2 = await routedHost(lab, sw, 'h2', 't2', '10.0.2.5');
   const vm3 = await vmOn(lab, sw, 'vm3', 'p3', '10.9.0.3/24');
   await vmOn(lab, sw, 'vm4', 'p4', '10.9.0.4/24');
-  const agent = await startAgent(lab, sw);
+  const agent = await startAgent(lab, sw, args);
   await tenantNetwork(agent.api, 'acme', [{ gateway: ['10.0.1.1/24'], interfaces: ['t1'] }, { gateway: ['10.0.2.1/24'], interfaces: ['t2'] }]);
   for (const port of [{ name: 'p3', kind: 'packet' }, { name: 'p4', kind: 'packet' }, { name: 'vs-tap9', kind: 'tap', vlan: 9 }]) await agent.client.request('POST', '/ports', port);
+  const ports = async (running: RunningAgent) => (await running.ports()).map((p) => `${p.name} ${p.kind} ${p.vlan ?? '-'} ${p.binding ?? '-'}`).sort();
+  return { sw, h1, h2, vm3, agent, ports };
+}
+
+test('kill -9 under traffic, then a restart: every port is back, traffic flows again, nothing in the store is made twice', async (t) => {
+  const lab = new Lab();
+  t.teardown(() => lab.cleanup());
+  const { sw, h1, h2, vm3, agent, ports } = await network(lab);
   t.true(await eventually(() => ping(lab, vm3, '10.9.0.4', 1)), 'the ports added at run time forward');
   t.true(await eventually(() => ping(lab, h1, '10.0.2.5', 1)), 'and the bound ones, across the router');
-  const portsBefore = (await agent.ports()).map((p) => `${p.name} ${p.kind} ${p.vlan ?? '-'} ${p.binding ?? '-'}`).sort();
+  const portsBefore = await ports(agent);
   const listed = async () => {
     const lists = await Promise.all(['tenants', 'bridges', 'routers', 'ports', 'bindings', 'hosts'].map((kind) => agent.api.request<{ id: string }[]>('GET', `/v1/${kind}`)));
     return lists.map((objects) => objects.map((o) => o.id).sort());
@@ -31,8 +43,7 @@ test('kill -9 under traffic, then a restart: every port is back, traffic flows a
   const killed = Date.now();
   const again = await startAgent(lab, sw, [], agent.stateDir);
   const started = Date.now();
-  const portsAfter = async () => (await again.ports()).map((p) => `${p.name} ${p.kind} ${p.vlan ?? '-'} ${p.binding ?? '-'}`).sort();
-  t.true(await eventually(async () => JSON.stringify(await portsAfter()) === JSON.stringify(portsBefore)), `every port back as it was: ${JSON.stringify(await portsAfter())}, before ${JSON.stringify(portsBefore)}`);
+  t.true(await eventually(async () => JSON.stringify(await ports(again)) === JSON.stringify(portsBefore)), `every port back as it was: ${JSON.stringify(await ports(again))}, before ${JSON.stringify(portsBefore)}`);
   t.true(await eventually(() => ping(lab, h1, '10.0.2.5', 1)), 'traffic across the router flows again');
   t.true(await eventually(() => ping(lab, vm3, '10.9.0.4', 1)), 'and between the ports added at run time');
   const echoedBefore = stream.echoed();
@@ -51,4 +62,37 @@ test('kill -9 under traffic, then a restart: every port is back, traffic flows a
   const third = await startAgent(lab, sw, [], agent.stateDir);
   t.true(await eventually(async () => (await third.ports()).some((p) => p.name === 'p3')));
   t.false((await third.ports()).some((p) => p.name === 'p4'), 'a deleted port stays deleted');
+});
+
+test('an agent replaced by takeover under traffic: its successor reads what the kernel queued meanwhile, and not a datagram is lost', async (t) => {
+  const lab = new Lab();
+  t.teardown(() => lab.cleanup());
+  // An underlay address of the switch namespace's own: the tunnel's socket is handed over too.
+  const { sw, h1, h2, vm3, agent, ports } = await network(lab, ['--underlay', '192.0.2.1'], true);
+  t.true(await eventually(() => ping(lab, h1, '10.0.2.5', 1)), 'routed before');
+  const portsBefore = await ports(agent);
+  const tapIndex = async () => (await lab.exec(sw, 'cat', ['/sys/class/net/vs-tap9/ifindex'])).stdout.trim();
+  const tapBefore = await tapIndex();
+
+  await udpEcho(lab, h2, 7);
+  const stream = sequencedStream(lab, h1, '10.0.2.5', 7, 1000);
+  t.true(await eventually(async () => stream.echoed() >= 200), 'the stream is echoed through the agent');
+  const successor = await startAgent(lab, sw, ['--takeover', '--underlay', '192.0.2.1'], agent.stateDir);
+  t.true(await eventually(async () => {
+    try {
+      process.kill(agent.pid, 0);
+      return false;
+    } catch {
+      return true;
+    }
+  }), 'the old agent exits once it has handed over');
+  t.true(await eventually(async () => JSON.stringify(await ports(successor).catch(() => [])) === JSON.stringify(portsBefore)), `every port as it was: ${JSON.stringify(await ports(successor).catch(() => []))}`);
+  t.is(await tapIndex(), tapBefore, 'the tap the old agent made is the same device: its descriptor was handed over, not opened again');
+  const echoedBefore = stream.echoed();
+  t.true(await eventually(async () => stream.echoed() >= echoedBefore + 500), 'the stream is echoed through the successor');
+  t.true(await eventually(() => ping(lab, vm3, '10.9.0.4', 1)), 'the ports added at run time forward');
+  const { report } = await stream.stop();
+  t.is(report.lost, 0, `nothing lost: ${JSON.stringify(report)}`);
+  t.regex(successor.log(), /"descriptors":6,/, 'five ports and the tunnel were handed over');
+  t.log(`takeover: ${report.sent} sent, ${report.lost} lost, longest gap ${report.max_gap_ms} ms`);
 });

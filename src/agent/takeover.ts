@@ -1,0 +1,147 @@
+// A planned restart or upgrade without loss (`vswitch agent --takeover`): the new agent asks
+// the running one, on its control socket, to hand over; the running one stops reading its
+// ports and tunnel between two batches and gives their open descriptors to the new one over a
+// unix socket (SCM_RIGHTS), then exits without leaving (its host stays alive in the store, its
+// NAT blocks stay its host's). The new agent waits for it to be gone and starts as usual,
+// taking each port's descriptor from what it was given instead of opening it: the frames the
+// kernel queued on them meanwhile are read by the new agent. docs/RELIABILITY.md has more.
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { native, PortKind } from '../datapath';
+import { SwitchError } from './errors';
+
+/** What a switch gives its successor: each port's descriptor and what it is, and the tunnel's. */
+export interface HandedOver {
+  ports: { name: string; kind: PortKind; vnetHdr: boolean; fd: number }[];
+  tunnel: number | null;
+}
+
+/** The text that travels with the descriptors: the ports in the order of theirs, the tunnel's last. */
+interface Description {
+  ports: { name: string; kind: PortKind; vnetHdr: boolean }[];
+  tunnel: boolean;
+}
+
+/** The old agent's side: gives `handed` to the listener at `socket`. */
+export function giveTo(socket: string, handed: HandedOver): void {
+  const description: Description = { ports: handed.ports.map(({ name, kind, vnetHdr }) => ({ name, kind, vnetHdr })), tunnel: handed.tunnel !== null };
+  native.sendHandover(socket, [...handed.ports.map((p) => p.fd), ...(handed.tunnel !== null ? [handed.tunnel] : [])], JSON.stringify(description));
+}
+
+/** Descriptors a new agent was given, taken by the ports it attaches as it starts. */
+export class InheritedDescriptors {
+  private readonly ports = new Map<string, { kind: PortKind; vnetHdr: boolean; fd: number }>();
+  private tunnel: number | undefined;
+
+  constructor(fds: readonly number[], description: Description) {
+    description.ports.forEach((p, i) => this.ports.set(p.name, { kind: p.kind, vnetHdr: p.vnetHdr, fd: fds[i] }));
+    if (description.tunnel) this.tunnel = fds[description.ports.length];
+  }
+
+  get count(): number {
+    return this.ports.size + (this.tunnel === undefined ? 0 : 1);
+  }
+
+  /** The descriptor of interface `name` opened as `kind` with or without vnet headers, once. */
+  take(name: string, kind: PortKind, vnetHdr: boolean): number | undefined {
+    const port = this.ports.get(name);
+    if (!port || port.kind !== kind || port.vnetHdr !== vnetHdr) return undefined;
+    this.ports.delete(name);
+    return port.fd;
+  }
+
+  takeTunnel(): number | undefined {
+    const fd = this.tunnel;
+    this.tunnel = undefined;
+    return fd;
+  }
+
+  /** Closes what no port took (a binding deleted meanwhile); returns their names. */
+  closeUntaken(): string[] {
+    const names = [...this.ports.keys()];
+    for (const { fd } of this.ports.values()) native.close(fd);
+    this.ports.clear();
+    if (this.takeTunnel() !== undefined) names.push('vxlan');
+    return names;
+  }
+}
+
+/** How long the old agent may take to hand over and exit. */
+const HANDOVER_BOUND_MS = 30_000;
+
+/** The new agent's side: asks the agent on `controlSocket` to hand over to a listener in
+ *  `stateDir`, receives what it gives, and waits until it has exited. Null when no agent answers
+ *  there: there is nothing to take over, and the agent starts as usual. */
+export async function takeOver(controlSocket: string, stateDir: string, logger: Logger): Promise<InheritedDescriptors | null> {
+  const at = path.join(stateDir, 'handover.sock');
+  fs.rmSync(at, { force: true });
+  const listener = native.listenHandover(at);
+  try {
+    const answer = ask(controlSocket, { socket: at });
+    // Received while the old agent sends: what it gives may be more than a socket buffer holds.
+    let given: { fds: number[]; text: string } | null = null;
+    const receiving = setInterval(() => {
+      try {
+        given ??= native.receiveHandover(listener);
+      } catch (error) {
+        logger.error({ err: error }, 'takeover: receiving the descriptors failed');
+      }
+    }, 2);
+    let old: { pid: number };
+    try {
+      old = await answer;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ECONNREFUSED') {
+        logger.info({ socket: controlSocket }, 'takeover: no agent runs on the control socket: starting as usual');
+        return null;
+      }
+      throw error;
+    } finally {
+      clearInterval(receiving);
+    }
+    given ??= native.receiveHandover(listener);
+    if (!given) throw new SwitchError('TAKEOVER_FAILED', 'the running agent answered but handed nothing over', 500);
+    const inherited = new InheritedDescriptors(given.fds, JSON.parse(given.text) as Description);
+    logger.info({ descriptors: inherited.count, pid: old.pid }, 'takeover: descriptors received; waiting for the old agent to exit');
+    await exited(old.pid, controlSocket);
+    return inherited;
+  } finally {
+    native.close(listener);
+    fs.rmSync(at, { force: true });
+  }
+}
+
+/** POST /takeover to the running agent's control socket: its answer, or its refusal as an error. */
+function ask(socketPath: string, body: object): Promise<{ pid: number }> {
+  return new Promise((resolve, reject) => {
+    const request = http.request({ socketPath, method: 'POST', path: '/takeover', headers: { 'content-type': 'application/json' } }, (response) => {
+      let text = '';
+      response.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      response.on('end', () => {
+        const parsed = JSON.parse(text || '{}');
+        if ((response.statusCode ?? 500) >= 400) reject(new SwitchError('TAKEOVER_REFUSED', `the running agent refused to hand over: ${parsed.error?.message ?? text}`, 409));
+        else resolve(parsed as { pid: number });
+      });
+    });
+    request.on('error', reject);
+    request.end(JSON.stringify(body));
+  });
+}
+
+/** Once the old agent has gone: its process, or (a process its parent has not reaped yet) the
+ *  control socket it removes last. */
+async function exited(pid: number, controlSocket: string): Promise<void> {
+  const alive = () => {
+    try {
+      process.kill(pid, 0);
+      return fs.existsSync(controlSocket);
+    } catch {
+      return false;
+    }
+  };
+  for (const end = Date.now() + HANDOVER_BOUND_MS; alive(); await new Promise((r) => setTimeout(r, 5))) {
+    if (Date.now() > end) throw new SwitchError('TAKEOVER_FAILED', `the old agent (pid ${pid}) handed over but did not exit within ${HANDOVER_BOUND_MS / 1000} s`, 500);
+  }
+}
