@@ -12,6 +12,7 @@ import { lb } from './lb';
 import { migration } from './migration';
 import { nat } from './nat';
 import { overlay } from './overlay';
+import { restart } from './restart';
 import { scale } from './scale';
 import { setup } from './setup';
 
@@ -47,6 +48,9 @@ async function main(argv: string[]): Promise<number> {
     case 'overlay':
       result = await overlay({ seconds: seconds ?? 5, log });
       break;
+    case 'restart':
+      result = await restart({ log });
+      break;
     case 'scale':
       result = await scale({ log });
       break;
@@ -66,7 +70,7 @@ async function main(argv: string[]): Promise<number> {
       result = await flamegraph({ seconds: seconds ?? 5, log });
       break;
     default:
-      process.stderr.write('usage: npm run bench -- l2|l3|firewall|floating|nat|lb|overlay|changes|migration|scale|setup|flowcache|idle|flamegraph [--json] [--seconds N]\n');
+      process.stderr.write('usage: npm run bench -- l2|l3|firewall|floating|nat|lb|overlay|changes|migration|restart|scale|setup|flowcache|idle|flamegraph [--json] [--seconds N]\n');
       return 2;
   }
   process.stdout.write(json ? JSON.stringify(result) + '\n' : JSON.stringify(result, null, 2) + '\n');

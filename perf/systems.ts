@@ -19,6 +19,8 @@ export interface SystemUnderTest {
   pid?: number;
   config: string;
   stop(): Promise<void>;
+  /** Open vSwitch's ovs-vswitchd, to be stopped and started again (its ovsdb keeps the bridge). */
+  vswitchd?: { kill(): Promise<void>; exit(): Promise<void>; start(): Promise<void> };
 }
 
 export async function vethPair(): Promise<SystemUnderTest> {
@@ -54,6 +56,7 @@ export async function ovsNetdev(): Promise<SystemUnderTest> {
   const vsctl = (...args: string[]) => run('ovs-vsctl', [`--db=${db}`, ...args], { env });
   const inSwitch = (command: string, args: string[]) => run('ip', ['netns', 'exec', sw, command, ...args], { env });
   const pidOf = (name: string) => Number(fs.readFileSync(path.join(dir, `${name}.pid`), 'utf8'));
+  const startVswitchd = () => inSwitch('ovs-vswitchd', [db, `--unixctl=${dir}/ovs-vswitchd.ctl`, `--pidfile=${dir}/ovs-vswitchd.pid`, `--log-file=${dir}/ovs-vswitchd.log`, '--detach', '--no-chdir']);
   const stop = async () => {
     for (const name of ['ovs-vswitchd', 'ovsdb-server']) {
       try {
@@ -73,8 +76,7 @@ export async function ovsNetdev(): Promise<SystemUnderTest> {
       `--pidfile=${dir}/ovsdb-server.pid`, `--log-file=${dir}/ovsdb-server.log`, ...common]);
     await vsctl('--no-wait', 'init');
     await vsctl('--no-wait', 'set', 'Open_vSwitch', '.', 'other_config:userspace-tso-enable=true');
-    await inSwitch('ovs-vswitchd', [db, `--unixctl=${dir}/ovs-vswitchd.ctl`, `--pidfile=${dir}/ovs-vswitchd.pid`,
-      `--log-file=${dir}/ovs-vswitchd.log`, ...common]);
+    await startVswitchd();
     await vsctl('add-br', 'br0', '--', 'set', 'bridge', 'br0', 'datapath_type=netdev');
     await vsctl('add-port', 'br0', 'pa');
     await vsctl('add-port', 'br0', 'pb');
@@ -84,8 +86,32 @@ export async function ovsNetdev(): Promise<SystemUnderTest> {
     throw error;
   }
   const { stdout: version } = await run('ovs-vswitchd', ['--version']);
+  /** Once the process has gone: a pidfile's process that still runs makes a new one refuse. */
+  const gone = async (pid: number) => {
+    for (;;) {
+      try {
+        process.kill(pid, 0);
+      } catch {
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  };
+  const vswitchd = {
+    kill: async () => {
+      const pid = pidOf('ovs-vswitchd');
+      process.kill(pid, 'SIGKILL');
+      await gone(pid);
+    },
+    exit: async () => {
+      const pid = pidOf('ovs-vswitchd');
+      await run('ovs-appctl', ['-t', `${dir}/ovs-vswitchd.ctl`, 'exit'], { env });
+      await gone(pid);
+    },
+    start: async () => void (await startVswitchd()),
+  };
   return {
-    lab, a, b, pid: pidOf('ovs-vswitchd'), stop,
+    lab, a, b, pid: pidOf('ovs-vswitchd'), stop, vswitchd,
     config: `${version.split('\n')[0].trim()}, datapath_type=netdev, other_config:userspace-tso-enable=true, default veth offloads`,
   };
 }
