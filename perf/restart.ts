@@ -65,7 +65,9 @@ export async function restart(options: { log: (line: string) => void }): Promise
   try {
     const vswitchLab = new Lab();
     labs.push(vswitchLab);
-    let { sw, h1, agent } = await vswitchNetwork(vswitchLab);
+    const network = await vswitchNetwork(vswitchLab);
+    const { sw, h1 } = network;
+    let { agent } = network;
     ovs = await ovsNetdev();
     await udpEcho(ovs.lab, ovs.b, 7);
     const rounds: Record<'kill' | 'takeover' | 'ovs_kill' | 'ovs_restart', Outcome>[] = [];
