@@ -121,7 +121,7 @@ export class Agent {
     const handedOverYet = new Promise<void>((resolve) => (handedOver = resolve));
     const control = new ControlApi(sw, metrics, added, async (to) => {
       const handed = await sw.handOver();
-      giveTo(to, handed);
+      giveTo(to, handed, stateDir);
       logger.info({ ports: handed.ports.length, to }, 'handed over: stopping');
       // After the answer is written: the new agent waits for this one to be gone.
       setImmediate(handedOver);

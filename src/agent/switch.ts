@@ -133,8 +133,12 @@ export class Switch extends EventEmitter {
       ...(options.flowCapacity ? { flowCapacity: options.flowCapacity } : {}),
       ...(options.flowIdleMs ? { flowIdleMs: options.flowIdleMs } : {}),
     };
-    // Before any thread starts: a bad underlay address is refused with nothing to clean up.
     this.inherited = options.inherited;
+    const connections = this.inherited?.connections;
+    if (connections && !this.topology.conntrack.restore(connections)) {
+      this.log.warn('takeover: the old agent tracked connections in a table of another size (conntrackSize changed): they are tracked anew');
+    }
+    // Before any thread starts: a bad underlay address is refused with nothing to clean up.
     if (options.underlay) this.tunnel = openTunnel(options.underlay, this.inherited?.takeTunnel());
     for (let i = 0; i < (options.datapathWorkers ?? 1); i++) {
       const handle = new DatapathThread();
@@ -230,6 +234,7 @@ export class Switch extends EventEmitter {
     return {
       ports: records.map(({ spec }) => ({ name: spec.name, kind: spec.kind, vnetHdr: spec.vnetHdr, fd: spec.fd })),
       tunnel: this.tunnel?.fd ?? null,
+      connections: this.topology.conntrack.copy(),
     };
   }
 

@@ -12,11 +12,17 @@ import type { Logger } from 'pino';
 import { native, PortKind } from '../datapath';
 import { SwitchError } from './errors';
 
-/** What a switch gives its successor: each port's descriptor and what it is, and the tunnel's. */
+/** What a switch gives its successor: each port's descriptor and what it is, the tunnel's,
+ *  and the connections it tracks (so that security groups, NAT and load balancers carry on
+ *  with the connections open through them). */
 export interface HandedOver {
   ports: { name: string; kind: PortKind; vnetHdr: boolean; fd: number }[];
   tunnel: number | null;
+  connections: Uint8Array;
 }
+
+/** Where the connection table goes, in the (private) state directory both agents share. */
+const connectionsFile = (stateDir: string) => path.join(stateDir, 'handover-connections');
 
 /** The text that travels with the descriptors: the ports in the order of theirs, the tunnel's last. */
 interface Description {
@@ -25,7 +31,8 @@ interface Description {
 }
 
 /** The old agent's side: gives `handed` to the listener at `socket`. */
-export function giveTo(socket: string, handed: HandedOver): void {
+export function giveTo(socket: string, handed: HandedOver, stateDir: string): void {
+  fs.writeFileSync(connectionsFile(stateDir), handed.connections, { mode: 0o600 });
   const description: Description = { ports: handed.ports.map(({ name, kind, vnetHdr }) => ({ name, kind, vnetHdr })), tunnel: handed.tunnel !== null };
   native.sendHandover(socket, [...handed.ports.map((p) => p.fd), ...(handed.tunnel !== null ? [handed.tunnel] : [])], JSON.stringify(description));
 }
@@ -35,7 +42,8 @@ export class InheritedDescriptors {
   private readonly ports = new Map<string, { kind: PortKind; vnetHdr: boolean; fd: number }>();
   private tunnel: number | undefined;
 
-  constructor(fds: readonly number[], description: Description) {
+  /** `connections`: the old agent's connection table, as ConnTable.copy gave it. */
+  constructor(fds: readonly number[], description: Description, readonly connections: Uint8Array | null) {
     description.ports.forEach((p, i) => this.ports.set(p.name, { kind: p.kind, vnetHdr: p.vnetHdr, fd: fds[i] }));
     if (description.tunnel) this.tunnel = fds[description.ports.length];
   }
@@ -103,13 +111,25 @@ export async function takeOver(controlSocket: string, stateDir: string, logger: 
     }
     given ??= native.receiveHandover(listener);
     if (!given) throw new SwitchError('TAKEOVER_FAILED', 'the running agent answered but handed nothing over', 500);
-    const inherited = new InheritedDescriptors(given.fds, JSON.parse(given.text) as Description);
+    const inherited = new InheritedDescriptors(given.fds, JSON.parse(given.text) as Description, takeConnections(stateDir, logger));
     logger.info({ descriptors: inherited.count, pid: old.pid }, 'takeover: descriptors received; waiting for the old agent to exit');
     await exited(old.pid, controlSocket);
     return inherited;
   } finally {
     native.close(listener);
     fs.rmSync(at, { force: true });
+  }
+}
+
+/** The old agent's connection table, once: null when it left none (an older agent). */
+function takeConnections(stateDir: string, logger: Logger): Uint8Array | null {
+  try {
+    const bytes = fs.readFileSync(connectionsFile(stateDir));
+    fs.rmSync(connectionsFile(stateDir));
+    return bytes;
+  } catch (error) {
+    logger.warn({ err: error }, 'takeover: the old agent left no connection table: connections are tracked anew');
+    return null;
   }
 }
 

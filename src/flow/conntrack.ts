@@ -100,6 +100,20 @@ export class ConnTable {
     return this.mask + 1;
   }
 
+  /** The whole table as it is, taken under its lock: for the agent that takes over from this one. */
+  copy(): Uint8Array {
+    return this.locked(() => new Uint8Array(this.buffer).slice());
+  }
+
+  /** Takes what `copy` gave another table of the same capacity; false (and nothing taken) for
+   *  another capacity. Done before any thread uses this table. */
+  restore(bytes: Uint8Array): boolean {
+    if (bytes.length !== this.buffer.byteLength) return false;
+    new Uint8Array(this.buffer).set(bytes);
+    Atomics.store(this.words, Header.lock, 0); // copied under the other table's lock
+    return true;
+  }
+
   get size(): number {
     return Atomics.load(this.words, Header.count);
   }

@@ -76,3 +76,17 @@ test('source NAT: a connection gets a port no other connection to the same desti
   t.is(swept.length, 6, 'past their time: each connection with its reply index');
   t.is(table.size, 0);
 });
+
+test('a copy of the table, restored into a new one of the same capacity, finds the same connections; another capacity takes nothing', (t) => {
+  const table = new ConnTable(64);
+  const slot = table.open(ZONE, IpProtocol.udp, A, B, 40000, 7, CtState.unreplied, 0);
+  const copy = table.copy();
+  const successor = new ConnTable(64);
+  t.true(successor.restore(copy));
+  t.like(successor.find(ZONE, IpProtocol.udp, B, A, 7, 40000), { slot, reply: true, state: CtState.unreplied });
+  t.is(successor.size, table.size);
+  t.true(successor.open(ZONE, IpProtocol.tcp, A, B, 40001, 22, CtState.synSent, 0) >= 0, 'it takes new connections: its lock is free');
+  const other = new ConnTable(128);
+  t.false(other.restore(copy));
+  t.is(other.find(ZONE, IpProtocol.udp, B, A, 7, 40000), null);
+});
