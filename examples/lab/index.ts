@@ -13,6 +13,7 @@ export * from './sequenced-stream';
 export * from './capture';
 export * from './raw-frames';
 export * from './flow-flood';
+export * from './mac-flood';
 export * from './route-changes';
 export * from './live-migration';
 export * from './overlay-hosts';

@@ -1,7 +1,11 @@
 // Flows waiting for the slow path. A flow's first frame starts an upcall; its later frames
 // queue behind it (bounded per flow and in all, the excess counted as drops) and leave in
 // order once the flow is installed. Upcalls leave in one message per receive batch.
-import { KEY_WORDS } from '../flow/key';
+// Once the queue is half full, a port that holds a quarter of it (or one flow's bound, if more)
+// queues no more: a port that
+// sprays new flows (a MAC flood, a scan) leaves room for the others' upcalls, as OVS's
+// per-port upcall handling does.
+import { KEY_WORDS, KeyWord } from '../flow/key';
 import { FrameBatch, packFrames } from './messages';
 
 export interface PendingFlow {
@@ -25,6 +29,7 @@ export class PendingFlows {
   private readonly sent = new Map<number, { flows: PendingFlow[]; sentAt: number }>();
   private nextBatch = 1;
   private queued = 0;
+  private readonly queuedByPort = new Map<number, number>();
 
   constructor(private readonly maxPerFlow: number, private readonly maxFrames: number) {}
 
@@ -52,6 +57,9 @@ export class PendingFlows {
     let flow = this.find(key, at, hash);
     if (flow && flow.frames.length >= this.maxPerFlow) return false;
     if (this.queued >= this.maxFrames) return false;
+    const port = key[at + KeyWord.inPortVlan] >>> 16;
+    const byPort = this.queuedByPort.get(port) ?? 0;
+    if (this.queued >= this.maxFrames >> 1 && byPort >= Math.max(this.maxPerFlow, this.maxFrames >> 2)) return false;
     if (!flow) {
       flow = { key: key.slice(at, at + KEY_WORDS), hash, frames: [], closing: 0 };
       const same = this.byHash.get(hash);
@@ -62,6 +70,7 @@ export class PendingFlows {
     if (flow.frames.length > 0) flow.closing |= closing;
     flow.frames.push(arena.slice(frameAt, frameAt + length));
     this.queued++;
+    this.queuedByPort.set(port, byPort + 1);
     return true;
   }
 
@@ -87,6 +96,10 @@ export class PendingFlows {
       same.splice(same.indexOf(flow), 1);
       if (same.length === 0) this.byHash.delete(flow.hash);
       this.queued -= flow.frames.length;
+      const port = flow.key[KeyWord.inPortVlan] >>> 16;
+      const left = this.queuedByPort.get(port)! - flow.frames.length;
+      if (left > 0) this.queuedByPort.set(port, left);
+      else this.queuedByPort.delete(port);
     }
     return entry.flows;
   }
