@@ -1,16 +1,17 @@
 // `npm run demo -- multihost`: three hosts, each a namespace with its own agent, on an underlay
-// (a Linux bridge in a `core` namespace, where etcd runs), and a VM stand-in on each host. One
-// tenant's network spans them: a bridge with VM 1 and VM 2, and a router to a second subnet
-// with VM 3. Cross-host ping and TCP, then what each host's tunnel carried; all cleaned up.
+// (a Linux bridge in a `core` namespace, where a 3-member etcd cluster runs), and a VM
+// stand-in on each host. One tenant's network spans them: a bridge with VM 1 and VM 2, and a
+// router to a second subnet with VM 3. Cross-host ping and TCP, what each host's tunnel
+// carried, then an etcd member killed: the network still changes. All cleaned up.
 import { ControlClient } from '../src/cli/client';
-import { iperfTcp, Lab, overlayHosts, ping, UNDERLAY, vmOn } from './lab';
+import { eventually, iperfTcp, Lab, overlayHosts, ping, UNDERLAY, vmOn } from './lab';
 
 export async function multihostDemo(): Promise<void> {
   const lab = new Lab();
   const step = (text: string) => process.stdout.write(`\n== ${text}\n`);
   try {
-    step(`underlay ${UNDERLAY}.0/24: ${lab.id}-core (a Linux bridge, etcd on ${UNDERLAY}.1) and hosts host1..host3`);
-    const { hosts, agents, ids } = await overlayHosts(lab, ['host1', 'host2', 'host3'], ['--log-level', 'warn']);
+    step(`underlay ${UNDERLAY}.0/24: ${lab.id}-core (a Linux bridge, a 3-member etcd cluster on ${UNDERLAY}.201-203) and hosts host1..host3`);
+    const { hosts, agents, ids, etcd } = await overlayHosts(lab, ['host1', 'host2', 'host3'], ['--log-level', 'warn'], { etcdMembers: 3 });
     for (const h of hosts) console.log(`vswitch agent on ${h.ns.slice(lab.id.length + 1)} (${h.address}), topology in etcd`);
     const vms = [
       await vmOn(lab, hosts[0].ns, 'vm1', 'tap1', '10.0.1.11/24'),
@@ -53,6 +54,14 @@ export async function multihostDemo(): Promise<void> {
     }
     const listed = await agents[0].api.request<{ name: string; underlayAddress: string; alive: boolean }[]>('GET', '/v1/hosts');
     console.log(listed.map((h) => `host at ${h.underlayAddress}: ${h.alive ? 'alive' : 'down'}`).join('\n'));
+
+    step('etcd member 1 killed: the other two keep a quorum, and the network still changes');
+    etcd!.kill(0);
+    const made = await eventually(async () => (await api.request('POST', '/v1/bridges', { name: 'net3' }).then(() => true, () => false)));
+    console.log(made ? 'bridge net3 made through host 1\'s API with a member down' : 'bridge net3 could not be made');
+    await ping(lab, vms[0], '10.0.2.13', 1);
+    const { stdout } = await lab.exec(vms[0], 'ping', ['-c', '3', '-i', '0.2', '10.0.2.13']);
+    console.log(stdout.trim().split('\n').slice(-2).join('\n'));
   } finally {
     step('cleaning up');
     await lab.cleanup();

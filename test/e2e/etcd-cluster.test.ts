@@ -2,22 +2,14 @@
 // the agents carry on: the API reads and writes through the others, and a change reaches the
 // other host. With two killed (no quorum), the API answers 503 and established flows keep
 // forwarding. With the members back, the agents converge and nothing made before is lost.
-import fs from 'node:fs';
-import path from 'node:path';
 import test from 'ava';
-import { eventually, Lab, ping, startAgent, startEtcdCluster, UNDERLAY, underlay, vmOn } from '../../examples/lab';
+import { eventually, Lab, overlayHosts, ping, vmOn } from '../../examples/lab';
 import { ControlError } from '../../src/cli/client';
 
 test('a 3-member etcd cluster: one member lost, agents carry on; two lost, 503 and flows keep forwarding; back, they converge with nothing lost', async (t) => {
   const lab = new Lab();
   t.teardown(() => lab.cleanup());
-  const { core, hosts } = await underlay(lab, ['host1', 'host2']);
-  const members = [201, 202, 203].map((n) => `${UNDERLAY}.${n}`);
-  for (const address of members) await lab.ip(core, 'addr', 'add', `${address}/24`, 'dev', 'br0');
-  const etcd = await startEtcdCluster(lab, core, members);
-  const agents = [];
-  for (const h of hosts) agents.push(await startAgent(lab, h.ns, ['--store', `etcd://${etcd.endpoints}`, '--underlay', h.address, '--host-lease', '3']));
-  const ids = agents.map((a) => fs.readFileSync(path.join(a.stateDir, 'host-id'), 'utf8').trim());
+  const { hosts, agents, ids, etcd } = await overlayHosts(lab, ['host1', 'host2'], ['--host-lease', '3'], { etcdMembers: 3 });
   const api = agents[0].api;
   const bridge = await api.request<{ id: string }>('POST', '/v1/bridges', { name: 'net' });
   /** A VM on host `h` (0 or 1) at 10.0.0.N, its port made and bound through host 1's API. */
@@ -31,18 +23,18 @@ test('a 3-member etcd cluster: one member lost, agents carry on; two lost, 503 a
   await vm(2, 1);
   t.true(await eventually(() => ping(lab, vm1, '10.0.0.2', 1)), 'vm1 reaches vm2 across the overlay');
 
-  etcd.kill(0);
+  etcd!.kill(0);
   t.true(await eventually(async () => (await vm(3, 1).catch(() => '')) !== ''), 'with one member lost, the API still makes and binds a port');
   t.true(await eventually(() => ping(lab, vm1, '10.0.0.3', 1)), 'and host 2 attached it: the change reached it');
 
-  etcd.kill(1);
+  etcd!.kill(1);
   const refusal = async () => api.request('POST', '/v1/bridges', { name: 'without-quorum' }).then(() => 0, (e: ControlError) => e.status);
   t.true(await eventually(async () => (await refusal()) === 503), 'without a quorum, a change is refused with 503');
   const { stdout } = await lab.exec(vm1, 'ping', ['-c', '20', '-i', '0.2', '-W', '2', '10.0.0.2']).catch((e: { stdout: string }) => e);
   t.regex(stdout, /20 packets transmitted, 20 received/, 'established flows keep forwarding without a quorum');
 
-  await etcd.start(0);
-  await etcd.start(1);
+  await etcd!.start(0);
+  await etcd!.start(1);
   let late: { id: string } | undefined;
   t.true(await eventually(async () => (late = await api.request<{ id: string }>('POST', '/v1/bridges', { name: 'after' }).catch(() => undefined)) !== undefined), 'with the members back, changes are taken again');
   t.truthy(late);
