@@ -136,7 +136,7 @@ export class Datapath implements FrameSink {
     private readonly send: (message: FromDatapath) => void,
     private readonly io: FrameIo = native,
   ) {
-    this.cache = new FlowCache({ capacity: options.flowCapacity, idleTimeoutMs: options.flowIdleMs });
+    this.cache = new FlowCache({ capacity: options.flowCapacity, idleTimeoutMs: options.flowIdleMs, programs: this.actionTable });
     this.segments = new ConnectionSegments(this.cache, conntrack);
     this.lengths = new Uint32Array(options.batch);
     this.keys = new Uint32Array(options.batch * KEY_WORDS);
@@ -428,8 +428,10 @@ export class Datapath implements FrameSink {
     port.held = null;
     const frames = held.take(this.clock());
     this.counters.values[this.counters.dropIndex(Drop.heldTooLong)] += held.dropped;
-    for (const frame of frames) this.execute(frame, this.actionTable.intern([{ type: 'output', port: number }]));
+    const output = this.actionTable.intern([{ type: 'output', port: number }]);
+    for (const frame of frames) this.execute(frame, output);
     this.flush();
+    this.actionTable.release(output);
   }
 
   /** A VM over its send limit is not read until its bucket's debt is paid: its frames wait in
@@ -661,6 +663,7 @@ export class Datapath implements FrameSink {
     });
     this.inPort = 0;
     this.flush();
+    for (const id of actionIds) this.actionTable.release(id);
     this.sendUpcalls();
   }
 
@@ -675,8 +678,13 @@ export class Datapath implements FrameSink {
 
   /** Sends frames the slow path made or held, each with its own actions. */
   transmit(frames: readonly Transmission[]): void {
-    for (const { frame, actions } of frames) this.execute(frame, this.actionTable.intern(actions));
+    const ids = frames.map(({ frame, actions }) => {
+      const id = this.actionTable.intern(actions);
+      this.execute(frame, id);
+      return id;
+    });
     this.flush();
+    for (const id of ids) this.actionTable.release(id);
   }
 
   /** Runs a program on a frame held outside the arena. */

@@ -47,24 +47,58 @@ export const Op = { output: 1, pushVlan: 2, popVlan: 3, drop: 4, setEth: 5, decT
 } as const;
 
 /** Interned programs: an Int32Array of (op, argument) pairs per distinct action list; an
- *  action that needs more than one argument is followed by `data` pairs carrying the rest. */
+ *  action that needs more than one argument is followed by `data` pairs carrying the rest.
+ *  The flows that use a program hold it; one no flow holds is forgotten, and its id given to
+ *  the next new program (NAT's flows each have their own: without this the table would grow
+ *  with every connection). */
 export class ActionTable {
   private readonly ids = new Map<string, number>();
   readonly programs: Int32Array[] = [];
   readonly lists: Action[][] = [];
+  private readonly names: string[] = [];
+  /** Flows holding each program. */
+  private readonly holders: number[] = [];
+  private readonly freeIds: number[] = [];
 
+  /** The id of the program of `actions`, made if need be, held for the caller until it
+   *  releases it (flows that keep it hold it too). */
   intern(actions: readonly Action[]): number {
     const name = JSON.stringify(actions);
-    const known = this.ids.get(name);
-    if (known !== undefined) return known;
-    const program = Int32Array.from(actions.flatMap(encode));
-    const id = this.programs.length;
-    this.programs.push(program);
-    this.lists.push([...actions]);
-    this.ids.set(name, id);
+    let id = this.ids.get(name);
+    if (id === undefined) {
+      id = this.freeIds.pop() ?? this.programs.length;
+      this.programs[id] = Int32Array.from(actions.flatMap(encode));
+      this.lists[id] = [...actions];
+      this.names[id] = name;
+      this.holders[id] = 0;
+      this.ids.set(name, id);
+    }
+    this.holders[id]++;
     return id;
   }
+
+  hold(id: number): void {
+    this.holders[id]++;
+  }
+
+  release(id: number): void {
+    if (--this.holders[id] === 0) this.forget(id);
+  }
+
+  /** Programs known now. */
+  get size(): number {
+    return this.ids.size;
+  }
+
+  private forget(id: number): void {
+    this.ids.delete(this.names[id]);
+    this.programs[id] = FORGOTTEN;
+    this.lists[id] = [];
+    this.freeIds.push(id);
+  }
 }
+
+const FORGOTTEN = new Int32Array(0);
 
 function encode(action: Action): number[] {
   switch (action.type) {

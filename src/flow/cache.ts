@@ -11,6 +11,13 @@ export interface FlowCacheOptions {
   capacity: number;
   /** A flow unused this long is removed by `expire`. */
   idleTimeoutMs: number;
+  /** Where the action programs live (an ActionTable): a cached flow holds its program. */
+  programs?: ProgramHolders;
+}
+
+export interface ProgramHolders {
+  hold(id: number): void;
+  release(id: number): void;
 }
 
 export interface FlowCacheStats {
@@ -36,6 +43,7 @@ const SLOT_ID = KEY_WORDS + 1;
 export class FlowCache {
   readonly capacity: number;
   readonly idleTimeoutMs: number;
+  private readonly programs: ProgramHolders | undefined;
   /** Per flow: the action program id (ActionTable), or EMPTY for a free slot. */
   readonly actions: Int32Array;
   /** Per flow: the time of its last hit, in the caller's millisecond clock. */
@@ -70,6 +78,7 @@ export class FlowCache {
     const n = options.capacity;
     this.capacity = n;
     this.idleTimeoutMs = options.idleTimeoutMs;
+    this.programs = options.programs;
     this.slotOf = new Int32Array(n);
     this.actions = new Int32Array(n).fill(EMPTY);
     this.tagSet = new Int32Array(n);
@@ -123,6 +132,7 @@ export class FlowCache {
     const id = this.freeHead;
     this.freeHead = this.next[id];
     this.actions[id] = actionId;
+    this.programs?.hold(actionId);
     this.tellFirst[id] = tellFirst;
     this.lastUsed[id] = now;
     this.packets[id] = 0;
@@ -173,6 +183,7 @@ export class FlowCache {
       this.connection[id] = EMPTY;
     }
     this.unindex(id);
+    this.programs?.release(this.actions[id]);
     this.actions[id] = EMPTY;
     this.next[id] = this.freeHead;
     this.freeHead = id;
