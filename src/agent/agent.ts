@@ -23,7 +23,7 @@ import { HealthMonitor } from './health-monitor';
 import { trace } from './trace';
 import type { PortConfig } from './port-config';
 import { Switch } from './switch';
-import { giveTo, takeOver } from './takeover';
+import { giveTo, Handover, takeOver } from './takeover';
 import { applyPorts, reloaded, ReloadPlan, reloadPlan } from './config-reload';
 import { SwitchOptions, validateSwitchOptions } from './switch-options';
 
@@ -110,17 +110,36 @@ export class Agent {
     const socket = config.socket ?? DEFAULT_SOCKET;
     const stateDir = config.stateDir ?? DEFAULT_STATE_DIR;
     fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-    const inherited = takeover ? await takeOver(socket, stateDir, logger) : null;
-    await refuseIfTaken(socket);
+    if (!takeover) await refuseIfTaken(socket);
     const hostId = kept(path.join(stateDir, 'host-id'), () => randomUUID());
+    // Taking over, the threads start before the running agent stops reading: what the ports
+    // queue in between waits the less.
+    const sw = Switch.create({ ...config, hostId, logger, awaitingHandover: takeover });
+    let handover: Handover | null = null;
+    if (takeover) {
+      try {
+        await sw.warmUp();
+        handover = await takeOver(socket, stateDir, logger);
+      } catch (error) {
+        await sw.close();
+        throw error;
+      }
+      sw.inherit(handover?.inherited ?? null);
+    }
+    // The agent taken over from closed the store before it handed over.
     const store = openStore(config, stateDir);
-    const sw = Switch.create({ ...config, hostId, logger, inherited: inherited ?? undefined });
     const metrics = switchMetrics(sw);
     const added = new AddedPorts(path.join(stateDir, 'ports.json'), logger);
     let handedOver = () => {};
     const handedOverYet = new Promise<void>((resolve) => (handedOver = resolve));
     const control = new ControlApi(sw, metrics, added, async (to) => {
       const handed = await sw.handOver();
+      // Nothing more goes to the store: the successor opens it next.
+      stopWatching();
+      stopMigrations();
+      await leave(false);
+      await api?.close();
+      await store.close();
       giveTo(to, handed, stateDir);
       logger.info({ ports: handed.ports.length, to }, 'handed over: stopping');
       // After the answer is written: the new agent waits for this one to be gone.
@@ -144,7 +163,7 @@ export class Agent {
       const announced = await store.announce(hostId, config.hostLeaseSeconds ?? DEFAULT_HOST_LEASE_SECONDS);
       leave = async (leaving) => void (leaving && (await announced()));
       stopWatching = await followStore(store, sw, logger);
-      const untaken = inherited?.closeUntaken() ?? [];
+      const untaken = handover?.inherited.closeUntaken() ?? [];
       if (untaken.length > 0) logger.warn({ untaken }, 'takeover: descriptors no port here took (their bindings went meanwhile) were closed');
       const natLeases = new NatLeases(store, sw.topology, logger);
       const failover = new GatewayFailover(store, sw.topology, logger);
@@ -164,8 +183,11 @@ export class Agent {
       sw.on('topology-changed', () => natLeases.balance({}, false));
       sw.on('neighbors-learned', (neighbors: Neighbor[]) => void shareNeighbors(store, neighbors, logger));
       sw.on('stations-learned', (stations: LearnedStation[]) => void shareStations(store, stations, logger));
+      sw.on('stations-aged', (stations: LearnedStation[]) => void forgetStations(store, stations, logger));
       sw.on('guest-running', (event: { migration: string; at: number }) => void noteGuestRunning(store, event, logger));
       stopMigrations = watchMigrations(store, sw, hostId, logger);
+      // Where the old agent listened, once it has let go.
+      await handover?.gone;
       if ((config.api ?? DEFAULT_API) !== 'off') {
         const adminToken = kept(path.join(stateDir, 'admin-token'), newToken);
         const tls = config.apiTlsCert ? { cert: pem(config.apiTlsCert, 'apiTlsCert'), key: pem(config.apiTlsKey!, 'apiTlsKey') } : undefined;
@@ -195,9 +217,16 @@ export class Agent {
     }, leave, logger, config, handedOverYet);
   }
 
-  /** `leaving`: the host says it is gone and gives back its NAT blocks; an agent that handed
-   *  over does not, for its successor carries on as the same host. */
+  /** `leaving`: the host says it is gone and gives back its NAT blocks. An agent that handed
+   *  over does not, for its successor carries on as the same host, and has closed its store and
+   *  API already. */
   async stop(leaving = true): Promise<void> {
+    if (!leaving) {
+      // The control socket's file stays: the successor listens there now.
+      await this.control.close();
+      await this.sw.close();
+      return;
+    }
     this.stopWatching();
     await this.leave(leaving).catch(() => undefined);
     await this.api?.close();
@@ -277,6 +306,20 @@ async function shareStations(store: TopologyStore, stations: readonly LearnedSta
       await store.put('station', { id, tenant: ADMIN_TENANT, ...s });
     } catch (error) {
       logger.warn({ err: error, station: s }, 'could not share a learned station (kept locally)');
+    }
+  }
+}
+
+/** Stations this host's bridges learned and saw no more for their aging time leave the store
+ *  (if it still has them where this host saw them), and so every host's tables. */
+async function forgetStations(store: TopologyStore, stations: readonly LearnedStation[], logger: Logger): Promise<void> {
+  for (const s of stations) {
+    const id = stationId(s.bridge, s.vlan, s.mac);
+    try {
+      const stored = await store.get('station', id);
+      if (stored?.value.port === s.port) await store.delete('station', id, stored.version);
+    } catch (error) {
+      logger.warn({ err: error, station: s }, 'could not take an aged station out of the store (it ages on the other hosts too)');
     }
   }
 }

@@ -4,11 +4,11 @@
 // the routers resolved. It says which flows a change makes stale, and gives the simulation
 // threads a versioned state to walk.
 import { ConnTable } from '../flow';
-import { parseMac } from '../packet';
+import { formatMac, parseMac } from '../packet';
 import type { TunnelMap } from '../datapath';
 import { FloatingIp, Host, Kind, LoadBalancer, MemberStatus, memberStatusId, Migration, Mirror, NAT_BLOCK_PORTS, NAT_FIRST_PORT, NatBlock, Port, PortBinding, PortQos, Router, Station, Stored, TunnelZone } from '../topology';
 import {
-  deviceTag, EncodedState, encodeState, hostTag, macClock, macTag, MacTable, Neighbor, neighborTag, PortPlace, securityGroupTag, chainTag, portGroupTag, externalTag, loadBalancerTag, StateLoadBalancer, StatePort, StateSourceNat, TopologyState, vportTag,
+  deviceTag, EncodedState, encodeState, hostTag, LearnedStation, macClock, MacEntry, macTag, MacTable, Neighbor, neighborTag, PortPlace, securityGroupTag, chainTag, portGroupTag, externalTag, loadBalancerTag, StateLoadBalancer, StatePort, StateSourceNat, TopologyState, vportTag,
 } from '../simulation';
 
 /** The bridge of ports attached without a binding. */
@@ -59,7 +59,11 @@ export class HostTopology {
       this.tagsOf(object, tags);
       if (object.kind === 'station') stations.push(object.value as Station);
     }
-    for (const [key, object] of this.objects) if (!next.has(key)) this.tagsOf(object, tags);
+    for (const [key, object] of this.objects) {
+      if (next.has(key)) continue;
+      this.tagsOf(object, tags);
+      if (object.kind === 'station') this.forgetStation(object.value as Station);
+    }
     this.objects = next;
     for (const [id, { slot }] of [...this.macTables]) {
       if (id === LOCAL_BRIDGE || next.has(`bridge/${id}`)) continue;
@@ -153,6 +157,22 @@ export class HostTopology {
       if (learned === 'new' || learned === 'moved') tags.push(macTag(s.bridge, s.vlan, mac));
     }
     return tags;
+  }
+
+  /** A station its owner aged out: gone from this host's table too, if still where it was. */
+  private forgetStation(s: Station): void {
+    this.macTables.get(s.bridge)?.table.forget(s.vlan, parseMac(s.mac), this.indexOf(s.port));
+  }
+
+  /** Of `entries` just aged out of `bridge`'s table, the stations on ports bound here: this
+   *  host learned them, and says in the store that they are gone. */
+  stationsAgedHere(bridge: string, entries: readonly MacEntry[]): LearnedStation[] {
+    const here = new Set(this.bindingsHere().values());
+    const ports = new Map([...this.indexes].filter(([id]) => here.has(id)).map(([id, index]) => [index, id]));
+    return entries.flatMap((e) => {
+      const port = ports.get(e.port);
+      return port ? [{ bridge, vlan: e.vlan, mac: formatMac(e.mac), port }] : [];
+    });
   }
 
   neighborList(): Neighbor[] {

@@ -82,6 +82,14 @@ export class SlowPath {
     }
   }
 
+  /** Has each of the pool's `threads` load the simulation and decode the topology, with no
+   *  flow: the first upcalls after a takeover, which the ports' queued frames wait for, then
+   *  find them ready. */
+  async warmUp(threads: number): Promise<void> {
+    const task = () => ({ keys: new Uint32Array(0), frames: packFrames([]), now: macClock(), state: this.topology.encode(this.sink.ports()) });
+    await Promise.all(Array.from({ length: threads }, () => this.pool.run(task())));
+  }
+
   /** Once a second: frames whose neighbor did not answer in time are dropped. */
   tick(now = Date.now()): void {
     for (const [key, w] of this.waiting) {

@@ -1,7 +1,6 @@
 // What a Switch is created with, and the checks its settings pass before anything starts.
 import type { Logger } from 'pino';
 import { SwitchError } from './errors';
-import type { InheritedDescriptors } from './takeover';
 
 export interface SwitchOptions {
   /** Threads running the fast path (ports are spread over them). */
@@ -24,8 +23,8 @@ export interface SwitchOptions {
    *  MaxRtrAdvInterval is 600; 200 by default). */
   routerAdvertisementSeconds?: number;
   logger?: Logger;
-  /** Descriptors handed over by the agent this one took over from: ports take theirs. */
-  inherited?: InheritedDescriptors;
+  /** Taking over from a running agent: the tunnel waits for its socket (Switch.inherit). */
+  awaitingHandover?: boolean;
 }
 
 /** Limits of the numeric options: [field, smallest, largest]. */

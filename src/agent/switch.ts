@@ -16,7 +16,7 @@ import {
 import { connectionTag, DROP_REASONS, FlowKeyExtractor, KEY_WORDS } from '../flow';
 import { formatMac, parseIpv4, VNET_HEADER_BYTES, VXLAN_UDP_PORT } from '../packet';
 import {
-  CONNTRACK_SPACE_TAG, decodeState, deviceTag, macClock, macTag, portTag, SimulationResult, TABLE_SPACE_TAG, TopologySimulation, TopologyState, vportTag,
+  CONNTRACK_SPACE_TAG, decodeState, deviceTag, LearnedStation, macClock, macTag, portTag, SimulationResult, TABLE_SPACE_TAG, TopologySimulation, TopologyState, vportTag,
 } from '../simulation';
 import type { Stored } from '../topology';
 import type { SimulationAnswer, SimulationTask } from '../../workers/simulation';
@@ -99,7 +99,9 @@ export class Switch extends EventEmitter {
   private readonly meters = new PortMeters(this.meterBuffers);
   /** Interfaces a binding names that are not there yet: attached when they appear. */
   private readonly awaitedBindings = new Map<string, string>();
-  private readonly inherited: InheritedDescriptors | undefined;
+  /** What the agent this one took over from gave (inherit). */
+  private inherited: InheritedDescriptors | undefined;
+  private readonly underlay: string | undefined;
   private traced: TopologySimulation | null = null;
   /** The VXLAN tunnel's socket, when this host has an underlay address. */
   private tunnel: PortSpec | null = null;
@@ -133,13 +135,10 @@ export class Switch extends EventEmitter {
       ...(options.flowCapacity ? { flowCapacity: options.flowCapacity } : {}),
       ...(options.flowIdleMs ? { flowIdleMs: options.flowIdleMs } : {}),
     };
-    this.inherited = options.inherited;
-    const connections = this.inherited?.connections;
-    if (connections && !this.topology.conntrack.restore(connections)) {
-      this.log.warn('takeover: the old agent tracked connections in a table of another size (conntrackSize changed): they are tracked anew');
-    }
+    this.underlay = options.underlay;
     // Before any thread starts: a bad underlay address is refused with nothing to clean up.
-    if (options.underlay) this.tunnel = openTunnel(options.underlay, this.inherited?.takeTunnel());
+    // Taking over, the tunnel's socket is the predecessor's (inherit).
+    if (options.underlay && !options.awaitingHandover) this.tunnel = openTunnel(options.underlay, undefined);
     for (let i = 0; i < (options.datapathWorkers ?? 1); i++) {
       const handle = new DatapathThread();
       this.startWorker(handle);
@@ -218,6 +217,26 @@ export class Switch extends EventEmitter {
     const info = this.portInfo(number)!;
     this.emit('port-added', info);
     return info;
+  }
+
+  /** Readies the slow path's threads (SlowPath.warmUp): an agent taking over does this before
+   *  the running one stops reading. */
+  warmUp(): Promise<void> {
+    return this.slowPath.warmUp(this.pool.options.maxThreads);
+  }
+
+  /** A switch created awaitingHandover takes what its predecessor gave (null: there was none):
+   *  the connections it tracked, its tunnel's socket, and for each port, as it is attached,
+   *  its descriptor. Before any port is attached. */
+  inherit(inherited: InheritedDescriptors | null): void {
+    this.checkOpen();
+    this.inherited = inherited ?? undefined;
+    if (inherited?.connections && !this.topology.conntrack.restore(inherited.connections)) {
+      this.log.warn('takeover: the old agent tracked connections in a table of another size (conntrackSize changed): they are tracked anew');
+    }
+    if (!this.underlay || this.tunnel) return;
+    this.tunnel = openTunnel(this.underlay, inherited?.takeTunnel());
+    for (const w of this.workers) this.post(w, { type: 'addPort', port: this.tunnel, receive: w === this.workers[0] });
   }
 
   /** For the agent that takes over from this one (takeover.ts): every port and the tunnel
@@ -660,11 +679,17 @@ export class Switch extends EventEmitter {
     this.log.info({ port: record.spec.number, name: record.spec.name }, 'interface is back: reopened');
   }
 
+  /** Stations unseen for macAgingSeconds leave their tables; those learned on ports bound here
+   *  are told (`stations-aged`), for the agent to take them out of the store. */
   private ageMacs(): void {
+    const aged: LearnedStation[] = [];
     for (const { bridge, table } of this.topology.allMacTables()) {
       const expired = table.expire(macClock() - this.macAgingSeconds);
-      if (expired.length > 0) this.invalidate([...expired.map((e) => macTag(bridge, e.vlan, e.mac)), TABLE_SPACE_TAG]);
+      if (expired.length === 0) continue;
+      this.invalidate([...expired.map((e) => macTag(bridge, e.vlan, e.mac)), TABLE_SPACE_TAG]);
+      aged.push(...this.topology.stationsAgedHere(bridge, expired));
     }
+    if (aged.length > 0) this.emit('stations-aged', aged);
   }
 
   private ask(w: DatapathThread, build: (request: number) => ToDatapath, fallback: FromDatapath): Promise<FromDatapath> {

@@ -1,10 +1,12 @@
-// A planned restart or upgrade without loss (`vswitch agent --takeover`): the new agent asks
-// the running one, on its control socket, to hand over; the running one stops reading its
-// ports and tunnel between two batches and gives their open descriptors to the new one over a
-// unix socket (SCM_RIGHTS), then exits without leaving (its host stays alive in the store, its
-// NAT blocks stay its host's). The new agent waits for it to be gone and starts as usual,
-// taking each port's descriptor from what it was given instead of opening it: the frames the
-// kernel queued on them meanwhile are read by the new agent. docs/RELIABILITY.md has more.
+// A planned restart or upgrade without loss (`vswitch agent --takeover`): the new agent starts
+// its threads, then asks the running one, on its control socket, to hand over. The running one
+// stops reading its ports and tunnel between two batches, stops writing to the store and closes
+// it, and gives the ports' open descriptors and its connection table to the new one over a
+// unix socket (SCM_RIGHTS); then it exits without leaving (its host stays alive in the store,
+// its NAT blocks stay its host's). The new agent opens the store and attaches its ports, each
+// taking its descriptor from what it was given instead of opening it: the frames the kernel
+// queued on them meanwhile are read by the new agent. It listens where the old one did once
+// that one is gone. docs/RELIABILITY.md has more.
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -79,10 +81,16 @@ export class InheritedDescriptors {
 /** How long the old agent may take to hand over and exit. */
 const HANDOVER_BOUND_MS = 30_000;
 
+/** What a takeover gave, and when the old agent has gone. */
+export interface Handover {
+  inherited: InheritedDescriptors;
+  gone: Promise<void>;
+}
+
 /** The new agent's side: asks the agent on `controlSocket` to hand over to a listener in
- *  `stateDir`, receives what it gives, and waits until it has exited. Null when no agent answers
- *  there: there is nothing to take over, and the agent starts as usual. */
-export async function takeOver(controlSocket: string, stateDir: string, logger: Logger): Promise<InheritedDescriptors | null> {
+ *  `stateDir`, and receives what it gives. Null when no agent answers there: there is nothing
+ *  to take over, and the agent starts as usual. */
+export async function takeOver(controlSocket: string, stateDir: string, logger: Logger): Promise<Handover | null> {
   const at = path.join(stateDir, 'handover.sock');
   fs.rmSync(at, { force: true });
   const listener = native.listenHandover(at);
@@ -112,9 +120,10 @@ export async function takeOver(controlSocket: string, stateDir: string, logger: 
     given ??= native.receiveHandover(listener);
     if (!given) throw new SwitchError('TAKEOVER_FAILED', 'the running agent answered but handed nothing over', 500);
     const inherited = new InheritedDescriptors(given.fds, JSON.parse(given.text) as Description, takeConnections(stateDir, logger));
-    logger.info({ descriptors: inherited.count, pid: old.pid }, 'takeover: descriptors received; waiting for the old agent to exit');
-    await exited(old.pid, controlSocket);
-    return inherited;
+    logger.info({ descriptors: inherited.count, pid: old.pid }, 'takeover: descriptors received');
+    const gone = exited(old.pid);
+    gone.catch(() => undefined); // awaited later, once the new agent is ready to listen
+    return { inherited, gone };
   } finally {
     native.close(listener);
     fs.rmSync(at, { force: true });
@@ -150,13 +159,11 @@ function ask(socketPath: string, body: object): Promise<{ pid: number }> {
   });
 }
 
-/** Once the old agent has gone: its process, or (a process its parent has not reaped yet) the
- *  control socket it removes last. */
-async function exited(pid: number, controlSocket: string): Promise<void> {
+/** Once the old agent's process has gone (or is a zombie its parent has not reaped yet). */
+async function exited(pid: number): Promise<void> {
   const alive = () => {
     try {
-      process.kill(pid, 0);
-      return fs.existsSync(controlSocket);
+      return !/^\d+ \(.*\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
     } catch {
       return false;
     }

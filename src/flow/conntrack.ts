@@ -106,7 +106,7 @@ export class ConnTable {
   }
 
   /** Takes what `copy` gave another table of the same capacity; false (and nothing taken) for
-   *  another capacity. Done before any thread uses this table. */
+   *  another capacity. Done before any frame is tracked. */
   restore(bytes: Uint8Array): boolean {
     if (bytes.length !== this.buffer.byteLength) return false;
     new Uint8Array(this.buffer).set(bytes);

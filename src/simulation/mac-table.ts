@@ -99,6 +99,18 @@ export class MacTable {
     return this.removeWhere((port, lastSeen) => port !== 0 && lastSeen < before);
   }
 
+  /** Removes (vlan, mac) if it is on `port` (its owner said it aged out); whether it was. */
+  forget(vlan: number, mac: Uint8Array, port: number): boolean {
+    const high = keyHigh(vlan, mac, 0);
+    const low = keyLow(mac, 0);
+    return this.locked(() => {
+      const slot = this.find(high, low);
+      if (slot < 0 || this.words[this.base(slot) + Slot.port] !== port) return false;
+      this.removeSlot(slot);
+      return true;
+    });
+  }
+
   /** Removes the entries learned on `port` (it went down or was removed); returns them. */
   flushPort(port: number): MacEntry[] {
     return this.removeWhere((p) => p === port);
