@@ -11,7 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import pino, { Logger } from 'pino';
 import { httpsOnly, newToken, tenantApi, tokenDigest } from '../api';
 import type { LearnedStation, Neighbor } from '../simulation';
-import { ADMIN_TENANT, EmbeddedStore, EtcdStore, neighborId, stationId, TopologyStore } from '../topology';
+import { ADMIN_TENANT, EmbeddedStore, EtcdStore, stationId, TopologyStore } from '../topology';
 import { AddedPorts } from './added-ports';
 import { ControlApi, refuseIfTaken } from './control-api';
 import { noteGuestRunning, watchMigrations } from './migration-watch';
@@ -22,10 +22,11 @@ import { GatewayFailover } from './gateway-failover';
 import { HealthMonitor } from './health-monitor';
 import { trace } from './trace';
 import type { PortConfig } from './port-config';
+import { SharedNeighbors } from './shared-neighbors';
 import { Switch } from './switch';
 import { giveTo, Handover, takeOver } from './takeover';
 import { applyPorts, reloaded, ReloadPlan, reloadPlan } from './config-reload';
-import { SwitchOptions, validateSwitchOptions } from './switch-options';
+import { DEFAULT_MAC_AGING_SECONDS, SwitchOptions, validateSwitchOptions } from './switch-options';
 
 export const DEFAULT_SOCKET = process.env.VSWITCH_SOCKET ?? '/run/vswitch/vswitch.sock';
 export const DEFAULT_STATE_DIR = process.env.VSWITCH_STATE_DIR ?? '/var/lib/vswitch';
@@ -168,6 +169,7 @@ export class Agent {
       const natLeases = new NatLeases(store, sw.topology, logger);
       const failover = new GatewayFailover(store, sw.topology, logger);
       const health = new HealthMonitor(store, hostId, sw, logger);
+      const neighbors = new SharedNeighbors(store, config.macAgingSeconds ?? DEFAULT_MAC_AGING_SECONDS, logger);
       health.follow(sw.topology.loadBalancerObjects());
       sw.on('probe-replies', (frames: Uint8Array[]) => health.replies(frames));
       sw.on('topology-changed', () => health.follow(sw.topology.loadBalancerObjects()));
@@ -175,13 +177,14 @@ export class Agent {
       leave = async (leaving) => {
         health.stop();
         failover.stop();
+        neighbors.stop();
         await natLeases.stop(!leaving);
         if (leaving) await announced();
       };
       natMetrics(metrics, natLeases, sw);
       sw.on('nat-shortages', (shortages: Record<string, number>) => natLeases.balance(shortages));
       sw.on('topology-changed', () => natLeases.balance({}, false));
-      sw.on('neighbors-learned', (neighbors: Neighbor[]) => void shareNeighbors(store, neighbors, logger));
+      sw.on('neighbors-learned', (heard: Neighbor[]) => void neighbors.heard(heard));
       sw.on('stations-learned', (stations: LearnedStation[]) => void shareStations(store, stations, logger));
       sw.on('stations-aged', (stations: LearnedStation[]) => void forgetStations(store, stations, logger));
       sw.on('guest-running', (event: { migration: string; at: number }) => void noteGuestRunning(store, event, logger));
@@ -281,19 +284,6 @@ async function listen(api: FastifyInstance, where: { path: string } | { host: st
     listener.once('error', reject);
     listener.listen('path' in where ? where.path : where, () => resolve());
   });
-}
-
-/** What this host's routers resolved goes to the store, for every host (and a restart). */
-async function shareNeighbors(store: TopologyStore, neighbors: readonly Neighbor[], logger: Logger): Promise<void> {
-  for (const n of neighbors) {
-    const id = neighborId(n.router, n.address);
-    try {
-      if ((await store.get('neighbor', id))?.value.mac === n.mac) continue;
-      await store.put('neighbor', { id, tenant: ADMIN_TENANT, router: n.router, address: n.address, mac: n.mac });
-    } catch (error) {
-      logger.warn({ err: error, neighbor: n }, 'could not share a resolved neighbor (kept locally)');
-    }
-  }
 }
 
 /** Where this host's bridges learned their stations goes to the store: the other hosts send

@@ -77,6 +77,7 @@ export class ControlApi {
         method: 'GET', pattern: /^\/macs$/,
         handler: () => [200, this.sw.macs()],
       },
+      { method: 'GET', pattern: /^\/neighbors$/, handler: () => [200, this.sw.topology.neighborList()] },
     ];
     this.server = http.createServer((req, res) => void this.serve(req, res));
   }

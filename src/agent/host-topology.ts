@@ -6,7 +6,7 @@
 import { ConnTable } from '../flow';
 import { formatMac, parseMac } from '../packet';
 import type { TunnelMap } from '../datapath';
-import { FloatingIp, Host, Kind, LoadBalancer, MemberStatus, memberStatusId, Migration, Mirror, NAT_BLOCK_PORTS, NAT_FIRST_PORT, NatBlock, Port, PortBinding, PortQos, Router, Station, Stored, TunnelZone } from '../topology';
+import { FloatingIp, Host, Kind, LoadBalancer, MemberStatus, memberStatusId, Migration, Mirror, NAT_BLOCK_PORTS, NAT_FIRST_PORT, NatBlock, Port, PortBinding, PortQos, Router, RouterNeighbor, Station, Stored, TunnelZone } from '../topology';
 import {
   deviceTag, EncodedState, encodeState, hostTag, LearnedStation, macClock, MacEntry, macTag, MacTable, Neighbor, neighborTag, PortPlace, securityGroupTag, chainTag, portGroupTag, externalTag, loadBalancerTag, StateLoadBalancer, StatePort, StateSourceNat, TopologyState, vportTag,
 } from '../simulation';
@@ -63,6 +63,7 @@ export class HostTopology {
       if (next.has(key)) continue;
       this.tagsOf(object, tags);
       if (object.kind === 'station') this.forgetStation(object.value as Station);
+      if (object.kind === 'neighbor') this.forgetNeighbor(object.value as RouterNeighbor, tags);
     }
     this.objects = next;
     for (const [id, { slot }] of [...this.macTables]) {
@@ -157,6 +158,15 @@ export class HostTopology {
       if (learned === 'new' || learned === 'moved') tags.push(macTag(s.bridge, s.vlan, mac));
     }
     return tags;
+  }
+
+  /** A neighbor its host aged out: gone here too, if it still has the same MAC; the flows to it
+   *  resolve it again. */
+  private forgetNeighbor(n: RouterNeighbor, tags: Set<string>): void {
+    const key = `${n.router}/${n.address}`;
+    if (this.neighbors.get(key)?.mac !== n.mac) return;
+    this.neighbors.delete(key);
+    tags.add(neighborTag(n.router, n.address));
   }
 
   /** A station its owner aged out: gone from this host's table too, if still where it was. */

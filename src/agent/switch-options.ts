@@ -27,6 +27,10 @@ export interface SwitchOptions {
   awaitingHandover?: boolean;
 }
 
+/** Seconds a station no frame came from stays in its MAC table (and a neighbor no router heard
+ *  from stays in the store), as 802.1D's default aging time. */
+export const DEFAULT_MAC_AGING_SECONDS = 300;
+
 /** Limits of the numeric options: [field, smallest, largest]. */
 const OPTION_RANGES: [keyof SwitchOptions, number, number][] = [
   ['datapathWorkers', 1, 64],

@@ -30,7 +30,7 @@ import { applyPortLimits } from './port-limits';
 import { SlowPath, SlowPathStats } from './slow-path';
 import { guestMtu } from './guest-mtu';
 import { routerAdvertisements } from './router-advertiser';
-import { SwitchOptions, validateSwitchOptions } from './switch-options';
+import { DEFAULT_MAC_AGING_SECONDS, SwitchOptions, validateSwitchOptions } from './switch-options';
 import { PortCaptures } from './port-captures';
 import { RemoteCaptures } from './remote-captures';
 import type { HandedOver, InheritedDescriptors } from './takeover';
@@ -122,7 +122,7 @@ export class Switch extends EventEmitter {
     super();
     validateSwitchOptions(options);
     this.log = options.logger ?? pino({ level: 'silent' });
-    this.macAgingSeconds = options.macAgingSeconds ?? 300;
+    this.macAgingSeconds = options.macAgingSeconds ?? DEFAULT_MAC_AGING_SECONDS;
     this.arriving = new ArrivingGuests(options.migrationHoldMs ?? MIGRATION_HOLD_MS, (m) => this.workers.forEach((w) => this.post(w, m)), this.log);
     this.captures = new PortCaptures((m) => this.workers.forEach((w) => this.post(w, m)));
     this.remoteCaptures = new RemoteCaptures({

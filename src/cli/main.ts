@@ -8,6 +8,7 @@ import { tenantClient, topologyCommand, TOPOLOGY_COMMANDS, TOPOLOGY_OPTIONS, TOP
 import { openApiDocument } from '../api/openapi';
 import { CAPTURE_OPTIONS, CAPTURE_SHORT, CAPTURE_USAGE, captureCommand } from './capture-command';
 import { bashCompletion } from './completion';
+import type { Neighbor } from '../simulation';
 
 const USAGE = `usage: vswitch [--socket PATH] [--json] COMMAND
 
@@ -33,6 +34,7 @@ const USAGE = `usage: vswitch [--socket PATH] [--json] COMMAND
   flows [flush]                   dump the flow cache, or empty it
   stats                           flow cache, drops by reason, MAC table, slow path
   macs                            the learned MAC table
+  neighbors                       what the routers know of their neighbors (ARP, NDP)
 ${CAPTURE_USAGE}
   completion bash                 bash completion for vswitch (source <(vswitch completion bash))
   openapi                         the tenant API's OpenAPI document, as the agent serves it
@@ -103,6 +105,11 @@ export async function main(argv: string[]): Promise<number> {
       case 'macs': {
         const macs = await client.request<LearnedMac[]>('GET', '/macs');
         print(macs, () => table(['bridge', 'port', 'vlan', 'mac'], macs.map((m) => [m.bridge.slice(0, 8), m.portName, m.vlan, m.mac])));
+        return 0;
+      }
+      case 'neighbors': {
+        const neighbors = await client.request<Neighbor[]>('GET', '/neighbors');
+        print(neighbors, () => table(['router', 'address', 'mac'], neighbors.map((n) => [n.router.slice(0, 8), n.address, n.mac])));
         return 0;
       }
       case 'capture':

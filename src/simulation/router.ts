@@ -217,12 +217,13 @@ export class RouterStep {
     this.walker.emit(port, frame, w);
   }
 
+  /** A neighbor heard from: learned, moved, or (the same as known) confirmed, which keeps it
+   *  from aging out (the agent's shared-neighbors.ts). Only a change makes flows stale. */
   private learn(router: VirtualRouter, address: Uint8Array, mac: Uint8Array, w: Walk): void {
     const text = formatAddress(address);
     const known = this.walker.topology.neighbor(router.id, text);
-    if (known && known.bytes.every((b, i) => b === mac[i])) return;
     w.learned.push({ router: router.id, address: text, mac: formatMac(mac) });
-    w.invalidate.add(neighborTag(router.id, text));
+    if (!known || !known.bytes.every((b, i) => b === mac[i])) w.invalidate.add(neighborTag(router.id, text));
   }
 
   private transportAt(w: Walk): number {

@@ -63,6 +63,7 @@ export interface SimulationResult {
   natShortages: string[];
   probeReplies: Uint8Array[];
   emit: Emission[];
+  /** Neighbors the routers heard from: new, moved, or confirmed. */
   learned: Neighbor[];
   stations: LearnedStation[];
   holds: Hold[];
