@@ -744,8 +744,8 @@ export class Switch extends EventEmitter {
   }
 }
 
-/** The tunnel to other hosts: a UDP socket on the underlay address (the first worker receives). */
-/** The tunnel's socket: `inherited` from the agent this one took over from, or opened anew. */
+/** The tunnel to other hosts: a UDP socket on the underlay address (the first worker
+ *  receives), `inherited` from the agent this one took over from, or opened anew. */
 function openTunnel(underlay: string, inherited: number | undefined): PortSpec {
   try {
     return { number: TUNNEL_PORT, name: 'vxlan', kind: 'tunnel', fd: inherited ?? native.openUdp(underlay, VXLAN_UDP_PORT), vnetHdr: false };
