@@ -32,6 +32,9 @@ export class HostTopology {
   /** Slots of deleted bridges' tables, given to the next bridges. */
   private readonly freeSlots: number[] = [];
   private readonly neighbors = new Map<string, Neighbor>();
+  private readonly neighborCounts = new Map<string, number>();
+  /** New neighbors refused because their router had MAX_NEIGHBORS_PER_ROUTER. */
+  neighborRefusals = 0;
   private version = 0;
   private encoded: EncodedState | null = null;
   private current: TopologyState | null = null;
@@ -72,7 +75,7 @@ export class HostTopology {
       this.freeSlots.push(slot);
     }
     for (const bridge of this.list('bridge')) this.tableFor(bridge.id);
-    for (const [key, n] of this.neighbors) if (!next.has(`router/${n.router}`)) this.neighbors.delete(key);
+    for (const [key, n] of this.neighbors) if (!next.has(`router/${n.router}`)) this.dropNeighbor(key, n);
     for (const tag of this.learnNeighbors(this.list('neighbor'))) tags.add(tag);
     for (const tag of this.learnStations(stations)) tags.add(tag);
     this.changed();
@@ -133,13 +136,24 @@ export class HostTopology {
     return zones.length === 0 || zones.some((z) => z.hosts.includes(this.hostId) && z.hosts.includes(host));
   }
 
-  /** Neighbors the routers resolved; returns the tags of the flows that waited on them. */
+  /** Neighbors the routers resolved; returns the tags of the flows that waited on them. A
+   *  router that has MAX_NEIGHBORS_PER_ROUTER takes no new one (a VM without port security
+   *  answering for a whole address range), counted in neighborRefusals. */
   learnNeighbors(learned: readonly Neighbor[]): string[] {
     const tags: string[] = [];
     for (const n of learned) {
       if (!this.objects.has(`router/${n.router}`)) continue;
       const key = `${n.router}/${n.address}`;
-      if (this.neighbors.get(key)?.mac === n.mac) continue;
+      const known = this.neighbors.get(key);
+      if (known?.mac === n.mac) continue;
+      if (!known) {
+        const count = this.neighborCounts.get(n.router) ?? 0;
+        if (count >= MAX_NEIGHBORS_PER_ROUTER) {
+          this.neighborRefusals++;
+          continue;
+        }
+        this.neighborCounts.set(n.router, count + 1);
+      }
       this.neighbors.set(key, n);
       tags.push(neighborTag(n.router, n.address));
     }
@@ -165,7 +179,7 @@ export class HostTopology {
   private forgetNeighbor(n: RouterNeighbor, tags: Set<string>): void {
     const key = `${n.router}/${n.address}`;
     if (this.neighbors.get(key)?.mac !== n.mac) return;
-    this.neighbors.delete(key);
+    this.dropNeighbor(key, n);
     tags.add(neighborTag(n.router, n.address));
   }
 
@@ -183,6 +197,18 @@ export class HostTopology {
       const port = ports.get(e.port);
       return port ? [{ bridge, vlan: e.vlan, mac: formatMac(e.mac), port }] : [];
     });
+  }
+
+  private dropNeighbor(key: string, n: Neighbor): void {
+    if (!this.neighbors.delete(key)) return;
+    const left = (this.neighborCounts.get(n.router) ?? 1) - 1;
+    if (left > 0) this.neighborCounts.set(n.router, left);
+    else this.neighborCounts.delete(n.router);
+  }
+
+  /** Whether the routers here know `n` as it is (learned, not refused for the bound). */
+  knowsNeighbor(n: Neighbor): boolean {
+    return this.neighbors.get(`${n.router}/${n.address}`)?.mac === n.mac;
   }
 
   neighborList(): Neighbor[] {
@@ -471,6 +497,9 @@ const localPortId = (name: string): string => `${LOCAL_BRIDGE}:${name}`;
 /** Datapath port numbers of VTEPs' ports (no interface behind them) sit above the ports'. */
 export const VTEP_PORT_BASE = 512;
 const vtepPortNumber = (index: number): number => VTEP_PORT_BASE + (index % VTEP_PORT_BASE);
+
+/** Neighbors a router keeps at most (Linux's neigh gc_thresh3 is 1,024 per table by default). */
+export const MAX_NEIGHBORS_PER_ROUTER = 4096;
 
 /** Connections tracked at once on a host by default (nf_conntrack_max is of this order). */
 export const DEFAULT_CONNTRACK_SIZE = 65536;

@@ -88,6 +88,13 @@ export function switchMetrics(sw: Switch): Registry {
       this.inc(sw.stats().macTable.refusals);
     },
   });
+  new Counter({
+    name: 'vswitch_neighbor_refusals_total', help: 'New router neighbors refused because their router had as many as it keeps', registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(sw.stats().neighbors.refusals);
+    },
+  });
   new Gauge({
     name: 'vswitch_migrations_in_progress', help: 'Ports migrating to or from this host', registers: [registry],
     collect() {

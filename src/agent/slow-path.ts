@@ -110,7 +110,8 @@ export class SlowPath {
     if (answer.learned.length === 0) return;
     const stale = this.topology.learnNeighbors(answer.learned);
     if (stale.length > 0) this.sink.invalidate(stale);
-    this.sink.learned(answer.learned);
+    // Refused ones (a router at its bound) are not shared either.
+    this.sink.learned(answer.learned.filter((n) => this.topology.knowsNeighbor(n)));
     this.releaseResolved();
   }
 

@@ -51,6 +51,8 @@ export interface SwitchStats {
   flows: { cached: number; hits: number; misses: number; upcalls: number; inserts: number; evictions: number; expirations: number; invalidations: number };
   drops: Record<string, number>;
   macTable: { entries: number; capacity: number; refusals: number };
+  /** The routers' neighbors, and new ones refused for a router at its bound. */
+  neighbors: { entries: number; refusals: number };
   slowPath: SlowPathStats;
   /** The VXLAN tunnel's datagrams, when this host has an underlay address. */
   tunnel: { rxPackets: number; rxBytes: number; txPackets: number; txBytes: number } | null;
@@ -397,6 +399,7 @@ export class Switch extends EventEmitter {
         capacity: tables.reduce((sum, t) => sum + t.capacity, 0),
         refusals: tables.reduce((sum, t) => sum + t.refusals, 0),
       },
+      neighbors: { entries: this.topology.neighborList().length, refusals: this.topology.neighborRefusals },
       slowPath: { ...this.slowPath.stats },
       tunnel: this.tunnel ? {
         rxPackets: sumCounters(all, first.portIndex(TUNNEL_PORT, PortCounter.rxPackets)), rxBytes: sumCounters(all, first.portIndex(TUNNEL_PORT, PortCounter.rxBytes)),

@@ -177,6 +177,7 @@ function formatStats(s: SwitchStats): string {
       `${s.flows.evictions} evicted, ${s.flows.expirations} expired, ${s.flows.invalidations} invalidated`,
     `drops: ${drops.length ? drops.map(([r, n]) => `${r}=${n}`).join(', ') : 'none'}`,
     `mac table: ${s.macTable.entries}/${s.macTable.capacity} entries, ${s.macTable.refusals} refused`,
+    `neighbors: ${s.neighbors.entries}, ${s.neighbors.refusals} refused`,
     `slow path: ${s.slowPath.batches} batches, ${s.slowPath.failures} failed, last ${s.slowPath.lastLatencyMs.toFixed(3)} ms`,
   ].join('\n');
 }

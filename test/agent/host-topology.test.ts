@@ -1,5 +1,5 @@
 import test from 'ava';
-import { HostTopology, LOCAL_BRIDGE } from '../../src/agent/host-topology';
+import { HostTopology, LOCAL_BRIDGE, MAX_NEIGHBORS_PER_ROUTER } from '../../src/agent/host-topology';
 import { deviceTag, vportTag } from '../../src/simulation';
 import { EMPTY, Kind, KindMap, Stored } from '../../src/topology';
 
@@ -63,6 +63,23 @@ test('neighbors learned once invalidate once; those of a deleted router go', (t)
   t.is(host.learnNeighbors([n]).length, 0);
   host.setObjects([]);
   t.deepEqual(host.neighborList(), []);
+});
+
+test('a router keeps at most MAX_NEIGHBORS_PER_ROUTER neighbors: new ones past it are refused and counted, known ones still move, and room comes back as they go', (t) => {
+  const host = new HostTopology('h1', 16);
+  host.setObjects([stored('router', { id: 'r1' }), stored('router', { id: 'r2' })]);
+  const neighbor = (router: string, i: number, mac = '52:54:00:00:00:05') => ({ router, address: `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`, mac });
+  const flood = Array.from({ length: MAX_NEIGHBORS_PER_ROUTER + 10 }, (_, i) => neighbor('r1', i));
+  host.learnNeighbors(flood);
+  t.is(host.neighborList().length, MAX_NEIGHBORS_PER_ROUTER);
+  t.is(host.neighborRefusals, 10);
+  t.false(host.knowsNeighbor(flood.at(-1)!), 'a refused one is not known, so it is not shared');
+  t.is(host.learnNeighbors([neighbor('r1', 0, '52:54:00:00:00:06')]).length, 1, 'a known one moves');
+  t.is(host.learnNeighbors([neighbor('r2', 0)]).length, 1, 'another router has its own room');
+  host.setObjects([stored('router', { id: 'r2' })]);
+  t.is(host.learnNeighbors([neighbor('r2', 1)]).length, 1);
+  host.setObjects([stored('router', { id: 'r1' }), stored('router', { id: 'r2' })]);
+  t.is(host.learnNeighbors([neighbor('r1', 1)]).length, 1, 'r1 went with its neighbors, and has room again');
 });
 
 test('tunnel zones: a host tunnels only to the hosts it shares a zone with (to all when there is none)', (t) => {
