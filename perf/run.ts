@@ -5,6 +5,7 @@ import { firewall } from './firewall';
 import { flamegraph } from './flamegraph';
 import { floating } from './floating';
 import { flowcache } from './flowcache';
+import { fuzz } from './fuzz';
 import { idle } from './idle';
 import { l2 } from './l2';
 import { l3 } from './l3';
@@ -48,6 +49,9 @@ async function main(argv: string[]): Promise<number> {
     case 'overlay':
       result = await overlay({ seconds: seconds ?? 5, log });
       break;
+    case 'fuzz':
+      result = fuzz({ frames: 10_000_000, log });
+      break;
     case 'restart':
       result = await restart({ log });
       break;
@@ -70,7 +74,7 @@ async function main(argv: string[]): Promise<number> {
       result = await flamegraph({ seconds: seconds ?? 5, log });
       break;
     default:
-      process.stderr.write('usage: npm run bench -- l2|l3|firewall|floating|nat|lb|overlay|changes|migration|restart|scale|setup|flowcache|idle|flamegraph [--json] [--seconds N]\n');
+      process.stderr.write('usage: npm run bench -- l2|l3|firewall|floating|nat|lb|overlay|changes|migration|restart|fuzz|scale|setup|flowcache|idle|flamegraph [--json] [--seconds N]\n');
       return 2;
   }
   process.stdout.write(json ? JSON.stringify(result) + '\n' : JSON.stringify(result, null, 2) + '\n');

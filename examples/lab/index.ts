@@ -14,6 +14,7 @@ export * from './capture';
 export * from './raw-frames';
 export * from './flow-flood';
 export * from './mac-flood';
+export * from './fuzzed-frames';
 export * from './route-changes';
 export * from './live-migration';
 export * from './overlay-hosts';

@@ -154,6 +154,16 @@ export class Datapath implements FrameSink {
     this.now = this.clock();
   }
 
+  /** Segments from the tunnel merged into super-frames (each sent as part of another). */
+  get coalescedSegments(): number {
+    return this.coalescer.merged;
+  }
+
+  /** Datagrams of the overlay's own (flow state, capture requests and copies), not frames. */
+  overlayMessages = 0;
+  /** Outcomes of frames beyond their first: a flood's other copies, a send then a drop. */
+  extraOutcomes = 0;
+
   addPort(spec: PortSpec, receive: boolean): void {
     if (spec.kind === 'tunnel') {
       const tunnel = new TunnelPort({ ...spec, number: TUNNEL_PORT, vnetHdr: false });
@@ -195,11 +205,14 @@ export class Datapath implements FrameSink {
         const end = slot + this.lengths[i];
         const first = slot + VNET_HEADER_BYTES;
         const step = this.segmentSizes[i] || end - first;
-        const datagrams = this.lengths[i] === 0 ? 1 : Math.ceil((end - first) / step);
+        // An empty datagram is one too (a zero step would make the count NaN for good).
+        const empty = this.lengths[i] === 0 || end <= first;
+        const datagrams = empty ? 1 : Math.ceil((end - first) / step);
         c[this.counters.portIndex(TUNNEL_PORT, PortCounter.rxPackets)] += datagrams;
-        c[this.counters.portIndex(TUNNEL_PORT, PortCounter.rxBytes)] += end - first;
+        c[this.counters.portIndex(TUNNEL_PORT, PortCounter.rxBytes)] += Math.max(0, end - first);
         if (this.lengths[i] === 0) this.drop(Drop.oversize);
         else if (!tunnel.peers.has(this.sources[i])) c[this.counters.dropIndex(Drop.unknownTunnelPeer)] += datagrams;
+        else if (empty) this.drop(Drop.malformed);
         else for (let at = first; at < end; at += step) this.receiveDatagram(tunnel, at, Math.min(at + step, end), at === first, this.sources[i]);
       }
       // A run goes on across receives: a super-frame too large for one UDP GSO send came as two.
@@ -219,10 +232,14 @@ export class Datapath implements FrameSink {
     if (marked !== undefined) return this.markSentAtSource(marked);
     if (this.vxlan.vni === FLOW_STATE_KEY) return this.receiveFlowState(at + VXLAN_HEADER_BYTES, end);
     if (this.vxlan.vni >= COPY_KEYS.first && this.vxlan.vni < COPY_KEYS.first + COPY_KEYS.count) {
-      if (!this.captures.arrived(this.vxlan.vni, this.arena, at + VXLAN_HEADER_BYTES, end)) this.drop(Drop.malformed);
+      if (this.captures.arrived(this.vxlan.vni, this.arena, at + VXLAN_HEADER_BYTES, end)) this.overlayMessages++;
+      else this.drop(Drop.malformed);
       return;
     }
-    if (this.vxlan.vni === CAPTURE_REQUEST_KEY) return this.send({ type: 'captureRequest', from: source, bytes: this.arena.slice(at + VXLAN_HEADER_BYTES, end) });
+    if (this.vxlan.vni === CAPTURE_REQUEST_KEY) {
+      this.overlayMessages++;
+      return this.send({ type: 'captureRequest', from: source, bytes: this.arena.slice(at + VXLAN_HEADER_BYTES, end) });
+    }
     const output = tunnel.delivery.get(this.vxlan.vni);
     const ingress = output === undefined ? tunnel.ingress.get(this.vxlan.vni) : undefined;
     if (output === undefined && ingress === undefined) return this.drop(Drop.unknownTunnelKey);
@@ -247,8 +264,9 @@ export class Datapath implements FrameSink {
     const state = parseFlowState(this.arena, at, end); // what the tunnel carries, without a vnet header
     if (!state) return this.drop(Drop.malformed);
     const ended = acceptFlowState(this.conntrack, state, Date.now());
-    if (!ended) this.drop(Drop.conntrackFull);
-    else if (ended.length > 0) this.send({ type: 'connectionsEnded', slots: ended });
+    if (!ended) return this.drop(Drop.conntrackFull);
+    this.overlayMessages++;
+    if (ended.length > 0) this.send({ type: 'connectionsEnded', slots: ended });
   }
 
   /** Scratch space, sending what is queued to make room when it is full; -1 if still none. */
@@ -339,7 +357,8 @@ export class Datapath implements FrameSink {
         this.cache.packets[id]++;
         this.cache.bytes[id] += length - VNET_HEADER_BYTES;
         if ((this.control[j] & CLOSING) !== 0 || this.cache.tellFirst[id] !== 0) this.segments.hit(id, this.control[j]);
-        this.executor.run(this.actionTable.programs[this.cache.actions[id]], at, length, this);
+        const outcomes = this.executor.run(this.actionTable.programs[this.cache.actions[id]], at, length, this);
+        if (outcomes > 1) this.extraOutcomes += outcomes - 1;
       } else if (this.meters.limits(this.inPort, Meter.newFlows) && !this.pending.has(this.keys, j * KEY_WORDS, this.hashes[j]) && !this.meters.take(this.inPort, Meter.newFlows, FLOW_UNITS)) {
         this.drop(Drop.newFlowLimited);
       } else if (!this.pending.add(this.keys, j * KEY_WORDS, this.hashes[j], this.arena, at, length, this.control[j] & CLOSING)) {
@@ -698,7 +717,8 @@ export class Datapath implements FrameSink {
     }
     if (at < 0) return this.drop(Drop.oversize);
     if (this.captures.active) [this.currentAt, this.currentLength] = [at, frame.length];
-    this.executor.run(this.actionTable.programs[actionId], at, frame.length, this);
+    const outcomes = this.executor.run(this.actionTable.programs[actionId], at, frame.length, this);
+    if (outcomes > 1) this.extraOutcomes += outcomes - 1;
     this.currentAt = -1;
   }
 

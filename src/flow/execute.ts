@@ -56,7 +56,9 @@ export class ActionExecutor {
     this.used = 0;
   }
 
-  run(program: Int32Array, at: number, length: number, sink: FrameSink): void {
+  /** Runs `program` on the frame; returns how many outcomes it told the sink (outputs, and a
+   *  drop): more than one for a frame sent to several ports, or sent and then dropped. */
+  run(program: Int32Array, at: number, length: number, sink: FrameSink): number {
     let frameAt = at;
     let frameLength = length;
     let outputs = 0;
@@ -78,7 +80,7 @@ export class ActionExecutor {
         const copyAt = op === Op.pushVlan ? this.pushVlan(frameAt, frameLength, arg) : this.popVlan(frameAt, frameLength);
         if (copyAt < 0) {
           sink.drop(copyAt === -2 ? VLAN_MISMATCH : NO_BUFFER);
-          return;
+          return outputs + 1;
         }
         frameLength += op === Op.pushVlan ? VLAN_TAG_BYTES : -VLAN_TAG_BYTES;
         frameAt = copyAt;
@@ -88,7 +90,7 @@ export class ActionExecutor {
           const copyAt = this.reserve(frameLength);
           if (copyAt < 0) {
             sink.drop(NO_BUFFER);
-            return;
+            return outputs + 1;
           }
           this.arena.copyWithin(copyAt, frameAt, frameAt + frameLength);
           frameAt = copyAt;
@@ -104,7 +106,7 @@ export class ActionExecutor {
           i += 6;
           if (problem >= 0) {
             sink.drop(problem);
-            return;
+            return outputs + 1;
           }
         } else {
           const field = op === Op.setIpv4Source || op === Op.setQuotedIpv4Source ? IPV4_SOURCE : IPV4_DESTINATION;
@@ -115,15 +117,16 @@ export class ActionExecutor {
             : this.setQuotedL4Port(frameAt, frameLength, op === Op.setQuotedL4Source ? 0 : 2, arg);
           if (problem >= 0) {
             sink.drop(problem);
-            return;
+            return outputs + 1;
           }
         }
       } else if (op === Op.drop) {
         sink.drop(arg);
-        return;
+        return outputs + 1;
       }
     }
     if (outputs === 0) sink.drop(NO_OUTPUT);
+    return Math.max(outputs, 1);
   }
 
   /** Copies a frame held outside the arena (one that waited for the slow path) into scratch

@@ -51,6 +51,8 @@ export class TcpCoalescer {
   private readonly offsets = new Uint32Array(MAX_RUN_SEGMENTS + 1);
   private readonly lengths = new Uint32Array(MAX_RUN_SEGMENTS + 1);
   private pieces = 0;
+  /** Segments that joined a run after its first: received, and sent as part of another. */
+  merged = 0;
 
   /**
    * @param b the arena frames are received into
@@ -72,6 +74,7 @@ export class TcpCoalescer {
   add(owner: number, at: number, end: number): boolean {
     if (this.follows(owner, at, end) && this.continues(this.next)) {
       this.append(at, this.next);
+      this.merged++;
       return true;
     }
     this.finish();
