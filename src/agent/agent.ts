@@ -11,7 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import pino, { Logger } from 'pino';
 import { httpsOnly, newToken, tenantApi, tokenDigest } from '../api';
 import type { LearnedStation, Neighbor } from '../simulation';
-import { ADMIN_TENANT, EmbeddedStore, EtcdStore, stationId, TopologyStore } from '../topology';
+import { ADMIN_TENANT, EmbeddedStore, EtcdStore, stationId, Stored, TopologyStore } from '../topology';
 import { AddedPorts } from './added-ports';
 import { ControlApi, refuseIfTaken } from './control-api';
 import { noteGuestRunning, watchMigrations } from './migration-watch';
@@ -331,29 +331,39 @@ function listenOptions(api: string): { path: string } | { host: string; port: nu
   return { host: api.slice(0, at), port: Number(api.slice(at + 1)) };
 }
 
-/** The switch follows the store: every committed change reaches it, a burst as one update. A
- *  watch that is lost (etcd compacted past it, or gone) is started again from a new snapshot,
- *  retried every second; meanwhile the switch keeps forwarding on what it has. */
+/** The switch follows the store: every committed change reaches it, a burst as one update,
+ *  applied to the objects it has from the watch's events alone (the store is read whole only
+ *  to start). A watch that is lost (etcd compacted past it, or gone) is started again from a
+ *  new snapshot, retried every second; meanwhile the switch keeps forwarding on what it has. */
 async function followStore(store: TopologyStore, sw: Switch, logger: Logger): Promise<() => void> {
   let stopWatch = () => {};
   let stopped = false;
   let scheduled = false;
+  const objects = new Map<string, Stored>();
+  const keyOf = (kind: string, id: string) => `${kind}/${id}`;
   const update = () => {
     scheduled = false;
-    store
-      .snapshot()
-      .then((s) => sw.setTopology(s.objects))
-      .catch((error: Error) => logger.error({ err: error }, 'applying a topology change failed'));
+    if (stopped) return;
+    try {
+      sw.setTopology([...objects.values()]);
+    } catch (error) {
+      logger.error({ err: error }, 'applying a topology change failed');
+    }
   };
   let generation = 0;
   const follow = async (): Promise<void> => {
     const snapshot = await store.snapshot();
     if (stopped) return;
+    objects.clear();
+    for (const o of snapshot.objects) objects.set(keyOf(o.kind, o.value.id), o);
     sw.setTopology(snapshot.objects);
     const mine = ++generation;
     stopWatch = store.watch(
       snapshot.revision,
-      () => {
+      (event) => {
+        if (mine !== generation) return;
+        if (event.type === 'put') objects.set(keyOf(event.object.kind, event.object.value.id), event.object);
+        else objects.delete(keyOf(event.kind, event.id));
         if (scheduled) return;
         scheduled = true;
         setImmediate(update);
