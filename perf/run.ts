@@ -16,6 +16,7 @@ import { overlay } from './overlay';
 import { restart } from './restart';
 import { scale } from './scale';
 import { setup } from './setup';
+import { soak } from './soak';
 
 async function main(argv: string[]): Promise<number> {
   const name = argv.find((a) => !a.startsWith('--'));
@@ -49,6 +50,11 @@ async function main(argv: string[]): Promise<number> {
     case 'overlay':
       result = await overlay({ seconds: seconds ?? 5, log });
       break;
+    case 'soak': {
+      const at = argv.indexOf('--minutes');
+      result = await soak({ minutes: at >= 0 ? Number(argv[at + 1]) : 30, log });
+      break;
+    }
     case 'fuzz':
       result = fuzz({ frames: 10_000_000, log });
       break;
@@ -74,7 +80,7 @@ async function main(argv: string[]): Promise<number> {
       result = await flamegraph({ seconds: seconds ?? 5, log });
       break;
     default:
-      process.stderr.write('usage: npm run bench -- l2|l3|firewall|floating|nat|lb|overlay|changes|migration|restart|fuzz|scale|setup|flowcache|idle|flamegraph [--json] [--seconds N]\n');
+      process.stderr.write('usage: npm run bench -- l2|l3|firewall|floating|nat|lb|overlay|changes|migration|restart|fuzz|soak|scale|setup|flowcache|idle|flamegraph [--json] [--seconds N] [--minutes N]\n');
       return 2;
   }
   process.stdout.write(json ? JSON.stringify(result) + '\n' : JSON.stringify(result, null, 2) + '\n');
