@@ -49,8 +49,9 @@ export class ConnectionTracking {
   /** After the walk: a new connection some rule allowed is tracked, a known one moves on. A
    *  full table refuses the new one: the flow is dropped (and retried when space frees). A
    *  connection source NAT opened for a frame that went nowhere after all is ended; one it
-   *  translated is told again at each flow setup, so that a gateway host that came in since
-   *  (a failover) or lost the first record learns it. */
+   *  translated is told again at each flow setup, and any other at each SYN (whose flow is
+   *  not cached), so that a gateway host that came in since (a failover) or lost the first
+   *  record learns it. */
   commit(w: Walk, now: number): void {
     const t = w.tracking;
     if (!t || w.dryRun) return;
@@ -60,14 +61,18 @@ export class ConnectionTracking {
     }
     const f = w.fields;
     const tcp = f.ipProtocol === IpProtocol.tcp;
+    const [sourcePort, destinationPort] = tuplePorts(f);
     if (t.found) {
       const state = tcp ? nextTcpState(t.found.state, w.tcpControl, t.found.reply) : t.found.reply ? CtState.replied : t.found.state;
       this.conntrack().update(t.found.slot, state, t.found.reply, now);
       if (w.translation) this.tell(w, { ...w.translation, state });
+      // A SYN again: the first one's record may have been lost on the way.
+      else if (tcp && !t.found.reply && w.tcpControl === TcpBits.syn) {
+        this.tell(w, { zone: t.zone, protocol: f.ipProtocol, source: f.networkSource, destination: f.networkDestination, sourcePort, destinationPort, state, nat: null });
+      }
       return;
     }
     if (!t.allowed || t.state !== 'new') return;
-    const [sourcePort, destinationPort] = tuplePorts(f);
     const state = openingState(w);
     const slot = this.conntrack().open(t.zone, f.ipProtocol, f.networkSource, f.networkDestination, sourcePort, destinationPort, state, now);
     if (slot < 0) {
@@ -83,6 +88,7 @@ export class ConnectionTracking {
   private tell(w: Walk, state: FlowState): void {
     const remotes = new Set([...w.actions.flatMap((a) => (a.type === 'tunnel' ? [a.remote] : [])), ...w.alsoTell]);
     if (remotes.size === 0) return;
+    if (w.tcpControl === TcpBits.syn) w.retell = true;
     const frame = new Uint8Array(VNET_HEADER_BYTES + FLOW_STATE_BYTES);
     emitFlowState(frame, VNET_HEADER_BYTES, state);
     for (const remote of remotes) {

@@ -23,9 +23,9 @@ export interface PredictedFlow {
 }
 
 /** The flows to set up with the flow `w` walked (key[at..]); `walk` walks a key in `predict` mode. */
-export function predictedFlows(w: Walk, key: Uint32Array, at: number, result: SimulationResult, walk: (key: Uint32Array) => SimulationResult): PredictedFlow[] {
+export function predictedFlows(w: Walk, key: Uint32Array, at: number, walk: (key: Uint32Array) => SimulationResult): PredictedFlow[] {
   const f = w.fields;
-  if (w.mode !== 'live' || !result.cache || w.outputs === 0 || f.ipProtocol !== IpProtocol.tcp || w.tcpControl !== TcpBits.syn) return [];
+  if (w.mode !== 'live' || !w.cache || w.outputs === 0 || f.ipProtocol !== IpProtocol.tcp || w.tcpControl !== TcpBits.syn) return [];
   if (w.tracking && (w.tracking.state !== 'new' || w.connection < 0)) return [];
   const later = key.slice(at, at + KEY_WORDS);
   later[KeyWord.typeProtoFlags] &= ~KeyFlag.tcpOpening;

@@ -63,7 +63,7 @@ export class TopologySimulation implements TopologyWalker {
     this.enter(port, w);
     this.tracking.commit(w, Date.now());
     const result = w.result();
-    result.predicted = predictedFlows(w, key, at, result, (k) => this.simulate(k, 0, null, now, 'predict'));
+    result.predicted = predictedFlows(w, key, at, (k) => this.simulate(k, 0, null, now, 'predict'));
     return result;
   }
 

@@ -90,6 +90,10 @@ export class Walk {
   readonly holds: Hold[] = [];
   readonly trace: string[] = [];
   cache = true;
+  /** A SYN that told another host of its connection: its own flow is not cached, so that a
+   *  retransmitted SYN comes up and tells it again if that was lost on the way (the flows set up
+   *  ahead of its connection's later segments are cached: they come after an answer). */
+  retell = false;
   outputs = 0;
   dropReason: DropReason | null = null;
   hops = 0;
@@ -220,7 +224,7 @@ export class Walk {
     const reason = this.dropReason ?? 'noOutput';
     const actions: Action[] = this.outputs > 0 || consumed ? this.actions : [{ type: 'drop', reason }];
     return {
-      actions, tags: [...this.tags], invalidate: [...this.invalidate], cache: this.cache, connection: this.connection, natShortages: this.natShortages, probeReplies: this.probeReplies,
+      actions, tags: [...this.tags], invalidate: [...this.invalidate], cache: this.cache && !this.retell, connection: this.connection, natShortages: this.natShortages, probeReplies: this.probeReplies,
       emit: this.emit, learned: this.learned, stations: this.stations, holds: this.holds, trace: this.trace, predicted: [],
     };
   }

@@ -139,6 +139,13 @@ test('source NAT tells the uplink\'s standby gateway hosts the connection too: i
   const out = h.simulate(2, frameFromText(`tcp,dl_src=${VM2},dl_dst=${R1},nw_src=10.0.1.6,nw_dst=198.51.100.7,tp_src=40002,tp_dst=80`));
   t.deepEqual(outputs(out.actions), [3], 'out of the uplink, bound here');
   t.deepEqual(out.emit.map((e) => e.actions), [[{ type: 'tunnel', key: FLOW_STATE_KEY, remote: '192.0.2.2' }]], 'flow state to the standby host');
+  // A SYN that told another host is not cached: were the state lost, its retransmission tells it again.
+  const syn = `tcp,dl_src=${VM2},dl_dst=${R1},nw_src=10.0.1.6,nw_dst=198.51.100.7,tp_src=40003,tp_dst=80,tcp_flags=syn`;
+  const first = h.simulate(2, frameFromText(syn));
+  t.false(first.cache, 'the SYN is not cached');
+  t.true(first.predicted.length > 0, 'its connection\'s later flows are still set up ahead');
+  const again = h.simulate(2, frameFromText(syn));
+  t.deepEqual(again.emit.map((e) => e.actions), [[{ type: 'tunnel', key: FLOW_STATE_KEY, remote: '192.0.2.2' }]], 'the retransmitted SYN tells the standby host again');
 });
 
 test('a SYN through source NAT sets up its connection\'s two other flows ahead, as those frames\' own walks decide them', (t) => {
