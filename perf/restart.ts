@@ -5,7 +5,7 @@
 // datapath (an L2 netdev bridge: OVS has no router of its own) is the reference: ovs-vswitchd
 // (c) killed with -9 and started again, and (d) stopped (`ovs-appctl exit`) and started again,
 // the way it is upgraded. The four alternate, round after round, each system in its own lab.
-import { Lab, RunningAgent, routedHost, sequencedStream, startAgent, tenantNetwork, udpEcho } from '../examples/lab';
+import { Lab, processGone, RunningAgent, routedHost, sequencedStream, startAgent, tenantNetwork, udpEcho } from '../examples/lab';
 import { median, round2 } from './measure';
 import { ovsNetdev, SUBNET, SystemUnderTest } from './systems';
 
@@ -50,15 +50,6 @@ async function across(lab: Lab, from: string, to: string, restart: () => Promise
   return { sent: report.sent, lost: report.lost, gap_ms: Math.round(report.max_gap_ms) };
 }
 
-const gone = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch {
-    return true;
-  }
-};
-
 export async function restart(options: { log: (line: string) => void }): Promise<object> {
   const labs: Lab[] = [];
   let ovs: SystemUnderTest | null = null;
@@ -83,7 +74,7 @@ export async function restart(options: { log: (line: string) => void }): Promise
       const takeover = await across(vswitchLab, h1, '10.0.2.5', async () => {
         const old = agent;
         agent = await startAgent(vswitchLab, sw, ['--log-level', 'warn', '--takeover'], old.stateDir);
-        for (const end = Date.now() + BOUND_MS; !gone(old.pid); await new Promise((r) => setTimeout(r, 20))) {
+        for (const end = Date.now() + BOUND_MS; !processGone(old.pid); await new Promise((r) => setTimeout(r, 20))) {
           if (Date.now() > end) throw new Error('the old agent did not exit after the takeover');
         }
       });

@@ -2,9 +2,8 @@
 // of 100 hosts) in a real etcd; 100 watchers stand in for the hosts' agents. Measured: how
 // long a new binding takes to reach every watcher (median, p99 over 20), and one real agent
 // started on that etcd: how long it takes to sync, and its memory.
-import fs from 'node:fs';
 import path from 'node:path';
-import { Lab, startEtcd, VSWITCH } from '../examples/lab';
+import { Lab, residentMb, startEtcd, VSWITCH } from '../examples/lab';
 import { ControlClient } from '../src/cli/client';
 import { ADMIN_TENANT, EMPTY, EtcdStore, newId } from '../src/topology';
 
@@ -82,7 +81,7 @@ async function measureAgent(lab: Lab, endpoint: string, options: { log: (line: s
   }
   const syncMs = performance.now() - started;
   await new Promise((r) => setTimeout(r, 3000));
-  const rss = Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) / 1024;
+  const rss = residentMb(child.pid!);
   options.log(`agent: synced in ${syncMs.toFixed(0)} ms, ${rss.toFixed(0)} MB resident`);
   return { agent_sync_ms: Math.round(syncMs), agent_rss_mb: round(rss) };
 }

@@ -8,7 +8,7 @@
 // taken. `growth_after_warmup` is the last minute's RSS against minute 5's (target ≤ 5 %).
 import path from 'node:path';
 import { ControlClient } from '../src/cli/client';
-import { Lab, macFlood, macOf, ping, routedHost, startAgent, tenantNetwork, vmOn } from '../examples/lab';
+import { Lab, macFlood, macOf, ping, residentMb, routedHost, startAgent, tenantNetwork, vmOn } from '../examples/lab';
 
 const NEW_FLOWS_PER_S = 20_000;
 const MACS_PER_S = 1_000;
@@ -27,11 +27,6 @@ interface Minute {
   migrations: number;
   api_errors: number;
 }
-
-const rssMb = async (lab: Lab, ns: string, pid: number) => {
-  const { stdout } = await lab.exec(ns, 'cat', [`/proc/${pid}/status`]);
-  return Number(/VmRSS:\s+(\d+) kB/.exec(stdout)![1]) / 1024;
-};
 
 export async function soak(options: { minutes: number; log: (line: string) => void }): Promise<object> {
   const lab = new Lab();
@@ -92,7 +87,7 @@ export async function soak(options: { minutes: number; log: (line: string) => vo
       const text = await metrics.request<string>('GET', '/metrics');
       const heap = Number(/^nodejs_heap_size_used_bytes (\S+)/m.exec(text)?.[1] ?? 0);
       minutes.push({
-        minute, rss_mb: Math.round(await rssMb(lab, sw, agent.pid)), heap_used_mb: Math.round(heap / 2 ** 20), flows: stats.flows.cached,
+        minute, rss_mb: Math.round(residentMb(agent.pid)), heap_used_mb: Math.round(heap / 2 ** 20), flows: stats.flows.cached,
         mac_entries: stats.macTable.entries, neighbors: stats.neighbors.entries, ports_made: counts.ports, migrations: counts.migrations, api_errors: counts.errors,
       });
       options.log(`minute ${minute}: ${JSON.stringify(minutes.at(-1))}`);

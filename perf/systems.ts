@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { Lab, startAgent, twoHostsAndSwitch } from '../examples/lab';
+import { Lab, processGone, startAgent, twoHostsAndSwitch } from '../examples/lab';
 
 const run = promisify(execFile);
 /** Hosts a and b are SUBNET.1 and SUBNET.2. */
@@ -88,14 +88,7 @@ export async function ovsNetdev(): Promise<SystemUnderTest> {
   const { stdout: version } = await run('ovs-vswitchd', ['--version']);
   /** Once the process has gone: a pidfile's process that still runs makes a new one refuse. */
   const gone = async (pid: number) => {
-    for (;;) {
-      try {
-        process.kill(pid, 0);
-      } catch {
-        return;
-      }
-      await new Promise((r) => setTimeout(r, 2));
-    }
+    while (!processGone(pid)) await new Promise((r) => setTimeout(r, 2));
   };
   const vswitchd = {
     kill: async () => {

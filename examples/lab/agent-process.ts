@@ -61,6 +61,20 @@ export async function startAgent(lab: Lab, ns: string | null, args: string[] = [
   };
 }
 
+/** Whether process `pid` has gone (or is a zombie its parent has not reaped yet). */
+export function processGone(pid: number): boolean {
+  try {
+    return /^\d+ \(.*\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true;
+  }
+}
+
+/** A process's resident memory, in MB. */
+export function residentMb(pid: number): number {
+  return Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }

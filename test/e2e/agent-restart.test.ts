@@ -3,7 +3,7 @@
 // add`, which the state directory keeps), traffic flows again, and the store holds what it held.
 // An agent replaced by `vswitch agent --takeover` under the same traffic loses none of it.
 import test from 'ava';
-import { eventually, Lab, ping, RunningAgent, routedHost, sequencedStream, startAgent, tenantNetwork, udpEcho, vmOn } from '../../examples/lab';
+import { eventually, Lab, ping, processGone, RunningAgent, routedHost, sequencedStream, startAgent, tenantNetwork, udpEcho, vmOn } from '../../examples/lab';
 
 /** A switch namespace with two hosts routed through a tenant's router (bound ports), two VM
  *  stand-ins on ports added at run time, and a tap added at run time; the agent runs with
@@ -121,14 +121,7 @@ test('an agent replaced by takeover under traffic through security groups: its s
   const stream = sequencedStream(lab, h1, '10.0.2.5', 7, 1000);
   t.true(await eventually(async () => stream.echoed() >= 200), 'the stream is echoed through the agent');
   const successor = await startAgent(lab, sw, ['--takeover', '--underlay', '192.0.2.1'], agent.stateDir);
-  t.true(await eventually(async () => {
-    try {
-      process.kill(agent.pid, 0);
-      return false;
-    } catch {
-      return true;
-    }
-  }), 'the old agent exits once it has handed over');
+  t.true(await eventually(async () => processGone(agent.pid)), 'the old agent exits once it has handed over');
   t.true(await eventually(async () => JSON.stringify(await ports(successor).catch(() => [])) === JSON.stringify(portsBefore)), `every port as it was: ${JSON.stringify(await ports(successor).catch(() => []))}`);
   t.is(await tapIndex(), tapBefore, 'the tap the old agent made is the same device: its descriptor was handed over, not opened again');
   const echoedBefore = stream.echoed();

@@ -5,15 +5,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
-import { eventually, Lab, macFlood, ping, pingUntilStopped, startAgent, vmOn } from '../../examples/lab';
+import { eventually, Lab, macFlood, ping, pingUntilStopped, residentMb as rssMb, startAgent, vmOn } from '../../examples/lab';
 
 const MACS = 1_000_000;
 const MAC_TABLE_SIZE = 4096;
 /** What a second million MACs, after the first, may add to the agent's resident memory: what
  *  the first left (full tables, a grown heap) is the flood's whole cost. A bound, not a figure. */
 const RSS_BOUND_MB = 64;
-
-const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 
 test('a MAC flood: the table stays at its cap and counts what it refuses, memory stays bounded, a ping between two other VMs loses nothing', async (t) => {
   const lab = new Lab();
