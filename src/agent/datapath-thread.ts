@@ -1,7 +1,7 @@
-// A datapath worker as the agent's thread keeps it: the thread, its shared counters, and what
-// it still owes an answer for.
+// A datapath worker as the agent's thread keeps it: the thread, its shared counters, what it
+// still owes an answer for, and the asking.
 import type { Worker } from 'node:worker_threads';
-import { DatapathCounters, FromDatapath } from '../datapath';
+import { DatapathCounters, FromDatapath, ToDatapath } from '../datapath';
 
 /** A datapath worker thread as the agent's thread keeps it; `worker` is set when it starts. */
 export class DatapathThread {
@@ -15,6 +15,28 @@ export class DatapathThread {
   readonly removals = new Map<number, () => void>();
   /** When it was restarted, over the last minute. */
   restarts: number[] = [];
+  private nextRequest = 1;
+
+  post(message: ToDatapath): void {
+    this.worker.postMessage(message);
+  }
+
+  /** A request and its answer; `fallback` if the thread dies before it answers. */
+  ask(build: (request: number) => ToDatapath, fallback: FromDatapath): Promise<FromDatapath> {
+    const request = this.nextRequest++;
+    return new Promise((resolve) => {
+      this.replies.set(request, { resolve, fallback });
+      this.post(build(request));
+    });
+  }
+
+  /** Once the thread has let go of the port (it neither reads nor sends on it any more). */
+  detach(number: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.removals.set(number, resolve);
+      this.post({ type: 'removePort', number });
+    });
+  }
 }
 
 /** Answers what a thread that is gone still owed: nobody waits forever on it. */

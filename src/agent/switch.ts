@@ -11,7 +11,7 @@ import pino, { Logger } from 'pino';
 import { Piscina } from 'piscina';
 import {
   CacheCounter, DatapathOptions, DEFAULT_DATAPATH_OPTIONS, FlowDump, FrameBatch, FromDatapath, native, newPortMeterBuffers,
-  PortCounter, PortMeters, PortSpec, sumCounters, ToDatapath, Transmission, TUNNEL_PORT, TunnelMap,
+  PortCounter, PortMeters, PortSpec, sumCounters, Transmission, TUNNEL_PORT, TunnelMap,
 } from '../datapath';
 import { connectionTag, DROP_REASONS, FlowKeyExtractor, KEY_WORDS } from '../flow';
 import { formatMac, parseIpv4, VNET_HEADER_BYTES, VXLAN_UDP_PORT } from '../packet';
@@ -114,7 +114,6 @@ export class Switch extends EventEmitter {
   private readonly gateways = new GatewayAnnouncer();
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly datapathOptions: DatapathOptions;
-  private nextRequest = 1;
   private generation = 0;
   private closed = false;
   /** Its ports went to an agent that took over (handOver): it forwards nothing more. */
@@ -125,8 +124,8 @@ export class Switch extends EventEmitter {
     validateSwitchOptions(options);
     this.log = options.logger ?? pino({ level: 'silent' });
     this.macAgingSeconds = options.macAgingSeconds ?? DEFAULT_MAC_AGING_SECONDS;
-    this.arriving = new ArrivingGuests(options.migrationHoldMs ?? MIGRATION_HOLD_MS, (m) => this.workers.forEach((w) => this.post(w, m)), this.log);
-    this.captures = new PortCaptures((m) => this.workers.forEach((w) => this.post(w, m)));
+    this.arriving = new ArrivingGuests(options.migrationHoldMs ?? MIGRATION_HOLD_MS, (m) => this.workers.forEach((w) => w.post(m)), this.log);
+    this.captures = new PortCaptures((m) => this.workers.forEach((w) => w.post(m)));
     this.remoteCaptures = new RemoteCaptures({
       captures: this.captures, transmit: (frames) => this.transmit(frames), boundHere: (port) => this.listPorts().find((p) => p.binding === port)?.number,
     }, this.log);
@@ -161,7 +160,7 @@ export class Switch extends EventEmitter {
       natShortages: (shortages) => this.emit('nat-shortages', shortages),
       probeReplies: (frames) => this.emit('probe-replies', frames),
     });
-    if (this.tunnel) for (const w of this.workers) this.post(w, { type: 'addPort', port: this.tunnel, receive: w === this.workers[0] });
+    if (this.tunnel) for (const w of this.workers) w.post({ type: 'addPort', port: this.tunnel, receive: w === this.workers[0] });
     this.timers.push(
       setInterval(() => this.checkLinks(), LINK_CHECK_MS),
       setInterval(() => this.attachAwaited(), AWAITED_CHECK_MS),
@@ -238,7 +237,7 @@ export class Switch extends EventEmitter {
     }
     if (!this.underlay || this.tunnel) return;
     this.tunnel = openTunnel(this.underlay, inherited?.takeTunnel());
-    for (const w of this.workers) this.post(w, { type: 'addPort', port: this.tunnel, receive: w === this.workers[0] });
+    for (const w of this.workers) w.post({ type: 'addPort', port: this.tunnel, receive: w === this.workers[0] });
   }
 
   /** For the agent that takes over from this one (takeover.ts): every port and the tunnel
@@ -250,7 +249,7 @@ export class Switch extends EventEmitter {
     this.timers.forEach(clearInterval);
     const records = [...this.ports.values()];
     const numbers = [...records.map((r) => r.spec.number), ...(this.tunnel ? [TUNNEL_PORT] : [])];
-    await Promise.all(this.workers.flatMap((w) => numbers.map((n) => this.detach(w, n))));
+    await Promise.all(this.workers.flatMap((w) => numbers.map((n) => w.detach(n))));
     this.log.info({ ports: records.length }, 'ports handed over');
     return {
       ports: records.map(({ spec }) => ({ name: spec.name, kind: spec.kind, vnetHdr: spec.vnetHdr, fd: spec.fd })),
@@ -268,7 +267,7 @@ export class Switch extends EventEmitter {
     this.topology.changed();
     this.refreshTunnel();
     record.owner.receiving--;
-    await Promise.all(this.workers.map((w) => this.detach(w, record.spec.number)));
+    await Promise.all(this.workers.map((w) => w.detach(record.spec.number)));
     // Every worker has let go of the descriptor: now it may be closed and its number reused.
     native.close(record.spec.fd);
     this.log.info({ port: record.spec.number, name: record.spec.name }, 'port removed');
@@ -284,12 +283,12 @@ export class Switch extends EventEmitter {
   }
 
   async dumpFlows(): Promise<FlowDump[]> {
-    const answers = await Promise.all(this.workers.map((w) => this.ask(w, (request) => ({ type: 'dumpFlows', request }), { type: 'flows', request: 0, flows: [] })));
+    const answers = await Promise.all(this.workers.map((w) => w.ask((request) => ({ type: 'dumpFlows', request }), { type: 'flows', request: 0, flows: [] })));
     return answers.flatMap((a) => (a.type === 'flows' ? a.flows : []));
   }
 
   async flushFlows(): Promise<number> {
-    const answers = await Promise.all(this.workers.map((w) => this.ask(w, (request) => ({ type: 'flushFlows', request }), { type: 'flushed', request: 0, removed: 0 })));
+    const answers = await Promise.all(this.workers.map((w) => w.ask((request) => ({ type: 'flushFlows', request }), { type: 'flushed', request: 0, removed: 0 })));
     return answers.reduce((sum, a) => sum + (a.type === 'flushed' ? a.removed : 0), 0);
   }
 
@@ -440,14 +439,7 @@ export class Switch extends EventEmitter {
   }
 
   private attach(spec: PortSpec, owner: DatapathThread): void {
-    for (const w of this.workers) this.post(w, { type: 'addPort', port: spec, receive: w === owner });
-  }
-
-  private detach(w: DatapathThread, number: number): Promise<void> {
-    return new Promise((resolve) => {
-      w.removals.set(number, resolve);
-      this.post(w, { type: 'removePort', number });
-    });
+    for (const w of this.workers) w.post({ type: 'addPort', port: spec, receive: w === owner });
   }
 
   private startWorker(handle: DatapathThread): void {
@@ -475,14 +467,14 @@ export class Switch extends EventEmitter {
     this.log.error({ code, ports: owned.map((p) => p.spec.name) }, 'datapath worker exited: restarting it');
     this.startWorker(handle);
     for (const record of this.ports.values()) {
-      if (record.state === 'up') this.post(handle, { type: 'addPort', port: record.spec, receive: record.owner === handle });
+      if (record.state === 'up') handle.post({ type: 'addPort', port: record.spec, receive: record.owner === handle });
     }
     if (this.tunnel) {
-      this.post(handle, { type: 'addPort', port: this.tunnel, receive: handle === this.workers[0] });
-      this.post(handle, { type: 'tunnelMap', ...this.tunnelMap() });
+      handle.post({ type: 'addPort', port: this.tunnel, receive: handle === this.workers[0] });
+      handle.post({ type: 'tunnelMap', ...this.tunnelMap() });
     }
-    for (const hold of this.arriving.holds()) this.post(handle, hold);
-    for (const capture of this.captures.running()) this.post(handle, capture);
+    for (const hold of this.arriving.holds()) handle.post(hold);
+    for (const capture of this.captures.running()) handle.post(capture);
     this.emit('worker-restarted', { ports: owned.map((p) => p.spec.name) });
   }
 
@@ -528,12 +520,12 @@ export class Switch extends EventEmitter {
       .then((answer) => {
         // Invalidations first: every worker drops what the answer made stale before it installs.
         if (answer.invalidate.length > 0) this.invalidate(answer.invalidate);
-        this.post(handle, { type: 'results', batch, generation, answers: answer.answers });
+        handle.post({ type: 'results', batch, generation, answers: answer.answers });
       })
       .catch((error: Error) => {
         if (this.closed) return;
         this.log.error({ err: error }, 'slow path failed a batch');
-        this.post(handle, { type: 'failed', batch });
+        handle.post({ type: 'failed', batch });
       });
   }
 
@@ -546,7 +538,7 @@ export class Switch extends EventEmitter {
   private refreshTunnel(): void {
     if (!this.tunnel || this.closed) return;
     const map = this.tunnelMap();
-    for (const w of this.workers) this.post(w, { type: 'tunnelMap', ...map });
+    for (const w of this.workers) w.post({ type: 'tunnelMap', ...map });
   }
 
   /** Frames the slow path sends: any worker may send on any port. */
@@ -558,7 +550,7 @@ export class Switch extends EventEmitter {
   }
 
   private transmit(frames: Transmission[]): void {
-    if (!this.closed) this.post(this.workers[0], { type: 'transmit', frames });
+    if (!this.closed) this.workers[0].post({ type: 'transmit', frames });
   }
 
   /** Attaches the interface a binding names, or waits for it to appear. A tap that no process
@@ -598,7 +590,7 @@ export class Switch extends EventEmitter {
 
   private invalidate(tags: string[]): void {
     const generation = ++this.generation;
-    for (const w of this.workers) this.post(w, { type: 'invalidate', generation, tags });
+    for (const w of this.workers) w.post({ type: 'invalidate', generation, tags });
   }
 
   /** A port's flows, its learned MACs, and every flood's output set depend on it. */
@@ -621,7 +613,7 @@ export class Switch extends EventEmitter {
   private setDown(record: PortRecord, reason: string): void {
     record.state = 'down';
     record.reason = reason;
-    for (const w of this.workers) this.post(w, { type: 'removePort', number: record.spec.number });
+    for (const w of this.workers) w.post({ type: 'removePort', number: record.spec.number });
     this.topology.changed();
     this.forgetPort(record);
     this.log.warn({ port: record.spec.number, name: record.spec.name, reason }, 'port down');
@@ -693,18 +685,6 @@ export class Switch extends EventEmitter {
       aged.push(...this.topology.stationsAgedHere(bridge, expired));
     }
     if (aged.length > 0) this.emit('stations-aged', aged);
-  }
-
-  private ask(w: DatapathThread, build: (request: number) => ToDatapath, fallback: FromDatapath): Promise<FromDatapath> {
-    const request = this.nextRequest++;
-    return new Promise((resolve) => {
-      w.replies.set(request, { resolve, fallback });
-      this.post(w, build(request));
-    });
-  }
-
-  private post(w: DatapathThread, message: ToDatapath): void {
-    w.worker.postMessage(message);
   }
 
   private portInfo(number: number): PortInfo | undefined {
