@@ -36,6 +36,8 @@ port.on('message', (message: ToDatapath | { type: 'stop' }) => {
       return port.postMessage({ type: 'flows', request: message.request, flows: datapath.dumpFlows() } satisfies FromDatapath);
     case 'flushFlows':
       return port.postMessage({ type: 'flushed', request: message.request, removed: datapath.flushFlows() } satisfies FromDatapath);
+    case 'stopReading':
+      return datapath.stopReading(() => port.postMessage({ type: 'readingStopped', request: message.request } satisfies FromDatapath));
     case 'hold':
       return datapath.hold(message.number, message.windowMs);
     case 'release':

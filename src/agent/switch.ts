@@ -241,12 +241,14 @@ export class Switch extends EventEmitter {
   }
 
   /** For the agent that takes over from this one (takeover.ts): every port and the tunnel
-   *  stop being read, each worker letting go of them between two batches, and are given back
-   *  open, with whatever the kernel has queued on them since. The switch forwards nothing after. */
+   *  stop being read, each worker stopping between two batches; the frames that wait for the
+   *  slow path are sent once it answers; then the ports are given back open, with whatever the
+   *  kernel has queued on them since. The switch forwards nothing after. */
   async handOver(): Promise<HandedOver> {
     this.checkOpen();
     this.handedOver = true;
     this.timers.forEach(clearInterval);
+    await Promise.all(this.workers.map((w) => w.ask((request) => ({ type: 'stopReading', request }), { type: 'readingStopped', request: 0 })));
     const records = [...this.ports.values()];
     const numbers = [...records.map((r) => r.spec.number), ...(this.tunnel ? [TUNNEL_PORT] : [])];
     await Promise.all(this.workers.flatMap((w) => numbers.map((n) => w.detach(n))));
@@ -508,6 +510,7 @@ export class Switch extends EventEmitter {
         return;
       case 'flows':
       case 'flushed':
+      case 'readingStopped':
         handle.replies.get(message.request)?.resolve(message);
         handle.replies.delete(message.request);
     }

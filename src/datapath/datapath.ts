@@ -128,6 +128,8 @@ export class Datapath implements FrameSink {
   private readonly shaper = new Shaper();
   private now = 0;
   private lastTick = 0;
+  /** Called once no frame waits for the slow path, after stopReading. */
+  private onSettled: (() => void) | null = null;
 
   constructor(
     private readonly options: DatapathOptions,
@@ -285,6 +287,25 @@ export class Datapath implements FrameSink {
     if (port.watch) this.io.unwatch(port.watch);
     port.up = false;
     this.ports[number] = undefined;
+  }
+
+  /** The agent hands its ports over (takeover): none is read again, between two batches, and
+   *  every one stays open for what still waits for the slow path to be sent; `settled` once
+   *  nothing does. Frames the kernel queues from now on are the successor's to read. */
+  stopReading(settled: () => void): void {
+    for (const port of this.ports) {
+      if (!port?.watch) continue;
+      this.io.unwatch(port.watch);
+      port.watch = null;
+    }
+    this.onSettled = settled;
+    this.checkSettled();
+  }
+
+  private checkSettled(): void {
+    if (!this.onSettled || this.pending.queuedFrames > 0 || this.pending.inFlight > 0 || this.pending.waiting > 0) return;
+    this.onSettled();
+    this.onSettled = () => undefined; // reading stays stopped
   }
 
   /** Reads and forwards up to ROUNDS_PER_WAKE batches from a ready port. */
@@ -462,7 +483,7 @@ export class Datapath implements FrameSink {
     this.io.unwatch(port.watch);
     port.watch = null;
     setTimeout(() => {
-      if (this.ports[port.number] !== port || port.watch || !port.up) return;
+      if (this.ports[port.number] !== port || port.watch || !port.up || this.onSettled) return;
       port.watch = this.io.watch(port.spec.fd, () => this.drain(port.number));
       this.drain(port.number);
     }, ms);
@@ -686,6 +707,7 @@ export class Datapath implements FrameSink {
     this.flush();
     for (const id of actionIds) this.actionTable.release(id);
     this.sendUpcalls();
+    this.checkSettled();
   }
 
   /** Starts capturing on a port (the agent has checked the spec's match). */
@@ -726,6 +748,7 @@ export class Datapath implements FrameSink {
   failBatch(batch: number): void {
     for (const flow of this.pending.complete(batch)) this.counters.values[this.counters.dropIndex(Drop.slowPathFailed)] += flow.frames.length;
     this.sendUpcalls();
+    this.checkSettled();
   }
 
   invalidate(generation: number, tags: readonly string[]): number {

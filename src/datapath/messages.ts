@@ -152,6 +152,8 @@ export type ToDatapath =
   | ({ type: 'tunnelMap' } & TunnelMap)
   | { type: 'invalidate'; generation: number; tags: string[] }
   | { type: 'dumpFlows'; request: number }
+  /** Read no port again; answered (readingStopped) once no frame waits for the slow path. */
+  | { type: 'stopReading'; request: number }
   | { type: 'flushFlows'; request: number }
   /** Hold what is sent to the port (the newest `windowMs` of it) until its guest sends. */
   | { type: 'hold'; number: number; windowMs: number }
@@ -175,4 +177,5 @@ export type FromDatapath =
    *  flows must go. */
   | { type: 'connectionsEnded'; slots: number[] }
   | { type: 'flows'; request: number; flows: FlowDump[] }
+  | { type: 'readingStopped'; request: number }
   | { type: 'flushed'; request: number; removed: number };

@@ -62,10 +62,15 @@ export class RecordingIo implements FrameIo {
   receiveDrops(): number {
     return 0;
   }
-  watch(_fd: number, onReadable: () => void): unknown {
+  /** Descriptors watched for reading. */
+  watched = new Set<number>();
+  watch(fd: number, onReadable: () => void): unknown {
     this.readable.push(onReadable);
-    return onReadable;
+    this.watched.add(fd);
+    return fd;
   }
-  unwatch(): void {}
+  unwatch(watch: unknown): void {
+    this.watched.delete(watch as number);
+  }
 }
 
