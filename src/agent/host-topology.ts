@@ -8,7 +8,7 @@ import { formatMac, parseMac } from '../packet';
 import type { TunnelMap } from '../datapath';
 import { FloatingIp, Host, Kind, LoadBalancer, MemberStatus, memberStatusId, Migration, Mirror, NAT_BLOCK_PORTS, NAT_FIRST_PORT, NatBlock, Port, PortBinding, PortQos, Router, RouterNeighbor, Station, Stored, TunnelZone } from '../topology';
 import {
-  deviceTag, EncodedState, encodeState, hostTag, LearnedStation, macClock, MacEntry, macTag, MacTable, Neighbor, neighborTag, PortPlace, securityGroupTag, chainTag, portGroupTag, externalTag, loadBalancerTag, StateLoadBalancer, StatePort, StateSourceNat, TopologyState, vportTag,
+  deviceTag, EncodedState, floodTag, encodeState, hostTag, LearnedStation, macClock, MacEntry, macTag, MacTable, Neighbor, neighborTag, PortPlace, securityGroupTag, chainTag, portGroupTag, externalTag, loadBalancerTag, StateLoadBalancer, StatePort, StateSourceNat, TopologyState, vportTag,
 } from '../simulation';
 
 /** The bridge of ports attached without a binding. */
@@ -422,7 +422,7 @@ export class HostTopology {
       case 'binding': {
         const port = object.kind === 'port' ? v : (this.objects.get(`port/${v.id}`)?.value as typeof v | undefined);
         tags.add(vportTag(v.id));
-        if (port?.device) tags.add(deviceTag(port.device));
+        if (port?.device) tags.add(this.portsTagOf(port.device));
         if (port?.peer) tags.add(vportTag(port.peer));
         // Its groups' members changed (rules that name them as remote groups see other addresses).
         for (const group of (port as Partial<Port> | undefined)?.securityGroups ?? []) tags.add(securityGroupTag(group));
@@ -467,9 +467,16 @@ export class HostTopology {
         const to = this.objects.get(`port/${mirror.toPort}`)?.value as { device?: string } | undefined;
         tags.add(vportTag(mirror.port));
         tags.add(vportTag(mirror.toPort));
-        if (to?.device) tags.add(deviceTag(to.device));
+        if (to?.device) tags.add(this.portsTagOf(to.device));
       }
     }
+  }
+
+  /** What a port that comes, goes or changes on a device makes stale: a bridge's floods (the
+   *  flows to known stations carry their ports' tags), a router's every flow (its connected
+   *  routes). */
+  private portsTagOf(device: string): string {
+    return this.objects.has(`bridge/${device}`) || device === LOCAL_BRIDGE ? floodTag(device) : deviceTag(device);
   }
 
   private tableFor(bridge: string): void {

@@ -16,7 +16,7 @@ import {
 import { connectionTag, DROP_REASONS, FlowKeyExtractor, KEY_WORDS } from '../flow';
 import { formatMac, parseIpv4, VNET_HEADER_BYTES, VXLAN_UDP_PORT } from '../packet';
 import {
-  CONNTRACK_SPACE_TAG, decodeState, deviceTag, LearnedStation, macClock, macTag, portTag, SimulationResult, TABLE_SPACE_TAG, TopologySimulation, TopologyState, vportTag,
+  CONNTRACK_SPACE_TAG, decodeState, floodTag, LearnedStation, macClock, macTag, portTag, SimulationResult, TABLE_SPACE_TAG, TopologySimulation, TopologyState, vportTag,
 } from '../simulation';
 import type { Stored } from '../topology';
 import type { SimulationAnswer, SimulationTask } from '../../workers/simulation';
@@ -321,7 +321,7 @@ export class Switch extends EventEmitter {
       if (record && !record.binding) {
         record.binding = port;
         this.topology.changed();
-        stale.push(...this.tagsOf(record), deviceTag(LOCAL_BRIDGE));
+        stale.push(...this.tagsOf(record), floodTag(LOCAL_BRIDGE));
       } else if (!record) this.bind(name, port);
     }
     if (stale.length > 0) this.invalidate(stale);
@@ -588,7 +588,7 @@ export class Switch extends EventEmitter {
   /** The flows that depend on a datapath port: its own, its virtual port's, its bridge's floods. */
   private tagsOf(record: PortRecord): string[] {
     const port = this.topology.virtualPortOf(this.viewOf(record));
-    return [portTag(record.spec.number), vportTag(port.id), ...(port.bridge ? [deviceTag(port.bridge)] : [])];
+    return [portTag(record.spec.number), vportTag(port.id), ...(port.bridge ? [floodTag(port.bridge)] : [])];
   }
 
   private invalidate(tags: string[]): void {

@@ -43,21 +43,22 @@ export class BridgeStep {
 
     if (w.destination[0] & 1) {
       w.note(() => '  destination is multicast: flood');
-      return this.exit(bridge, this.floodPorts(bridge, port, vlan), vlan, w);
+      return this.flood(bridge, port, vlan, w);
     }
     w.tags.add(bridge.macTags.get(vlan, w.destination));
     const target = this.routerPortWith(bridge, w.destination) ?? this.walker.topology.byIndex[bridge.macs.lookup(vlan, w.destination)];
     if (!target || target.device !== bridge.id) {
       w.note(() => `  ${formatMac(w.destination)} unknown: flood`);
-      return this.exit(bridge, this.floodPorts(bridge, port, vlan), vlan, w);
+      return this.flood(bridge, port, vlan, w);
     }
     if (target === port) return w.drop('noOutput', () => `${formatMac(w.destination)} is on the ingress port`);
     w.note(() => `  ${formatMac(w.destination)} is on ${target.name}`);
     this.exit(bridge, [target], vlan, w);
   }
 
-  private floodPorts(bridge: VirtualBridge, from: VirtualPort, vlan: number): VirtualPort[] {
-    return bridge.ports.filter((p) => p !== from && p.up && !p.mirrorDestination && (!bridge.vlanAware || p.trunk || p.vlan === vlan));
+  private flood(bridge: VirtualBridge, from: VirtualPort, vlan: number, w: Walk): void {
+    w.tags.add(bridge.floodTag);
+    this.exit(bridge, bridge.ports.filter((p) => p !== from && p.up && !p.mirrorDestination && (!bridge.vlanAware || p.trunk || p.vlan === vlan)), vlan, w);
   }
 
   /** The bridge's port linked to the router port that owns `mac`. */

@@ -9,6 +9,9 @@ export const vportTag = (id: string): string => `vport:${id}`;
 export const hostTag = (id: string): string => `host:${id}`;
 /** A bridge or router: its ports, its routes. */
 export const deviceTag = (id: string): string => `device:${id}`;
+/** A bridge's floods: the ports a frame to no known station goes out of. A port that comes or
+ *  goes changes them, and the flows to known stations not at all. */
+export const floodTag = (bridge: string): string => `flood:${bridge}`;
 /** Where (vlan, mac) lives in one bridge's MAC table. */
 export function macTag(bridge: string, vlan: number, mac: Uint8Array, at = 0): string {
   let hex = '';

@@ -13,7 +13,7 @@ import { StateChain, StatePortGroup, VirtualChain, virtualChains } from './chain
 import { MemberChains, SecurityGroupChains, StateGroup } from './security-groups';
 import { MacTable } from './mac-table';
 import { PortGuard, portGuard } from './port-security';
-import { deviceTag, hostTag, MacTags, neighborTag, portTag, vportTag } from './tags';
+import { deviceTag, floodTag, hostTag, MacTags, neighborTag, portTag, vportTag } from './tags';
 import { contains, formatAddress, networkOf, parsePrefix, Prefix } from '../packet';
 
 export interface TopologyState {
@@ -169,6 +169,7 @@ export interface VirtualBridge extends ChainsOf {
   serviceMac: Uint8Array;
   name: string;
   tag: string;
+  floodTag: string;
   macTags: MacTags;
   vlanAware: boolean;
   macs: MacTable;
@@ -223,7 +224,7 @@ export class VirtualTopology {
     });
     for (const b of state.bridges) {
       this.bridges.set(b.id, {
-        id: b.id, name: b.name, tag: deviceTag(b.id), subnets: b.subnets, dhcp: dhcpSubnets(b.subnets, state.guestMtu), serviceMac: parseMac(macFromId(b.id)), macTags: new MacTags(b.id), vlanAware: b.vlanAware, macs: new MacTable(macTables[b.macTable]), ports: [], ...chainsOf(b, `bridge ${b.name}`),
+        id: b.id, name: b.name, tag: deviceTag(b.id), floodTag: floodTag(b.id), subnets: b.subnets, dhcp: dhcpSubnets(b.subnets, state.guestMtu), serviceMac: parseMac(macFromId(b.id)), macTags: new MacTags(b.id), vlanAware: b.vlanAware, macs: new MacTable(macTables[b.macTable]), ports: [], ...chainsOf(b, `bridge ${b.name}`),
       });
     }
     for (const r of state.routers) {

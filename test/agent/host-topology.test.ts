@@ -1,6 +1,6 @@
 import test from 'ava';
 import { HostTopology, LOCAL_BRIDGE, MAX_NEIGHBORS_PER_ROUTER } from '../../src/agent/host-topology';
-import { deviceTag, vportTag } from '../../src/simulation';
+import { deviceTag, floodTag, vportTag } from '../../src/simulation';
 import { EMPTY, Kind, KindMap, Stored } from '../../src/topology';
 
 let version = 0;
@@ -18,13 +18,16 @@ test('bindings of this host are the interfaces to attach; another host\'s are no
   t.deepEqual([...host.bindingsHere()], [['vnet0', 'p1']]);
 });
 
-test('a change invalidates the tags of what it touched, and only those', (t) => {
+test('a change invalidates the tags of what it touched, and only those: a bridge port its floods, a router port every flow of its router', (t) => {
   const host = new HostTopology('h1', 16);
   host.setObjects([bridge, port, here]);
   t.deepEqual(host.setObjects([bridge, port, here]), [], 'nothing changed: nothing stale');
   const renamed = { ...port, version: ++version, value: { ...port.value, name: 'vm-one' } };
-  t.deepEqual(host.setObjects([bridge, renamed, here]).sort(), [deviceTag('b1'), vportTag('p1')].sort());
-  t.deepEqual(host.setObjects([bridge, renamed]).sort(), [deviceTag('b1'), vportTag('p1')].sort(), 'an unbinding');
+  t.deepEqual(host.setObjects([bridge, renamed, here]).sort(), [floodTag('b1'), vportTag('p1')].sort());
+  t.deepEqual(host.setObjects([bridge, renamed]).sort(), [floodTag('b1'), vportTag('p1')].sort(), 'an unbinding');
+  const router = stored('router', { id: 'r1', name: 'r1' });
+  host.setObjects([bridge, renamed, router]);
+  t.deepEqual(host.setObjects([bridge, renamed, router, stored('port', { id: 'p9', device: 'r1' })]).sort(), [deviceTag('r1'), vportTag('p9')].sort(), 'its connected routes');
 });
 
 test('the state numbers ports stably, binds them to datapath ports, and keeps unbound ones on the local bridge', (t) => {

@@ -62,3 +62,22 @@ test.serial('an interface of that name coming back is reopened, as when libvirt 
   t.deepEqual((await agent.ports()).map((p) => p.name), ['pa', 'pb']);
   t.notRegex(agent.log(), /"level":(50|60)/, 'no error was logged');
 });
+
+test.serial('a port that comes or goes re-decides its bridge\'s floods only: the flows between the other ports stay cached', async (t) => {
+  const d = await lab.namespace('d');
+  await lab.veth(d, 'eth0', sw, 'pd');
+  t.true(await ping(lab, hosts.a, '10.79.0.2'));
+  const betweenStations = async () => ((await agent.client.request('GET', '/flows')) as { match: string; tags: string[] }[])
+    .filter((f) => f.tags.some((tag) => tag.startsWith('mac:')) && !f.tags.includes('flood:local')).map((f) => f.match);
+  const cached = await betweenStations();
+  t.true(cached.length >= 2, `the ping's flows both ways: ${JSON.stringify(cached)}`);
+  const gone = async () => {
+    const now = await betweenStations();
+    return cached.filter((m) => !now.includes(m));
+  };
+  await agent.client.request('POST', '/ports', { name: 'pd', kind: 'packet' });
+  t.deepEqual(await gone(), [], 'a port added');
+  await agent.client.request('DELETE', '/ports/pd');
+  t.deepEqual(await gone(), [], 'a port removed');
+  t.true(await ping(lab, hosts.a, '10.79.0.2'));
+});

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { emitEthernet, emitVlanTag, EtherType, parseMac } from '../../src/packet';
-import { deviceTag, macTag, portTag, TABLE_SPACE_TAG, vportTag } from '../../src/simulation';
+import { deviceTag, floodTag, macTag, portTag, TABLE_SPACE_TAG, vportTag } from '../../src/simulation';
 import { outputs, TestHost } from '../helpers/topology';
 
 const A = '52:54:00:00:00:0a';
@@ -21,7 +21,7 @@ test('broadcast floods to every other up port of the bridge, tied to the bridge'
   host.ports.push({ number: 4, name: 'p4', up: false });
   const result = host.simulate(1, frame(A, BROADCAST));
   t.deepEqual(outputs(result.actions), [2, 3]);
-  t.true(result.tags.includes(deviceTag('local')), 'a port added to the bridge changes its floods');
+  t.true(result.tags.includes(floodTag('local')), 'a port added to the bridge changes its floods');
   t.deepEqual(result.invalidate, [macTag('local', 0, parseMac(A))], 'a new station invalidates floods toward it');
 });
 
@@ -30,10 +30,11 @@ test('unknown unicast floods; once the destination is learned it goes to its por
   const unknown = host.simulate(1, frame(A, B));
   t.deepEqual(outputs(unknown.actions), [2, 3]);
   t.true(unknown.tags.includes(macTag('local', 0, parseMac(B))), 'the flood is tied to B, so learning B replaces it');
+  t.true(unknown.tags.includes(floodTag('local')), 'and to the ports it goes out of');
   host.simulate(2, frame(B, A));
   const known = host.simulate(1, frame(A, B));
   t.deepEqual(outputs(known.actions), [2]);
-  t.deepEqual(known.tags.sort(), [macTag('local', 0, parseMac(B)), deviceTag('local'), portTag(1), portTag(2), vportTag('local:p1'), vportTag('local:p2')].sort());
+  t.deepEqual(known.tags.sort(), [macTag('local', 0, parseMac(B)), deviceTag('local'), portTag(1), portTag(2), vportTag('local:p1'), vportTag('local:p2')].sort(), 'not to the floods: a port that comes or goes leaves it be');
 });
 
 test('a MAC that moves invalidates the flows tagged with it', (t) => {
