@@ -11,7 +11,8 @@ import type { FastifyInstance } from 'fastify';
 import pino, { Logger } from 'pino';
 import { httpsOnly, newToken, tenantApi, tokenDigest } from '../api';
 import type { LearnedStation, Neighbor } from '../simulation';
-import { ADMIN_TENANT, EmbeddedStore, EtcdStore, stationId, Stored, TopologyStore } from '../topology';
+import { ADMIN_TENANT, EmbeddedStore, EtcdStore, stationId, TopologyStore } from '../topology';
+import type { TopologyChange } from './host-topology';
 import { AddedPorts } from './added-ports';
 import { ControlApi, refuseIfTaken } from './control-api';
 import { noteGuestRunning, watchMigrations } from './migration-watch';
@@ -338,14 +339,14 @@ function listenOptions(api: string): { path: string } | { host: string; port: nu
 async function followStore(store: TopologyStore, sw: Switch, logger: Logger): Promise<() => void> {
   let stopWatch = () => {};
   let stopped = false;
-  let scheduled = false;
-  const objects = new Map<string, Stored>();
-  const keyOf = (kind: string, id: string) => `${kind}/${id}`;
+  // The changes of one turn are applied together.
+  let changes: TopologyChange[] = [];
   const update = () => {
-    scheduled = false;
-    if (stopped) return;
+    const now = changes;
+    changes = [];
+    if (stopped || now.length === 0) return;
     try {
-      sw.setTopology([...objects.values()]);
+      sw.applyChanges(now);
     } catch (error) {
       logger.error({ err: error }, 'applying a topology change failed');
     }
@@ -354,19 +355,15 @@ async function followStore(store: TopologyStore, sw: Switch, logger: Logger): Pr
   const follow = async (): Promise<void> => {
     const snapshot = await store.snapshot();
     if (stopped) return;
-    objects.clear();
-    for (const o of snapshot.objects) objects.set(keyOf(o.kind, o.value.id), o);
+    changes = [];
     sw.setTopology(snapshot.objects);
     const mine = ++generation;
     stopWatch = store.watch(
       snapshot.revision,
       (event) => {
         if (mine !== generation) return;
-        if (event.type === 'put') objects.set(keyOf(event.object.kind, event.object.value.id), event.object);
-        else objects.delete(keyOf(event.kind, event.id));
-        if (scheduled) return;
-        scheduled = true;
-        setImmediate(update);
+        changes.push(event.type === 'put' ? { type: 'put', object: event.object } : { type: 'delete', kind: event.kind, id: event.id });
+        if (changes.length === 1) setImmediate(update);
       },
       (error) => {
         if (mine !== generation || stopped) return; // a watch already given up, or told twice

@@ -6,10 +6,21 @@
 import { ConnTable } from '../flow';
 import { formatMac, parseMac } from '../packet';
 import type { TunnelMap } from '../datapath';
-import { FloatingIp, Host, Kind, LoadBalancer, MemberStatus, memberStatusId, Migration, Mirror, NAT_BLOCK_PORTS, NAT_FIRST_PORT, NatBlock, Port, PortBinding, PortQos, Router, RouterNeighbor, Station, Stored, TunnelZone } from '../topology';
+import { FloatingIp, Kind, KindMap, LoadBalancer, MemberStatus, memberStatusId, Migration, Mirror, NAT_BLOCK_PORTS, NAT_FIRST_PORT, NatBlock, Port, PortBinding, PortQos, Router, RouterNeighbor, Station, Stored, TunnelZone } from '../topology';
 import {
   deviceTag, EncodedState, floodTag, encodeState, hostTag, LearnedStation, macClock, MacEntry, macTag, MacTable, Neighbor, neighborTag, PortPlace, securityGroupTag, chainTag, portGroupTag, externalTag, loadBalancerTag, StateLoadBalancer, StatePort, StateSourceNat, TopologyState, vportTag,
 } from '../simulation';
+
+/** A change the store told of: an object put (new, or a new version of it), or deleted. */
+export type TopologyChange = { type: 'put'; object: Stored } | { type: 'delete'; kind: Kind; id: string };
+
+/** What applying changes did: the tags of the flows they make stale, and whether they touch
+ *  what this host attaches, holds or tunnels to (HostTopology.isHere), which the switch then
+ *  looks at again. */
+export interface AppliedChanges {
+  stale: string[];
+  here: boolean;
+}
 
 /** The bridge of ports attached without a binding. */
 export const LOCAL_BRIDGE = 'local';
@@ -25,8 +36,16 @@ export interface DatapathPortView {
 }
 
 export class HostTopology {
-  private objects = new Map<string, Stored>();
+  /** The store's objects, by kind and id. */
+  private readonly objects = new Map<Kind, Map<string, Stored>>();
   private readonly indexes = new Map<string, number>();
+  /** Indexes given back by ports that went, given out again first; then nextIndex. */
+  private readonly freeIndexes: number[] = [];
+  private nextIndex = 1;
+  /** Bindings to this host, by port. */
+  private readonly boundHere = new Map<string, PortBinding>();
+  /** Each device's ports. */
+  private readonly portsOn = new Map<string, Set<string>>();
   private readonly macTables = new Map<string, { slot: number; table: MacTable }>();
   private readonly tableBuffers: SharedArrayBuffer[] = [];
   /** Slots of deleted bridges' tables, given to the next bridges. */
@@ -50,55 +69,133 @@ export class HostTopology {
     this.conntrack = new ConnTable(conntrackSize);
   }
 
-  /** Takes the store's objects as they are now; returns the tags of the flows this makes stale. */
+  /** Takes the store's objects as they are now (a snapshot); returns the tags of the flows
+   *  this makes stale. */
   setObjects(objects: readonly Stored[]): string[] {
-    const next = new Map(objects.map((o) => [`${o.kind}/${o.value.id}`, o]));
+    const changes: TopologyChange[] = objects.map((object) => ({ type: 'put', object }));
+    const next = new Set(objects.map((o) => `${o.kind}/${o.value.id}`));
+    for (const [kind, ofKind] of this.objects) {
+      for (const id of ofKind.keys()) if (!next.has(`${kind}/${id}`)) changes.push({ type: 'delete', kind, id });
+    }
+    return this.apply(changes).stale;
+  }
+
+  /** Applies what the store's watch told, in order: each change costs the work of what it
+   *  touches, not of the topology's size. */
+  apply(changes: readonly TopologyChange[]): AppliedChanges {
     const tags = new Set<string>();
     const stations: Station[] = [];
-    for (const [key, object] of next) {
-      const before = this.objects.get(key);
-      if (before?.version === object.version) continue;
+    const neighbors: Neighbor[] = [];
+    let here = false;
+    let applied = 0;
+    for (const change of changes) {
+      const kind = change.type === 'put' ? change.object.kind : change.kind;
+      const id = change.type === 'put' ? change.object.value.id : change.id;
+      let ofKind = this.objects.get(kind);
+      if (!ofKind) this.objects.set(kind, (ofKind = new Map()));
+      const before = ofKind.get(id);
+      const after = change.type === 'put' ? change.object : undefined;
+      if (after ? before?.version === after.version : !before) continue;
+      applied++;
+      here ||= this.isHere(before) || this.isHere(after);
       this.tagsOf(before, tags);
-      this.tagsOf(object, tags);
-      if (object.kind === 'station') stations.push(object.value as Station);
+      if (after) ofKind.set(id, after);
+      else ofKind.delete(id);
+      this.tagsOf(after, tags);
+      this.follow(before, after, tags, stations, neighbors);
     }
-    for (const [key, object] of this.objects) {
-      if (next.has(key)) continue;
-      this.tagsOf(object, tags);
-      if (object.kind === 'station') this.forgetStation(object.value as Station);
-      if (object.kind === 'neighbor') this.forgetNeighbor(object.value as RouterNeighbor, tags);
-    }
-    this.objects = next;
-    for (const [id, { slot }] of [...this.macTables]) {
-      if (id === LOCAL_BRIDGE || next.has(`bridge/${id}`)) continue;
-      this.macTables.delete(id);
-      this.freeSlots.push(slot);
-    }
-    for (const bridge of this.list('bridge')) this.tableFor(bridge.id);
-    for (const [key, n] of this.neighbors) if (!next.has(`router/${n.router}`)) this.dropNeighbor(key, n);
-    for (const tag of this.learnNeighbors(this.list('neighbor'))) tags.add(tag);
+    for (const tag of this.learnNeighbors(neighbors)) tags.add(tag);
     for (const tag of this.learnStations(stations)) tags.add(tag);
-    this.changed();
-    return [...tags];
+    if (applied > 0) this.changed();
+    return { stale: [...tags], here };
+  }
+
+  /** What an object that came, changed or went takes with it besides its tags: a bridge's MAC
+   *  table, a router's neighbors, the stations and neighbors other hosts shared. */
+  private follow(before: Stored | undefined, after: Stored | undefined, tags: Set<string>, stations: Station[], neighbors: Neighbor[]): void {
+    const object = (after ?? before)!;
+    switch (object.kind) {
+      case 'binding':
+        if ((after?.value as PortBinding | undefined)?.host === this.hostId) this.boundHere.set(object.value.id, after!.value as PortBinding);
+        else this.boundHere.delete(object.value.id);
+        return;
+      case 'port': {
+        const [was, is] = [(before?.value as Port | undefined)?.device, (after?.value as Port | undefined)?.device];
+        if (was === is) return;
+        if (was !== undefined) this.portsOn.get(was)?.delete(object.value.id);
+        if (is !== undefined) {
+          const ports = this.portsOn.get(is);
+          if (ports) ports.add(object.value.id);
+          else this.portsOn.set(is, new Set([object.value.id]));
+        }
+        return;
+      }
+      case 'bridge':
+        if (after) this.tableFor(object.value.id);
+        else this.freeTable(object.value.id);
+        return;
+      case 'router':
+        if (!after) {
+          for (const [key, n] of this.neighbors) if (n.router === object.value.id) this.dropNeighbor(key, n);
+        } else if (!before) neighbors.push(...this.list('neighbor').filter((n) => n.router === object.value.id));
+        return;
+      case 'neighbor':
+        if (after) neighbors.push(after.value as RouterNeighbor);
+        else this.forgetNeighbor(before!.value as RouterNeighbor, tags);
+        return;
+      case 'station':
+        if (after) stations.push(after.value as Station);
+        else this.forgetStation(before!.value as Station);
+    }
+  }
+
+  /** Whether an object decides what this host attaches, holds or tunnels to: its bindings and
+   *  ports bound here, VTEPs, the hosts, tunnel zones and migrations. */
+  private isHere(object: Stored | undefined): boolean {
+    if (!object) return false;
+    switch (object.kind) {
+      case 'binding': {
+        const b = object.value as PortBinding;
+        return b.host === this.hostId || b.vtepAddress !== '' || b.standby.some((s) => s.host === this.hostId);
+      }
+      case 'port': {
+        const b = this.value('binding', object.value.id);
+        return b !== undefined && (b.host === this.hostId || b.vtepAddress !== '');
+      }
+      case 'host':
+      case 'tunnelZone':
+      case 'migration':
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  private value<K extends Kind>(kind: K, id: string): KindMap[K] | undefined {
+    return this.objects.get(kind)?.get(id)?.value as KindMap[K] | undefined;
+  }
+
+  private has(kind: Kind, id: string): boolean {
+    return this.objects.get(kind)?.has(id) ?? false;
   }
 
   /** Interfaces bound to a virtual port on this host: interface name -> port id. The
    *  destination of a migration is bound here too while it lasts. */
   bindingsHere(): Map<string, string> {
     const here = new Map<string, string>();
-    for (const b of this.list('binding')) if (b.host === this.hostId && b.interface && this.objects.has(`port/${b.id}`)) here.set(b.interface, b.id);
-    for (const m of this.migrating()) if (m.destinationHost === this.hostId && this.objects.has(`port/${m.port}`)) here.set(m.destinationInterface, m.port);
+    for (const b of this.boundHere.values()) if (b.interface && this.has('port', b.id)) here.set(b.interface, b.id);
+    for (const m of this.migrating()) if (m.destinationHost === this.hostId && this.has('port', m.port)) here.set(m.destinationInterface, m.port);
     return here;
   }
 
   /** The tenant a virtual port belongs to, or undefined when there is no such port. */
   tenantOf(port: string): string | undefined {
-    return this.objects.get(`port/${port}`)?.value.tenant;
+    return this.value('port', port)?.tenant;
   }
 
   /** A virtual port's QoS limits, or undefined when there is no such port. */
   qosOf(port: string): PortQos | undefined {
-    return (this.objects.get(`port/${port}`)?.value as Port | undefined)?.qos;
+    return this.value('port', port)?.qos;
   }
 
   /** Ports whose VM is arriving here and has not run here yet: their frames are held. */
@@ -142,7 +239,7 @@ export class HostTopology {
   learnNeighbors(learned: readonly Neighbor[]): string[] {
     const tags: string[] = [];
     for (const n of learned) {
-      if (!this.objects.has(`router/${n.router}`)) continue;
+      if (!this.has('router', n.router)) continue;
       const key = `${n.router}/${n.address}`;
       const known = this.neighbors.get(key);
       if (known?.mac === n.mac) continue;
@@ -166,7 +263,7 @@ export class HostTopology {
     const tags: string[] = [];
     for (const s of stations) {
       const table = this.macTables.get(s.bridge)?.table;
-      if (!table || !this.objects.has(`port/${s.port}`)) continue;
+      if (!table || !this.has('port', s.port)) continue;
       const mac = parseMac(s.mac);
       const learned = table.learn(s.vlan, mac, 0, this.indexOf(s.port), macClock());
       if (learned === 'new' || learned === 'moved') tags.push(macTag(s.bridge, s.vlan, mac));
@@ -227,7 +324,7 @@ export class HostTopology {
   /** The virtual port a datapath port stands for: bound, or on the local bridge. */
   virtualPortOf(port: DatapathPortView): { id: string; index: number; bridge?: string } {
     const id = port.binding ?? localPortId(port.name);
-    const device = port.binding ? (this.objects.get(`port/${port.binding}`)?.value as { device?: string } | undefined)?.device : LOCAL_BRIDGE;
+    const device = port.binding ? this.value('port', port.binding)?.device : LOCAL_BRIDGE;
     return { id, index: this.indexOf(id), bridge: device && this.macTables.has(device) ? device : undefined };
   }
 
@@ -257,7 +354,7 @@ export class HostTopology {
     const migrations = new Map(this.migrating().map((m) => [m.port, m]));
     const statePorts: StatePort[] = this.list('port').map((p) => {
       const local = boundHere.get(p.id);
-      const binding = this.objects.get(`binding/${p.id}`)?.value as PortBinding | undefined;
+      const binding = this.value('binding', p.id);
       const index = this.indexOf(p.id);
       if (binding?.vtepAddress) {
         // A VTEP's port: frames to it go to the VTEP in its VNI; its frames enter the topology
@@ -299,6 +396,7 @@ export class HostTopology {
     for (const [id, index] of this.indexes) {
       if (live.has(id)) continue;
       this.indexes.delete(id);
+      this.freeIndexes.push(index);
       for (const { table } of this.macTables.values()) table.flushPort(index);
     }
     this.current = {
@@ -331,11 +429,14 @@ export class HostTopology {
   /** The addresses whose source NAT this host gives ports on: the gateways of routers that a
    *  VM bound here sits behind (a port of theirs links to its bridge). */
   sourceNatWanted(): { network: string; address: string }[] {
-    const bridges = new Set(this.list('binding').filter((b) => b.host === this.hostId).map((b) => (this.objects.get(`port/${b.id}`)?.value as Port | undefined)?.device));
+    const bridges = new Set([...this.boundHere.keys()].map((id) => this.value('port', id)?.device));
     const behind = new Set<string>();
-    for (const p of this.list('port')) {
-      const peer = p.peer ? (this.objects.get(`port/${p.peer}`)?.value as Port | undefined) : undefined;
-      if (peer && bridges.has(p.device)) behind.add(peer.device);
+    for (const bridge of bridges) {
+      for (const id of (bridge && this.portsOn.get(bridge)) || []) {
+        const p = this.value('port', id)!;
+        const peer = p.peer ? this.value('port', p.peer) : undefined;
+        if (peer) behind.add(peer.device);
+      }
     }
     return this.list('router').filter((r) => behind.has(r.id)).flatMap((r) => {
       const address = this.gatewayAddress(r);
@@ -380,20 +481,20 @@ export class HostTopology {
   /** The IPv4 address of a router's gateway port, or ''. */
   private gatewayAddress(r: Router): string {
     if (!r.externalNetwork || !r.gatewayPort) return '';
-    const gateway = this.objects.get(`port/${r.gatewayPort}`)?.value as Port | undefined;
+    const gateway = this.value('port', r.gatewayPort);
     return gateway?.addresses.find((a) => !a.includes(':'))?.split('/')[0] ?? '';
   }
 
   /** The underlay address of the other host a virtual port is bound on, when this host
    *  tunnels to it; '' when it is bound here, nowhere, or on a host out of reach. */
   boundElsewhere(port: string): string {
-    const binding = this.objects.get(`binding/${port}`)?.value as PortBinding | undefined;
+    const binding = this.value('binding', port);
     return binding && !binding.vtepAddress ? this.placeOn(binding.host).remote : '';
   }
 
   /** A port bound on another host: reached through its tunnel, when this host tunnels to it. */
   private placeOn(host: string | undefined): PortPlace {
-    const there = host && host !== this.hostId && this.tunnelsTo(host) ? (this.objects.get(`host/${host}`)?.value as Host | undefined) : undefined;
+    const there = host && host !== this.hostId && this.tunnelsTo(host) ? this.value('host', host) : undefined;
     return { datapathPort: 0, remote: there?.underlayAddress ?? '', remoteHost: there?.id ?? '' };
   }
 
@@ -405,7 +506,7 @@ export class HostTopology {
 
   private list<K extends Kind>(kind: K): Stored<K>['value'][] {
     const out: Stored<K>['value'][] = [];
-    for (const o of this.objects.values()) if (o.kind === kind) out.push(o.value as Stored<K>['value']);
+    for (const o of this.objects.get(kind)?.values() ?? []) out.push(o.value as Stored<K>['value']);
     return out;
   }
 
@@ -420,7 +521,7 @@ export class HostTopology {
         return;
       case 'port':
       case 'binding': {
-        const port = object.kind === 'port' ? v : (this.objects.get(`port/${v.id}`)?.value as typeof v | undefined);
+        const port = object.kind === 'port' ? v : this.value('port', v.id);
         tags.add(vportTag(v.id));
         if (port?.device) tags.add(this.portsTagOf(port.device));
         if (port?.peer) tags.add(vportTag(port.peer));
@@ -464,7 +565,7 @@ export class HostTopology {
       case 'mirror': {
         // The mirrored port's flows gain or lose a copy; the destination's bridge floods anew.
         const mirror = object.value as Mirror;
-        const to = this.objects.get(`port/${mirror.toPort}`)?.value as { device?: string } | undefined;
+        const to = this.value('port', mirror.toPort);
         tags.add(vportTag(mirror.port));
         tags.add(vportTag(mirror.toPort));
         if (to?.device) tags.add(this.portsTagOf(to.device));
@@ -476,7 +577,14 @@ export class HostTopology {
    *  flows to known stations carry their ports' tags), a router's every flow (its connected
    *  routes). */
   private portsTagOf(device: string): string {
-    return this.objects.has(`bridge/${device}`) || device === LOCAL_BRIDGE ? floodTag(device) : deviceTag(device);
+    return this.has('bridge', device) || device === LOCAL_BRIDGE ? floodTag(device) : deviceTag(device);
+  }
+
+  private freeTable(bridge: string): void {
+    const known = this.macTables.get(bridge);
+    if (!known || bridge === LOCAL_BRIDGE) return;
+    this.macTables.delete(bridge);
+    this.freeSlots.push(known.slot);
   }
 
   private tableFor(bridge: string): void {
@@ -489,12 +597,7 @@ export class HostTopology {
 
   private indexOf(id: string): number {
     let index = this.indexes.get(id);
-    if (index === undefined) {
-      const used = new Set(this.indexes.values());
-      index = 1;
-      while (used.has(index)) index++;
-      this.indexes.set(id, index);
-    }
+    if (index === undefined) this.indexes.set(id, (index = this.freeIndexes.pop() ?? this.nextIndex++));
     return index;
   }
 }

@@ -6,3 +6,4 @@ export * from './metrics';
 export * from './port-config';
 export * from './switch';
 export * from './switch-options';
+export type { TopologyChange } from './host-topology';

@@ -23,7 +23,7 @@ import type { SimulationAnswer, SimulationTask } from '../../workers/simulation'
 import { SwitchError } from './errors';
 import { ArrivingGuests, HoldablePort } from './arriving-guests';
 import { DatapathThread, settle } from './datapath-thread';
-import { DatapathPortView, HostTopology, LOCAL_BRIDGE, VTEP_PORT_BASE } from './host-topology';
+import { AppliedChanges, DatapathPortView, HostTopology, LOCAL_BRIDGE, TopologyChange, VTEP_PORT_BASE } from './host-topology';
 import { GatewayAnnouncer } from './gateway-announcer';
 import { PortConfig, PortInfo, PortState, validatePortConfig } from './port-config';
 import { applyPortLimits } from './port-limits';
@@ -34,6 +34,7 @@ import { DEFAULT_MAC_AGING_SECONDS, SwitchOptions, validateSwitchOptions } from 
 import { PortCaptures } from './port-captures';
 import { RemoteCaptures } from './remote-captures';
 import type { HandedOver, InheritedDescriptors } from './takeover';
+import { ChangeTimings, ChangeTimingSummary } from './change-timings';
 
 /** A learned station: the bridge and port where it lives. */
 export interface LearnedMac {
@@ -54,6 +55,8 @@ export interface SwitchStats {
   /** The routers' neighbors, and new ones refused for a router at its bound. */
   neighbors: { entries: number; refusals: number };
   slowPath: SlowPathStats;
+  /** How long applying each topology change took this switch's thread (change-timings.ts). */
+  topologyChanges: ChangeTimingSummary;
   /** The VXLAN tunnel's datagrams, when this host has an underlay address. */
   tunnel: { rxPackets: number; rxBytes: number; txPackets: number; txBytes: number } | null;
 }
@@ -113,6 +116,7 @@ export class Switch extends EventEmitter {
   private readonly arriving: ArrivingGuests;
   private readonly gateways = new GatewayAnnouncer();
   private readonly timers: NodeJS.Timeout[] = [];
+  private readonly changeTimings = new ChangeTimings();
   private readonly datapathOptions: DatapathOptions;
   private generation = 0;
   private closed = false;
@@ -308,7 +312,27 @@ export class Switch extends EventEmitter {
    *  and drops exactly the flows that depended on what changed. */
   setTopology(objects: readonly Stored[]): void {
     this.checkOpen();
-    const stale = this.topology.setObjects(objects);
+    this.follow({ stale: this.topology.setObjects(objects), here: true });
+  }
+
+  /** Applies the changes the store's watch told (HostTopology.apply). Those that touch what
+   *  this host attaches or tunnels to have the ports and the tunnel looked at again; the others
+   *  cost their own tags and no more, however large the topology. */
+  applyChanges(changes: readonly TopologyChange[]): void {
+    this.checkOpen();
+    this.changeTimings.time(() => this.follow(this.topology.apply(changes)));
+  }
+
+  private follow({ stale, here }: AppliedChanges): void {
+    if (here) this.rebind(stale);
+    if (stale.length > 0) this.invalidate(stale);
+    this.slowPath.releaseResolved();
+    this.emit('topology-changed');
+  }
+
+  /** Binds and unbinds this host's interfaces as the topology says; adds the tags of the flows
+   *  that makes stale to `stale`. */
+  private rebind(stale: string[]): void {
     const wanted = this.topology.bindingsHere();
     for (const record of [...this.ports.values()]) {
       if (record.binding && wanted.get(record.spec.name) !== record.binding) {
@@ -324,13 +348,10 @@ export class Switch extends EventEmitter {
         stale.push(...this.tagsOf(record), floodTag(LOCAL_BRIDGE));
       } else if (!record) this.bind(name, port);
     }
-    if (stale.length > 0) this.invalidate(stale);
     this.applyLimits();
     this.refreshTunnel();
     this.syncHolds();
-    this.slowPath.releaseResolved();
     this.announceGateways();
-    this.emit('topology-changed');
   }
 
   /** The topology as this host's walk sees it now. */
@@ -402,6 +423,7 @@ export class Switch extends EventEmitter {
       },
       neighbors: { entries: this.topology.neighborList().length, refusals: this.topology.neighborRefusals },
       slowPath: { ...this.slowPath.stats },
+      topologyChanges: this.changeTimings.summary(),
       tunnel: this.tunnel ? {
         rxPackets: sumCounters(all, first.portIndex(TUNNEL_PORT, PortCounter.rxPackets)), rxBytes: sumCounters(all, first.portIndex(TUNNEL_PORT, PortCounter.rxBytes)),
         txPackets: sumCounters(all, first.portIndex(TUNNEL_PORT, PortCounter.txPackets)), txBytes: sumCounters(all, first.portIndex(TUNNEL_PORT, PortCounter.txBytes)),
