@@ -3,12 +3,17 @@
 // under ROOT/liveness/ held by leases. An object's version is the
 // key's mod revision; compare-and-set is an etcd transaction on it (create revision 0 for "must
 // not exist yet"); a watch is etcd's own, from a revision, with the previous value for deletes.
-import { Etcd3, IKeyValue, Lease } from 'etcd3';
+import { Etcd3, IKeyValue, Lease, Range } from 'etcd3';
 import { decodeObject, encodeObject } from './codec';
 import { Kind, KINDS, KindMap, Stored } from './model';
 import { StoreConflict, StoreEvent, StoreSnapshot, StoreUnavailable, TopologyStore } from './store';
 
 const DEFAULT_ROOT = '/vswitch/';
+/** Objects read per request: an answer with all of them would pass gRPC's 4 MB bound on a
+ *  message at some 25,000 ports. Answers may be up to MAX_ANSWER_BYTES, for pages of large
+ *  objects (a security group of many rules). */
+const PAGE = 500;
+const MAX_ANSWER_BYTES = 64 << 20;
 
 export interface EtcdTls {
   ca: Buffer;
@@ -27,7 +32,9 @@ export class EtcdStore implements TopologyStore {
    *  CA that signed etcd's certificate, and a client certificate and key if etcd asks for one. */
   constructor(private readonly endpoints: string, root = DEFAULT_ROOT, tls?: EtcdTls) {
     const credentials = tls && { rootCertificate: tls.ca, ...(tls.cert ? { certChain: tls.cert, privateKey: tls.key } : {}) };
-    this.client = new Etcd3({ hosts: endpoints.split(','), dialTimeout: 3000, ...(credentials ? { credentials } : {}) });
+    this.client = new Etcd3({
+      hosts: endpoints.split(','), dialTimeout: 3000, grpcOptions: { 'grpc.max_receive_message_length': MAX_ANSWER_BYTES }, ...(credentials ? { credentials } : {}),
+    });
     this.prefix = `${root}topology/`;
     this.liveness = `${root}liveness/`;
   }
@@ -39,14 +46,29 @@ export class EtcdStore implements TopologyStore {
   }
 
   async list<K extends Kind>(kind: K): Promise<Stored<K>[]> {
-    const response = await this.reach(() => this.client.getAll().prefix(`${this.prefix}${kind}/`).exec());
-    return response.kvs.map((kv) => this.decode(kv) as Stored<K>);
+    return (await this.read(`${this.prefix}${kind}/`)).objects as Stored<K>[];
   }
 
   async snapshot(): Promise<StoreSnapshot> {
-    const response = await this.reach(() => this.client.getAll().prefix(this.prefix).exec());
-    return { revision: Number(response.header.revision), objects: response.kvs.map((kv) => this.decode(kv)) };
+    return this.read(this.prefix);
   }
+
+  /** Every object under `prefix` as of one revision, read a page at a time. */
+  private async read(prefix: string): Promise<StoreSnapshot> {
+    const { start, end } = Range.prefix(prefix);
+    const objects: Stored[] = [];
+    let revision = 0;
+    for (let from = start; ;) {
+      const page = this.client.getAll().inRange({ start: from, end }).limit(PAGE);
+      if (revision > 0) page.revision(revision);
+      const response = await this.reach(() => page.exec());
+      revision ||= Number(response.header.revision);
+      for (const kv of response.kvs) objects.push(this.decode(kv));
+      if (!response.more || response.kvs.length === 0) return { revision, objects };
+      from = Buffer.concat([response.kvs[response.kvs.length - 1].key, Buffer.from([0])]);
+    }
+  }
+
 
   async put<K extends Kind>(kind: K, value: KindMap[K], expectedVersion?: number): Promise<Stored<K>> {
     const key = this.key(kind, value.id);

@@ -63,3 +63,14 @@ test('etcd: a host is alive while its client renews its lease, and expires when 
   while ((await watcher.liveHosts()).size > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 200));
   t.is((await watcher.liveHosts()).size, 0, 'a host whose agent died expires with its lease');
 });
+
+test('etcd: a topology larger than one gRPC message (4 MB) is read whole, in pages of one revision', async (t) => {
+  const store = new EtcdStore(etcd.endpoint, `/test/${process.pid}/large/`);
+  t.teardown(() => store.close());
+  const ports = Array.from({ length: 2500 }, (_, i) => port({ name: `${i}`.padEnd(2500, '.') }));
+  for (let i = 0; i < ports.length; i += 250) await Promise.all(ports.slice(i, i + 250).map((p) => store.put('port', p)));
+  const snapshot = await store.snapshot();
+  t.is(snapshot.objects.length, 2500, '6 MB of ports');
+  t.true(snapshot.objects.every((o) => o.version <= snapshot.revision));
+  t.deepEqual((await store.list('port')).map((o) => o.value.id).sort(), ports.map((p) => p.id).sort());
+});
