@@ -352,7 +352,7 @@ export class HostTopology {
     if (this.current) return this.current;
     const boundHere = new Map(ports.filter((p) => p.binding).map((p) => [p.binding!, p]));
     const migrations = new Map(this.migrating().map((m) => [m.port, m]));
-    const statePorts: StatePort[] = this.list('port').map((p) => {
+    const statePorts: StatePort[] = this.portsInReach(ports).map((p) => {
       const local = boundHere.get(p.id);
       const binding = this.value('binding', p.id);
       const index = this.indexOf(p.id);
@@ -424,6 +424,38 @@ export class HostTopology {
       loadBalancers: this.loadBalancers(),
     };
     return this.current;
+  }
+
+  /** The ports a walk on this host can meet: those of the devices its own ports lead to, link
+   *  by link (OVN's local datapaths), the members of the security groups their rules name as
+   *  remote groups (their addresses are what the rules match), and mirrors' ends. The rest of
+   *  the topology, however large, is not in the state the simulation threads rebuild. */
+  private portsInReach(ports: readonly DatapathPortView[]): Port[] {
+    const devices = new Set<string>([LOCAL_BRIDGE]);
+    const start = (portId: string) => {
+      const device = this.value('port', portId)?.device;
+      if (device) devices.add(device);
+    };
+    for (const p of ports) if (p.binding) start(p.binding);
+    for (const id of this.boundHere.keys()) start(id);
+    for (const m of this.migrating()) if (m.destinationHost === this.hostId || m.sourceHost === this.hostId) start(m.port);
+    for (const b of this.list('binding')) if (b.vtepAddress && b.host === this.hostId) start(b.id);
+    for (const device of devices) {
+      for (const id of this.portsOn.get(device) ?? []) {
+        const peer = this.value('port', id)!.peer;
+        if (peer) start(peer);
+      }
+    }
+    const reached = new Set<string>();
+    for (const device of devices) for (const id of this.portsOn.get(device) ?? []) reached.add(id);
+    for (const m of this.list('mirror')) if (reached.has(m.port) || reached.has(m.toPort)) reached.add(m.port).add(m.toPort);
+    const groups = new Set<string>();
+    for (const id of reached) for (const g of this.value('port', id)!.securityGroups) groups.add(g);
+    const remote = new Set<string>();
+    for (const g of groups) for (const rule of this.value('securityGroup', g)?.rules ?? []) if (rule.remoteGroup) remote.add(rule.remoteGroup);
+    const out: Port[] = [];
+    for (const p of this.list('port')) if (reached.has(p.id) || p.securityGroups.some((g) => remote.has(g))) out.push(p);
+    return out;
   }
 
   /** The addresses whose source NAT this host gives ports on: the gateways of routers that a

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { HostTopology, LOCAL_BRIDGE, MAX_NEIGHBORS_PER_ROUTER } from '../../src/agent/host-topology';
 import { deviceTag, floodTag, vportTag } from '../../src/simulation';
-import { EMPTY, Kind, KindMap, Stored } from '../../src/topology';
+import { EMPTY, EMPTY_RULE, Kind, KindMap, Stored } from '../../src/topology';
 
 let version = 0;
 const stored = <K extends Kind>(kind: K, fields: Partial<KindMap[K]> & { id: string }): Stored<K> => ({
@@ -90,12 +90,35 @@ test('tunnel zones: a host tunnels only to the hosts it shares a zone with (to a
   const hosts = ['h1', 'h2', 'h3'].map((id, i) => stored('host', { id, underlayAddress: `192.168.100.${i + 2}` }));
   const ports = ['p2', 'p3'].map((id) => stored('port', { id, device: 'b1', tunnelKey: id === 'p2' ? 2 : 3 }));
   const bindings = [stored('binding', { id: 'p2', host: 'h2', interface: 'vnet0' }), stored('binding', { id: 'p3', host: 'h3', interface: 'vnet0' })];
-  host.setObjects([bridge, ...hosts, ...ports, ...bindings]);
+  // h1's own VM on the bridge: its walks reach p2 and p3.
+  host.setObjects([bridge, ...hosts, port, here, ...ports, ...bindings]);
   t.deepEqual(host.tunnelMap([]).peers.sort(), ['192.168.100.3', '192.168.100.4'], 'no zone: every host');
   const zone = stored('tunnelZone', { id: 'z1', name: 'rack1', hosts: ['h1', 'h2'] });
-  t.true(host.setObjects([bridge, ...hosts, ...ports, ...bindings, zone]).includes('host:h2'), 'a zone change reaches the flows toward its hosts');
+  t.true(host.setObjects([bridge, ...hosts, port, here, ...ports, ...bindings, zone]).includes('host:h2'), 'a zone change reaches the flows toward its hosts');
   t.deepEqual(host.tunnelMap([]).peers, ['192.168.100.3']);
   const state = host.state([]);
   t.is(state.ports.find((p) => p.id === 'p2')!.remote, '192.168.100.3');
   t.is(state.ports.find((p) => p.id === 'p3')!.remote, '', 'h3 is not in a zone with h1: not reached');
+});
+
+test("the state holds the ports this host's walks can reach: its devices', link by link, and the members of the groups their rules name", (t) => {
+  const host = new HostTopology('h1', 16);
+  const far = [stored('bridge', { id: 'b2' }), stored('port', { id: 'q1', device: 'b2' }), stored('binding', { id: 'q1', host: 'h2', interface: 'vnet0' })];
+  host.setObjects([bridge, port, here, ...far]);
+  const ids = () => host.state([{ number: 1, name: 'vnet0', up: true, binding: 'p1' }]).ports.map((p) => p.id).sort();
+  t.deepEqual(ids(), ['p1'], 'another bridge, with no link to this host\'s: not in reach');
+  const linked = [
+    stored('router', { id: 'r1' }),
+    stored('port', { id: 'rp1', device: 'r1', peer: 'lp1' }), stored('port', { id: 'lp1', device: 'b1', peer: 'rp1' }),
+    stored('port', { id: 'rp2', device: 'r1', peer: 'lp2' }), stored('port', { id: 'lp2', device: 'b2', peer: 'rp2' }),
+  ];
+  host.setObjects([bridge, port, here, ...far, ...linked]);
+  t.deepEqual(ids(), ['lp1', 'lp2', 'p1', 'q1', 'rp1', 'rp2'], 'through a router: in reach');
+  const groups = [
+    stored('securityGroup', { id: 'g1', rules: [{ ...EMPTY_RULE, remoteGroup: 'g2' }] }), stored('securityGroup', { id: 'g2' }),
+    stored('bridge', { id: 'b3' }), stored('port', { id: 'm1', device: 'b3', securityGroups: ['g2'], addresses: ['10.3.0.5/24'] }),
+  ];
+  const member = { ...port, version: ++version, value: { ...port.value, securityGroups: ['g1'] } };
+  host.setObjects([bridge, member, here, ...far, ...groups]);
+  t.deepEqual(ids(), ['m1', 'p1'], 'out of reach, but its address is what a rule of p1\'s group matches');
 });

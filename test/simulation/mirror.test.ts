@@ -63,7 +63,7 @@ test('the monitor sends nothing and is learned nowhere', (t) => {
 test('a destination bound on another host gets the copy through the tunnel', (t) => {
   const { host, monitor } = mirrored('in');
   host.put('host', { id: 'h2', underlayAddress: '192.168.100.2' });
-  host.put('port', { id: monitor, device: host.host.state([]).ports.find((p) => p.id === monitor)!.device, name: 'monitor', tunnelKey: 77 });
+  host.put('port', { id: monitor, device: host.host.state(host.ports).ports.find((p) => p.id === monitor)!.device, name: 'monitor', tunnelKey: 77 });
   host.put('binding', { id: monitor, host: 'h2', interface: 'tap9' });
   host.ports = host.ports.filter((p) => p.number !== 3);
   const result = host.simulate(1, frame(A, B));
