@@ -41,11 +41,16 @@ export class HostTopology {
   private readonly indexes = new Map<string, number>();
   /** Indexes given back by ports that went, given out again first; then nextIndex. */
   private readonly freeIndexes: number[] = [];
+  /** The device of each port with an index: the one MAC table to clear of it when it goes. */
+  private readonly indexDevices = new Map<string, string>();
   private nextIndex = 1;
-  /** Bindings to this host, by port. */
+  /** Bindings to this host, to VTEPs, and those this host is a standby of, by port. */
   private readonly boundHere = new Map<string, PortBinding>();
-  /** Each device's ports. */
+  private readonly vteps = new Map<string, PortBinding>();
+  private readonly standbys = new Map<string, PortBinding>();
+  /** Each device's ports, and each security group's. */
   private readonly portsOn = new Map<string, Set<string>>();
+  private readonly groupMembers = new Map<string, Set<string>>();
   private readonly macTables = new Map<string, { slot: number; table: MacTable }>();
   private readonly tableBuffers: SharedArrayBuffer[] = [];
   /** Slots of deleted bridges' tables, given to the next bridges. */
@@ -115,19 +120,17 @@ export class HostTopology {
   private follow(before: Stored | undefined, after: Stored | undefined, tags: Set<string>, stations: Station[], neighbors: Neighbor[]): void {
     const object = (after ?? before)!;
     switch (object.kind) {
-      case 'binding':
-        if ((after?.value as PortBinding | undefined)?.host === this.hostId) this.boundHere.set(object.value.id, after!.value as PortBinding);
-        else this.boundHere.delete(object.value.id);
+      case 'binding': {
+        const b = after?.value as PortBinding | undefined;
+        indexed(this.boundHere, object.value.id, b?.host === this.hostId ? b : undefined);
+        indexed(this.vteps, object.value.id, b?.vtepAddress ? b : undefined);
+        indexed(this.standbys, object.value.id, b?.standby.some((s) => s.host === this.hostId) ? b : undefined);
         return;
+      }
       case 'port': {
-        const [was, is] = [(before?.value as Port | undefined)?.device, (after?.value as Port | undefined)?.device];
-        if (was === is) return;
-        if (was !== undefined) this.portsOn.get(was)?.delete(object.value.id);
-        if (is !== undefined) {
-          const ports = this.portsOn.get(is);
-          if (ports) ports.add(object.value.id);
-          else this.portsOn.set(is, new Set([object.value.id]));
-        }
+        const [was, is] = [before?.value as Port | undefined, after?.value as Port | undefined];
+        regrouped(this.portsOn, object.value.id, was ? [was.device] : [], is ? [is.device] : []);
+        regrouped(this.groupMembers, object.value.id, was?.securityGroups ?? [], is?.securityGroups ?? []);
         return;
       }
       case 'bridge':
@@ -223,7 +226,7 @@ export class HostTopology {
     }
     const ingress: [number, number][] = state.filter((p) => p.datapathPort > 0 && p.remote).map((p) => [p.tunnelKey, p.datapathPort]);
     const hosts = this.list('host').filter((h) => h.id !== this.hostId && h.underlayAddress && this.tunnelsTo(h.id)).map((h) => h.underlayAddress);
-    const vteps = this.list('binding').filter((b) => b.vtepAddress).map((b) => b.vtepAddress);
+    const vteps = [...this.vteps.values()].map((b) => b.vtepAddress);
     return { delivery, ingress, marks, peers: [...hosts, ...vteps] };
   }
 
@@ -265,7 +268,7 @@ export class HostTopology {
       const table = this.macTables.get(s.bridge)?.table;
       if (!table || !this.has('port', s.port)) continue;
       const mac = parseMac(s.mac);
-      const learned = table.learn(s.vlan, mac, 0, this.indexOf(s.port), macClock());
+      const learned = table.learn(s.vlan, mac, 0, this.indexOf(s.port, s.bridge), macClock());
       if (learned === 'new' || learned === 'moved') tags.push(macTag(s.bridge, s.vlan, mac));
     }
     return tags;
@@ -282,7 +285,7 @@ export class HostTopology {
 
   /** A station its owner aged out: gone from this host's table too, if still where it was. */
   private forgetStation(s: Station): void {
-    this.macTables.get(s.bridge)?.table.forget(s.vlan, parseMac(s.mac), this.indexOf(s.port));
+    this.macTables.get(s.bridge)?.table.forget(s.vlan, parseMac(s.mac), this.indexOf(s.port, s.bridge));
   }
 
   /** Of `entries` just aged out of `bridge`'s table, the stations on ports bound here: this
@@ -325,7 +328,7 @@ export class HostTopology {
   virtualPortOf(port: DatapathPortView): { id: string; index: number; bridge?: string } {
     const id = port.binding ?? localPortId(port.name);
     const device = port.binding ? this.value('port', port.binding)?.device : LOCAL_BRIDGE;
-    return { id, index: this.indexOf(id), bridge: device && this.macTables.has(device) ? device : undefined };
+    return { id, index: this.indexOf(id, device), bridge: device && this.macTables.has(device) ? device : undefined };
   }
 
   /** A station whose flows the datapath used keeps its place in its bridge's MAC table (the
@@ -355,7 +358,7 @@ export class HostTopology {
     const statePorts: StatePort[] = this.portsInReach(ports).map((p) => {
       const local = boundHere.get(p.id);
       const binding = this.value('binding', p.id);
-      const index = this.indexOf(p.id);
+      const index = this.indexOf(p.id, p.device);
       if (binding?.vtepAddress) {
         // A VTEP's port: frames to it go to the VTEP in its VNI; its frames enter the topology
         // on the host it sends to, through a datapath port number that has no interface.
@@ -389,7 +392,7 @@ export class HostTopology {
       const id = localPortId(p.name);
       statePorts.push({
         id, name: p.name, device: LOCAL_BRIDGE, mac: '', addresses: [], vlan: p.vlan ?? 0, trunk: p.vlan === undefined, portSecurity: false, allowedAddressPairs: [], securityGroups: [], inboundChain: '', outboundChain: '', zone: [0, 0],
-        peer: '', up: p.up, datapathPort: p.number, index: this.indexOf(id), tunnelKey: 0, remote: '', remoteHost: '', migrating: null, standbyRemotes: [],
+        peer: '', up: p.up, datapathPort: p.number, index: this.indexOf(id, LOCAL_BRIDGE), tunnelKey: 0, remote: '', remoteHost: '', migrating: null, standbyRemotes: [],
       });
     }
     const live = new Set(statePorts.map((p) => p.id));
@@ -397,7 +400,9 @@ export class HostTopology {
       if (live.has(id)) continue;
       this.indexes.delete(id);
       this.freeIndexes.push(index);
-      for (const { table } of this.macTables.values()) table.flushPort(index);
+      const device = this.indexDevices.get(id);
+      this.indexDevices.delete(id);
+      for (const [bridge, { table }] of this.macTables) if (device === undefined || bridge === device) table.flushPort(index);
     }
     this.current = {
       version: this.version,
@@ -439,7 +444,6 @@ export class HostTopology {
     for (const p of ports) if (p.binding) start(p.binding);
     for (const id of this.boundHere.keys()) start(id);
     for (const m of this.migrating()) if (m.destinationHost === this.hostId || m.sourceHost === this.hostId) start(m.port);
-    for (const b of this.list('binding')) if (b.vtepAddress && b.host === this.hostId) start(b.id);
     for (const device of devices) {
       for (const id of this.portsOn.get(device) ?? []) {
         const peer = this.value('port', id)!.peer;
@@ -450,12 +454,11 @@ export class HostTopology {
     for (const device of devices) for (const id of this.portsOn.get(device) ?? []) reached.add(id);
     for (const m of this.list('mirror')) if (reached.has(m.port) || reached.has(m.toPort)) reached.add(m.port).add(m.toPort);
     const groups = new Set<string>();
-    for (const id of reached) for (const g of this.value('port', id)!.securityGroups) groups.add(g);
+    for (const id of reached) for (const g of this.value('port', id)?.securityGroups ?? []) groups.add(g);
     const remote = new Set<string>();
     for (const g of groups) for (const rule of this.value('securityGroup', g)?.rules ?? []) if (rule.remoteGroup) remote.add(rule.remoteGroup);
-    const out: Port[] = [];
-    for (const p of this.list('port')) if (reached.has(p.id) || p.securityGroups.some((g) => remote.has(g))) out.push(p);
-    return out;
+    for (const g of remote) for (const id of this.groupMembers.get(g) ?? []) reached.add(id);
+    return [...reached].flatMap((id) => this.value('port', id) ?? []); // a mirror may name a port gone
   }
 
   /** The addresses whose source NAT this host gives ports on: the gateways of routers that a
@@ -493,7 +496,7 @@ export class HostTopology {
 
   /** Bindings that move here when their host dies (this host is among their standbys). */
   standbyHere(): PortBinding[] {
-    return this.list('binding').filter((b) => b.standby.some((s) => s.host === this.hostId));
+    return [...this.standbys.values()];
   }
 
   /** Every leased block of source NAT ports, of every host. */
@@ -627,14 +630,31 @@ export class HostTopology {
     this.macTables.set(bridge, { slot, table });
   }
 
-  private indexOf(id: string): number {
+  private indexOf(id: string, device: string | undefined): number {
     let index = this.indexes.get(id);
     if (index === undefined) this.indexes.set(id, (index = this.freeIndexes.pop() ?? this.nextIndex++));
+    if (device !== undefined) this.indexDevices.set(id, device);
     return index;
   }
 }
 
 const localPortId = (name: string): string => `${LOCAL_BRIDGE}:${name}`;
+
+/** An index entry set, or taken out when there is no value. */
+function indexed<V>(index: Map<string, V>, id: string, value: V | undefined): void {
+  if (value === undefined) index.delete(id);
+  else index.set(id, value);
+}
+
+/** `id` moved from the groups `from` to the groups `to` of an index of sets. */
+function regrouped(index: Map<string, Set<string>>, id: string, from: readonly string[], to: readonly string[]): void {
+  for (const key of from) if (!to.includes(key)) index.get(key)?.delete(id);
+  for (const key of to) {
+    const members = index.get(key);
+    if (members) members.add(id);
+    else index.set(key, new Set([id]));
+  }
+}
 
 /** Datapath port numbers of VTEPs' ports (no interface behind them) sit above the ports'. */
 export const VTEP_PORT_BASE = 512;
