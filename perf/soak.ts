@@ -21,6 +21,9 @@ interface Minute {
   rss_mb: number;
   heap_used_mb: number;
   flows: number;
+  /** Action programs the flows hold (the datapath's interned table), connections tracked. */
+  programs: number;
+  connections: number;
   mac_entries: number;
   neighbors: number;
   ports_made: number;
@@ -88,7 +91,7 @@ export async function soak(options: { minutes: number; log: (line: string) => vo
       const heap = Number(/^nodejs_heap_size_used_bytes (\S+)/m.exec(text)?.[1] ?? 0);
       minutes.push({
         minute, rss_mb: Math.round(residentMb(agent.pid)), heap_used_mb: Math.round(heap / 2 ** 20), flows: stats.flows.cached,
-        mac_entries: stats.macTable.entries, neighbors: stats.neighbors.entries, ports_made: counts.ports, migrations: counts.migrations, api_errors: counts.errors,
+        programs: stats.flows.programs, connections: stats.connections, mac_entries: stats.macTable.entries, neighbors: stats.neighbors.entries, ports_made: counts.ports, migrations: counts.migrations, api_errors: counts.errors,
       });
       options.log(`minute ${minute}: ${JSON.stringify(minutes.at(-1))}`);
     }

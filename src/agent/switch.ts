@@ -49,7 +49,9 @@ export interface LearnedMac {
 
 export interface SwitchStats {
   ports: number;
-  flows: { cached: number; hits: number; misses: number; upcalls: number; inserts: number; evictions: number; expirations: number; invalidations: number };
+  flows: { cached: number; hits: number; misses: number; upcalls: number; inserts: number; evictions: number; expirations: number; invalidations: number; programs: number };
+  /** Connections tracked (security groups, NAT, load balancers). */
+  connections: number;
   drops: Record<string, number>;
   macTable: { entries: number; capacity: number; refusals: number };
   /** The routers' neighbors, and new ones refused for a router at its bound. */
@@ -413,8 +415,9 @@ export class Switch extends EventEmitter {
       flows: {
         cached: cache(CacheCounter.flows), hits: cache(CacheCounter.hits), misses: cache(CacheCounter.misses),
         upcalls: cache(CacheCounter.upcalls), inserts: cache(CacheCounter.inserts), evictions: cache(CacheCounter.evictions),
-        expirations: cache(CacheCounter.expirations), invalidations: cache(CacheCounter.invalidations),
+        expirations: cache(CacheCounter.expirations), invalidations: cache(CacheCounter.invalidations), programs: cache(CacheCounter.programs),
       },
+      connections: this.topology.conntrack.size,
       drops,
       macTable: {
         entries: tables.reduce((sum, t) => sum + t.size, 0),

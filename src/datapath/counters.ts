@@ -5,8 +5,9 @@ import { DROP_REASONS } from '../flow/actions';
 export const MAX_PORTS = 1024;
 export const PortCounter = { rxPackets: 0, rxBytes: 1, rxDropped: 2, txPackets: 3, txBytes: 4, txDropped: 5 } as const;
 const PORT_COUNTERS = 6;
-export const CacheCounter = { hits: 0, misses: 1, flows: 2, inserts: 3, evictions: 4, expirations: 5, invalidations: 6, upcalls: 7 } as const;
-const CACHE_COUNTERS = 8;
+/** The flow cache's counts; `programs`, the action programs it holds (ActionTable), is a size too. */
+export const CacheCounter = { hits: 0, misses: 1, flows: 2, inserts: 3, evictions: 4, expirations: 5, invalidations: 6, upcalls: 7, programs: 8 } as const;
+const CACHE_COUNTERS = 9;
 
 const portsAt = 0;
 const dropsAt = MAX_PORTS * PORT_COUNTERS;

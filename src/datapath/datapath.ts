@@ -818,6 +818,7 @@ export class Datapath implements FrameSink {
     c[this.counters.cacheIndex(CacheCounter.evictions)] = s.evictions;
     c[this.counters.cacheIndex(CacheCounter.expirations)] = s.expirations;
     c[this.counters.cacheIndex(CacheCounter.invalidations)] = s.invalidations;
+    c[this.counters.cacheIndex(CacheCounter.programs)] = this.actionTable.size;
   }
 
   close(): void {
