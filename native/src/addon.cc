@@ -1,5 +1,6 @@
 // Entry point of the addon: tap and AF_PACKET sockets, batched frame I/O, fd readiness, the
-// tunnel's UDP socket, the Internet checksum's sum, and handing descriptors to a successor.
+// tunnel's UDP socket, the Internet checksum's sum, handing descriptors to a successor, and a
+// thread's CPU clock.
 #include <cerrno>
 #include <cstring>
 #include "vswitch.h"
@@ -45,6 +46,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitUdp(env, exports);
   InitChecksum(env, exports);
   InitHandover(env, exports);
+  InitThreadClock(env, exports);
   return exports;
 }
 

@@ -41,5 +41,6 @@ void InitReadiness(Napi::Env env, Napi::Object exports);
 void InitUdp(Napi::Env env, Napi::Object exports);
 void InitChecksum(Napi::Env env, Napi::Object exports);
 void InitHandover(Napi::Env env, Napi::Object exports);
+void InitThreadClock(Napi::Env env, Napi::Object exports);
 
 }  // namespace vswitch

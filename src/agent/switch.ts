@@ -322,7 +322,7 @@ export class Switch extends EventEmitter {
    *  cost their own tags and no more, however large the topology. */
   applyChanges(changes: readonly TopologyChange[]): void {
     this.checkOpen();
-    this.changeTimings.time(() => this.follow(this.topology.apply(changes)));
+    this.changeTimings.time(changes.length, () => this.follow(this.topology.apply(changes)));
   }
 
   private follow({ stale, here }: AppliedChanges): void {

@@ -39,6 +39,8 @@ export interface NativeAddon {
   sendHandover(path: string, fds: number[], text: string): void;
   /** What a giver gave, once it has closed; null while none has connected. */
   receiveHandover(listenFd: number): { fds: number[]; text: string } | null;
+  /** The calling thread's CPU time, in milliseconds. */
+  threadCpuMs(): number;
   watch(fd: number, onReadable: () => void): unknown;
   unwatch(handle: unknown): void;
   readonly maxBatch: number;
