@@ -61,9 +61,11 @@ async function main(argv: string[]): Promise<number> {
     case 'restart':
       result = await restart({ log });
       break;
-    case 'scale':
-      result = await scale({ log });
+    case 'scale': {
+      const at = argv.indexOf('--ports');
+      result = await scale({ ports: at >= 0 ? Number(argv[at + 1]) : 100_000, log });
       break;
+    }
     case 'setup':
       result = await setup({ tries: 20, log });
       break;
@@ -80,7 +82,7 @@ async function main(argv: string[]): Promise<number> {
       result = await flamegraph({ seconds: seconds ?? 5, log });
       break;
     default:
-      process.stderr.write('usage: npm run bench -- l2|l3|firewall|floating|nat|lb|overlay|changes|migration|restart|fuzz|soak|scale|setup|flowcache|idle|flamegraph [--json] [--seconds N] [--minutes N]\n');
+      process.stderr.write('usage: npm run bench -- l2|l3|firewall|floating|nat|lb|overlay|changes|migration|restart|fuzz|soak|scale|setup|flowcache|idle|flamegraph [--json] [--seconds N] [--minutes N] [--ports N]\n');
       return 2;
   }
   process.stdout.write(json ? JSON.stringify(result) + '\n' : JSON.stringify(result, null, 2) + '\n');
