@@ -11,8 +11,9 @@ import { StoreConflict, StoreEvent, StoreSnapshot, StoreUnavailable, TopologySto
 const DEFAULT_ROOT = '/vswitch/';
 /** Objects read per request: an answer with all of them would pass gRPC's 4 MB bound on a
  *  message at some 25,000 ports. Answers may be up to MAX_ANSWER_BYTES, for pages of large
- *  objects (a security group of many rules). */
-const PAGE = 500;
+ *  objects (a security group of many rules). Pages are large because etcd counts the rest of
+ *  the range for each: at 500 a page, 200,000 objects took 16.5 s to read. */
+const PAGE = 5000;
 const MAX_ANSWER_BYTES = 64 << 20;
 
 export interface EtcdTls {

@@ -67,10 +67,10 @@ test('etcd: a host is alive while its client renews its lease, and expires when 
 test('etcd: a topology larger than one gRPC message (4 MB) is read whole, in pages of one revision', async (t) => {
   const store = new EtcdStore(etcd.endpoint, `/test/${process.pid}/large/`);
   t.teardown(() => store.close());
-  const ports = Array.from({ length: 2500 }, (_, i) => port({ name: `${i}`.padEnd(2500, '.') }));
+  const ports = Array.from({ length: 6000 }, (_, i) => port({ name: `${i}`.padEnd(800, '.') }));
   for (let i = 0; i < ports.length; i += 250) await Promise.all(ports.slice(i, i + 250).map((p) => store.put('port', p)));
   const snapshot = await store.snapshot();
-  t.is(snapshot.objects.length, 2500, '6 MB of ports');
+  t.is(snapshot.objects.length, 6000, '5 MB of ports, in more than one page');
   t.true(snapshot.objects.every((o) => o.version <= snapshot.revision));
   t.deepEqual((await store.list('port')).map((o) => o.value.id).sort(), ports.map((p) => p.id).sort());
 });
