@@ -332,8 +332,8 @@ export class Switch extends EventEmitter {
     this.emit('topology-changed');
   }
 
-  /** Binds and unbinds this host's interfaces as the topology says; adds the tags of the flows
-   *  that makes stale to `stale`. */
+  /** Binds and unbinds this host's interfaces as the topology says, and adds to `stale` the
+   *  tags of the flows that this changes. */
   private rebind(stale: string[]): void {
     const wanted = this.topology.bindingsHere();
     for (const record of [...this.ports.values()]) {
