@@ -122,3 +122,16 @@ test("the state holds the ports this host's walks can reach: its devices', link 
   host.setObjects([bridge, member, here, ...far, ...groups]);
   t.deepEqual(ids(), ['m1', 'p1'], 'out of reach, but its address is what a rule of p1\'s group matches');
 });
+
+test("a change says whether it touches what this host attaches or tunnels to: another host's binding or port does not", (t) => {
+  const host = new HostTopology('h1', 16);
+  host.setObjects([bridge, port, here]);
+  const elsewhere = stored('port', { id: 'q1', device: 'b1' });
+  t.false(host.apply([{ type: 'put', object: elsewhere }, { type: 'put', object: stored('binding', { id: 'q1', host: 'h2', interface: 'vnet0' }) }]).here);
+  t.false(host.apply([{ type: 'put', object: { ...elsewhere, version: ++version, value: { ...elsewhere.value, name: 'renamed' } } }]).here);
+  t.true(host.apply([{ type: 'put', object: { ...port, version: ++version, value: { ...port.value, name: 'renamed' } } }]).here, 'a port bound here');
+  t.true(host.apply([{ type: 'put', object: stored('binding', { id: 'q1', host: 'h1', interface: 'vnet1' }) }]).here, 'a binding moved here');
+  t.true(host.apply([{ type: 'delete', kind: 'binding', id: 'q1' }]).here, 'and gone from here');
+  t.deepEqual([...host.bindingsHere()], [['vnet0', 'p1']]);
+  t.true(host.apply([{ type: 'put', object: stored('host', { id: 'h3', underlayAddress: '192.168.100.9' }) }]).here, 'a host: a tunnel peer');
+});

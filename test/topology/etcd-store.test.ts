@@ -64,7 +64,7 @@ test('etcd: a host is alive while its client renews its lease, and expires when 
   t.is((await watcher.liveHosts()).size, 0, 'a host whose agent died expires with its lease');
 });
 
-test('etcd: a topology larger than one gRPC message (4 MB) is read whole, in pages of one revision', async (t) => {
+test('etcd: a topology larger than one gRPC message (4 MB) is read whole, at one revision', async (t) => {
   const store = new EtcdStore(etcd.endpoint, `/test/${process.pid}/large/`);
   t.teardown(() => store.close());
   const ports = Array.from({ length: 6000 }, (_, i) => port({ name: `${i}`.padEnd(800, '.') }));
