@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { Lab, processGone, startAgent, twoHostsAndSwitch } from '../examples/lab';
+import { Lab, processGone, RunningAgent, startAgent, twoHostsAndSwitch } from '../examples/lab';
 
 const run = promisify(execFile);
 /** Hosts a and b are SUBNET.1 and SUBNET.2. */
@@ -17,6 +17,8 @@ export interface SystemUnderTest {
   b: string;
   /** The process doing the switching in userspace, if any. */
   pid?: number;
+  /** This switch's agent, to read its stats. */
+  agent?: RunningAgent;
   config: string;
   stop(): Promise<void>;
   /** Open vSwitch's ovs-vswitchd, to be stopped and started again (its ovsdb keeps the bridge). */
@@ -113,5 +115,5 @@ export async function vswitch(): Promise<SystemUnderTest> {
   const lab = new Lab();
   const { a, b, sw } = await switched(lab);
   const agent = await startAgent(lab, sw, ['--port', 'pa', '--port', 'pb', '--log-level', 'warn']);
-  return { lab, a, b, pid: agent.pid, config: 'vswitch agent, packet-socket ports with vnet headers, 1 datapath worker, 1 simulation thread', stop: () => lab.cleanup() };
+  return { lab, a, b, pid: agent.pid, agent, config: 'vswitch agent, packet-socket ports with vnet headers, 1 datapath worker, 1 simulation thread', stop: () => lab.cleanup() };
 }

@@ -73,8 +73,9 @@ class FuzzIo implements FrameIo {
 
   constructor(private readonly total: number, private readonly tunnelKeys: readonly number[]) {}
 
-  recvBatch(_fd: number, _isTap: boolean, arena: Uint8Array, base: number, slot: number, max: number, lengths: Uint32Array, vnetHdr: boolean): number {
+  recvBatch(_fd: number, _isTap: boolean, arena: Uint8Array, base: number, slot: number, max: number, lengths: Uint32Array, vnetHdr: boolean, stamps: Float64Array): number {
     const n = Math.min(max, this.total - this.delivered);
+    stamps.fill(NaN, 0, n);
     for (let i = 0; i < n; i++) lengths[i] = this.build(arena, base + i * slot, vnetHdr);
     this.delivered += n;
     return n;
@@ -82,9 +83,10 @@ class FuzzIo implements FrameIo {
 
   /** VXLAN datagrams: from the peer host mostly, with one of the network's keys or another;
    *  sometimes from a stranger; sometimes too short for a VXLAN header. */
-  recvFromBatch(_fd: number, arena: Uint8Array, base: number, slot: number, max: number, lengths: Uint32Array, sources: Uint32Array, segmentSizes: Uint32Array): number {
+  recvFromBatch(_fd: number, arena: Uint8Array, base: number, slot: number, max: number, lengths: Uint32Array, sources: Uint32Array, segmentSizes: Uint32Array, stamps: Float64Array): number {
     const r = this.next;
     const n = Math.min(max, this.total - this.delivered);
+    stamps.fill(NaN, 0, n);
     for (let i = 0; i < n; i++) {
       const at = base + i * slot;
       sources[i] = r() % 8 === 0 ? r() : PEER_NUMBER;
@@ -112,8 +114,12 @@ class FuzzIo implements FrameIo {
     return 0;
   }
 
-  watch(fd: number, onReadable: () => void): unknown {
-    this.readable.set(fd, onReadable);
+  monotonicMs(): number {
+    return performance.now();
+  }
+
+  watch(fd: number, onReadable: (readyAt: number) => void): unknown {
+    this.readable.set(fd, () => onReadable(NaN));
     return fd;
   }
 

@@ -47,6 +47,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitChecksum(env, exports);
   InitHandover(env, exports);
   InitThreadClock(env, exports);
+  InitReceiveClock(env, exports);
   return exports;
 }
 

@@ -8,6 +8,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include "vswitch.h"
 
@@ -101,11 +102,12 @@ static bool ArenaOf(const Napi::CallbackInfo& info, int arg, uint8_t** data, siz
   return true;
 }
 
-// recvBatch(fd, isTap, arena, base, slotBytes, max, lens, vnetHdr) -> frames received, or -errno
+// recvBatch(fd, isTap, arena, base, slotBytes, max, lens, vnetHdr, stamps) -> frames received, or -errno
 // when the first receive fails (EAGAIN reads as 0). Slot i at arena[base + i*slotBytes] gets a
 // vnet header and the frame: the socket's own header when it has them (vnetHdr), else a zeroed
 // one written here, so that every slot has one layout. lens[i] counts the header too, or is 0
-// when the frame did not fit in the slot (the caller counts the drop).
+// when the frame did not fit in the slot (the caller counts the drop). stamps[i] is when the
+// kernel received it, in monotonicMs's clock: NaN for a tap, whose reads carry no timestamp.
 static Napi::Value RecvBatch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = info[0].As<Napi::Number>().Int32Value();
@@ -120,8 +122,11 @@ static Napi::Value RecvBatch(const Napi::CallbackInfo& info) {
   uint32_t* lens = lensArray.Data();
   // Where the socket writes: after a header we write ourselves, when it writes none.
   uint32_t headerRoom = info[7].ToBoolean() ? 0 : kVnetHeaderBytes;
+  Napi::Float64Array stampsArray = info[8].As<Napi::Float64Array>();
+  double* stamps = stampsArray.Data();
   if (max > kMaxBatch) max = kMaxBatch;
   if (max > lensArray.ElementLength()) max = lensArray.ElementLength();
+  if (max > stampsArray.ElementLength()) max = stampsArray.ElementLength();
   if (slot <= kVnetHeaderBytes + kVlanTagBytes || base + static_cast<size_t>(max) * slot > arenaBytes) {
     Napi::RangeError::New(env, "recvBatch: slots run past the end of the arena").ThrowAsJavaScriptException();
     return env.Undefined();
@@ -137,12 +142,13 @@ static Napi::Value RecvBatch(const Napi::CallbackInfo& info) {
       }
       memset(at, 0, headerRoom);
       lens[n] = static_cast<uint32_t>(got) + headerRoom;
+      stamps[n] = NAN;
     }
     return Napi::Number::New(env, n);
   }
   struct mmsghdr msgs[kMaxBatch];
   struct iovec iovs[kMaxBatch];
-  static thread_local char control[kMaxBatch][CMSG_SPACE(sizeof(struct tpacket_auxdata))];
+  static thread_local char control[kMaxBatch][CMSG_SPACE(sizeof(struct tpacket_auxdata)) + ReceiveClock::kControlBytes];
   for (uint32_t i = 0; i < max; i++) {
     iovs[i].iov_base = arena + base + static_cast<size_t>(i) * slot + headerRoom;
     iovs[i].iov_len = slot - headerRoom - kVlanTagBytes;  // room to put a VLAN tag back
@@ -154,8 +160,10 @@ static Napi::Value RecvBatch(const Napi::CallbackInfo& info) {
   }
   int n = recvmmsg(fd, msgs, max, MSG_DONTWAIT, nullptr);
   if (n < 0) return Napi::Number::New(env, errno == EAGAIN ? 0 : -errno);
+  ReceiveClock clock;
   for (int i = 0; i < n; i++) {
     struct msghdr* msg = &msgs[i].msg_hdr;
+    stamps[i] = clock.StampOf(msg);
     uint8_t* at = arena + base + static_cast<size_t>(i) * slot;
     memset(at, 0, headerRoom);
     lens[i] = (msg->msg_flags & MSG_TRUNC) ? 0 : ApplyAuxData(msg, at, msgs[i].msg_len + headerRoom, headerRoom > 0);

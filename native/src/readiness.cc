@@ -33,9 +33,12 @@ static void OnReady(uv_poll_t* handle, int status, int events) {
   Napi::HandleScope scope(env);
   // status < 0 (POLLERR on a vanished device) still wakes the reader: its receive returns the
   // errno and the port goes down with a reason.
+  // The readiness's time: what waking this thread took is told apart from what entering the
+  // callback takes.
   napi_value recv = env.Global();
+  napi_value readyAt = Napi::Number::New(env, MonotonicMs());
   napi_value result;
-  napi_status st = napi_make_callback(env, nullptr, recv, watch->callback.Value(), 0, nullptr, &result);
+  napi_status st = napi_make_callback(env, nullptr, recv, watch->callback.Value(), 1, &readyAt, &result);
   if (st == napi_pending_exception) {
     napi_value error;
     napi_get_and_clear_last_exception(env, &error);
@@ -43,7 +46,8 @@ static void OnReady(uv_poll_t* handle, int status, int events) {
   }
 }
 
-// watch(fd, callback) -> handle: calls callback() whenever fd is readable.
+// watch(fd, callback) -> handle: calls callback(readyAt) whenever fd is readable, with the time
+// (monotonicMs) its readiness was seen.
 static Napi::Value WatchFd(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = info[0].As<Napi::Number>().Int32Value();

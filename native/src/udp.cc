@@ -23,9 +23,10 @@ static const uint32_t kMaxUdpBatch = 256;
 static const uint32_t kSlotHeaderBytes = 10;
 static const int kUdpBufferBytes = 8 << 20;
 
-// Room for one control message of a segment size (UDP_SEGMENT's uint16, UDP_GRO's int).
+// Room for one control message of a segment size (UDP_SEGMENT's uint16, UDP_GRO's int), and a
+// received datagram's timestamp.
 union SegmentControl {
-  char bytes[CMSG_SPACE(sizeof(int))];
+  char bytes[CMSG_SPACE(sizeof(int)) + ReceiveClock::kControlBytes];
   struct cmsghdr align;
 };
 
@@ -51,6 +52,7 @@ static Napi::Value OpenUdp(const Napi::CallbackInfo& info) {
   setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size);
   int on = 1;
   setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof on);  // an older kernel just sends them apart
+  setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
   if (bind(fd, reinterpret_cast<struct sockaddr*>(&where), sizeof where) < 0) {
     int err = errno;
     close(fd);
@@ -61,11 +63,12 @@ static Napi::Value OpenUdp(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, fd);
 }
 
-// recvFromBatch(fd, arena, base, slotBytes, max, lens, sources, segmentSizes) -> receives, or
+// recvFromBatch(fd, arena, base, slotBytes, max, lens, sources, segmentSizes, stamps) -> receives, or
 // -errno when the first fails (EAGAIN reads as 0). sources[i] is the sender's IPv4 address as
 // a number (a.b.c.d = a<<24 | b<<16 | c<<8 | d); lens[i] counts the slot header, or is 0 when
 // the datagram did not fit. segmentSizes[i] is 0 for one datagram, or the size of each datagram
-// of a run the kernel coalesced (the last may be shorter).
+// of a run the kernel coalesced (the last may be shorter). stamps[i]: when the kernel received
+// it, in monotonicMs's clock.
 static Napi::Value RecvFromBatch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = info[0].As<Napi::Number>().Int32Value();
@@ -77,7 +80,9 @@ static Napi::Value RecvFromBatch(const Napi::CallbackInfo& info) {
   Napi::Uint32Array lensArray = info[5].As<Napi::Uint32Array>();
   Napi::Uint32Array sourcesArray = info[6].As<Napi::Uint32Array>();
   Napi::Uint32Array segmentSizesArray = info[7].As<Napi::Uint32Array>();
+  Napi::Float64Array stampsArray = info[8].As<Napi::Float64Array>();
   if (max > kMaxUdpBatch) max = kMaxUdpBatch;
+  if (max > stampsArray.ElementLength()) max = stampsArray.ElementLength();
   if (max > lensArray.ElementLength()) max = lensArray.ElementLength();
   if (max > sourcesArray.ElementLength()) max = sourcesArray.ElementLength();
   if (max > segmentSizesArray.ElementLength()) max = segmentSizesArray.ElementLength();
@@ -105,7 +110,10 @@ static Napi::Value RecvFromBatch(const Napi::CallbackInfo& info) {
   uint32_t* lens = lensArray.Data();
   uint32_t* sources = sourcesArray.Data();
   uint32_t* segmentSizes = segmentSizesArray.Data();
+  double* stamps = stampsArray.Data();
+  ReceiveClock clock;
   for (int i = 0; i < n; i++) {
+    stamps[i] = clock.StampOf(&msgs[i].msg_hdr);
     memset(arena + base + static_cast<size_t>(i) * slot, 0, kSlotHeaderBytes);
     lens[i] = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ? 0 : msgs[i].msg_len + kSlotHeaderBytes;
     sources[i] = ntohl(peers[i].sin_addr.s_addr);

@@ -3,6 +3,8 @@
 #include <napi.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <cstring>
+#include <ctime>
 #include <string>
 
 namespace vswitch {
@@ -34,6 +36,23 @@ SendPieces SendPiecesOf(const Napi::CallbackInfo& info, int arenaArg);
 // (room for kMaxPieces). False when a piece runs past the arena or the pieces past their arrays.
 bool GatherSends(const SendPieces& batch, uint32_t start, uint32_t count, struct mmsghdr* msgs, struct iovec* iovs);
 
+// CLOCK_MONOTONIC in milliseconds: the clock of the datapath's timings (see receive_clock.cc).
+double MonotonicMs();
+
+// Reads a received message's kernel timestamp (SCM_TIMESTAMPNS, the wall clock) on the
+// monotonic clock; made once per receive call, where both clocks are read together.
+class ReceiveClock {
+ public:
+  ReceiveClock();
+  // NaN when the message carries no timestamp.
+  double StampOf(struct msghdr* msg) const;
+  // Control message room for the timestamp.
+  static constexpr size_t kControlBytes = CMSG_SPACE(sizeof(struct timespec));
+
+ private:
+  double realToMonotonic_;
+};
+
 void InitLink(Napi::Env env, Napi::Object exports);
 void InitSockets(Napi::Env env, Napi::Object exports);
 void InitBatchIo(Napi::Env env, Napi::Object exports);
@@ -42,5 +61,6 @@ void InitUdp(Napi::Env env, Napi::Object exports);
 void InitChecksum(Napi::Env env, Napi::Object exports);
 void InitHandover(Napi::Env env, Napi::Object exports);
 void InitThreadClock(Napi::Env env, Napi::Object exports);
+void InitReceiveClock(Napi::Env env, Napi::Object exports);
 
 }  // namespace vswitch

@@ -4,6 +4,7 @@ import type { Switch } from './switch';
 import type { NatLeases } from './nat-leases';
 import type { HealthMonitor } from './health-monitor';
 import { parseAddress } from '../packet';
+import { STAGE_NAMES, TRANSIT_BUCKETS_US } from '../datapath';
 
 export function switchMetrics(sw: Switch): Registry {
   const registry = new Registry();
@@ -113,7 +114,45 @@ export function switchMetrics(sw: Switch): Registry {
     buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5], registers: [registry],
   });
   sw.onSlowPathLatency = (seconds) => latency.observe(seconds);
+  registry.registerMetric(transitHistogram(sw) as never);
+  new Counter({
+    name: 'vswitch_datapath_stage_seconds_total', help: 'Time the datapath workers spent in each stage of their wake-ups (wait: from the kernel\'s receive to the readiness; enter: into the code that reads)',
+    labelNames: ['stage'], registers: [registry],
+    collect() {
+      this.reset();
+      const { stagesUs } = sw.stats().latency;
+      for (const stage of STAGE_NAMES) this.inc({ stage }, stagesUs[stage] / 1e6);
+    },
+  });
+  new Counter({
+    name: 'vswitch_datapath_wakeups_total', help: 'Times a datapath worker woke to read a ready port', registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(sw.stats().latency.wakeups);
+    },
+  });
   return registry;
+}
+
+/** The datapath's histogram of forwarded frames' transit, from their kernel receive timestamp
+ *  to the end of their send: its buckets are counted in the workers' shared memory, so it is a
+ *  metric of prom-client's shape that reads them, not a Histogram that observes. */
+function transitHistogram(sw: Switch) {
+  const name = 'vswitch_datapath_transit_seconds';
+  const help = 'Time of forwarded frames from their receive by the kernel to the end of the send that carried them on (frames with a kernel timestamp, on the fast path)';
+  return {
+    name, help,
+    get() {
+      const { transit } = sw.stats().latency;
+      let cumulative = 0;
+      const values: { metricName: string; labels: Record<string, string | number>; value: number }[] = TRANSIT_BUCKETS_US.map((us, i) => ({ metricName: `${name}_bucket`, labels: { le: us / 1e6 }, value: (cumulative += transit.buckets[i]) }));
+      values.push({ metricName: `${name}_bucket`, labels: { le: '+Inf' }, value: transit.frames });
+      values.push({ metricName: `${name}_sum`, labels: {}, value: transit.sumUs / 1e6 });
+      values.push({ metricName: `${name}_count`, labels: {}, value: transit.frames });
+      return { name, help, type: 'histogram', values, aggregator: 'sum' };
+    },
+    reset() {},
+  };
 }
 
 /** Source NAT's, for an agent that leases its ports: translations in use, blocks held, and

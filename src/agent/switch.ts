@@ -10,8 +10,8 @@ import { Worker } from 'node:worker_threads';
 import pino, { Logger } from 'pino';
 import { Piscina } from 'piscina';
 import {
-  CacheCounter, DatapathOptions, DEFAULT_DATAPATH_OPTIONS, FlowDump, FrameBatch, FromDatapath, native, newPortMeterBuffers,
-  PortCounter, PortMeters, PortSpec, sumCounters, Transmission, TUNNEL_PORT, TunnelMap,
+  CacheCounter, DatapathOptions, DEFAULT_DATAPATH_OPTIONS, FlowDump, FrameBatch, FromDatapath, LatencySummary, native, newPortMeterBuffers,
+  PortCounter, PortMeters, PortSpec, summarizeLatency, sumCounters, Transmission, TUNNEL_PORT, TunnelMap,
 } from '../datapath';
 import { connectionTag, DROP_REASONS, FlowKeyExtractor, KEY_WORDS } from '../flow';
 import { formatMac, parseIpv4, VNET_HEADER_BYTES, VXLAN_UDP_PORT } from '../packet';
@@ -59,6 +59,8 @@ export interface SwitchStats {
   slowPath: SlowPathStats;
   /** How long applying each topology change took this switch's thread (change-timings.ts). */
   topologyChanges: ChangeTimingSummary;
+  /** Where forwarded frames' time goes, over every datapath worker (datapath/latency.ts). */
+  latency: LatencySummary;
   /** The VXLAN tunnel's datagrams, when this host has an underlay address. */
   tunnel: { rxPackets: number; rxBytes: number; txPackets: number; txBytes: number } | null;
 }
@@ -427,6 +429,7 @@ export class Switch extends EventEmitter {
       neighbors: { entries: this.topology.neighborList().length, refusals: this.topology.neighborRefusals },
       slowPath: { ...this.slowPath.stats },
       topologyChanges: this.changeTimings.summary(),
+      latency: summarizeLatency(all.map((c) => ({ values: c.values, at: c.latencyAt }))),
       tunnel: this.tunnel ? {
         rxPackets: sumCounters(all, first.portIndex(TUNNEL_PORT, PortCounter.rxPackets)), rxBytes: sumCounters(all, first.portIndex(TUNNEL_PORT, PortCounter.rxBytes)),
         txPackets: sumCounters(all, first.portIndex(TUNNEL_PORT, PortCounter.txPackets)), txBytes: sumCounters(all, first.portIndex(TUNNEL_PORT, PortCounter.txBytes)),

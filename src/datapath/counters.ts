@@ -1,6 +1,7 @@
 // A datapath worker's counters in shared memory: the worker writes them on the hot path with
 // plain stores, the agent reads them for `port list`, `stats` and /metrics without a message.
 import { DROP_REASONS } from '../flow/actions';
+import { LATENCY_SLOTS } from './latency';
 
 export const MAX_PORTS = 1024;
 export const PortCounter = { rxPackets: 0, rxBytes: 1, rxDropped: 2, txPackets: 3, txBytes: 4, txDropped: 5 } as const;
@@ -14,7 +15,9 @@ const dropsAt = MAX_PORTS * PORT_COUNTERS;
 const cacheAt = dropsAt + DROP_REASONS.length;
 /** Drops by reason of each port's frames (what it sent that went nowhere), beside the totals. */
 const portDropsAt = cacheAt + CACHE_COUNTERS;
-const TOTAL = portDropsAt + MAX_PORTS * DROP_REASONS.length;
+/** Where the frames' time goes (latency.ts). */
+const latencyAt = portDropsAt + MAX_PORTS * DROP_REASONS.length;
+const TOTAL = latencyAt + LATENCY_SLOTS;
 
 export class DatapathCounters {
   readonly values: Float64Array;
@@ -41,6 +44,11 @@ export class DatapathCounters {
 
   portDropIndex(port: number, reasonCode: number): number {
     return portDropsAt + port * DROP_REASONS.length + reasonCode;
+  }
+
+  /** Where this worker's LatencyRecorder writes. */
+  get latencyAt(): number {
+    return latencyAt;
   }
 
   /** Zeroes a port's counters when its number is given to a new port. */

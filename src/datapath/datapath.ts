@@ -27,6 +27,7 @@ import { PendingFlows } from './pending';
 import { HeldFrames } from './held-frames';
 import { Port, TUNNEL_PORT, TunnelPort } from './port';
 import { gather, TxQueue } from './tx-queue';
+import { LatencyRecorder, Stage } from './latency';
 
 export interface DatapathOptions {
   flowCapacity: number;
@@ -92,12 +93,16 @@ export class Datapath implements FrameSink {
   private readonly actionTable = new ActionTable();
   private readonly extractor = new FlowKeyExtractor();
   private readonly lengths: Uint32Array;
+  /** Per received slot: when the kernel received it (monotonicMs's clock, NaN if unknown). */
+  private readonly stamps: Float64Array;
   /** Per receive batch: the keys, hashes, flow ids, and places of the frames that parsed. */
   private readonly keys: Uint32Array;
   private readonly hashes: Uint32Array;
   private readonly ids: Int32Array;
   private readonly frameAt: Uint32Array;
   private readonly frameLength: Uint32Array;
+  private readonly frameStamp: Float64Array;
+  private readonly latency: LatencyRecorder;
   /** Per frame of the batch: a TCP segment's control bits (TcpBits), which its key leaves out. */
   private readonly control: Uint8Array;
   private readonly segments: ConnectionSegments;
@@ -143,6 +148,9 @@ export class Datapath implements FrameSink {
     this.cache = new FlowCache({ capacity: options.flowCapacity, idleTimeoutMs: options.flowIdleMs, programs: this.actionTable });
     this.segments = new ConnectionSegments(this.cache, conntrack);
     this.lengths = new Uint32Array(options.batch);
+    this.stamps = new Float64Array(options.batch);
+    this.frameStamp = new Float64Array(options.batch);
+    this.latency = new LatencyRecorder(counters.values, counters.latencyAt, io.monotonicMs);
     this.keys = new Uint32Array(options.batch * KEY_WORDS);
     this.hashes = new Uint32Array(options.batch);
     this.ids = new Int32Array(options.batch);
@@ -172,12 +180,12 @@ export class Datapath implements FrameSink {
       if (this.tunnelPort) [tunnel.delivery, tunnel.ingress, tunnel.marks, tunnel.peers] = [this.tunnelPort.delivery, this.tunnelPort.ingress, this.tunnelPort.marks, this.tunnelPort.peers];
       this.tunnelPort = tunnel;
       this.ports[TUNNEL_PORT] = tunnel;
-      if (receive) tunnel.watch = this.io.watch(spec.fd, () => this.drainTunnel(tunnel));
+      if (receive) tunnel.watch = this.io.watch(spec.fd, (readyAt) => this.drainTunnel(tunnel, readyAt));
       return;
     }
     const port = new Port(spec);
     this.ports[spec.number] = port;
-    if (receive) port.watch = this.io.watch(spec.fd, () => this.drain(spec.number));
+    if (receive) port.watch = this.io.watch(spec.fd, (readyAt) => this.drain(spec.number, readyAt));
   }
 
   setTunnelMap(map: TunnelMap): void {
@@ -196,11 +204,14 @@ export class Datapath implements FrameSink {
    *  the ingress host's simulation chose; it goes there with no second walk (MidoNet's model).
    *  Segments of one TCP send, as the kernel hands them over together (UDP GRO) in one receive
    *  or more, are merged back into one super-frame on the way. */
-  private drainTunnel(tunnel: TunnelPort): void {
+  private drainTunnel(tunnel: TunnelPort, readyAt: number): void {
     const c = this.counters.values;
+    this.latency.wake(readyAt);
     for (let round = 0; round < ROUNDS_PER_WAKE && tunnel.up; round++) {
-      const n = this.io.recvFromBatch(tunnel.spec.fd, this.arena, 0, SLOT_BYTES, this.options.batch, this.lengths, this.sources, this.segmentSizes);
+      const n = this.io.recvFromBatch(tunnel.spec.fd, this.arena, 0, SLOT_BYTES, this.options.batch, this.lengths, this.sources, this.segmentSizes, this.stamps);
+      this.latency.mark(Stage.receive);
       if (n <= 0) return;
+      if (round === 0) this.latency.firstStamp(this.stamps[0], readyAt);
       this.now = this.clock();
       for (let i = 0; i < n; i++) {
         const slot = i * SLOT_BYTES;
@@ -215,12 +226,17 @@ export class Datapath implements FrameSink {
         if (this.lengths[i] === 0) this.drop(Drop.oversize);
         else if (!tunnel.peers.has(this.sources[i])) c[this.counters.dropIndex(Drop.unknownTunnelPeer)] += datagrams;
         else if (empty) this.drop(Drop.malformed);
-        else for (let at = first; at < end; at += step) this.receiveDatagram(tunnel, at, Math.min(at + step, end), at === first, this.sources[i]);
+        else {
+          for (let at = first; at < end; at += step) this.receiveDatagram(tunnel, at, Math.min(at + step, end), at === first, this.sources[i]);
+          this.latency.queue(this.stamps[i]);
+        }
       }
       // A run goes on across receives: a super-frame too large for one UDP GSO send came as two.
       this.coalescer.finish();
+      this.latency.mark(Stage.key);
       this.forwardAdmitted();
       this.flush();
+      this.latency.mark(Stage.send);
       this.sendUpcalls();
       if (n < this.options.batch) return;
     }
@@ -257,7 +273,7 @@ export class Datapath implements FrameSink {
     // described as a packet socket would (a VTEP on this machine leaves work unfinished).
     if (output !== undefined) return this.output(output, this.arena, vnetAt, VNET_HEADER_BYTES + end - frameAt);
     describeKernelOffloads(this.arena, vnetAt, end);
-    this.admit(ingress!, vnetAt, VNET_HEADER_BYTES + end - frameAt);
+    this.admit(ingress!, vnetAt, VNET_HEADER_BYTES + end - frameAt, NaN); // its transit counts as the datagram's
   }
 
   /** A connection another host opened, whose reply may enter here: known before its first
@@ -308,21 +324,25 @@ export class Datapath implements FrameSink {
     this.onSettled = () => undefined; // reading stays stopped
   }
 
-  /** Reads and forwards up to ROUNDS_PER_WAKE batches from a ready port. */
-  drain(number: number): void {
+  /** Reads and forwards up to ROUNDS_PER_WAKE batches from a ready port, which was seen ready at
+   *  `readyAt` (monotonicMs's clock; NaN: not from a readiness event). */
+  drain(number: number, readyAt = NaN): void {
     const port = this.ports[number];
     if (!port) return;
+    this.latency.wake(readyAt);
     for (let round = 0; round < ROUNDS_PER_WAKE && port.up; round++) {
       if (this.meters.limits(number, Meter.fromPort)) {
         const wait = this.meters.waitMs(number, Meter.fromPort);
         if (wait > 0) return this.pause(port, wait);
       }
-      const n = this.io.recvBatch(port.spec.fd, port.isTap, this.arena, 0, SLOT_BYTES, this.options.batch, this.lengths, port.spec.vnetHdr);
+      const n = this.io.recvBatch(port.spec.fd, port.isTap, this.arena, 0, SLOT_BYTES, this.options.batch, this.lengths, port.spec.vnetHdr, this.stamps);
+      this.latency.mark(Stage.receive);
       if (n < 0) {
         if (isLinkFailure(-n, port.isTap)) this.fail(port, -n);
         return;
       }
       if (n === 0) return;
+      if (round === 0) this.latency.firstStamp(this.stamps[0], readyAt);
       this.now = this.clock();
       if (port.held) {
         // The arriving guest's first frame (QEMU announces it at resume): it runs here now.
@@ -331,6 +351,7 @@ export class Datapath implements FrameSink {
       }
       this.forward(port, n);
       this.flush();
+      this.latency.mark(Stage.send);
       this.sendUpcalls();
       if (n < this.options.batch) return;
     }
@@ -338,12 +359,14 @@ export class Datapath implements FrameSink {
 
   /** Keys and hashes every frame of the batch, looks them all up at once, then acts on each in order. */
   private forward(port: Port, n: number): void {
-    for (let i = 0; i < n; i++) this.admit(port.number, i * SLOT_BYTES, this.lengths[i]);
+    for (let i = 0; i < n; i++) this.admit(port.number, i * SLOT_BYTES, this.lengths[i], this.stamps[i]);
+    this.latency.mark(Stage.key);
     this.forwardAdmitted();
   }
 
-  /** Counts a received frame (vnet header at `at`) on its in-port and keys it for the batch. */
-  private admit(number: number, at: number, length: number): void {
+  /** Counts a received frame (vnet header at `at`, received by the kernel at `stamp`) on its
+   *  in-port and keys it for the batch. */
+  private admit(number: number, at: number, length: number, stamp: number): void {
     this.inPort = number;
     const c = this.counters.values;
     c[this.counters.portIndex(number, PortCounter.rxPackets)]++;
@@ -357,6 +380,7 @@ export class Datapath implements FrameSink {
       this.hashes[parsed] = hashKey(this.keys, parsed * KEY_WORDS);
       this.frameAt[parsed] = at;
       this.frameLength[parsed] = length;
+      this.frameStamp[parsed] = stamp;
       this.control[parsed] = this.extractor.tcpControl;
       this.admitted++;
     }
@@ -365,8 +389,10 @@ export class Datapath implements FrameSink {
   /** Looks the admitted frames up at once, then runs each one's flow or queues it for the slow path. */
   private forwardAdmitted(): void {
     const parsed = this.admitted;
+    if (parsed === 0) return;
     this.admitted = 0;
     this.cache.lookupBatch(this.keys, parsed, this.hashes, this.ids);
+    this.latency.mark(Stage.lookup);
     for (let j = 0; j < parsed; j++) {
       const id = this.ids[j];
       const at = this.frameAt[j];
@@ -378,6 +404,7 @@ export class Datapath implements FrameSink {
         this.cache.packets[id]++;
         this.cache.bytes[id] += length - VNET_HEADER_BYTES;
         if ((this.control[j] & CLOSING) !== 0 || this.cache.tellFirst[id] !== 0) this.segments.hit(id, this.control[j]);
+        this.latency.queue(this.frameStamp[j]);
         const outcomes = this.executor.run(this.actionTable.programs[this.cache.actions[id]], at, length, this);
         if (outcomes > 1) this.extraOutcomes += outcomes - 1;
       } else if (this.meters.limits(this.inPort, Meter.newFlows) && !this.pending.has(this.keys, j * KEY_WORDS, this.hashes[j]) && !this.meters.take(this.inPort, Meter.newFlows, FLOW_UNITS)) {
@@ -388,6 +415,7 @@ export class Datapath implements FrameSink {
     }
     this.inPort = 0;
     this.currentAt = -1;
+    this.latency.mark(Stage.actions);
   }
 
   /** A frame into the tunnel: finished (checksum, segments) as for a port without vnet headers,
@@ -484,7 +512,7 @@ export class Datapath implements FrameSink {
     port.watch = null;
     setTimeout(() => {
       if (this.ports[port.number] !== port || port.watch || !port.up || this.onSettled) return;
-      port.watch = this.io.watch(port.spec.fd, () => this.drain(port.number));
+      port.watch = this.io.watch(port.spec.fd, (readyAt) => this.drain(port.number, readyAt));
       this.drain(port.number);
     }, ms);
   }
@@ -605,6 +633,7 @@ export class Datapath implements FrameSink {
     for (let i = 0; i < this.dirty.length; i++) this.flushPort(this.dirty[i]);
     this.dirty.length = 0;
     this.executor.reset();
+    this.latency.sent();
   }
 
   private flushPort(port: Port): void {

@@ -8,3 +8,4 @@ export * from './pending';
 export * from './port';
 export * from './tx-queue';
 export * from './capture';
+export * from './latency';

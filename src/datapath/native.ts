@@ -15,8 +15,9 @@ export interface NativeAddon {
   linkState(name: string): LinkState | null;
   setLinkUp(name: string): void;
   /** Each slot gets a vnet header and a frame; lengths count both. vnetHdr: the socket writes the
-   *  header itself; otherwise a zeroed one is written for it. */
-  recvBatch(fd: number, isTap: boolean, arena: Uint8Array, base: number, slotBytes: number, max: number, lengths: Uint32Array, vnetHdr: boolean): number;
+   *  header itself; otherwise a zeroed one is written for it. stamps: when the kernel received
+   *  each frame, in monotonicMs's clock (NaN from a tap, whose reads carry none). */
+  recvBatch(fd: number, isTap: boolean, arena: Uint8Array, base: number, slotBytes: number, max: number, lengths: Uint32Array, vnetHdr: boolean, stamps: Float64Array): number;
   /** Frame i is gathered from pieces[i] consecutive pieces (offsets, lengths) of the arena,
    *  after those of the frames before it (see TxQueue). */
   sendBatch(fd: number, isTap: boolean, arena: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, pieces: Uint32Array, start: number, count: number): number;
@@ -26,7 +27,7 @@ export interface NativeAddon {
   /** Like recvBatch, each datagram behind a zeroed vnet header; sources get the senders' IPv4
    *  addresses as numbers. A slot may hold a run of datagrams from one sender that the kernel
    *  kept together (UDP GRO): segmentSizes gets their size, or 0 for a single datagram. */
-  recvFromBatch(fd: number, arena: Uint8Array, base: number, slotBytes: number, max: number, lengths: Uint32Array, sources: Uint32Array, segmentSizes: Uint32Array): number;
+  recvFromBatch(fd: number, arena: Uint8Array, base: number, slotBytes: number, max: number, lengths: Uint32Array, sources: Uint32Array, segmentSizes: Uint32Array, stamps: Float64Array): number;
   /** Send i of the batch, gathered from its pieces as in sendBatch, goes to destinations[i] (an
    *  IPv4 address as a number) at `port`: one datagram, or when segmentSizes[i] is not 0 a run
    *  of datagrams of that size (UDP GSO). */
@@ -41,14 +42,17 @@ export interface NativeAddon {
   receiveHandover(listenFd: number): { fds: number[]; text: string } | null;
   /** The calling thread's CPU time, in milliseconds. */
   threadCpuMs(): number;
-  watch(fd: number, onReadable: () => void): unknown;
+  /** CLOCK_MONOTONIC in ms: the clock of the receive stamps and of readiness. */
+  monotonicMs(): number;
+  /** Calls onReadable with the time (monotonicMs) the readiness was seen. */
+  watch(fd: number, onReadable: (readyAt: number) => void): unknown;
   unwatch(handle: unknown): void;
   readonly maxBatch: number;
   readonly vnetHeaderBytes: number;
 }
 
 /** The part of the addon the fast path moves frames with: a test may stand in for it. */
-export type FrameIo = Pick<NativeAddon, 'recvBatch' | 'sendBatch' | 'recvFromBatch' | 'sendToBatch' | 'receiveDrops' | 'watch' | 'unwatch'>;
+export type FrameIo = Pick<NativeAddon, 'recvBatch' | 'sendBatch' | 'recvFromBatch' | 'sendToBatch' | 'receiveDrops' | 'watch' | 'unwatch' | 'monotonicMs'>;
 
 // Compiled code runs from dist/src/datapath; the addon is built in native/build by npm install.
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- a .node addon loads only through require

@@ -32,7 +32,7 @@ async function receiveUntil(fd: number, slotSize: number, enough: (got: Received
   while (!enough(got) && Date.now() < end) {
     const arena = new Uint8Array(8 * slotSize).fill(0xee);
     const [lengths, sources, sizes] = [new Uint32Array(8), new Uint32Array(8), new Uint32Array(8)];
-    const n = native.recvFromBatch(fd, arena, 0, slotSize, 8, lengths, sources, sizes);
+    const n = native.recvFromBatch(fd, arena, 0, slotSize, 8, lengths, sources, sizes, new Float64Array(8));
     for (let i = 0; i < n; i++) got.push({ slot: arena.subarray(i * slotSize, (i + 1) * slotSize), length: lengths[i], source: sources[i], size: sizes[i] });
     if (n === 0) await new Promise((r) => setTimeout(r, 5));
   }
@@ -58,7 +58,7 @@ test('a batch of datagrams goes out to each its destination and comes in with it
   t.deepEqual(got.map((r) => r.source), [LOOPBACK, LOOPBACK, LOOPBACK]);
   t.deepEqual([...got[0].slot.subarray(0, 10)], new Array(10).fill(0), 'the header is zeroed');
   t.true(got[1].slot.subarray(10, 30).every((x) => x === 2));
-  t.is(native.recvFromBatch(b.fd, new Uint8Array(4 * 128), 0, 128, 4, new Uint32Array(4), new Uint32Array(4), new Uint32Array(4)), 0, 'nothing more: 0, not an error');
+  t.is(native.recvFromBatch(b.fd, new Uint8Array(4 * 128), 0, 128, 4, new Uint32Array(4), new Uint32Array(4), new Uint32Array(4), new Float64Array(4)), 0, 'nothing more: 0, not an error');
 });
 
 test('a run gathered from pieces and sent with a segment size arrives as those datagrams, together with their size or apart', async (t) => {
@@ -107,5 +107,5 @@ test('bad addresses and taken ports are refused with a sentence', (t) => {
   const a = openSomewhere();
   t.teardown(() => native.close(a.fd));
   t.throws(() => native.openUdp('127.0.0.1', a.port), { code: 'EADDRINUSE', message: /already taken/ });
-  t.throws(() => native.recvFromBatch(a.fd, new Uint8Array(10), 0, 64, 4, new Uint32Array(4), new Uint32Array(4), new Uint32Array(4)), { instanceOf: RangeError });
+  t.throws(() => native.recvFromBatch(a.fd, new Uint8Array(10), 0, 64, 4, new Uint32Array(4), new Uint32Array(4), new Uint32Array(4), new Float64Array(4)), { instanceOf: RangeError });
 });

@@ -98,6 +98,14 @@ test.serial('/metrics has per-port rx/tx, drops by reason, cache hits/misses/siz
   t.true(value(/^vswitch_flow_cache_flows (\d+)/m) > 0);
   t.false(Number.isNaN(value(/^vswitch_flow_cache_evictions_total (\d+)/m)));
   t.true(value(/^vswitch_slow_path_latency_seconds_count (\d+)/m) > 0);
+  // Packet sockets stamp what they receive: the fast path's frames have a transit time.
+  const transits = value(/^vswitch_datapath_transit_seconds_count (\d+)/m);
+  t.true(transits > 1000, `${transits} frames timed`);
+  t.is(value(/^vswitch_datapath_transit_seconds_bucket\{le="\+Inf"\} (\d+)/m), transits);
+  t.true(value(/^vswitch_datapath_transit_seconds_bucket\{le="0.1"\} (\d+)/m) <= transits);
+  t.true(value(/^vswitch_datapath_transit_seconds_sum ([\d.e+-]+)/m) > 0);
+  t.true(value(/^vswitch_datapath_wakeups_total (\d+)/m) > 0);
+  for (const stage of ['wait', 'enter', 'receive', 'key', 'lookup', 'actions', 'send']) t.true(value(new RegExp(`^vswitch_datapath_stage_seconds_total\\{stage="${stage}"\\} ([\\d.e+-]+)`, 'm')) > 0, stage);
   t.regex(text, /^process_cpu_seconds_total /m);
   t.is(promtoolComplaints(text), '', 'promtool check metrics accepts it');
   // The Grafana dashboard: every metric it names is served, every query parses.

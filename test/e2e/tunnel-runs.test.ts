@@ -30,7 +30,7 @@ test('a run over the MTU is sent apart, each datagram gathered from the right pi
     const arena = new Uint8Array(8 * 4096);
     const got = new Uint32Array(8);
     const sizes = new Uint32Array(8);
-    const received = n.recvFromBatch(b, arena, 0, 4096, 8, got, new Uint32Array(8), sizes);
+    const received = n.recvFromBatch(b, arena, 0, 4096, 8, got, new Uint32Array(8), sizes, new Float64Array(8));
     const datagrams = [];
     for (let i = 0; i < received; i++) {
       const payload = arena.subarray(i * 4096 + 10, i * 4096 + got[i]);

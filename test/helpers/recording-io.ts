@@ -24,9 +24,11 @@ export class RecordingIo implements FrameIo {
   readable: (() => void)[] = [];
   /** Frames (no vnet header) each port's descriptor has to read. */
   frames = new Map<number, Uint8Array[]>();
-  recvBatch(fd: number, _isTap: boolean, arena: Uint8Array, base: number, slot: number, max: number, lengths: Uint32Array): number {
+  /** Frames are stamped as received when read, on performance.now()'s clock (see monotonicMs). */
+  recvBatch(fd: number, _isTap: boolean, arena: Uint8Array, base: number, slot: number, max: number, lengths: Uint32Array, _vnetHdr: boolean, stamps: Float64Array): number {
     const batch = (this.frames.get(fd) ?? []).splice(0, max);
     batch.forEach((frame, i) => {
+      stamps[i] = performance.now();
       arena.fill(0, base + i * slot, base + i * slot + VNET_HEADER_BYTES);
       arena.set(frame, base + i * slot + VNET_HEADER_BYTES);
       lengths[i] = VNET_HEADER_BYTES + frame.length;
@@ -38,9 +40,10 @@ export class RecordingIo implements FrameIo {
     return count;
   }
   /** Each inbox entry is one receive: a datagram, or a run the kernel kept together (UDP GRO). */
-  recvFromBatch(_fd: number, arena: Uint8Array, base: number, slot: number, max: number, lengths: Uint32Array, sources: Uint32Array, segmentSizes: Uint32Array): number {
+  recvFromBatch(_fd: number, arena: Uint8Array, base: number, slot: number, max: number, lengths: Uint32Array, sources: Uint32Array, segmentSizes: Uint32Array, stamps: Float64Array): number {
     const batch = this.inbox.splice(0, max);
     batch.forEach(({ source, datagram, segmentSize = 0 }, i) => {
+      stamps[i] = performance.now();
       arena.fill(0, base + i * slot, base + i * slot + VNET_HEADER_BYTES);
       arena.set(datagram, base + i * slot + VNET_HEADER_BYTES);
       lengths[i] = VNET_HEADER_BYTES + datagram.length;
@@ -62,10 +65,13 @@ export class RecordingIo implements FrameIo {
   receiveDrops(): number {
     return 0;
   }
+  monotonicMs(): number {
+    return performance.now();
+  }
   /** Descriptors watched for reading. */
   watched = new Set<number>();
-  watch(fd: number, onReadable: () => void): unknown {
-    this.readable.push(onReadable);
+  watch(fd: number, onReadable: (readyAt: number) => void): unknown {
+    this.readable.push(() => onReadable(performance.now()));
     this.watched.add(fd);
     return fd;
   }
