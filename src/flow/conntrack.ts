@@ -161,9 +161,13 @@ export class ConnTable {
    *  reply index in `nat.zone`; or, `nat.destination`, its destination (a load balancer's
    *  member: one port, free unless the same client already reaches it from the same port). A connection tracked
    *  already keeps its translation. `claim`: the only port is this one, and whatever holds it
-   *  here is ended (another host, which leased it, says so), its slots added to `ended`. The
-   *  connection (`nat` its new source), or 'exhausted' when every port is taken, or 'full'. */
-  openTranslated(t: Tuple, nat: Translation, state: CtStateCode, now: number, claim: number[] | null = null): Connection | 'exhausted' | 'full' {
+   *  here is ended (another host, which leased it, says so), its slots added to `claim`. To a
+   *  member, a TCP connection that is closing or closed gives up the client's port to a new one
+   *  (as Linux's NAT evicts such an entry on a clash): a client that reuses its port to reach
+   *  the member through another VIP must not wait out the old connection's time (source NAT
+   *  just takes another port). Its slots are added to `evicted`: their flows must go.
+   *  The connection (`nat` its new source), or 'exhausted' when every port is taken, or 'full'. */
+  openTranslated(t: Tuple, nat: Translation, state: CtStateCode, now: number, claim: number[] | null = null, evicted: number[] = []): Connection | 'exhausted' | 'full' {
     return this.locked(() => {
       this.fill(t.zone, t.protocol, t.source, t.destination, t.sourcePort, t.destinationPort);
       let existing = this.lookup();
@@ -174,7 +178,7 @@ export class ConnTable {
         claim.push(...this.end(existing));
         existing = -1;
       }
-      const port = this.freePort(t, nat, claim);
+      const port = this.freePort(t, nat, claim, evicted);
       if (port < 0) {
         this.words[Header.exhausted]++;
         return 'exhausted';
@@ -207,7 +211,7 @@ export class ConnTable {
    *  when all are taken. Ports are tried at random, then in order: with the blocks at most half
    *  used (the agent leases ahead), a free one is found in two tries on average, where trying
    *  them in order from one point walks the ever longer runs of taken ones. */
-  private freePort(t: Tuple, nat: Translation, claim: number[] | null): number {
+  private freePort(t: Tuple, nat: Translation, claim: number[] | null, evicted: number[]): number {
     const starts: number[] = [];
     let total = 0;
     for (const [, count] of nat.ports) {
@@ -231,8 +235,9 @@ export class ConnTable {
       index(port);
       const holder = this.lookup();
       if (holder < 0) return true;
-      if (!claim) return false;
-      claim.push(...this.end(holder));
+      if (claim) claim.push(...this.end(holder));
+      else if (nat.destination && this.isClosingTcp(holder)) evicted.push(...this.end(holder));
+      else return false;
       index(port);
       return true;
     };
@@ -276,6 +281,14 @@ export class ConnTable {
     }
     const partner = this.words[b + Slot.partner] - 1;
     return partner >= 0 ? [slot, ...this.end(partner)] : [slot];
+  }
+
+  /** Whether the connection a slot is (or indexes) is TCP's, closing or closed. */
+  private isClosingTcp(slot: number): boolean {
+    let b = this.base(slot);
+    if (this.words[b + Slot.role] === Role.replyIndex) b = this.base(this.words[b + Slot.partner] - 1);
+    const state = this.words[b + Slot.state];
+    return this.words[b + Slot.tuple + 2] >>> 8 === IpProtocol.tcp && (state === CtState.closing || state === CtState.closed);
   }
 
   /** Ends a connection a walk opened for a frame that went nowhere after all. */

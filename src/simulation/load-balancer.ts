@@ -8,7 +8,7 @@
 // member refuses at once: a TCP reset, or ICMP unreachable for UDP. The router answers ARP for
 // its VIPs in their ports' networks, and hands the replies to the agent's health probes (sent
 // from its own address, from ports HEALTH_PROBE_PORTS) to the agent.
-import { ConnTable, KeyFlag, Tuple } from '../flow';
+import { ConnTable, connectionTag, KeyFlag, Tuple } from '../flow';
 import { contains, formatAddress, IpProtocol, parseAddress, sameAddress } from '../packet';
 import { ConnectionTracking, openingState, tuplePorts } from './connection-tracking';
 import { rejection } from './rejection';
@@ -122,7 +122,9 @@ export class LoadBalancerStep {
       return true;
     }
     const state = openingState(w);
-    const opened = this.conntrack().openTranslated(tuple, { zone: router.zone, address: member.address, ports: [[member.port, 1]], destination: true }, state, Date.now());
+    const evicted: number[] = [];
+    const opened = this.conntrack().openTranslated(tuple, { zone: router.zone, address: member.address, ports: [[member.port, 1]], destination: true }, state, Date.now(), null, evicted);
+    for (const slot of evicted) w.invalidate.add(connectionTag(slot));
     if (opened === 'full') {
       w.tags.add(CONNTRACK_SPACE_TAG);
       w.refuse('conntrackFull', () => 'the connection table is full: a new connection is refused, established ones go on');

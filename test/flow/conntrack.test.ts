@@ -77,6 +77,24 @@ test('source NAT: a connection gets a port no other connection to the same desti
   t.is(table.size, 0);
 });
 
+test("a load balancer's connection whose client reuses a port held by a closing connection to the same member evicts it; a live one keeps it", (t) => {
+  const table = new ConnTable(256);
+  const [member, vip] = [parseAddress('10.0.2.13'), parseAddress('10.0.2.100')];
+  const toMember = { zone: NAT_ZONE, address: member, ports: [[8080, 1]] as [number, number][], destination: true };
+  const old = table.openTranslated({ zone: ZONE, protocol: IpProtocol.tcp, source: A, destination: vip, sourcePort: 40000, destinationPort: 80 }, toMember, CtState.established, 0);
+  if (typeof old !== 'object') return t.fail(String(old));
+  const through81 = { zone: ZONE, protocol: IpProtocol.tcp, source: A, destination: vip, sourcePort: 40000, destinationPort: 81 };
+  t.is(table.openTranslated(through81, toMember, CtState.synSent, 0), 'exhausted', 'the member already has this client port, live');
+  table.update(old.slot, CtState.closing, false, 0);
+  const evicted: number[] = [];
+  const opened = table.openTranslated(through81, toMember, CtState.synSent, 0, null, evicted);
+  t.like(opened, { nat: { port: 8080, replyIndex: false } });
+  t.is(evicted.length, 2, 'the closing connection and its reply index');
+  t.true(evicted.includes(old.slot));
+  t.like(table.find(NAT_ZONE, IpProtocol.tcp, member, A, 8080, 40000), { reply: true, slot: (opened as { slot: number }).slot, nat: { port: 81 } }, "the member's reply goes back through port 81 now");
+  t.is(table.find(ZONE, IpProtocol.tcp, A, vip, 40000, 80), null);
+});
+
 test('a copy of the table, restored into a new one of the same capacity, finds the same connections; another capacity takes nothing', (t) => {
   const table = new ConnTable(64);
   const slot = table.open(ZONE, IpProtocol.udp, A, B, 40000, 7, CtState.unreplied, 0);
