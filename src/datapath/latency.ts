@@ -41,7 +41,7 @@ export class LatencyRecorder {
     private readonly at: number,
     monotonicMs: () => number,
   ) {
-    this.offsetMs = performance.now() - monotonicMs();
+    this.offsetMs = clockOffset(monotonicMs);
   }
 
   /** A wake-up: its readiness was seen at `readyAt` (monotonicMs's clock, NaN if unknown). */
@@ -85,6 +85,21 @@ export class LatencyRecorder {
     v[at + transitCountAt] += this.queued;
     this.queued = 0;
   }
+}
+
+/** performance.now() minus monotonicMs(): the reading of one between two of the other that are
+ *  closest together (a first call to either can take microseconds, which a single pair would
+ *  count as offset). */
+function clockOffset(monotonicMs: () => number): number {
+  let best = Infinity;
+  let offset = 0;
+  for (let i = 0; i < 16; i++) {
+    const before = monotonicMs();
+    const now = performance.now();
+    const after = monotonicMs();
+    if (after - before < best) [best, offset] = [after - before, now - (before + after) / 2];
+  }
+  return offset;
 }
 
 /** What the recorders of several workers (their shared memory at `at` of each) have seen. */
