@@ -1,15 +1,30 @@
-// Entry point of a datapath worker thread: the engine, driven by the agent's messages and by
-// the readiness of the ports it receives on.
-import { parentPort, workerData } from 'node:worker_threads';
+// Entry point of a datapath worker thread: the engine in its own loop (WorkerLoop), driven by
+// the readiness of the ports it receives on and by the agent's messages, which it takes from
+// its port when the agent's thread signals the wake-up eventfd.
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { ConnTable } from '../src/flow';
-import { Datapath, DatapathCounters, DatapathOptions, FromDatapath, PortMeterBuffers, PortMeters, ToDatapath } from '../src/datapath';
+import { Datapath, DatapathCounters, DatapathOptions, FromDatapath, native, PortMeterBuffers, PortMeters, ToDatapath, WorkerLoop } from '../src/datapath';
 
-const { options, counters, meters, conntrack } = workerData as { options: DatapathOptions; counters: SharedArrayBuffer; meters: PortMeterBuffers; conntrack: SharedArrayBuffer };
+const { options, counters, meters, conntrack, wakeFd } = workerData as {
+  options: DatapathOptions; counters: SharedArrayBuffer; meters: PortMeterBuffers; conntrack: SharedArrayBuffer; wakeFd: number;
+};
 const port = parentPort!;
-const datapath = new Datapath(options, new DatapathCounters(counters), new PortMeters(meters), new ConnTable(conntrack), (message: FromDatapath) => port.postMessage(message));
-const housekeeping = setInterval(() => datapath.tick(), 1000);
+const loop = new WorkerLoop(options.busyPollUs);
+const io = { ...native, watch: loop.watch.bind(loop), unwatch: loop.unwatch.bind(loop) };
+const datapath = new Datapath(options, new DatapathCounters(counters), new PortMeters(meters), new ConnTable(conntrack), (message: FromDatapath) => port.postMessage(message), io, loop);
 
-port.on('message', (message: ToDatapath | { type: 'stop' }) => {
+const housekeeping = () => {
+  datapath.tick();
+  loop.after(1000, housekeeping);
+};
+loop.after(1000, housekeeping);
+
+loop.watch(wakeFd, () => {
+  native.clearEventFd(wakeFd);
+  for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) handle(m.message as ToDatapath | { type: 'stop' });
+});
+
+function handle(message: ToDatapath | { type: 'stop' }): void {
   switch (message.type) {
     case 'addPort':
       return datapath.addPort(message.port, message.receive);
@@ -43,8 +58,10 @@ port.on('message', (message: ToDatapath | { type: 'stop' }) => {
     case 'release':
       return datapath.release(message.number);
     case 'stop':
-      clearInterval(housekeeping);
       datapath.close();
+      loop.stop();
       port.close();
   }
-});
+}
+
+loop.start();

@@ -62,5 +62,6 @@ void InitChecksum(Napi::Env env, Napi::Object exports);
 void InitHandover(Napi::Env env, Napi::Object exports);
 void InitThreadClock(Napi::Env env, Napi::Object exports);
 void InitReceiveClock(Napi::Env env, Napi::Object exports);
+void InitPoller(Napi::Env env, Napi::Object exports);
 
 }  // namespace vswitch

@@ -1,12 +1,14 @@
 // A datapath worker as the agent's thread keeps it: the thread, its shared counters, what it
 // still owes an answer for, and the asking.
 import type { Worker } from 'node:worker_threads';
-import { DatapathCounters, FromDatapath, ToDatapath } from '../datapath';
+import { DatapathCounters, FromDatapath, native, ToDatapath } from '../datapath';
 
 /** A datapath worker thread as the agent's thread keeps it; `worker` is set when it starts. */
 export class DatapathThread {
   worker!: Worker;
   readonly counters = new DatapathCounters();
+  /** Signalled after each message posted: the thread waits on it with its ports (WorkerLoop). */
+  readonly wakeFd = native.openEventFd();
   /** Ports it receives on. */
   receiving = 0;
   /** Requests awaiting its answer, with what to answer if it dies first. */
@@ -17,8 +19,14 @@ export class DatapathThread {
   restarts: number[] = [];
   private nextRequest = 1;
 
-  post(message: ToDatapath): void {
+  post(message: ToDatapath | { type: 'stop' }): void {
     this.worker.postMessage(message);
+    native.signalEventFd(this.wakeFd);
+  }
+
+  /** Once its thread has exited for good. */
+  close(): void {
+    native.close(this.wakeFd);
   }
 
   /** A request and its answer; `fallback` if the thread dies before it answers. */

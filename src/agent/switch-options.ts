@@ -11,6 +11,9 @@ export interface SwitchOptions {
   macAgingSeconds?: number;
   flowCapacity?: number;
   flowIdleMs?: number;
+  /** After a datapath worker's wake-up with work, how long it keeps looking for more before it
+   *  sleeps (µs): a frame that comes meanwhile finds it awake. 0: it sleeps at once. */
+  busyPollUs?: number;
   /** Connections security groups track at once (a full table refuses new ones). */
   conntrackSize?: number;
   /** This host's id in the topology (its port bindings name it); the hostname by default. */
@@ -39,6 +42,7 @@ const OPTION_RANGES: [keyof SwitchOptions, number, number][] = [
   ['macAgingSeconds', 1, 1 << 20],
   ['flowCapacity', 1, 1 << 24],
   ['flowIdleMs', 1, 1 << 30],
+  ['busyPollUs', 0, 100_000],
   ['conntrackSize', 2, 1 << 22],
   ['migrationHoldMs', 1, 10_000],
   ['routerAdvertisementSeconds', 1, 1800],

@@ -143,6 +143,7 @@ export class Switch extends EventEmitter {
       ...DEFAULT_DATAPATH_OPTIONS,
       ...(options.flowCapacity ? { flowCapacity: options.flowCapacity } : {}),
       ...(options.flowIdleMs ? { flowIdleMs: options.flowIdleMs } : {}),
+      ...(options.busyPollUs !== undefined ? { busyPollUs: options.busyPollUs } : {}),
     };
     this.underlay = options.underlay;
     // Before any thread starts: a bad underlay address is refused with nothing to clean up.
@@ -447,11 +448,12 @@ export class Switch extends EventEmitter {
         (w) =>
           new Promise<void>((resolve) => {
             w.worker.once('exit', () => resolve());
-            w.worker.postMessage({ type: 'stop' });
+            w.post({ type: 'stop' });
           }),
       ),
     );
     this.workers.forEach(settle);
+    this.workers.forEach((w) => w.close());
     for (const record of this.ports.values()) native.close(record.spec.fd);
     this.ports.clear();
     if (this.tunnel) native.close(this.tunnel.fd);
@@ -473,7 +475,9 @@ export class Switch extends EventEmitter {
   }
 
   private startWorker(handle: DatapathThread): void {
-    const worker = new Worker(path.join(WORKERS_DIR, 'datapath.js'), { workerData: { options: this.datapathOptions, counters: handle.counters.buffer, meters: this.meterBuffers, conntrack: this.topology.conntrack.buffer } });
+    const worker = new Worker(path.join(WORKERS_DIR, 'datapath.js'), {
+      workerData: { options: this.datapathOptions, counters: handle.counters.buffer, meters: this.meterBuffers, conntrack: this.topology.conntrack.buffer, wakeFd: handle.wakeFd },
+    });
     handle.worker = worker;
     worker.on('message', (message: FromDatapath) => this.onWorkerMessage(handle, message));
     worker.on('error', (error) => this.log.error({ err: error }, 'datapath worker failed'));

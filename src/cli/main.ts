@@ -23,6 +23,8 @@ const USAGE = `usage: vswitch [--socket PATH] [--json] COMMAND
         [--migration-hold-ms MS]        how old a frame held for a VM arriving by migration may get
         [--conntrack-size N]            connections security groups track at once (65536)
         [--router-advertisement-seconds N]  between routers' unsolicited advertisements (200)
+        [--busy-poll-us N]              how long a datapath worker keeps looking for frames
+                                        after some came, before it sleeps (0)
         [--takeover]                    take the ports of the agent running on the same socket,
                                         with what is queued on them, and replace it (an upgrade)
   port add NAME [--kind packet|tap] [--vlan N] [--no-vnet-hdr]
@@ -49,7 +51,7 @@ const GLOBAL_OPTIONS = ['socket', 'json', 'help', 'api', 'token', 'cacert'];
 const COMMAND_OPTIONS: Record<string, string[]> = {
   agent: [
     'config', 'port', 'log-level', 'datapath-workers', 'simulation-threads', 'state-dir', 'api', 'api-tls-cert', 'api-tls-key', 'store', 'etcd-ca', 'etcd-cert', 'etcd-key',
-    'underlay', 'host-lease', 'migration-hold-ms', 'conntrack-size', 'router-advertisement-seconds', 'takeover',
+    'underlay', 'host-lease', 'migration-hold-ms', 'conntrack-size', 'router-advertisement-seconds', 'busy-poll-us', 'takeover',
   ],
   'port add': ['kind', 'vlan', 'no-vnet-hdr'],
   capture: CAPTURE_OPTIONS,
@@ -226,6 +228,8 @@ function agentConfig(args: Args): AgentConfig {
   if (advertisementSeconds !== undefined) config.routerAdvertisementSeconds = advertisementSeconds;
   const hold = integerFlag(args, 'migration-hold-ms');
   if (hold !== undefined) config.migrationHoldMs = hold;
+  const busyPoll = integerFlag(args, 'busy-poll-us');
+  if (busyPoll !== undefined) config.busyPollUs = busyPoll;
   const datapathWorkers = integerFlag(args, 'datapath-workers');
   if (datapathWorkers !== undefined) config.datapathWorkers = datapathWorkers;
   const simulationThreads = integerFlag(args, 'simulation-threads');

@@ -28,6 +28,7 @@ import { HeldFrames } from './held-frames';
 import { Port, TUNNEL_PORT, TunnelPort } from './port';
 import { gather, TxQueue } from './tx-queue';
 import { LatencyRecorder, Stage } from './latency';
+import { nodeTimers, Scheduler } from './worker-loop';
 
 export interface DatapathOptions {
   flowCapacity: number;
@@ -43,6 +44,8 @@ export interface DatapathOptions {
   maxPendingPerFlow: number;
   maxPendingFrames: number;
   slowPathTimeoutMs: number;
+  /** After a wake-up with work, how long the worker looks for more before it sleeps (µs). */
+  busyPollUs: number;
 }
 
 export const DEFAULT_DATAPATH_OPTIONS: DatapathOptions = {
@@ -52,6 +55,7 @@ export const DEFAULT_DATAPATH_OPTIONS: DatapathOptions = {
   maxPendingPerFlow: 4096,
   maxPendingFrames: 8192,
   slowPathTimeoutMs: 5000,
+  busyPollUs: 0,
 };
 
 /** Upcall batches out at once before new ones wait to grow to UPCALL_BATCH_GROWN flows. */
@@ -130,7 +134,7 @@ export class Datapath implements FrameSink {
   /** Tag -> generation of its last invalidation: a slow-path answer computed before it is stale. */
   private readonly invalidatedAt = new Map<string, number>();
   private readonly dirty: Port[] = [];
-  private readonly shaper = new Shaper();
+  private readonly shaper: Shaper;
   private now = 0;
   private lastTick = 0;
   /** Called once no frame waits for the slow path, after stopReading. */
@@ -144,7 +148,9 @@ export class Datapath implements FrameSink {
     private readonly conntrack: ConnTable,
     private readonly send: (message: FromDatapath) => void,
     private readonly io: FrameIo = native,
+    private readonly timers: Scheduler = nodeTimers,
   ) {
+    this.shaper = new Shaper(timers);
     this.cache = new FlowCache({ capacity: options.flowCapacity, idleTimeoutMs: options.flowIdleMs, programs: this.actionTable });
     this.segments = new ConnectionSegments(this.cache, conntrack);
     this.lengths = new Uint32Array(options.batch);
@@ -510,11 +516,11 @@ export class Datapath implements FrameSink {
     if (!port.watch) return;
     this.io.unwatch(port.watch);
     port.watch = null;
-    setTimeout(() => {
+    this.timers.after(ms, () => {
       if (this.ports[port.number] !== port || port.watch || !port.up || this.onSettled) return;
       port.watch = this.io.watch(port.spec.fd, (readyAt) => this.drain(port.number, readyAt));
       this.drain(port.number);
-    }, ms);
+    });
   }
 
   output(number: number, arena: Uint8Array, at: number, length: number): void {

@@ -9,3 +9,4 @@ export * from './port';
 export * from './tx-queue';
 export * from './capture';
 export * from './latency';
+export * from './worker-loop';

@@ -46,6 +46,16 @@ export interface NativeAddon {
   monotonicMs(): number;
   /** Calls onReadable with the time (monotonicMs) the readiness was seen. */
   watch(fd: number, onReadable: (readyAt: number) => void): unknown;
+  /** A datapath worker's epoll set (worker-loop.ts): descriptors added with a token, and a
+   *  wait that writes the ready ones' tokens, spinning up to spinUs first (-1 ms: no limit). */
+  openPoller(): number;
+  pollerAdd(poller: number, fd: number, token: number): void;
+  pollerRemove(poller: number, fd: number): void;
+  pollerWait(poller: number, tokens: Int32Array, timeoutMs: number, spinUs: number, readyAt: Float64Array): number;
+  /** An eventfd that wakes a worker's poller: signalled by the agent's thread after it posts. */
+  openEventFd(): number;
+  signalEventFd(fd: number): void;
+  clearEventFd(fd: number): void;
   unwatch(handle: unknown): void;
   readonly maxBatch: number;
   readonly vnetHeaderBytes: number;

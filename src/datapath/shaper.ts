@@ -2,16 +2,20 @@
 // bounded FIFO per port, so that TCP toward a limited VM sees a slower link rather than bursts
 // of loss (a 64 KiB super-frame dropped whole is 45 segments lost). What does not fit in the
 // queue is dropped, and counted against the port.
+import type { Scheduler } from './worker-loop';
+
 const QUEUE_BYTES = 1 << 20;
 
 interface Queue {
   frames: Uint8Array[];
   bytes: number;
-  timer: ReturnType<typeof setTimeout> | null;
+  timer: unknown;
 }
 
 export class Shaper {
   private readonly queues = new Map<number, Queue>();
+
+  constructor(private readonly timers: Scheduler) {}
 
   /** Whether frames to the port already wait (a new one must queue behind them). */
   waiting(port: number): boolean {
@@ -43,16 +47,16 @@ export class Shaper {
   schedule(port: number, ms: number, release: () => void): void {
     const queue = this.queues.get(port);
     if (!queue || queue.timer) return;
-    queue.timer = setTimeout(() => {
+    queue.timer = this.timers.after(ms, () => {
       queue.timer = null;
       release();
-    }, ms);
+    });
   }
 
   /** Drops what waits for a port that is gone. */
   forget(port: number): void {
     const queue = this.queues.get(port);
-    if (queue?.timer) clearTimeout(queue.timer);
+    if (queue?.timer) this.timers.cancel(queue.timer);
     this.queues.delete(port);
   }
 
