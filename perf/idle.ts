@@ -3,7 +3,7 @@
 import { Lab, sleep, startAgent } from '../examples/lab';
 import { cpuSeconds } from './measure';
 
-export async function idle(options: { ports: number; warmUpSeconds: number; seconds: number; log: (line: string) => void }): Promise<object> {
+export async function idle(options: { ports: number; warmUpSeconds: number; seconds: number; agentArgs: string[]; log: (line: string) => void }): Promise<object> {
   const lab = new Lab();
   try {
     const sw = await lab.namespace('sw');
@@ -15,14 +15,14 @@ export async function idle(options: { ports: number; warmUpSeconds: number; seco
     }
     // Silence the host side: no IPv6 autoconfiguration traffic on the idle ports.
     await lab.exec(host, 'sysctl', ['-qw', 'net.ipv6.conf.all.disable_ipv6=1']);
-    const agent = await startAgent(lab, sw, [...args, '--log-level', 'warn']);
+    const agent = await startAgent(lab, sw, [...args, '--log-level', 'warn', ...options.agentArgs]);
     await sleep(options.warmUpSeconds * 1000);
     const before = cpuSeconds(agent.pid);
     await sleep(options.seconds * 1000);
     const used = cpuSeconds(agent.pid) - before;
     const ports = (await agent.ports()).filter((p) => p.state === 'up').length;
     options.log(`${ports} ports up; ${used.toFixed(3)} CPU s in ${options.seconds} s`);
-    return { bench: 'idle', ports, warm_up_s: options.warmUpSeconds, seconds: options.seconds, cpu_s: Number(used.toFixed(3)), cpu_percent: Number(((100 * used) / options.seconds).toFixed(3)), target_cpu_percent: 1 };
+    return { bench: 'idle', agent_args: options.agentArgs.join(' '), ports, warm_up_s: options.warmUpSeconds, seconds: options.seconds, cpu_s: Number(used.toFixed(3)), cpu_percent: Number(((100 * used) / options.seconds).toFixed(3)), target_cpu_percent: 1 };
   } finally {
     await lab.cleanup();
   }

@@ -4,6 +4,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { iperf as iperfRun, Lab, RunningAgent } from '../examples/lab';
+import type { SwitchStats } from '../src/agent';
+import { STAGE_NAMES, TRANSIT_BUCKETS_US } from '../src/datapath';
+import type { Figures } from './rounds';
 
 /** Client and server on different cores, as the reference figures in FACTS.md were taken. */
 const PINNED = { client: ['taskset', '-c', '0'], server: ['taskset', '-c', '1'] };
@@ -84,4 +87,44 @@ export function median(xs: number[]): number {
 
 export function round2(x: number): number {
   return Number(x.toFixed(2));
+}
+
+/** Where switches' time went between two of their stats (summed over the agents): per wake-up,
+ *  µs in each stage, and the transit of forwarded frames (median and p99, each a bucket's upper
+ *  bound). */
+export function stagesBetween(before: SwitchStats[], after: SwitchStats[]): Figures {
+  const total = (all: SwitchStats[], pick: (s: SwitchStats) => number) => all.reduce((sum, s) => sum + pick(s), 0);
+  const change = (pick: (s: SwitchStats) => number) => total(after, pick) - total(before, pick);
+  const wakeups = change((s) => s.latency.wakeups);
+  const figures: Figures = { wakeups };
+  for (const stage of STAGE_NAMES) figures[`${stage}_us`] = round2(change((s) => s.latency.stagesUs[stage]) / Math.max(1, wakeups));
+  const buckets = after[0].latency.transit.buckets.map((_, i) => change((s) => s.latency.transit.buckets[i]));
+  const frames = buckets.reduce((s, n) => s + n, 0);
+  const percentile = (p: number) => {
+    let seen = 0;
+    const i = buckets.findIndex((n) => (seen += n) >= p * frames);
+    return i >= 0 && i < TRANSIT_BUCKETS_US.length ? TRANSIT_BUCKETS_US[i] : NaN;
+  };
+  figures.transit_p50_us = percentile(0.5);
+  figures.transit_p99_us = percentile(0.99);
+  return figures;
+}
+
+/** One round of one system between two namespaces: iperf3 TCP, 64-byte UDP, 3000 pings at 2 ms
+ *  (a p99 of 30 samples), the CPU of the switch's processes `pids` over them, and where these
+ *  switches' time went in the pings (`agents`, if they are this switch's). */
+export async function pathFigures(lab: Lab, client: string, server: string, address: string, seconds: number, pids: number[] = [], agents: RunningAgent[] = []): Promise<Figures> {
+  const cpu = () => pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+  const stats = () => Promise.all(agents.map((a) => a.stats()));
+  const cpuBefore = cpu();
+  const tcp = await tcpGbps(lab, server, client, address, seconds);
+  const udp = await udp64(lab, server, client, address, seconds);
+  const before = await stats();
+  const rtt = await pingRtt(lab, client, address, 3000);
+  const stages = agents.length > 0 ? stagesBetween(before, await stats()) : {};
+  return {
+    tcp_gbps: tcp, udp64_pps: Math.round(udp.pps), udp64_loss: udp.loss, rtt_avg_us: Math.round(rtt.avgUs), rtt_p99_us: Math.round(rtt.p99Us),
+    ...(pids.length > 0 ? { cpu_s: cpu() - cpuBefore } : {}),
+    ...stages,
+  };
 }

@@ -111,9 +111,12 @@ export async function ovsNetdev(): Promise<SystemUnderTest> {
   };
 }
 
-export async function vswitch(): Promise<SystemUnderTest> {
+/** This switch; `checkout`: another checkout's (built), to compare a change with the code before it. */
+export async function vswitch(args: string[] = [], checkout?: string): Promise<SystemUnderTest> {
   const lab = new Lab();
   const { a, b, sw } = await switched(lab);
-  const agent = await startAgent(lab, sw, ['--port', 'pa', '--port', 'pb', '--log-level', 'warn']);
-  return { lab, a, b, pid: agent.pid, agent, config: 'vswitch agent, packet-socket ports with vnet headers, 1 datapath worker, 1 simulation thread', stop: () => lab.cleanup() };
+  const command = checkout ? path.join(checkout, 'bin', 'vswitch') : undefined;
+  const agent = await startAgent(lab, sw, ['--port', 'pa', '--port', 'pb', '--log-level', 'warn', ...args], undefined, command);
+  const config = `vswitch agent${checkout ? ` of ${checkout}` : ''}${args.length ? ` ${args.join(' ')}` : ''}, packet-socket ports with vnet headers, 1 datapath worker, 1 simulation thread`;
+  return { lab, a, b, pid: agent.pid, agent, config, stop: () => lab.cleanup() };
 }

@@ -24,12 +24,13 @@ export interface RunningAgent {
 
 /** Starts an agent in namespace `ns` (null: the machine's own, for an agent with no ports whose
  *  API a browser reaches on loopback); `stateDir` reuses another agent's state (a restart), else
- *  it gets its own. An `--api` in `args` is where the returned `api` calls. */
-export async function startAgent(lab: Lab, ns: string | null, args: string[] = [], stateDir = lab.directory(`${path.basename(ns ?? 'own')}-state`)): Promise<RunningAgent> {
+ *  it gets its own. An `--api` in `args` is where the returned `api` calls. `vswitch` is the
+ *  command, this checkout's by default (a benchmark may run another's beside it). */
+export async function startAgent(lab: Lab, ns: string | null, args: string[] = [], stateDir = lab.directory(`${path.basename(ns ?? 'own')}-state`), vswitch = VSWITCH): Promise<RunningAgent> {
   // In a lab directory, so that it goes with the lab even when the agent was killed.
   const socket = path.join(lab.directory('sockets'), `${path.basename(stateDir)}.sock`);
   const apiSocket = path.join(stateDir, 'api.sock');
-  const child = lab.spawn(ns, process.execPath, [VSWITCH, 'agent', '--socket', socket, '--log-level', 'info', '--state-dir', stateDir, '--api', apiSocket, ...args]);
+  const child = lab.spawn(ns, process.execPath, [vswitch, 'agent', '--socket', socket, '--log-level', 'info', '--state-dir', stateDir, '--api', apiSocket, ...args]);
   let output = '';
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
