@@ -15,11 +15,26 @@ namespace vswitch {
 
 static const int kMaxEvents = 64;
 
-// openPoller() -> epoll descriptor.
+// A poller still open when its worker is torn down (terminated, or dead of a bug) is closed
+// then: the hook's argument is the descriptor itself.
+static void ClosePollerAtTeardown(void* fd) { close(static_cast<int>(reinterpret_cast<intptr_t>(fd))); }
+
+// openPoller() -> epoll descriptor, to be closed with closePoller.
 static Napi::Value OpenPoller(const Napi::CallbackInfo& info) {
   int fd = epoll_create1(EPOLL_CLOEXEC);
-  if (fd < 0) ThrowErrno(info.Env(), errno, "cannot create an epoll set for a datapath worker");
+  if (fd < 0) {
+    ThrowErrno(info.Env(), errno, "cannot create an epoll set for a datapath worker");
+    return info.Env().Undefined();
+  }
+  napi_add_env_cleanup_hook(info.Env(), ClosePollerAtTeardown, reinterpret_cast<void*>(static_cast<intptr_t>(fd)));
   return Napi::Number::New(info.Env(), fd);
+}
+
+static Napi::Value ClosePoller(const Napi::CallbackInfo& info) {
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  napi_remove_env_cleanup_hook(info.Env(), ClosePollerAtTeardown, reinterpret_cast<void*>(static_cast<intptr_t>(fd)));
+  close(fd);
+  return info.Env().Undefined();
 }
 
 // pollerAdd(poller, fd, token): fd's readability is reported as token.
@@ -94,6 +109,7 @@ static Napi::Value ClearEventFd(const Napi::CallbackInfo& info) {
 
 void InitPoller(Napi::Env env, Napi::Object exports) {
   exports.Set("openPoller", Napi::Function::New(env, OpenPoller));
+  exports.Set("closePoller", Napi::Function::New(env, ClosePoller));
   exports.Set("pollerAdd", Napi::Function::New(env, PollerAdd));
   exports.Set("pollerRemove", Napi::Function::New(env, PollerRemove));
   exports.Set("pollerWait", Napi::Function::New(env, PollerWait));

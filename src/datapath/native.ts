@@ -49,6 +49,8 @@ export interface NativeAddon {
   /** A datapath worker's epoll set (worker-loop.ts): descriptors added with a token, and a
    *  wait that writes the ready ones' tokens, spinning up to spinUs first (-1 ms: no limit). */
   openPoller(): number;
+  /** Closes a poller (one left open is closed when its thread's environment is torn down). */
+  closePoller(poller: number): void;
   pollerAdd(poller: number, fd: number, token: number): void;
   pollerRemove(poller: number, fd: number): void;
   pollerWait(poller: number, tokens: Int32Array, timeoutMs: number, spinUs: number, readyAt: Float64Array): number;

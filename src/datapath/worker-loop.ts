@@ -71,7 +71,7 @@ export class WorkerLoop implements Scheduler {
     const turn = () => {
       this.runFor(YIELD_MS);
       if (this.running) setImmediate(turn);
-      else native.close(this.poller);
+      else native.closePoller(this.poller);
     };
     turn();
   }
