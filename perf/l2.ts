@@ -3,7 +3,7 @@
 // busy polling), all built side by side and measured in alternating rounds. With --baseline DIR, the switch of another checkout (built)
 // runs beside this one, so that a change is measured against the code before it.
 import { pathFigures, pingRtt } from './measure';
-import { BUSY_POLL_ARGS, compare, inRounds, ratios, summarize } from './rounds';
+import { BUSY_POLL_ARGS, compare, inRounds, ratios, sideBySide, summarize } from './rounds';
 import { linuxBridge, ovsNetdev, SUBNET, SystemUnderTest, vethPair, vswitch } from './systems';
 
 const B = `${SUBNET}.2`;
@@ -27,15 +27,9 @@ export async function l2(options: L2Options): Promise<object> {
     ['vswitch-busy-poll', () => vswitch([...BUSY_POLL_ARGS, ...options.agentArgs])],
   ];
   if (options.baseline) builds.push(['vswitch-baseline', () => vswitch(options.baseline!.args, options.baseline!.dir)]);
-  const suts: [string, SystemUnderTest][] = [];
-  try {
-    for (const [name, build] of builds) {
-      options.log(`${name}: building`);
-      const sut = await build();
-      suts.push([name, sut]);
-      // One warm-up exchange: ARP and the switches' first flows are not what is measured.
-      await pingRtt(sut.lab, sut.a, B, 20);
-    }
+  // One warm-up exchange each: ARP and the switches' first flows are not what is measured.
+  const ready = async (_name: string, sut: SystemUnderTest) => void (await pingRtt(sut.lab, sut.a, B, 20));
+  return sideBySide(builds, { ready, stop: (sut) => sut.stop(), log: options.log }, async (suts) => {
     const runs = await inRounds(suts, options.rounds, (_name, sut) => pathFigures(sut.lab, sut.a, sut.b, B, options.seconds, sut.pid ? [sut.pid] : [], sut.agent ? [sut.agent] : []), options.log);
     const systems = Object.fromEntries(suts.map(([name, sut]) => [name, { ...summarize(runs.get(name)!), config: sut.config }]));
     const [v, busy, ovs, bridge] = ['vswitch', 'vswitch-busy-poll', 'ovs-netdev', 'linux-bridge'].map((name) => runs.get(name)!);
@@ -47,8 +41,6 @@ export async function l2(options: L2Options): Promise<object> {
       ...(options.baseline ? compare(v, runs.get('vswitch-baseline')!, 'baseline', ['tcp', 'pps', 'rtt_avg', 'rtt_p99']) : {}),
     };
     return { bench: 'l2', seconds_per_test: options.seconds, rounds: options.rounds, systems, ...ratios(compared) };
-  } finally {
-    for (const [, sut] of suts) await sut.stop();
-  }
+  });
 }
 

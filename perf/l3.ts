@@ -7,7 +7,7 @@ import { Lab, ping, routedHost, RunningAgent, startAgent, tenantNetwork } from '
 import path from 'node:path';
 import { flowSetupsPerSecond, pathFigures, pingRtt } from './measure';
 import type { L2Options } from './l2';
-import { BUSY_POLL_ARGS, compare, inRounds, ratios, summarize } from './rounds';
+import { BUSY_POLL_ARGS, compare, inRounds, ratios, sideBySide, summarize } from './rounds';
 
 const H2 = '10.88.2.2';
 
@@ -53,15 +53,11 @@ export async function l3(options: L2Options): Promise<object> {
     ['vswitch-busy-poll', () => virtualRouter([...BUSY_POLL_ARGS, ...options.agentArgs])],
   ];
   if (options.baseline) builds.push(['vswitch-baseline', () => virtualRouter(options.baseline!.args, options.baseline!.dir)]);
-  const suts: [string, Routed][] = [];
-  try {
-    for (const [name, build] of builds) {
-      options.log(`${name}: building`);
-      const sut = await build();
-      suts.push([name, sut]);
-      if (!(await ping(sut.lab, sut.h1, H2, 3))) throw new Error(`${name}: no route from h1 to h2`);
-      await pingRtt(sut.lab, sut.h1, H2, 20);
-    }
+  const ready = async (name: string, sut: Routed) => {
+    if (!(await ping(sut.lab, sut.h1, H2, 3))) throw new Error(`${name}: no route from h1 to h2`);
+    await pingRtt(sut.lab, sut.h1, H2, 20);
+  };
+  return sideBySide(builds, { ready, stop: (sut) => sut.lab.cleanup(), log: options.log }, async (suts) => {
     const runs = await inRounds(suts, options.rounds, (_name, sut) => pathFigures(sut.lab, sut.h1, sut.h2, H2, options.seconds, sut.agent ? [sut.agent.pid] : [], sut.agent ? [sut.agent] : []), options.log);
     const systems = Object.fromEntries(suts.map(([name, sut]) => [name, { ...summarize(runs.get(name)!), config: sut.config }]));
     const [, virtual] = suts.find(([name]) => name === 'vswitch')!;
@@ -73,8 +69,6 @@ export async function l3(options: L2Options): Promise<object> {
       ...(options.baseline ? compare(v, runs.get('vswitch-baseline')!, 'baseline', ['tcp', 'pps', 'rtt_avg', 'rtt_p99']) : {}),
     };
     return { bench: 'l3', seconds_per_test: options.seconds, rounds: options.rounds, systems, flow_setups_per_s: Math.round(flowSetups), ...ratios(compared) };
-  } finally {
-    for (const [, sut] of suts) await sut.lab.cleanup();
-  }
+  });
 }
 

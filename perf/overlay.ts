@@ -4,7 +4,7 @@
 // underlay; all are built side by side and measured in alternating rounds.
 import { Lab, overlayHosts, ping, RunningAgent, underlay, vmOn } from '../examples/lab';
 import { pathFigures, pingRtt } from './measure';
-import { BUSY_POLL_ARGS, compare, inRounds, ratios, summarize } from './rounds';
+import { BUSY_POLL_ARGS, compare, inRounds, ratios, sideBySide, summarize } from './rounds';
 
 const VM2 = '10.0.0.2';
 const VNI = '42';
@@ -49,15 +49,11 @@ async function vswitchOverlay(args: string[]): Promise<Overlay> {
 
 export async function overlay(options: { seconds: number; rounds: number; log: (line: string) => void }): Promise<object> {
   const builds: [string, () => Promise<Overlay>][] = [['kernel-vxlan', kernelVxlan], ['vswitch', () => vswitchOverlay([])], ['vswitch-busy-poll', () => vswitchOverlay(BUSY_POLL_ARGS)]];
-  const suts: [string, Overlay][] = [];
-  try {
-    for (const [name, build] of builds) {
-      options.log(`${name}: building`);
-      const sut = await build();
-      suts.push([name, sut]);
-      for (let tries = 0; !(await ping(sut.lab, sut.vm1, VM2, 1)); tries++) if (tries > 20) throw new Error(`${name}: vm1 cannot reach vm2`);
-      await pingRtt(sut.lab, sut.vm1, VM2, 20);
-    }
+  const ready = async (name: string, sut: Overlay) => {
+    for (let tries = 0; !(await ping(sut.lab, sut.vm1, VM2, 1)); tries++) if (tries > 20) throw new Error(`${name}: vm1 cannot reach vm2`);
+    await pingRtt(sut.lab, sut.vm1, VM2, 20);
+  };
+  return sideBySide(builds, { ready, stop: (sut) => sut.lab.cleanup(), log: options.log }, async (suts) => {
     const runs = await inRounds(suts, options.rounds, (_name, sut) => pathFigures(sut.lab, sut.vm1, sut.vm2, VM2, options.seconds, sut.agents.map((a) => a.pid), sut.agents), options.log);
     const systems = Object.fromEntries(suts.map(([name, sut]) => [name, { ...summarize(runs.get(name)!), config: sut.config }]));
     const [v, busy, k] = ['vswitch', 'vswitch-busy-poll', 'kernel-vxlan'].map((name) => runs.get(name)!);
@@ -65,7 +61,5 @@ export async function overlay(options: { seconds: number; rounds: number; log: (
       bench: 'overlay', seconds_per_test: options.seconds, rounds: options.rounds, systems,
       ...ratios({ ...compare(v, k, 'kernel_vxlan', ['tcp', 'pps', 'rtt_p99']), ...compare(busy, k, 'kernel_vxlan', ['tcp', 'pps', 'rtt_p99'], '_busy_poll') }),
     };
-  } finally {
-    for (const [, sut] of suts) await sut.lab.cleanup();
-  }
+  });
 }

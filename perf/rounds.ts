@@ -57,3 +57,24 @@ export function compare(a: readonly Figures[], b: readonly Figures[], to: string
  *  traffic: longer than the 2 ms between the pings, so it trades a core while frames flow for
  *  the wake-up. */
 export const BUSY_POLL_ARGS = ['--busy-poll-us', '3000'];
+
+/** Builds the systems one after another, each made ready (warmed up) as it comes; gives them
+ *  all to `use`; stops every one that was built, whatever happens. */
+export async function sideBySide<S, T>(
+  builds: readonly (readonly [string, () => Promise<S>])[],
+  hooks: { ready: (name: string, sut: S) => Promise<void>; stop: (sut: S) => Promise<void>; log: (line: string) => void },
+  use: (suts: [string, S][]) => Promise<T>,
+): Promise<T> {
+  const suts: [string, S][] = [];
+  try {
+    for (const [name, build] of builds) {
+      hooks.log(`${name}: building`);
+      const sut = await build();
+      suts.push([name, sut]);
+      await hooks.ready(name, sut);
+    }
+    return await use(suts);
+  } finally {
+    for (const [, sut] of suts) await hooks.stop(sut);
+  }
+}
