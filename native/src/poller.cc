@@ -8,6 +8,7 @@
 #include <sched.h>
 #include <unistd.h>
 #include <cerrno>
+#include <algorithm>
 #include <cstdint>
 #include "vswitch.h"
 
@@ -57,8 +58,9 @@ static Napi::Value PollerRemove(const Napi::CallbackInfo& info) {
 }
 
 // pollerWait(poller, tokens, timeoutMs, spinUs, readyAt) -> how many tokens were written (0 when
-// the timeout passed). Spins up to spinUs first, yielding the core between looks, then blocks up
-// to timeoutMs (-1: no limit). readyAt[0] gets when the readiness was seen (monotonicMs).
+// the timeout passed). Spins up to spinUs first, yielding the core between looks, then blocks for
+// what is left of timeoutMs (-1: no limit): a spin never delays the caller's timers.
+// readyAt[0] gets when the readiness was seen (monotonicMs).
 static Napi::Value PollerWait(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int poller = info[0].As<Napi::Number>().Int32Value();
@@ -70,8 +72,11 @@ static Napi::Value PollerWait(const Napi::CallbackInfo& info) {
   int max = static_cast<int>(tokens.ElementLength()) < kMaxEvents ? static_cast<int>(tokens.ElementLength()) : kMaxEvents;
   int n = 0;
   if (spinUs > 0) {
-    double until = MonotonicMs() + spinUs / 1000;
+    double start = MonotonicMs();
+    double until = start + spinUs / 1000;
+    if (timeoutMs >= 0 && start + timeoutMs < until) until = start + timeoutMs;
     while ((n = epoll_wait(poller, events, max, 0)) == 0 && MonotonicMs() < until) sched_yield();
+    if (n == 0 && timeoutMs >= 0) timeoutMs = std::max(0, timeoutMs - static_cast<int>(MonotonicMs() - start));
   }
   if (n == 0) {
     do n = epoll_wait(poller, events, max, timeoutMs);

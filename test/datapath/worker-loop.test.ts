@@ -29,3 +29,30 @@ test('ready readers and due timers run in turn until stop', (t) => {
   t.deepEqual(seen, ['a', 'first', 'second']);
   t.true(readyAt >= before && readyAt <= native.monotonicMs(), 'readiness is stamped on the monotonic clock');
 });
+
+test('busy polling spins only for its window after a wake-up with work: with nothing more arriving the thread sleeps', (t) => {
+  const loop = new WorkerLoop(2000);
+  const fd = native.openEventFd();
+  t.teardown(() => native.close(fd));
+  loop.watch(fd, () => native.clearEventFd(fd));
+  native.signalEventFd(fd);
+  loop.after(300, () => loop.stop());
+  const cpuBefore = native.threadCpuMs();
+  loop.start();
+  const cpu = native.threadCpuMs() - cpuBefore;
+  // One 2 ms spin after the wake-up, then asleep until the timer: far from 300 ms of spinning.
+  t.true(cpu < 100, `${cpu.toFixed(1)} ms of CPU over 300 ms`);
+});
+
+test('a spin ends at the next timer: busy polling never holds a timer back', (t) => {
+  const loop = new WorkerLoop(10_000_000); // a 10 s window
+  const fd = native.openEventFd();
+  t.teardown(() => native.close(fd));
+  loop.watch(fd, () => native.clearEventFd(fd));
+  native.signalEventFd(fd);
+  loop.after(50, () => loop.stop());
+  const started = performance.now();
+  loop.start();
+  const ms = performance.now() - started;
+  t.true(ms < 5000, `stopped after ${ms.toFixed(0)} ms, not at the window's end`);
+});
