@@ -1,7 +1,7 @@
 // A datapath worker's own loop: a watched descriptor's readiness calls its reader with the time
 // it was seen, timers run in order and a cancelled one not at all, a reader unwatched while its
 // readiness is pending is not called, and stop() ends the loop.
-import test from 'ava';
+import test, { ExecutionContext } from 'ava';
 import { native, WorkerLoop } from '../../src/datapath';
 
 test('ready readers and due timers run in turn until stop', (t) => {
@@ -30,13 +30,19 @@ test('ready readers and due timers run in turn until stop', (t) => {
   t.true(readyAt >= before && readyAt <= native.monotonicMs(), 'readiness is stamped on the monotonic clock');
 });
 
-test('busy polling spins only for its window after a wake-up with work: with nothing more arriving the thread sleeps', (t) => {
-  const loop = new WorkerLoop(2000);
+/** A loop that busy-polls for `spinUs` after work, woken once by an eventfd, stopping at `stopMs`. */
+function wokenOnce(t: ExecutionContext, spinUs: number, stopMs: number): WorkerLoop {
+  const loop = new WorkerLoop(spinUs);
   const fd = native.openEventFd();
   t.teardown(() => native.close(fd));
   loop.watch(fd, () => native.clearEventFd(fd));
   native.signalEventFd(fd);
-  loop.after(300, () => loop.stop());
+  loop.after(stopMs, () => loop.stop());
+  return loop;
+}
+
+test('busy polling spins only for its window after a wake-up with work: with nothing more arriving the thread sleeps', (t) => {
+  const loop = wokenOnce(t, 2000, 300);
   const cpuBefore = native.threadCpuMs();
   loop.start();
   const cpu = native.threadCpuMs() - cpuBefore;
@@ -45,12 +51,7 @@ test('busy polling spins only for its window after a wake-up with work: with not
 });
 
 test('a spin ends at the next timer: busy polling never holds a timer back', (t) => {
-  const loop = new WorkerLoop(10_000_000); // a 10 s window
-  const fd = native.openEventFd();
-  t.teardown(() => native.close(fd));
-  loop.watch(fd, () => native.clearEventFd(fd));
-  native.signalEventFd(fd);
-  loop.after(50, () => loop.stop());
+  const loop = wokenOnce(t, 10_000_000, 50); // a 10 s window
   const started = performance.now();
   loop.start();
   const ms = performance.now() - started;
