@@ -22,7 +22,7 @@ loop.after(1000, housekeeping);
 loop.watch(wakeFd, () => {
   native.clearEventFd(wakeFd);
   for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) handle(m.message as ToDatapath | { type: 'stop' });
-});
+}, false);
 
 function handle(message: ToDatapath | { type: 'stop' }): void {
   switch (message.type) {

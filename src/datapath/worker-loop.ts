@@ -28,8 +28,9 @@ interface Timer {
 
 export class WorkerLoop implements Scheduler {
   private readonly poller = native.openPoller();
-  /** What each token's readiness calls, and the descriptor it stands for. */
-  private readonly readers = new Map<number, { fd: number; onReadable: (readyAt: number) => void }>();
+  /** What each token's readiness calls, the descriptor it stands for, and whether traffic on it
+   *  is what busy polling waits for. */
+  private readonly readers = new Map<number, { fd: number; onReadable: (readyAt: number) => void; polled: boolean }>();
   private nextToken = 1;
   /** Pending timers, the soonest first. */
   private timers: Timer[] = [];
@@ -37,13 +38,15 @@ export class WorkerLoop implements Scheduler {
   private readonly tokens = new Int32Array(64);
   private readonly readyAt = new Float64Array(1);
 
-  /** spinUs: after a wake-up with work, how long to look again before sleeping (busy polling). */
+  /** spinUs: after a wake-up with traffic, how long to look again before sleeping (busy polling). */
   constructor(private readonly spinUs: number) {}
 
-  watch(fd: number, onReadable: (readyAt: number) => void): unknown {
+  /** `polled`: a port's traffic, after which the loop busy-polls; not the agent's messages, which
+   *  would make an idle worker spin after every one. */
+  watch(fd: number, onReadable: (readyAt: number) => void, polled = true): unknown {
     const token = this.nextToken++;
     native.pollerAdd(this.poller, fd, token);
-    this.readers.set(token, { fd, onReadable });
+    this.readers.set(token, { fd, onReadable, polled });
     return token;
   }
 
@@ -85,8 +88,14 @@ export class WorkerLoop implements Scheduler {
       const next = Math.min(this.timers[0]?.at ?? Infinity, end);
       const timeout = Math.max(0, Math.ceil(next - performance.now()));
       const n = native.pollerWait(this.poller, this.tokens, timeout, spinUs, this.readyAt);
-      for (let i = 0; i < n; i++) this.readers.get(this.tokens[i])?.onReadable(this.readyAt[0]);
-      spinUs = n > 0 ? this.spinUs : 0;
+      let traffic = false;
+      for (let i = 0; i < n; i++) {
+        const reader = this.readers.get(this.tokens[i]);
+        if (!reader) continue;
+        traffic ||= reader.polled;
+        reader.onReadable(this.readyAt[0]);
+      }
+      spinUs = traffic ? this.spinUs : 0;
     }
   }
 

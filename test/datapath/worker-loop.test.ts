@@ -30,12 +30,13 @@ test('ready readers and due timers run in turn until stop', (t) => {
   t.true(readyAt >= before && readyAt <= native.monotonicMs(), 'readiness is stamped on the monotonic clock');
 });
 
-/** A loop that busy-polls for `spinUs` after work, woken once by an eventfd, stopping at `stopMs`. */
-function wokenOnce(t: ExecutionContext, spinUs: number, stopMs: number): WorkerLoop {
+/** A loop that busy-polls for `spinUs` after traffic, woken once by an eventfd (a port's, or
+ *  not `polled`: the agent's messages'), stopping at `stopMs`. */
+function wokenOnce(t: ExecutionContext, spinUs: number, stopMs: number, polled = true): WorkerLoop {
   const loop = new WorkerLoop(spinUs);
   const fd = native.openEventFd();
   t.teardown(() => native.close(fd));
-  loop.watch(fd, () => native.clearEventFd(fd));
+  loop.watch(fd, () => native.clearEventFd(fd), polled);
   native.signalEventFd(fd);
   loop.after(stopMs, () => loop.stop());
   return loop;
@@ -56,4 +57,12 @@ test('a spin ends at the next timer: busy polling never holds a timer back', (t)
   loop.start();
   const ms = performance.now() - started;
   t.true(ms < 5000, `stopped after ${ms.toFixed(0)} ms, not at the window's end`);
+});
+
+test("the agent's messages wake the loop without starting a spin: only a port's traffic does", (t) => {
+  const loop = wokenOnce(t, 10_000_000, 300, false);
+  const cpuBefore = native.threadCpuMs();
+  loop.start();
+  const cpu = native.threadCpuMs() - cpuBefore;
+  t.true(cpu < 100, `${cpu.toFixed(1)} ms of CPU over 300 ms`);
 });
