@@ -94,7 +94,10 @@ static Napi::Value PollerWait(const Napi::CallbackInfo& info) {
 // openEventFd() -> a non-blocking eventfd: the agent's thread signals, the worker wakes.
 static Napi::Value OpenEventFd(const Napi::CallbackInfo& info) {
   int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (fd < 0) ThrowErrno(info.Env(), errno, "cannot create an eventfd to wake a datapath worker");
+  if (fd < 0) {
+    ThrowErrno(info.Env(), errno, "cannot create an eventfd to wake a datapath worker");
+    return info.Env().Undefined();
+  }
   return Napi::Number::New(info.Env(), fd);
 }
 
