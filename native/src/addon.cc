@@ -1,4 +1,4 @@
-// Entry point of the addon: tap and AF_PACKET sockets, batched frame I/O, fd readiness, the
+// Entry point of the addon: tap and AF_PACKET sockets, batched frame I/O, a worker's poller, the
 // tunnel's UDP socket, the Internet checksum's sum, handing descriptors to a successor, and a
 // thread's CPU clock.
 #include <cerrno>
@@ -42,7 +42,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitLink(env, exports);
   InitSockets(env, exports);
   InitBatchIo(env, exports);
-  InitReadiness(env, exports);
   InitUdp(env, exports);
   InitChecksum(env, exports);
   InitHandover(env, exports);

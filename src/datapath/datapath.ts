@@ -147,7 +147,7 @@ export class Datapath implements FrameSink {
     /** The host's connection table, where flow state from other hosts goes. */
     private readonly conntrack: ConnTable,
     private readonly send: (message: FromDatapath) => void,
-    private readonly io: FrameIo = native,
+    private readonly io: FrameIo,
     private readonly timers: Scheduler = nodeTimers,
   ) {
     this.shaper = new Shaper(timers);

@@ -1,4 +1,4 @@
-// The typed face of the native addon (native/): tap and packet sockets, batched I/O, readiness,
+// The typed face of the native addon (native/): tap and packet sockets, batched I/O, a worker's poller,
 // handing descriptors over.
 import path from 'node:path';
 
@@ -44,8 +44,6 @@ export interface NativeAddon {
   threadCpuMs(): number;
   /** CLOCK_MONOTONIC in ms: the clock of the receive stamps and of readiness. */
   monotonicMs(): number;
-  /** Calls onReadable with the time (monotonicMs) the readiness was seen. */
-  watch(fd: number, onReadable: (readyAt: number) => void): unknown;
   /** A datapath worker's epoll set (worker-loop.ts): descriptors added with a token, and a
    *  wait that writes the ready ones' tokens, spinning up to spinUs first (-1 ms: no limit). */
   openPoller(): number;
@@ -58,13 +56,17 @@ export interface NativeAddon {
   openEventFd(): number;
   signalEventFd(fd: number): void;
   clearEventFd(fd: number): void;
-  unwatch(handle: unknown): void;
   readonly maxBatch: number;
   readonly vnetHeaderBytes: number;
 }
 
-/** The part of the addon the fast path moves frames with: a test may stand in for it. */
-export type FrameIo = Pick<NativeAddon, 'recvBatch' | 'sendBatch' | 'recvFromBatch' | 'sendToBatch' | 'receiveDrops' | 'watch' | 'unwatch' | 'monotonicMs'>;
+/** What the fast path moves frames with: the addon's batched I/O and the readiness of its ports
+ *  (a worker's loop, WorkerLoop); a test may stand in for both. */
+export type FrameIo = Pick<NativeAddon, 'recvBatch' | 'sendBatch' | 'recvFromBatch' | 'sendToBatch' | 'receiveDrops' | 'monotonicMs'> & {
+  /** Calls onReadable, with the time (monotonicMs) the readiness was seen, whenever fd is readable. */
+  watch(fd: number, onReadable: (readyAt: number) => void): unknown;
+  unwatch(handle: unknown): void;
+};
 
 // Compiled code runs from dist/src/datapath; the addon is built in native/build by npm install.
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- a .node addon loads only through require
