@@ -20,7 +20,7 @@ const USAGE = `usage: vswitch [--socket PATH] [--json] COMMAND
         [--store etcds://HOST:PORT[,…] --etcd-ca PEM [--etcd-cert PEM --etcd-key PEM]]
                                                           etcd over TLS (with a client certificate)
         [--underlay ADDRESS] [--host-lease SECONDS]        this host on the underlay
-        [--migration-hold-ms MS]        how old a frame held for a VM arriving by migration may get
+        [--migration-hold-ms MS]        how old a frame held for a VM arriving by migration may get (500)
         [--conntrack-size N]            connections security groups track at once (65536)
         [--router-advertisement-seconds N]  between routers' unsolicited advertisements (200)
         [--busy-poll-us N]              how long a datapath worker keeps looking for frames
