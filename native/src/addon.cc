@@ -48,6 +48,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitThreadClock(env, exports);
   InitReceiveClock(env, exports);
   InitPoller(env, exports);
+  InitReceiveRing(env, exports);
   return exports;
 }
 

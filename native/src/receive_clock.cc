@@ -34,6 +34,10 @@ double ReceiveClock::StampOf(struct msghdr* msg) const {
   return NAN;
 }
 
+double ReceiveClock::StampAt(uint32_t seconds, uint32_t nanoseconds) const {
+  return static_cast<double>(seconds) * 1e3 + static_cast<double>(nanoseconds) / 1e6 + realToMonotonic_;
+}
+
 static Napi::Value MonotonicMsValue(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), MonotonicMs()); }
 
 void InitReceiveClock(Napi::Env env, Napi::Object exports) {

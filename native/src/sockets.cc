@@ -82,7 +82,9 @@ static Napi::Value OpenTap(const Napi::CallbackInfo& info) {
 }
 
 // openPacket(name, vnetHdr) -> fd: a raw socket that sees every frame arriving on the
-// interface (promiscuous) and none of those we send on it (PACKET_IGNORE_OUTGOING).
+// interface (promiscuous) and none of those we send on it (PACKET_IGNORE_OUTGOING),
+// read through a receive ring (receive_ring.cc), set up before the bind so that no frame is
+// queued outside it.
 static Napi::Value OpenPacket(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string name = info[0].As<Napi::String>();
@@ -121,9 +123,11 @@ static Napi::Value OpenPacket(const Napi::CallbackInfo& info) {
   else if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes) < 0) step = "size the receive buffer";
   else if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bytes, sizeof bytes) < 0) step = "size the send buffer";
   else if (setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &promisc, sizeof promisc) < 0) step = "make it promiscuous";
+  else if ((errno = ReceiveRing::SetUp(fd)) != 0) step = "set up a receive ring";
   else if (bind(fd, reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) < 0) step = "bind to it";
   if (step) {
     int err = errno;
+    ReceiveRing::Forget(fd);
     close(fd);
     ThrowErrno(env, err, std::string("cannot ") + step + " on packet socket for interface " + name);
     return env.Undefined();
@@ -131,7 +135,7 @@ static Napi::Value OpenPacket(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, fd);
 }
 
-// receiveDrops(fd) -> frames the kernel dropped for this packet socket (its receive queue was
+// receiveDrops(fd) -> frames the kernel dropped for this packet socket (its ring or queue was
 // full) since the last call: PACKET_STATISTICS resets as it is read. 0 for a tap.
 static Napi::Value ReceiveDrops(const Napi::CallbackInfo& info) {
   int fd = info[0].As<Napi::Number>().Int32Value();
@@ -142,7 +146,9 @@ static Napi::Value ReceiveDrops(const Napi::CallbackInfo& info) {
 }
 
 static Napi::Value CloseFd(const Napi::CallbackInfo& info) {
-  close(info[0].As<Napi::Number>().Int32Value());
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  ReceiveRing::Forget(fd);
+  close(fd);
   return info.Env().Undefined();
 }
 

@@ -5,7 +5,10 @@
 #include <sys/uio.h>
 #include <cstring>
 #include <ctime>
+#include <memory>
 #include <string>
+
+struct tpacket2_hdr;
 
 namespace vswitch {
 
@@ -46,11 +49,37 @@ class ReceiveClock {
   ReceiveClock();
   // NaN when the message carries no timestamp.
   double StampOf(struct msghdr* msg) const;
+  // A receive ring's stamp (tp_sec, tp_nsec), also on the wall clock.
+  double StampAt(uint32_t seconds, uint32_t nanoseconds) const;
   // Control message room for the timestamp.
   static constexpr size_t kControlBytes = CMSG_SPACE(sizeof(struct timespec));
 
  private:
   double realToMonotonic_;
+};
+
+// A packet socket's receive ring (receive_ring.cc), kept by descriptor.
+class ReceiveRing {
+ public:
+  ReceiveRing(uint8_t* memory, uint32_t head);
+  ~ReceiveRing();
+  // Sets up and maps the ring of packet socket `fd` (before it is bound): 0, or an errno.
+  static int SetUp(int fd);
+  // The ring of `fd`, or null when it has none (a tap, or a socket opened without one).
+  static std::shared_ptr<ReceiveRing> Of(int fd);
+  // Before `fd` is closed: the ring is unmapped once no reader holds it.
+  static void Forget(int fd);
+  // The slot at the head when the kernel has filled it, else null.
+  struct tpacket2_hdr* Next();
+  // Gives the head's slot back to the kernel and moves on.
+  void Release(struct tpacket2_hdr* slot);
+  uint32_t head() const { return head_; }
+  // An error the socket reported while frames were still to be given (errno, or 0).
+  int error = 0;
+
+ private:
+  uint8_t* memory_;
+  uint32_t head_;
 };
 
 void InitLink(Napi::Env env, Napi::Object exports);
@@ -62,5 +91,6 @@ void InitHandover(Napi::Env env, Napi::Object exports);
 void InitThreadClock(Napi::Env env, Napi::Object exports);
 void InitReceiveClock(Napi::Env env, Napi::Object exports);
 void InitPoller(Napi::Env env, Napi::Object exports);
+void InitReceiveRing(Napi::Env env, Napi::Object exports);
 
 }  // namespace vswitch

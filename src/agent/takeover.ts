@@ -26,27 +26,33 @@ export interface HandedOver {
 /** Where the connection table goes, in the (private) state directory both agents share. */
 const connectionsFile = (stateDir: string) => path.join(stateDir, 'handover-connections');
 
-/** The text that travels with the descriptors: the ports in the order of theirs, the tunnel's last. */
+/** The text that travels with the descriptors: the ports in the order of theirs, the tunnel's last.
+ *  A packet socket's `ringHead` is where its receive ring is to be read from (none from an
+ *  agent that read packet sockets without a ring). */
 interface Description {
-  ports: { name: string; kind: PortKind; vnetHdr: boolean }[];
+  ports: { name: string; kind: PortKind; vnetHdr: boolean; ringHead?: number }[];
   tunnel: boolean;
 }
 
 /** The old agent's side: gives `handed` to the listener at `socket`. */
 export function giveTo(socket: string, handed: HandedOver, stateDir: string): void {
   fs.writeFileSync(connectionsFile(stateDir), handed.connections, { mode: 0o600 });
-  const description: Description = { ports: handed.ports.map(({ name, kind, vnetHdr }) => ({ name, kind, vnetHdr })), tunnel: handed.tunnel !== null };
+  const ports = handed.ports.map(({ name, kind, vnetHdr, fd }) => {
+    const ringHead = native.ringHead(fd);
+    return { name, kind, vnetHdr, ...(ringHead >= 0 ? { ringHead } : {}) };
+  });
+  const description: Description = { ports, tunnel: handed.tunnel !== null };
   native.sendHandover(socket, [...handed.ports.map((p) => p.fd), ...(handed.tunnel !== null ? [handed.tunnel] : [])], JSON.stringify(description));
 }
 
 /** Descriptors a new agent was given, taken by the ports it attaches as it starts. */
 export class InheritedDescriptors {
-  private readonly ports = new Map<string, { kind: PortKind; vnetHdr: boolean; fd: number }>();
+  private readonly ports = new Map<string, { kind: PortKind; vnetHdr: boolean; fd: number; ringHead?: number }>();
   private tunnel: number | undefined;
 
   /** `connections`: the old agent's connection table, as ConnTable.copy gave it. */
   constructor(fds: readonly number[], description: Description, readonly connections: Uint8Array | null) {
-    description.ports.forEach((p, i) => this.ports.set(p.name, { kind: p.kind, vnetHdr: p.vnetHdr, fd: fds[i] }));
+    description.ports.forEach((p, i) => this.ports.set(p.name, { ...p, fd: fds[i] }));
     if (description.tunnel) this.tunnel = fds[description.ports.length];
   }
 
@@ -59,6 +65,7 @@ export class InheritedDescriptors {
     const port = this.ports.get(name);
     if (!port || port.kind !== kind || port.vnetHdr !== vnetHdr) return undefined;
     this.ports.delete(name);
+    if (port.ringHead !== undefined) native.adoptRing(port.fd, port.ringHead);
     return port.fd;
   }
 

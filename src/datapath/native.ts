@@ -22,6 +22,11 @@ export interface NativeAddon {
    *  after those of the frames before it (see TxQueue). */
   sendBatch(fd: number, isTap: boolean, arena: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, pieces: Uint32Array, start: number, count: number): number;
   receiveDrops(fd: number): number;
+  /** The slot a packet socket's receive ring is read from next, or -1 when it has none: what
+   *  an agent taking the port over starts from (adoptRing). */
+  ringHead(fd: number): number;
+  /** Maps the receive ring of a packet socket handed over, read up to `head`. */
+  adoptRing(fd: number, head: number): void;
   /** A UDP socket bound to address:port, for the VXLAN tunnel. */
   openUdp(address: string, port: number): number;
   /** Like recvBatch, each datagram behind a zeroed vnet header; sources get the senders' IPv4
