@@ -233,8 +233,10 @@ export class Datapath implements FrameSink {
         else if (!tunnel.peers.has(this.sources[i])) c[this.counters.dropIndex(Drop.unknownTunnelPeer)] += datagrams;
         else if (empty) this.drop(Drop.malformed);
         else {
-          for (let at = first; at < end; at += step) this.receiveDatagram(tunnel, at, Math.min(at + step, end), at === first, this.sources[i]);
-          this.latency.queue(this.stamps[i]);
+          let delivered = false;
+          for (let at = first; at < end; at += step) delivered = this.receiveDatagram(tunnel, at, Math.min(at + step, end), at === first, this.sources[i], this.stamps[i]) || delivered;
+          // One transit a receive: its datagrams came together, and leave merged or in one send.
+          if (delivered) this.latency.queue(this.stamps[i]);
         }
       }
       // A run goes on across receives: a super-frame too large for one UDP GSO send came as two.
@@ -248,38 +250,50 @@ export class Datapath implements FrameSink {
     }
   }
 
-  /** One datagram [at, end) of a slot; `leads` when it is the slot's first, whose VXLAN
-   *  header's room can become the frame's vnet header (no copy). */
-  private receiveDatagram(tunnel: TunnelPort, at: number, end: number, leads: boolean, source: number): void {
-    if (end - at < VXLAN_HEADER_BYTES + 14 || this.vxlan.point(this.arena, at, end) !== null) return this.drop(Drop.malformed);
+  /** One datagram [at, end) of a slot received at `stamp`; `leads` when it is the slot's first,
+   *  whose VXLAN header's room can become the frame's vnet header (no copy). True when it was
+   *  delivered to a port here, as the ingress host's simulation decided. */
+  private receiveDatagram(tunnel: TunnelPort, at: number, end: number, leads: boolean, source: number, stamp: number): boolean {
+    if (end - at < VXLAN_HEADER_BYTES + 14 || this.vxlan.point(this.arena, at, end) !== null) return this.dropped(Drop.malformed);
     const marked = tunnel.marks.size > 0 ? tunnel.marks.get(this.vxlan.vni) : undefined;
-    if (marked !== undefined) return this.markSentAtSource(marked);
-    if (this.vxlan.vni === FLOW_STATE_KEY) return this.receiveFlowState(at + VXLAN_HEADER_BYTES, end);
+    if (marked !== undefined) {
+      this.markSentAtSource(marked);
+      return false;
+    }
+    if (this.vxlan.vni === FLOW_STATE_KEY) {
+      this.receiveFlowState(at + VXLAN_HEADER_BYTES, end);
+      return false;
+    }
     if (this.vxlan.vni >= COPY_KEYS.first && this.vxlan.vni < COPY_KEYS.first + COPY_KEYS.count) {
-      if (this.captures.arrived(this.vxlan.vni, this.arena, at + VXLAN_HEADER_BYTES, end)) this.overlayMessages++;
-      else this.drop(Drop.malformed);
-      return;
+      if (!this.captures.arrived(this.vxlan.vni, this.arena, at + VXLAN_HEADER_BYTES, end)) return this.dropped(Drop.malformed);
+      this.overlayMessages++;
+      return false;
     }
     if (this.vxlan.vni === CAPTURE_REQUEST_KEY) {
       this.overlayMessages++;
-      return this.send({ type: 'captureRequest', from: source, bytes: this.arena.slice(at + VXLAN_HEADER_BYTES, end) });
+      this.send({ type: 'captureRequest', from: source, bytes: this.arena.slice(at + VXLAN_HEADER_BYTES, end) });
+      return false;
     }
     const output = tunnel.delivery.get(this.vxlan.vni);
     const ingress = output === undefined ? tunnel.ingress.get(this.vxlan.vni) : undefined;
-    if (output === undefined && ingress === undefined) return this.drop(Drop.unknownTunnelKey);
+    if (output === undefined && ingress === undefined) return this.dropped(Drop.unknownTunnelKey);
     const frameAt = at + VXLAN_HEADER_BYTES;
-    if (output !== undefined && this.ports[output]?.spec.vnetHdr && this.coalescer.add(output, frameAt, end)) return;
+    if (output !== undefined && this.ports[output]?.spec.vnetHdr && this.coalescer.add(output, frameAt, end)) return true;
     this.coalescer.finish();
     const vnetAt = leads ? frameAt - VNET_HEADER_BYTES : this.reserveOrFlush(VNET_HEADER_BYTES + end - frameAt);
-    if (vnetAt < 0) return this.drop(Drop.noBuffer);
+    if (vnetAt < 0) return this.dropped(Drop.noBuffer);
     if (!leads) this.arena.copyWithin(vnetAt + VNET_HEADER_BYTES, frameAt, end);
     this.arena.fill(0, vnetAt, vnetAt + VNET_HEADER_BYTES);
     // From a host: delivered as its simulation decided. From a VTEP (a kernel VXLAN device,
     // which simulates nothing): it enters the topology here, on the port the VNI stands for,
     // described as a packet socket would (a VTEP on this machine leaves work unfinished).
-    if (output !== undefined) return this.output(output, this.arena, vnetAt, VNET_HEADER_BYTES + end - frameAt);
+    if (output !== undefined) {
+      this.output(output, this.arena, vnetAt, VNET_HEADER_BYTES + end - frameAt);
+      return true;
+    }
     describeKernelOffloads(this.arena, vnetAt, end);
-    this.admit(ingress!, vnetAt, VNET_HEADER_BYTES + end - frameAt, NaN); // its transit counts as the datagram's
+    this.admit(ingress!, vnetAt, VNET_HEADER_BYTES + end - frameAt, stamp); // its transit counts if its flow is cached
+    return false;
   }
 
   /** A connection another host opened, whose reply may enter here: known before its first
@@ -622,6 +636,12 @@ export class Datapath implements FrameSink {
 
   drop(reasonCode: number): void {
     this.dropAt(this.inPort, reasonCode);
+  }
+
+  /** A drop, where the answer is whether the frame was delivered. */
+  private dropped(reasonCode: number): false {
+    this.drop(reasonCode);
+    return false;
   }
 
   /** A drop counted against a port other than the one whose frame is forwarded (the limited

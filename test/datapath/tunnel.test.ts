@@ -2,7 +2,7 @@
 // delivered by key with no simulation, or dropped and counted; frames out are encapsulated.
 import test from 'ava';
 import { ConnTable } from '../../src/flow';
-import { Datapath, DatapathCounters, DEFAULT_DATAPATH_OPTIONS, FromDatapath, newPortMeterBuffers, PortCounter, PortMeters } from '../../src/datapath';
+import { Datapath, DatapathCounters, DEFAULT_DATAPATH_OPTIONS, FromDatapath, newPortMeterBuffers, PortCounter, PortMeters, summarizeLatency } from '../../src/datapath';
 import { RecordingIo } from '../helpers/recording-io';
 import { DROP_REASONS } from '../../src/flow';
 import { concatBytes, emitVxlan, IpProtocol, ipv4PseudoSum, TcpFlag, TcpSegment, VNET_HEADER_BYTES, VnetHeader, VxlanHeader } from '../../src/packet';
@@ -20,7 +20,8 @@ function setUp() {
   datapath.addPort({ number: 0, name: 'vxlan', kind: 'tunnel', fd: 44, vnetHdr: false }, true);
   datapath.setTunnelMap({ delivery: [[5000, 3]], ingress: [], marks: [], peers: [PEER] });
   const drops = (reason: string) => counters.values[counters.dropIndex(DROP_REASONS.indexOf(reason as never))];
-  return { io, counters, datapath, drops };
+  const timed = () => summarizeLatency([{ values: counters.values, at: counters.latencyAt }]).transit.frames;
+  return { io, counters, datapath, drops, timed };
 }
 
 function datagram(vni: number, frame: Uint8Array): Uint8Array {
@@ -32,10 +33,11 @@ function datagram(vni: number, frame: Uint8Array): Uint8Array {
 
 
 test('a datagram from a registered host is delivered to the port its key names, with no upcall', (t) => {
-  const { io, datapath, counters } = setUp();
+  const { io, datapath, counters, timed } = setUp();
   io.inbox.push({ source: PEER, datagram: datagram(5000, icmpEchoRequest) });
   io.readable[0]();
   t.is(io.sent.length, 1);
+  t.is(timed(), 1, 'its transit is timed');
   t.is(io.sent[0].fd, 33);
   t.deepEqual([...io.sent[0].bytes.subarray(VNET_HEADER_BYTES)], [...icmpEchoRequest], 'the inner frame, behind a zeroed vnet header');
   t.is(counters.values[counters.portIndex(0, PortCounter.rxPackets)], 1);
@@ -43,7 +45,7 @@ test('a datagram from a registered host is delivered to the port its key names, 
 });
 
 test('a datagram from an address that is not a registered host, or with an unknown key, is dropped and counted', (t) => {
-  const { io, drops } = setUp();
+  const { io, drops, timed } = setUp();
   io.inbox.push({ source: STRANGER, datagram: datagram(5000, icmpEchoRequest) });
   io.inbox.push({ source: PEER, datagram: datagram(4242, icmpEchoRequest) });
   io.inbox.push({ source: PEER, datagram: Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 0, 1, 2) });
@@ -52,6 +54,7 @@ test('a datagram from an address that is not a registered host, or with an unkno
   t.is(drops('unknownTunnelPeer'), 1);
   t.is(drops('unknownTunnelKey'), 1);
   t.is(drops('malformed'), 1);
+  t.is(timed(), 0, 'nor timed as forwarded');
 });
 
 test('a tunnel action sends the frame behind a VXLAN header to the remote host on port 4789', (t) => {
