@@ -26,16 +26,22 @@ test('a run over the MTU is sent apart, each datagram gathered from the right pi
     let at = 0;
     offsets.forEach((o, i) => { out.set(run.subarray(at, at + lengths[i]), o); at += lengths[i]; });
     const sent = n.sendToBatch(a, out, offsets, lengths, Uint32Array.of(3), Uint32Array.of(0x7f000001), Uint32Array.of(1200), 0, 1, 4790);
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
     const arena = new Uint8Array(8 * 4096);
     const got = new Uint32Array(8);
     const sizes = new Uint32Array(8);
-    const received = n.recvFromBatch(b, arena, 0, 4096, 8, got, new Uint32Array(8), sizes, new Float64Array(8));
+    // Read until the three have come (reassembled from their fragments), looking every millisecond.
     const datagrams = [];
-    for (let i = 0; i < received; i++) {
-      const payload = arena.subarray(i * 4096 + 10, i * 4096 + got[i]);
-      const step = sizes[i] || payload.length;
-      for (let p = 0; p < payload.length; p += step) datagrams.push([...payload.subarray(p, p + step)]);
+    let received = 0;
+    for (const end = Date.now() + 10000; datagrams.length < 3 && Date.now() < end; ) {
+      const count = n.recvFromBatch(b, arena, 0, 4096, 8, got, new Uint32Array(8), sizes, new Float64Array(8));
+      if (count < 0) throw new Error('receive failed: ' + count);
+      if (count === 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+      received += count;
+      for (let i = 0; i < count; i++) {
+        const payload = arena.subarray(i * 4096 + 10, i * 4096 + got[i]);
+        const step = sizes[i] || payload.length;
+        for (let p = 0; p < payload.length; p += step) datagrams.push([...payload.subarray(p, p + step)]);
+      }
     }
     console.log(JSON.stringify({ sent, received, sizes: datagrams.map((d) => d.length), whole: datagrams.every((d, i) => d.every((x) => x === i + 1)) }));`]);
   const result = JSON.parse(stdout) as { sent: number; received: number; sizes: number[]; whole: boolean };
