@@ -10,7 +10,7 @@ const [iface, sourceMac, destinationMac, sourceIp, destinationIp, secondsText, r
 const BATCH = 32;
 const FRAME = 60;
 const SLOT = 128;
-const fd = native.openPacket(iface, false);
+const fd = native.openPacket(iface, false, 64);
 const arena = new Uint8Array(BATCH * SLOT);
 const offsets = new Uint32Array(BATCH);
 const lengths = new Uint32Array(BATCH).fill(FRAME);

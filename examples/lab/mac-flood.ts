@@ -22,7 +22,7 @@ export async function macFlood(lab: Lab, ns: string, dev: string, count: number,
 }
 
 function flood(iface: string, count: number, first: number, rate: number): number {
-  const fd = native.openPacket(iface, false);
+  const fd = native.openPacket(iface, false, 64);
   const arena = new Uint8Array(BATCH * SLOT);
   const offsets = Uint32Array.from({ length: BATCH }, (_, i) => i * SLOT);
   const lengths = new Uint32Array(BATCH).fill(FRAME);

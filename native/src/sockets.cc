@@ -81,14 +81,15 @@ static Napi::Value OpenTap(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, fd);
 }
 
-// openPacket(name, vnetHdr) -> fd: a raw socket that sees every frame arriving on the
-// interface (promiscuous) and none of those we send on it (PACKET_IGNORE_OUTGOING),
-// read through a receive ring (receive_ring.cc), set up before the bind so that no frame is
-// queued outside it.
+// openPacket(name, vnetHdr, ringSlots) -> fd: a raw socket that sees every frame arriving on
+// the interface (promiscuous) and none of those we send on it (PACKET_IGNORE_OUTGOING), read
+// through a receive ring of ringSlots (receive_ring.cc), set up before the bind so that no frame
+// is queued outside it.
 static Napi::Value OpenPacket(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string name = info[0].As<Napi::String>();
   bool vnetHdr = info[1].ToBoolean();
+  uint32_t ringSlots = info[2].As<Napi::Number>().Uint32Value();
   if (!CheckName(env, name)) return env.Undefined();
   unsigned index = if_nametoindex(name.c_str());
   if (index == 0) {
@@ -123,7 +124,7 @@ static Napi::Value OpenPacket(const Napi::CallbackInfo& info) {
   else if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes) < 0) step = "size the receive buffer";
   else if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bytes, sizeof bytes) < 0) step = "size the send buffer";
   else if (setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &promisc, sizeof promisc) < 0) step = "make it promiscuous";
-  else if ((errno = ReceiveRing::SetUp(fd)) != 0) step = "set up a receive ring";
+  else if ((errno = ReceiveRing::SetUp(fd, ringSlots)) != 0) step = "set up a receive ring";
   else if (bind(fd, reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) < 0) step = "bind to it";
   if (step) {
     int err = errno;

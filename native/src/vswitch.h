@@ -61,10 +61,10 @@ class ReceiveClock {
 // A packet socket's receive ring (receive_ring.cc), kept by descriptor.
 class ReceiveRing {
  public:
-  ReceiveRing(uint8_t* memory, uint32_t head);
+  ReceiveRing(uint8_t* memory, uint32_t slots, uint32_t head);
   ~ReceiveRing();
-  // Sets up and maps the ring of packet socket `fd` (before it is bound): 0, or an errno.
-  static int SetUp(int fd);
+  // Sets up and maps a ring of `slots` for packet socket `fd` (before it is bound): 0, or an errno.
+  static int SetUp(int fd, uint32_t slots);
   // The ring of `fd`, or null when it has none (a tap, or a socket opened without one).
   static std::shared_ptr<ReceiveRing> Of(int fd);
   // Before `fd` is closed: the ring is unmapped once no reader holds it.
@@ -73,12 +73,14 @@ class ReceiveRing {
   struct tpacket2_hdr* Next();
   // Gives the head's slot back to the kernel and moves on.
   void Release(struct tpacket2_hdr* slot);
+  uint32_t slots() const { return slots_; }
   uint32_t head() const { return head_; }
   // An error the socket reported while frames were still to be given (errno, or 0).
   int error = 0;
 
  private:
   uint8_t* memory_;
+  uint32_t slots_;
   uint32_t head_;
 };
 

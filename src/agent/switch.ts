@@ -30,7 +30,7 @@ import { applyPortLimits } from './port-limits';
 import { SlowPath, SlowPathStats } from './slow-path';
 import { guestMtu } from './guest-mtu';
 import { routerAdvertisements } from './router-advertiser';
-import { DEFAULT_MAC_AGING_SECONDS, SwitchOptions, validateSwitchOptions } from './switch-options';
+import { DEFAULT_MAC_AGING_SECONDS, DEFAULT_RING_SLOTS, SwitchOptions, validateSwitchOptions } from './switch-options';
 import { PortCaptures } from './port-captures';
 import { RemoteCaptures } from './remote-captures';
 import type { HandedOver, InheritedDescriptors } from './takeover';
@@ -123,6 +123,8 @@ export class Switch extends EventEmitter {
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly changeTimings = new ChangeTimings();
   private readonly datapathOptions: DatapathOptions;
+  /** The size of each packet-socket port's receive ring. */
+  private readonly ringSlots: number;
   private generation = 0;
   private closed = false;
   /** Its ports went to an agent that took over (handOver): it forwards nothing more. */
@@ -146,6 +148,7 @@ export class Switch extends EventEmitter {
       ...(options.flowIdleMs ? { flowIdleMs: options.flowIdleMs } : {}),
       ...(options.busyPollUs !== undefined ? { busyPollUs: options.busyPollUs } : {}),
     };
+    this.ringSlots = options.ringSlots ?? DEFAULT_RING_SLOTS;
     this.underlay = options.underlay;
     // Before any thread starts: a bad underlay address is refused with nothing to clean up.
     // Taking over, the tunnel's socket is the predecessor's (inherit).
@@ -202,7 +205,7 @@ export class Switch extends EventEmitter {
     const vnetHdr = config.vnetHdr ?? true;
     let fd = -1;
     try {
-      fd = this.inherited?.take(config.name, config.kind, vnetHdr) ?? (config.kind === 'tap' ? native.openTap(config.name, vnetHdr) : native.openPacket(config.name, vnetHdr));
+      fd = this.inherited?.take(config.name, config.kind, vnetHdr) ?? (config.kind === 'tap' ? native.openTap(config.name, vnetHdr) : native.openPacket(config.name, vnetHdr, this.ringSlots));
       if (config.kind === 'tap') native.setLinkUp(config.name);
     } catch (error) {
       if (fd >= 0) native.close(fd);
@@ -699,7 +702,7 @@ export class Switch extends EventEmitter {
   private reopen(record: PortRecord): void {
     let fd: number;
     try {
-      fd = native.openPacket(record.spec.name, record.spec.vnetHdr);
+      fd = native.openPacket(record.spec.name, record.spec.vnetHdr, this.ringSlots);
     } catch (error) {
       this.log.debug({ port: record.spec.number, err: error }, 'interface is back but cannot be opened yet');
       return;

@@ -26,11 +26,13 @@ export interface HandedOver {
 /** Where the connection table goes, in the (private) state directory both agents share. */
 const connectionsFile = (stateDir: string) => path.join(stateDir, 'handover-connections');
 
+/** A packet socket's receive ring, as its new reader maps it: its size, and the slot to read next. */
+type Ring = { slots: number; head: number };
+
 /** The text that travels with the descriptors: the ports in the order of theirs, the tunnel's last.
- *  A packet socket's `ringHead` is where its receive ring is to be read from (none from an
- *  agent that read packet sockets without a ring). */
+ *  A packet socket's ring is absent from an agent that read packet sockets without one. */
 interface Description {
-  ports: { name: string; kind: PortKind; vnetHdr: boolean; ringHead?: number }[];
+  ports: { name: string; kind: PortKind; vnetHdr: boolean; ring?: Ring }[];
   tunnel: boolean;
 }
 
@@ -38,8 +40,8 @@ interface Description {
 export function giveTo(socket: string, handed: HandedOver, stateDir: string): void {
   fs.writeFileSync(connectionsFile(stateDir), handed.connections, { mode: 0o600 });
   const ports = handed.ports.map(({ name, kind, vnetHdr, fd }) => {
-    const ringHead = native.ringHead(fd);
-    return { name, kind, vnetHdr, ...(ringHead >= 0 ? { ringHead } : {}) };
+    const ring = native.ringOf(fd);
+    return { name, kind, vnetHdr, ...(ring ? { ring } : {}) };
   });
   const description: Description = { ports, tunnel: handed.tunnel !== null };
   native.sendHandover(socket, [...handed.ports.map((p) => p.fd), ...(handed.tunnel !== null ? [handed.tunnel] : [])], JSON.stringify(description));
@@ -47,12 +49,12 @@ export function giveTo(socket: string, handed: HandedOver, stateDir: string): vo
 
 /** Descriptors a new agent was given, taken by the ports it attaches as it starts. */
 export class InheritedDescriptors {
-  private readonly ports = new Map<string, { kind: PortKind; vnetHdr: boolean; fd: number; ringHead?: number }>();
+  private readonly ports = new Map<string, { kind: PortKind; vnetHdr: boolean; fd: number; ring?: Ring }>();
   private tunnel: number | undefined;
 
   /** `connections`: the old agent's connection table, as ConnTable.copy gave it. */
   constructor(fds: readonly number[], description: Description, readonly connections: Uint8Array | null) {
-    description.ports.forEach((p, i) => this.ports.set(p.name, { ...p, fd: fds[i] }));
+    description.ports.forEach((p, i) => this.ports.set(p.name, { kind: p.kind, vnetHdr: p.vnetHdr, fd: fds[i], ...(p.ring ? { ring: p.ring } : {}) }));
     if (description.tunnel) this.tunnel = fds[description.ports.length];
   }
 
@@ -65,7 +67,7 @@ export class InheritedDescriptors {
     const port = this.ports.get(name);
     if (!port || port.kind !== kind || port.vnetHdr !== vnetHdr) return undefined;
     this.ports.delete(name);
-    if (port.ringHead !== undefined) native.adoptRing(port.fd, port.ringHead);
+    if (port.ring) native.adoptRing(port.fd, port.ring.slots, port.ring.head);
     return port.fd;
   }
 

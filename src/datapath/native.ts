@@ -10,7 +10,9 @@ export interface LinkState {
 
 export interface NativeAddon {
   openTap(name: string, vnetHdr: boolean): number;
-  openPacket(name: string, vnetHdr: boolean): number;
+  /** A packet socket on interface `name`, read through a receive ring of ringSlots slots of
+   *  2 KiB (an even number from 64 to 65,536). */
+  openPacket(name: string, vnetHdr: boolean, ringSlots: number): number;
   close(fd: number): void;
   linkState(name: string): LinkState | null;
   setLinkUp(name: string): void;
@@ -22,11 +24,11 @@ export interface NativeAddon {
    *  after those of the frames before it (see TxQueue). */
   sendBatch(fd: number, isTap: boolean, arena: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, pieces: Uint32Array, start: number, count: number): number;
   receiveDrops(fd: number): number;
-  /** The slot a packet socket's receive ring is read from next, or -1 when it has none: what
-   *  an agent taking the port over starts from (adoptRing). */
-  ringHead(fd: number): number;
-  /** Maps the receive ring of a packet socket handed over, read up to `head`. */
-  adoptRing(fd: number, head: number): void;
+  /** A packet socket's receive ring: its size and the slot it is read from next; null when it
+   *  has none. What an agent taking the port over maps and starts from (adoptRing). */
+  ringOf(fd: number): { slots: number; head: number } | null;
+  /** Maps the receive ring (of `slots`) of a packet socket handed over, read up to `head`. */
+  adoptRing(fd: number, slots: number, head: number): void;
   /** A UDP socket bound to address:port, for the VXLAN tunnel. */
   openUdp(address: string, port: number): number;
   /** Like recvBatch, each datagram behind a zeroed vnet header; sources get the senders' IPv4

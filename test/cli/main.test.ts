@@ -30,6 +30,14 @@ test('an agent with a bad setting does not start', async (t) => {
   t.regex(stderr, /datapathWorkers must be a whole number from 1 to 64/);
 });
 
+test('a receive ring of a size the kernel cannot map is refused before the agent starts', async (t) => {
+  for (const [slots, said] of [['32', /ringSlots must be a whole number from 64 to 65536/], ['1001', /ringSlots must be even/]] as const) {
+    const { code, stderr } = await vswitch('agent', '--ring-slots', slots, '--socket', '/tmp/no-such-vswitch.sock');
+    t.is(code, 1);
+    t.regex(stderr, said);
+  }
+});
+
 test('no command prints the usage', async (t) => {
   const { code, stdout } = await vswitch();
   t.is(code, 2);

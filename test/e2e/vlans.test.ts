@@ -45,7 +45,7 @@ test.serial('a tagged frame from the trunk reaches the access port untagged, and
   const frame = '0'.repeat(20) + 'ffffffffffff0200000082048100006408060001080006040001020000008204' + '0a520004' + '000000000000' + '0a520001';
   await lab.exec(hosts.d, process.execPath, ['-e', `
     const n = require(${JSON.stringify(ADDON)});
-    const fd = n.openPacket('eth0', true);
+    const fd = n.openPacket('eth0', true, 1024);
     const frame = Buffer.from('${frame}', 'hex');
     n.sendBatch(fd, false, new Uint8Array(frame), Uint32Array.of(0), Uint32Array.of(frame.length), Uint32Array.of(1), 0, 1);`]);
   const seen = (await trunk.lines).join('\n');
