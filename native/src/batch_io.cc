@@ -103,9 +103,9 @@ static uint32_t ApplyAuxData(struct msghdr* msg, uint8_t* slot, uint32_t length,
 
 // Receives up to `count` messages from a packet socket's queue, message i into the arena's
 // slot indexes[i] (after headerRoom), its length with the header in lens[indexes[i]] (0 when
-// it did not fit) and its stamp in stamps[indexes[i]]: how many came, or -errno.
+// it did not fit) and its stamp, read on `clock`, in stamps[indexes[i]]: how many came, or -errno.
 static int ReceiveMessages(int fd, uint8_t* arena, uint32_t base, uint32_t slot, const uint32_t* indexes, uint32_t count,
-                           uint32_t headerRoom, uint32_t* lens, double* stamps) {
+                           uint32_t headerRoom, uint32_t* lens, double* stamps, const ReceiveClock& clock) {
   struct mmsghdr msgs[kMaxBatch];
   struct iovec iovs[kMaxBatch];
   static thread_local char control[kMaxBatch][CMSG_SPACE(sizeof(struct tpacket_auxdata)) + ReceiveClock::kControlBytes];
@@ -120,7 +120,6 @@ static int ReceiveMessages(int fd, uint8_t* arena, uint32_t base, uint32_t slot,
   }
   int n = recvmmsg(fd, msgs, count, MSG_DONTWAIT, nullptr);
   if (n < 0) return errno == EAGAIN ? 0 : -errno;
-  ReceiveClock clock;
   for (int i = 0; i < n; i++) {
     struct msghdr* msg = &msgs[i].msg_hdr;
     stamps[indexes[i]] = clock.StampOf(msg);
@@ -164,7 +163,7 @@ static int ReceiveFromRing(ReceiveRing& ring, int fd, uint8_t* arena, uint32_t b
     ring.Release(h);
   }
   if (copyCount > 0) {
-    int got = ReceiveMessages(fd, arena, base, slot, copies, copyCount, headerRoom, lens, stamps);
+    int got = ReceiveMessages(fd, arena, base, slot, copies, copyCount, headerRoom, lens, stamps, clock);
     if (got < 0) ring.error = -got;
     for (uint32_t i = got < 0 ? 0 : got; i < copyCount; i++) {
       lens[copies[i]] = 0;
@@ -238,7 +237,7 @@ static Napi::Value RecvBatch(const Napi::CallbackInfo& info) {
     uint32_t at[kMaxBatch];
     Identity() { for (uint32_t i = 0; i < kMaxBatch; i++) at[i] = i; }
   } slots;
-  return Napi::Number::New(env, ReceiveMessages(fd, arena, base, slot, slots.at, max, headerRoom, lens, stamps));
+  return Napi::Number::New(env, ReceiveMessages(fd, arena, base, slot, slots.at, max, headerRoom, lens, stamps, ReceiveClock()));
 }
 
 // sendBatch(fd, isTap, arena, offsets, lengths, pieces, start, count) -> frames sent, or -errno
