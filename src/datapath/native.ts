@@ -80,7 +80,7 @@ export type FrameIo = Pick<NativeAddon, 'recvBatch' | 'sendBatch' | 'recvFromBat
 export const native: NativeAddon = require(path.join(__dirname, '..', '..', '..', 'native', 'build', 'Release', 'vswitch_native.node'));
 
 /** Errno values the datapath reacts to (asm-generic/errno.h). */
-export const Errno = { ENETDOWN: 100, ENXIO: 6, ENODEV: 19, EBADFD: 77 } as const;
+export const Errno = { ENETDOWN: 100, ENXIO: 6, ENODEV: 19, EBADFD: 77, EAGAIN: 11, EIO: 5 } as const;
 
 /** Errors after which the port cannot carry frames until its interface comes back. A tap's
  *  descriptor fails only once its device is gone (EBADFD); EIO there means "set down", which
@@ -88,4 +88,10 @@ export const Errno = { ENETDOWN: 100, ENXIO: 6, ENODEV: 19, EBADFD: 77 } as cons
 export function isLinkFailure(errno: number, isTap: boolean): boolean {
   if (isTap) return errno === Errno.EBADFD;
   return errno === Errno.ENETDOWN || errno === Errno.ENXIO || errno === Errno.ENODEV;
+}
+
+/** Send errors that the sends after the failed one would meet too: the socket's send buffer is
+ *  full, the tap is down, or the link is gone. Any other error is the one send's own. */
+export function refusesTheRest(errno: number, isTap: boolean): boolean {
+  return errno === Errno.EAGAIN || (isTap && errno === Errno.EIO) || isLinkFailure(errno, isTap);
 }

@@ -35,8 +35,18 @@ export class RecordingIo implements FrameIo {
     });
     return batch.length;
   }
+  /** Sends to ports tried so far, refused ones included. */
+  attempts = 0;
+  /** The errno with which a port's device refuses the attempt numbered `attempt`, or 0. */
+  refuse: (fd: number, attempt: number) => number = () => 0;
+  /** As sendmmsg: the sends before a refused one count; -errno if the first is refused. */
   sendBatch(fd: number, _isTap: boolean, arena: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, pieces: Uint32Array, start: number, count: number): number {
-    for (const bytes of gathered(arena, offsets, lengths, pieces, start, count)) this.sent.push({ fd, bytes });
+    const sends = gathered(arena, offsets, lengths, pieces, start, count);
+    for (let k = 0; k < sends.length; k++) {
+      const errno = this.refuse(fd, this.attempts++);
+      if (errno !== 0) return k > 0 ? k : -errno;
+      this.sent.push({ fd, bytes: sends[k] });
+    }
     return count;
   }
   /** Each inbox entry is one receive: a datagram, or a run the kernel kept together (UDP GRO). */

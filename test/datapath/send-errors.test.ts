@@ -1,0 +1,63 @@
+// A send the device refuses on its own (a tap's queue full while its guest is slow to read)
+// costs that frame only: the frames after it in the batch are still sent, as the kernel's
+// bridge drops frame by frame. A full send buffer or a link gone costs the rest of the batch.
+import test from 'ava';
+import { Datapath, DatapathCounters, DEFAULT_DATAPATH_OPTIONS, FromDatapath, newPortMeterBuffers, packAnswers, PortCounter, PortMeters } from '../../src/datapath';
+import { ConnTable, dropCode, KEY_WORDS } from '../../src/flow';
+import { RecordingIo } from '../helpers/recording-io';
+import { udpDatagram } from '../helpers/frames';
+
+const ENOBUFS = 105;
+const EAGAIN = 11;
+const ENETDOWN = 100;
+const VM = 11;
+const OUT = 12;
+
+/** A datapath forwarding port 1 to port 2, its flow already cached: a batch of `frames` from
+ *  port 1 leaves in one send call, to which the device says `refuse`. */
+function forwardBatch(frames: number, refuse: (attempt: number) => number) {
+  const io = new RecordingIo();
+  const counters = new DatapathCounters();
+  const messages: FromDatapath[] = [];
+  const datapath = new Datapath(DEFAULT_DATAPATH_OPTIONS, counters, new PortMeters(newPortMeterBuffers()), new ConnTable(64), (m) => messages.push(m), io);
+  datapath.addPort({ number: 1, name: 'vm', kind: 'packet', fd: VM, vnetHdr: false }, true);
+  datapath.addPort({ number: 2, name: 'out', kind: 'packet', fd: OUT, vnetHdr: false }, true);
+  io.frames.set(VM, [udpDatagram]);
+  datapath.drain(1);
+  for (const m of messages.splice(0)) {
+    if (m.type !== 'upcall') continue;
+    const flows = Array.from({ length: m.keys.length / KEY_WORDS }, () => ({ actions: [{ type: 'output' as const, port: 2 }], tags: [], cache: true, connection: -1 }));
+    datapath.install(m.batch, 0, packAnswers(flows));
+  }
+  io.sent.length = 0;
+  const v = counters.values;
+  const before = Float64Array.from(v);
+  const counted = (at: number) => v[at] - before[at];
+  const first = io.attempts;
+  io.refuse = (fd, attempt) => (fd === OUT ? refuse(attempt - first) : 0);
+  io.frames.set(VM, Array.from({ length: frames }, () => udpDatagram));
+  datapath.drain(1);
+  return {
+    sent: io.sent.filter((s) => s.fd === OUT).length,
+    txPackets: counted(counters.portIndex(2, PortCounter.txPackets)),
+    txDropped: counted(counters.portIndex(2, PortCounter.txDropped)),
+    txError: counted(counters.dropIndex(dropCode('txError'))),
+    failed: messages.filter((m) => m.type === 'portFailed'),
+  };
+}
+
+test('a frame the device refuses (ENOBUFS) is dropped alone: the rest of the batch goes out', (t) => {
+  const result = forwardBatch(8, (attempt) => (attempt % 2 === 1 ? ENOBUFS : 0));
+  t.like(result, { txPackets: result.sent, txDropped: 8 - result.sent, txError: 8 - result.sent, failed: [] });
+  t.true(result.sent >= 4, `the frames between refusals went out: ${result.sent} of 8`);
+});
+
+test('a full send buffer (EAGAIN) loses the rest of the batch, counted; the port stays up', (t) => {
+  t.like(forwardBatch(8, (attempt) => (attempt >= 3 ? EAGAIN : 0)), { sent: 3, txPackets: 3, txDropped: 5, txError: 5, failed: [] });
+});
+
+test('a link gone (ENETDOWN) loses the rest of the batch and marks the port failed', (t) => {
+  const result = forwardBatch(8, (attempt) => (attempt >= 2 ? ENETDOWN : 0));
+  t.like(result, { sent: 2, txPackets: 2, txDropped: 6, txError: 6 });
+  t.is(result.failed.length, 1);
+});
