@@ -13,7 +13,7 @@ import { TcpCoalescer } from '../packet/coalescing';
 import { describeKernelOffloads } from '../packet/kernel-offloads';
 import { Segmenter } from '../packet/segmentation';
 import { completeChecksum, VNET_HEADER_BYTES, VnetGso } from '../packet/vnet-header';
-import { emitVxlan, VXLAN_HEADER_BYTES, VXLAN_UDP_PORT, VxlanHeader } from '../packet/vxlan';
+import { emitVxlan, VXLAN_HEADER_BYTES, VxlanHeader } from '../packet/vxlan';
 import { CacheCounter, DatapathCounters, MAX_PORTS, PortCounter } from './counters';
 import { FLOW_UNITS, Meter, PortMeters } from './meters';
 import { Shaper } from './shaper';
@@ -22,11 +22,12 @@ import type { FlowDump, FromDatapath, PortSpec, SlowPathAnswers, Transmission, T
 import { activeConnections, activeSources } from './flow-activity';
 import { CLOSING, ConnectionSegments } from './connection-segments';
 import { CAPTURE_REQUEST_KEY, Captures, CaptureSpec, COPY_KEYS } from './capture';
-import { FrameIo, isLinkFailure, native, refusesTheRest } from './native';
+import { FrameIo, isLinkFailure, native } from './native';
 import { PendingFlows } from './pending';
 import { HeldFrames } from './held-frames';
 import { Port, TUNNEL_PORT, TunnelPort } from './port';
 import { gather, TxQueue } from './tx-queue';
+import { sendQueue } from './send-queue';
 import { LatencyRecorder, Stage } from './latency';
 import { nodeTimers, Scheduler } from './worker-loop';
 
@@ -664,47 +665,9 @@ export class Datapath implements FrameSink {
 
   private flushPort(port: Port): void {
     if (port.tx.sends === 0) return;
-    this.sendQueued(port);
+    const linkFailure = sendQueue(this.io, this.arena, port, this.counters);
+    if (linkFailure !== 0) this.fail(port, linkFailure);
     port.tx.clear();
-  }
-
-  /** Sends a port's queue. A send the device refuses on its own (its queue full: ENOBUFS from
-   *  a tap whose guest is slow to read; a frame it cannot take) is dropped and counted alone,
-   *  and the sends after it are still tried, as the kernel's bridge drops frame by frame (a
-   *  tunnel's send to an unreachable host does not cost the sends to the others). */
-  private sendQueued(port: Port): void {
-    const tx = port.tx;
-    const count = tx.sends;
-    const c = this.counters.values;
-    const lose = (from: number, to: number) => {
-      const lost = port.packetsQueued(from, to);
-      c[this.counters.portIndex(port.number, PortCounter.txDropped)] += lost;
-      c[this.counters.dropIndex(Drop.txError)] += lost;
-    };
-    if (!port.up) {
-      // It failed while this batch was being forwarded: what was queued for it is lost, and counted.
-      c[this.counters.portIndex(port.number, PortCounter.txDropped)] += count;
-      c[this.counters.dropIndex(Drop.portDown)] += count;
-      return;
-    }
-    const send = (start: number, n: number) => port instanceof TunnelPort
-      ? this.io.sendToBatch(port.spec.fd, this.arena, tx.offsets, tx.lengths, tx.pieces, port.txDestinations, port.txSegmentSizes, start, n, VXLAN_UDP_PORT)
-      : this.io.sendBatch(port.spec.fd, port.isTap, this.arena, tx.offsets, tx.lengths, tx.pieces, start, n);
-    for (let at = 0; at < count;) {
-      const sent = send(at, count - at);
-      if (sent > 0) {
-        let bytes = 0;
-        for (let i = at; i < at + sent; i++) bytes += tx.bytes[i];
-        c[this.counters.portIndex(port.number, PortCounter.txPackets)] += port.packetsQueued(at, at + sent);
-        c[this.counters.portIndex(port.number, PortCounter.txBytes)] += bytes - (port.spec.vnetHdr ? sent * VNET_HEADER_BYTES : 0);
-        at += sent;
-      } else if (refusesTheRest(-sent, port.isTap)) {
-        if (isLinkFailure(-sent, port.isTap)) this.fail(port, -sent);
-        return lose(at, count);
-      } else {
-        lose(at, ++at);
-      }
-    }
   }
 
   private fail(port: Port, errno: number): void {
