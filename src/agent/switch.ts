@@ -10,10 +10,10 @@ import { Worker } from 'node:worker_threads';
 import pino, { Logger } from 'pino';
 import { Piscina } from 'piscina';
 import {
-  CacheCounter, DatapathOptions, DEFAULT_DATAPATH_OPTIONS, FlowDump, FrameBatch, FromDatapath, LatencySummary, native, newPortMeterBuffers,
-  PortCounter, PortMeters, PortSpec, summarizeLatency, sumCounters, Transmission, TUNNEL_PORT, TunnelMap,
+  DatapathOptions, DEFAULT_DATAPATH_OPTIONS, FlowDump, FrameBatch, FromDatapath, native, newPortMeterBuffers,
+  PortMeters, PortSpec, Transmission, TUNNEL_PORT, TunnelMap,
 } from '../datapath';
-import { connectionTag, DROP_REASONS, FlowKeyExtractor, KEY_WORDS } from '../flow';
+import { connectionTag, FlowKeyExtractor, KEY_WORDS } from '../flow';
 import { formatMac, parseIpv4, VNET_HEADER_BYTES, VXLAN_UDP_PORT } from '../packet';
 import {
   CONNTRACK_SPACE_TAG, decodeState, floodTag, LearnedStation, macClock, macTag, portTag, SimulationResult, TABLE_SPACE_TAG, TopologySimulation, TopologyState, vportTag,
@@ -35,6 +35,7 @@ import { PortCaptures } from './port-captures';
 import { RemoteCaptures } from './remote-captures';
 import type { HandedOver, InheritedDescriptors } from './takeover';
 import { ChangeTimings, ChangeTimingSummary } from './change-timings';
+import { datapathTotals, DatapathTotals, portTotals } from './datapath-totals';
 
 /** A learned station: the bridge and port where it lives. */
 export interface LearnedMac {
@@ -49,7 +50,7 @@ export interface LearnedMac {
 
 export interface SwitchStats {
   ports: number;
-  flows: { cached: number; hits: number; misses: number; upcalls: number; inserts: number; evictions: number; expirations: number; invalidations: number; programs: number };
+  flows: DatapathTotals['flows'];
   /** Connections tracked (security groups, NAT, load balancers). */
   connections: number;
   drops: Record<string, number>;
@@ -60,9 +61,9 @@ export interface SwitchStats {
   /** How long applying each topology change took this switch's thread (change-timings.ts). */
   topologyChanges: ChangeTimingSummary;
   /** Where forwarded frames' time goes, over every datapath worker (datapath/latency.ts). */
-  latency: LatencySummary;
+  latency: DatapathTotals['latency'];
   /** The VXLAN tunnel's datagrams, when this host has an underlay address. */
-  tunnel: { rxPackets: number; rxBytes: number; txPackets: number; txBytes: number } | null;
+  tunnel: DatapathTotals['tunnel'];
 }
 
 interface PortRecord {
@@ -410,20 +411,12 @@ export class Switch extends EventEmitter {
   }
 
   stats(): SwitchStats {
-    const all = this.workers.map((w) => w.counters);
-    const first = all[0];
-    const cache = (c: number) => sumCounters(all, first.cacheIndex(c));
-    const drops: Record<string, number> = {};
-    DROP_REASONS.forEach((reason, code) => (drops[reason] = sumCounters(all, first.dropIndex(code))));
+    const { flows, drops, latency, tunnel } = datapathTotals(this.workers.map((w) => w.counters), this.tunnel !== null);
     drops.neighborUnresolved += this.slowPath.stats.unresolved;
     const tables = this.topology.allMacTables().map((t) => t.table);
     return {
       ports: this.ports.size,
-      flows: {
-        cached: cache(CacheCounter.flows), hits: cache(CacheCounter.hits), misses: cache(CacheCounter.misses),
-        upcalls: cache(CacheCounter.upcalls), inserts: cache(CacheCounter.inserts), evictions: cache(CacheCounter.evictions),
-        expirations: cache(CacheCounter.expirations), invalidations: cache(CacheCounter.invalidations), programs: cache(CacheCounter.programs),
-      },
+      flows,
       connections: this.topology.conntrack.size,
       drops,
       macTable: {
@@ -434,11 +427,8 @@ export class Switch extends EventEmitter {
       neighbors: { entries: this.topology.neighborList().length, refusals: this.topology.neighborRefusals },
       slowPath: { ...this.slowPath.stats },
       topologyChanges: this.changeTimings.summary(),
-      latency: summarizeLatency(all.map((c) => ({ values: c.values, at: c.latencyAt }))),
-      tunnel: this.tunnel ? {
-        rxPackets: sumCounters(all, first.portIndex(TUNNEL_PORT, PortCounter.rxPackets)), rxBytes: sumCounters(all, first.portIndex(TUNNEL_PORT, PortCounter.rxBytes)),
-        txPackets: sumCounters(all, first.portIndex(TUNNEL_PORT, PortCounter.txPackets)), txBytes: sumCounters(all, first.portIndex(TUNNEL_PORT, PortCounter.txBytes)),
-      } : null,
+      latency,
+      tunnel,
     };
   }
 
@@ -729,8 +719,6 @@ export class Switch extends EventEmitter {
   private portInfo(number: number): PortInfo | undefined {
     const record = this.ports.get(number);
     if (!record) return undefined;
-    const all = this.workers.map((w) => w.counters);
-    const counter = (c: number) => sumCounters(all, all[0].portIndex(number, c));
     return {
       number,
       name: record.spec.name,
@@ -739,12 +727,7 @@ export class Switch extends EventEmitter {
       ...(record.binding ? { binding: record.binding } : {}),
       state: record.state,
       ...(record.reason ? { reason: record.reason } : {}),
-      counters: {
-        rxPackets: counter(PortCounter.rxPackets), rxBytes: counter(PortCounter.rxBytes), rxDropped: counter(PortCounter.rxDropped),
-        txPackets: counter(PortCounter.txPackets),
-        txBytes: counter(PortCounter.txBytes), txDropped: counter(PortCounter.txDropped),
-      },
-      drops: Object.fromEntries(DROP_REASONS.map((reason, code) => [reason, sumCounters(all, all[0].portDropIndex(number, code))] as const).filter(([, n]) => n > 0)),
+      ...portTotals(this.workers.map((w) => w.counters), number),
     };
   }
 
