@@ -81,7 +81,7 @@ const LINK_CHECK_MS = 1000;
 const ROUTER_ADVERTISEMENT_S = 200;
 /** A bound interface that is not there yet, or whose link is down, is looked at this often: an
  *  arriving VM's tap appears when libvirt starts the incoming QEMU, and must carry frames before
- *  the switchover. */
+ *  the switchover. Only while there is one: an idle host's agent wakes ten times a second less. */
 const AWAITED_CHECK_MS = 100;
 /** A worker that dies more often than this in a minute is not restarted again. */
 const MAX_RESTARTS_PER_MINUTE = 5;
@@ -128,6 +128,8 @@ export class Switch extends EventEmitter {
   private readonly ringSlots: number;
   private generation = 0;
   private closed = false;
+  /** The look for awaited interfaces and links come back (attachAwaited), while one is awaited. */
+  private awaiting: NodeJS.Timeout | null = null;
   /** Its ports went to an agent that took over (handOver): it forwards nothing more. */
   private handedOver = false;
 
@@ -177,7 +179,6 @@ export class Switch extends EventEmitter {
     if (this.tunnel) for (const w of this.workers) w.post({ type: 'addPort', port: this.tunnel, receive: w === this.workers[0] });
     this.timers.push(
       setInterval(() => this.checkLinks(), LINK_CHECK_MS),
-      setInterval(() => this.attachAwaited(), AWAITED_CHECK_MS),
       setInterval(() => this.ageMacs(), MAC_AGING_CHECK_MS),
       setInterval(() => this.sweepConnections(), CONNTRACK_SWEEP_MS),
       setInterval(() => this.slowPath.tick(), LINK_CHECK_MS),
@@ -261,7 +262,7 @@ export class Switch extends EventEmitter {
   async handOver(): Promise<HandedOver> {
     this.checkOpen();
     this.handedOver = true;
-    this.timers.forEach(clearInterval);
+    this.stopTimers();
     await Promise.all(this.workers.map((w) => w.ask((request) => ({ type: 'stopReading', request }), { type: 'readingStopped', request: 0 })));
     const records = [...this.ports.values()];
     const numbers = [...records.map((r) => r.spec.number), ...(this.tunnel ? [TUNNEL_PORT] : [])];
@@ -435,7 +436,7 @@ export class Switch extends EventEmitter {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.timers.forEach(clearInterval);
+    this.stopTimers();
     this.remoteCaptures.stop();
     await Promise.all(
       this.workers.map(
@@ -600,6 +601,7 @@ export class Switch extends EventEmitter {
       const e = error as SwitchError;
       if (e.code !== 'NO_SUCH_INTERFACE') this.log.error({ err: e, name }, 'cannot attach a bound interface');
       this.awaitedBindings.set(name, port);
+      this.lookForAwaited();
     }
   }
 
@@ -646,7 +648,19 @@ export class Switch extends EventEmitter {
     this.topology.changed();
     this.forgetPort(record);
     this.log.warn({ port: record.spec.number, name: record.spec.name, reason }, 'port down');
+    if (reason === 'link down') this.lookForAwaited();
     this.emit('port-down', this.portInfo(record.spec.number));
+  }
+
+  private stopTimers(): void {
+    this.timers.forEach(clearInterval);
+    if (this.awaiting) clearInterval(this.awaiting);
+    this.awaiting = null;
+  }
+
+  /** Looks for awaited interfaces and links come back until there is none. */
+  private lookForAwaited(): void {
+    if (!this.closed && !this.handedOver) this.awaiting ??= setInterval(() => this.attachAwaited(), AWAITED_CHECK_MS);
   }
 
   /** Bound interfaces that have appeared are attached, and ports whose link came up taken up. */
@@ -657,6 +671,11 @@ export class Switch extends EventEmitter {
       this.bind(name, port);
     }
     this.bringUp();
+    const linkDown = [...this.ports.values()].some((r) => r.state === 'down' && r.reason === 'link down');
+    if (this.awaitedBindings.size === 0 && !linkDown && this.awaiting) {
+      clearInterval(this.awaiting);
+      this.awaiting = null;
+    }
   }
 
   /** Packet ports follow their interface: down when it is down or gone, up when it runs again,
@@ -700,6 +719,7 @@ export class Switch extends EventEmitter {
     native.close(record.spec.fd);
     record.spec = { ...record.spec, fd };
     record.reason = 'link down';
+    this.lookForAwaited();
     this.log.info({ port: record.spec.number, name: record.spec.name }, 'interface is back: reopened');
   }
 
