@@ -7,7 +7,7 @@ import { flamegraph, Traffic } from './flamegraph';
 import { floating } from './floating';
 import { flowcache, flowcacheOnce } from './flowcache';
 import { fuzz } from './fuzz';
-import { idle } from './idle';
+import { idle, IDLE_WARM_UP_SECONDS } from './idle';
 import { l2 } from './l2';
 import { l3 } from './l3';
 import { lb } from './lb';
@@ -35,7 +35,7 @@ function baseline(argv: string[]): { dir: string; args: string[] } | undefined {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const values = new Set(['--seconds', '--rounds', '--minutes', '--ports', '--baseline', '--baseline-args', '--agent-args', '--traffic'].map((o) => argv.indexOf(o) + 1).filter((i) => i > 0));
+  const values = new Set(['--seconds', '--rounds', '--minutes', '--ports', '--baseline', '--baseline-args', '--agent-args', '--traffic', '--warm-up'].map((o) => argv.indexOf(o) + 1).filter((i) => i > 0));
   const name = argv.find((a, i) => !a.startsWith('--') && !values.has(i));
   const json = argv.includes('--json');
   const secondsAt = argv.indexOf('--seconds');
@@ -54,9 +54,13 @@ async function main(argv: string[]): Promise<number> {
     case 'flowcache-once':
       result = flowcacheOnce({ flows: 1_000_000, lookups: 20_000_000, log });
       break;
-    case 'idle':
-      result = await idle({ ports: 10, warmUpSeconds: 15, seconds: seconds ?? 20, agentArgs: words(argv, '--agent-args'), log });
+    case 'idle': {
+      const warmUpAt = argv.indexOf('--warm-up');
+      const warmUpSeconds = warmUpAt >= 0 ? Number(argv[warmUpAt + 1]) : IDLE_WARM_UP_SECONDS;
+      if (!(warmUpSeconds >= 0)) throw new Error(`--warm-up takes seconds, not ${argv[warmUpAt + 1]}`);
+      result = await idle({ ports: 10, warmUpSeconds, seconds: seconds ?? 20, agentArgs: words(argv, '--agent-args'), log });
       break;
+    }
     case 'l3':
       result = await l3({ seconds: seconds ?? 5, rounds, baseline: baseline(argv), agentArgs: words(argv, '--agent-args'), log });
       break;
@@ -109,7 +113,7 @@ async function main(argv: string[]): Promise<number> {
     default:
       process.stderr.write('usage: npm run bench -- all|l2|l3|firewall|floating|nat|lb|overlay|changes|migration|restart|fuzz|soak|scale|setup|flowcache|idle|flamegraph [--json] [--seconds N] [--minutes N] [--ports N]\n' +
         '       l2, l3 and overlay take [--rounds N] (5); l2 and l3 [--agent-args "ARGS"] [--baseline CHECKOUT [--baseline-args "ARGS"]]:\n' +
-        '       another checkout\'s switch (or this one with other arguments) beside this one; idle [--agent-args "ARGS"];\n' +
+        '       another checkout\'s switch (or this one with other arguments) beside this one; idle [--warm-up S] [--agent-args "ARGS"];\n' +
         '       flamegraph [--traffic tcp|udp|ping] [--agent-args "ARGS"]\n');
       return 2;
   }
