@@ -261,7 +261,7 @@ async function tapStatistics(lab: Lab, ns: string, tap: string): Promise<Record<
 
 /** A kernel's own word that it is broken: an oops or panic, or a virtio ring it cannot follow. */
 function kernelFault(console: string): string | null {
-  return /(Kernel panic|BUG:|Oops|general protection fault|virtio_net [^\n]*is not a head)[^\n]*/.exec(console)?.[0].trim() ?? null;
+  return /(Kernel panic|kernel BUG at|BUG:|Oops|general protection fault|virtio_net [^\n]*is not a head)[^\n]*/.exec(console)?.[0].trim() ?? null;
 }
 
 /** The guest reports /proc/net/snmp's Udp line every second (examples/qemu/init). */
