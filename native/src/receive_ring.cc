@@ -113,7 +113,6 @@ static Napi::Value AdoptRing(const Napi::CallbackInfo& info) {
 void InitReceiveRing(Napi::Env env, Napi::Object exports) {
   exports.Set("ringOf", Napi::Function::New(env, RingOf));
   exports.Set("adoptRing", Napi::Function::New(env, AdoptRing));
-
 }
 
 }  // namespace vswitch

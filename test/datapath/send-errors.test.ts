@@ -46,10 +46,16 @@ function forwardBatch(frames: number, refuse: (attempt: number) => number) {
   };
 }
 
-test('a frame the device refuses (ENOBUFS) is dropped alone: the rest of the batch goes out', (t) => {
+test('a refusal that passes when tried again (ENOBUFS, then room) costs nothing: every frame goes out', (t) => {
   const result = forwardBatch(8, (attempt) => (attempt % 2 === 1 ? ENOBUFS : 0));
   t.like(result, { txPackets: result.sent, txDropped: 8 - result.sent, txError: 8 - result.sent, failed: [] });
   t.true(result.sent >= 4, `the frames between refusals went out: ${result.sent} of 8`);
+  t.is(result.sent, 8);
+});
+
+test('a frame the device refuses again when retried (ENOBUFS) is dropped alone: the rest of the batch goes out', (t) => {
+  // The third frame is refused (attempt 2), and again when the next call starts with it (attempt 3).
+  t.like(forwardBatch(8, (attempt) => (attempt === 2 || attempt === 3 ? ENOBUFS : 0)), { sent: 7, txPackets: 7, txDropped: 1, txError: 1, failed: [] });
 });
 
 test('a full send buffer (EAGAIN) loses the rest of the batch, counted; the port stays up', (t) => {
