@@ -63,10 +63,11 @@ export interface MigrationReport extends StreamReport {
   /** After the stream, with the peer otherwise quiet: what a few pings sent to the VM crossed
    *  the peer's underlay as, and whether a cached flow of the peer's still names the source. */
   sparse: { answered: boolean; to_destination: number; to_source: number; flows_naming_source: number };
-  /** The first fault the guest's kernel reported at either end, when it did: QEMU 7.2's TCG
-   *  guest sometimes comes across a migration on a loaded machine with its memory or its
-   *  virtio rings corrupt, and panics in virtio-net's receive path or stops receiving ("is not
-   *  a head!"). Such a run measures QEMU, not the switch: no frame can do either. */
+  /** The first fault the guest's kernel reported at either end, when it did, or else QEMU
+   *  reading nothing from the destination's tap after the stream: QEMU 7.2's TCG guest sometimes
+   *  comes across a migration on a loaded machine with its memory or its virtio rings corrupt,
+   *  and panics in virtio-net's receive path or stops receiving ("is not a head!", or silently).
+   *  Such a run measures QEMU, not the switch: no frame can do either. */
   guest_fault: string | null;
   /** Where the port is bound at the end, and the migration object's end state (with mirroring). */
   bound_on: 'source' | 'destination' | 'elsewhere';
@@ -139,9 +140,11 @@ export async function migrateUnderStream(lab: Lab, options: MigrationOptions): P
   log(`stream ended, ${since()}: ${report.sent} sent`);
 
   const reportsBefore = guestReports(arriving.console()).length;
+  const tapBeforePings = await tapStatistics(lab, hosts[1].ns, 'vm1-dst');
   // Sparse traffic: the cached flows must already be right, with no stream to remake them.
   const quietSince = Date.now();
   const answered = await ping(lab, peer, VM_IP, 3);
+  const tapAfterPings = await tapStatistics(lab, hosts[1].ns, 'vm1-dst');
   const sparseFrames = () => tunnelTargets(tunnelled.printed()).filter((f) => f.at >= quietSince);
   // tcpdump may print a frame a moment after the ping's reply came back.
   await eventually(async () => sparseFrames().filter((f) => f.to === destinationAddress).length >= 3, 5000);
@@ -177,7 +180,7 @@ export async function migrateUnderStream(lab: Lab, options: MigrationOptions): P
       to_source: sparseFrames().filter((f) => f.to === sourceAddress).length,
       flows_naming_source: flows.filter((a) => a.includes(`dst=${sourceAddress})`)).length,
     },
-    guest_fault: kernelFault(vm.console()) ?? kernelFault(arriving.console()),
+    guest_fault: kernelFault(vm.console()) ?? kernelFault(arriving.console()) ?? stoppedReading(tapBeforePings, tapAfterPings),
     bound_on: binding.host === ids[0] ? 'source' : binding.host === ids[1] ? 'destination' : 'elsewhere',
     migration_state: migration?.state,
   };
@@ -262,6 +265,14 @@ async function tapStatistics(lab: Lab, ns: string, tap: string): Promise<Record<
 /** A kernel's own word that it is broken: an oops or panic, or a virtio ring it cannot follow. */
 function kernelFault(console: string): string | null {
   return /(Kernel panic|kernel BUG at|BUG:|Oops|general protection fault|virtio_net [^\n]*is not a head)[^\n]*/.exec(console)?.[0].trim() ?? null;
+}
+
+/** QEMU's stall with no word from the guest's kernel: while the pings after the stream came for
+ *  the guest, QEMU read not one frame from its tap and the kernel dropped them there, its queue
+ *  full. The switch had delivered them; a guest that is merely slow still reads some. */
+function stoppedReading(before: Record<string, number>, after: Record<string, number>): string | null {
+  if (after.tx_packets !== before.tx_packets || after.tx_dropped <= before.tx_dropped) return null;
+  return `QEMU stopped reading the destination's tap: ${after.tx_packets} frames read in all, none of the pings after the stream; ${after.tx_dropped - before.tx_dropped} dropped at the tap`;
 }
 
 /** The guest reports /proc/net/snmp's Udp line every second (examples/qemu/init). */

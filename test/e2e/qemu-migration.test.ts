@@ -9,10 +9,10 @@
 import test, { ExecutionContext } from 'ava';
 import { Lab, migrateUnderStream, MigrationReport } from '../../examples/lab';
 
-/** Runs the migration in a lab of its own, again when the guest's kernel reported a fault
- *  (twice at most, and said): on a loaded machine, QEMU 7.2's TCG guest sometimes comes across
- *  with its memory or its virtio rings corrupt, and panics in its virtio-net receive path or
- *  stops receiving; what is lost then is the guest's, and such a run says nothing of the switch. */
+/** Runs the migration in a lab of its own, again when the guest faulted (twice at most, and
+ *  said): on a loaded machine, QEMU 7.2's TCG guest sometimes comes across with its memory or
+ *  its virtio rings corrupt, and panics in its virtio-net receive path or stops reading its tap;
+ *  what is lost then is the guest's, and such a run says nothing of the switch. */
 async function migrate(t: ExecutionContext, options: { hog: boolean }): Promise<MigrationReport> {
   for (let attempt = 1; ; attempt++) {
     const lab = new Lab();
@@ -22,7 +22,7 @@ async function migrate(t: ExecutionContext, options: { hog: boolean }): Promise<
       const report = await migrateUnderStream(lab, { mirroring: true, rate: 1000, log: (line) => t.log(line) });
       t.log(JSON.stringify(report));
       if (!report.guest_fault || attempt === 3) return report;
-      t.log(`attempt ${attempt}: the guest's kernel reported "${report.guest_fault}"; once more`);
+      t.log(`attempt ${attempt}: the guest faulted: "${report.guest_fault}"; once more`);
     } finally {
       await lab.cleanup();
     }
@@ -30,7 +30,7 @@ async function migrate(t: ExecutionContext, options: { hog: boolean }): Promise<
 }
 
 function check(t: ExecutionContext, report: MigrationReport): void {
-  t.is(report.guest_fault, null, 'the guest\'s kernel came through the migration sound');
+  t.is(report.guest_fault, null, 'the guest came through the migration sound');
   t.true(report.sent_before_pause > 0 && report.sent_after_resume > 0, 'the switchover fell inside the stream');
   t.true(report.sent_after_resume >= 500, 'the stream went on after every host had moved');
   t.is(report.lost, 0, `lost: ${report.lost_runs.join(', ')}`);
