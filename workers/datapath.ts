@@ -3,7 +3,7 @@
 // its port when the agent's thread signals the wake-up eventfd.
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { ConnTable } from '../src/flow';
-import { Datapath, DatapathCounters, DatapathOptions, FromDatapath, native, PortMeterBuffers, PortMeters, ToDatapath, WorkerLoop } from '../src/datapath';
+import { Datapath, DatapathCounters, DatapathOptions, FromDatapath, native, PortMeterBuffers, PortMeters, recordSlice, ToDatapath, WorkerLoop } from '../src/datapath';
 
 const { options, counters, meters, conntrack, wakeFd } = workerData as {
   options: DatapathOptions; counters: SharedArrayBuffer; meters: PortMeterBuffers; conntrack: SharedArrayBuffer; wakeFd: number;
@@ -11,7 +11,10 @@ const { options, counters, meters, conntrack, wakeFd } = workerData as {
 const port = parentPort!;
 const loop = new WorkerLoop(options.busyPollUs);
 const io = { ...native, watch: loop.watch.bind(loop), unwatch: loop.unwatch.bind(loop) };
-const datapath = new Datapath(options, new DatapathCounters(counters), new PortMeters(meters), new ConnTable(conntrack), (message: FromDatapath) => port.postMessage(message), io, loop);
+const shared = new DatapathCounters(counters);
+// This thread's slice under the fair scheduler, asked for before its first wait.
+recordSlice(shared.values, shared.latencyAt, native.setThreadSlice(options.sliceUs));
+const datapath = new Datapath(options, shared, new PortMeters(meters), new ConnTable(conntrack), (message: FromDatapath) => port.postMessage(message), io, loop);
 
 const housekeeping = () => {
   datapath.tick();

@@ -1,6 +1,6 @@
 // Entry point of the addon: tap and AF_PACKET sockets, batched frame I/O, a worker's poller, the
 // tunnel's UDP socket, the Internet checksum's sum, handing descriptors to a successor, and a
-// thread's CPU clock.
+// thread's CPU clock and scheduler slice.
 #include <cerrno>
 #include <cstring>
 #include "vswitch.h"
@@ -46,6 +46,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitChecksum(env, exports);
   InitHandover(env, exports);
   InitThreadClock(env, exports);
+  InitThreadSlice(env, exports);
   InitReceiveClock(env, exports);
   InitPoller(env, exports);
   InitReceiveRing(env, exports);

@@ -91,6 +91,7 @@ void InitUdp(Napi::Env env, Napi::Object exports);
 void InitChecksum(Napi::Env env, Napi::Object exports);
 void InitHandover(Napi::Env env, Napi::Object exports);
 void InitThreadClock(Napi::Env env, Napi::Object exports);
+void InitThreadSlice(Napi::Env env, Napi::Object exports);
 void InitReceiveClock(Napi::Env env, Napi::Object exports);
 void InitPoller(Napi::Env env, Napi::Object exports);
 void InitReceiveRing(Napi::Env env, Napi::Object exports);

@@ -403,7 +403,7 @@ export function readAgentConfig(file: string): AgentConfig {
 }
 
 const CONFIG_KEYS = new Set([
-  'socket', 'logLevel', 'ports', 'stateDir', 'api', 'apiTlsCert', 'apiTlsKey', 'store', 'etcdCa', 'etcdCert', 'etcdKey', 'underlay', 'hostLeaseSeconds', 'datapathWorkers', 'simulationThreads', 'macTableSize', 'macAgingSeconds', 'flowCapacity', 'flowIdleMs', 'busyPollUs', 'ringSlots', 'conntrackSize',
+  'socket', 'logLevel', 'ports', 'stateDir', 'api', 'apiTlsCert', 'apiTlsKey', 'store', 'etcdCa', 'etcdCert', 'etcdKey', 'underlay', 'hostLeaseSeconds', 'datapathWorkers', 'simulationThreads', 'macTableSize', 'macAgingSeconds', 'flowCapacity', 'flowIdleMs', 'busyPollUs', 'sliceUs', 'ringSlots', 'conntrackSize',
   'migrationHoldMs', 'routerAdvertisementSeconds',
 ]);
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);

@@ -126,6 +126,14 @@ export function switchMetrics(sw: Switch): Registry {
       for (const stage of STAGE_NAMES) this.inc({ stage }, stagesUs[stage] / 1e6);
     },
   });
+  new Gauge({
+    name: 'vswitch_datapath_slice_seconds', help: 'Each datapath worker thread\'s slice under the kernel\'s fair scheduler (0: the kernel keeps none for it)',
+    labelNames: ['worker'], registers: [registry],
+    collect() {
+      this.reset();
+      sw.stats().latency.slicesUs.forEach((us, worker) => this.set({ worker }, Math.max(0, us) / 1e6));
+    },
+  });
   new Counter({
     name: 'vswitch_datapath_wakeups_total', help: 'Times a datapath worker woke to read a ready port', registers: [registry],
     collect() {

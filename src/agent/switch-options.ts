@@ -14,6 +14,10 @@ export interface SwitchOptions {
   /** After a datapath worker's wake-up with work, how long it keeps looking for more before it
    *  sleeps (µs): a frame that comes meanwhile finds it awake. 0: it sleeps at once. */
   busyPollUs?: number;
+  /** Each datapath worker thread's slice under the kernel's fair scheduler (µs, Linux 6.12 and
+   *  later; the kernel holds it to 100–100,000): the shorter, the sooner its wake-up preempts
+   *  another thread on its core. 0: the kernel's default. */
+  sliceUs?: number;
   /** Slots of 2 KiB in each packet-socket port's receive ring: what the kernel holds for a
    *  port while the agent does not read it (8 MiB a port by default). */
   ringSlots?: number;
@@ -51,6 +55,7 @@ const OPTION_RANGES: [keyof SwitchOptions, number, number][] = [
   ['flowCapacity', 1, 1 << 24],
   ['flowIdleMs', 1, 1 << 30],
   ['busyPollUs', 0, 100_000],
+  ['sliceUs', 0, 100_000],
   ['ringSlots', 64, 65_536],
   ['conntrackSize', 2, 1 << 22],
   ['migrationHoldMs', 1, 10_000],

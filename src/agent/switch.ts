@@ -150,6 +150,7 @@ export class Switch extends EventEmitter {
       ...(options.flowCapacity ? { flowCapacity: options.flowCapacity } : {}),
       ...(options.flowIdleMs ? { flowIdleMs: options.flowIdleMs } : {}),
       ...(options.busyPollUs !== undefined ? { busyPollUs: options.busyPollUs } : {}),
+      ...(options.sliceUs !== undefined ? { sliceUs: options.sliceUs } : {}),
     };
     this.ringSlots = options.ringSlots ?? DEFAULT_RING_SLOTS;
     this.underlay = options.underlay;

@@ -22,8 +22,15 @@ const transitCountAt = transitSumAt + 1;
 /** Each stage's time in ms, summed over the wake-ups. */
 const stagesAt = transitCountAt + 1;
 const wakeupsAt = stagesAt + STAGE_NAMES.length;
+/** The worker thread's slice under the fair scheduler (µs), as the kernel reported it. */
+const sliceAt = wakeupsAt + 1;
 /** Slots of shared memory one recorder writes. */
-export const LATENCY_SLOTS = wakeupsAt + 1;
+export const LATENCY_SLOTS = sliceAt + 1;
+
+/** The slice the worker's thread got (native setThreadSlice), for the agent to show. */
+export function recordSlice(values: Float64Array, at: number, us: number): void {
+  values[at + sliceAt] = us;
+}
 
 /** Frames whose transit one recorder keeps until the send that carries them. */
 const MAX_IN_FLIGHT = 8192;
@@ -109,6 +116,9 @@ export interface LatencySummary {
    *  bucket they fall in; null without frames, or beyond the last bound). */
   transit: { frames: number; sumUs: number; buckets: number[]; p50Us: number | null; p99Us: number | null };
   wakeups: number;
+  /** Each worker's slice under the kernel's fair scheduler, in µs (0: the kernel keeps none for
+   *  it; negative: the errno reading it failed with). */
+  slicesUs: number[];
   /** µs spent in each stage over all wake-ups. */
   stagesUs: Record<StageName, number>;
 }
@@ -126,6 +136,7 @@ export function summarizeLatency(all: readonly { values: Float64Array; at: numbe
   return {
     transit: { frames, sumUs: sum(transitSumAt), buckets, p50Us: percentile(0.5), p99Us: percentile(0.99) },
     wakeups: sum(wakeupsAt),
+    slicesUs: all.map((r) => r.values[r.at + sliceAt]),
     stagesUs: Object.fromEntries(STAGE_NAMES.map((name, i) => [name, sum(stagesAt + i) * 1000])) as Record<StageName, number>,
   };
 }

@@ -49,6 +49,9 @@ export interface NativeAddon {
   receiveHandover(listenFd: number): { fds: number[]; text: string } | null;
   /** The calling thread's CPU time, in milliseconds. */
   threadCpuMs(): number;
+  /** Asks the fair scheduler for a slice of `us` µs for the calling thread (0: its default);
+   *  returns the thread's slice then, in µs (0: the kernel keeps none; negative: -errno). */
+  setThreadSlice(us: number): number;
   /** CLOCK_MONOTONIC in ms: the clock of the receive stamps and of readiness. */
   monotonicMs(): number;
   /** A datapath worker's epoll set (worker-loop.ts): descriptors added with a token, and a

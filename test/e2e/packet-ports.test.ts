@@ -5,6 +5,7 @@ import path from 'node:path';
 import test from 'ava';
 import { eventually, iperfTcp, knowsMacs, Lab, macOf, offloads, ping, RunningAgent, startAgent } from '../../examples/lab';
 import { promqlComplaints, promtoolComplaints } from '../helpers/promtool';
+import { native } from '../../src/datapath';
 
 const lab = new Lab();
 let agent: RunningAgent;
@@ -87,7 +88,7 @@ test.serial('partial checksums from a port without vnet headers are finished on 
   t.true(bps > 50e6, `${bps} bit/s`);
 });
 
-test.serial('/metrics has per-port rx/tx, drops by reason, cache hits/misses/size/evictions and slow-path latency', async (t) => {
+test.serial('/metrics has per-port rx/tx, drops by reason, cache hits/misses/size/evictions and slow-path latency, and the datapath thread\'s slice', async (t) => {
   const text = await agent.client.request<string>('GET', '/metrics');
   const value = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? NaN);
   t.true(value(/^vswitch_port_rx_packets_total\{port="1",name="pa"\} (\d+)/m) > 1000);
@@ -105,6 +106,8 @@ test.serial('/metrics has per-port rx/tx, drops by reason, cache hits/misses/siz
   t.true(value(/^vswitch_datapath_transit_seconds_bucket\{le="0.1"\} (\d+)/m) <= transits);
   t.true(value(/^vswitch_datapath_transit_seconds_sum ([\d.e+-]+)/m) > 0);
   t.true(value(/^vswitch_datapath_wakeups_total (\d+)/m) > 0);
+  // The worker's thread has the short slice it asked for, as a thread here would get it.
+  t.is(value(/^vswitch_datapath_slice_seconds\{worker="0"\} ([\d.e+-]+)/m), native.setThreadSlice(100) / 1e6);
   for (const stage of ['wait', 'enter', 'receive', 'key', 'lookup', 'actions', 'send']) t.true(value(new RegExp(`^vswitch_datapath_stage_seconds_total\\{stage="${stage}"\\} ([\\d.e+-]+)`, 'm')) > 0, stage);
   t.regex(text, /^process_cpu_seconds_total /m);
   t.is(promtoolComplaints(text), '', 'promtool check metrics accepts it');
