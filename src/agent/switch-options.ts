@@ -16,7 +16,8 @@ export interface SwitchOptions {
   busyPollUs?: number;
   /** Each datapath worker thread's slice under the kernel's fair scheduler (µs, Linux 6.12 and
    *  later; the kernel holds it to 100–100,000): the shorter, the sooner its wake-up preempts
-   *  another thread on its core. 0: the kernel's default. */
+   *  another thread on its core. 0: the kernel's default. By default 100, or the kernel's
+   *  with busy polling. */
   sliceUs?: number;
   /** Slots of 2 KiB in each packet-socket port's receive ring: what the kernel holds for a
    *  port while the agent does not read it (8 MiB a port by default). */

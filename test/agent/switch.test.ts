@@ -1,7 +1,8 @@
 // The embedding API in-process: its errors, and its recovery from a datapath worker that dies.
 import test from 'ava';
 import type { Worker } from 'node:worker_threads';
-import { Switch, SwitchError } from '../../src';
+import { Switch, SwitchError, SwitchOptions } from '../../src';
+import { perThreadSlices } from '../helpers/kernel';
 
 test('addPort and removePort refuse bad input with a code, a status and the field', async (t) => {
   const sw = Switch.create();
@@ -35,4 +36,23 @@ test('a datapath worker that dies is restarted, and what it owed is answered', a
   await restarted;
   t.deepEqual(await sw.dumpFlows(), [], 'the new worker answers');
   t.is(await sw.flushFlows(), 0);
+});
+
+test('each datapath worker asks the scheduler for a short slice, and one that busy-polls keeps the kernel\'s', async (t) => {
+  const slices = async (options: SwitchOptions) => {
+    const sw = Switch.create(options);
+    t.teardown(() => sw.close());
+    await sw.dumpFlows(); // every worker has answered, so each has asked for its slice before
+    return sw.stats().latency.slicesUs;
+  };
+  const sleeping = await slices({ datapathWorkers: 2 });
+  const polling = await slices({ busyPollUs: 3000 });
+  const chosen = await slices({ busyPollUs: 3000, sliceUs: 2000 });
+  if (!perThreadSlices) {
+    t.deepEqual([...sleeping, ...polling, ...chosen], [0, 0, 0, 0], 'this kernel keeps no slice per thread');
+    return;
+  }
+  t.deepEqual(sleeping, [100, 100]);
+  t.true(polling[0] > 100, `the kernel's default: ${polling[0]} µs`);
+  t.deepEqual(chosen, [2000]);
 });

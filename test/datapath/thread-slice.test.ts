@@ -4,9 +4,7 @@
 import os from 'node:os';
 import test from 'ava';
 import { native } from '../../src/datapath';
-
-const [major, minor] = os.release().split('.').map(Number);
-const perThreadSlices = major > 6 || (major === 6 && minor >= 12);
+import { perThreadSlices } from '../helpers/kernel';
 
 test('a thread gets the slice it asks for, within the kernel\'s bounds, its nice value kept', (t) => {
   if (!perThreadSlices) {
