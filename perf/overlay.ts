@@ -1,8 +1,11 @@
 // `npm run bench -- overlay`: two VMs on one network across two hosts, through the Linux
 // kernel's VXLAN and bridge (a vxlan device and a bridge on each host), and through this
-// switch (two agents, one etcd; as they start by default, and with busy polling), in the same
-// underlay; all are built side by side and measured in alternating rounds.
+// switch (two agents, one etcd; as they start by default, and with busy polling; with
+// --baseline, another checkout's), in the same underlay; all are built side by side and
+// measured in alternating rounds.
+import path from 'node:path';
 import { Lab, overlayHosts, ping, RunningAgent, underlay, vmOn } from '../examples/lab';
+import type { L2Options } from './l2';
 import { pathFigures, pingRtt } from './measure';
 import { BUSY_POLL_ARGS, compare, inRounds, ratios, sideBySide, summarize } from './rounds';
 
@@ -32,9 +35,10 @@ async function kernelVxlan(): Promise<Overlay> {
   return { lab, vm1: vms[0], vm2: vms[1], agents: [], config: 'Linux vxlan device (remote, dstport 4789) and bridge on each host, underlay MTU 1600' };
 }
 
-async function vswitchOverlay(args: string[]): Promise<Overlay> {
+async function vswitchOverlay(args: string[], checkout?: string): Promise<Overlay> {
   const lab = new Lab();
-  const { hosts, agents, ids } = await overlayHosts(lab, ['host1', 'host2'], ['--log-level', 'warn', ...args]);
+  const command = checkout ? path.join(checkout, 'bin', 'vswitch') : undefined;
+  const { hosts, agents, ids } = await overlayHosts(lab, ['host1', 'host2'], ['--log-level', 'warn', ...args], { command });
   const vms = [await vmOn(lab, hosts[0].ns, 'vm1', 'tap1', '10.0.0.1/24'), await vmOn(lab, hosts[1].ns, 'vm2', 'tap2', '10.0.0.2/24')];
   const bridge = await agents[0].api.request<{ id: string }>('POST', '/v1/bridges', { name: 'net' });
   for (const i of [0, 1]) {
@@ -43,12 +47,17 @@ async function vswitchOverlay(args: string[]): Promise<Overlay> {
   }
   return {
     lab, vm1: vms[0], vm2: vms[1], agents,
-    config: `two vswitch agents${args.length ? ` ${args.join(' ')}` : ''} (etcd on the underlay), VXLAN over their UDP sockets, packet-socket ports with vnet headers, underlay MTU 1600`,
+    config: `two vswitch agents${checkout ? ` of ${checkout}` : ''}${args.length ? ` ${args.join(' ')}` : ''} (etcd on the underlay), VXLAN over their UDP sockets, packet-socket ports with vnet headers, underlay MTU 1600`,
   };
 }
 
-export async function overlay(options: { seconds: number; rounds: number; log: (line: string) => void }): Promise<object> {
-  const builds: [string, () => Promise<Overlay>][] = [['kernel-vxlan', kernelVxlan], ['vswitch', () => vswitchOverlay([])], ['vswitch-busy-poll', () => vswitchOverlay(BUSY_POLL_ARGS)]];
+export async function overlay(options: L2Options): Promise<object> {
+  const builds: [string, () => Promise<Overlay>][] = [
+    ['kernel-vxlan', kernelVxlan],
+    ['vswitch', () => vswitchOverlay(options.agentArgs)],
+    ['vswitch-busy-poll', () => vswitchOverlay([...BUSY_POLL_ARGS, ...options.agentArgs])],
+  ];
+  if (options.baseline) builds.push(['vswitch-baseline', () => vswitchOverlay(options.baseline!.args, options.baseline!.dir)]);
   const ready = async (name: string, sut: Overlay) => {
     for (let tries = 0; !(await ping(sut.lab, sut.vm1, VM2, 1)); tries++) if (tries > 20) throw new Error(`${name}: vm1 cannot reach vm2`);
     await pingRtt(sut.lab, sut.vm1, VM2, 20);
@@ -59,7 +68,11 @@ export async function overlay(options: { seconds: number; rounds: number; log: (
     const [v, busy, k] = ['vswitch', 'vswitch-busy-poll', 'kernel-vxlan'].map((name) => runs.get(name)!);
     return {
       bench: 'overlay', seconds_per_test: options.seconds, rounds: options.rounds, systems,
-      ...ratios({ ...compare(v, k, 'kernel_vxlan', ['tcp', 'pps', 'rtt_p99']), ...compare(busy, k, 'kernel_vxlan', ['tcp', 'pps', 'rtt_p99'], '_busy_poll') }),
+      ...ratios({
+        ...compare(v, k, 'kernel_vxlan', ['tcp', 'pps', 'rtt_p99']),
+        ...compare(busy, k, 'kernel_vxlan', ['tcp', 'pps', 'rtt_p99'], '_busy_poll'),
+        ...(options.baseline ? compare(v, runs.get('vswitch-baseline')!, 'baseline', ['tcp', 'pps', 'rtt_avg', 'rtt_p99']) : {}),
+      }),
     };
   });
 }

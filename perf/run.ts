@@ -74,7 +74,7 @@ async function main(argv: string[]): Promise<number> {
       result = await migration({ rate: 1000, log });
       break;
     case 'overlay':
-      result = await overlay({ seconds: seconds ?? 5, rounds, log });
+      result = await overlay({ seconds: seconds ?? 5, rounds, baseline: baseline(argv), agentArgs: words(argv, '--agent-args'), log });
       break;
     case 'soak': {
       const at = argv.indexOf('--minutes');
@@ -112,7 +112,7 @@ async function main(argv: string[]): Promise<number> {
       break;
     default:
       process.stderr.write('usage: npm run bench -- all|l2|l3|firewall|floating|nat|lb|overlay|changes|migration|restart|fuzz|soak|scale|setup|flowcache|idle|flamegraph [--json] [--seconds N] [--minutes N] [--ports N]\n' +
-        '       l2, l3 and overlay take [--rounds N] (5); l2 and l3 [--agent-args "ARGS"] [--baseline CHECKOUT [--baseline-args "ARGS"]]:\n' +
+        '       l2, l3 and overlay take [--rounds N] (5), [--agent-args "ARGS"] and [--baseline CHECKOUT [--baseline-args "ARGS"]]:\n' +
         '       another checkout\'s switch (or this one with other arguments) beside this one; idle [--warm-up S] [--agent-args "ARGS"];\n' +
         '       flamegraph [--traffic tcp|udp|ping] [--agent-args "ARGS"]\n');
       return 2;

@@ -14,9 +14,9 @@ export const overlayAgentArgs = (address: string): string[] => ['--store', `etcd
 const ETCD_MEMBERS = [201, 202, 203].map((n) => `${UNDERLAY}.${n}`);
 
 /** The underlay of `roles` (see `underlay`), etcd on its core (`etcdMembers` 3: a cluster, the
- *  returned `etcd`), an agent on each host (with `extra` arguments first), and the host id each
- *  agent registered. */
-export async function overlayHosts(lab: Lab, roles: string[], extra: string[] = [], { etcdMembers = 1 }: { etcdMembers?: 1 | 3 } = {}) {
+ *  returned `etcd`), an agent on each host (with `extra` arguments first; `command`: another
+ *  checkout's vswitch), and the host id each agent registered. */
+export async function overlayHosts(lab: Lab, roles: string[], extra: string[] = [], { etcdMembers = 1, command }: { etcdMembers?: 1 | 3; command?: string } = {}) {
   const { core, hosts } = await underlay(lab, roles);
   let etcd: EtcdCluster | null = null;
   if (etcdMembers === 3) {
@@ -25,7 +25,7 @@ export async function overlayHosts(lab: Lab, roles: string[], extra: string[] = 
   } else await startEtcd(lab, { ns: core, address: `${UNDERLAY}.1` });
   const args = (address: string) => (etcd ? ['--store', `etcd://${etcd.endpoints}`, '--underlay', address] : overlayAgentArgs(address));
   const agents: RunningAgent[] = [];
-  for (const h of hosts) agents.push(await startAgent(lab, h.ns, [...extra, ...args(h.address)]));
+  for (const h of hosts) agents.push(await startAgent(lab, h.ns, [...extra, ...args(h.address)], undefined, command));
   const ids = agents.map((a) => fs.readFileSync(path.join(a.stateDir, 'host-id'), 'utf8').trim());
   return { core, hosts, agents, ids, etcd };
 }
