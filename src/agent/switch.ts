@@ -230,7 +230,6 @@ export class Switch extends EventEmitter {
     this.topology.changed();
     this.invalidate(this.tagsOf(record));
     this.refreshTunnel();
-    this.syncHolds();
     this.announceGateways();
     this.log.info({ port: number, name: config.name, kind: config.kind, vlan: config.vlan }, 'port added');
     const info = this.portInfo(number)!;
@@ -468,8 +467,12 @@ export class Switch extends EventEmitter {
     applyPortLimits(this.meters, [...this.ports.values()].map((r) => ({ number: r.spec.number, qos: r.binding ? this.topology.qosOf(r.binding) : undefined })));
   }
 
+  /** Gives a port to every worker, and with it its hold when its VM is arriving here: the
+   *  workers run meanwhile, so the hold must come before the tunnel's map or a flow can send to
+   *  the port, or a frame copied to the paused guest goes out unheld. */
   private attach(spec: PortSpec, owner: DatapathThread): void {
     for (const w of this.workers) w.post({ type: 'addPort', port: spec, receive: w === owner });
+    this.syncHolds();
   }
 
   private startWorker(handle: DatapathThread): void {
@@ -501,11 +504,11 @@ export class Switch extends EventEmitter {
     for (const record of this.ports.values()) {
       if (record.state === 'up') handle.post({ type: 'addPort', port: record.spec, receive: record.owner === handle });
     }
+    for (const hold of this.arriving.holds()) handle.post(hold);
     if (this.tunnel) {
       handle.post({ type: 'addPort', port: this.tunnel, receive: handle === this.workers[0] });
       handle.post({ type: 'tunnelMap', ...this.tunnelMap() });
     }
-    for (const hold of this.arriving.holds()) handle.post(hold);
     for (const capture of this.captures.running()) handle.post(capture);
     this.emit('worker-restarted', { ports: owned.map((p) => p.spec.name) });
   }
@@ -704,7 +707,6 @@ export class Switch extends EventEmitter {
       this.topology.changed();
       this.invalidate(this.tagsOf(record));
       this.refreshTunnel();
-      this.syncHolds();
       this.log.info({ port: record.spec.number, name: record.spec.name }, 'port up');
       this.emit('port-up', this.portInfo(record.spec.number));
     }
