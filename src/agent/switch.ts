@@ -362,8 +362,9 @@ export class Switch extends EventEmitter {
       } else if (!record) this.bind(name, port);
     }
     this.applyLimits();
-    this.refreshTunnel();
+    // Holds first: a port bound anew to an arriving VM must hold before the tunnel sends to it.
     this.syncHolds();
+    this.refreshTunnel();
     this.announceGateways();
   }
 

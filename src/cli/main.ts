@@ -26,8 +26,8 @@ const USAGE = `usage: vswitch [--socket PATH] [--json] COMMAND
         [--busy-poll-us N]              how long a datapath worker keeps looking for frames
                                         after some came, before it sleeps (0)
         [--slice-us N]                  a datapath worker thread's scheduler slice: a short one
-                                        wakes it sooner on a busy core (100, or with busy
-                                        polling 0: the kernel's)
+                                        wakes it sooner on a busy core (100; with busy polling,
+                                        0: the kernel's)
         [--ring-slots N]                2 KiB slots in each packet port's receive ring (4096)
         [--takeover]                    take the ports of the agent running on the same socket,
                                         with what is queued on them, and replace it (an upgrade)
