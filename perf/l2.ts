@@ -3,7 +3,7 @@
 // busy polling), all built side by side and measured in alternating rounds. With --baseline DIR, the switch of another checkout (built)
 // runs beside this one, so that a change is measured against the code before it.
 import { pathFigures, pingRtt } from './measure';
-import { BUSY_POLL_ARGS, compare, inRounds, ratios, sideBySide, summarize } from './rounds';
+import { compare, inRounds, ratios, sideBySide, summarize, switchBuilds } from './rounds';
 import { linuxBridge, ovsNetdev, SUBNET, SystemUnderTest, vethPair, vswitch } from './systems';
 
 const B = `${SUBNET}.2`;
@@ -23,10 +23,8 @@ export async function l2(options: L2Options): Promise<object> {
     ['veth', vethPair],
     ['linux-bridge', linuxBridge],
     ['ovs-netdev', ovsNetdev],
-    ['vswitch', () => vswitch(options.agentArgs)],
-    ['vswitch-busy-poll', () => vswitch([...BUSY_POLL_ARGS, ...options.agentArgs])],
+    ...switchBuilds(vswitch, options),
   ];
-  if (options.baseline) builds.push(['vswitch-baseline', () => vswitch(options.baseline!.args, options.baseline!.dir)]);
   // One warm-up exchange each: ARP and the switches' first flows are not what is measured.
   const ready = async (_name: string, sut: SystemUnderTest) => void (await pingRtt(sut.lab, sut.a, B, 20));
   return sideBySide(builds, { ready, stop: (sut) => sut.stop(), log: options.log }, async (suts) => {

@@ -7,7 +7,7 @@ import { Lab, ping, routedHost, RunningAgent, startAgent, tenantNetwork } from '
 import path from 'node:path';
 import { flowSetupsPerSecond, pathFigures, pingRtt } from './measure';
 import type { L2Options } from './l2';
-import { BUSY_POLL_ARGS, compare, inRounds, ratios, sideBySide, summarize } from './rounds';
+import { compare, inRounds, ratios, sideBySide, summarize, switchBuilds } from './rounds';
 
 const H2 = '10.88.2.2';
 
@@ -49,10 +49,8 @@ async function virtualRouter(args: string[] = [], checkout?: string): Promise<Ro
 export async function l3(options: L2Options): Promise<object> {
   const builds: [string, () => Promise<Routed>][] = [
     ['kernel', kernelRouter],
-    ['vswitch', () => virtualRouter(options.agentArgs)],
-    ['vswitch-busy-poll', () => virtualRouter([...BUSY_POLL_ARGS, ...options.agentArgs])],
+    ...switchBuilds(virtualRouter, options),
   ];
-  if (options.baseline) builds.push(['vswitch-baseline', () => virtualRouter(options.baseline!.args, options.baseline!.dir)]);
   const ready = async (name: string, sut: Routed) => {
     if (!(await ping(sut.lab, sut.h1, H2, 3))) throw new Error(`${name}: no route from h1 to h2`);
     await pingRtt(sut.lab, sut.h1, H2, 20);

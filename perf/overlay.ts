@@ -7,7 +7,7 @@ import path from 'node:path';
 import { Lab, overlayHosts, ping, RunningAgent, underlay, vmOn } from '../examples/lab';
 import type { L2Options } from './l2';
 import { pathFigures, pingRtt } from './measure';
-import { BUSY_POLL_ARGS, compare, inRounds, ratios, sideBySide, summarize } from './rounds';
+import { compare, inRounds, ratios, sideBySide, summarize, switchBuilds } from './rounds';
 
 const VM2 = '10.0.0.2';
 const VNI = '42';
@@ -54,10 +54,8 @@ async function vswitchOverlay(args: string[], checkout?: string): Promise<Overla
 export async function overlay(options: L2Options): Promise<object> {
   const builds: [string, () => Promise<Overlay>][] = [
     ['kernel-vxlan', kernelVxlan],
-    ['vswitch', () => vswitchOverlay(options.agentArgs)],
-    ['vswitch-busy-poll', () => vswitchOverlay([...BUSY_POLL_ARGS, ...options.agentArgs])],
+    ...switchBuilds(vswitchOverlay, options),
   ];
-  if (options.baseline) builds.push(['vswitch-baseline', () => vswitchOverlay(options.baseline!.args, options.baseline!.dir)]);
   const ready = async (name: string, sut: Overlay) => {
     for (let tries = 0; !(await ping(sut.lab, sut.vm1, VM2, 1)); tries++) if (tries > 20) throw new Error(`${name}: vm1 cannot reach vm2`);
     await pingRtt(sut.lab, sut.vm1, VM2, 20);

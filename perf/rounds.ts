@@ -56,7 +56,7 @@ export function compare(a: readonly Figures[], b: readonly Figures[], to: string
  *  soon as it has no frame), and with busy polling, which keeps a worker awake for 3 ms after
  *  traffic: longer than the 2 ms between the pings, so it trades a core while frames flow for
  *  the wake-up. */
-export const BUSY_POLL_ARGS = ['--busy-poll-us', '3000'];
+const BUSY_POLL_ARGS = ['--busy-poll-us', '3000'];
 
 /** Builds the systems one after another, each made ready (warmed up) as it comes; gives them
  *  all to `use`; stops every one that was built, whatever happens. */
@@ -77,4 +77,15 @@ export async function sideBySide<S, T>(
   } finally {
     for (const [, sut] of suts) await hooks.stop(sut);
   }
+}
+
+/** This switch as it starts, busy-polled, and with --baseline another checkout's: what l2, l3
+ *  and overlay build of it beside their references. */
+export function switchBuilds<T>(make: (args: string[], checkout?: string) => Promise<T>, options: { agentArgs: string[]; baseline?: { dir: string; args: string[] } }): [string, () => Promise<T>][] {
+  const { agentArgs, baseline } = options;
+  return [
+    ['vswitch', () => make(agentArgs)],
+    ['vswitch-busy-poll', () => make([...BUSY_POLL_ARGS, ...agentArgs])],
+    ...(baseline ? [['vswitch-baseline', () => make(baseline.args, baseline.dir)] as [string, () => Promise<T>]] : []),
+  ];
 }
