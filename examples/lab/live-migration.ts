@@ -54,7 +54,8 @@ export interface MigrationReport extends StreamReport {
   /** Datagrams the guest's own stack dropped (RcvbufErrors + InErrors, from its last report). */
   guest_udp_receive_errors: number;
   /** Frames the kernel dropped at the destination's tap over the stream, its queue full: sent
-   *  by the switch, not read by QEMU in time. */
+   *  by the switch, not read by QEMU in time. Not all lost: what a tap refuses after a hold is
+   *  let go, the switch sends again (its backlog). */
   destination_tap_dropped: number;
   /** With mirroring: from the commit (as the API wrote it) to the first frame the peer host
    *  sent the destination after its last one to the source, as seen on the peer's underlay. */

@@ -26,8 +26,9 @@ import { FrameIo, isLinkFailure, native } from './native';
 import { PendingFlows } from './pending';
 import { HeldFrames } from './held-frames';
 import { Port, TUNNEL_PORT, TunnelPort } from './port';
-import { gather, TxQueue } from './tx-queue';
-import { sendQueue } from './send-queue';
+import { gather, TX_SENDS, TxQueue } from './tx-queue';
+import { countDropped, sendQueue } from './send-queue';
+import { Backlog, BACKLOG_RETRY_MS } from './backlog';
 import { LatencyRecorder, Stage } from './latency';
 import { nodeTimers, Scheduler } from './worker-loop';
 
@@ -77,6 +78,9 @@ const ROUNDS_PER_WAKE = 8;
 const MAX_RUN_DATAGRAMS = 64;
 const MAX_RUN_BYTES = 65507;
 const INVALIDATION_MEMORY = 16384;
+/** Frames of a backlog tried at once: each may become up to this many sends (segmented), and
+ *  the port's queue takes twice as many. */
+const BACKLOG_BATCH = TX_SENDS / 2;
 
 const Drop = {
   malformed: dropCode('malformed'),
@@ -141,6 +145,8 @@ export class Datapath implements FrameSink {
   /** Tag -> generation of its last invalidation: a slow-path answer computed before it is stale. */
   private readonly invalidatedAt = new Map<string, number>();
   private readonly dirty: Port[] = [];
+  /** Per frame of a backlog being tried: the port's sends queued up to it and with it. */
+  private readonly backlogSends = new Uint32Array(BACKLOG_BATCH);
   private readonly shaper: Shaper;
   private now = 0;
   private lastTick = 0;
@@ -517,18 +523,65 @@ export class Datapath implements FrameSink {
     if (held) c[this.counters.dropIndex(Drop.readAtSource)] += held.readAtSource(this.now);
   }
 
-  /** Sends what a port holds that is still young enough, and stops holding. */
+  /** Sends what a port holds that is still young enough, and stops holding. They passed the
+   *  port's meters and captures as they came; they go at the pace its device takes them. */
   release(number: number): void {
     const port = this.ports[number];
     const held = port?.held;
     if (!port || !held) return;
     port.held = null;
-    const frames = held.take(this.clock());
+    this.now = this.clock();
+    const frames = held.take(this.now);
     this.counters.values[this.counters.dropIndex(Drop.heldTooLong)] += held.dropped;
-    const output = this.actionTable.intern([{ type: 'output', port: number }]);
-    for (const frame of frames) this.execute(frame, output);
+    if (port.backlog) {
+      for (const frame of frames) port.backlog.add(frame);
+      return;
+    }
+    port.backlog = new Backlog(frames, this.now, held.windowMs);
+    this.sendBacklog(port);
+  }
+
+  /** Sends what a port's backlog holds, as far as its device takes it now, and tries the rest
+   *  again shortly; ends it once it is empty (see Backlog). */
+  private sendBacklog(port: Port): void {
+    const backlog = port.backlog;
+    if (!backlog || this.ports[port.number] !== port) return;
+    this.now = this.clock();
+    if (port.up) backlog.taken(this.sendFront(port, backlog), this.now);
+    const ended = !port.up || backlog.size === 0 || backlog.givesUp(this.now);
+    countDropped(this.counters, port.number, backlog.takeDropped(), Drop.txError);
+    if (!ended) {
+      this.timers.after(BACKLOG_RETRY_MS, () => this.sendBacklog(port));
+      return;
+    }
+    // A port that went down loses what waited for it.
+    countDropped(this.counters, port.number, backlog.size, Drop.portDown);
+    port.backlog = null;
+  }
+
+  /** Sends the front of a backlog until the device refuses one for want of room: how many of
+   *  its frames are done with. A frame in segments that the device took in part is sent again
+   *  whole (a few segments twice). */
+  private sendFront(port: Port, backlog: Backlog): number {
     this.flush();
-    this.actionTable.release(output);
+    const frames = backlog.front(BACKLOG_BATCH);
+    let staged = 0;
+    for (; staged < frames.length && port.tx.sends < BACKLOG_BATCH; staged++) {
+      const at = this.executor.stage(frames[staged]);
+      if (at < 0) break;
+      this.enqueue(port, this.arena, at, frames[staged].length);
+      this.backlogSends[staged] = port.tx.sends;
+    }
+    const done = sendQueue(this.io, this.arena, port, this.counters, true);
+    port.tx.clear();
+    this.flush();
+    if (done < 0) {
+      this.fail(port, -done);
+      return staged;
+    }
+    let taken = 0;
+    while (taken < staged && this.backlogSends[taken] <= done) taken++;
+    return taken;
   }
 
   /** A VM over its send limit is not read until its bucket's debt is paid: its frames wait in
@@ -583,10 +636,17 @@ export class Datapath implements FrameSink {
     this.flush();
   }
 
-  /** Out of a port: as it is to a port that takes vnet headers, finished in software otherwise. */
+  /** Out of a port, unless its frames wait (held, or behind a backlog). */
   private deliver(port: Port, arena: Uint8Array, at: number, length: number): void {
     if (this.captures.active) this.captures.sent(port.number, arena, at, length);
     if (port.held) return port.held.add(arena.slice(at, at + length), this.now);
+    if (port.backlog) return port.backlog.add(arena.slice(at, at + length));
+    this.enqueue(port, arena, at, length);
+  }
+
+  /** Queues a frame to a port: as it is to a port that takes vnet headers, finished in software
+   *  otherwise. */
+  private enqueue(port: Port, arena: Uint8Array, at: number, length: number): void {
     if (port.spec.vnetHdr) return this.queue(port, at, length);
     // This output takes plain frames: finish in software what the sender offloaded.
     if (arena[at + 1] === VnetGso.none) {
@@ -619,6 +679,7 @@ export class Datapath implements FrameSink {
       this.captures.sent(number, frame, 0, frame.length);
     }
     if (port.held) return port.held.add(gather(this.arena, offsets, lengths, count), this.now);
+    if (port.backlog) return port.backlog.add(gather(this.arena, offsets, lengths, count));
     const tx = this.startSend(port, count);
     for (let i = 0; i < count; i++) tx.piece(offsets[i], lengths[i]);
     this.endSend(port);
@@ -671,8 +732,8 @@ export class Datapath implements FrameSink {
 
   private flushPort(port: Port): void {
     if (port.tx.sends === 0) return;
-    const linkFailure = sendQueue(this.io, this.arena, port, this.counters);
-    if (linkFailure !== 0) this.fail(port, linkFailure);
+    const done = sendQueue(this.io, this.arena, port, this.counters);
+    if (done < 0) this.fail(port, -done);
     port.tx.clear();
   }
 

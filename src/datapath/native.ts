@@ -83,7 +83,7 @@ export type FrameIo = Pick<NativeAddon, 'recvBatch' | 'sendBatch' | 'recvFromBat
 export const native: NativeAddon = require(path.join(__dirname, '..', '..', '..', 'native', 'build', 'Release', 'vswitch_native.node'));
 
 /** Errno values the datapath reacts to (asm-generic/errno.h). */
-export const Errno = { ENETDOWN: 100, ENXIO: 6, ENODEV: 19, EBADFD: 77, EAGAIN: 11, EIO: 5 } as const;
+export const Errno = { ENETDOWN: 100, ENXIO: 6, ENODEV: 19, EBADFD: 77, EAGAIN: 11, EIO: 5, ENOBUFS: 105 } as const;
 
 /** Errors after which the port cannot carry frames until its interface comes back. A tap's
  *  descriptor fails only once its device is gone (EBADFD); EIO there means "set down", which
@@ -91,6 +91,12 @@ export const Errno = { ENETDOWN: 100, ENXIO: 6, ENODEV: 19, EBADFD: 77, EAGAIN: 
 export function isLinkFailure(errno: number, isTap: boolean): boolean {
   if (isTap) return errno === Errno.EBADFD;
   return errno === Errno.ENETDOWN || errno === Errno.ENXIO || errno === Errno.ENODEV;
+}
+
+/** Send errors that pass once the device has room: its queue is full (a tap's guest is slow to
+ *  read), or the socket's send buffer is. */
+export function wantsRoom(errno: number): boolean {
+  return errno === Errno.ENOBUFS || errno === Errno.EAGAIN;
 }
 
 /** Send errors that the sends after the failed one would meet too: the socket's send buffer is

@@ -1,5 +1,6 @@
 // A port as one datapath worker sees it: the descriptor to read (if this worker owns it) and
 // to write, and the queue of frames to send on it at the end of the current batch.
+import type { Backlog } from './backlog';
 import { HeldFrames } from './held-frames';
 import type { PortSpec } from './messages';
 import { TX_SENDS, TxQueue } from './tx-queue';
@@ -11,6 +12,8 @@ export class Port {
   watch: unknown = null;
   /** While its VM arrives (migration) and does not run here yet: what is sent to it. */
   held: HeldFrames | null = null;
+  /** Once what it held is let go: what its device has not taken yet, and what came after. */
+  backlog: Backlog | null = null;
 
   constructor(readonly spec: PortSpec) {}
 

@@ -1,0 +1,113 @@
+// Held frames let go into a device that takes a few at a time (a resumed guest's tap, its queue
+// full: ENOBUFS) wait in the port's backlog and go as it takes them, in order, with what came
+// after them behind; a device that takes nothing for the hold window ends the backlog, counted.
+import test from 'ava';
+import { Datapath, DatapathCounters, DEFAULT_DATAPATH_OPTIONS, FromDatapath, newPortMeterBuffers, packAnswers, PortCounter, PortMeters, Scheduler } from '../../src/datapath';
+import { ConnTable, dropCode, KEY_WORDS } from '../../src/flow';
+import { RecordingIo } from '../helpers/recording-io';
+import { udpDatagram } from '../helpers/frames';
+
+const ENOBUFS = 105;
+const VM = 11;
+const GUEST = 12;
+
+/** Timers the test fires itself. */
+class ManualTimers implements Scheduler {
+  pending: (() => void)[] = [];
+  after(_ms: number, run: () => void): unknown {
+    this.pending.push(run);
+    return run;
+  }
+  cancel(timer: unknown): void {
+    this.pending = this.pending.filter((run) => run !== timer);
+  }
+  fire(): void {
+    for (const run of this.pending.splice(0)) run();
+  }
+}
+
+/** Frame n: the UDP datagram with n in its last payload byte. */
+const frame = (n: number) => {
+  const bytes = udpDatagram.slice();
+  bytes[bytes.length - 1] = n;
+  return bytes;
+};
+
+/** Port 1 forwards to port 2 (the arriving guest's, which takes `room` sends and then refuses
+ *  with ENOBUFS), its flow cached; port 2 holds frames 1..`held` with a window of `windowMs`.
+ *  What is counted, counts from then. */
+function heldFrames(held: number, windowMs: number) {
+  const io = new RecordingIo();
+  const timers = new ManualTimers();
+  const counters = new DatapathCounters();
+  const messages: FromDatapath[] = [];
+  const datapath = new Datapath(DEFAULT_DATAPATH_OPTIONS, counters, new PortMeters(newPortMeterBuffers()), new ConnTable(64), (m) => messages.push(m), io, timers);
+  datapath.addPort({ number: 1, name: 'vm', kind: 'packet', fd: VM, vnetHdr: true }, true);
+  datapath.addPort({ number: 2, name: 'guest', kind: 'packet', fd: GUEST, vnetHdr: true }, true);
+  io.frames.set(VM, [frame(0)]);
+  datapath.drain(1);
+  for (const m of messages.splice(0)) {
+    if (m.type !== 'upcall') continue;
+    const flows = Array.from({ length: m.keys.length / KEY_WORDS }, () => ({ actions: [{ type: 'output' as const, port: 2 }], tags: [], cache: true, connection: -1 }));
+    datapath.install(m.batch, 0, packAnswers(flows));
+  }
+  datapath.hold(2, windowMs);
+  const arrive = (...numbers: number[]) => {
+    io.frames.set(VM, numbers.map(frame));
+    datapath.drain(1);
+  };
+  arrive(...Array.from({ length: held }, (_, i) => i + 1));
+  const device = { room: 0 };
+  io.sent.length = 0;
+  io.refuse = (fd) => (fd !== GUEST ? 0 : device.room-- > 0 ? 0 : ENOBUFS);
+  const v = counters.values;
+  const before = Float64Array.from(v);
+  const count = (at: number) => v[at] - before[at];
+  return {
+    datapath, timers, device, arrive,
+    /** The numbers of the frames the guest's port sent, in order. */
+    received: () => io.sent.filter((s) => s.fd === GUEST).map((s) => s.bytes[s.bytes.length - 1]),
+    counted: () => ({
+      txPackets: count(counters.portIndex(2, PortCounter.txPackets)),
+      txDropped: count(counters.portIndex(2, PortCounter.txDropped)),
+      txError: count(counters.dropIndex(dropCode('txError'))),
+    }),
+  };
+}
+
+test('held frames go as the device takes them, in order, and what comes meanwhile waits behind them', (t) => {
+  const guest = heldFrames(20, 500);
+  guest.device.room = 3;
+  guest.datapath.release(2);
+  t.deepEqual(guest.received(), [1, 2, 3], 'the device took three');
+  t.is(guest.timers.pending.length, 1, 'the rest is tried again');
+
+  guest.device.room = 5;
+  guest.arrive(21);
+  t.deepEqual(guest.received(), [1, 2, 3], 'a frame that came after waits behind the held ones');
+  guest.timers.fire();
+  t.deepEqual(guest.received(), [1, 2, 3, 4, 5, 6, 7, 8]);
+
+  guest.device.room = 100;
+  guest.timers.fire();
+  t.deepEqual(guest.received(), Array.from({ length: 21 }, (_, i) => i + 1), 'all of them, in order');
+  t.is(guest.timers.pending.length, 0, 'the backlog is over');
+  guest.arrive(22);
+  t.is(guest.received().at(-1), 22, 'the port sends directly again');
+  t.like(guest.counted(), { txPackets: 22, txDropped: 0, txError: 0 });
+});
+
+test('a device that takes nothing for the hold window ends the backlog: what waited is dropped and counted', async (t) => {
+  const guest = heldFrames(20, 5);
+  guest.datapath.release(2);
+  for (const end = Date.now() + 10_000; guest.timers.pending.length > 0 && Date.now() < end;) {
+    await new Promise((resolve) => setTimeout(resolve, 2));
+    guest.timers.fire();
+  }
+  t.is(guest.timers.pending.length, 0, 'given up');
+  t.deepEqual(guest.received(), []);
+  t.like(guest.counted(), { txPackets: 0, txDropped: 20, txError: 20 });
+  guest.device.room = 1;
+  guest.arrive(21);
+  t.deepEqual(guest.received(), [21], 'the port sends directly again');
+});
