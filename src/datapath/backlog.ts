@@ -6,8 +6,13 @@
 // backlog is empty the port sends directly again. A device that takes nothing for `patienceMs`
 // (a guest that died, or never reads) ends it, and what is left is dropped.
 
+import { TX_SENDS } from './tx-queue';
+
 /** How soon a refused send is tried again. */
 export const BACKLOG_RETRY_MS = 1;
+/** Frames tried at once. Each may become up to this many sends (segmented, for a port without
+ *  vnet headers), and a port's queue takes twice as many. */
+export const BACKLOG_BATCH = TX_SENDS / 2;
 
 export class Backlog {
   private frames: Uint8Array[];

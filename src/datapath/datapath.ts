@@ -24,11 +24,11 @@ import { CLOSING, ConnectionSegments } from './connection-segments';
 import { CAPTURE_REQUEST_KEY, Captures, CaptureSpec, COPY_KEYS } from './capture';
 import { FrameIo, isLinkFailure, native } from './native';
 import { PendingFlows } from './pending';
-import { HeldFrames } from './held-frames';
 import { Port, TUNNEL_PORT, TunnelPort } from './port';
-import { gather, TX_SENDS, TxQueue } from './tx-queue';
-import { countDropped, sendQueue } from './send-queue';
-import { Backlog, BACKLOG_RETRY_MS } from './backlog';
+import { gather, TxQueue } from './tx-queue';
+import { sendQueue } from './send-queue';
+import { Arrivals } from './arrivals';
+import { BACKLOG_BATCH } from './backlog';
 import { LatencyRecorder, Stage } from './latency';
 import { nodeTimers, Scheduler } from './worker-loop';
 
@@ -78,9 +78,6 @@ const ROUNDS_PER_WAKE = 8;
 const MAX_RUN_DATAGRAMS = 64;
 const MAX_RUN_BYTES = 65507;
 const INVALIDATION_MEMORY = 16384;
-/** Frames of a backlog tried at once: each may become up to this many sends (segmented), and
- *  the port's queue takes twice as many. */
-const BACKLOG_BATCH = TX_SENDS / 2;
 
 const Drop = {
   malformed: dropCode('malformed'),
@@ -88,16 +85,12 @@ const Drop = {
   portDown: dropCode('portDown'),
   queueFull: dropCode('queueFull'),
   slowPathFailed: dropCode('slowPathFailed'),
-  txError: dropCode('txError'),
   offloadUnsupported: dropCode('offloadUnsupported'),
   noBuffer: dropCode('noBuffer'),
   rxQueueFull: dropCode('rxQueueFull'),
   noTunnel: dropCode('noTunnel'),
   unknownTunnelPeer: dropCode('unknownTunnelPeer'),
   unknownTunnelKey: dropCode('unknownTunnelKey'),
-  heldTooLong: dropCode('heldTooLong'),
-  readAtSource: dropCode('readAtSource'),
-  migrationMark: dropCode('migrationMark'),
   rateLimited: dropCode('rateLimited'),
   newFlowLimited: dropCode('newFlowLimited'),
   conntrackFull: dropCode('conntrackFull'),
@@ -147,6 +140,7 @@ export class Datapath implements FrameSink {
   private readonly dirty: Port[] = [];
   /** Per frame of a backlog being tried: the port's sends queued up to it and with it. */
   private readonly backlogSends = new Uint32Array(BACKLOG_BATCH);
+  private readonly arrivals: Arrivals;
   private readonly shaper: Shaper;
   private now = 0;
   private lastTick = 0;
@@ -164,6 +158,7 @@ export class Datapath implements FrameSink {
     private readonly timers: Scheduler = nodeTimers,
   ) {
     this.shaper = new Shaper(timers);
+    this.arrivals = new Arrivals({ port: (n) => this.ports[n], sendUntilRefused: (port, frames) => this.sendUntilRefused(port, frames) }, counters, timers, () => this.clock());
     this.cache = new FlowCache({ capacity: options.flowCapacity, idleTimeoutMs: options.flowIdleMs, programs: this.actionTable });
     this.segments = new ConnectionSegments(this.cache, conntrack);
     this.lengths = new Uint32Array(options.batch);
@@ -270,7 +265,7 @@ export class Datapath implements FrameSink {
     if (end - at < VXLAN_HEADER_BYTES + 14 || this.vxlan.point(this.arena, at, end) !== null) return this.dropped(Drop.malformed);
     const marked = tunnel.marks.size > 0 ? tunnel.marks.get(this.vxlan.vni) : undefined;
     if (marked !== undefined) {
-      this.markSentAtSource(marked);
+      this.arrivals.sentAtSource(marked, this.now);
       return false;
     }
     if (this.vxlan.vni === FLOW_STATE_KEY) {
@@ -508,63 +503,21 @@ export class Datapath implements FrameSink {
     this.endSend(tunnel);
   }
 
-  /** Starts holding what is sent to a port (see HeldFrames). */
+  /** Starts holding what is sent to a port (see Arrivals). */
   hold(number: number, windowMs: number): void {
-    const port = this.ports[number];
-    if (port && !port.held) port.held = new HeldFrames(windowMs);
+    this.arrivals.hold(number, windowMs);
   }
 
-  /** The arriving VM's guest sent a frame at the source: what is held for it from before then,
-   *  it has read there (see HeldFrames.readAtSource). The mark itself goes no further. */
-  private markSentAtSource(number: number): void {
-    const c = this.counters.values;
-    c[this.counters.dropIndex(Drop.migrationMark)]++;
-    const held = this.ports[number]?.held;
-    if (held) c[this.counters.dropIndex(Drop.readAtSource)] += held.readAtSource(this.now);
-  }
-
-  /** Sends what a port holds that is still young enough, and stops holding. They passed the
-   *  port's meters and captures as they came; they go at the pace its device takes them. */
+  /** The port's guest runs here: what it held goes (see Arrivals). */
   release(number: number): void {
-    const port = this.ports[number];
-    const held = port?.held;
-    if (!port || !held) return;
-    port.held = null;
-    this.now = this.clock();
-    const frames = held.take(this.now);
-    this.counters.values[this.counters.dropIndex(Drop.heldTooLong)] += held.dropped;
-    if (port.backlog) {
-      for (const frame of frames) port.backlog.add(frame);
-      return;
-    }
-    port.backlog = new Backlog(frames, this.now, held.windowMs);
-    this.sendBacklog(port);
+    this.arrivals.release(number);
   }
 
-  /** Sends what a port's backlog holds, as far as its device takes it now, and tries the rest
-   *  again shortly; ends it once it is empty (see Backlog). */
-  private sendBacklog(port: Port): void {
-    const backlog = port.backlog;
-    if (!backlog || this.ports[port.number] !== port) return;
-    this.now = this.clock();
-    if (port.up) backlog.taken(this.sendFront(port, backlog), this.now);
-    const ended = !port.up || backlog.size === 0 || backlog.givesUp(this.now);
-    countDropped(this.counters, port.number, backlog.takeDropped(), Drop.txError);
-    if (!ended) {
-      this.timers.after(BACKLOG_RETRY_MS, () => this.sendBacklog(port));
-      return;
-    }
-    // A port that went down loses what waited for it.
-    countDropped(this.counters, port.number, backlog.size, Drop.portDown);
-    port.backlog = null;
-  }
-
-  /** Sends the front of a backlog until the device refuses one for want of room: how many of
-   *  its frames are done with. A frame in segments that the device took in part is sent again
+  /** Sends `frames` to a port in order until its device refuses one for want of room: how many
+   *  of them are done with. A frame in segments that the device took in part is sent again
    *  whole (a few segments twice). */
-  private sendFront(port: Port, backlog: Backlog): number {
+  private sendUntilRefused(port: Port, frames: Uint8Array[]): number {
     this.flush();
-    const frames = backlog.front(BACKLOG_BATCH);
     let staged = 0;
     for (; staged < frames.length && port.tx.sends < BACKLOG_BATCH; staged++) {
       const at = this.executor.stage(frames[staged]);
