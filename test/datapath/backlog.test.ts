@@ -1,6 +1,7 @@
 // Held frames let go into a device that takes a few at a time (a resumed guest's tap, its queue
 // full: ENOBUFS) wait in the port's backlog and go as it takes them, in order, with what came
-// after them behind; a device that takes nothing for the hold window ends the backlog, counted.
+// after them behind; a device that takes nothing for the hold window ends the backlog, counted,
+// and one that goes fails the port.
 import test from 'ava';
 import { Datapath, DatapathCounters, DEFAULT_DATAPATH_OPTIONS, FromDatapath, newPortMeterBuffers, packAnswers, PortCounter, PortMeters, Scheduler } from '../../src/datapath';
 import { ConnTable, dropCode, KEY_WORDS } from '../../src/flow';
@@ -8,6 +9,7 @@ import { RecordingIo } from '../helpers/recording-io';
 import { udpDatagram } from '../helpers/frames';
 
 const ENOBUFS = 105;
+const ENETDOWN = 100;
 const VM = 11;
 const GUEST = 12;
 
@@ -57,14 +59,15 @@ function heldFrames(held: number, windowMs: number) {
     datapath.drain(1);
   };
   arrive(...Array.from({ length: held }, (_, i) => i + 1));
-  const device = { room: 0 };
+  /** It takes `room` sends, then refuses with `error`. */
+  const device = { room: 0, error: ENOBUFS };
   io.sent.length = 0;
-  io.refuse = (fd) => (fd !== GUEST ? 0 : device.room-- > 0 ? 0 : ENOBUFS);
+  io.refuse = (fd) => (fd !== GUEST ? 0 : device.room-- > 0 ? 0 : device.error);
   const v = counters.values;
   const before = Float64Array.from(v);
   const count = (at: number) => v[at] - before[at];
   return {
-    datapath, timers, device, arrive,
+    datapath, timers, device, arrive, messages,
     /** The numbers of the frames the guest's port sent, in order. */
     received: () => io.sent.filter((s) => s.fd === GUEST).map((s) => s.bytes[s.bytes.length - 1]),
     counted: () => ({
@@ -110,4 +113,15 @@ test('a device that takes nothing for the hold window ends the backlog: what wai
   guest.device.room = 1;
   guest.arrive(21);
   t.deepEqual(guest.received(), [21], 'the port sends directly again');
+});
+
+test('a device that goes while frames wait: the port fails, and what waited is counted lost with it', (t) => {
+  const guest = heldFrames(20, 500);
+  guest.device.room = 3;
+  guest.device.error = ENETDOWN;
+  guest.datapath.release(2);
+  t.deepEqual(guest.received(), [1, 2, 3]);
+  t.deepEqual(guest.messages.filter((m) => m.type === 'portFailed').map((m) => m.type), ['portFailed']);
+  t.is(guest.timers.pending.length, 0, 'nothing is tried again');
+  t.like(guest.counted(), { txPackets: 3, txDropped: 17 });
 });
