@@ -19,6 +19,8 @@ const ATTEMPTS = 8;
  *  its virtio rings corrupt, and panics in its virtio-net receive path or stops reading its tap;
  *  what is lost then is the guest's, and such a run says nothing of the switch. */
 async function migrate(t: ExecutionContext, options: { hog: boolean }): Promise<MigrationReport> {
+  // ava's own timeout (300 s without a result) would end a test that needs its later runs.
+  t.timeout(ATTEMPTS * 90_000);
   for (let attempt = 1; ; attempt++) {
     const lab = new Lab();
     try {
