@@ -53,10 +53,6 @@ export interface MigrationReport extends StreamReport {
   drops: Record<string, Record<string, number>>;
   /** Datagrams the guest's own stack dropped (RcvbufErrors + InErrors, from its last report). */
   guest_udp_receive_errors: number;
-  /** Frames the kernel dropped at the destination's tap over the stream, its queue full: sent
-   *  by the switch, not read by QEMU in time. Not all lost: what a tap refuses after a hold is
-   *  let go, the switch sends again (its backlog). */
-  destination_tap_dropped: number;
   /** With mirroring: from the commit (as the API wrote it) to the first frame the peer host
    *  sent the destination after its last one to the source, as seen on the peer's underlay. */
   commit_to_peer_flows_ms?: number;
@@ -176,7 +172,6 @@ export async function migrateUnderStream(lab: Lab, options: MigrationOptions): P
     ping: { ...pings, lost_at: pings.lost_at.map((at) => Math.round(at - resumedAt)) },
     drops,
     guest_udp_receive_errors: guestUdpReceiveErrors(arriving.console()),
-    destination_tap_dropped: tapBeforePings.tx_dropped,
     ...(migration ? { commit_to_peer_flows_ms: Math.round(firstAloneAt(await tunnelled.lines, destinationAddress, sourceAddress) - migration.endedAt) } : {}),
     resume_to_moved_ms: Math.round(movedAt - resumedAt),
     sparse: {

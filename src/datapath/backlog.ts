@@ -6,6 +6,7 @@
 // backlog is empty the port sends directly again. A device that takes nothing for `patienceMs`
 // (a guest that died, or never reads) ends it, and what is left is dropped.
 
+import { MAX_HELD_FRAMES } from './held-frames';
 import { TX_SENDS } from './tx-queue';
 
 /** How soon a refused send is tried again. */
@@ -22,7 +23,7 @@ export class Backlog {
    *  for too long. */
   private dropped = 0;
 
-  constructor(frames: Uint8Array[], now: number, private readonly patienceMs: number, private readonly maxFrames = 8192) {
+  constructor(frames: Uint8Array[], now: number, private readonly patienceMs: number, private readonly maxFrames = MAX_HELD_FRAMES) {
     this.frames = frames.slice(0, maxFrames);
     this.dropped = frames.length - this.frames.length;
     this.lastTaken = now;

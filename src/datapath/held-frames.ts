@@ -12,12 +12,15 @@
  *  held this close to a mark is kept: a duplicate at worst, never a loss. */
 const READ_MARGIN_MS = 30;
 
+/** Frames a port holds, or keeps behind a refusing device (backlog.ts), at most. */
+export const MAX_HELD_FRAMES = 8192;
+
 export class HeldFrames {
   private frames: { at: number; bytes: Uint8Array }[] = [];
   /** Frames let go unsent: too old, or over the bound. */
   dropped = 0;
 
-  constructor(readonly windowMs: number, private readonly maxFrames = 8192) {}
+  constructor(readonly windowMs: number, private readonly maxFrames = MAX_HELD_FRAMES) {}
 
   /** Keeps a copy of a frame (vnet header first) that arrived at `now` (ms). */
   add(bytes: Uint8Array, now: number): void {
