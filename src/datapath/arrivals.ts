@@ -66,11 +66,24 @@ export class Arrivals {
     this.sendBacklog(port);
   }
 
+  /** The port goes (unbound, or its device down): what it holds or keeps in a backlog is lost,
+   *  and counted. */
+  forget(port: Port): void {
+    const held = port.held;
+    const backlog = port.backlog;
+    port.held = null;
+    port.backlog = null;
+    const c = this.counters.values;
+    if (held) c[this.counters.dropIndex(HELD_TOO_LONG)] += held.dropped;
+    if (backlog) countDropped(this.counters, port.number, backlog.takeDropped(), TX_ERROR);
+    countDropped(this.counters, port.number, (held?.size ?? 0) + (backlog?.size ?? 0), PORT_DOWN);
+  }
+
   /** Sends what a port's backlog holds, as far as its device takes it now, and tries the rest
    *  again shortly; ends it once it is empty. */
   private sendBacklog(port: Port): void {
     const backlog = port.backlog;
-    if (!backlog || this.ports.port(port.number) !== port) return;
+    if (!backlog) return; // the port went (forget)
     if (port.up) backlog.taken(this.ports.sendUntilRefused(port, backlog.front(BACKLOG_BATCH)), this.clock());
     const ended = !port.up || backlog.size === 0 || backlog.givesUp(this.clock());
     countDropped(this.counters, port.number, backlog.takeDropped(), TX_ERROR);

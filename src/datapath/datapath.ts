@@ -331,6 +331,7 @@ export class Datapath implements FrameSink {
     if (port.watch) this.io.unwatch(port.watch);
     port.up = false;
     this.ports[number] = undefined;
+    this.arrivals.forget(port);
   }
 
   /** The agent hands its ports over (takeover): none is read again, between two batches, and

@@ -1,7 +1,7 @@
 // Held frames let go into a device that takes a few at a time (a resumed guest's tap, its queue
 // full: ENOBUFS) wait in the port's backlog and go as it takes them, in order, with what came
 // after them behind; a device that takes nothing for the hold window ends the backlog, counted,
-// and one that goes fails the port.
+// and one that goes fails the port. A port removed loses what waits for it, counted.
 import test from 'ava';
 import { Datapath, DatapathCounters, DEFAULT_DATAPATH_OPTIONS, FromDatapath, newPortMeterBuffers, packAnswers, PortCounter, PortMeters, Scheduler } from '../../src/datapath';
 import { ConnTable, dropCode, KEY_WORDS } from '../../src/flow';
@@ -74,6 +74,7 @@ function heldFrames(held: number, windowMs: number) {
       txPackets: count(counters.portIndex(2, PortCounter.txPackets)),
       txDropped: count(counters.portIndex(2, PortCounter.txDropped)),
       txError: count(counters.dropIndex(dropCode('txError'))),
+      portDown: count(counters.dropIndex(dropCode('portDown'))),
     }),
   };
 }
@@ -124,4 +125,19 @@ test('a device that goes while frames wait: the port fails, and what waited is c
   t.deepEqual(guest.messages.filter((m) => m.type === 'portFailed').map((m) => m.type), ['portFailed']);
   t.is(guest.timers.pending.length, 0, 'nothing is tried again');
   t.like(guest.counted(), { txPackets: 3, txDropped: 17 });
+});
+
+test('a port removed while its frames are held, or wait in its backlog, counts them lost', (t) => {
+  const holding = heldFrames(20, 500);
+  holding.datapath.removePort(2);
+  t.like(holding.counted(), { txDropped: 20, portDown: 20 });
+
+  const behind = heldFrames(20, 500);
+  behind.device.room = 3;
+  behind.datapath.release(2);
+  behind.datapath.removePort(2);
+  behind.timers.fire();
+  t.deepEqual(behind.received(), [1, 2, 3], 'nothing more is sent');
+  t.is(behind.timers.pending.length, 0, 'nor tried again');
+  t.like(behind.counted(), { txPackets: 3, txDropped: 17, portDown: 17 });
 });
