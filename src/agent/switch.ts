@@ -3,7 +3,6 @@
 // host's view of the virtual topology, and the ports' life (add, remove, link down, vanished,
 // bound and unbound as the topology says).
 import { EventEmitter } from 'node:events';
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -32,6 +31,7 @@ import { guestMtu } from './guest-mtu';
 import { routerAdvertisements } from './router-advertiser';
 import { DEFAULT_MAC_AGING_SECONDS, DEFAULT_RING_SLOTS, SwitchOptions, validateSwitchOptions } from './switch-options';
 import { PortCaptures } from './port-captures';
+import { PortLinks } from './port-links';
 import { RemoteCaptures } from './remote-captures';
 import type { HandedOver, InheritedDescriptors } from './takeover';
 import { ChangeTimings, ChangeTimingSummary } from './change-timings';
@@ -66,7 +66,7 @@ export interface SwitchStats {
   tunnel: DatapathTotals['tunnel'];
 }
 
-interface PortRecord {
+export interface PortRecord {
   spec: PortSpec;
   vlan?: number;
   /** The virtual port it is bound to (a PortBinding for this host), if any. */
@@ -79,10 +79,6 @@ interface PortRecord {
 const LINK_CHECK_MS = 1000;
 /** Seconds between routers' unsolicited advertisements (RFC 4861: at most 600). */
 const ROUTER_ADVERTISEMENT_S = 200;
-/** A bound interface that is not there yet, or whose link is down, is looked at this often: an
- *  arriving VM's tap appears when libvirt starts the incoming QEMU, and must carry frames before
- *  the switchover. Only while there is one: an idle host's agent wakes ten times a second less. */
-const AWAITED_CHECK_MS = 100;
 /** A worker that dies more often than this in a minute is not restarted again. */
 const MAX_RESTARTS_PER_MINUTE = 5;
 const MAC_AGING_CHECK_MS = 5000;
@@ -108,8 +104,8 @@ export class Switch extends EventEmitter {
   /** Ports' QoS limits, shared with every datapath worker. */
   private readonly meterBuffers = newPortMeterBuffers();
   private readonly meters = new PortMeters(this.meterBuffers);
-  /** Interfaces a binding names that are not there yet: attached when they appear. */
-  private readonly awaitedBindings = new Map<string, string>();
+  /** Ports following their interfaces, and bound interfaces awaited. */
+  private readonly links: PortLinks;
   /** What the agent this one took over from gave (inherit). */
   private inherited: InheritedDescriptors | undefined;
   private readonly underlay: string | undefined;
@@ -128,8 +124,6 @@ export class Switch extends EventEmitter {
   private readonly ringSlots: number;
   private generation = 0;
   private closed = false;
-  /** The look for awaited interfaces and links come back (attachAwaited), while one is awaited. */
-  private awaiting: NodeJS.Timeout | null = null;
   /** Its ports went to an agent that took over (handOver): it forwards nothing more. */
   private handedOver = false;
 
@@ -155,6 +149,12 @@ export class Switch extends EventEmitter {
       sliceUs: options.sliceUs ?? (options.busyPollUs ? 0 : DEFAULT_DATAPATH_OPTIONS.sliceUs),
     };
     this.ringSlots = options.ringSlots ?? DEFAULT_RING_SLOTS;
+    this.links = new PortLinks({
+      records: () => this.ports.values(),
+      addPort: (config, binding) => this.addPort(config, binding),
+      setDown: (record, reason) => this.setDown(record, reason),
+      takeUp: (record) => this.takeUp(record),
+    }, this.ringSlots, this.log);
     this.underlay = options.underlay;
     // Before any thread starts: a bad underlay address is refused with nothing to clean up.
     // Taking over, the tunnel's socket is the predecessor's (inherit).
@@ -181,7 +181,7 @@ export class Switch extends EventEmitter {
     });
     if (this.tunnel) for (const w of this.workers) w.post({ type: 'addPort', port: this.tunnel, receive: w === this.workers[0] });
     this.timers.push(
-      setInterval(() => this.checkLinks(), LINK_CHECK_MS),
+      setInterval(() => this.links.check(), LINK_CHECK_MS),
       setInterval(() => this.ageMacs(), MAC_AGING_CHECK_MS),
       setInterval(() => this.sweepConnections(), CONNTRACK_SWEEP_MS),
       setInterval(() => this.slowPath.tick(), LINK_CHECK_MS),
@@ -352,14 +352,14 @@ export class Switch extends EventEmitter {
         this.removePort(record.spec.number).catch((error: Error) => this.log.error({ err: error }, 'unbinding failed'));
       }
     }
-    this.awaitedBindings.clear();
+    this.links.forgetAwaited();
     for (const [name, port] of wanted) {
       const record = [...this.ports.values()].find((r) => r.spec.name === name);
       if (record && !record.binding) {
         record.binding = port;
         this.topology.changed();
         stale.push(...this.tagsOf(record), floodTag(LOCAL_BRIDGE));
-      } else if (!record) this.bind(name, port);
+      } else if (!record) this.links.bind(name, port);
     }
     this.applyLimits();
     // Holds first: a port bound anew to an arriving VM must hold before the tunnel sends to it.
@@ -590,28 +590,6 @@ export class Switch extends EventEmitter {
     if (!this.closed) this.workers[0].post({ type: 'transmit', frames });
   }
 
-  /** Attaches the interface a binding names, or waits for it to appear. A tap that no process
-   *  holds (made with `ip tuntap add`, e.g. for tcpdump to read a mirror) is opened as its
-   *  owner; any other interface, a QEMU tap included, is attached with a packet socket. */
-  private bind(name: string, port: string): void {
-    try {
-      if (fs.existsSync(`/sys/class/net/${name}/tun_flags`)) {
-        try {
-          this.addPort({ name, kind: 'tap' }, port);
-          return;
-        } catch {
-          // Held by its process (EBUSY): a packet socket beside it.
-        }
-      }
-      this.addPort({ name, kind: 'packet' }, port);
-    } catch (error) {
-      const e = error as SwitchError;
-      if (e.code !== 'NO_SUCH_INTERFACE') this.log.error({ err: e, name }, 'cannot attach a bound interface');
-      this.awaitedBindings.set(name, port);
-      this.lookForAwaited();
-    }
-  }
-
   private portViews(): DatapathPortView[] {
     return [...this.ports.values()].map((r) => this.viewOf(r));
   }
@@ -655,78 +633,25 @@ export class Switch extends EventEmitter {
     this.topology.changed();
     this.forgetPort(record);
     this.log.warn({ port: record.spec.number, name: record.spec.name, reason }, 'port down');
-    if (reason === 'link down') this.lookForAwaited();
+    if (reason === 'link down') this.links.linkDown();
     this.emit('port-down', this.portInfo(record.spec.number));
   }
 
   private stopTimers(): void {
     this.timers.forEach(clearInterval);
-    if (this.awaiting) clearInterval(this.awaiting);
-    this.awaiting = null;
+    this.links.stop();
   }
 
-  /** Looks for awaited interfaces and links come back until there is none. */
-  private lookForAwaited(): void {
-    if (!this.closed && !this.handedOver) this.awaiting ??= setInterval(() => this.attachAwaited(), AWAITED_CHECK_MS);
-  }
-
-  /** Bound interfaces that have appeared are attached, and ports whose link came up taken up. */
-  private attachAwaited(): void {
-    for (const [name, port] of [...this.awaitedBindings]) {
-      if (!native.linkState(name)) continue;
-      this.awaitedBindings.delete(name);
-      this.bind(name, port);
-    }
-    this.bringUp();
-    const linkDown = [...this.ports.values()].some((r) => r.state === 'down' && r.reason === 'link down');
-    if (this.awaitedBindings.size === 0 && !linkDown && this.awaiting) {
-      clearInterval(this.awaiting);
-      this.awaiting = null;
-    }
-  }
-
-  /** Packet ports follow their interface: down when it is down or gone, up when it runs again,
-   *  and reopened when an interface of that name comes back (libvirt recreates vnetN when a VM
-   *  restarts). A tap's device may live in another namespace, as a VM's does: its descriptor tells. */
-  private checkLinks(): void {
-    for (const record of this.ports.values()) {
-      if (record.spec.kind !== 'packet') continue;
-      const link = native.linkState(record.spec.name);
-      if (record.state === 'up' && (!link || !link.running)) this.setDown(record, link ? 'link down' : 'interface vanished');
-      else if (record.state === 'down' && record.reason === 'interface vanished' && link) this.reopen(record);
-    }
-  }
-
-  /** Ports whose link came up: taken up at once, since an arriving VM's tap must carry its
-   *  frames from the switchover on, and libvirt brings it up just before. */
-  private bringUp(): void {
-    for (const record of this.ports.values()) {
-      if (record.state !== 'down' || record.reason !== 'link down' || !native.linkState(record.spec.name)?.running) continue;
-      record.state = 'up';
-      record.reason = undefined;
-      this.attach(record.spec, record.owner);
-      this.topology.changed();
-      this.invalidate(this.tagsOf(record));
-      this.refreshTunnel();
-      this.log.info({ port: record.spec.number, name: record.spec.name }, 'port up');
-      this.emit('port-up', this.portInfo(record.spec.number));
-    }
-  }
-
-  /** The interface is back: a new socket on it (the old one was bound to the device that went). */
-  private reopen(record: PortRecord): void {
-    let fd: number;
-    try {
-      fd = native.openPacket(record.spec.name, record.spec.vnetHdr, this.ringSlots);
-    } catch (error) {
-      this.log.debug({ port: record.spec.number, err: error }, 'interface is back but cannot be opened yet');
-      return;
-    }
-    native.close(record.spec.fd);
-    record.spec = { ...record.spec, fd };
-    record.reason = 'link down';
-    this.lookForAwaited();
-    this.log.info({ port: record.spec.number, name: record.spec.name }, 'interface is back: reopened');
+  /** A port whose link came up forwards again. */
+  private takeUp(record: PortRecord): void {
+    record.state = 'up';
+    record.reason = undefined;
+    this.attach(record.spec, record.owner);
+    this.topology.changed();
+    this.invalidate(this.tagsOf(record));
+    this.refreshTunnel();
+    this.log.info({ port: record.spec.number, name: record.spec.name }, 'port up');
+    this.emit('port-up', this.portInfo(record.spec.number));
   }
 
   /** Stations unseen for macAgingSeconds leave their tables; those learned on ports bound here
