@@ -7,13 +7,12 @@ import { FlowCache } from '../flow/cache';
 import { ConnTable } from '../flow/conntrack';
 import { connectionTag } from '../flow/tags';
 import { ActionExecutor, FrameSink } from '../flow/execute';
-import { acceptFlowState, FLOW_STATE_KEY, parseFlowState } from '../flow/flow-state';
 import { FlowKeyExtractor, hashKey, KEY_WORDS, KeyWord } from '../flow/key';
 import { TcpCoalescer } from '../packet/coalescing';
 import { describeKernelOffloads } from '../packet/kernel-offloads';
 import { Segmenter } from '../packet/segmentation';
 import { completeChecksum, VNET_HEADER_BYTES, VnetGso } from '../packet/vnet-header';
-import { emitVxlan, VXLAN_HEADER_BYTES, VxlanHeader } from '../packet/vxlan';
+import { VXLAN_HEADER_BYTES, VxlanHeader } from '../packet/vxlan';
 import { CacheCounter, DatapathCounters, MAX_PORTS, PortCounter } from './counters';
 import { FLOW_UNITS, Meter, PortMeters } from './meters';
 import { Shaper } from './shaper';
@@ -21,13 +20,15 @@ import { FLOW_FIELDS } from './messages';
 import type { FlowDump, FromDatapath, PortSpec, SlowPathAnswers, Transmission, TunnelMap } from './messages';
 import { activeConnections, activeSources } from './flow-activity';
 import { CLOSING, ConnectionSegments } from './connection-segments';
-import { CAPTURE_REQUEST_KEY, Captures, CaptureSpec, COPY_KEYS } from './capture';
+import { Captures, CaptureSpec } from './capture';
 import { FrameIo, isLinkFailure, native } from './native';
 import { PendingFlows } from './pending';
 import { Port, TUNNEL_PORT, TunnelPort } from './port';
 import { gather, TxQueue } from './tx-queue';
 import { sendQueue } from './send-queue';
 import { Arrivals } from './arrivals';
+import { TunnelOutput } from './tunnel-output';
+import { OverlayMessages } from './overlay-messages';
 import { BACKLOG_BATCH } from './backlog';
 import { LatencyRecorder, Stage } from './latency';
 import { nodeTimers, Scheduler } from './worker-loop';
@@ -74,9 +75,6 @@ const SLOT_BYTES = 65536 + 64;
 const SCRATCH_BYTES = 4 << 20;
 /** Receive rounds per readiness callback before other ports and messages get a turn. */
 const ROUNDS_PER_WAKE = 8;
-/** A UDP GSO send: at most 64 datagrams (UDP_MAX_SEGMENTS) and 64 KiB of UDP payload. */
-const MAX_RUN_DATAGRAMS = 64;
-const MAX_RUN_BYTES = 65507;
 const INVALIDATION_MEMORY = 16384;
 
 const Drop = {
@@ -88,12 +86,10 @@ const Drop = {
   offloadUnsupported: dropCode('offloadUnsupported'),
   noBuffer: dropCode('noBuffer'),
   rxQueueFull: dropCode('rxQueueFull'),
-  noTunnel: dropCode('noTunnel'),
   unknownTunnelPeer: dropCode('unknownTunnelPeer'),
   unknownTunnelKey: dropCode('unknownTunnelKey'),
   rateLimited: dropCode('rateLimited'),
   newFlowLimited: dropCode('newFlowLimited'),
-  conntrackFull: dropCode('conntrackFull'),
 };
 
 export class Datapath implements FrameSink {
@@ -135,12 +131,14 @@ export class Datapath implements FrameSink {
   private readonly coalescer: TcpCoalescer;
   private readonly pending: PendingFlows;
   private readonly segmenter = new Segmenter(native.internetSums);
+  private readonly tunnelOutput: TunnelOutput;
   /** Tag -> generation of its last invalidation: a slow-path answer computed before it is stale. */
   private readonly invalidatedAt = new Map<string, number>();
   private readonly dirty: Port[] = [];
   /** Per frame of a backlog being tried: the port's sends queued up to it and with it. */
   private readonly backlogSends = new Uint32Array(BACKLOG_BATCH);
   private readonly arrivals: Arrivals;
+  private readonly messages: OverlayMessages;
   private readonly shaper: Shaper;
   private now = 0;
   private lastTick = 0;
@@ -152,13 +150,14 @@ export class Datapath implements FrameSink {
     readonly counters: DatapathCounters,
     private readonly meters: PortMeters,
     /** The host's connection table, where flow state from other hosts goes. */
-    private readonly conntrack: ConnTable,
+    conntrack: ConnTable,
     private readonly send: (message: FromDatapath) => void,
     private readonly io: FrameIo,
     private readonly timers: Scheduler = nodeTimers,
   ) {
     this.shaper = new Shaper(timers);
     this.arrivals = new Arrivals({ port: (n) => this.ports[n], sendUntilRefused: (port, frames) => this.sendUntilRefused(port, frames) }, counters, timers, () => this.clock());
+    this.messages = new OverlayMessages(this.arrivals, this.captures, conntrack, send, (reasonCode) => this.drop(reasonCode));
     this.cache = new FlowCache({ capacity: options.flowCapacity, idleTimeoutMs: options.flowIdleMs, programs: this.actionTable });
     this.segments = new ConnectionSegments(this.cache, conntrack);
     this.lengths = new Uint32Array(options.batch);
@@ -174,6 +173,11 @@ export class Datapath implements FrameSink {
     this.arena = new Uint8Array(options.batch * SLOT_BYTES + SCRATCH_BYTES);
     this.executor = new ActionExecutor(this.arena, options.batch * SLOT_BYTES, SCRATCH_BYTES);
     this.pending = new PendingFlows(options.maxPendingPerFlow, options.maxPendingFrames);
+    this.tunnelOutput = new TunnelOutput(this.executor, this.segmenter, {
+      startSend: (port, pieces) => this.startSend(port, pieces),
+      endSend: (port) => this.endSend(port),
+      drop: (reasonCode) => this.drop(reasonCode),
+    });
     this.coalescer = new TcpCoalescer(this.arena, (bytes) => this.reserveOrFlush(bytes), (number, offsets, lengths, count) => this.outputPieces(number, offsets, lengths, count));
     this.now = this.clock();
   }
@@ -184,7 +188,10 @@ export class Datapath implements FrameSink {
   }
 
   /** Datagrams of the overlay's own (flow state, capture requests and copies), not frames. */
-  overlayMessages = 0;
+  get overlayMessages(): number {
+    return this.messages.taken;
+  }
+
   /** Outcomes of frames beyond their first: a flood's other copies, a send then a drop. */
   extraOutcomes = 0;
 
@@ -263,25 +270,7 @@ export class Datapath implements FrameSink {
    *  delivered to a port here, as the ingress host's simulation decided. */
   private receiveDatagram(tunnel: TunnelPort, at: number, end: number, leads: boolean, source: number, stamp: number): boolean {
     if (end - at < VXLAN_HEADER_BYTES + 14 || this.vxlan.point(this.arena, at, end) !== null) return this.dropped(Drop.malformed);
-    const marked = tunnel.marks.size > 0 ? tunnel.marks.get(this.vxlan.vni) : undefined;
-    if (marked !== undefined) {
-      this.arrivals.sentAtSource(marked, this.now);
-      return false;
-    }
-    if (this.vxlan.vni === FLOW_STATE_KEY) {
-      this.receiveFlowState(at + VXLAN_HEADER_BYTES, end);
-      return false;
-    }
-    if (this.vxlan.vni >= COPY_KEYS.first && this.vxlan.vni < COPY_KEYS.first + COPY_KEYS.count) {
-      if (!this.captures.arrived(this.vxlan.vni, this.arena, at + VXLAN_HEADER_BYTES, end)) return this.dropped(Drop.malformed);
-      this.overlayMessages++;
-      return false;
-    }
-    if (this.vxlan.vni === CAPTURE_REQUEST_KEY) {
-      this.overlayMessages++;
-      this.send({ type: 'captureRequest', from: source, bytes: this.arena.slice(at + VXLAN_HEADER_BYTES, end) });
-      return false;
-    }
+    if (this.messages.take(tunnel, this.vxlan.vni, this.arena, at, end, source, this.now)) return false;
     const output = tunnel.delivery.get(this.vxlan.vni);
     const ingress = output === undefined ? tunnel.ingress.get(this.vxlan.vni) : undefined;
     if (output === undefined && ingress === undefined) return this.dropped(Drop.unknownTunnelKey);
@@ -302,17 +291,6 @@ export class Datapath implements FrameSink {
     describeKernelOffloads(this.arena, vnetAt, end);
     this.admit(ingress!, vnetAt, VNET_HEADER_BYTES + end - frameAt, stamp); // its transit counts if its flow is cached
     return false;
-  }
-
-  /** A connection another host opened, whose reply may enter here: known before its first
-   *  frame (which follows in this batch or a later one) is delivered. */
-  private receiveFlowState(at: number, end: number): void {
-    const state = parseFlowState(this.arena, at, end); // what the tunnel carries, without a vnet header
-    if (!state) return this.drop(Drop.malformed);
-    const ended = acceptFlowState(this.conntrack, state, Date.now());
-    if (!ended) return this.drop(Drop.conntrackFull);
-    this.overlayMessages++;
-    if (ended.length > 0) this.send({ type: 'connectionsEnded', slots: ended });
   }
 
   /** Scratch space, sending what is queued to make room when it is full; -1 if still none. */
@@ -447,61 +425,9 @@ export class Datapath implements FrameSink {
     this.latency.mark(Stage.actions);
   }
 
-  /** A frame into the tunnel: finished (checksum, segments) as for a port without vnet headers,
-   *  each piece behind a VXLAN header, queued with its destination. Datagrams go in runs of equal
-   *  size that the kernel cuts apart (UDP GSO): the segments of a super-frame, and the frames of
-   *  a batch of one size, such as a TCP receiver's ACKs. A segment is its headers written here
-   *  and its payload where it was received. */
+  /** Into the tunnel, in runs (see TunnelOutput). */
   tunnel(key: number, remote: number, arena: Uint8Array, at: number, length: number): void {
-    const tunnel = this.tunnelPort;
-    if (!tunnel || !tunnel.up) return this.drop(Drop.noTunnel);
-    if (arena[at + 1] === VnetGso.none) {
-      completeChecksum(arena, at, at + length);
-      const header = this.executor.reserve(VXLAN_HEADER_BYTES);
-      if (header < 0) return this.drop(Drop.noBuffer);
-      emitVxlan(arena, header, key);
-      return this.addToRun(tunnel, remote, header, VXLAN_HEADER_BYTES, at + VNET_HEADER_BYTES, length - VNET_HEADER_BYTES);
-    }
-    const bytes = this.segmenter.bytesNeeded(arena, at, at + length, VXLAN_HEADER_BYTES);
-    if (bytes < 0) return this.drop(Drop.offloadUnsupported);
-    const out = this.executor.reserve(bytes);
-    if (out < 0) return this.drop(Drop.noBuffer);
-    this.segmenter.segment(arena, at, at + length, arena, out, (headersAt, headersLength, payloadAt, payloadLength) => {
-      emitVxlan(arena, headersAt - VXLAN_HEADER_BYTES, key);
-      this.addToRun(tunnel, remote, headersAt - VXLAN_HEADER_BYTES, VXLAN_HEADER_BYTES + headersLength, payloadAt, payloadLength);
-    }, VXLAN_HEADER_BYTES);
-  }
-
-  /** A datagram (its headers and its payload apart) into the tunnel's open run: equal-sized
-   *  datagrams to one host, which the next frames of the batch may go on filling, so that a
-   *  stream of them goes as few sends as UDP GSO allows. A shorter datagram ends it. */
-  private addToRun(tunnel: TunnelPort, remote: number, headersAt: number, headersLength: number, payloadAt: number, payloadLength: number): void {
-    const size = headersLength + payloadLength;
-    const run = tunnel.run;
-    if (run.datagrams > 0 && (remote !== run.remote || size > run.size)) this.endRun(tunnel);
-    if (run.datagrams === 0) {
-      run.remote = remote;
-      run.size = size;
-      run.limit = Math.min(MAX_RUN_DATAGRAMS, Math.floor(MAX_RUN_BYTES / size));
-      this.startSend(tunnel, 2 * run.limit);
-    }
-    tunnel.tx.piece(headersAt, headersLength);
-    tunnel.tx.piece(payloadAt, payloadLength);
-    if (++run.datagrams === run.limit || size < run.size) this.endRun(tunnel);
-  }
-
-  private endRun(tunnel: TunnelPort): void {
-    const run = tunnel.run;
-    if (run.datagrams === 0) return;
-    run.datagrams = 0;
-    this.endTunnelSend(tunnel, run.remote, run.size);
-  }
-
-  private endTunnelSend(tunnel: TunnelPort, remote: number, segmentSize: number): void {
-    const send = tunnel.tx.sends;
-    tunnel.txDestinations[send] = remote;
-    tunnel.txSegmentSizes[send] = tunnel.tx.bytes[send] > segmentSize ? segmentSize : 0;
-    this.endSend(tunnel);
+    this.tunnelOutput.send(this.tunnelPort, key, remote, arena, at, length);
   }
 
   /** Starts holding what is sent to a port (see Arrivals). */
@@ -677,7 +603,7 @@ export class Datapath implements FrameSink {
   /** Sends every queued output batch and frees the scratch space. */
   private flush(): void {
     if (this.captures.pending) this.send({ type: 'captured', frames: this.captures.take() });
-    if (this.tunnelPort) this.endRun(this.tunnelPort);
+    if (this.tunnelPort) this.tunnelOutput.endRun(this.tunnelPort);
     for (let i = 0; i < this.dirty.length; i++) this.flushPort(this.dirty[i]);
     this.dirty.length = 0;
     this.executor.reset();
