@@ -32,11 +32,11 @@ export async function l2(options: L2Options): Promise<object> {
     const systems = Object.fromEntries(suts.map(([name, sut]) => [name, { ...summarize(runs.get(name)!), config: sut.config }]));
     const [v, busy, ovs, bridge] = ['vswitch', 'vswitch-busy-poll', 'ovs-netdev', 'linux-bridge'].map((name) => runs.get(name)!);
     const compared = {
-      ...compare(v, ovs, 'ovs', ['tcp', 'pps', 'rtt_p99']),
-      ...compare(v, bridge, 'bridge', ['tcp', 'pps', 'rtt_p99']),
-      ...compare(busy, ovs, 'ovs', ['tcp', 'pps', 'rtt_p99'], '_busy_poll'),
-      ...compare(busy, bridge, 'bridge', ['tcp', 'pps', 'rtt_p99'], '_busy_poll'),
-      ...(options.baseline ? compare(v, runs.get('vswitch-baseline')!, 'baseline', ['tcp', 'pps', 'rtt_avg', 'rtt_p99']) : {}),
+      ...compare(v, ovs, 'ovs', ['tcp', 'pps', 'rtt_p99', 'rtt_sparse_p99']),
+      ...compare(v, bridge, 'bridge', ['tcp', 'pps', 'rtt_p99', 'rtt_sparse_p99']),
+      ...compare(busy, ovs, 'ovs', ['tcp', 'pps', 'rtt_p99', 'rtt_sparse_p99'], '_busy_poll'),
+      ...compare(busy, bridge, 'bridge', ['tcp', 'pps', 'rtt_p99', 'rtt_sparse_p99'], '_busy_poll'),
+      ...(options.baseline ? compare(v, runs.get('vswitch-baseline')!, 'baseline', ['tcp', 'pps', 'rtt_avg', 'rtt_p99', 'rtt_sparse_p99']) : {}),
     };
     return { bench: 'l2', seconds_per_test: options.seconds, rounds: options.rounds, systems, ...ratios(compared) };
   });

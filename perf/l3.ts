@@ -62,9 +62,9 @@ export async function l3(options: L2Options): Promise<object> {
     const flowSetups = await flowSetupsPerSecond(virtual.lab, virtual.h1, virtual.agent!, virtual.routerMac!, '10.88.1.2', H2, options);
     const [v, busy, k] = ['vswitch', 'vswitch-busy-poll', 'kernel'].map((name) => runs.get(name)!);
     const compared = {
-      ...compare(v, k, 'kernel', ['tcp', 'pps', 'rtt_p99']),
-      ...compare(busy, k, 'kernel', ['tcp', 'pps', 'rtt_p99'], '_busy_poll'),
-      ...(options.baseline ? compare(v, runs.get('vswitch-baseline')!, 'baseline', ['tcp', 'pps', 'rtt_avg', 'rtt_p99']) : {}),
+      ...compare(v, k, 'kernel', ['tcp', 'pps', 'rtt_p99', 'rtt_sparse_p99']),
+      ...compare(busy, k, 'kernel', ['tcp', 'pps', 'rtt_p99', 'rtt_sparse_p99'], '_busy_poll'),
+      ...(options.baseline ? compare(v, runs.get('vswitch-baseline')!, 'baseline', ['tcp', 'pps', 'rtt_avg', 'rtt_p99', 'rtt_sparse_p99']) : {}),
     };
     return { bench: 'l3', seconds_per_test: options.seconds, rounds: options.rounds, systems, flow_setups_per_s: Math.round(flowSetups), ...ratios(compared) };
   });

@@ -28,8 +28,11 @@ export async function udp64(lab: Lab, server: string, client: string, address: s
   return { pps: received / sum.seconds, loss: sum.packets > 0 ? sum.lost_packets / sum.packets : 1 };
 }
 
-export async function pingRtt(lab: Lab, ns: string, address: string, count: number): Promise<{ avgUs: number; p99Us: number }> {
-  const { stdout } = await lab.exec(ns, 'ping', ['-c', String(count), '-i', '0.002', '-W', '1', address]);
+/** Pings `count` times, `intervalS` apart. Below 10 ms, iputils ping does not sleep between
+ *  probes but polls: its core stays awake, and a reply that comes within its own send costs it no
+ *  wake-up. */
+export async function pingRtt(lab: Lab, ns: string, address: string, count: number, intervalS = 0.002): Promise<{ avgUs: number; p99Us: number }> {
+  const { stdout } = await lab.exec(ns, 'ping', ['-c', String(count), '-i', String(intervalS), '-W', '1', address]);
   const rtts = [...stdout.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]) * 1000).sort((a, b) => a - b);
   if (rtts.length === 0) throw new Error(`no ping replies from ${address}`);
   return { avgUs: rtts.reduce((s, x) => s + x, 0) / rtts.length, p99Us: rtts[Math.min(rtts.length - 1, Math.floor(rtts.length * 0.99))] };
@@ -110,9 +113,14 @@ export function stagesBetween(before: SwitchStats[], after: SwitchStats[]): Figu
   return figures;
 }
 
+/** Pings 10 ms apart in a round: 5 s. */
+const SPARSE_PINGS = 500;
+
 /** One round of one system between two namespaces: iperf3 TCP, 64-byte UDP, 3000 pings at 2 ms
  *  (a p99 of 30 samples), the CPU of the switch's processes `pids` over them, and where these
- *  switches' time went in the pings (`agents`, if they are this switch's). */
+ *  switches' time went in the pings (`agents`, if they are this switch's); then 500 pings at
+ *  10 ms, from a pinger that sleeps between them (`rtt_sparse_*`, a p99 of 5 samples). */
+
 export async function pathFigures(lab: Lab, client: string, server: string, address: string, seconds: number, pids: number[] = [], agents: RunningAgent[] = []): Promise<Figures> {
   const cpu = () => pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
   const stats = () => Promise.all(agents.map((a) => a.stats()));
@@ -122,9 +130,13 @@ export async function pathFigures(lab: Lab, client: string, server: string, addr
   const before = await stats();
   const rtt = await pingRtt(lab, client, address, 3000);
   const stages = agents.length > 0 ? stagesBetween(before, await stats()) : {};
+  const cpuUsed = cpu() - cpuBefore;
+  // A client that sleeps between requests, as most do: its core halts, and wakes for the reply.
+  const sparse = await pingRtt(lab, client, address, SPARSE_PINGS, 0.01);
   return {
     tcp_gbps: tcp, udp64_pps: Math.round(udp.pps), udp64_loss: udp.loss, rtt_avg_us: Math.round(rtt.avgUs), rtt_p99_us: Math.round(rtt.p99Us),
-    ...(pids.length > 0 ? { cpu_s: cpu() - cpuBefore } : {}),
+    rtt_sparse_avg_us: Math.round(sparse.avgUs), rtt_sparse_p99_us: Math.round(sparse.p99Us),
+    ...(pids.length > 0 ? { cpu_s: cpuUsed } : {}),
     ...stages,
   };
 }

@@ -67,9 +67,9 @@ export async function overlay(options: L2Options): Promise<object> {
     return {
       bench: 'overlay', seconds_per_test: options.seconds, rounds: options.rounds, systems,
       ...ratios({
-        ...compare(v, k, 'kernel_vxlan', ['tcp', 'pps', 'rtt_p99']),
-        ...compare(busy, k, 'kernel_vxlan', ['tcp', 'pps', 'rtt_p99'], '_busy_poll'),
-        ...(options.baseline ? compare(v, runs.get('vswitch-baseline')!, 'baseline', ['tcp', 'pps', 'rtt_avg', 'rtt_p99']) : {}),
+        ...compare(v, k, 'kernel_vxlan', ['tcp', 'pps', 'rtt_p99', 'rtt_sparse_p99']),
+        ...compare(busy, k, 'kernel_vxlan', ['tcp', 'pps', 'rtt_p99', 'rtt_sparse_p99'], '_busy_poll'),
+        ...(options.baseline ? compare(v, runs.get('vswitch-baseline')!, 'baseline', ['tcp', 'pps', 'rtt_avg', 'rtt_p99', 'rtt_sparse_p99']) : {}),
       }),
     };
   });

@@ -44,7 +44,7 @@ export function ratios(entries: Record<string, { median: number; spread: [number
 }
 
 /** What the benchmarks compare, by the short names their ratios take. */
-const FIGURES = { tcp: 'tcp_gbps', pps: 'udp64_pps', rtt_avg: 'rtt_avg_us', rtt_p99: 'rtt_p99_us' } as const;
+const FIGURES = { tcp: 'tcp_gbps', pps: 'udp64_pps', rtt_avg: 'rtt_avg_us', rtt_p99: 'rtt_p99_us', rtt_sparse_p99: 'rtt_sparse_p99_us' } as const;
 
 /** Ratios of `a`'s figures to `b`'s, named `tcp_vs_bridge` and so on (`to` is b's short name),
  *  with `suffix` after (`_busy_poll` for the switch run with busy polling). */
