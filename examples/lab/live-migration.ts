@@ -63,11 +63,13 @@ export interface MigrationReport extends StreamReport {
   /** After the stream, with the peer otherwise quiet: what a few pings sent to the VM crossed
    *  the peer's underlay as, and whether a cached flow of the peer's still names the source. */
   sparse: { answered: boolean; to_destination: number; to_source: number; flows_naming_source: number };
-  /** The first fault the guest's kernel reported at either end, when it did, or else QEMU
-   *  reading nothing from the destination's tap after the stream: QEMU 7.2's TCG guest sometimes
-   *  comes across a migration on a loaded machine with its memory or its virtio rings corrupt,
-   *  and panics in virtio-net's receive path or stops receiving ("is not a head!", or silently).
-   *  Such a run measures QEMU, not the switch: no frame can do either. */
+  /** The first fault the guest's kernel reported at either end, when it did; or else a guest
+   *  that stalled at the source (its tap refused what the switch sent); or else QEMU reading
+   *  nothing from the destination's tap after the stream. QEMU 7.2's TCG guest sometimes comes
+   *  across a migration on a loaded machine with its memory or its virtio rings corrupt, and
+   *  panics in virtio-net's receive path or stops receiving ("is not a head!", or silently); under
+   *  a CPU hog it may also stall for seconds at the source while it is migrated. Such a run
+   *  measures QEMU, not the switch: no frame can do any of these. */
   guest_fault: string | null;
   /** Where the port is bound at the end, and the migration object's end state (with mirroring). */
   bound_on: 'source' | 'destination' | 'elsewhere';
@@ -180,7 +182,7 @@ export async function migrateUnderStream(lab: Lab, options: MigrationOptions): P
       to_source: sparseFrames().filter((f) => f.to === sourceAddress).length,
       flows_naming_source: flows.filter((a) => a.includes(`dst=${sourceAddress})`)).length,
     },
-    guest_fault: kernelFault(vm.console()) ?? kernelFault(arriving.console()) ?? stoppedReading(tapBeforePings, tapAfterPings),
+    guest_fault: kernelFault(vm.console()) ?? kernelFault(arriving.console()) ?? stalledAtSource(report, sentAt, pausedAt, drops) ?? stoppedReading(tapBeforePings, tapAfterPings),
     bound_on: binding.host === ids[0] ? 'source' : binding.host === ids[1] ? 'destination' : 'elsewhere',
     migration_state: migration?.state,
   };
@@ -265,6 +267,19 @@ async function tapStatistics(lab: Lab, ns: string, tap: string): Promise<Record<
 /** A kernel's own word that it is broken: an oops or panic, or a virtio ring it cannot follow. */
 function kernelFault(console: string): string | null {
   return /(Kernel panic|kernel BUG at|BUG:|Oops|general protection fault|virtio_net [^\n]*is not a head)[^\n]*/.exec(console)?.[0].trim() ?? null;
+}
+
+/** Losses this long before the guest's pause are not the switchover's: twice the hold window. */
+const BEFORE_SWITCHOVER_MS = 1000;
+
+/** The guest stalled at the source, well before the switchover: QEMU, migrating it on a loaded
+ *  machine, left its tap unread until the tap's queue was full, and the switch counted what the
+ *  tap refused (txError); every datagram lost was sent then. Until the pause the source's tap
+ *  gets the stream as it would with no migration: no frame of the switch's stalls its guest. */
+function stalledAtSource(report: StreamReport, sentAt: number[], pausedAt: number, drops: Record<string, Record<string, number>>): string | null {
+  const refused = drops.source?.txError ?? 0;
+  if (report.lost === 0 || refused === 0 || !(sentAt[report.last_lost] < pausedAt - BEFORE_SWITCHOVER_MS)) return null;
+  return `the guest stalled at the source: its tap refused ${refused} frames, and the last of the ${report.lost} datagrams lost was sent ${Math.round(pausedAt - sentAt[report.last_lost])} ms before its pause`;
 }
 
 /** QEMU's stall with no word from the guest's kernel: while the pings after the stream came for

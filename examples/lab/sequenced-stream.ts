@@ -13,6 +13,8 @@ export interface StreamReport {
   sent: number;
   /** Sent and never echoed. */
   lost: number;
+  /** The last number lost (-1: none). */
+  last_lost: number;
   /** Echoes beyond the first of a number. */
   duplicated: number;
   /** First echoes of a number lower than one already heard. */
@@ -160,12 +162,15 @@ function stream(address: string, port: number, rate: number, stopped: Promise<vo
 
   function summary(): StreamReport {
     let lost = 0;
+    let lastLost = -1;
     let duplicated = 0;
     let maxRtt = 0;
     let late = 0;
     for (let i = 0; i < count; i++) {
-      if (echoes[i] === 0) lost++;
-      else {
+      if (echoes[i] === 0) {
+        lost++;
+        lastLost = i;
+      } else {
         duplicated += echoes[i] - 1;
         const rtt = firstEchoAt[i] - sentAt[i];
         maxRtt = Math.max(maxRtt, rtt);
@@ -175,7 +180,7 @@ function stream(address: string, port: number, rate: number, stopped: Promise<vo
     const round = (ms: number) => Math.round(ms * 10) / 10;
     const answered = echoes.subarray(0, count);
     return {
-      sent: count, lost, duplicated, reordered, max_gap_ms: round(maxGap), max_rtt_ms: round(maxRtt), late,
+      sent: count, lost, last_lost: lastLost, duplicated, reordered, max_gap_ms: round(maxGap), max_rtt_ms: round(maxRtt), late,
       lost_runs: runs(answered, (n) => n === 0), duplicated_runs: runs(answered, (n) => n > 1),
     };
   }
