@@ -64,7 +64,7 @@ export interface MigrationReport extends StreamReport {
    *  the peer's underlay as, and whether a cached flow of the peer's still names the source. */
   sparse: { answered: boolean; to_destination: number; to_source: number; flows_naming_source: number };
   /** The first fault the guest's kernel reported at either end, when it did; or else a guest
-   *  that stalled at the source (its tap refused what the switch sent); or else QEMU reading
+   *  that stalled at the source (its tap refused, and it dropped, all that was lost); or else QEMU reading
    *  nothing from the destination's tap after the stream. QEMU 7.2's TCG guest sometimes comes
    *  across a migration on a loaded machine with its memory or its virtio rings corrupt, and
    *  panics in virtio-net's receive path or stops receiving ("is not a head!", or silently); under
@@ -182,7 +182,7 @@ export async function migrateUnderStream(lab: Lab, options: MigrationOptions): P
       to_source: sparseFrames().filter((f) => f.to === sourceAddress).length,
       flows_naming_source: flows.filter((a) => a.includes(`dst=${sourceAddress})`)).length,
     },
-    guest_fault: kernelFault(vm.console()) ?? kernelFault(arriving.console()) ?? stalledAtSource(report, sentAt, pausedAt, drops) ?? stoppedReading(tapBeforePings, tapAfterPings),
+    guest_fault: kernelFault(vm.console()) ?? kernelFault(arriving.console()) ?? stalledAtSource(report, sentAt, pausedAt, drops, guestUdpReceiveErrors(arriving.console())) ?? stoppedReading(tapBeforePings, tapAfterPings),
     bound_on: binding.host === ids[0] ? 'source' : binding.host === ids[1] ? 'destination' : 'elsewhere',
     migration_state: migration?.state,
   };
@@ -273,13 +273,14 @@ function kernelFault(console: string): string | null {
 const BEFORE_SWITCHOVER_MS = 1000;
 
 /** The guest stalled at the source, well before the switchover: QEMU, migrating it on a loaded
- *  machine, left its tap unread until the tap's queue was full, and the switch counted what the
- *  tap refused (txError); every datagram lost was sent then. Until the pause the source's tap
- *  gets the stream as it would with no migration: no frame of the switch's stalls its guest. */
-function stalledAtSource(report: StreamReport, sentAt: number[], pausedAt: number, drops: Record<string, Record<string, number>>): string | null {
+ *  machine, left its tap unread until the tap's queue was full. Every datagram lost was sent
+ *  then, and what the switch counted its tap refusing there (txError) and what the guest's own
+ *  stack dropped account for all of them. Until the pause the source's tap gets the stream as it
+ *  would with no migration: no frame of the switch's stalls its guest. */
+function stalledAtSource(report: StreamReport, sentAt: number[], pausedAt: number, drops: Record<string, Record<string, number>>, guestDropped: number): string | null {
   const refused = drops.source?.txError ?? 0;
-  if (report.lost === 0 || refused === 0 || !(sentAt[report.last_lost] < pausedAt - BEFORE_SWITCHOVER_MS)) return null;
-  return `the guest stalled at the source: its tap refused ${refused} frames, and the last of the ${report.lost} datagrams lost was sent ${Math.round(pausedAt - sentAt[report.last_lost])} ms before its pause`;
+  if (report.lost === 0 || refused + Math.max(0, guestDropped) < report.lost || !(sentAt[report.last_lost] < pausedAt - BEFORE_SWITCHOVER_MS)) return null;
+  return `the guest stalled at the source: its tap refused ${refused} frames and its stack dropped ${guestDropped}, and the last of the ${report.lost} datagrams lost was sent ${Math.round(pausedAt - sentAt[report.last_lost])} ms before its pause`;
 }
 
 /** QEMU's stall with no word from the guest's kernel: while the pings after the stream came for
