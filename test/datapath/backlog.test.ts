@@ -102,7 +102,9 @@ test('held frames go as the device takes them, in order, and what comes meanwhil
 });
 
 test('a device that takes nothing for the hold window ends the backlog: what waited is dropped and counted', async (t) => {
-  const guest = heldFrames(20, 5);
+  // A window long enough that no held frame expires before the release, even on a busy machine
+  // (5 ms did: every frame went as heldTooLong, and none was left to give up on).
+  const guest = heldFrames(20, 1000);
   guest.datapath.release(2);
   for (const end = Date.now() + 10_000; guest.timers.pending.length > 0 && Date.now() < end;) {
     await new Promise((resolve) => setTimeout(resolve, 2));
