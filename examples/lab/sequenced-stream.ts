@@ -30,12 +30,19 @@ export interface StreamReport {
   duplicated_runs: string[];
 }
 
+export interface StreamEnd {
+  report: StreamReport;
+  sentAt: number[];
+  lostNumbers: number[];
+}
+
 export interface SequencedStream {
   /** How many datagrams have been echoed so far (as of the stream's last word, every 50 ms). */
   echoed(): number;
-  /** Ends the stream; resolves with its report once the last echoes are in, and with when each
-   *  number was sent (ms since the epoch, the machine's clock, as QEMU's and the agents'). */
-  stop(): Promise<{ report: StreamReport; sentAt: number[] }>;
+  /** Ends the stream; resolves with its report once the last echoes are in, with when each
+   *  number was sent (ms since the epoch, the machine's clock, as QEMU's and the agents'), and
+   *  with every number lost. */
+  stop(): Promise<StreamEnd>;
 }
 
 const LATE_MS = 200;
@@ -60,7 +67,7 @@ export function sequencedStream(lab: Lab, ns: string, address: string, port: num
       child.stdin!.end();
       const { stdout, stderr, code } = await output;
       if (code !== 0) throw new Error(`the sequenced stream failed (exit ${code}): ${stderr}`);
-      return JSON.parse(stdout.trim().split('\n').pop()!) as { report: StreamReport; sentAt: number[] };
+      return JSON.parse(stdout.trim().split('\n').pop()!) as StreamEnd;
     },
   };
 }
@@ -86,7 +93,7 @@ function collect(child: ChildProcess): Promise<{ stdout: string; stderr: string;
   return new Promise((resolve) => child.once('exit', (code) => resolve({ stdout, stderr, code })));
 }
 
-function stream(address: string, port: number, rate: number, stopped: Promise<void>): Promise<{ report: StreamReport; sentAt: number[] }> {
+function stream(address: string, port: number, rate: number, stopped: Promise<void>): Promise<StreamEnd> {
   const socket = dgram.createSocket({ type: 'udp4', recvBufferSize: RECEIVE_BUFFER_BYTES });
   // Grown as the stream goes: it has no length fixed in advance.
   let sentAt = new Float64Array(1 << 14);
@@ -143,7 +150,9 @@ function stream(address: string, port: number, rate: number, stopped: Promise<vo
             if (answered < count && now() - Math.max(lastSend, lastEcho) < ECHO_QUIET_MS) return;
             clearInterval(waiting);
             socket.close();
-            resolve({ report: summary(), sentAt: Array.from(sentAt.subarray(0, count), Math.round) });
+            const lostNumbers = [];
+            for (let i = 0; i < count; i++) if (echoes[i] === 0) lostNumbers.push(i);
+            resolve({ report: summary(), sentAt: Array.from(sentAt.subarray(0, count), Math.round), lostNumbers });
           }, 50);
           return;
         }

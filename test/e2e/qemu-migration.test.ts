@@ -42,20 +42,16 @@ function check(t: ExecutionContext, report: MigrationReport, options: { hog: boo
   t.is(report.guest_fault, null, 'the guest came through the migration sound');
   t.true(report.sent_before_pause > 0 && report.sent_after_resume > 0, 'the switchover fell inside the stream');
   t.true(report.sent_after_resume >= 500, 'the stream went on after every host had moved');
-  if (!options.hog) t.is(report.lost, 0, `lost: ${report.lost_runs.join(', ')}`);
-  // Under the hog, the TCG guest may not read its tap for hundreds of ms after the resume, while
-  // the held frames and the stream come (a fresh-clone run: 430 ms). What its tap refuses then
-  // waits in the switch's backlog (src/datapath/backlog.ts) until the tap takes it; only a tap
-  // that takes nothing for the hold window (500 ms) loses what waited, and the switch counts it
-  // (txError). Anything lost beyond what the destination counted is a loss it did not see.
-  else t.true(report.lost <= (report.drops.destination?.txError ?? 0), `lost: ${report.lost_runs.join(', ')}; the destination gave up ${report.drops.destination?.txError ?? 0}`);
+  if (!options.hog) {
+    t.is(report.lost, 0, `lost: ${report.lost_runs.join(', ')}`);
+    t.is(report.guest_udp_receive_errors, 0, 'the guest itself dropped nothing');
+  } else t.is(uncounted(report), 0, `lost: ${report.lost_runs.join(', ')} (${report.lost_before_pause} of ${report.lost} before the pause); drops ${JSON.stringify(report.drops)}, the guest's own ${report.guest_udp_receive_errors}`);
   // How late the held frames arrive is a timing: the benchmark reports it (max_rtt_ms, late).
   t.true(report.ping.sent > 0);
   t.is(report.ping.received, report.ping.sent, `every ping answered (lost ones sent at ${report.ping.lost_at.join(', ')} ms from the resume)`);
   // Copies held at the destination are let go when the source marks the guest read them, but
   // for the last 30 ms before a mark (HeldFrames): about 30 duplicates at this rate.
   t.true(report.duplicated <= 60, `duplicated: ${report.duplicated_runs.join(', ')}`);
-  t.is(report.guest_udp_receive_errors, 0, 'the guest itself dropped nothing');
   t.true((report.drops.destination?.readAtSource ?? 0) > 0, 'the marks did let go of what the guest had read');
   // The peer converged: after the commit its frames to the VM went to the destination alone,
   // and with the stream over, a few pings still do, and no cached flow names the source.
@@ -68,10 +64,24 @@ function check(t: ExecutionContext, report: MigrationReport, options: { hog: boo
   t.is(report.migration_state, 'committed');
 }
 
+/** Under the hog the TCG guest may be starved for seconds at either end (a fresh-clone run: echoes
+ *  5.2 s late). While it does not read its tap, what the tap refuses waits in the switch's
+ *  backlog (src/datapath/backlog.ts) until the tap takes it; only a tap that takes nothing for
+ *  the hold window (500 ms) loses what waited, and the switch counts it (txError). While the
+ *  guest's kernel reads but its echo does not run, the guest's own UDP drops what its memory no
+ *  longer holds, and counts it (InErrors; that run: 687 in one run of numbers, 2.6 s before the
+ *  pause). What neither counted, the switch lost unseen: the losses before the pause beyond the
+ *  source's txError, and after it beyond the destination's, less what the guest dropped. */
+function uncounted(report: MigrationReport): number {
+  const beyond = (lost: number, host: 'source' | 'destination') => Math.max(0, lost - (report.drops[host]?.txError ?? 0));
+  const unseen = beyond(report.lost_before_pause, 'source') + beyond(report.lost - report.lost_before_pause, 'destination');
+  return Math.max(0, unseen - Math.max(0, report.guest_udp_receive_errors));
+}
+
 test.serial('a live migration with mirroring loses nothing at 1,000 packets/s, and late copies are few', async (t) => {
   check(t, await migrate(t, { hog: false }), { hog: false });
 });
 
-test.serial('the same with a CPU hog on every core: slower, and nothing lost but what a tap that took nothing for the hold window refused', async (t) => {
+test.serial('the same with a CPU hog on every core: slower, and nothing lost that no one counted (a tap that took nothing for the hold window, the starved guest\'s own stack)', async (t) => {
   check(t, await migrate(t, { hog: true }), { hog: true });
 });
