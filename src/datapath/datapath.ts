@@ -11,11 +11,10 @@ import { FlowKeyExtractor, hashKey, KEY_WORDS, KeyWord } from '../flow/key';
 import { TcpCoalescer } from '../packet/coalescing';
 import { describeKernelOffloads } from '../packet/kernel-offloads';
 import { Segmenter } from '../packet/segmentation';
-import { completeChecksum, VNET_HEADER_BYTES, VnetGso } from '../packet/vnet-header';
+import { VNET_HEADER_BYTES } from '../packet/vnet-header';
 import { VXLAN_HEADER_BYTES, VxlanHeader } from '../packet/vxlan';
 import { CacheCounter, DatapathCounters, MAX_PORTS, PortCounter } from './counters';
 import { FLOW_UNITS, Meter, PortMeters } from './meters';
-import { Shaper } from './shaper';
 import { FLOW_FIELDS } from './messages';
 import type { FlowDump, FromDatapath, PortSpec, SlowPathAnswers, Transmission, TunnelMap } from './messages';
 import { activeConnections, activeSources } from './flow-activity';
@@ -24,12 +23,10 @@ import { Captures, CaptureSpec } from './capture';
 import { FrameIo, isLinkFailure, native } from './native';
 import { PendingFlows } from './pending';
 import { Port, TUNNEL_PORT, TunnelPort } from './port';
-import { gather, TxQueue } from './tx-queue';
-import { sendQueue } from './send-queue';
+import { PortOutput } from './port-output';
 import { Arrivals } from './arrivals';
 import { TunnelOutput } from './tunnel-output';
 import { OverlayMessages } from './overlay-messages';
-import { BACKLOG_BATCH } from './backlog';
 import { LatencyRecorder, Stage } from './latency';
 import { nodeTimers, Scheduler } from './worker-loop';
 
@@ -80,15 +77,12 @@ const INVALIDATION_MEMORY = 16384;
 const Drop = {
   malformed: dropCode('malformed'),
   oversize: dropCode('oversize'),
-  portDown: dropCode('portDown'),
   queueFull: dropCode('queueFull'),
   slowPathFailed: dropCode('slowPathFailed'),
-  offloadUnsupported: dropCode('offloadUnsupported'),
   noBuffer: dropCode('noBuffer'),
   rxQueueFull: dropCode('rxQueueFull'),
   unknownTunnelPeer: dropCode('unknownTunnelPeer'),
   unknownTunnelKey: dropCode('unknownTunnelKey'),
-  rateLimited: dropCode('rateLimited'),
   newFlowLimited: dropCode('newFlowLimited'),
 };
 
@@ -134,12 +128,9 @@ export class Datapath implements FrameSink {
   private readonly tunnelOutput: TunnelOutput;
   /** Tag -> generation of its last invalidation: a slow-path answer computed before it is stale. */
   private readonly invalidatedAt = new Map<string, number>();
-  private readonly dirty: Port[] = [];
-  /** Per frame of a backlog being tried: the port's sends queued up to it and with it. */
-  private readonly backlogSends = new Uint32Array(BACKLOG_BATCH);
   private readonly arrivals: Arrivals;
   private readonly messages: OverlayMessages;
-  private readonly shaper: Shaper;
+  private readonly outputs: PortOutput;
   private now = 0;
   private lastTick = 0;
   /** Called once no frame waits for the slow path, after stopReading. */
@@ -155,8 +146,17 @@ export class Datapath implements FrameSink {
     private readonly io: FrameIo,
     private readonly timers: Scheduler = nodeTimers,
   ) {
-    this.shaper = new Shaper(timers);
-    this.arrivals = new Arrivals({ port: (n) => this.ports[n], sendUntilRefused: (port, frames) => this.sendUntilRefused(port, frames) }, counters, timers, () => this.clock());
+    this.arena = new Uint8Array(options.batch * SLOT_BYTES + SCRATCH_BYTES);
+    this.executor = new ActionExecutor(this.arena, options.batch * SLOT_BYTES, SCRATCH_BYTES);
+    this.outputs = new PortOutput({
+      port: (n) => this.ports[n],
+      now: () => this.clock(),
+      drop: (reasonCode) => this.drop(reasonCode),
+      dropAt: (port, reasonCode) => this.dropAt(port, reasonCode),
+      flush: () => this.flush(),
+      fail: (port, errno) => this.fail(port, errno),
+    }, this.arena, this.executor, this.segmenter, meters, this.captures, counters, io, timers);
+    this.arrivals = new Arrivals({ port: (n) => this.ports[n], sendUntilRefused: (port, frames) => this.outputs.sendUntilRefused(port, frames) }, counters, timers, () => this.clock());
     this.messages = new OverlayMessages(this.arrivals, this.captures, conntrack, send, (reasonCode) => this.drop(reasonCode));
     this.cache = new FlowCache({ capacity: options.flowCapacity, idleTimeoutMs: options.flowIdleMs, programs: this.actionTable });
     this.segments = new ConnectionSegments(this.cache, conntrack);
@@ -170,15 +170,9 @@ export class Datapath implements FrameSink {
     this.frameAt = new Uint32Array(options.batch);
     this.frameLength = new Uint32Array(options.batch);
     this.control = new Uint8Array(options.batch);
-    this.arena = new Uint8Array(options.batch * SLOT_BYTES + SCRATCH_BYTES);
-    this.executor = new ActionExecutor(this.arena, options.batch * SLOT_BYTES, SCRATCH_BYTES);
     this.pending = new PendingFlows(options.maxPendingPerFlow, options.maxPendingFrames);
-    this.tunnelOutput = new TunnelOutput(this.executor, this.segmenter, {
-      startSend: (port, pieces) => this.startSend(port, pieces),
-      endSend: (port) => this.endSend(port),
-      drop: (reasonCode) => this.drop(reasonCode),
-    });
-    this.coalescer = new TcpCoalescer(this.arena, (bytes) => this.reserveOrFlush(bytes), (number, offsets, lengths, count) => this.outputPieces(number, offsets, lengths, count));
+    this.tunnelOutput = new TunnelOutput(this.executor, this.segmenter, this.outputs);
+    this.coalescer = new TcpCoalescer(this.arena, (bytes) => this.reserveOrFlush(bytes), (number, offsets, lengths, count) => this.outputs.outputPieces(number, offsets, lengths, count));
     this.now = this.clock();
   }
 
@@ -303,7 +297,7 @@ export class Datapath implements FrameSink {
   }
 
   removePort(number: number): void {
-    this.shaper.forget(number);
+    this.outputs.forget(number);
     const port = this.ports[number];
     if (!port) return;
     if (port.watch) this.io.unwatch(port.watch);
@@ -440,30 +434,6 @@ export class Datapath implements FrameSink {
     this.arrivals.release(number);
   }
 
-  /** Sends `frames` to a port in order until its device refuses one for want of room: how many
-   *  of them are done with. A frame in segments that the device took in part is sent again
-   *  whole (a few segments twice). */
-  private sendUntilRefused(port: Port, frames: Uint8Array[]): number {
-    this.flush();
-    let staged = 0;
-    for (; staged < frames.length && port.tx.sends < BACKLOG_BATCH; staged++) {
-      const at = this.executor.stage(frames[staged]);
-      if (at < 0) break;
-      this.enqueue(port, this.arena, at, frames[staged].length);
-      this.backlogSends[staged] = port.tx.sends;
-    }
-    const done = sendQueue(this.io, this.arena, port, this.counters, true);
-    port.tx.clear();
-    this.flush();
-    if (done < 0) {
-      this.fail(port, -done);
-      return staged;
-    }
-    let taken = 0;
-    while (taken < staged && this.backlogSends[taken] <= done) taken++;
-    return taken;
-  }
-
   /** A VM over its send limit is not read until its bucket's debt is paid: its frames wait in
    *  the kernel's queue (which drops when full), as behind a slower link. */
   private pause(port: Port, ms: number): void {
@@ -478,108 +448,7 @@ export class Datapath implements FrameSink {
   }
 
   output(number: number, arena: Uint8Array, at: number, length: number): void {
-    const port = this.ports[number];
-    if (port === undefined || !port.up) return this.drop(Drop.portDown);
-    if (this.meters.limits(number, Meter.toPort) && (this.shaper.waiting(number) || !this.meters.take(number, Meter.toPort, length - VNET_HEADER_BYTES))) {
-      return this.shape(number, arena.slice(at, at + length));
-    }
-    this.deliver(port, arena, at, length);
-  }
-
-  /** A frame to a port over its receive limit: it waits its turn in the shaper. */
-  private shape(number: number, frame: Uint8Array): void {
-    if (!this.shaper.hold(number, frame)) return this.dropAt(number, Drop.rateLimited);
-    this.shaper.schedule(number, this.meters.waitMs(number, Meter.toPort, this.shaper.head(number)!.length - VNET_HEADER_BYTES), () => this.releaseShaped(number));
-  }
-
-  /** Sends the frames whose turn has come; the rest wait for the next refill. */
-  private releaseShaped(number: number): void {
-    const port = this.ports[number];
-    if (port === undefined || !port.up) return this.shaper.forget(number);
-    this.now = this.clock();
-    for (let frame = this.shaper.head(number); frame; frame = this.shaper.head(number)) {
-      const wait = this.meters.waitMs(number, Meter.toPort, frame.length - VNET_HEADER_BYTES);
-      if (wait > 0) {
-        this.shaper.schedule(number, wait, () => this.releaseShaped(number));
-        break;
-      }
-      this.meters.charge(number, Meter.toPort, frame.length - VNET_HEADER_BYTES);
-      this.shaper.shift(number);
-      let at = this.executor.stage(frame);
-      if (at < 0) {
-        this.flush();
-        at = this.executor.stage(frame);
-      }
-      if (at < 0) this.dropAt(number, Drop.oversize);
-      else this.deliver(port, this.arena, at, frame.length);
-    }
-    this.flush();
-  }
-
-  /** Out of a port, unless its frames wait (held, or behind a backlog). */
-  private deliver(port: Port, arena: Uint8Array, at: number, length: number): void {
-    if (this.captures.active) this.captures.sent(port.number, arena, at, length);
-    if (port.held) return port.held.add(arena.slice(at, at + length), this.now);
-    if (port.backlog) return port.backlog.add(arena.slice(at, at + length));
-    this.enqueue(port, arena, at, length);
-  }
-
-  /** Queues a frame to a port: as it is to a port that takes vnet headers, finished in software
-   *  otherwise. */
-  private enqueue(port: Port, arena: Uint8Array, at: number, length: number): void {
-    if (port.spec.vnetHdr) return this.queue(port, at, length);
-    // This output takes plain frames: finish in software what the sender offloaded.
-    if (arena[at + 1] === VnetGso.none) {
-      completeChecksum(arena, at, at + length);
-      return this.queue(port, at + VNET_HEADER_BYTES, length - VNET_HEADER_BYTES);
-    }
-    const bytes = this.segmenter.bytesNeeded(arena, at, at + length);
-    if (bytes < 0) return this.drop(Drop.offloadUnsupported);
-    const out = this.executor.reserve(bytes);
-    if (out < 0) return this.drop(Drop.noBuffer);
-    this.segmenter.segment(arena, at, at + length, arena, out, (headersAt, headersLength, payloadAt, payloadLength) => {
-      const tx = this.startSend(port, 2);
-      tx.piece(headersAt, headersLength);
-      tx.piece(payloadAt, payloadLength);
-      this.endSend(port);
-    });
-  }
-
-  /** A frame in pieces of the arena (a merged run, vnet header first) to a port with vnet headers. */
-  private outputPieces(number: number, offsets: Uint32Array, lengths: Uint32Array, count: number): void {
-    const port = this.ports[number];
-    if (port === undefined || !port.up) return this.drop(Drop.portDown);
-    if (this.meters.limits(number, Meter.toPort)) {
-      let bytes = -VNET_HEADER_BYTES;
-      for (let i = 0; i < count; i++) bytes += lengths[i];
-      if (this.shaper.waiting(number) || !this.meters.take(number, Meter.toPort, bytes)) return this.shape(number, gather(this.arena, offsets, lengths, count));
-    }
-    if (this.captures.active) {
-      const frame = gather(this.arena, offsets, lengths, count);
-      this.captures.sent(number, frame, 0, frame.length);
-    }
-    if (port.held) return port.held.add(gather(this.arena, offsets, lengths, count), this.now);
-    if (port.backlog) return port.backlog.add(gather(this.arena, offsets, lengths, count));
-    const tx = this.startSend(port, count);
-    for (let i = 0; i < count; i++) tx.piece(offsets[i], lengths[i]);
-    this.endSend(port);
-  }
-
-  private queue(port: Port, at: number, length: number): void {
-    this.startSend(port, 1).piece(at, length);
-    this.endSend(port);
-  }
-
-  /** The port's queue with room for a send of up to `pieces` pieces, sending what it holds if
-   *  need be; the send is built with piece() and queued with endSend. */
-  private startSend(port: Port, pieces: number): TxQueue {
-    if (!port.tx.hasRoom(pieces)) this.flushPort(port);
-    return port.tx;
-  }
-
-  private endSend(port: Port): void {
-    if (port.tx.sends === 0) this.dirty.push(port);
-    port.tx.endSend();
+    this.outputs.output(number, arena, at, length);
   }
 
   drop(reasonCode: number): void {
@@ -604,17 +473,9 @@ export class Datapath implements FrameSink {
   private flush(): void {
     if (this.captures.pending) this.send({ type: 'captured', frames: this.captures.take() });
     if (this.tunnelPort) this.tunnelOutput.endRun(this.tunnelPort);
-    for (let i = 0; i < this.dirty.length; i++) this.flushPort(this.dirty[i]);
-    this.dirty.length = 0;
+    this.outputs.sendQueued();
     this.executor.reset();
     this.latency.sent();
-  }
-
-  private flushPort(port: Port): void {
-    if (port.tx.sends === 0) return;
-    const done = sendQueue(this.io, this.arena, port, this.counters);
-    if (done < 0) this.fail(port, -done);
-    port.tx.clear();
   }
 
   private fail(port: Port, errno: number): void {
