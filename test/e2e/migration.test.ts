@@ -5,11 +5,13 @@
 import { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import test from 'ava';
-import { eventually, Lab, overlayAgentArgs, overlayHosts, ping, pingUntilStopped, sleep, startAgent, vmOn } from '../../examples/lab';
+import { eventually, Lab, overlayAgentArgs, overlayHosts, ping, pingUntilStopped, sleep, startAgent, vmOn, WAIT_MS } from '../../examples/lab';
 
 
 const VM_MAC = '52:54:00:12:34:56';
 const VM_IP = '10.0.0.5';
+/** The forgotten migration's deadline: longer than an agent's restart on a loaded machine. */
+const DEADLINE_S = 20;
 const STAND_IN = path.join(__dirname, '..', '..', '..', 'test', 'helpers', 'paused-guest.py');
 
 /** Three hosts: the VM on host 1 (its port bound there), a peer on host 3, host 2 empty. */
@@ -137,8 +139,10 @@ test('abort goes back to the source, a deadline ends a forgotten migration, and 
   t.like(await api.request('GET', `/v1/bindings/${port}`), { host: ids[0], interface: 'tap1' });
   t.true(await ping(lab, peer, VM_IP, 3), 'the VM answers at the source alone');
 
-  // Begun again with an 8 s deadline; host 2's agent restarts meanwhile and holds again.
-  await api.request('POST', '/v1/migrations', { port, destinationHost: ids[1], interface: 'tapd', timeoutSeconds: 8 });
+  // Begun again with a deadline; host 2's agent restarts meanwhile and holds again. The restart,
+  // the pings and the checks must fit before it: 8 s did not, once, in a suite beside a loaded
+  // machine's (the arriving port was let go before it was looked at).
+  await api.request('POST', '/v1/migrations', { port, destinationHost: ids[1], interface: 'tapd', timeoutSeconds: DEADLINE_S });
   t.true(await eventually(attached));
   process.kill(agents[1].pid, 'SIGKILL');
   await sleep(300);
@@ -146,7 +150,8 @@ test('abort goes back to the source, a deadline ends a forgotten migration, and 
   t.true(await eventually(async () => (await restarted.ports()).some((p) => p.name === 'tapd')), 'the restarted agent took the migration up again');
   t.true(await ping(lab, peer, VM_IP, 3));
   t.is((await restarted.port('tapd')).counters.txPackets, 0, 'and holds what is copied to the paused guest');
-  t.true(await eventually(async () => (await api.request<{ state: string }>('GET', `/v1/migrations/${port}`)).state === 'expired'), 'the deadline ended it');
+  const state = async () => (await api.request<{ state: string }>('GET', `/v1/migrations/${port}`)).state;
+  t.true(await eventually(async () => (await state()) === 'expired', DEADLINE_S * 1000 + WAIT_MS), `the deadline ended it (state: ${await state()})`);
   const ended = await api.request<{ reason: string }>('GET', `/v1/migrations/${port}`);
   t.regex(ended.reason, /never ran at the destination: back to the source/);
   const metrics = await agents[0].client.request<string>('GET', '/metrics');
