@@ -5,7 +5,6 @@
 import { ActionTable, dropCode } from '../flow/actions';
 import { FlowCache } from '../flow/cache';
 import { ConnTable } from '../flow/conntrack';
-import { connectionTag } from '../flow/tags';
 import { ActionExecutor, FrameSink } from '../flow/execute';
 import { FlowKeyExtractor, hashKey, KEY_WORDS, KeyWord } from '../flow/key';
 import { TcpCoalescer } from '../packet/coalescing';
@@ -15,13 +14,12 @@ import { VNET_HEADER_BYTES } from '../packet/vnet-header';
 import { VXLAN_HEADER_BYTES, VxlanHeader } from '../packet/vxlan';
 import { CacheCounter, DatapathCounters, MAX_PORTS, PortCounter } from './counters';
 import { FLOW_UNITS, Meter, PortMeters } from './meters';
-import { FLOW_FIELDS } from './messages';
 import type { FlowDump, FromDatapath, PortSpec, SlowPathAnswers, Transmission, TunnelMap } from './messages';
 import { activeConnections, activeSources } from './flow-activity';
 import { CLOSING, ConnectionSegments } from './connection-segments';
 import { Captures, CaptureSpec } from './capture';
 import { FrameIo, isLinkFailure, native } from './native';
-import { PendingFlows } from './pending';
+import { Upcalls } from './upcalls';
 import { Port, TUNNEL_PORT, TunnelPort } from './port';
 import { PortOutput } from './port-output';
 import { Arrivals } from './arrivals';
@@ -64,21 +62,16 @@ export const DEFAULT_DATAPATH_OPTIONS: DatapathOptions = {
   sliceUs: 100,
 };
 
-/** Upcall batches out at once before new ones wait to grow to UPCALL_BATCH_GROWN flows. */
-const UPCALLS_IN_FLIGHT = 2;
-const UPCALL_BATCH_GROWN = 256;
 /** Room for a vnet header and the largest GSO super-frame (64 KiB of IP plus L2 headers). */
 const SLOT_BYTES = 65536 + 64;
 const SCRATCH_BYTES = 4 << 20;
 /** Receive rounds per readiness callback before other ports and messages get a turn. */
 const ROUNDS_PER_WAKE = 8;
-const INVALIDATION_MEMORY = 16384;
 
 const Drop = {
   malformed: dropCode('malformed'),
   oversize: dropCode('oversize'),
   queueFull: dropCode('queueFull'),
-  slowPathFailed: dropCode('slowPathFailed'),
   noBuffer: dropCode('noBuffer'),
   rxQueueFull: dropCode('rxQueueFull'),
   unknownTunnelPeer: dropCode('unknownTunnelPeer'),
@@ -123,18 +116,16 @@ export class Datapath implements FrameSink {
   /** Per received slot: 0, or the size of each datagram of a run the kernel kept together. */
   private readonly segmentSizes = new Uint32Array(256);
   private readonly coalescer: TcpCoalescer;
-  private readonly pending: PendingFlows;
+  private readonly upcalls: Upcalls;
   private readonly segmenter = new Segmenter(native.internetSums);
   private readonly tunnelOutput: TunnelOutput;
-  /** Tag -> generation of its last invalidation: a slow-path answer computed before it is stale. */
-  private readonly invalidatedAt = new Map<string, number>();
   private readonly arrivals: Arrivals;
   private readonly messages: OverlayMessages;
   private readonly outputs: PortOutput;
   private now = 0;
   private lastTick = 0;
-  /** Called once no frame waits for the slow path, after stopReading. */
-  private onSettled: (() => void) | null = null;
+  /** Its ports went to a successor (stopReading): none is read again. */
+  private readingStopped = false;
 
   constructor(
     private readonly options: DatapathOptions,
@@ -170,7 +161,12 @@ export class Datapath implements FrameSink {
     this.frameAt = new Uint32Array(options.batch);
     this.frameLength = new Uint32Array(options.batch);
     this.control = new Uint8Array(options.batch);
-    this.pending = new PendingFlows(options.maxPendingPerFlow, options.maxPendingFrames);
+    this.upcalls = new Upcalls({ maxPerFlow: options.maxPendingPerFlow, maxFrames: options.maxPendingFrames }, this.cache, this.actionTable, this.segments, counters, {
+      execute: (frame, actionId, inPort) => this.execute(frame, actionId, inPort),
+      dropAt: (port, reasonCode) => this.dropAt(port, reasonCode),
+      flush: () => this.flush(),
+      send,
+    });
     this.tunnelOutput = new TunnelOutput(this.executor, this.segmenter, this.outputs);
     this.coalescer = new TcpCoalescer(this.arena, (bytes) => this.reserveOrFlush(bytes), (number, offsets, lengths, count) => this.outputs.outputPieces(number, offsets, lengths, count));
     this.now = this.clock();
@@ -254,7 +250,7 @@ export class Datapath implements FrameSink {
       this.forwardAdmitted();
       this.flush();
       this.latency.mark(Stage.send);
-      this.sendUpcalls();
+      this.upcalls.send(this.now);
       if (n < this.options.batch) return;
     }
   }
@@ -315,14 +311,8 @@ export class Datapath implements FrameSink {
       this.io.unwatch(port.watch);
       port.watch = null;
     }
-    this.onSettled = settled;
-    this.checkSettled();
-  }
-
-  private checkSettled(): void {
-    if (!this.onSettled || this.pending.queuedFrames > 0 || this.pending.inFlight > 0 || this.pending.waiting > 0) return;
-    this.onSettled();
-    this.onSettled = () => undefined; // reading stays stopped
+    this.readingStopped = true;
+    this.upcalls.whenSettled(settled);
   }
 
   /** Reads and forwards up to ROUNDS_PER_WAKE batches from a ready port, which was seen ready at
@@ -353,7 +343,7 @@ export class Datapath implements FrameSink {
       this.forward(port, n);
       this.flush();
       this.latency.mark(Stage.send);
-      this.sendUpcalls();
+      this.upcalls.send(this.now);
       if (n < this.options.batch) return;
     }
   }
@@ -408,9 +398,9 @@ export class Datapath implements FrameSink {
         this.latency.queue(this.frameStamp[j]);
         const outcomes = this.executor.run(this.actionTable.programs[this.cache.actions[id]], at, length, this);
         if (outcomes > 1) this.extraOutcomes += outcomes - 1;
-      } else if (this.meters.limits(this.inPort, Meter.newFlows) && !this.pending.has(this.keys, j * KEY_WORDS, this.hashes[j]) && !this.meters.take(this.inPort, Meter.newFlows, FLOW_UNITS)) {
+      } else if (this.meters.limits(this.inPort, Meter.newFlows) && !this.upcalls.pending.has(this.keys, j * KEY_WORDS, this.hashes[j]) && !this.meters.take(this.inPort, Meter.newFlows, FLOW_UNITS)) {
         this.drop(Drop.newFlowLimited);
-      } else if (!this.pending.add(this.keys, j * KEY_WORDS, this.hashes[j], this.arena, at, length, this.control[j] & CLOSING)) {
+      } else if (!this.upcalls.pending.add(this.keys, j * KEY_WORDS, this.hashes[j], this.arena, at, length, this.control[j] & CLOSING)) {
         this.drop(Drop.queueFull);
       }
     }
@@ -441,7 +431,7 @@ export class Datapath implements FrameSink {
     this.io.unwatch(port.watch);
     port.watch = null;
     this.timers.after(ms, () => {
-      if (this.ports[port.number] !== port || port.watch || !port.up || this.onSettled) return;
+      if (this.ports[port.number] !== port || port.watch || !port.up || this.readingStopped) return;
       port.watch = this.io.watch(port.spec.fd, (readyAt) => this.drain(port.number, readyAt));
       this.drain(port.number);
     });
@@ -486,58 +476,10 @@ export class Datapath implements FrameSink {
     this.send({ type: 'portFailed', number: port.number, errno });
   }
 
-  /** Sends the flows waiting for the slow path. While enough batches are out, new ones wait to
-   *  grow: under a flood of new flows, fewer and larger messages; when quiet, no delay. */
-  private sendUpcalls(): void {
-    if (this.pending.inFlight >= UPCALLS_IN_FLIGHT && this.pending.waiting < UPCALL_BATCH_GROWN) return;
-    const batch = this.pending.takeBatch(this.now);
-    if (!batch) return;
-    this.counters.values[this.counters.cacheIndex(CacheCounter.upcalls)] += batch.keys.length / KEY_WORDS;
-    this.send({ type: 'upcall', ...batch });
-  }
-
-  /** Installs the slow path's answers and releases the frames that waited for them. A flow
-   *  the slow path answers itself is not installed: it saw the first frame, the others go up
-   *  again. Flows it set up ahead go in first, before what they answer is sent. */
+  /** The slow path's answers to upcall batch `batch` (see Upcalls). */
   install(batch: number, generation: number, answers: SlowPathAnswers): void {
     this.now = this.clock();
-    const actionIds = answers.actionLists.map((actions) => this.actionTable.intern(actions));
-    const staleSets = answers.tagSets.map((tags) => tags.some((tag) => (this.invalidatedAt.get(tag) ?? -1) > generation));
-    const stale = (tagSet: number, connection: number) => staleSets[tagSet] || (connection >= 0 && (this.invalidatedAt.get(connectionTag(connection)) ?? -1) > generation);
-    const keys = answers.predictedKeys;
-    for (let i = 0, at = 0; at < keys.length; i++, at += KEY_WORDS) {
-      const [list, tagSet, tell, connection] = answers.predicted.subarray(i * FLOW_FIELDS, (i + 1) * FLOW_FIELDS);
-      const hash = hashKey(keys, at);
-      if (stale(tagSet, connection) || this.cache.find(keys, at, hash) >= 0) continue;
-      this.cache.insert(keys, at, hash, actionIds[list], answers.tagSets[tagSet], this.now, connection, tell);
-    }
-    this.pending.complete(batch).forEach((flow, i) => {
-      this.inPort = flow.key[KeyWord.inPortVlan] >>> 16;
-      const actionId = actionIds[answers.flows[i * FLOW_FIELDS]];
-      const tagSet = answers.flows[i * FLOW_FIELDS + 1];
-      const connection = answers.flows[i * FLOW_FIELDS + 3];
-      if (answers.flows[i * FLOW_FIELDS + 2] === 0) {
-        if (answers.actionLists[answers.flows[i * FLOW_FIELDS]].length > 0) this.execute(flow.frames[0], actionId);
-        for (const frame of flow.frames.slice(1)) {
-          if (!this.pending.add(flow.key, 0, flow.hash, frame, 0, frame.length)) this.drop(Drop.queueFull);
-        }
-        return;
-      }
-      if (flow.closing !== 0) this.segments.queued(connection, flow.closing);
-      if (!stale(tagSet, connection) && this.cache.find(flow.key, 0, flow.hash) < 0) {
-        const id = this.cache.insert(flow.key, 0, flow.hash, actionId, answers.tagSets[tagSet], this.now, connection);
-        for (const frame of flow.frames) {
-          this.cache.packets[id]++;
-          this.cache.bytes[id] += frame.length - VNET_HEADER_BYTES;
-        }
-      }
-      for (const frame of flow.frames) this.execute(frame, actionId);
-    });
-    this.inPort = 0;
-    this.flush();
-    for (const id of actionIds) this.actionTable.release(id);
-    this.sendUpcalls();
-    this.checkSettled();
+    this.upcalls.install(batch, generation, answers, this.now);
   }
 
   /** Starts capturing on a port (the agent has checked the spec's match). */
@@ -560,39 +502,31 @@ export class Datapath implements FrameSink {
     for (const id of ids) this.actionTable.release(id);
   }
 
-  /** Runs a program on a frame held outside the arena. */
-  private execute(frame: Uint8Array, actionId: number): void {
+  /** Runs a program on a frame held outside the arena, which came in on `inPort` (0: made here). */
+  private execute(frame: Uint8Array, actionId: number, inPort = 0): void {
+    this.inPort = inPort;
     let at = this.executor.stage(frame);
     if (at < 0) {
       this.flush();
       at = this.executor.stage(frame);
     }
-    if (at < 0) return this.drop(Drop.oversize);
-    if (this.captures.active) [this.currentAt, this.currentLength] = [at, frame.length];
-    const outcomes = this.executor.run(this.actionTable.programs[actionId], at, frame.length, this);
-    if (outcomes > 1) this.extraOutcomes += outcomes - 1;
-    this.currentAt = -1;
+    if (at >= 0) {
+      if (this.captures.active) [this.currentAt, this.currentLength] = [at, frame.length];
+      const outcomes = this.executor.run(this.actionTable.programs[actionId], at, frame.length, this);
+      if (outcomes > 1) this.extraOutcomes += outcomes - 1;
+      this.currentAt = -1;
+    } else this.drop(Drop.oversize);
+    this.inPort = 0;
   }
 
-  /** The slow path failed this batch: its frames are dropped, and the next frame retries. */
+  /** The slow path failed this batch (see Upcalls). */
   failBatch(batch: number): void {
-    for (const flow of this.pending.complete(batch)) this.counters.values[this.counters.dropIndex(Drop.slowPathFailed)] += flow.frames.length;
-    this.sendUpcalls();
-    this.checkSettled();
+    this.upcalls.fail(batch, this.clock());
   }
 
+  /** The tags changed at `generation` (see Upcalls): how many flows went. */
   invalidate(generation: number, tags: readonly string[]): number {
-    let removed = 0;
-    for (const tag of tags) {
-      this.invalidatedAt.delete(tag);
-      this.invalidatedAt.set(tag, generation);
-      removed += this.cache.invalidate(tag);
-    }
-    for (const oldest of this.invalidatedAt.keys()) {
-      if (this.invalidatedAt.size <= INVALIDATION_MEMORY) break;
-      this.invalidatedAt.delete(oldest);
-    }
-    return removed;
+    return this.upcalls.invalidate(generation, tags);
   }
 
   flushFlows(): number {
@@ -616,7 +550,7 @@ export class Datapath implements FrameSink {
     const now = (this.now = this.clock());
     const sweep = Math.max(1024, Math.ceil((this.cache.capacity * 1000) / Math.max(1000, this.options.flowIdleMs)));
     this.cache.expire(now, sweep);
-    for (const batch of this.pending.overdue(now, this.options.slowPathTimeoutMs)) this.failBatch(batch);
+    this.upcalls.failOverdue(now, this.options.slowPathTimeoutMs);
     this.countKernelDrops();
     const sources = activeSources(this.cache, this.lastTick);
     if (sources.length > 0) this.send({ type: 'activeSources', sources });
