@@ -38,6 +38,24 @@ export class DatapathThread {
     });
   }
 
+  /** Takes a message that answers a request or a removal of this thread's; false for any other. */
+  answered(message: FromDatapath): boolean {
+    switch (message.type) {
+      case 'portRemoved':
+        this.removals.get(message.number)?.();
+        this.removals.delete(message.number);
+        return true;
+      case 'flows':
+      case 'flushed':
+      case 'readingStopped':
+        this.replies.get(message.request)?.resolve(message);
+        this.replies.delete(message.request);
+        return true;
+      default:
+        return false;
+    }
+  }
+
   /** Once the thread has let go of the port (it neither reads nor sends on it any more). */
   detach(number: number): Promise<void> {
     return new Promise((resolve) => {

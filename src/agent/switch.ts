@@ -5,7 +5,6 @@
 import { EventEmitter } from 'node:events';
 import os from 'node:os';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
 import pino, { Logger } from 'pino';
 import { Piscina } from 'piscina';
 import {
@@ -21,7 +20,8 @@ import type { Stored } from '../topology';
 import type { SimulationAnswer, SimulationTask } from '../../workers/simulation';
 import { SwitchError } from './errors';
 import { ArrivingGuests, HoldablePort } from './arriving-guests';
-import { DatapathThread, settle } from './datapath-thread';
+import type { DatapathThread } from './datapath-thread';
+import { DatapathWorkers } from './datapath-workers';
 import { AppliedChanges, DatapathPortView, HostTopology, LOCAL_BRIDGE, TopologyChange, VTEP_PORT_BASE } from './host-topology';
 import { GatewayAnnouncer } from './gateway-announcer';
 import { PortConfig, PortInfo, PortState, validatePortConfig } from './port-config';
@@ -79,8 +79,6 @@ export interface PortRecord {
 const LINK_CHECK_MS = 1000;
 /** Seconds between routers' unsolicited advertisements (RFC 4861: at most 600). */
 const ROUTER_ADVERTISEMENT_S = 200;
-/** A worker that dies more often than this in a minute is not restarted again. */
-const MAX_RESTARTS_PER_MINUTE = 5;
 const MAC_AGING_CHECK_MS = 5000;
 const CONNTRACK_SWEEP_MS = 1000;
 const WORKERS_DIR = path.join(__dirname, '..', '..', 'workers');
@@ -97,7 +95,7 @@ export class Switch extends EventEmitter {
   /** Packet captures of ports (`vswitch capture`), here and, over the overlay, on other hosts. */
   readonly captures: PortCaptures;
   readonly remoteCaptures: RemoteCaptures;
-  private readonly workers: DatapathThread[] = [];
+  private readonly workers: DatapathWorkers;
   private readonly pool: Piscina<SimulationTask, SimulationAnswer>;
   private readonly slowPath: SlowPath;
   private readonly ports = new Map<number, PortRecord>();
@@ -132,8 +130,8 @@ export class Switch extends EventEmitter {
     validateSwitchOptions(options);
     this.log = options.logger ?? pino({ level: 'silent' });
     this.macAgingSeconds = options.macAgingSeconds ?? DEFAULT_MAC_AGING_SECONDS;
-    this.arriving = new ArrivingGuests(options.migrationHoldMs ?? MIGRATION_HOLD_MS, (m) => this.workers.forEach((w) => w.post(m)), this.log);
-    this.captures = new PortCaptures((m) => this.workers.forEach((w) => w.post(m)));
+    this.arriving = new ArrivingGuests(options.migrationHoldMs ?? MIGRATION_HOLD_MS, (m) => this.workers.post(m), this.log);
+    this.captures = new PortCaptures((m) => this.workers.post(m));
     this.remoteCaptures = new RemoteCaptures({
       captures: this.captures, transmit: (frames) => this.transmit(frames), boundHere: (port) => this.listPorts().find((p) => p.binding === port)?.number,
     }, this.log);
@@ -159,11 +157,11 @@ export class Switch extends EventEmitter {
     // Before any thread starts: a bad underlay address is refused with nothing to clean up.
     // Taking over, the tunnel's socket is the predecessor's (inherit).
     if (options.underlay && !options.awaitingHandover) this.tunnel = openTunnel(options.underlay, undefined);
-    for (let i = 0; i < (options.datapathWorkers ?? 1); i++) {
-      const handle = new DatapathThread();
-      this.startWorker(handle);
-      this.workers.push(handle);
-    }
+    this.workers = new DatapathWorkers(options.datapathWorkers ?? 1, { options: this.datapathOptions, meters: this.meterBuffers, conntrack: this.topology.conntrack.buffer }, {
+      message: (thread, message) => this.onWorkerMessage(thread, message),
+      restarted: (thread, code) => this.workerRestarted(thread, code),
+      gaveUp: (thread, code) => this.workerGaveUp(thread, code),
+    }, this.log);
     const threads = options.simulationThreads ?? 1;
     this.pool = new Piscina({
       filename: path.join(WORKERS_DIR, 'simulation.js'),
@@ -179,7 +177,7 @@ export class Switch extends EventEmitter {
       natShortages: (shortages) => this.emit('nat-shortages', shortages),
       probeReplies: (frames) => this.emit('probe-replies', frames),
     });
-    if (this.tunnel) for (const w of this.workers) w.post({ type: 'addPort', port: this.tunnel, receive: w === this.workers[0] });
+    if (this.tunnel) for (const w of this.workers.threads) w.post({ type: 'addPort', port: this.tunnel, receive: w === this.workers.first });
     this.timers.push(
       setInterval(() => this.links.check(), LINK_CHECK_MS),
       setInterval(() => this.ageMacs(), MAC_AGING_CHECK_MS),
@@ -220,8 +218,8 @@ export class Switch extends EventEmitter {
     }
     const spec: PortSpec = { number, name: config.name, kind: config.kind, fd, vnetHdr };
     // A number given out anew starts from zero; a port re-attached later (link back, worker restarted) keeps its counts.
-    for (const w of this.workers) w.counters.resetPort(number);
-    const owner = this.workers.reduce((a, b) => (b.receiving < a.receiving ? b : a));
+    for (const w of this.workers.threads) w.counters.resetPort(number);
+    const owner = this.workers.threads.reduce((a, b) => (b.receiving < a.receiving ? b : a));
     owner.receiving++;
     const record: PortRecord = { spec, vlan: config.vlan, binding, state: 'up', owner };
     this.ports.set(number, record);
@@ -254,7 +252,7 @@ export class Switch extends EventEmitter {
     }
     if (!this.underlay || this.tunnel) return;
     this.tunnel = openTunnel(this.underlay, inherited?.takeTunnel());
-    for (const w of this.workers) w.post({ type: 'addPort', port: this.tunnel, receive: w === this.workers[0] });
+    for (const w of this.workers.threads) w.post({ type: 'addPort', port: this.tunnel, receive: w === this.workers.first });
   }
 
   /** For the agent that takes over from this one (takeover.ts): every port and the tunnel
@@ -265,10 +263,10 @@ export class Switch extends EventEmitter {
     this.checkOpen();
     this.handedOver = true;
     this.stopTimers();
-    await Promise.all(this.workers.map((w) => w.ask((request) => ({ type: 'stopReading', request }), { type: 'readingStopped', request: 0 })));
+    await Promise.all(this.workers.threads.map((w) => w.ask((request) => ({ type: 'stopReading', request }), { type: 'readingStopped', request: 0 })));
     const records = [...this.ports.values()];
     const numbers = [...records.map((r) => r.spec.number), ...(this.tunnel ? [TUNNEL_PORT] : [])];
-    await Promise.all(this.workers.flatMap((w) => numbers.map((n) => w.detach(n))));
+    await Promise.all(this.workers.threads.flatMap((w) => numbers.map((n) => w.detach(n))));
     this.log.info({ ports: records.length }, 'ports handed over');
     return {
       ports: records.map(({ spec }) => ({ name: spec.name, kind: spec.kind, vnetHdr: spec.vnetHdr, fd: spec.fd })),
@@ -286,7 +284,7 @@ export class Switch extends EventEmitter {
     this.topology.changed();
     this.refreshTunnel();
     record.owner.receiving--;
-    await Promise.all(this.workers.map((w) => w.detach(record.spec.number)));
+    await Promise.all(this.workers.threads.map((w) => w.detach(record.spec.number)));
     // Every worker has let go of the descriptor: now it may be closed and its number reused.
     native.close(record.spec.fd);
     this.log.info({ port: record.spec.number, name: record.spec.name }, 'port removed');
@@ -302,12 +300,12 @@ export class Switch extends EventEmitter {
   }
 
   async dumpFlows(): Promise<FlowDump[]> {
-    const answers = await Promise.all(this.workers.map((w) => w.ask((request) => ({ type: 'dumpFlows', request }), { type: 'flows', request: 0, flows: [] })));
+    const answers = await Promise.all(this.workers.threads.map((w) => w.ask((request) => ({ type: 'dumpFlows', request }), { type: 'flows', request: 0, flows: [] })));
     return answers.flatMap((a) => (a.type === 'flows' ? a.flows : []));
   }
 
   async flushFlows(): Promise<number> {
-    const answers = await Promise.all(this.workers.map((w) => w.ask((request) => ({ type: 'flushFlows', request }), { type: 'flushed', request: 0, removed: 0 })));
+    const answers = await Promise.all(this.workers.threads.map((w) => w.ask((request) => ({ type: 'flushFlows', request }), { type: 'flushed', request: 0, removed: 0 })));
     return answers.reduce((sum, a) => sum + (a.type === 'flushed' ? a.removed : 0), 0);
   }
 
@@ -415,7 +413,7 @@ export class Switch extends EventEmitter {
   }
 
   stats(): SwitchStats {
-    const { flows, drops, latency, tunnel } = datapathTotals(this.workers.map((w) => w.counters), this.tunnel !== null);
+    const { flows, drops, latency, tunnel } = datapathTotals(this.workers.threads.map((w) => w.counters), this.tunnel !== null);
     drops.neighborUnresolved += this.slowPath.stats.unresolved;
     const tables = this.topology.allMacTables().map((t) => t.table);
     return {
@@ -441,17 +439,7 @@ export class Switch extends EventEmitter {
     this.closed = true;
     this.stopTimers();
     this.remoteCaptures.stop();
-    await Promise.all(
-      this.workers.map(
-        (w) =>
-          new Promise<void>((resolve) => {
-            w.worker.once('exit', () => resolve());
-            w.post({ type: 'stop' });
-          }),
-      ),
-    );
-    this.workers.forEach(settle);
-    this.workers.forEach((w) => w.close());
+    await this.workers.stop();
     for (const record of this.ports.values()) native.close(record.spec.fd);
     this.ports.clear();
     if (this.tunnel) native.close(this.tunnel.fd);
@@ -472,46 +460,31 @@ export class Switch extends EventEmitter {
    *  workers run meanwhile, so the hold must come before the tunnel's map or a flow can send to
    *  the port, or a frame copied to the paused guest goes out unheld. */
   private attach(spec: PortSpec, owner: DatapathThread): void {
-    for (const w of this.workers) w.post({ type: 'addPort', port: spec, receive: w === owner });
+    for (const w of this.workers.threads) w.post({ type: 'addPort', port: spec, receive: w === owner });
     this.syncHolds();
   }
 
-  private startWorker(handle: DatapathThread): void {
-    const worker = new Worker(path.join(WORKERS_DIR, 'datapath.js'), {
-      workerData: { options: this.datapathOptions, counters: handle.counters.buffer, meters: this.meterBuffers, conntrack: this.topology.conntrack.buffer, wakeFd: handle.wakeFd },
-    });
-    handle.worker = worker;
-    worker.on('message', (message: FromDatapath) => this.onWorkerMessage(handle, message));
-    worker.on('error', (error) => this.log.error({ err: error }, 'datapath worker failed'));
-    worker.on('exit', (code) => {
-      if (!this.closed) this.workerDied(handle, code);
-    });
+  /** A datapath worker died by itself (a bug) and started again: it gets its ports back, and
+   *  what else it must know. */
+  private workerRestarted(thread: DatapathThread, code: number): void {
+    const owned = [...this.ports.values()].filter((p) => p.owner === thread);
+    this.log.error({ code, ports: owned.map((p) => p.spec.name) }, 'datapath worker exited: restarted');
+    for (const record of this.ports.values()) {
+      if (record.state === 'up') thread.post({ type: 'addPort', port: record.spec, receive: record.owner === thread });
+    }
+    for (const hold of this.arriving.holds()) thread.post(hold);
+    if (this.tunnel) {
+      thread.post({ type: 'addPort', port: this.tunnel, receive: thread === this.workers.first });
+      thread.post({ type: 'tunnelMap', ...this.tunnelMap() });
+    }
+    for (const capture of this.captures.running()) thread.post(capture);
+    this.emit('worker-restarted', { ports: owned.map((p) => p.spec.name) });
   }
 
-  /** A datapath worker ended by itself (a bug): settle what it owed, start another on the same
-   *  counters and give it back its ports, unless it keeps dying. */
-  private workerDied(handle: DatapathThread, code: number): void {
-    settle(handle);
-    const now = Date.now();
-    handle.restarts = [...handle.restarts.filter((t) => now - t < 60_000), now];
-    const owned = [...this.ports.values()].filter((p) => p.owner === handle);
-    if (handle.restarts.length > MAX_RESTARTS_PER_MINUTE) {
-      this.log.error({ code }, 'datapath worker keeps failing: not restarted');
-      for (const record of owned) if (record.state === 'up') this.setDown(record, 'datapath worker failed');
-      return;
-    }
-    this.log.error({ code, ports: owned.map((p) => p.spec.name) }, 'datapath worker exited: restarting it');
-    this.startWorker(handle);
-    for (const record of this.ports.values()) {
-      if (record.state === 'up') handle.post({ type: 'addPort', port: record.spec, receive: record.owner === handle });
-    }
-    for (const hold of this.arriving.holds()) handle.post(hold);
-    if (this.tunnel) {
-      handle.post({ type: 'addPort', port: this.tunnel, receive: handle === this.workers[0] });
-      handle.post({ type: 'tunnelMap', ...this.tunnelMap() });
-    }
-    for (const capture of this.captures.running()) handle.post(capture);
-    this.emit('worker-restarted', { ports: owned.map((p) => p.spec.name) });
+  /** A datapath worker that keeps dying is not started again: its ports are down. */
+  private workerGaveUp(thread: DatapathThread, code: number): void {
+    this.log.error({ code }, 'datapath worker keeps failing: not restarted');
+    for (const record of this.ports.values()) if (record.owner === thread && record.state === 'up') this.setDown(record, 'datapath worker failed');
   }
 
   private onWorkerMessage(handle: DatapathThread, message: FromDatapath): void {
@@ -526,10 +499,6 @@ export class Switch extends EventEmitter {
         return this.portFailed(message.number, message.errno);
       case 'guestRunning':
         return this.guestRunning(message.number);
-      case 'portRemoved':
-        handle.removals.get(message.number)?.();
-        handle.removals.delete(message.number);
-        return;
       case 'activeConnections':
         this.topology.conntrack.refresh(message.slots, Date.now());
         return;
@@ -541,12 +510,6 @@ export class Switch extends EventEmitter {
           const record = this.ports.get(s.port);
           if (record) this.topology.refreshStation(this.viewOf(record), s.vlanTci, s.mac, this.portViews());
         }
-        return;
-      case 'flows':
-      case 'flushed':
-      case 'readingStopped':
-        handle.replies.get(message.request)?.resolve(message);
-        handle.replies.delete(message.request);
     }
   }
 
@@ -575,7 +538,7 @@ export class Switch extends EventEmitter {
   private refreshTunnel(): void {
     if (!this.tunnel || this.closed) return;
     const map = this.tunnelMap();
-    for (const w of this.workers) w.post({ type: 'tunnelMap', ...map });
+    this.workers.post({ type: 'tunnelMap', ...map });
   }
 
   /** Frames the slow path sends: any worker may send on any port. */
@@ -587,7 +550,7 @@ export class Switch extends EventEmitter {
   }
 
   private transmit(frames: Transmission[]): void {
-    if (!this.closed) this.workers[0].post({ type: 'transmit', frames });
+    if (!this.closed) this.workers.first.post({ type: 'transmit', frames });
   }
 
   private portViews(): DatapathPortView[] {
@@ -606,7 +569,7 @@ export class Switch extends EventEmitter {
 
   private invalidate(tags: string[]): void {
     const generation = ++this.generation;
-    for (const w of this.workers) w.post({ type: 'invalidate', generation, tags });
+    this.workers.post({ type: 'invalidate', generation, tags });
   }
 
   /** A port's flows, its learned MACs, and every flood's output set depend on it. */
@@ -629,7 +592,7 @@ export class Switch extends EventEmitter {
   private setDown(record: PortRecord, reason: string): void {
     record.state = 'down';
     record.reason = reason;
-    for (const w of this.workers) w.post({ type: 'removePort', number: record.spec.number });
+    this.workers.post({ type: 'removePort', number: record.spec.number });
     this.topology.changed();
     this.forgetPort(record);
     this.log.warn({ port: record.spec.number, name: record.spec.name, reason }, 'port down');
@@ -678,7 +641,7 @@ export class Switch extends EventEmitter {
       ...(record.binding ? { binding: record.binding } : {}),
       state: record.state,
       ...(record.reason ? { reason: record.reason } : {}),
-      ...portTotals(this.workers.map((w) => w.counters), number),
+      ...portTotals(this.workers.threads.map((w) => w.counters), number),
     };
   }
 

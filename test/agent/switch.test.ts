@@ -29,7 +29,7 @@ test('a datapath worker that dies is restarted, and what it owed is answered', a
   t.teardown(() => sw.close());
   const restarted = new Promise((resolve) => sw.once('worker-restarted', resolve));
   // Reach the thread as a bug would: the switch keeps its workers to itself.
-  const threads = (sw as unknown as { workers: { worker: Worker }[] }).workers;
+  const threads = (sw as unknown as { workers: { threads: { worker: Worker }[] } }).workers.threads;
   const inFlight = sw.dumpFlows();
   await threads[0].worker.terminate();
   t.deepEqual(await inFlight, [], 'the request in flight is answered, not left hanging');
