@@ -7,6 +7,7 @@ import { Backlog, BACKLOG_BATCH, BACKLOG_RETRY_MS } from './backlog';
 import type { DatapathCounters } from './counters';
 import { HeldFrames } from './held-frames';
 import type { Port } from './port';
+import type { SentUntilRefused } from './port-output';
 import { countDropped } from './send-queue';
 import type { Scheduler } from './worker-loop';
 
@@ -20,9 +21,8 @@ const PORT_DOWN = dropCode('portDown');
 export interface ArrivalPorts {
   /** The port with this number, as the datapath has it now. */
   port(number: number): Port | undefined;
-  /** Sends `frames` to `port` in order until its device refuses one for want of room: how many
-   *  of them are done with. */
-  sendUntilRefused(port: Port, frames: Uint8Array[]): number;
+  /** Sends `frames` to `port` in order until its device refuses one for want of room. */
+  sendUntilRefused(port: Port, frames: Uint8Array[]): SentUntilRefused;
 }
 
 export class Arrivals {
@@ -84,7 +84,10 @@ export class Arrivals {
   private sendBacklog(port: Port): void {
     const backlog = port.backlog;
     if (!backlog) return; // the port went (forget)
-    if (port.up) backlog.taken(this.ports.sendUntilRefused(port, backlog.front(BACKLOG_BATCH)), this.clock());
+    if (port.up) {
+      const { taken, rest } = this.ports.sendUntilRefused(port, backlog.front(BACKLOG_BATCH));
+      backlog.taken(taken, this.clock(), rest);
+    }
     const ended = !port.up || backlog.size === 0 || backlog.givesUp(this.clock());
     countDropped(this.counters, port.number, backlog.takeDropped(), TX_ERROR);
     if (!ended) {

@@ -40,9 +40,11 @@ export class Backlog {
     return this.frames.slice(this.head, this.head + max);
   }
 
-  /** The device took the first `count` frames of those tried at `now`. */
-  taken(count: number, now: number): void {
-    if (count === 0) return;
+  /** The device took the first `count` frames of those tried at `now`, and of the next one
+   *  all but `rest` (null: none of it), which takes its place. */
+  taken(count: number, now: number, rest: Uint8Array[] | null = null): void {
+    if (rest) this.frames.splice(this.head + count, 1, ...rest);
+    else if (count === 0) return;
     this.head += count;
     this.lastTaken = now;
     if (this.head > 1024 && this.head * 2 > this.frames.length) {

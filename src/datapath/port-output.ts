@@ -24,6 +24,14 @@ const RATE_LIMITED = dropCode('rateLimited');
 const OFFLOAD_UNSUPPORTED = dropCode('offloadUnsupported');
 const NO_BUFFER = dropCode('noBuffer');
 
+/** How far a device took frames sent until it refused one: how many of them are done with, and
+ *  when it took the next one in part (a frame cut into segments for a port without vnet
+ *  headers), the segments it did not take, each a frame of its own (vnet header first). */
+export interface SentUntilRefused {
+  taken: number;
+  rest: Uint8Array[] | null;
+}
+
 /** What the output needs of the datapath. */
 export interface OutputContext {
   /** The port with this number, as the datapath has it now. */
@@ -113,10 +121,9 @@ export class PortOutput {
     this.dirty.length = 0;
   }
 
-  /** Sends `frames` to a port in order until its device refuses one for want of room: how many
-   *  of them are done with. A frame in segments that the device took in part is sent again
-   *  whole (a few segments twice). */
-  sendUntilRefused(port: Port, frames: Uint8Array[]): number {
+  /** Sends `frames` to a port in order until its device refuses one for want of room (see
+   *  SentUntilRefused). */
+  sendUntilRefused(port: Port, frames: Uint8Array[]): SentUntilRefused {
     this.context.flush();
     let staged = 0;
     for (; staged < frames.length && port.tx.sends < BACKLOG_BATCH; staged++) {
@@ -126,15 +133,18 @@ export class PortOutput {
       this.backlogSends[staged] = port.tx.sends;
     }
     const done = sendQueue(this.io, this.arena, port, this.counters, true);
+    let taken = 0;
+    while (done >= 0 && taken < staged && this.backlogSends[taken] <= done) taken++;
+    // The device took the first segments of the next frame: the others are what is left of it.
+    const partFrom = taken === 0 ? 0 : this.backlogSends[taken - 1];
+    const rest = done > partFrom && taken < staged ? port.tx.framesOf(this.arena, done, this.backlogSends[taken], VNET_HEADER_BYTES) : null;
     port.tx.clear();
     this.context.flush();
     if (done < 0) {
       this.context.fail(port, -done);
-      return staged;
+      return { taken: staged, rest: null };
     }
-    let taken = 0;
-    while (taken < staged && this.backlogSends[taken] <= done) taken++;
-    return taken;
+    return { taken, rest };
   }
 
   /** The port is gone: what waited in its shaper goes with it. */

@@ -37,6 +37,22 @@ export class TxQueue {
     if (++this.sends < TX_SENDS) this.pieces[this.sends] = this.bytes[this.sends] = 0;
   }
 
+  /** Sends [from, to), each copied whole after `headroom` zero bytes: what a device did not
+   *  take of a frame in segments, kept as frames of their own. */
+  framesOf(arena: Uint8Array, from: number, to: number, headroom: number): Uint8Array[] {
+    let piece = 0;
+    for (let i = 0; i < from; i++) piece += this.pieces[i];
+    const frames: Uint8Array[] = [];
+    for (let i = from; i < to; i++) {
+      const frame = new Uint8Array(headroom + this.bytes[i]);
+      for (let end = piece + this.pieces[i], at = headroom; piece < end; at += this.lengths[piece++]) {
+        frame.set(arena.subarray(this.offsets[piece], this.offsets[piece] + this.lengths[piece]), at);
+      }
+      frames.push(frame);
+    }
+    return frames;
+  }
+
   clear(): void {
     this.sends = this.used = 0;
     this.pieces[0] = this.bytes[0] = 0;

@@ -7,6 +7,7 @@ import { Datapath, DatapathCounters, DEFAULT_DATAPATH_OPTIONS, FromDatapath, new
 import { ConnTable, dropCode, KEY_WORDS } from '../../src/flow';
 import { RecordingIo } from '../helpers/recording-io';
 import { udpDatagram } from '../helpers/frames';
+import { cutSuperFrame, superFrame } from '../helpers/super-frame';
 
 const ENOBUFS = 105;
 const ENETDOWN = 100;
@@ -37,15 +38,15 @@ const frame = (n: number) => {
 
 /** Port 1 forwards to port 2 (the arriving guest's, which takes `room` sends and then refuses
  *  with ENOBUFS), its flow cached; port 2 holds frames 1..`held` with a window of `windowMs`.
- *  What is counted, counts from then. */
-function heldFrames(held: number, windowMs: number) {
+ *  What is counted, counts from then. Port 2 takes vnet headers unless `plain`. */
+function heldFrames(held: number, windowMs: number, plain = false) {
   const io = new RecordingIo();
   const timers = new ManualTimers();
   const counters = new DatapathCounters();
   const messages: FromDatapath[] = [];
   const datapath = new Datapath(DEFAULT_DATAPATH_OPTIONS, counters, new PortMeters(newPortMeterBuffers()), new ConnTable(64), (m) => messages.push(m), io, timers);
   datapath.addPort({ number: 1, name: 'vm', kind: 'packet', fd: VM, vnetHdr: true }, true);
-  datapath.addPort({ number: 2, name: 'guest', kind: 'packet', fd: GUEST, vnetHdr: true }, true);
+  datapath.addPort({ number: 2, name: 'guest', kind: 'packet', fd: GUEST, vnetHdr: !plain }, true);
   io.frames.set(VM, [frame(0)]);
   datapath.drain(1);
   for (const m of messages.splice(0)) {
@@ -68,6 +69,8 @@ function heldFrames(held: number, windowMs: number) {
   const count = (at: number) => v[at] - before[at];
   return {
     datapath, timers, device, arrive, messages,
+    /** What the guest's port sent, in order. */
+    sent: () => io.sent.filter((s) => s.fd === GUEST).map((s) => s.bytes),
     /** The numbers of the frames the guest's port sent, in order. */
     received: () => io.sent.filter((s) => s.fd === GUEST).map((s) => s.bytes[s.bytes.length - 1]),
     counted: () => ({
@@ -142,4 +145,21 @@ test('a port removed while its frames are held, or wait in its backlog, counts t
   t.deepEqual(behind.received(), [1, 2, 3], 'nothing more is sent');
   t.is(behind.timers.pending.length, 0, 'nor tried again');
   t.like(behind.counted(), { txPackets: 3, txDropped: 17, portDown: 17 });
+});
+
+test('a frame in segments that the device took in part: the segments it did not take go next, each once', (t) => {
+  const guest = heldFrames(1, 500, true);
+  // A super-frame held behind frame 1, cut into three segments for a port without vnet headers.
+  const big = superFrame({ payload: 2500, mss: 1000 });
+  guest.datapath.transmit([{ frame: big, actions: [{ type: 'output', port: 2 }] }]);
+  guest.arrive(2);
+  guest.device.room = 2;
+  guest.datapath.release(2);
+  const segments = cutSuperFrame(big).found;
+  t.deepEqual(guest.sent(), [frame(1), segments[0]], 'frame 1 and the first segment');
+
+  guest.device.room = 100;
+  guest.timers.fire();
+  t.deepEqual(guest.sent(), [frame(1), ...segments, frame(2)], 'the other two segments once, then frame 2');
+  t.like(guest.counted(), { txPackets: 5, txDropped: 0, txError: 0 });
 });
