@@ -208,7 +208,12 @@ export class Switch extends EventEmitter {
     const vnetHdr = config.vnetHdr ?? true;
     let fd = -1;
     try {
-      fd = this.inherited?.take(config.name, config.kind, vnetHdr) ?? (config.kind === 'tap' ? native.openTap(config.name, vnetHdr) : native.openPacket(config.name, vnetHdr, this.ringSlots));
+      const inherited = this.inherited?.take(config.name, config.kind, vnetHdr);
+      if (inherited?.ringSlots !== undefined && inherited.ringSlots !== this.ringSlots) {
+        // Resizing would free the ring with the frames the predecessor left in it.
+        this.log.warn({ name: config.name, ringSlots: inherited.ringSlots, configured: this.ringSlots }, 'port taken over keeps its receive ring: ringSlots applies to ports opened anew (after a restart, not a takeover)');
+      }
+      fd = inherited?.fd ?? (config.kind === 'tap' ? native.openTap(config.name, vnetHdr) : native.openPacket(config.name, vnetHdr, this.ringSlots));
       if (config.kind === 'tap') native.setLinkUp(config.name);
     } catch (error) {
       if (fd >= 0) native.close(fd);

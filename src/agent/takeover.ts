@@ -62,13 +62,15 @@ export class InheritedDescriptors {
     return this.ports.size + (this.tunnel === undefined ? 0 : 1);
   }
 
-  /** The descriptor of interface `name` opened as `kind` with or without vnet headers, once. */
-  take(name: string, kind: PortKind, vnetHdr: boolean): number | undefined {
+  /** The descriptor of interface `name` opened as `kind` with or without vnet headers, once;
+   *  with the slots of its receive ring, which it keeps, if it has one. */
+  take(name: string, kind: PortKind, vnetHdr: boolean): { fd: number; ringSlots?: number } | undefined {
     const port = this.ports.get(name);
     if (!port || port.kind !== kind || port.vnetHdr !== vnetHdr) return undefined;
     this.ports.delete(name);
-    if (port.ring) native.adoptRing(port.fd, port.ring.slots, port.ring.head);
-    return port.fd;
+    if (!port.ring) return { fd: port.fd };
+    native.adoptRing(port.fd, port.ring.slots, port.ring.head);
+    return { fd: port.fd, ringSlots: port.ring.slots };
   }
 
   takeTunnel(): number | undefined {
