@@ -43,12 +43,8 @@ export class TxQueue {
     let piece = 0;
     for (let i = 0; i < from; i++) piece += this.pieces[i];
     const frames: Uint8Array[] = [];
-    for (let i = from; i < to; i++) {
-      const frame = new Uint8Array(headroom + this.bytes[i]);
-      for (let end = piece + this.pieces[i], at = headroom; piece < end; at += this.lengths[piece++]) {
-        frame.set(arena.subarray(this.offsets[piece], this.offsets[piece] + this.lengths[piece]), at);
-      }
-      frames.push(frame);
+    for (let i = from; i < to; piece += this.pieces[i++]) {
+      frames.push(gather(arena, this.offsets.subarray(piece), this.lengths.subarray(piece), this.pieces[i], headroom));
     }
     return frames;
   }
@@ -59,11 +55,12 @@ export class TxQueue {
   }
 }
 
-/** Pieces [0, count) of the arena as one frame, copied: for a frame kept past its batch. */
-export function gather(arena: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): Uint8Array {
-  let total = 0;
+/** Pieces [0, count) of the arena as one frame, copied after `headroom` zero bytes: for a frame
+ *  kept past its batch. */
+export function gather(arena: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, headroom = 0): Uint8Array {
+  let total = headroom;
   for (let i = 0; i < count; i++) total += lengths[i];
   const frame = new Uint8Array(total);
-  for (let i = 0, at = 0; i < count; at += lengths[i++]) frame.set(arena.subarray(offsets[i], offsets[i] + lengths[i]), at);
+  for (let i = 0, at = headroom; i < count; at += lengths[i++]) frame.set(arena.subarray(offsets[i], offsets[i] + lengths[i]), at);
   return frame;
 }
