@@ -49,6 +49,11 @@ export class DatapathWorkers {
     for (const thread of this.threads) thread.post(message);
   }
 
+  /** Asks every worker: their answers, `fallback` for one that died first. */
+  ask(build: (request: number) => ToDatapath, fallback: FromDatapath): Promise<FromDatapath[]> {
+    return Promise.all(this.threads.map((thread) => thread.ask(build, fallback)));
+  }
+
   /** Stops every worker, and answers what they still owed. */
   async stop(): Promise<void> {
     this.stopped = true;

@@ -177,7 +177,7 @@ export class Switch extends EventEmitter {
       natShortages: (shortages) => this.emit('nat-shortages', shortages),
       probeReplies: (frames) => this.emit('probe-replies', frames),
     });
-    if (this.tunnel) for (const w of this.workers.threads) w.post({ type: 'addPort', port: this.tunnel, receive: w === this.workers.first });
+    this.attachTunnel();
     this.timers.push(
       setInterval(() => this.links.check(), LINK_CHECK_MS),
       setInterval(() => this.ageMacs(), MAC_AGING_CHECK_MS),
@@ -257,7 +257,7 @@ export class Switch extends EventEmitter {
     }
     if (!this.underlay || this.tunnel) return;
     this.tunnel = openTunnel(this.underlay, inherited?.takeTunnel());
-    for (const w of this.workers.threads) w.post({ type: 'addPort', port: this.tunnel, receive: w === this.workers.first });
+    this.attachTunnel();
   }
 
   /** For the agent that takes over from this one (takeover.ts): every port and the tunnel
@@ -268,7 +268,7 @@ export class Switch extends EventEmitter {
     this.checkOpen();
     this.handedOver = true;
     this.stopTimers();
-    await Promise.all(this.workers.threads.map((w) => w.ask((request) => ({ type: 'stopReading', request }), { type: 'readingStopped', request: 0 })));
+    await this.workers.ask((request) => ({ type: 'stopReading', request }), { type: 'readingStopped', request: 0 });
     const records = [...this.ports.values()];
     const numbers = [...records.map((r) => r.spec.number), ...(this.tunnel ? [TUNNEL_PORT] : [])];
     await Promise.all(this.workers.threads.flatMap((w) => numbers.map((n) => w.detach(n))));
@@ -305,12 +305,12 @@ export class Switch extends EventEmitter {
   }
 
   async dumpFlows(): Promise<FlowDump[]> {
-    const answers = await Promise.all(this.workers.threads.map((w) => w.ask((request) => ({ type: 'dumpFlows', request }), { type: 'flows', request: 0, flows: [] })));
+    const answers = await this.workers.ask((request) => ({ type: 'dumpFlows', request }), { type: 'flows', request: 0, flows: [] });
     return answers.flatMap((a) => (a.type === 'flows' ? a.flows : []));
   }
 
   async flushFlows(): Promise<number> {
-    const answers = await Promise.all(this.workers.threads.map((w) => w.ask((request) => ({ type: 'flushFlows', request }), { type: 'flushed', request: 0, removed: 0 })));
+    const answers = await this.workers.ask((request) => ({ type: 'flushFlows', request }), { type: 'flushed', request: 0, removed: 0 });
     return answers.reduce((sum, a) => sum + (a.type === 'flushed' ? a.removed : 0), 0);
   }
 
@@ -464,6 +464,11 @@ export class Switch extends EventEmitter {
   /** Gives a port to every worker, and with it its hold when its VM is arriving here: the
    *  workers run meanwhile, so the hold must come before the tunnel's map or a flow can send to
    *  the port, or a frame copied to the paused guest goes out unheld. */
+  /** Gives every worker the tunnel's socket, when there is one; the first receives on it. */
+  private attachTunnel(): void {
+    if (this.tunnel) for (const w of this.workers.threads) w.post({ type: 'addPort', port: this.tunnel, receive: w === this.workers.first });
+  }
+
   private attach(spec: PortSpec, owner: DatapathThread): void {
     for (const w of this.workers.threads) w.post({ type: 'addPort', port: spec, receive: w === owner });
     this.syncHolds();
