@@ -106,6 +106,8 @@ export class Switch extends EventEmitter {
   private readonly links: PortLinks;
   /** What the agent this one took over from gave (inherit). */
   private inherited: InheritedDescriptors | undefined;
+  /** What that agent dropped in handing over, by reason: counted on in this one's drops. */
+  private inheritedDrops: Record<string, number> = {};
   private readonly underlay: string | undefined;
   private traced: TopologySimulation | null = null;
   /** The VXLAN tunnel's socket, when this host has an underlay address. */
@@ -252,6 +254,8 @@ export class Switch extends EventEmitter {
   inherit(inherited: InheritedDescriptors | null): void {
     this.checkOpen();
     this.inherited = inherited ?? undefined;
+    this.inheritedDrops = inherited?.dropped ?? {};
+    if (Object.keys(this.inheritedDrops).length > 0) this.log.warn({ dropped: this.inheritedDrops }, 'takeover: the old agent dropped frames that waited for their ports as it handed them over (counted here)');
     if (inherited?.connections && !this.topology.conntrack.restore(inherited.connections)) {
       this.log.warn('takeover: the old agent tracked connections in a table of another size (conntrackSize changed): they are tracked anew');
     }
@@ -271,12 +275,15 @@ export class Switch extends EventEmitter {
     await this.workers.ask((request) => ({ type: 'stopReading', request }), { type: 'readingStopped', request: 0 });
     const records = [...this.ports.values()];
     const numbers = [...records.map((r) => r.spec.number), ...(this.tunnel ? [TUNNEL_PORT] : [])];
+    const before = this.stats().drops;
     await Promise.all(this.workers.threads.flatMap((w) => numbers.map((n) => w.detach(n))));
-    this.log.info({ ports: records.length }, 'ports handed over');
+    const dropped = Object.fromEntries(Object.entries(this.stats().drops).map(([reason, n]) => [reason, n - before[reason]] as const).filter(([, n]) => n > 0));
+    this.log.info({ ports: records.length, dropped }, 'ports handed over');
     return {
       ports: records.map(({ spec }) => ({ name: spec.name, kind: spec.kind, vnetHdr: spec.vnetHdr, fd: spec.fd })),
       tunnel: this.tunnel?.fd ?? null,
       connections: this.topology.conntrack.copy(),
+      dropped,
     };
   }
 
@@ -420,6 +427,7 @@ export class Switch extends EventEmitter {
   stats(): SwitchStats {
     const { flows, drops, latency, tunnel } = datapathTotals(this.workers.threads.map((w) => w.counters), this.tunnel !== null);
     drops.neighborUnresolved += this.slowPath.stats.unresolved;
+    for (const [reason, n] of Object.entries(this.inheritedDrops)) if (reason in drops) drops[reason] += n;
     const tables = this.topology.allMacTables().map((t) => t.table);
     return {
       ports: this.ports.size,

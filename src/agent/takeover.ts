@@ -21,6 +21,10 @@ export interface HandedOver {
   ports: { name: string; kind: PortKind; vnetHdr: boolean; fd: number }[];
   tunnel: number | null;
   connections: Uint8Array;
+  /** What it dropped in handing over, by reason: frames held for arriving guests, or waiting
+   *  for their device, which the ports took with them. Its counters end with it: the
+   *  successor's count them on. */
+  dropped: Record<string, number>;
 }
 
 /** Where the connection table goes, in the (private) state directory both agents share. */
@@ -34,6 +38,8 @@ type Ring = { slots: number; head: number };
 interface Description {
   ports: { name: string; kind: PortKind; vnetHdr: boolean; ring?: Ring }[];
   tunnel: boolean;
+  /** Absent from an older agent. */
+  dropped?: Record<string, number>;
 }
 
 /** The old agent's side: gives `handed` to the listener at `socket`. */
@@ -43,7 +49,7 @@ export function giveTo(socket: string, handed: HandedOver, stateDir: string): vo
     const ring = native.ringOf(fd);
     return { name, kind, vnetHdr, ...(ring ? { ring } : {}) };
   });
-  const description: Description = { ports, tunnel: handed.tunnel !== null };
+  const description: Description = { ports, tunnel: handed.tunnel !== null, dropped: handed.dropped };
   native.sendHandover(socket, [...handed.ports.map((p) => p.fd), ...(handed.tunnel !== null ? [handed.tunnel] : [])], JSON.stringify(description));
 }
 
@@ -51,9 +57,12 @@ export function giveTo(socket: string, handed: HandedOver, stateDir: string): vo
 export class InheritedDescriptors {
   private readonly ports = new Map<string, { kind: PortKind; vnetHdr: boolean; fd: number; ring?: Ring }>();
   private tunnel: number | undefined;
+  /** What the old agent dropped in handing over, by reason (HandedOver.dropped). */
+  readonly dropped: Record<string, number>;
 
   /** `connections`: the old agent's connection table, as ConnTable.copy gave it. */
   constructor(fds: readonly number[], description: Description, readonly connections: Uint8Array | null) {
+    this.dropped = description.dropped ?? {};
     description.ports.forEach((p, i) => this.ports.set(p.name, { kind: p.kind, vnetHdr: p.vnetHdr, fd: fds[i], ...(p.ring ? { ring: p.ring } : {}) }));
     if (description.tunnel) this.tunnel = fds[description.ports.length];
   }

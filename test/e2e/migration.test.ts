@@ -5,7 +5,7 @@
 import { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import test from 'ava';
-import { eventually, Lab, overlayAgentArgs, overlayHosts, ping, pingUntilStopped, sleep, startAgent, vmOn, WAIT_MS } from '../../examples/lab';
+import { eventually, Lab, overlayAgentArgs, overlayHosts, ping, pingUntilStopped, processGone, sleep, startAgent, vmOn, WAIT_MS } from '../../examples/lab';
 
 
 const VM_MAC = '52:54:00:12:34:56';
@@ -158,4 +158,31 @@ test('abort goes back to the source, a deadline ends a forgotten migration, and 
   t.regex(metrics, /vswitch_migrations_expired_total 1/);
   t.true(await eventually(async () => !(await restarted.ports()).some((p) => p.name === 'tapd')), 'bound on one host again, not two');
   t.like(await api.request('GET', `/v1/bindings/${port}`), { host: ids[0] });
+});
+
+test('an agent taken over while it holds frames for an arriving guest: the frames it drops in handing over are counted on by its successor', async (t) => {
+  const lab = new Lab();
+  t.teardown(() => lab.cleanup());
+  const { hosts, agents, ids, vm, peer, api, port } = await threeHosts(lab);
+  const guest = pausedGuest(lab, hosts[1].ns, 'tapd');
+  await guest.started;
+  await lab.ip(hosts[1].ns, 'link', 'set', 'tapd', 'up');
+  // The VM at the source sends nothing: no mark lets go of what host 2 holds.
+  await lab.ip(vm, 'link', 'set', 'eth0', 'down');
+  await api.request('POST', '/v1/migrations', { port, destinationHost: ids[1], interface: 'tapd' });
+  t.true(await eventually(async () => (await agents[1].ports()).some((p) => p.name === 'tapd' && p.state === 'up')), 'host 2 attached the arriving interface');
+  const copies = async () => (await agents[1].stats()).tunnel?.rxPackets ?? 0;
+  const before = await copies();
+  const pings = lab.spawn(peer, 'ping', ['-q', '-i', '0.01', VM_IP]);
+  t.true(await eventually(async () => (await copies()) >= before + 20), 'host 2 receives the copies it holds');
+  t.falsy((await agents[1].stats()).drops.portDown, 'nothing counted lost at host 2 yet');
+
+  const successor = await startAgent(lab, hosts[1].ns, [...overlayAgentArgs(hosts[1].address), '--takeover'], agents[1].stateDir);
+  // Its control socket answers for the old agent until that one is gone.
+  t.true(await eventually(async () => processGone(agents[1].pid)), 'the old agent exits once it has handed over');
+  t.true(await eventually(async () => (await successor.ports().catch(() => [])).some((p) => p.name === 'tapd')), 'the successor took the arriving interface');
+  pings.kill();
+  const drops = (await successor.stats()).drops;
+  t.true(drops.portDown > 0, `what the old agent held went with its ports, and the successor counts it: ${JSON.stringify(drops)}`);
+  t.regex(successor.log(), /"dropped":\{[^}]*"portDown":\d+.*the old agent dropped frames that waited for their ports/);
 });
