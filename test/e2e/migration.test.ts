@@ -4,7 +4,7 @@
 // migration benchmark.
 import { ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import test from 'ava';
+import test, { ExecutionContext } from 'ava';
 import { eventually, Lab, overlayAgentArgs, overlayHosts, ping, pingUntilStopped, processGone, sleep, startAgent, vmOn, WAIT_MS } from '../../examples/lab';
 
 
@@ -43,13 +43,20 @@ function pausedGuest(lab: Lab, ns: string, name: string): { process: ChildProces
   return { process, lines, started: ready };
 }
 
-test('begin mirrors to the destination, which holds; the guest resumes there and gets the held pings; commit moves every flow', async (t) => {
+/** Three hosts in a lab the test removes, and the incoming "QEMU", paused, on host 2's tap
+ *  `tapd`, which is up. */
+async function arriving(t: ExecutionContext) {
   const lab = new Lab();
   t.teardown(() => lab.cleanup());
-  const { hosts, agents, ids, vm, peer, api, port } = await threeHosts(lab);
-  const guest = pausedGuest(lab, hosts[1].ns, 'tapd');
+  const hosts = await threeHosts(lab);
+  const guest = pausedGuest(lab, hosts.hosts[1].ns, 'tapd');
   await guest.started;
-  await lab.ip(hosts[1].ns, 'link', 'set', 'tapd', 'up');
+  await lab.ip(hosts.hosts[1].ns, 'link', 'set', 'tapd', 'up');
+  return { lab, guest, ...hosts };
+}
+
+test('begin mirrors to the destination, which holds; the guest resumes there and gets the held pings; commit moves every flow', async (t) => {
+  const { lab, guest, hosts, agents, ids, vm, peer, api, port } = await arriving(t);
 
   // Begin (as the hook does at the destination's prepare): the port is bound on host 2 too.
   const begun = await api.request<{ state: string }>('POST', '/v1/migrations', { port, destinationHost: ids[1], interface: 'tapd' });
@@ -124,12 +131,7 @@ test('a resumed guest whose tap takes a few frames at a time gets every held fra
 });
 
 test('abort goes back to the source, a deadline ends a forgotten migration, and a migration outlives an agent restart', async (t) => {
-  const lab = new Lab();
-  t.teardown(() => lab.cleanup());
-  const { hosts, agents, ids, peer, api, port } = await threeHosts(lab);
-  const guest = pausedGuest(lab, hosts[1].ns, 'tapd');
-  await guest.started;
-  await lab.ip(hosts[1].ns, 'link', 'set', 'tapd', 'up');
+  const { lab, hosts, agents, ids, peer, api, port } = await arriving(t);
   const attached = async () => (await agents[1].ports()).some((p) => p.name === 'tapd');
 
   await api.request('POST', '/v1/migrations', { port, destinationHost: ids[1], interface: 'tapd' });
@@ -161,12 +163,7 @@ test('abort goes back to the source, a deadline ends a forgotten migration, and 
 });
 
 test('an agent taken over while it holds frames for an arriving guest: the frames it drops in handing over are counted on by its successor', async (t) => {
-  const lab = new Lab();
-  t.teardown(() => lab.cleanup());
-  const { hosts, agents, ids, vm, peer, api, port } = await threeHosts(lab);
-  const guest = pausedGuest(lab, hosts[1].ns, 'tapd');
-  await guest.started;
-  await lab.ip(hosts[1].ns, 'link', 'set', 'tapd', 'up');
+  const { lab, hosts, agents, ids, vm, peer, api, port } = await arriving(t);
   // The VM at the source sends nothing: no mark lets go of what host 2 holds.
   await lab.ip(vm, 'link', 'set', 'eth0', 'down');
   await api.request('POST', '/v1/migrations', { port, destinationHost: ids[1], interface: 'tapd' });
