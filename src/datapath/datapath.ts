@@ -139,8 +139,7 @@ export class Datapath implements FrameSink {
   ) {
     this.arena = new Uint8Array(options.batch * SLOT_BYTES + SCRATCH_BYTES);
     this.executor = new ActionExecutor(this.arena, options.batch * SLOT_BYTES, SCRATCH_BYTES);
-    this.outputs = new PortOutput({
-      port: (n) => this.ports[n],
+    this.outputs = new PortOutput(this.ports, {
       now: () => this.clock(),
       drop: (reasonCode) => this.drop(reasonCode),
       dropAt: (port, reasonCode) => this.dropAt(port, reasonCode),

@@ -34,8 +34,6 @@ export interface SentUntilRefused {
 
 /** What the output needs of the datapath. */
 export interface OutputContext {
-  /** The port with this number, as the datapath has it now. */
-  port(number: number): Port | undefined;
   /** The clock (ms) held frames are stamped with. */
   now(): number;
   /** A drop of the frame being forwarded, counted against its in-port. */
@@ -56,6 +54,8 @@ export class PortOutput {
   private readonly shaper: Shaper;
 
   constructor(
+    /** The datapath's ports by number, as it has them now (read per frame: no call). */
+    private readonly ports: readonly (Port | undefined)[],
     private readonly context: OutputContext,
     private readonly arena: Uint8Array,
     private readonly executor: ActionExecutor,
@@ -71,7 +71,7 @@ export class PortOutput {
 
   /** A frame (vnet header at `at`) to port `number`. */
   output(number: number, arena: Uint8Array, at: number, length: number): void {
-    const port = this.context.port(number);
+    const port = this.ports[number];
     if (port === undefined || !port.up) return this.context.drop(PORT_DOWN);
     if (this.meters.limits(number, Meter.toPort) && (this.shaper.waiting(number) || !this.meters.take(number, Meter.toPort, length - VNET_HEADER_BYTES))) {
       return this.shape(number, arena.slice(at, at + length));
@@ -81,7 +81,7 @@ export class PortOutput {
 
   /** A frame in pieces of the arena (a merged run, vnet header first) to a port with vnet headers. */
   outputPieces(number: number, offsets: Uint32Array, lengths: Uint32Array, count: number): void {
-    const port = this.context.port(number);
+    const port = this.ports[number];
     if (port === undefined || !port.up) return this.context.drop(PORT_DOWN);
     if (this.meters.limits(number, Meter.toPort)) {
       let bytes = -VNET_HEADER_BYTES;
@@ -160,7 +160,7 @@ export class PortOutput {
 
   /** Sends the frames whose turn has come; the rest wait for the next refill. */
   private releaseShaped(number: number): void {
-    const port = this.context.port(number);
+    const port = this.ports[number];
     if (port === undefined || !port.up) return this.shaper.forget(number);
     for (let frame = this.shaper.head(number); frame; frame = this.shaper.head(number)) {
       const wait = this.meters.waitMs(number, Meter.toPort, frame.length - VNET_HEADER_BYTES);
