@@ -9,10 +9,10 @@ import pino, { Logger } from 'pino';
 import { Piscina } from 'piscina';
 import {
   DatapathOptions, DEFAULT_DATAPATH_OPTIONS, FlowDump, FrameBatch, FromDatapath, native, newPortMeterBuffers,
-  PortMeters, PortSpec, Transmission, TUNNEL_PORT, TunnelMap,
+  PortMeters, PortSpec, Transmission, TUNNEL_PORT,
 } from '../datapath';
 import { connectionTag, FlowKeyExtractor, KEY_WORDS } from '../flow';
-import { formatMac, parseIpv4, VNET_HEADER_BYTES, VXLAN_UDP_PORT } from '../packet';
+import { formatMac, VNET_HEADER_BYTES } from '../packet';
 import {
   CONNTRACK_SPACE_TAG, decodeState, floodTag, LearnedStation, macClock, macTag, portTag, SimulationResult, TABLE_SPACE_TAG, TopologySimulation, TopologyState, vportTag,
 } from '../simulation';
@@ -24,6 +24,7 @@ import type { DatapathThread } from './datapath-thread';
 import { DatapathWorkers } from './datapath-workers';
 import { AppliedChanges, DatapathPortView, HostTopology, LOCAL_BRIDGE, TopologyChange, VTEP_PORT_BASE } from './host-topology';
 import { GatewayAnnouncer } from './gateway-announcer';
+import { HostTunnel } from './host-tunnel';
 import { PortConfig, PortInfo, PortState, validatePortConfig } from './port-config';
 import { applyPortLimits } from './port-limits';
 import { SlowPath, SlowPathStats } from './slow-path';
@@ -108,10 +109,8 @@ export class Switch extends EventEmitter {
   private inherited: InheritedDescriptors | undefined;
   /** What that agent dropped in handing over, by reason: counted on in this one's drops. */
   private inheritedDrops: Record<string, number> = {};
-  private readonly underlay: string | undefined;
   private traced: TopologySimulation | null = null;
-  /** The VXLAN tunnel's socket, when this host has an underlay address. */
-  private tunnel: PortSpec | null = null;
+  private readonly tunnel: HostTunnel;
   private readonly macAgingSeconds: number;
   /** Migrations from this host that their deadline ended (the agent counts them). */
   migrationsExpired = 0;
@@ -155,10 +154,10 @@ export class Switch extends EventEmitter {
       setDown: (record, reason) => this.setDown(record, reason),
       takeUp: (record) => this.takeUp(record),
     }, this.ringSlots, this.log);
-    this.underlay = options.underlay;
+    this.tunnel = new HostTunnel(options.underlay, this.topology);
     // Before any thread starts: a bad underlay address is refused with nothing to clean up.
     // Taking over, the tunnel's socket is the predecessor's (inherit).
-    if (options.underlay && !options.awaitingHandover) this.tunnel = openTunnel(options.underlay, undefined);
+    if (!options.awaitingHandover) this.tunnel.open();
     this.workers = new DatapathWorkers(options.datapathWorkers ?? 1, { options: this.datapathOptions, meters: this.meterBuffers, conntrack: this.topology.conntrack.buffer }, {
       message: (thread, message) => this.onWorkerMessage(thread, message),
       restarted: (thread, code) => this.workerRestarted(thread, code),
@@ -259,8 +258,8 @@ export class Switch extends EventEmitter {
     if (inherited?.connections && !this.topology.conntrack.restore(inherited.connections)) {
       this.log.warn('takeover: the old agent tracked connections in a table of another size (conntrackSize changed): they are tracked anew');
     }
-    if (!this.underlay || this.tunnel) return;
-    this.tunnel = openTunnel(this.underlay, inherited?.takeTunnel());
+    if (!this.tunnel.awaited) return;
+    this.tunnel.open(inherited?.takeTunnel());
     this.attachTunnel();
   }
 
@@ -274,14 +273,14 @@ export class Switch extends EventEmitter {
     this.stopTimers();
     await this.workers.ask((request) => ({ type: 'stopReading', request }), { type: 'readingStopped', request: 0 });
     const records = [...this.ports.values()];
-    const numbers = [...records.map((r) => r.spec.number), ...(this.tunnel ? [TUNNEL_PORT] : [])];
+    const numbers = [...records.map((r) => r.spec.number), ...(this.tunnel.fd !== null ? [TUNNEL_PORT] : [])];
     const before = this.stats().drops;
     await Promise.all(this.workers.threads.flatMap((w) => numbers.map((n) => w.detach(n))));
     const dropped = Object.fromEntries(Object.entries(this.stats().drops).map(([reason, n]) => [reason, n - before[reason]] as const).filter(([, n]) => n > 0));
     this.log.info({ ports: records.length, dropped }, 'ports handed over');
     return {
       ports: records.map(({ spec }) => ({ name: spec.name, kind: spec.kind, vnetHdr: spec.vnetHdr, fd: spec.fd })),
-      tunnel: this.tunnel?.fd ?? null,
+      tunnel: this.tunnel.fd,
       connections: this.topology.conntrack.copy(),
       dropped,
     };
@@ -425,7 +424,7 @@ export class Switch extends EventEmitter {
   }
 
   stats(): SwitchStats {
-    const { flows, drops, latency, tunnel } = datapathTotals(this.workers.threads.map((w) => w.counters), this.tunnel !== null);
+    const { flows, drops, latency, tunnel } = datapathTotals(this.workers.threads.map((w) => w.counters), this.tunnel.fd !== null);
     drops.neighborUnresolved += this.slowPath.stats.unresolved;
     for (const [reason, n] of Object.entries(this.inheritedDrops)) if (reason in drops) drops[reason] += n;
     const tables = this.topology.allMacTables().map((t) => t.table);
@@ -455,7 +454,7 @@ export class Switch extends EventEmitter {
     await this.workers.stop();
     for (const record of this.ports.values()) native.close(record.spec.fd);
     this.ports.clear();
-    if (this.tunnel) native.close(this.tunnel.fd);
+    this.tunnel.close();
     await this.pool.destroy();
   }
 
@@ -469,14 +468,14 @@ export class Switch extends EventEmitter {
     applyPortLimits(this.meters, [...this.ports.values()].map((r) => ({ number: r.spec.number, qos: r.binding ? this.topology.qosOf(r.binding) : undefined })));
   }
 
+  /** Gives every worker the tunnel, when there is one; the first receives on it. */
+  private attachTunnel(): void {
+    for (const w of this.workers.threads) this.tunnel.attach(w === this.workers.first, this.portViews()).forEach((m) => w.post(m));
+  }
+
   /** Gives a port to every worker, and with it its hold when its VM is arriving here: the
    *  workers run meanwhile, so the hold must come before the tunnel's map or a flow can send to
    *  the port, or a frame copied to the paused guest goes out unheld. */
-  /** Gives every worker the tunnel's socket, when there is one; the first receives on it. */
-  private attachTunnel(): void {
-    if (this.tunnel) for (const w of this.workers.threads) w.post({ type: 'addPort', port: this.tunnel, receive: w === this.workers.first });
-  }
-
   private attach(spec: PortSpec, owner: DatapathThread): void {
     for (const w of this.workers.threads) w.post({ type: 'addPort', port: spec, receive: w === owner });
     this.syncHolds();
@@ -491,10 +490,7 @@ export class Switch extends EventEmitter {
       if (record.state === 'up') thread.post({ type: 'addPort', port: record.spec, receive: record.owner === thread });
     }
     for (const hold of this.arriving.holds()) thread.post(hold);
-    if (this.tunnel) {
-      thread.post({ type: 'addPort', port: this.tunnel, receive: thread === this.workers.first });
-      thread.post({ type: 'tunnelMap', ...this.tunnelMap() });
-    }
+    this.tunnel.attach(thread === this.workers.first, this.portViews()).forEach((m) => thread.post(m));
     for (const capture of this.captures.running()) thread.post(capture);
     this.emit('worker-restarted', { ports: owned.map((p) => p.spec.name) });
   }
@@ -547,19 +543,11 @@ export class Switch extends EventEmitter {
       });
   }
 
-  /** Which local port each tunnel key delivers to, and the hosts whose datagrams are taken. */
-  private tunnelMap(): TunnelMap {
-    const { peers, ...keys } = this.topology.tunnelMap(this.portViews());
-    return { ...keys, peers: peers.flatMap((a) => (/^\d+\.\d+\.\d+\.\d+$/.test(a) ? [parseIpv4(a).reduce((n, b) => n * 256 + b, 0)] : [])) };
-  }
-
   private refreshTunnel(): void {
-    if (!this.tunnel || this.closed) return;
-    const map = this.tunnelMap();
-    this.workers.post({ type: 'tunnelMap', ...map });
+    const map = this.closed ? null : this.tunnel.map(this.portViews());
+    if (map) this.workers.post(map);
   }
 
-  /** Frames the slow path sends: any worker may send on any port. */
   /** Routers' unsolicited advertisements to the VMs bound here (router-advertiser.ts). */
   private advertise(): void {
     const frames = routerAdvertisements(this.topology.state(this.portViews()));
@@ -567,6 +555,7 @@ export class Switch extends EventEmitter {
     this.slowPath.stats.routerAdvertisements += frames.length;
   }
 
+  /** Frames the agent makes (the slow path's, services'): any worker may send on any port. */
   private transmit(frames: Transmission[]): void {
     if (!this.closed) this.workers.first.post({ type: 'transmit', frames });
   }
@@ -678,16 +667,5 @@ export class Switch extends EventEmitter {
   private checkOpen(): void {
     if (this.closed) throw new SwitchError('CLOSED', 'the switch is closed', 409);
     if (this.handedOver) throw new SwitchError('HANDED_OVER', 'the switch has handed its ports to the agent that took over from it', 409);
-  }
-}
-
-/** The tunnel to other hosts: a UDP socket on the underlay address (the first worker
- *  receives), `inherited` from the agent this one took over from, or opened anew. */
-function openTunnel(underlay: string, inherited: number | undefined): PortSpec {
-  try {
-    return { number: TUNNEL_PORT, name: 'vxlan', kind: 'tunnel', fd: inherited ?? native.openUdp(underlay, VXLAN_UDP_PORT), vnetHdr: false };
-  } catch (error) {
-    const e = error as Error & { code?: string };
-    throw new SwitchError(`TUNNEL_${e.code ?? 'EIO'}`, e.message, 400, 'underlay');
   }
 }
