@@ -2,6 +2,7 @@
 export * from './agent';
 export * from './control-api';
 export * from './errors';
+export type { LearnedMac } from './learned-macs';
 export * from './metrics';
 export * from './port-config';
 export * from './switch';

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { native } from '../datapath';
 import type { SwitchError } from './errors';
 import type { PortConfig } from './port-config';
-import type { PortRecord } from './switch';
+import type { PortRecord } from './switch-ports';
 
 /** A bound interface that is not there yet, or whose link is down, is looked at this often: an
  *  arriving VM's tap appears when libvirt starts the incoming QEMU, and must carry frames before

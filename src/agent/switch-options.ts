@@ -1,5 +1,6 @@
 // What a Switch is created with, and the checks its settings pass before anything starts.
 import type { Logger } from 'pino';
+import { DatapathOptions, DEFAULT_DATAPATH_OPTIONS } from '../datapath';
 import { SwitchError } from './errors';
 
 export interface SwitchOptions {
@@ -72,4 +73,17 @@ export function validateSwitchOptions(options: SwitchOptions): void {
   }
   // Two slots make a page, the ring's unit.
   if (options.ringSlots !== undefined && options.ringSlots % 2 !== 0) throw new SwitchError('INVALID_OPTION', `ringSlots must be even, not ${options.ringSlots}`, 400, 'ringSlots');
+}
+
+/** What each datapath worker runs with. */
+export function datapathOptionsOf(options: SwitchOptions): DatapathOptions {
+  return {
+    ...DEFAULT_DATAPATH_OPTIONS,
+    ...(options.flowCapacity ? { flowCapacity: options.flowCapacity } : {}),
+    ...(options.flowIdleMs ? { flowIdleMs: options.flowIdleMs } : {}),
+    ...(options.busyPollUs !== undefined ? { busyPollUs: options.busyPollUs } : {}),
+    // A worker that busy-polls is awake while traffic flows, and the short slice made its
+    // ping p99 no better (1.08x and 1.17x the kernel's slice, alternated).
+    sliceUs: options.sliceUs ?? (options.busyPollUs ? 0 : DEFAULT_DATAPATH_OPTIONS.sliceUs),
+  };
 }

@@ -8,29 +8,32 @@ import path from 'node:path';
 import pino, { Logger } from 'pino';
 import { Piscina } from 'piscina';
 import {
-  DatapathOptions, DEFAULT_DATAPATH_OPTIONS, FlowDump, FrameBatch, FromDatapath, native, newPortMeterBuffers,
+  FlowDump, FrameBatch, FromDatapath, native, newPortMeterBuffers,
   PortMeters, PortSpec, Transmission, TUNNEL_PORT,
 } from '../datapath';
 import { connectionTag, FlowKeyExtractor, KEY_WORDS } from '../flow';
-import { formatMac, VNET_HEADER_BYTES } from '../packet';
+import { VNET_HEADER_BYTES } from '../packet';
 import {
-  CONNTRACK_SPACE_TAG, decodeState, floodTag, LearnedStation, macClock, macTag, portTag, SimulationResult, TABLE_SPACE_TAG, TopologySimulation, TopologyState, vportTag,
+  CONNTRACK_SPACE_TAG, decodeState, floodTag, macClock, macTag, portTag, SimulationResult, TABLE_SPACE_TAG, TopologySimulation, TopologyState, vportTag,
 } from '../simulation';
 import type { Stored } from '../topology';
 import type { SimulationAnswer, SimulationTask } from '../../workers/simulation';
 import { SwitchError } from './errors';
-import { ArrivingGuests, HoldablePort } from './arriving-guests';
+import { ArrivingGuests } from './arriving-guests';
 import type { DatapathThread } from './datapath-thread';
 import { DatapathWorkers } from './datapath-workers';
-import { AppliedChanges, DatapathPortView, HostTopology, LOCAL_BRIDGE, TopologyChange, VTEP_PORT_BASE } from './host-topology';
+import { AppliedChanges, HostTopology, LOCAL_BRIDGE, TopologyChange } from './host-topology';
 import { GatewayAnnouncer } from './gateway-announcer';
+import { ageStations, LearnedMac, learnedMacs, MacTableTotals, macTableTotals } from './learned-macs';
 import { HostTunnel } from './host-tunnel';
-import { PortConfig, PortInfo, PortState, validatePortConfig } from './port-config';
+import { PortConfig, PortInfo, validatePortConfig } from './port-config';
+import { openPortDevice } from './port-devices';
 import { applyPortLimits } from './port-limits';
 import { SlowPath, SlowPathStats } from './slow-path';
+import { holdableOf, PortRecord, SwitchPorts, viewOf } from './switch-ports';
 import { guestMtu } from './guest-mtu';
 import { routerAdvertisements } from './router-advertiser';
-import { DEFAULT_MAC_AGING_SECONDS, DEFAULT_RING_SLOTS, SwitchOptions, validateSwitchOptions } from './switch-options';
+import { datapathOptionsOf, DEFAULT_MAC_AGING_SECONDS, DEFAULT_RING_SLOTS, SwitchOptions, validateSwitchOptions } from './switch-options';
 import { PortCaptures } from './port-captures';
 import { PortLinks } from './port-links';
 import { RemoteCaptures } from './remote-captures';
@@ -38,24 +41,13 @@ import type { HandedOver, InheritedDescriptors } from './takeover';
 import { ChangeTimings, ChangeTimingSummary } from './change-timings';
 import { datapathTotals, DatapathTotals, portTotals } from './datapath-totals';
 
-/** A learned station: the bridge and port where it lives. */
-export interface LearnedMac {
-  bridge: string;
-  vlan: number;
-  mac: string;
-  /** The datapath port on this host, or 0 when the port is not bound here. */
-  port: number;
-  portName: string;
-  lastSeen: number;
-}
-
 export interface SwitchStats {
   ports: number;
   flows: DatapathTotals['flows'];
   /** Connections tracked (security groups, NAT, load balancers). */
   connections: number;
   drops: Record<string, number>;
-  macTable: { entries: number; capacity: number; refusals: number };
+  macTable: MacTableTotals;
   /** The routers' neighbors, and new ones refused for a router at its bound. */
   neighbors: { entries: number; refusals: number };
   slowPath: SlowPathStats;
@@ -65,16 +57,6 @@ export interface SwitchStats {
   latency: DatapathTotals['latency'];
   /** The VXLAN tunnel's datagrams, when this host has an underlay address. */
   tunnel: DatapathTotals['tunnel'];
-}
-
-export interface PortRecord {
-  spec: PortSpec;
-  vlan?: number;
-  /** The virtual port it is bound to (a PortBinding for this host), if any. */
-  binding?: string;
-  state: PortState;
-  reason?: string;
-  owner: DatapathThread;
 }
 
 const LINK_CHECK_MS = 1000;
@@ -88,8 +70,6 @@ const WORKERS_DIR = path.join(__dirname, '..', '..', 'workers');
  *  it was 18-65 ms here on a quiet machine but 196 ms beside a CPU hog (docs/MIGRATION.md). */
 const MIGRATION_HOLD_MS = 500;
 
-const holdableOf = (r: PortRecord): HoldablePort => ({ number: r.spec.number, name: r.spec.name, binding: r.binding });
-
 export class Switch extends EventEmitter {
   readonly log: Logger;
   readonly topology: HostTopology;
@@ -99,7 +79,7 @@ export class Switch extends EventEmitter {
   private readonly workers: DatapathWorkers;
   private readonly pool: Piscina<SimulationTask, SimulationAnswer>;
   private readonly slowPath: SlowPath;
-  private readonly ports = new Map<number, PortRecord>();
+  private readonly ports = new SwitchPorts();
   /** Ports' QoS limits, shared with every datapath worker. */
   private readonly meterBuffers = newPortMeterBuffers();
   private readonly meters = new PortMeters(this.meterBuffers);
@@ -118,7 +98,6 @@ export class Switch extends EventEmitter {
   private readonly gateways = new GatewayAnnouncer();
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly changeTimings = new ChangeTimings();
-  private readonly datapathOptions: DatapathOptions;
   /** The size of each packet-socket port's receive ring. */
   private readonly ringSlots: number;
   private generation = 0;
@@ -138,15 +117,6 @@ export class Switch extends EventEmitter {
     }, this.log);
     this.topology = new HostTopology(options.hostId ?? os.hostname(), options.macTableSize ?? 8192, options.conntrackSize);
     this.topology.guestMtu = guestMtu(options.underlay);
-    this.datapathOptions = {
-      ...DEFAULT_DATAPATH_OPTIONS,
-      ...(options.flowCapacity ? { flowCapacity: options.flowCapacity } : {}),
-      ...(options.flowIdleMs ? { flowIdleMs: options.flowIdleMs } : {}),
-      ...(options.busyPollUs !== undefined ? { busyPollUs: options.busyPollUs } : {}),
-      // A worker that busy-polls is awake while traffic flows, and the short slice made its
-      // ping p99 no better (1.08x and 1.17x the kernel's slice, alternated).
-      sliceUs: options.sliceUs ?? (options.busyPollUs ? 0 : DEFAULT_DATAPATH_OPTIONS.sliceUs),
-    };
     this.ringSlots = options.ringSlots ?? DEFAULT_RING_SLOTS;
     this.links = new PortLinks({
       records: () => this.ports.values(),
@@ -158,7 +128,7 @@ export class Switch extends EventEmitter {
     // Before any thread starts: a bad underlay address is refused with nothing to clean up.
     // Taking over, the tunnel's socket is the predecessor's (inherit).
     if (!options.awaitingHandover) this.tunnel.open();
-    this.workers = new DatapathWorkers(options.datapathWorkers ?? 1, { options: this.datapathOptions, meters: this.meterBuffers, conntrack: this.topology.conntrack.buffer }, {
+    this.workers = new DatapathWorkers(options.datapathWorkers ?? 1, { options: datapathOptionsOf(options), meters: this.meterBuffers, conntrack: this.topology.conntrack.buffer }, {
       message: (thread, message) => this.onWorkerMessage(thread, message),
       restarted: (thread, code) => this.workerRestarted(thread, code),
       gaveUp: (thread, code) => this.workerGaveUp(thread, code),
@@ -170,7 +140,7 @@ export class Switch extends EventEmitter {
       maxThreads: threads,
     });
     this.slowPath = new SlowPath(this.pool, this.topology, {
-      ports: () => this.portViews(),
+      ports: () => this.ports.views(),
       invalidate: (tags) => this.invalidate(tags),
       transmit: (frames) => this.transmit(frames),
       learned: (neighbors) => this.emit('neighbors-learned', neighbors),
@@ -202,33 +172,18 @@ export class Switch extends EventEmitter {
   addPort(config: PortConfig, binding?: string): PortInfo {
     this.checkOpen();
     validatePortConfig(config);
-    for (const p of this.ports.values()) {
-      if (p.spec.name === config.name) throw new SwitchError('PORT_EXISTS', `interface ${config.name} is already port ${p.spec.number} of this switch`, 409, 'name');
-    }
-    const number = this.freeNumber();
+    const existing = this.ports.named(config.name);
+    if (existing) throw new SwitchError('PORT_EXISTS', `interface ${config.name} is already port ${existing.spec.number} of this switch`, 409, 'name');
+    const number = this.ports.freeNumber();
     const vnetHdr = config.vnetHdr ?? true;
-    let fd = -1;
-    try {
-      const inherited = this.inherited?.take(config.name, config.kind, vnetHdr);
-      if (inherited?.ringSlots !== undefined && inherited.ringSlots !== this.ringSlots) {
-        // Resizing would free the ring with the frames the predecessor left in it.
-        this.log.warn({ name: config.name, ringSlots: inherited.ringSlots, configured: this.ringSlots }, 'port taken over keeps its receive ring: ringSlots applies to ports opened anew (after a restart, not a takeover)');
-      }
-      fd = inherited?.fd ?? (config.kind === 'tap' ? native.openTap(config.name, vnetHdr) : native.openPacket(config.name, vnetHdr, this.ringSlots));
-      if (config.kind === 'tap') native.setLinkUp(config.name);
-    } catch (error) {
-      if (fd >= 0) native.close(fd);
-      const e = error as Error & { code?: string };
-      const status = e.code === 'ENODEV' ? 404 : e.code === 'EBUSY' ? 409 : e.code === 'EPERM' || e.code === 'EACCES' ? 403 : 400;
-      throw new SwitchError(e.code === 'ENODEV' ? 'NO_SUCH_INTERFACE' : `OPEN_FAILED_${e.code ?? 'EIO'}`, e.message, status, 'name');
-    }
+    const fd = openPortDevice(config, vnetHdr, this.ringSlots, this.inherited, this.log);
     const spec: PortSpec = { number, name: config.name, kind: config.kind, fd, vnetHdr };
     // A number given out anew starts from zero; a port re-attached later (link back, worker restarted) keeps its counts.
     for (const w of this.workers.threads) w.counters.resetPort(number);
     const owner = this.workers.threads.reduce((a, b) => (b.receiving < a.receiving ? b : a));
     owner.receiving++;
     const record: PortRecord = { spec, vlan: config.vlan, binding, state: 'up', owner };
-    this.ports.set(number, record);
+    this.ports.add(record);
     this.applyLimits();
     this.attach(spec, owner);
     this.topology.changed();
@@ -289,7 +244,7 @@ export class Switch extends EventEmitter {
   /** Detaches a port by name or number; its flows and learned MACs go with it. */
   async removePort(nameOrNumber: string | number): Promise<void> {
     this.checkOpen();
-    const record = this.find(nameOrNumber);
+    const record = this.ports.find(nameOrNumber);
     this.forgetPort(record);
     this.ports.delete(record.spec.number);
     this.topology.changed();
@@ -303,11 +258,11 @@ export class Switch extends EventEmitter {
   }
 
   listPorts(): PortInfo[] {
-    return [...this.ports.keys()].sort((a, b) => a - b).map((n) => this.portInfo(n)!);
+    return this.ports.list(this.totals);
   }
 
   port(nameOrNumber: string | number): PortInfo {
-    return this.portInfo(this.find(nameOrNumber).spec.number)!;
+    return this.portInfo(this.ports.find(nameOrNumber).spec.number)!;
   }
 
   async dumpFlows(): Promise<FlowDump[]> {
@@ -321,13 +276,7 @@ export class Switch extends EventEmitter {
   }
 
   macs(): LearnedMac[] {
-    const state = this.topology.state(this.portViews());
-    const byIndex = new Map(state.ports.map((p) => [p.index, p]));
-    return this.topology.allMacTables().flatMap(({ bridge, table }) =>
-      table.entries().map((e) => ({
-        bridge, vlan: e.vlan, mac: formatMac(e.mac), port: byIndex.get(e.port)?.datapathPort ?? 0,
-        portName: byIndex.get(e.port)?.name ?? '', lastSeen: e.lastSeen,
-      })));
+    return learnedMacs(this.topology, this.ports.views());
   }
 
   /** Takes the topology as the store has it now: binds and unbinds this host's interfaces,
@@ -363,7 +312,7 @@ export class Switch extends EventEmitter {
     }
     this.links.forgetAwaited();
     for (const [name, port] of wanted) {
-      const record = [...this.ports.values()].find((r) => r.spec.name === name);
+      const record = this.ports.named(name);
       if (record && !record.binding) {
         record.binding = port;
         this.topology.changed();
@@ -379,7 +328,7 @@ export class Switch extends EventEmitter {
 
   /** The topology as this host's walk sees it now. */
   state(): TopologyState {
-    return this.topology.state(this.portViews());
+    return this.topology.state(this.ports.views());
   }
 
   /** Frames the agent's own services send (health checks), each out as its actions say. */
@@ -396,11 +345,7 @@ export class Switch extends EventEmitter {
 
   /** Holds frames for the ports of VMs arriving here that have not run yet (ArrivingGuests). */
   private syncHolds(): void {
-    this.arriving.sync(this.topology.arrivingHere(), this.holdable());
-  }
-
-  private holdable(): HoldablePort[] {
-    return [...this.ports.values()].map(holdableOf);
+    this.arriving.sync(this.topology.arrivingHere(), this.ports.holdable());
   }
 
   /** A held port's guest sent: it runs here (the agent records it in the migration). */
@@ -413,12 +358,12 @@ export class Switch extends EventEmitter {
   /** What the slow path would do with a frame arriving on a port (an interface, a port number, or
    *  the virtual port bound to it), without doing it. */
   trace(port: string | number, frame: Uint8Array): SimulationResult & { flow: Uint32Array } {
-    const record = [...this.ports.values()].find((r) => r.binding === port) ?? this.find(port);
+    const record = this.ports.find(port, true);
     const withHeader = new Uint8Array(VNET_HEADER_BYTES + frame.length);
     withHeader.set(frame, VNET_HEADER_BYTES);
     const key = new Uint32Array(KEY_WORDS);
     new FlowKeyExtractor().extract(withHeader, VNET_HEADER_BYTES, withHeader.length, record.spec.number, key, 0);
-    const encoded = this.topology.encode(this.portViews());
+    const encoded = this.topology.encode(this.ports.views());
     if (this.traced?.topology.version !== encoded.version) this.traced = new TopologySimulation(decodeState(encoded));
     return { ...this.traced.simulate(key, 0, withHeader, macClock(), 'trace'), flow: key };
   }
@@ -427,17 +372,12 @@ export class Switch extends EventEmitter {
     const { flows, drops, latency, tunnel } = datapathTotals(this.workers.threads.map((w) => w.counters), this.tunnel.fd !== null);
     drops.neighborUnresolved += this.slowPath.stats.unresolved;
     for (const [reason, n] of Object.entries(this.inheritedDrops)) if (reason in drops) drops[reason] += n;
-    const tables = this.topology.allMacTables().map((t) => t.table);
     return {
       ports: this.ports.size,
       flows,
       connections: this.topology.conntrack.size,
       drops,
-      macTable: {
-        entries: tables.reduce((sum, t) => sum + t.size, 0),
-        capacity: tables.reduce((sum, t) => sum + t.capacity, 0),
-        refusals: tables.reduce((sum, t) => sum + t.refusals, 0),
-      },
+      macTable: macTableTotals(this.topology),
       neighbors: { entries: this.topology.neighborList().length, refusals: this.topology.neighborRefusals },
       slowPath: { ...this.slowPath.stats },
       topologyChanges: this.changeTimings.summary(),
@@ -470,7 +410,7 @@ export class Switch extends EventEmitter {
 
   /** Gives every worker the tunnel, when there is one; the first receives on it. */
   private attachTunnel(): void {
-    for (const w of this.workers.threads) this.tunnel.attach(w === this.workers.first, this.portViews()).forEach((m) => w.post(m));
+    for (const w of this.workers.threads) this.tunnel.attach(w === this.workers.first, this.ports.views()).forEach((m) => w.post(m));
   }
 
   /** Gives a port to every worker, and with it its hold when its VM is arriving here: the
@@ -490,7 +430,7 @@ export class Switch extends EventEmitter {
       if (record.state === 'up') thread.post({ type: 'addPort', port: record.spec, receive: record.owner === thread });
     }
     for (const hold of this.arriving.holds()) thread.post(hold);
-    this.tunnel.attach(thread === this.workers.first, this.portViews()).forEach((m) => thread.post(m));
+    this.tunnel.attach(thread === this.workers.first, this.ports.views()).forEach((m) => thread.post(m));
     for (const capture of this.captures.running()) thread.post(capture);
     this.emit('worker-restarted', { ports: owned.map((p) => p.spec.name) });
   }
@@ -522,7 +462,7 @@ export class Switch extends EventEmitter {
       case 'activeSources':
         for (const s of message.sources) {
           const record = this.ports.get(s.port);
-          if (record) this.topology.refreshStation(this.viewOf(record), s.vlanTci, s.mac, this.portViews());
+          if (record) this.topology.refreshStation(viewOf(record), s.vlanTci, s.mac, this.ports.views());
         }
     }
   }
@@ -544,13 +484,13 @@ export class Switch extends EventEmitter {
   }
 
   private refreshTunnel(): void {
-    const map = this.closed ? null : this.tunnel.map(this.portViews());
+    const map = this.closed ? null : this.tunnel.map(this.ports.views());
     if (map) this.workers.post(map);
   }
 
   /** Routers' unsolicited advertisements to the VMs bound here (router-advertiser.ts). */
   private advertise(): void {
-    const frames = routerAdvertisements(this.topology.state(this.portViews()));
+    const frames = routerAdvertisements(this.topology.state(this.ports.views()));
     this.transmit(frames);
     this.slowPath.stats.routerAdvertisements += frames.length;
   }
@@ -560,17 +500,9 @@ export class Switch extends EventEmitter {
     if (!this.closed) this.workers.first.post({ type: 'transmit', frames });
   }
 
-  private portViews(): DatapathPortView[] {
-    return [...this.ports.values()].map((r) => this.viewOf(r));
-  }
-
-  private viewOf(r: PortRecord): DatapathPortView {
-    return { number: r.spec.number, name: r.spec.name, up: r.state === 'up', vlan: r.vlan, binding: r.binding };
-  }
-
   /** The flows that depend on a datapath port: its own, its virtual port's, its bridge's floods. */
   private tagsOf(record: PortRecord): string[] {
-    const port = this.topology.virtualPortOf(this.viewOf(record));
+    const port = this.topology.virtualPortOf(viewOf(record));
     return [portTag(record.spec.number), vportTag(port.id), ...(port.bridge ? [floodTag(port.bridge)] : [])];
   }
 
@@ -582,7 +514,7 @@ export class Switch extends EventEmitter {
   /** A port's flows, its learned MACs, and every flood's output set depend on it. */
   private forgetPort(record: PortRecord): void {
     this.arriving.forget(record.spec.number);
-    const port = this.topology.virtualPortOf(this.viewOf(record));
+    const port = this.topology.virtualPortOf(viewOf(record));
     const table = port.bridge ? this.topology.macTable(port.bridge) : undefined;
     const macs = (table?.flushPort(port.index) ?? []).map((e) => macTag(port.bridge!, e.vlan, e.mac));
     this.invalidate([...this.tagsOf(record), ...macs, ...(macs.length ? [TABLE_SPACE_TAG] : [])]);
@@ -627,42 +559,16 @@ export class Switch extends EventEmitter {
   /** Stations unseen for macAgingSeconds leave their tables; those learned on ports bound here
    *  are told (`stations-aged`), for the agent to take them out of the store. */
   private ageMacs(): void {
-    const aged: LearnedStation[] = [];
-    for (const { bridge, table } of this.topology.allMacTables()) {
-      const expired = table.expire(macClock() - this.macAgingSeconds);
-      if (expired.length === 0) continue;
-      this.invalidate([...expired.map((e) => macTag(bridge, e.vlan, e.mac)), TABLE_SPACE_TAG]);
-      aged.push(...this.topology.stationsAgedHere(bridge, expired));
-    }
+    const { stale, aged } = ageStations(this.topology, this.macAgingSeconds);
+    if (stale.length > 0) this.invalidate(stale);
     if (aged.length > 0) this.emit('stations-aged', aged);
   }
 
   private portInfo(number: number): PortInfo | undefined {
-    const record = this.ports.get(number);
-    if (!record) return undefined;
-    return {
-      number,
-      name: record.spec.name,
-      kind: record.spec.kind,
-      ...(record.vlan !== undefined ? { vlan: record.vlan } : {}),
-      ...(record.binding ? { binding: record.binding } : {}),
-      state: record.state,
-      ...(record.reason ? { reason: record.reason } : {}),
-      ...portTotals(this.workers.threads.map((w) => w.counters), number),
-    };
+    return this.ports.info(number, this.totals);
   }
 
-  private find(nameOrNumber: string | number): PortRecord {
-    const asNumber = typeof nameOrNumber === 'number' ? nameOrNumber : /^\d+$/.test(nameOrNumber) ? Number(nameOrNumber) : NaN;
-    const record = this.ports.get(asNumber) ?? [...this.ports.values()].find((p) => p.spec.name === nameOrNumber);
-    if (!record) throw new SwitchError('NO_SUCH_PORT', `no port ${nameOrNumber} on this switch (vswitch port list shows the ports)`, 404, 'port');
-    return record;
-  }
-
-  private freeNumber(): number {
-    for (let n = 1; n < VTEP_PORT_BASE; n++) if (!this.ports.has(n)) return n;
-    throw new SwitchError('TOO_MANY_PORTS', `this switch holds at most ${VTEP_PORT_BASE - 1} ports`, 409);
-  }
+  private readonly totals = (number: number) => portTotals(this.workers.threads.map((w) => w.counters), number);
 
   private checkOpen(): void {
     if (this.closed) throw new SwitchError('CLOSED', 'the switch is closed', 409);
