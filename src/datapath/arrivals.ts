@@ -66,9 +66,9 @@ export class Arrivals {
     this.sendBacklog(port);
   }
 
-  /** The port goes (unbound, or its device down): what it holds or keeps in a backlog is lost,
-   *  and counted. */
-  forget(port: Port): void {
+  /** The port goes (unbound, or its device down), or the worker dies (`reason`): what it holds
+   *  or keeps in a backlog is lost, and counted. */
+  forget(port: Port, reason = PORT_DOWN): void {
     const held = port.held;
     const backlog = port.backlog;
     port.held = null;
@@ -76,7 +76,7 @@ export class Arrivals {
     const c = this.counters.values;
     if (held) c[this.counters.dropIndex(HELD_TOO_LONG)] += held.dropped;
     if (backlog) countDropped(this.counters, port.number, backlog.takeDropped(), TX_ERROR);
-    countDropped(this.counters, port.number, (held?.size ?? 0) + (backlog?.size ?? 0), PORT_DOWN);
+    countDropped(this.counters, port.number, (held?.size ?? 0) + (backlog?.size ?? 0), reason);
   }
 
   /** Sends what a port's backlog holds, as far as its device takes it now, and tries the rest

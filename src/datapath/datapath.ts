@@ -77,6 +77,7 @@ const Drop = {
   unknownTunnelPeer: dropCode('unknownTunnelPeer'),
   unknownTunnelKey: dropCode('unknownTunnelKey'),
   newFlowLimited: dropCode('newFlowLimited'),
+  workerFailed: dropCode('workerFailed'),
 };
 
 export class Datapath implements FrameSink {
@@ -588,6 +589,16 @@ export class Datapath implements FrameSink {
     for (const port of this.ports) if (port) this.removePort(port.number);
   }
 
+  /** The worker dies of an error (a bug): the frames that wait in it, for the slow path, for
+   *  an arriving guest, in a backlog or a shaper, are lost with it, and counted. */
+  failed(): void {
+    this.counters.values[this.counters.dropIndex(Drop.workerFailed)] += this.upcalls.pending.queuedFrames;
+    for (const port of this.ports) {
+      if (!port) continue;
+      this.outputs.forget(port.number, Drop.workerFailed);
+      this.arrivals.forget(port, Drop.workerFailed);
+    }
+  }
 
   private clock(): number {
     return Math.floor(performance.now()) >>> 0;

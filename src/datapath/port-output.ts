@@ -13,7 +13,7 @@ import type { DatapathCounters } from './counters';
 import { Meter, PortMeters } from './meters';
 import type { FrameIo } from './native';
 import type { Port } from './port';
-import { sendQueue } from './send-queue';
+import { countDropped, sendQueue } from './send-queue';
 import { Shaper } from './shaper';
 import { gather, TxQueue } from './tx-queue';
 import type { Scheduler } from './worker-loop';
@@ -147,9 +147,9 @@ export class PortOutput {
     return { taken, rest };
   }
 
-  /** The port is gone: what waited in its shaper goes with it. */
-  forget(number: number): void {
-    this.shaper.forget(number);
+  /** The port is gone: what waited in its shaper goes with it, counted as `reason`. */
+  forget(number: number, reason = PORT_DOWN): void {
+    countDropped(this.counters, number, this.shaper.forget(number), reason);
   }
 
   /** A frame to a port over its receive limit: it waits its turn in the shaper. */
@@ -161,7 +161,7 @@ export class PortOutput {
   /** Sends the frames whose turn has come; the rest wait for the next refill. */
   private releaseShaped(number: number): void {
     const port = this.ports[number];
-    if (port === undefined || !port.up) return this.shaper.forget(number);
+    if (port === undefined || !port.up) return this.forget(number);
     for (let frame = this.shaper.head(number); frame; frame = this.shaper.head(number)) {
       const wait = this.meters.waitMs(number, Meter.toPort, frame.length - VNET_HEADER_BYTES);
       if (wait > 0) {

@@ -53,11 +53,12 @@ export class Shaper {
     });
   }
 
-  /** Drops what waits for a port that is gone. */
-  forget(port: number): void {
+  /** Drops what waits for a port that is gone: how many frames that was. */
+  forget(port: number): number {
     const queue = this.queues.get(port);
     if (queue?.timer) this.timers.cancel(queue.timer);
     this.queues.delete(port);
+    return queue?.frames.length ?? 0;
   }
 
   close(): void {

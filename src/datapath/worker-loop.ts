@@ -69,10 +69,21 @@ export class WorkerLoop implements Scheduler {
     (timer as Timer).cancelled = true;
   }
 
-  /** Runs until stop(): ready readers and due timers in turn, and libuv's turn now and then. */
-  start(): void {
+  /** Runs until stop(): ready readers and due timers in turn, and libuv's turn now and then.
+   *  An error a reader or a timer throws ends the thread (a bug), after `failed` has run. */
+  start(failed?: () => void): void {
     const turn = () => {
-      this.runFor(YIELD_MS);
+      try {
+        this.runFor(YIELD_MS);
+      } catch (error) {
+        try {
+          failed?.();
+        } catch {
+          // The state may be broken: the first error is the one to report.
+        }
+        native.closePoller(this.poller); // the thread ends, and its epoll set would outlive it
+        throw error;
+      }
       if (this.running) setImmediate(turn);
       else native.closePoller(this.poller);
     };

@@ -37,6 +37,7 @@ export const DROP_REASONS = [
   'spoofedMac', 'spoofedIp', 'spoofedArp', 'spoofedNeighbor', 'routerAdvertisement',
   'rateLimited', 'newFlowLimited', 'securityGroup', 'conntrackFull', 'chain', 'rejected', 'serviceLimited',
   'natExhausted', 'natUntranslatable', 'loadBalancerEmpty',
+  'workerFailed',
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 export const dropCode = (reason: DropReason): number => DROP_REASONS.indexOf(reason);

@@ -38,6 +38,17 @@ test('a datapath worker that dies is restarted, and what it owed is answered', a
   t.is(await sw.flushFlows(), 0);
 });
 
+test('a datapath worker whose loop throws (a bug) ends and is restarted: the error is not swallowed', async (t) => {
+  const sw = Switch.create();
+  t.teardown(() => sw.close());
+  const restarted = new Promise((resolve) => sw.once('worker-restarted', resolve));
+  const threads = (sw as unknown as { workers: { threads: { post(message: unknown): void }[] } }).workers.threads;
+  threads[0].post({ type: 'transmit', frames: null }); // a message no sound agent sends
+  await restarted;
+  t.deepEqual(await sw.dumpFlows(), [], 'the new worker answers');
+  t.is(sw.stats().drops.workerFailed, 0, 'nothing waited in it');
+});
+
 test('each datapath worker asks the scheduler for a short slice, and one that busy-polls keeps the kernel\'s', async (t) => {
   const slices = async (options: SwitchOptions) => {
     const sw = Switch.create(options);

@@ -1,7 +1,8 @@
 // Held frames let go into a device that takes a few at a time (a resumed guest's tap, its queue
 // full: ENOBUFS) wait in the port's backlog and go as it takes them, in order, with what came
 // after them behind; a device that takes nothing for the hold window ends the backlog, counted,
-// and one that goes fails the port. A port removed loses what waits for it, counted.
+// and one that goes fails the port. A port removed, or a worker that dies, loses what waits
+// for it, counted.
 import test from 'ava';
 import { Datapath, DatapathCounters, DEFAULT_DATAPATH_OPTIONS, FromDatapath, newPortMeterBuffers, packAnswers, PortCounter, PortMeters, Scheduler } from '../../src/datapath';
 import { ConnTable, dropCode, KEY_WORDS } from '../../src/flow';
@@ -59,6 +60,10 @@ function heldFrames(held: number, windowMs: number, plain = false) {
     io.frames.set(VM, numbers.map(frame));
     datapath.drain(1);
   };
+  const arriveFromGuest = (...numbers: number[]) => {
+    io.frames.set(GUEST, numbers.map(frame));
+    datapath.drain(2);
+  };
   arrive(...Array.from({ length: held }, (_, i) => i + 1));
   /** It takes `room` sends, then refuses with `error`. */
   const device = { room: 0, error: ENOBUFS };
@@ -68,7 +73,7 @@ function heldFrames(held: number, windowMs: number, plain = false) {
   const before = Float64Array.from(v);
   const count = (at: number) => v[at] - before[at];
   return {
-    datapath, timers, device, arrive, messages,
+    datapath, timers, device, arrive, arriveFromGuest, messages,
     /** What the guest's port sent, in order. */
     sent: () => io.sent.filter((s) => s.fd === GUEST).map((s) => s.bytes),
     /** The numbers of the frames the guest's port sent, in order. */
@@ -78,6 +83,7 @@ function heldFrames(held: number, windowMs: number, plain = false) {
       txDropped: count(counters.portIndex(2, PortCounter.txDropped)),
       txError: count(counters.dropIndex(dropCode('txError'))),
       portDown: count(counters.dropIndex(dropCode('portDown'))),
+      workerFailed: count(counters.dropIndex(dropCode('workerFailed'))),
     }),
   };
 }
@@ -145,6 +151,19 @@ test('a port removed while its frames are held, or wait in its backlog, counts t
   t.deepEqual(behind.received(), [1, 2, 3], 'nothing more is sent');
   t.is(behind.timers.pending.length, 0, 'nor tried again');
   t.like(behind.counted(), { txPackets: 3, txDropped: 17, portDown: 17 });
+});
+
+test('a worker that dies of a bug (Datapath.failed) counts what was held, backlogged or waiting for the slow path as lost with it', (t) => {
+  const holding = heldFrames(20, 500);
+  holding.arriveFromGuest(1, 2); // a flow not cached: both wait behind its upcall
+  holding.datapath.failed();
+  t.like(holding.counted(), { txDropped: 20, workerFailed: 22, portDown: 0 });
+
+  const behind = heldFrames(20, 500);
+  behind.device.room = 3;
+  behind.datapath.release(2);
+  behind.datapath.failed();
+  t.like(behind.counted(), { txPackets: 3, txDropped: 17, workerFailed: 17 });
 });
 
 test('a frame in segments that the device took in part: the segments it did not take go next, each once', (t) => {

@@ -1,6 +1,7 @@
 // A datapath worker's own loop: a watched descriptor's readiness calls its reader with the time
 // it was seen, timers run in order and a cancelled one not at all, a reader unwatched while its
-// readiness is pending is not called, and stop() ends the loop.
+// readiness is pending is not called, stop() ends the loop, and an error ends it too, after
+// the worker has counted what it loses.
 import test, { ExecutionContext } from 'ava';
 import { native, WorkerLoop } from '../../src/datapath';
 
@@ -65,4 +66,15 @@ test("the agent's messages wake the loop without starting a spin: only a port's 
   loop.start();
   const cpu = native.threadCpuMs() - cpuBefore;
   t.true(cpu < 100, `${cpu.toFixed(1)} ms of CPU over 300 ms`);
+});
+
+test('an error a timer or a reader throws (a bug) ends the loop after `failed` has run, and goes on up', (t) => {
+  const loop = new WorkerLoop(0);
+  const bug = new Error('a bug');
+  loop.after(1, () => {
+    throw bug;
+  });
+  let failed = 0;
+  t.is(t.throws(() => loop.start(() => failed++)), bug);
+  t.is(failed, 1);
 });
