@@ -11,7 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import pino, { Logger } from 'pino';
 import { httpsOnly, newToken, tenantApi, tokenDigest } from '../api';
 import type { LearnedStation, Neighbor } from '../simulation';
-import { ADMIN_TENANT, EmbeddedStore, EtcdStore, stationId, TopologyStore } from '../topology';
+import { ADMIN_TENANT, EmbeddedStore, EtcdStore, LateStore, stationId, TopologyStore } from '../topology';
 import type { TopologyChange } from './host-topology';
 import { AddedPorts } from './added-ports';
 import { ControlApi, refuseIfTaken } from './control-api';
@@ -117,19 +117,27 @@ export class Agent {
     // Taking over, the threads start before the running agent stops reading: what the ports
     // queue in between waits the less.
     const sw = Switch.create({ ...config, hostId, logger, awaitingHandover: takeover });
+    // The tenant API is readied first, and given the store once it is open. Readying it is the
+    // most work this thread does in starting: after a takeover it held back the slow path's
+    // first answers while the ports waited (docs/RELIABILITY.md).
+    const apiStore = new LateStore();
+    let api: ReadyApi | null = null;
     let handover: Handover | null = null;
-    if (takeover) {
-      try {
+    try {
+      api = await readyApi(config, stateDir, hostId, sw, apiStore);
+      if (takeover) {
         await sw.warmUp();
         handover = await takeOver(socket, stateDir, logger);
-      } catch (error) {
-        await sw.close();
-        throw error;
       }
-      sw.inherit(handover?.inherited ?? null);
+    } catch (error) {
+      await api?.app.close();
+      await sw.close();
+      throw error;
     }
+    if (takeover) sw.inherit(handover?.inherited ?? null);
     // The agent taken over from closed the store before it handed over.
     const store = openStore(config, stateDir);
+    apiStore.open(store);
     const metrics = switchMetrics(sw);
     const added = new AddedPorts(path.join(stateDir, 'ports.json'), logger);
     let handedOver = () => {};
@@ -140,7 +148,7 @@ export class Agent {
       stopWatching();
       stopMigrations();
       await leave(false);
-      await api?.close();
+      await api?.app.close();
       await store.close();
       giveTo(to, handed, stateDir);
       logger.info({ ports: handed.ports.length, to }, 'handed over: stopping');
@@ -148,7 +156,6 @@ export class Agent {
       setImmediate(handedOver);
       return { pid: process.pid, ports: handed.ports.length };
     });
-    let api: FastifyInstance | null = null;
     let stopWatching = () => {};
     let stopMigrations = () => {};
     let leave = async (_leaving: boolean) => {};
@@ -192,30 +199,21 @@ export class Agent {
       stopMigrations = watchMigrations(store, sw, hostId, logger);
       // Where the old agent listened, once it has let go.
       await handover?.gone;
-      if ((config.api ?? DEFAULT_API) !== 'off') {
-        const adminToken = kept(path.join(stateDir, 'admin-token'), newToken);
-        const tls = config.apiTlsCert ? { cert: pem(config.apiTlsCert, 'apiTlsCert'), key: pem(config.apiTlsKey!, 'apiTlsKey') } : undefined;
-        const samples = {
-          ports: () => sw.listPorts().flatMap((p) => (p.binding ? [{ port: p.binding, tenant: sw.topology.tenantOf(p.binding) ?? '', counters: p.counters, drops: p.drops }] : [])),
-          cache: () => sw.stats().flows,
-        };
-        api = tenantApi({ store, adminToken, hostId, tls, samples, trace: (port, flow) => trace(sw, port, flow) });
-        await listen(api, listenOptions(config.api ?? DEFAULT_API), tls !== undefined);
-      }
+      await api?.listen(listenOptions(config.api ?? DEFAULT_API));
       // Last: an agent that answers on its socket is ready in every part.
       await control.listen(socket);
     } catch (error) {
       stopWatching();
       stopMigrations();
       await leave(true).catch(() => undefined);
-      await api?.close();
+      await api?.app.close();
       await control.close();
       await sw.close();
       await store.close();
       throw error;
     }
     logger.info({ socket, api: config.api ?? DEFAULT_API, stateDir, hostId, ports: sw.listPorts().length }, 'agent started');
-    return new Agent(sw, control, store, api, socket, () => {
+    return new Agent(sw, control, store, api?.app ?? null, socket, () => {
       stopWatching();
       stopMigrations();
     }, leave, logger, config, handedOverYet);
@@ -254,6 +252,38 @@ async function registerHost(store: TopologyStore, id: string, underlayAddress: s
   await store.put('host', { id, tenant: ADMIN_TENANT, name: known?.value.name ?? os.hostname(), underlayAddress, tokenSha256 });
 }
 
+/** The tenant API, built and ready but not listening yet. */
+interface ReadyApi {
+  app: FastifyInstance;
+  listen(where: { path: string } | { host: string; port: number }): Promise<void>;
+}
+
+/** Null when the API is off. Over TLS it listens behind a listener that refuses plain HTTP
+ *  clearly. */
+async function readyApi(config: AgentConfig, stateDir: string, hostId: string, sw: Switch, store: TopologyStore): Promise<ReadyApi | null> {
+  if ((config.api ?? DEFAULT_API) === 'off') return null;
+  const adminToken = kept(path.join(stateDir, 'admin-token'), newToken);
+  const tls = config.apiTlsCert ? { cert: pem(config.apiTlsCert, 'apiTlsCert'), key: pem(config.apiTlsKey!, 'apiTlsKey') } : undefined;
+  const samples = {
+    ports: () => sw.listPorts().flatMap((p) => (p.binding ? [{ port: p.binding, tenant: sw.topology.tenantOf(p.binding) ?? '', counters: p.counters, drops: p.drops }] : [])),
+    cache: () => sw.stats().flows,
+  };
+  const app = tenantApi({ store, adminToken, hostId, tls, samples, trace: (port, flow) => trace(sw, port, flow) });
+  const httpsListener = tls ? httpsOnly(app.server as unknown as HttpsServer) : null;
+  if (httpsListener) app.addHook('onClose', (_instance, done) => httpsListener.close(() => done()));
+  await app.ready();
+  return {
+    app,
+    listen: async (where) => {
+      if (!httpsListener) return void (await app.listen(where));
+      await new Promise<void>((resolve, reject) => {
+        httpsListener.once('error', reject);
+        httpsListener.listen('path' in where ? where.path : where, () => resolve());
+      });
+    },
+  };
+}
+
 function openStore(config: AgentConfig, stateDir: string): TopologyStore {
   const store = config.store ?? 'embedded';
   if (store === 'embedded') return EmbeddedStore.open(path.join(stateDir, 'topology'));
@@ -273,18 +303,6 @@ function pem(file: string, setting: string): Buffer {
   } catch (error) {
     throw new SwitchError('CONFIG_INVALID', `${setting}: cannot read ${file}: ${(error as Error).message}`, 400, setting);
   }
-}
-
-/** The API on its address; over TLS, behind a listener that refuses plain HTTP clearly. */
-async function listen(api: FastifyInstance, where: { path: string } | { host: string; port: number }, tls: boolean): Promise<void> {
-  if (!tls) return void (await api.listen(where));
-  await api.ready();
-  const listener = httpsOnly(api.server as unknown as HttpsServer);
-  api.addHook('onClose', (_instance, done) => listener.close(() => done()));
-  await new Promise<void>((resolve, reject) => {
-    listener.once('error', reject);
-    listener.listen('path' in where ? where.path : where, () => resolve());
-  });
 }
 
 /** Where this host's bridges learned their stations goes to the store: the other hosts send

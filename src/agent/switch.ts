@@ -226,6 +226,7 @@ export class Switch extends EventEmitter {
     this.checkOpen();
     this.handedOver = true;
     this.stopTimers();
+    this.log.info('handing over: the ports stop being read');
     await this.workers.ask((request) => ({ type: 'stopReading', request }), { type: 'readingStopped', request: 0 });
     const records = [...this.ports.values()];
     const numbers = [...records.map((r) => r.spec.number), ...(this.tunnel.fd !== null ? [TUNNEL_PORT] : [])];

@@ -3,3 +3,4 @@ export * from './model';
 export * from './store';
 export * from './embedded-store';
 export * from './etcd-store';
+export * from './late-store';
