@@ -45,10 +45,11 @@ function check(t: ExecutionContext, report: MigrationReport, options: { hog: boo
   if (!options.hog) {
     t.is(report.lost, 0, `lost: ${report.lost_runs.join(', ')}`);
     t.is(report.guest_udp_receive_errors, 0, 'the guest itself dropped nothing');
-  } else t.is(uncounted(report), 0, `lost: ${report.lost_runs.join(', ')} (${report.lost_before_pause} of ${report.lost} before the pause); drops ${JSON.stringify(report.drops)}, the guest's own ${report.guest_udp_receive_errors}`);
+  } else t.is(uncounted(report), 0, `lost: ${report.lost_runs.join(', ')} (${report.lost_before_pause} of ${report.lost} before the pause), pings sent at ${report.ping.lost_at.join(', ')} ms from the resume; drops ${JSON.stringify(report.drops)}, the guest's own ${report.guest_udp_receive_errors}`);
   // How late the held frames arrive is a timing: the benchmark reports it (max_rtt_ms, late).
   t.true(report.ping.sent > 0);
-  t.is(report.ping.received, report.ping.sent, `every ping answered (lost ones sent at ${report.ping.lost_at.join(', ')} ms from the resume)`);
+  // Under the hog a starved guest's tap refuses pings too: they count with the stream's losses.
+  if (!options.hog) t.is(report.ping.received, report.ping.sent, `every ping answered (lost ones sent at ${report.ping.lost_at.join(', ')} ms from the resume)`);
   // Copies held at the destination are let go when the source marks the guest read them, but
   // for the last 30 ms before a mark (HeldFrames): about 30 duplicates at this rate.
   t.true(report.duplicated <= 60, `duplicated: ${report.duplicated_runs.join(', ')}`);
@@ -71,10 +72,14 @@ function check(t: ExecutionContext, report: MigrationReport, options: { hog: boo
  *  guest's kernel reads but its echo does not run, the guest's own UDP drops what its memory no
  *  longer holds, and counts it (InErrors; that run: 687 in one run of numbers, 2.6 s before the
  *  pause). What neither counted, the switch lost unseen: the losses before the pause beyond the
- *  source's txError, and after it beyond the destination's, less what the guest dropped. */
+ *  source's txError, and after it beyond the destination's, less what the guest dropped. The
+ *  pings beside the stream go through the same taps (a work-tree run: 9 lost 5.9 s before
+ *  the pause, with the stream's 469, against the source's 524 txError). */
 function uncounted(report: MigrationReport): number {
   const beyond = (lost: number, host: 'source' | 'destination') => Math.max(0, lost - (report.drops[host]?.txError ?? 0));
-  const unseen = beyond(report.lost_before_pause, 'source') + beyond(report.lost - report.lost_before_pause, 'destination');
+  const pingsBefore = report.ping.lost_at.filter((at) => at < -report.pause_ms).length;
+  const pingsAfter = report.ping.lost_at.length - pingsBefore;
+  const unseen = beyond(report.lost_before_pause + pingsBefore, 'source') + beyond(report.lost - report.lost_before_pause + pingsAfter, 'destination');
   return Math.max(0, unseen - Math.max(0, report.guest_udp_receive_errors));
 }
 
