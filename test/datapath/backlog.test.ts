@@ -4,9 +4,9 @@
 // and one that goes fails the port. A port removed, or a worker that dies, loses what waits
 // for it, counted.
 import test from 'ava';
-import { Datapath, DatapathCounters, DEFAULT_DATAPATH_OPTIONS, FromDatapath, newPortMeterBuffers, packAnswers, PortCounter, PortMeters, Scheduler } from '../../src/datapath';
-import { ConnTable, dropCode, KEY_WORDS } from '../../src/flow';
-import { RecordingIo } from '../helpers/recording-io';
+import { PortCounter, Scheduler } from '../../src/datapath';
+import { dropCode } from '../../src/flow';
+import { forwardingDatapath } from '../helpers/forwarding';
 import { udpDatagram } from '../helpers/frames';
 import { cutSuperFrame, superFrame } from '../helpers/super-frame';
 
@@ -41,20 +41,8 @@ const frame = (n: number) => {
  *  with ENOBUFS), its flow cached; port 2 holds frames 1..`held` with a window of `windowMs`.
  *  What is counted, counts from then. Port 2 takes vnet headers unless `plain`. */
 function heldFrames(held: number, windowMs: number, plain = false) {
-  const io = new RecordingIo();
   const timers = new ManualTimers();
-  const counters = new DatapathCounters();
-  const messages: FromDatapath[] = [];
-  const datapath = new Datapath(DEFAULT_DATAPATH_OPTIONS, counters, new PortMeters(newPortMeterBuffers()), new ConnTable(64), (m) => messages.push(m), io, timers);
-  datapath.addPort({ number: 1, name: 'vm', kind: 'packet', fd: VM, vnetHdr: true }, true);
-  datapath.addPort({ number: 2, name: 'guest', kind: 'packet', fd: GUEST, vnetHdr: !plain }, true);
-  io.frames.set(VM, [frame(0)]);
-  datapath.drain(1);
-  for (const m of messages.splice(0)) {
-    if (m.type !== 'upcall') continue;
-    const flows = Array.from({ length: m.keys.length / KEY_WORDS }, () => ({ actions: [{ type: 'output' as const, port: 2 }], tags: [], cache: true, connection: -1 }));
-    datapath.install(m.batch, 0, packAnswers(flows));
-  }
+  const { datapath, io, counters, messages } = forwardingDatapath({ fds: [VM, GUEST], vnetHdr: [true, !plain], timers });
   datapath.hold(2, windowMs);
   const arrive = (...numbers: number[]) => {
     io.frames.set(VM, numbers.map(frame));

@@ -2,9 +2,9 @@
 // costs that frame only: the frames after it in the batch are still sent, as the kernel's
 // bridge drops frame by frame. A full send buffer or a link gone costs the rest of the batch.
 import test from 'ava';
-import { Datapath, DatapathCounters, DEFAULT_DATAPATH_OPTIONS, FromDatapath, newPortMeterBuffers, packAnswers, PortCounter, PortMeters } from '../../src/datapath';
-import { ConnTable, dropCode, KEY_WORDS } from '../../src/flow';
-import { RecordingIo } from '../helpers/recording-io';
+import { PortCounter } from '../../src/datapath';
+import { dropCode } from '../../src/flow';
+import { forwardingDatapath } from '../helpers/forwarding';
 import { udpDatagram } from '../helpers/frames';
 
 const ENOBUFS = 105;
@@ -16,19 +16,7 @@ const OUT = 12;
 /** A datapath forwarding port 1 to port 2, its flow already cached: a batch of `frames` from
  *  port 1 leaves in one send call, to which the device says `refuse`. */
 function forwardBatch(frames: number, refuse: (attempt: number) => number) {
-  const io = new RecordingIo();
-  const counters = new DatapathCounters();
-  const messages: FromDatapath[] = [];
-  const datapath = new Datapath(DEFAULT_DATAPATH_OPTIONS, counters, new PortMeters(newPortMeterBuffers()), new ConnTable(64), (m) => messages.push(m), io);
-  datapath.addPort({ number: 1, name: 'vm', kind: 'packet', fd: VM, vnetHdr: false }, true);
-  datapath.addPort({ number: 2, name: 'out', kind: 'packet', fd: OUT, vnetHdr: false }, true);
-  io.frames.set(VM, [udpDatagram]);
-  datapath.drain(1);
-  for (const m of messages.splice(0)) {
-    if (m.type !== 'upcall') continue;
-    const flows = Array.from({ length: m.keys.length / KEY_WORDS }, () => ({ actions: [{ type: 'output' as const, port: 2 }], tags: [], cache: true, connection: -1 }));
-    datapath.install(m.batch, 0, packAnswers(flows));
-  }
+  const { datapath, io, counters, messages } = forwardingDatapath({ fds: [VM, OUT], vnetHdr: [false, false] });
   io.sent.length = 0;
   const v = counters.values;
   const before = Float64Array.from(v);

@@ -1,9 +1,9 @@
 // Frames to a port over its receive limit wait in its shaper for their turn; a port removed, or
 // a worker that dies of a bug, loses what waits there, counted against the port.
 import test from 'ava';
-import { Datapath, DatapathCounters, DEFAULT_DATAPATH_OPTIONS, FromDatapath, Meter, newPortMeterBuffers, packAnswers, PortCounter, PortMeters } from '../../src/datapath';
-import { ConnTable, dropCode, KEY_WORDS } from '../../src/flow';
-import { RecordingIo } from '../helpers/recording-io';
+import { Meter, newPortMeterBuffers, PortCounter, PortMeters } from '../../src/datapath';
+import { dropCode } from '../../src/flow';
+import { forwardingDatapath } from '../helpers/forwarding';
 import { udpDatagram } from '../helpers/frames';
 
 const VM = 11;
@@ -12,21 +12,9 @@ const LIMITED = 12;
 /** Port 1 forwards to port 2, whose limit lets one frame through and then 1 byte a second:
  *  of `count` frames sent, the rest wait in its shaper (its releases never come here). */
 function shapedFrames(count: number) {
-  const io = new RecordingIo();
-  const counters = new DatapathCounters();
   const meters = new PortMeters(newPortMeterBuffers());
-  const messages: FromDatapath[] = [];
   const timers = { after: () => null, cancel: () => undefined };
-  const datapath = new Datapath(DEFAULT_DATAPATH_OPTIONS, counters, meters, new ConnTable(64), (m) => messages.push(m), io, timers);
-  datapath.addPort({ number: 1, name: 'vm', kind: 'packet', fd: VM, vnetHdr: true }, true);
-  datapath.addPort({ number: 2, name: 'limited', kind: 'packet', fd: LIMITED, vnetHdr: true }, true);
-  io.frames.set(VM, [udpDatagram]);
-  datapath.drain(1);
-  for (const m of messages.splice(0)) {
-    if (m.type !== 'upcall') continue;
-    const flows = Array.from({ length: m.keys.length / KEY_WORDS }, () => ({ actions: [{ type: 'output' as const, port: 2 }], tags: [], cache: true, connection: -1 }));
-    datapath.install(m.batch, 0, packAnswers(flows));
-  }
+  const { datapath, io, counters } = forwardingDatapath({ fds: [VM, LIMITED], vnetHdr: [true, true], meters, timers });
   meters.configure(2, Meter.toPort, 1, udpDatagram.length);
   const v = counters.values;
   const before = Float64Array.from(v);
