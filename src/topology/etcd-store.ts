@@ -3,7 +3,7 @@
 // under ROOT/liveness/ held by leases. An object's version is the
 // key's mod revision; compare-and-set is an etcd transaction on it (create revision 0 for "must
 // not exist yet"); a watch is etcd's own, from a revision, with the previous value for deletes.
-import { Etcd3, IKeyValue, Lease, Range } from 'etcd3';
+import type { Etcd3, IKeyValue, Lease } from 'etcd3';
 import { decodeObject, encodeObject } from './codec';
 import { Kind, KINDS, KindMap, Stored } from './model';
 import { StoreConflict, StoreEvent, StoreSnapshot, StoreUnavailable, TopologyStore } from './store';
@@ -15,6 +15,14 @@ const DEFAULT_ROOT = '/vswitch/';
  *  the range for each: at 500 a page, 200,000 objects took 16.5 s to read. */
 const PAGE = 5000;
 const MAX_ANSWER_BYTES = 64 << 20;
+
+/** etcd's client library, loaded by the first store on etcd. Loading it takes 0.1–0.25 s of a
+ *  thread, which an agent on the embedded store would pay in its start (the gap a restart
+ *  leaves), as would each of its simulation threads and every `vswitch` command. */
+function etcd3(): typeof import('etcd3') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded when first needed
+  return require('etcd3');
+}
 
 export interface EtcdTls {
   ca: Buffer;
@@ -33,7 +41,7 @@ export class EtcdStore implements TopologyStore {
    *  CA that signed etcd's certificate, and a client certificate and key if etcd asks for one. */
   constructor(private readonly endpoints: string, root = DEFAULT_ROOT, tls?: EtcdTls) {
     const credentials = tls && { rootCertificate: tls.ca, ...(tls.cert ? { certChain: tls.cert, privateKey: tls.key } : {}) };
-    this.client = new Etcd3({
+    this.client = new (etcd3().Etcd3)({
       hosts: endpoints.split(','), dialTimeout: 3000, grpcOptions: { 'grpc.max_receive_message_length': MAX_ANSWER_BYTES }, ...(credentials ? { credentials } : {}),
     });
     this.prefix = `${root}topology/`;
@@ -56,7 +64,7 @@ export class EtcdStore implements TopologyStore {
 
   /** Every object under `prefix` as of one revision, read a page at a time. */
   private async read(prefix: string): Promise<StoreSnapshot> {
-    const { start, end } = Range.prefix(prefix);
+    const { start, end } = etcd3().Range.prefix(prefix);
     const objects: Stored[] = [];
     let revision = 0;
     for (let from = start; ;) {
