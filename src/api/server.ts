@@ -10,6 +10,7 @@ import { dashboardRoutes, isDashboardPath, SwitchSamples } from './dashboard';
 import { bodySchema, Resource, RESOURCES } from './resources';
 import { migrationRoutes } from './migrations';
 import { credentialRoutes } from './credentials';
+import { lazyValidators } from './lazy-validators';
 import { authenticate, Caller, findFor, mustBe, newToken, Role, scopeOf, TENANTS_TOO, tokenDigest, visibleTo } from './callers';
 import { ApiError, checkObject, deleteDependents, freeTunnelKey, relink } from './rules';
 import { refuseGatewayPort, syncGateway } from './gateways';
@@ -48,7 +49,12 @@ const TRACE_BODY = {
 
 export function tenantApi(options: TenantApiOptions): FastifyInstance {
   const { store } = options;
-  const app = Fastify({ logger: false, ...(options.tls ? { https: options.tls } : {}), ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } } });
+  const app = Fastify({
+    logger: false,
+    ...(options.tls ? { https: options.tls } : {}),
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+    schemaController: { compilersFactory: { buildValidator: lazyValidators() } },
+  });
   app.decorateRequest('caller', null as never);
   const adminDigest = tokenDigest(options.adminToken);
 
