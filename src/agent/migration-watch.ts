@@ -4,7 +4,7 @@
 // libvirt hook's commit at `release` comes later), and, past their deadline, committed or
 // aborted (expireMigration), loudly.
 import type { Logger } from 'pino';
-import { commitMigration, expireMigration } from '../api';
+import { commitMigration, expireMigration } from '../api/migrations';
 import type { Migration, TopologyStore } from '../topology';
 import type { Switch } from './switch';
 
