@@ -16,6 +16,7 @@ import { ADMIN_TENANT, EmbeddedStore, EtcdStore, LateStore, stationId, TopologyS
 import type { TopologyChange } from './host-topology';
 import { AddedPorts } from './added-ports';
 import { ControlApi, refuseIfTaken } from './control-api';
+import { DEFAULT_SOCKET } from './control-socket';
 import { noteGuestRunning, watchMigrations } from './migration-watch';
 import { SwitchError } from './errors';
 import { loadBalancerMetrics, natMetrics, switchMetrics } from './metrics';
@@ -30,7 +31,6 @@ import { giveTo, Handover, takeOver } from './takeover';
 import { applyPorts, reloaded, ReloadPlan, reloadPlan } from './config-reload';
 import { DEFAULT_MAC_AGING_SECONDS, SwitchOptions, validateSwitchOptions } from './switch-options';
 
-export const DEFAULT_SOCKET = process.env.VSWITCH_SOCKET ?? '/run/vswitch/vswitch.sock';
 export const DEFAULT_STATE_DIR = process.env.VSWITCH_STATE_DIR ?? '/var/lib/vswitch';
 export const DEFAULT_API = '127.0.0.1:8780';
 const DEFAULT_HOST_LEASE_SECONDS = 5;

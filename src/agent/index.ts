@@ -1,6 +1,7 @@
 // One host's agent: the switch, its control API and metrics.
 export * from './agent';
 export * from './control-api';
+export * from './control-socket';
 export * from './errors';
 export type { LearnedMac } from './learned-macs';
 export * from './metrics';
