@@ -11,6 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import pino, { Logger } from 'pino';
 import { newToken, tokenDigest } from '../api/callers';
 import { httpsOnly } from '../api/https-only';
+import { tenantApi } from '../api/server';
 import type { LearnedStation, Neighbor } from '../simulation';
 import { ADMIN_TENANT, EmbeddedStore, EtcdStore, LateStore, stationId, TopologyStore } from '../topology';
 import type { TopologyChange } from './host-topology';
@@ -269,9 +270,6 @@ async function readyApi(config: AgentConfig, stateDir: string, hostId: string, s
     ports: () => sw.listPorts().flatMap((p) => (p.binding ? [{ port: p.binding, tenant: sw.topology.tenantOf(p.binding) ?? '', counters: p.counters, drops: p.drops }] : [])),
     cache: () => sw.stats().flows,
   };
-  // Loaded here, not with the agent's module: the web framework takes 80-100 ms to load, which
-  // every other `vswitch` command (a libvirt hook's among them) would pay for nothing.
-  const { tenantApi } = await import('../api/server');
   const app = tenantApi({ store, adminToken, hostId, tls, samples, trace: (port, flow) => trace(sw, port, flow) });
   const httpsListener = tls ? httpsOnly(app.server as unknown as HttpsServer) : null;
   if (httpsListener) app.addHook('onClose', (_instance, done) => httpsListener.close(() => done()));
