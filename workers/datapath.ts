@@ -30,7 +30,10 @@ loop.watch(wakeFd, () => {
 function handle(message: ToDatapath | { type: 'stop' }): void {
   switch (message.type) {
     case 'addPort':
-      return datapath.addPort(message.port, message.receive);
+      datapath.addPort(message.port, message.receive);
+      // In the same turn: no frame is read in between.
+      if (message.holdMs !== undefined) datapath.hold(message.port.number, message.holdMs);
+      return;
     case 'capture':
       return datapath.startCapture(message.spec);
     case 'captureEnd':

@@ -30,9 +30,9 @@ export class ArrivingGuests {
   /** Holds the ports of arrivals (`arriving`: migrations to this host whose guest has not run)
    *  that have not run here; lets go of the others (committed, aborted, ended by a deadline). */
   sync(arriving: readonly Migration[], ports: Iterable<HoldablePort>): void {
-    const waiting = new Map(arriving.filter((m) => !this.arrived.has(arrivalOf(m))).map((m) => [m.destinationInterface, m.port]));
+    const waiting = this.waiting(arriving);
     for (const port of ports) {
-      const wanted = port.binding !== undefined && waiting.get(port.name) === port.binding;
+      const wanted = this.wants(port, waiting);
       if (wanted === this.holding.has(port.number)) continue;
       if (wanted) this.holding.add(port.number);
       else this.holding.delete(port.number);
@@ -57,9 +57,27 @@ export class ArrivingGuests {
     this.holding.delete(number);
   }
 
-  /** What a restarted worker must hold again. */
-  holds(): ToDatapath[] {
-    return [...this.holding].map((number) => this.hold(number));
+  /** A port given to the workers (attached, up again, or to a restarted worker): the window it
+   *  holds with from its first frame when its VM is arriving here, else undefined. It goes in
+   *  the same message as the port: a hold sent after it would leave a worker the time to forward
+   *  to the port meanwhile, to which the tunnel's map may send already (seen under a CPU hog: a
+   *  few frames waited in the paused guest's tap, and came to it twice). */
+  attaching(port: HoldablePort, arriving: readonly Migration[]): number | undefined {
+    if (!this.holding.has(port.number)) {
+      if (!this.wants(port, this.waiting(arriving))) return undefined;
+      this.holding.add(port.number);
+      this.log.info({ port: port.number, name: port.name }, 'holding frames for a VM arriving here');
+    }
+    return this.windowMs;
+  }
+
+  /** Interface → virtual port of the arrivals whose guest has not run here. */
+  private waiting(arriving: readonly Migration[]): Map<string, string> {
+    return new Map(arriving.filter((m) => !this.arrived.has(arrivalOf(m))).map((m) => [m.destinationInterface, m.port]));
+  }
+
+  private wants(port: HoldablePort, waiting: Map<string, string>): boolean {
+    return port.binding !== undefined && waiting.get(port.name) === port.binding;
   }
 
   private hold(number: number): ToDatapath {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import pino, { Logger } from 'pino';
 import { Piscina } from 'piscina';
 import {
-  FlowDump, FrameBatch, FromDatapath, native, newPortMeterBuffers,
+  FlowDump, FrameBatch, FromDatapath, native, ToDatapath, newPortMeterBuffers,
   PortMeters, PortSpec, Transmission, TUNNEL_PORT,
 } from '../datapath';
 import { connectionTag, FlowKeyExtractor, KEY_WORDS } from '../flow';
@@ -185,7 +185,7 @@ export class Switch extends EventEmitter {
     const record: PortRecord = { spec, vlan: config.vlan, binding, state: 'up', owner };
     this.ports.add(record);
     this.applyLimits();
-    this.attach(spec, owner);
+    this.attach(record);
     this.topology.changed();
     this.invalidate(this.tagsOf(record));
     this.refreshTunnel();
@@ -414,12 +414,15 @@ export class Switch extends EventEmitter {
     for (const w of this.workers.threads) this.tunnel.attach(w === this.workers.first, this.ports.views()).forEach((m) => w.post(m));
   }
 
-  /** Gives a port to every worker, and with it its hold when its VM is arriving here: the
-   *  workers run meanwhile, so the hold must come before the tunnel's map or a flow can send to
-   *  the port, or a frame copied to the paused guest goes out unheld. */
-  private attach(spec: PortSpec, owner: DatapathThread): void {
-    for (const w of this.workers.threads) w.post({ type: 'addPort', port: spec, receive: w === owner });
+  /** Gives a port to every worker, with its hold when its VM is arriving here (ArrivingGuests). */
+  private attach(record: PortRecord): void {
+    for (const w of this.workers.threads) w.post(this.portMessage(record, w));
     this.syncHolds();
+  }
+
+  private portMessage(record: PortRecord, to: DatapathThread): ToDatapath {
+    const holdMs = this.arriving.attaching(holdableOf(record), this.topology.arrivingHere());
+    return { type: 'addPort', port: record.spec, receive: record.owner === to, ...(holdMs === undefined ? {} : { holdMs }) };
   }
 
   /** A datapath worker died by itself (a bug) and started again: it gets its ports back, and
@@ -427,10 +430,7 @@ export class Switch extends EventEmitter {
   private workerRestarted(thread: DatapathThread, code: number): void {
     const owned = [...this.ports.values()].filter((p) => p.owner === thread);
     this.log.error({ code, ports: owned.map((p) => p.spec.name) }, 'datapath worker exited: restarted');
-    for (const record of this.ports.values()) {
-      if (record.state === 'up') thread.post({ type: 'addPort', port: record.spec, receive: record.owner === thread });
-    }
-    for (const hold of this.arriving.holds()) thread.post(hold);
+    for (const record of this.ports.values()) if (record.state === 'up') thread.post(this.portMessage(record, thread));
     this.tunnel.attach(thread === this.workers.first, this.ports.views()).forEach((m) => thread.post(m));
     for (const capture of this.captures.running()) thread.post(capture);
     this.emit('worker-restarted', { ports: owned.map((p) => p.spec.name) });
@@ -549,7 +549,7 @@ export class Switch extends EventEmitter {
   private takeUp(record: PortRecord): void {
     record.state = 'up';
     record.reason = undefined;
-    this.attach(record.spec, record.owner);
+    this.attach(record);
     this.topology.changed();
     this.invalidate(this.tagsOf(record));
     this.refreshTunnel();

@@ -142,7 +142,8 @@ export interface TunnelMap {
 }
 
 export type ToDatapath =
-  | { type: 'addPort'; port: PortSpec; receive: boolean }
+  /** `holdMs`: the port holds what is sent to it from its first frame (a VM arriving here). */
+  | { type: 'addPort'; port: PortSpec; receive: boolean; holdMs?: number }
   | { type: 'capture'; spec: CaptureSpec }
   | { type: 'captureEnd'; id: number }
   | { type: 'removePort'; number: number }

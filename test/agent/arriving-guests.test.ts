@@ -18,7 +18,8 @@ test('the arriving interface holds until its guest runs, and is not held again f
   const { sent, guests } = setUp();
   guests.sync([migration(1)], [tapd, other]);
   t.deepEqual(sent, [{ type: 'hold', number: 3, windowMs: 150 }]);
-  t.deepEqual(guests.holds(), [{ type: 'hold', number: 3, windowMs: 150 }], 'what a restarted worker holds again');
+  t.is(guests.attaching(tapd, [migration(1)]), 150, 'a worker given the port (restarted) holds it from the start');
+  t.is(guests.attaching(other, [migration(1)]), undefined);
   t.is(guests.guestRan(tapd, [migration(1)])?.id, 'p1');
   t.deepEqual(sent.at(-1), { type: 'release', number: 3 });
   t.is(guests.guestRan(tapd, [migration(1)]), undefined, 'only once');
@@ -28,6 +29,15 @@ test('the arriving interface holds until its guest runs, and is not held again f
   t.deepEqual(sent.at(-1), { type: 'hold', number: 3, windowMs: 150 }, 'a new migration of the port holds again');
 });
 
+test('a port attached while its VM is arriving holds from its first frame: the hold goes with the port', (t) => {
+  const { sent, guests } = setUp();
+  t.is(guests.attaching(tapd, [migration(1)]), 150);
+  guests.sync([migration(1)], [tapd, other]);
+  t.deepEqual(sent, [], 'no hold of its own, after the port');
+  t.is(guests.guestRan(tapd, [migration(1)])?.id, 'p1');
+  t.is(guests.attaching(tapd, [migration(1)]), undefined, 'the guest ran: attached again, it does not hold');
+});
+
 test('a migration that ends before the guest ran lets go; a port that goes is forgotten', (t) => {
   const { sent, guests } = setUp();
   guests.sync([migration(1)], [tapd]);
@@ -35,6 +45,6 @@ test('a migration that ends before the guest ran lets go; a port that goes is fo
   t.deepEqual(sent.at(-1), { type: 'release', number: 3 });
   guests.sync([migration(1)], [tapd]);
   guests.forget(3);
-  t.deepEqual(guests.holds(), []);
+  t.is(guests.attaching(tapd, []), undefined, 'forgotten, and no longer arriving');
   t.is(guests.guestRan(tapd, [migration(1)]), undefined, 'a port no longer held');
 });

@@ -13,6 +13,9 @@ import { Lab, migrateUnderStream, MigrationReport } from '../../examples/lab';
  *  guest migrated on a Linux bridge, no switch involved, faulted in 4 of 20 migrations
  *  (docs/MIGRATION.md). Each faulted run costs about 40 s. */
 const ATTEMPTS = 8;
+const RATE = 1000;
+/** HeldFrames's margin before a mark (src/datapath/held-frames.ts). */
+const READ_MARGIN_MS = 30;
 
 /** Runs the migration in a lab of its own, again when the guest faulted (up to ATTEMPTS in all,
  *  and said): on a loaded machine, QEMU 7.2's TCG guest sometimes comes across with its memory or
@@ -28,7 +31,7 @@ async function migrate(t: ExecutionContext, options: { hog: boolean }): Promise<
     try {
       // Ended with the lab; bounded by its own timeout too, should it outlive its test.
       if (options.hog) lab.spawn(null, 'stress-ng', ['--cpu', '0', '--timeout', '600']);
-      const report = await migrateUnderStream(lab, { mirroring: true, rate: 1000, log: (line) => t.log(line) });
+      const report = await migrateUnderStream(lab, { mirroring: true, rate: RATE, log: (line) => t.log(line) });
       t.log(JSON.stringify(report));
       if (!report.guest_fault || attempt === ATTEMPTS) return report;
       t.log(`attempt ${attempt}: the guest faulted: "${report.guest_fault}"; once more`);
@@ -52,7 +55,8 @@ function check(t: ExecutionContext, report: MigrationReport, options: { hog: boo
   if (!options.hog) t.is(report.ping.received, report.ping.sent, `every ping answered (lost ones sent at ${report.ping.lost_at.join(', ')} ms from the resume)`);
   // Copies held at the destination are let go when the source marks the guest read them, but
   // for the last 30 ms before a mark (HeldFrames): about 30 duplicates at this rate.
-  t.true(report.duplicated <= 60, `duplicated: ${report.duplicated_runs.join(', ')}`);
+  if (!options.hog) t.true(report.duplicated <= 60, `duplicated: ${report.duplicated_runs.join(', ')}`);
+  else t.true(noneAfterPause(report), `duplicated: ${report.duplicated_runs.join(', ')}, ${report.sent_before_pause} sent before the pause`);
   t.true((report.drops.destination?.readAtSource ?? 0) > 0, 'the marks did let go of what the guest had read');
   // The peer converged: after the commit its frames to the VM went to the destination alone,
   // and with the stream over, a few pings still do, and no cached flow names the source.
@@ -81,6 +85,18 @@ function uncounted(report: MigrationReport): number {
   const pingsAfter = report.ping.lost_at.length - pingsBefore;
   const unseen = beyond(report.lost_before_pause + pingsBefore, 'source') + beyond(report.lost - report.lost_before_pause + pingsAfter, 'destination');
   return Math.max(0, unseen - Math.max(0, report.guest_udp_receive_errors));
+}
+
+/** Under the hog the copies kept before a mark are not the only duplicates. A starved guest may
+ *  answer what it read at the source (which marks it read) only close to its pause or after
+ *  it: a fresh-clone run had 66, 36-101 ms before the pause, where 60 was this test's bound.
+ *  None comes after the guest's pause: from then on each frame has one way to the guest. (Two
+ *  runs also had 3-5 about 1.4 s before the pause, when the destination attached the arriving
+ *  tap: frames forwarded to it before its hold came. A port now comes to the workers held.) */
+function noneAfterPause(report: MigrationReport): boolean {
+  const runs = report.duplicated_runs.map((run) => run.split('-').map(Number));
+  // The report names ten runs at most: more, and the rest go unchecked.
+  return runs.length < 10 && runs.every(([first, last = first]) => last < report.sent_before_pause + (READ_MARGIN_MS * RATE) / 1000);
 }
 
 test.serial('a live migration with mirroring loses nothing at 1,000 packets/s, and late copies are few', async (t) => {
