@@ -167,9 +167,10 @@ export async function migrateUnderStream(lab: Lab, options: MigrationOptions): P
   for (const [i, a] of agents.entries()) drops[['source', 'destination', 'peer'][i]] = Object.fromEntries(Object.entries((await a.stats()).drops).filter(([, n]) => n > 0));
   const binding = await api.request<{ host: string }>('GET', `/v1/bindings/${port}`);
   const migration = options.mirroring ? await api.request<{ state: string; endedAt: number }>('GET', `/v1/migrations/${port}`) : undefined;
+  const sentBeforePause = sentAt.filter((at) => at < pausedAt).length;
   return {
     ...report,
-    sent_before_pause: sentAt.filter((at) => at < pausedAt).length,
+    sent_before_pause: sentBeforePause,
     sent_after_resume: sentAt.filter((at) => at > resumedAt).length,
     lost_before_pause: lostNumbers.filter((n) => sentAt[n] < pausedAt).length,
     total_ms: info['total-time'],
@@ -187,7 +188,7 @@ export async function migrateUnderStream(lab: Lab, options: MigrationOptions): P
       flows_naming_source: flows.filter((a) => a.includes(`dst=${sourceAddress})`)).length,
     },
     guest_fault: kernelFault(vm.console()) ?? kernelFault(arriving.console()) ?? stalledAtSource(report, sentAt, pausedAt, drops, guestUdpReceiveErrors(arriving.console()))
-      ?? stoppedReading(tapBeforePings, tapAfterPings) ?? udpStopped(report, sentAt.filter((at) => at < pausedAt).length, arriving.console(), tapAfterPings),
+      ?? stoppedReading(tapBeforePings, tapAfterPings) ?? udpStopped(report, sentBeforePause, arriving.console(), tapAfterPings),
     bound_on: binding.host === ids[0] ? 'source' : binding.host === ids[1] ? 'destination' : 'elsewhere',
     migration_state: migration?.state,
   };
@@ -296,16 +297,17 @@ function stoppedReading(before: Record<string, number>, after: Record<string, nu
   return `QEMU stopped reading the destination's tap: ${after.tx_packets} frames read in all, none of the pings after the stream; ${after.tx_dropped - before.tx_dropped} dropped at the tap`;
 }
 
-/** The guest's UDP stopped at the switchover with no word from its kernel: in all its reports
- *  it received no datagram sent after its pause, and counted none as an error or as for no
- *  socket, while QEMU read from the destination's tap at least as many frames as were lost. The
- *  switch had delivered them. A fresh-clone run: the guest answered pings but its UDP stayed at
- *  9,327 datagrams while its tap handed it 3,408 frames, after a first attempt whose guest
- *  panicked with its stack corrupt in __udp4_lib_lookup. */
+/** The guest's UDP stopped at the switchover with no word from its kernel: by its last report
+ *  (the counters are its whole life's) it received no datagram sent after its pause, and
+ *  counted none as an error or as for no socket, while QEMU read from the destination's tap at
+ *  least as many frames as were lost. The switch had delivered them. A fresh-clone run: the
+ *  guest answered pings but its UDP stayed at 9,327 datagrams while its tap handed it 3,408
+ *  frames, after a first attempt whose guest panicked with its stack corrupt in
+ *  __udp4_lib_lookup. */
 function udpStopped(report: StreamReport, sentBeforePause: number, console: string, tap: Record<string, number>): string | null {
-  const last = guestReports(console).pop();
+  const last = lastUdpReport(console);
   if (!last || report.lost === 0) return null;
-  const [received, noPort, errors] = last.trim().split(/\s+/).map(Number);
+  const [received, noPort, errors] = last;
   if (received > sentBeforePause || noPort > 0 || errors > 0 || tap.tx_packets < report.lost) return null;
   return `the guest's UDP stopped at the switchover: it received ${received} datagrams in all, none sent after its pause, and counted none as lost, while QEMU read ${tap.tx_packets} frames from its tap`;
 }
@@ -315,10 +317,13 @@ function guestReports(console: string): string[] {
   return [...console.matchAll(/vswitch-guest: Udp: ([\d ]+)/g)].map((m) => m[1]);
 }
 
+/** The fields of the guest's last Udp line (InDatagrams NoPorts InErrors …), if it made one. */
+function lastUdpReport(console: string): number[] | undefined {
+  return guestReports(console).pop()?.trim().split(/\s+/).map(Number);
+}
+
 /** InErrors of the guest's last report; -1 when it has made none. The kernel counts every UDP
  *  drop there once, and a full socket buffer again in RcvbufErrors: the two are not to be added. */
 function guestUdpReceiveErrors(console: string): number {
-  const last = guestReports(console).pop();
-  if (!last) return -1;
-  return Number(last.trim().split(/\s+/)[2]);
+  return lastUdpReport(console)?.[2] ?? -1;
 }
