@@ -119,9 +119,8 @@ export class Agent {
     // Taking over, the threads start before the running agent stops reading: what the ports
     // queue in between waits the less.
     const sw = Switch.create({ ...config, hostId, logger, awaitingHandover: takeover });
-    // The tenant API is readied first, and given the store once it is open. Readying it is the
-    // most work this thread does in starting: after a takeover it held back the slow path's
-    // first answers while the ports waited (docs/RELIABILITY.md).
+    // The tenant API is readied first, and given the store once it is open: readied after the
+    // ports, it held back the slow path's first answers while they waited (docs/RELIABILITY.md).
     const apiStore = new LateStore();
     let api: ReadyApi | null = null;
     let handover: Handover | null = null;
